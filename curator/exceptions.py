@@ -1,0 +1,71 @@
+"""One tree of errors under CuratorError; each carries what it concerns and chains its cause."""
+
+from __future__ import annotations
+
+
+class CuratorError(Exception):
+    """Root of every error curator raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(CuratorError):
+    """feeds.yaml is missing, unreadable or invalid; names the key and line."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, key: str | None = None, line: int | None = None,
+                 path: str | None = None) -> None:
+        self.key = key
+        self.line = line
+        self.path = path
+        where = []
+        if path:
+            where.append(str(path) + (f":{line}" if line else ""))
+        elif line:
+            where.append(f"line {line}")
+        if key:
+            where.append(key)
+        super().__init__(f"{': '.join(where)}: {message}" if where else message)
+
+
+class UsageError(CuratorError):
+    """The command was asked for something that cannot be (bad argument, unknown id)."""
+
+    exit_code = 2
+
+
+class NotFound(UsageError):
+    """An unknown candidate id or source."""
+
+    def __init__(self, what: str, ident: object) -> None:
+        self.what = what
+        self.ident = ident
+        super().__init__(f"no {what} {ident!r}")
+
+
+class StoreError(CuratorError):
+    """The database could not be read or written."""
+
+
+class ParseError(CuratorError):
+    """A body that is not a usable feed."""
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        self.message = message
+        super().__init__(f"{url}: {message}")
+
+
+class NotAFeed(ParseError):
+    """An HTML page (or other document) where a feed was expected."""
+
+    def __init__(self, url: str, message: str, alternate: str | None = None) -> None:
+        self.alternate = alternate
+        if alternate:
+            message = f"{message}; the page advertises a feed at {alternate}"
+        super().__init__(url, message)
+
+
+class LockedError(CuratorError):
+    """Another poll holds the poll lock."""
