@@ -1,0 +1,45 @@
+# Two commands on a fresh Debian machine with python3 and make:
+#   make run    set up, then run curator's scheduler on the shipped feeds.yaml
+#   make test   set up (Chromium included), then run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CONFIG ?= feeds.yaml
+
+.PHONY: run poll test install install-test browser lint typecheck bench clean
+
+run: install
+	$(BIN)/curator --config $(CONFIG) run
+
+poll: install
+	$(BIN)/curator --config $(CONFIG) poll
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml
+	PYTHON=$(PYTHON) VENV=$(VENV) sh scripts/bootstrap.sh
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+browser:
+	sh scripts/install-chromium.sh
+
+test: install-test browser
+	$(BIN)/python -m pytest -n auto -q
+
+lint: install-test
+	$(BIN)/ruff check curator tests
+	$(BIN)/mypy curator
+
+bench: install
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/python bench/poll_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache test-output

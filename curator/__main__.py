@@ -1,0 +1,5 @@
+"""`python -m curator`."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,446 @@
+"""The `curator` command: a few lines per command, all work done by Curator."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import click
+
+from . import __version__, config as config_mod
+from .core import Curator, candidate_json, source_json
+from .exceptions import CuratorError, LockedError, UsageError
+
+log = logging.getLogger("curator")
+
+
+# ------------------------------------------------------------------ logging
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + "Z",
+               "level": record.levelname.lower(), "logger": record.name,
+               "message": record.getMessage()}
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, ensure_ascii=False)
+
+
+def setup_logging(fmt: str, level: int) -> None:
+    """One line per event on stderr, as text or JSON."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)sZ %(levelname)s %(message)s",
+                                               "%Y-%m-%dT%H:%M:%S"))
+    handler.formatter.converter = __import__("time").gmtime  # type: ignore[union-attr]
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Third-party chatter only when asked for.
+    for noisy in ("apscheduler", "aiohttp", "asyncio", "werkzeug"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+# ------------------------------------------------------------------ helpers
+
+
+class Ctx:
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._curator: Curator | None = None
+
+    def curator(self) -> Curator:
+        if self._curator is None:
+            self._curator = Curator(config_mod.load(self.config_path))
+        return self._curator
+
+    def close(self) -> None:
+        if self._curator is not None:
+            self._curator.close()
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def editor_name() -> str:
+    """Who is editing from the command line: $CURATOR_EDITOR, else the login name."""
+    name = os.environ.get("CURATOR_EDITOR")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "cli"
+
+
+def emit_json(doc: Any) -> None:
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+
+
+def _short(value: str | None, width: int) -> str:
+    value = value or ""
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def _date(value: str | None) -> str:
+    return (value or "")[:16].replace("T", " ")
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for interactive polls."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("polling", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+# ------------------------------------------------------------------ the group
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LockedError as e:
+            click.echo(f"curator: {e}", err=True)
+            ctx.exit(0)
+        except CuratorError as e:
+            click.echo(f"curator: error: {e}", err=True)
+            ctx.exit(e.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH",
+              help="feeds.yaml to use (default: $CURATOR_CONFIG, else ./feeds.yaml).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Log lines on stderr as text or JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="Log only warnings and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Log debugging detail too.")
+@click.version_option(__version__, prog_name="curator")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, log_format: str, quiet: bool,
+        verbose: bool) -> None:
+    """curator: poll news feeds, review what matches your topics, publish RSS and Atom.
+
+    \b
+    A day's work:
+      curator poll                 fetch the sources that are due
+      curator candidates           what matched your topics
+      curator feature 12 --note "Why it matters…"
+      curator publish              write the RSS and Atom files
+    """
+    setup_logging(log_format, logging.DEBUG if verbose else
+                  logging.WARNING if quiet else logging.INFO)
+    ctx.obj = Ctx(config_path)
+    ctx.call_on_close(ctx.obj.close)
+
+
+# ------------------------------------------------------------------ poll
+
+
+@cli.command(epilog="\b\nExamples:\n  curator poll\n  curator poll --all --json\n"
+             "  curator poll --source Techdirt")
+@click.option("--all", "force", is_flag=True,
+              help="Ignore the schedule and back-off (never a Retry-After or a disabled source).")
+@click.option("--source", "only", multiple=True, metavar="URL_OR_NAME",
+              help="Poll only this source, now (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_ctx
+def poll(c: Ctx, force: bool, only: tuple[str, ...], as_json: bool) -> None:
+    """Fetch the sources that are due, store their entries and match topics."""
+    cur = c.curator()
+    with cur.poll_lock():
+        interactive = not as_json and sys.stderr.isatty()
+        with _progress(interactive) as progress:
+            summary = cur.poll(force=force, only=only, progress=progress)
+        cur.prune()
+    if as_json:
+        emit_json(summary.as_json())
+    else:
+        click.echo(
+            f"{summary.sources} sources: {summary.fetched} fetched, {summary.not_modified} not "
+            f"modified, {summary.failed} failed, {summary.skipped} skipped; "
+            f"{summary.new_entries} new entries, {summary.updated_entries} updated, "
+            f"{summary.new_candidates} new candidates")
+
+
+# ------------------------------------------------------------------ review
+
+
+@cli.command(epilog="\b\nExamples:\n  curator candidates\n"
+             "  curator candidates --topic child-safety --limit 20\n"
+             "  curator candidates --status featured --json")
+@click.option("--topic", metavar="NAME", help="Only candidates matching this topic.")
+@click.option("--status", type=click.Choice(["new", "featured", "rejected", "all"]),
+              default="new", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of candidate objects.")
+@pass_ctx
+def candidates(c: Ctx, topic: str | None, status: str, limit: int, as_json: bool) -> None:
+    """List candidates, newest first."""
+    rows = c.curator().candidates(status=status, topic=topic, limit=limit)
+    if as_json:
+        emit_json([candidate_json(r) for r in rows])
+        return
+    if not rows:
+        click.echo(f"no {status if status != 'all' else ''} candidates".replace("  ", " "),
+                   err=True)
+    for r in rows:
+        flag = {"featured": "★", "rejected": "✗"}.get(r["status"], " ")
+        click.echo(f"{r['id']:>6} {flag} {_date(r['published'] or r['first_seen']):16}  "
+                   f"{_short(r['source_name'], 24):24}  {_short(r['title'], 80)}  "
+                   f"[{', '.join(r['topics'])}]")
+
+
+@cli.command(epilog="\b\nExamples:\n  curator show 42\n  curator show 42 --json")
+@click.argument("candidate_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
+    """Show one candidate with its summary and every source that carried it."""
+    r = c.curator().candidate(candidate_id)
+    summary = r.get("text") or ""
+    if as_json:
+        doc = candidate_json(r)
+        doc["summary"] = summary
+        doc["entries"] = r["carriers"]
+        doc["history"] = r["history"]
+        emit_json(doc)
+        return
+    click.echo(f"#{r['id']}  {r['title']}")
+    click.echo(f"  {r['url']}")
+    click.echo(f"  status: {r['status']}   topics: {', '.join(r['topics']) or '-'}   "
+               f"published: {_date(r['published']) or '-'}")
+    click.echo("  sources:")
+    for e in r["carriers"]:
+        click.echo(f"    - {e['source']}  ({_date(e['first_seen'])})")
+    if summary:
+        click.echo("")
+        click.echo(click.wrap_text(_short(summary, 1200), 78, initial_indent="  ",
+                                   subsequent_indent="  "))
+    if r["note"]:
+        click.echo("\n  note:")
+        click.echo(click.wrap_text(r["note"], 78, initial_indent="    ",
+                                   subsequent_indent="    ", preserve_paragraphs=True))
+    if r["history"]:
+        click.echo("\n  history:")
+        for h in r["history"]:
+            click.echo(f"    {_date(h['at'])}  {h['action']:<9} by {h['editor']}")
+
+
+@cli.command(epilog="\b\nExamples:\n"
+             "  curator feature 42 --note 'Why this matters: …'\n"
+             "  curator feature 42 --note-file note.md\n"
+             "  $EDITOR note.md && curator feature 42 --note-file - < note.md")
+@click.argument("candidate_id", metavar="ID", type=int)
+@click.option("--note", metavar="TEXT", help="The commentary, in Markdown.")
+@click.option("--note-file", metavar="PATH_OR_-", type=click.File("r", encoding="utf-8"),
+              help="Read the commentary from a file, or - for standard input.")
+@pass_ctx
+def feature(c: Ctx, candidate_id: int, note: str | None, note_file: Any) -> None:
+    """Feature a candidate with a commentary in Markdown; run again to edit the note."""
+    if note is not None and note_file is not None:
+        raise UsageError("give --note or --note-file, not both")
+    if note_file is not None:
+        note = note_file.read()
+    r = c.curator().feature(candidate_id, note, editor=editor_name())
+    click.echo(f"featured #{r['id']}: {r['title']}")
+
+
+@cli.command(epilog="\b\nExample:\n  curator reject 42")
+@click.argument("candidate_id", metavar="ID", type=int)
+@pass_ctx
+def reject(c: Ctx, candidate_id: int) -> None:
+    """Reject a candidate (and unfeature it)."""
+    r = c.curator().reject(candidate_id, editor=editor_name())
+    click.echo(f"rejected #{r['id']}: {r['title']}")
+
+
+@cli.command(epilog="\b\nExample:\n  curator reset 42")
+@click.argument("candidate_id", metavar="ID", type=int)
+@pass_ctx
+def reset(c: Ctx, candidate_id: int) -> None:
+    """Put a candidate back to new (unfeatures it; its note is kept as a draft)."""
+    r = c.curator().reset(candidate_id, editor=editor_name())
+    click.echo(f"reset #{r['id']}: {r['title']}")
+
+
+# ------------------------------------------------------------------ publish, run
+
+
+@cli.command(epilog="\b\nExamples:\n  curator publish\n  curator publish --json")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def publish(c: Ctx, as_json: bool) -> None:
+    """Write the outgoing RSS 2.0 and Atom 1.0 feeds."""
+    result = c.curator().publish()
+    if as_json:
+        emit_json(result)
+    else:
+        state = "written" if result["changed"] else "unchanged"
+        click.echo(f"{result['items']} items, {state}: {result['rss']} {result['atom']}")
+
+
+@cli.command(epilog="\b\nExample:\n  curator run            # under systemd, or in a terminal;"
+             " Ctrl-C stops it cleanly")
+@pass_ctx
+def run(c: Ctx) -> None:
+    """Run the scheduler: poll each source when due, publish when something featured changed."""
+    from .schedule import run_forever
+
+    run_forever(c.curator())
+
+
+# ------------------------------------------------------------------ sources
+
+
+@cli.command(epilog="\b\nExamples:\n  curator sources\n  curator sources --json")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def sources(c: Ctx, as_json: bool) -> None:
+    """Show every source's health: status, last success, failures, error, next poll."""
+    rows = c.curator().sources()
+    if as_json:
+        emit_json([source_json(r) for r in rows])
+        return
+    for r in rows:
+        if r["disabled"]:
+            state = "DISABLED"
+        elif r["failures"]:
+            state = f"FAILING×{r['failures']}" + (" for a week+" if r["stale"] else "")
+        elif r["last_ok"]:
+            state = "ok"
+        else:
+            state = "not polled yet"
+        click.echo(f"{_short(r['display_name'], 40):40}  {state}")
+        click.echo(f"    {r['url_in_use']}" + (f"   (feeds.yaml: {r['url']})"
+                                                 if r["url_in_use"] != r["url"] else ""))
+        click.echo(f"    last status {r['status'] or '-'}, last ok {_date(r['last_ok']) or 'never'},"
+                   f" next due {_date(r['next_due']) or '-'}")
+        if r["disabled"]:
+            click.echo(f"    disabled: {r['disabled']}")
+        elif r["error"]:
+            click.echo(f"    error: {r['error']}")
+
+
+@cli.command(epilog="\b\nExample:\n  curator enable https://example.org/feed.xml")
+@click.argument("url_or_name")
+@pass_ctx
+def enable(c: Ctx, url_or_name: str) -> None:
+    """Re-enable a disabled source and clear its back-off."""
+    r = c.curator().enable(url_or_name)
+    click.echo(f"enabled {r['name'] or r['title'] or r['url']}; it will be polled next time")
+
+
+@cli.command(epilog="\b\nExample:\n  curator rematch --json   # after editing topics in feeds.yaml")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def rematch(c: Ctx, as_json: bool) -> None:
+    """Apply the current topics to every stored entry."""
+    result = c.curator().rematch()
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"{result['entries']} entries matched again: {result['new_candidates']} new "
+                   f"candidates, {result['dropped']} dropped")
+
+
+# ------------------------------------------------------------------ editors and the web desk
+
+
+@cli.group(epilog="\b\nExamples:\n  curator editor add maria            # asks for the password twice\n"
+           "  printf '%s\\n' \"$PASS\" | curator editor add maria --password-stdin\n"
+           "  curator editor list\n  curator editor remove maria")
+def editor() -> None:
+    """Manage the editors who can log in to the web desk."""
+
+
+@editor.command("add", epilog="\b\nExample:\n  curator editor add maria")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_ctx
+def editor_add(c: Ctx, name: str, password_stdin: bool) -> None:
+    """Create an editor (the password is stored only as a slow salted hash)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    c.curator().add_editor(name, password)
+    click.echo(f"editor {name} added")
+
+
+@editor.command("passwd", epilog="\b\nExample:\n  curator editor passwd maria")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_ctx
+def editor_passwd(c: Ctx, name: str, password_stdin: bool) -> None:
+    """Change an editor's password."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    c.curator().set_editor_password(name, password)
+    click.echo(f"password of {name} changed")
+
+
+@editor.command("list", epilog="\b\nExample:\n  curator editor list --json")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def editor_list(c: Ctx, as_json: bool) -> None:
+    """List the editors."""
+    rows = c.curator().editors()
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['name']}  (since {_date(r['created'])})")
+
+
+@editor.command("remove", epilog="\b\nExample:\n  curator editor remove maria")
+@click.argument("name")
+@pass_ctx
+def editor_remove(c: Ctx, name: str) -> None:
+    """Remove an editor; what they did stays in the review log."""
+    c.curator().remove_editor(name)
+    click.echo(f"editor {name} removed")
+
+
+@cli.command(epilog="\b\nExamples:\n  curator web                      # http://127.0.0.1:8080/\n"
+             "  curator web --host 0.0.0.0 --port 8000   # behind a TLS-terminating proxy")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@pass_ctx
+def web(c: Ctx, host: str, port: int) -> None:
+    """Serve the editors' desk and the public feeds (/feed.xml, /atom.xml)."""
+    from .web import serve
+
+    serve(c.curator().config, host=host, port=port)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="curator")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,349 @@
+"""feeds.yaml -> Config, validated once; every error names the key and its line."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import yaml
+
+from . import __version__
+from .exceptions import ConfigError
+from .types import FetchSettings, Topic
+
+DEFAULT_CONFIG = "feeds.yaml"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2,
+               "gb": 1000**3, "gib": 1024**3}
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One source as written in feeds.yaml."""
+
+    url: str
+    name: str | None = None
+    interval: int | None = None  # seconds; None: poll.interval
+
+
+@dataclass(frozen=True)
+class PollConfig:
+    interval: int = 30 * 60
+    timeout: float = 20.0
+    max_bytes: int = 10 * 1000 * 1000
+    user_agent: str = ""  # empty: user_agent_for(output.link)
+    block_private_addresses: bool = False
+    concurrency: int = 64
+    per_host: int = 2
+
+    def fetch_settings(self) -> FetchSettings:
+        """The fetcher's view of these settings."""
+        return FetchSettings(
+            timeout=self.timeout,
+            max_bytes=self.max_bytes,
+            user_agent=self.user_agent,
+            per_host=self.per_host,
+            concurrency=self.concurrency,
+            block_private_addresses=self.block_private_addresses,
+        )
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    title: str
+    link: str
+    description: str
+    author_name: str
+    author_email: str | None
+    rss: Path
+    atom: Path
+    max_items: int = 50
+    rss_url: str = ""  # self links; default: the file name joined to `link`
+    atom_url: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    database: Path
+    poll: PollConfig
+    output: OutputConfig
+    sources: tuple[SourceConfig, ...]
+    topics: tuple[Topic, ...]
+    retention: int | None = None  # seconds; None keeps every entry
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+class _Node:
+    """A YAML value with the line it came from, so errors can point at it."""
+
+    def __init__(self, node: yaml.Node, key: str) -> None:
+        self.node = node
+        self.key = key
+        self.line = node.start_mark.line + 1
+
+    def fail(self, message: str) -> ConfigError:
+        return ConfigError(message, key=self.key, line=self.line)
+
+    def mapping(self, allowed: set[str], required: frozenset[str] | set[str] = frozenset()
+                ) -> dict[str, _Node]:
+        if not isinstance(self.node, yaml.MappingNode):
+            raise self.fail("must be a mapping")
+        out: dict[str, _Node] = {}
+        for k, v in self.node.value:
+            name = k.value if isinstance(k, yaml.ScalarNode) else None
+            child_key = f"{self.key}.{name}" if self.key else str(name)
+            if name not in allowed:
+                raise ConfigError(
+                    f"unknown key (expected one of: {', '.join(sorted(allowed))})",
+                    key=child_key, line=k.start_mark.line + 1)
+            if name in out:
+                raise ConfigError("duplicate key", key=child_key, line=k.start_mark.line + 1)
+            out[name] = _Node(v, child_key)
+        for r in sorted(required - out.keys()):
+            raise ConfigError("is required", key=f"{self.key}.{r}" if self.key else r,
+                              line=self.line)
+        return out
+
+    def sequence(self) -> list[_Node]:
+        if isinstance(self.node, yaml.ScalarNode) and self.node.tag.endswith(":null"):
+            return []
+        if not isinstance(self.node, yaml.SequenceNode):
+            raise self.fail("must be a list")
+        return [_Node(v, f"{self.key}[{i}]") for i, v in enumerate(self.node.value)]
+
+    def scalar(self) -> Any:
+        if not isinstance(self.node, yaml.ScalarNode):
+            raise self.fail("must be a single value")
+        return _construct(self.node)
+
+    def string(self, allow_empty: bool = False) -> str:
+        value = self.scalar()
+        if value is None or isinstance(value, (dict, list)):
+            raise self.fail("must be a string")
+        text = str(value).strip()
+        if not text and not allow_empty:
+            raise self.fail("must not be empty")
+        return text
+
+    def integer(self, minimum: int = 0) -> int:
+        value = self.scalar()
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(f"must be a whole number of at least {minimum}")
+        return value
+
+    def boolean(self) -> bool:
+        value = self.scalar()
+        if not isinstance(value, bool):
+            raise self.fail("must be true or false")
+        return value
+
+    def duration(self) -> int:
+        value = self.scalar()
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        m = _DURATION.match(str(value)) if isinstance(value, str) else None
+        if not m:
+            raise self.fail(f"bad duration {value!r} (use e.g. 90s, 15m, 2h, 1d)")
+        seconds = int(float(m.group(1)) * _UNITS[m.group(2)])
+        if seconds <= 0:
+            raise self.fail(f"bad duration {value!r}: must be more than zero")
+        return seconds
+
+    def size(self) -> int:
+        value = self.scalar()
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        m = _SIZE.match(str(value)) if isinstance(value, str) else None
+        if not m or float(m.group(1)) <= 0:
+            raise self.fail(f"bad size {value!r} (use e.g. 500KB, 10MB)")
+        return int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+
+    def url(self) -> str:
+        text = self.string()
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in text:
+            raise self.fail(f"bad URL {text!r} (must be an absolute http or https URL)")
+        try:
+            parts.port
+        except ValueError as e:
+            raise self.fail(f"bad URL {text!r}: {e}") from e
+        return text
+
+    def terms(self) -> tuple[str, ...]:
+        out = []
+        for item in self.sequence():
+            term = item.string()
+            if term.strip("*").strip() == "":
+                raise item.fail("a term must have at least one letter or digit")
+            out.append(term)
+        return tuple(out)
+
+
+def _construct(node: yaml.ScalarNode) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def user_agent_for(site: str) -> str:
+    """The default User-Agent: names curator and its version, and where the feed it feeds lives."""
+    return f"curator/{__version__} (feed curation; +{site})"
+
+
+def default_path() -> Path:
+    """`$CURATOR_CONFIG`, else ./feeds.yaml."""
+    return Path(os.environ.get("CURATOR_CONFIG") or DEFAULT_CONFIG)
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate feeds.yaml; raise ConfigError naming the key and line."""
+    cfg_path = Path(path) if path is not None else default_path()
+    try:
+        text = cfg_path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ConfigError(f"config file not found: {cfg_path}", path=str(cfg_path)) from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config: {e}", path=str(cfg_path)) from e
+    try:
+        return parse(text, cfg_path)
+    except ConfigError as e:
+        if e.path is None:
+            raise ConfigError(str(e), path=str(cfg_path)) from e
+        raise
+
+
+def parse(text: str, path: Path) -> Config:
+    """Validate the text of a feeds.yaml located at `path` (paths are relative to its folder)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise ConfigError(f"not valid YAML: {getattr(e, 'problem', None) or e}",
+                          line=mark.line + 1 if mark else None) from e
+    if root is None:
+        raise ConfigError("the file is empty")
+    top = _Node(root, "").mapping(
+        {"database", "poll", "output", "sources", "topics", "retention"},
+        {"output", "sources"},
+    )
+    base = path.resolve().parent
+
+    database = base / (top["database"].string() if "database" in top else "db/curator.db")
+
+    poll = PollConfig()
+    if "poll" in top:
+        p = top["poll"].mapping({"interval", "timeout", "max_bytes", "user_agent",
+                                 "block_private_addresses", "concurrency", "per_host"})
+        poll = PollConfig(
+            interval=p["interval"].duration() if "interval" in p else poll.interval,
+            timeout=float(p["timeout"].duration()) if "timeout" in p else poll.timeout,
+            max_bytes=p["max_bytes"].size() if "max_bytes" in p else poll.max_bytes,
+            user_agent=p["user_agent"].string() if "user_agent" in p else poll.user_agent,
+            block_private_addresses=(p["block_private_addresses"].boolean()
+                                     if "block_private_addresses" in p else False),
+            concurrency=p["concurrency"].integer(1) if "concurrency" in p else poll.concurrency,
+            per_host=p["per_host"].integer(1) if "per_host" in p else poll.per_host,
+        )
+
+    o = top["output"].mapping(
+        {"title", "link", "description", "author", "rss", "atom", "max_items", "rss_url",
+         "atom_url"},
+        {"title", "link", "description"},
+    )
+    title = o["title"].string()
+    link = o["link"].url()
+    author_name, author_email = title, None
+    if "author" in o:
+        a = o["author"]
+        if isinstance(a.node, yaml.ScalarNode):
+            author_name = a.string()
+        else:
+            am = a.mapping({"name", "email"}, {"name"})
+            author_name = am["name"].string()
+            if "email" in am:
+                author_email = am["email"].string()
+                if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", author_email):
+                    raise am["email"].fail(f"bad email address {author_email!r}")
+    rss = base / (o["rss"].string() if "rss" in o else "public/feed.xml")
+    atom = base / (o["atom"].string() if "atom" in o else "public/atom.xml")
+    if rss == atom:
+        raise o.get("atom", top["output"]).fail("rss and atom must be different files")
+    output = OutputConfig(
+        title=title,
+        link=link,
+        description=o["description"].string(),
+        author_name=author_name,
+        author_email=author_email,
+        rss=rss,
+        atom=atom,
+        max_items=o["max_items"].integer(1) if "max_items" in o else 50,
+        rss_url=o["rss_url"].url() if "rss_url" in o else urljoin(link, rss.name),
+        atom_url=o["atom_url"].url() if "atom_url" in o else urljoin(link, atom.name),
+    )
+
+    sources: list[SourceConfig] = []
+    seen_urls: set[str] = set()
+    seen_names: set[str] = set()
+    for s in top["sources"].sequence():
+        if isinstance(s.node, yaml.ScalarNode):
+            src = SourceConfig(url=s.url())
+        else:
+            m = s.mapping({"url", "name", "interval"}, {"url"})
+            src = SourceConfig(
+                url=m["url"].url(),
+                name=m["name"].string() if "name" in m else None,
+                interval=m["interval"].duration() if "interval" in m else None,
+            )
+        if src.url in seen_urls:
+            raise s.fail(f"duplicate source {src.url}")
+        if src.name and src.name.casefold() in seen_names:
+            raise s.fail(f"duplicate source name {src.name!r}")
+        seen_urls.add(src.url)
+        if src.name:
+            seen_names.add(src.name.casefold())
+        sources.append(src)
+
+    topics: list[Topic] = []
+    for t in (top["topics"].sequence() if "topics" in top else []):
+        m = t.mapping({"name", "title", "any", "all", "none"}, {"name"})
+        name = m["name"].string()
+        if not _SLUG.match(name):
+            raise m["name"].fail(f"topic name {name!r} must be a slug (a-z, 0-9, - and _)")
+        if any(x.name == name for x in topics):
+            raise m["name"].fail(f"duplicate topic {name!r}")
+        any_terms = m["any"].terms() if "any" in m else ()
+        if not any_terms:
+            raise (m["any"] if "any" in m else t).fail(
+                f"topic {name!r} has no terms: give at least one under `any`")
+        topics.append(Topic(
+            name=name,
+            title=m["title"].string() if "title" in m else name,
+            any=any_terms,
+            all=m["all"].terms() if "all" in m else (),
+            none=m["none"].terms() if "none" in m else (),
+        ))
+
+    if not poll.user_agent:
+        poll = replace(poll, user_agent=user_agent_for(link))
+
+    retention = top["retention"].duration() if "retention" in top else None
+    return Config(
+        path=path,
+        database=database,
+        poll=poll,
+        output=output,
+        sources=tuple(sources),
+        topics=tuple(topics),
+        retention=retention,
+    )

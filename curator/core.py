@@ -1,0 +1,551 @@
+"""Curator: the one facade the edges (cli, web, schedule) call. Orchestration only: no SQL, no HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import logging
+import multiprocessing
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import clock
+from .clock import iso, parse_iso
+from .config import Config
+from .exceptions import CuratorError, LockedError, ParseError, UsageError
+from .fetch import Fetcher
+from .files import write_atomic
+from .match import Matcher
+from .parse import parse_feed
+from .render import item_html, render_atom, render_note, render_rss
+from .store import Store
+from .types import (
+    Channel,
+    Fetched,
+    FetchError,
+    FetchRequest,
+    FetchResult,
+    NotModified,
+    ParsedFeed,
+    PublishedItem,
+    Topic,
+)
+
+log = logging.getLogger("curator")
+
+DAY = 86400
+MAX_RETRY_AFTER = 7 * DAY  # a server asking for more is probably broken; try again in a week
+STALE_AFTER = 7 * DAY  # a source failing this long is flagged in `curator sources`
+MAX_NOTE_CHARS = 100_000
+MIN_PASSWORD = 10
+POOL_THRESHOLD = 8  # fewer bodies than this parse faster in-process than a pool starts
+
+ProgressFn = Callable[[int, int], None]
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return generate_password_hash("curator-timing-equaliser")
+
+
+# ------------------------------------------------------------------ parse workers
+
+
+@lru_cache(maxsize=4)
+def _matcher(topics: tuple[Topic, ...]) -> Matcher:
+    return Matcher(topics)
+
+
+def parse_and_match(url: str, content: bytes, headers: dict[str, str], topics: tuple[Topic, ...]
+                    ) -> tuple[ParsedFeed, list[list[str]]]:
+    """Parse a body and match its entries; runs in a worker process (top-level, picklable)."""
+    parsed = parse_feed(url, content, headers)
+    matcher = _matcher(topics)
+    return parsed, [matcher.match(e.title, e.text) for e in parsed.entries]
+
+
+# ------------------------------------------------------------------ results
+
+
+@dataclass
+class PollSummary:
+    sources: int = 0
+    fetched: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    skipped: int = 0
+    new_entries: int = 0
+    updated_entries: int = 0
+    new_candidates: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, int]:
+        """The shape SPEC.md gives for `curator poll --json`."""
+        return {k: getattr(self, k) for k in (
+            "sources", "fetched", "not_modified", "failed", "skipped",
+            "new_entries", "updated_entries", "new_candidates")}
+
+
+def display_name(source: dict[str, Any]) -> str:
+    """What a source is called: its name in feeds.yaml, else the feed's title, else its URL."""
+    return str(source.get("name") or source.get("title") or source.get("url_in_use")
+               or source["url"])
+
+
+def candidate_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A candidate object exactly as SPEC.md gives it."""
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "url": row["url"],
+        "source": row.get("source_name") or (row["sources"][0] if row.get("sources") else None),
+        "sources": list(row.get("sources") or []),
+        "published": row["published"],
+        "topics": list(row.get("topics") or []),
+        "status": row["status"],
+        "note": row["note"],
+        "featured_at": row["featured_at"],
+    }
+
+
+def source_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A source row exactly as SPEC.md gives it for `curator sources --json`."""
+    return {
+        "url": row["url_in_use"],
+        "name": row.get("name") or row.get("title"),
+        "status": row["status"],
+        "last_polled": row["last_polled"],
+        "last_ok": row["last_ok"],
+        "next_due": row["next_due"],
+        "failures": row["failures"],
+        "error": row["error"],
+        "disabled": row["disabled"],
+    }
+
+
+def _jitter(seconds: float, spread: float = 0.1) -> float:
+    # Spreads polls of sources added together, so they do not all fall due in the same second.
+    return seconds * (1 + random.uniform(0, spread))
+
+
+class Curator:
+    """Everything an editor or a scheduler can ask of curator."""
+
+    def __init__(self, config: Config, *, store: Store | None = None,
+                 now: Callable[[], datetime] | None = None) -> None:
+        self.config = config
+        self.store = store or Store(config.database)
+        self._now = now or clock.now
+        self.stop_requested = threading.Event()
+        self._synced = False
+
+    def now(self) -> datetime:
+        """The current time (the one clock tests may fake)."""
+        return self._now()
+
+    def close(self) -> None:
+        """Release the database."""
+        self.store.close()
+
+    def sync_sources(self) -> None:
+        """Bring the stored sources in line with feeds.yaml (once per Curator)."""
+        if not self._synced:
+            self.store.sync_sources(((s.url, s.name, s.interval) for s in self.config.sources),
+                                    self.now())
+            self._synced = True
+
+    # ------------------------------------------------------------------ poll
+
+    @contextmanager
+    def poll_lock(self, wait: float = 5.0) -> Iterator[None]:
+        """Hold the one-poll-at-a-time lock, waiting up to `wait` seconds for it."""
+        path = self.config.database.with_name(self.config.database.name + ".poll.lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockedError("another poll is running; this one stands down") from None
+                    time.sleep(0.1)
+            yield
+        finally:
+            os.close(fd)
+
+    def poll(self, *, force: bool = False, only: Sequence[str] = (),
+             progress: ProgressFn | None = None) -> PollSummary:
+        """Fetch the sources that are due (or `only` those named), store entries, match topics."""
+        self.sync_sources()
+        now = self.now()
+        if only:
+            chosen = {s["id"]: s for s in (self.store.find_source(x) for x in only)}
+            selected = list(chosen.values())
+        else:
+            selected = self.store.sources()
+        summary = PollSummary(sources=len(selected))
+        due = []
+        for s in selected:
+            retry_after = parse_iso(s["retry_after"])
+            next_due = parse_iso(s["next_due"])
+            if s["disabled"] or (retry_after and retry_after > now):
+                summary.skipped += 1
+            elif not (force or only) and next_due and next_due > now:
+                summary.skipped += 1
+            else:
+                due.append(s)
+        if due:
+            with self._parser(len(due)) as pool:
+                asyncio.run(self._poll_async(due, summary, pool, progress))
+        return summary
+
+    @contextmanager
+    def _parser(self, n: int) -> Iterator[Executor | None]:
+        workers = os.cpu_count() or 1
+        if n < POOL_THRESHOLD or workers < 2:
+            yield None
+            return
+        # Fork before the event loop starts threads; elsewhere use the platform's safe default.
+        ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        try:
+            pool.submit(int).result()  # start the workers now, while this process has one thread
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    async def _poll_async(self, due: list[dict[str, Any]], summary: PollSummary,
+                          pool: Executor | None, progress: ProgressFn | None) -> None:
+        settings = self.config.poll.fetch_settings()
+        # Bounds the bodies held in memory at once, fetched or waiting for a parser.
+        gate = asyncio.Semaphore(max(settings.concurrency, (os.cpu_count() or 1) * 4))
+        done = 0
+        async with Fetcher(settings) as fetcher:
+
+            async def one(source: dict[str, Any]) -> None:
+                nonlocal done
+                async with gate:
+                    if self.stop_requested.is_set():
+                        return
+                    try:
+                        await self._poll_one(fetcher, source, summary, pool)
+                    except CuratorError as e:  # a store failure: report it, keep polling others
+                        log.error("poll %s: %s", display_name(source), e)
+                        summary.failed += 1
+                        summary.errors.append((source["url"], str(e)))
+                done += 1
+                if progress:
+                    progress(done, len(due))
+
+            tasks = [asyncio.create_task(one(s)) for s in due]
+            stopper = asyncio.create_task(self._watch_stop(tasks))
+            try:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            finally:
+                stopper.cancel()
+
+    async def _watch_stop(self, tasks: list[asyncio.Task[None]]) -> None:
+        while not self.stop_requested.is_set():
+            await asyncio.sleep(0.2)
+        for t in tasks:
+            t.cancel()
+
+    async def _poll_one(self, fetcher: Fetcher, source: dict[str, Any], summary: PollSummary,
+                        pool: Executor | None) -> None:
+        started = time.monotonic()
+        name = display_name(source)
+        req = FetchRequest(url=source["url_in_use"], etag=source["etag"],
+                           last_modified=source["last_modified"])
+        result: FetchResult = await fetcher.fetch(req)
+        now = self.now()
+        moved = {"url_in_use": result.permanent_url} if result.permanent_url else {}
+        if moved:
+            log.info("poll %s: moved permanently to %s", name, result.permanent_url)
+
+        if isinstance(result, FetchError):
+            self._record_failure(source, now, result.message, status=result.status,
+                                 retry_after=result.retry_after, gone=result.gone, extra=moved)
+            summary.failed += 1
+            summary.errors.append((source["url"], result.message))
+            return
+
+        ok = {"status": result.status, "last_polled": iso(now), "last_ok": iso(now),
+              "failures": 0, "error": None, "failing_since": None, "retry_after": None,
+              "max_age": result.max_age, **moved}
+        if result.etag or result.last_modified or isinstance(result, Fetched):
+            ok.update(etag=result.etag, last_modified=result.last_modified)
+
+        if isinstance(result, NotModified):
+            ok["next_due"] = self._next_due(source, now, max_age=result.max_age)
+            self.store.update_source(source["id"], **ok)
+            summary.not_modified += 1
+            log.info("poll %s: not modified (%.2fs)", name, time.monotonic() - started)
+            return
+
+        assert isinstance(result, Fetched)
+        body_hash = hashlib.sha256(result.content).hexdigest()
+        if body_hash == source["body_hash"]:
+            # Same bytes as last time, though the server sent no validators: nothing to parse.
+            ok["next_due"] = self._next_due(source, now, max_age=result.max_age)
+            self.store.update_source(source["id"], **ok)
+            summary.not_modified += 1
+            log.info("poll %s: unchanged body (%.2fs)", name, time.monotonic() - started)
+            return
+
+        try:
+            args = (result.final_url, result.content, result.headers, self.config.topics)
+            if pool is None:
+                parsed, topics = parse_and_match(*args)
+            else:
+                loop = asyncio.get_running_loop()
+                parsed, topics = await loop.run_in_executor(pool, parse_and_match, *args)
+        except ParseError as e:
+            self._record_failure(source, now, e.message, status=result.status, extra=moved)
+            summary.failed += 1
+            summary.errors.append((source["url"], e.message))
+            return
+        except Exception as e:  # a parser crash must not stop the other sources
+            log.exception("poll %s: parser failed", name)
+            message = f"could not parse the feed: {type(e).__name__}: {e}"
+            self._record_failure(source, now, message, status=result.status, extra=moved)
+            summary.failed += 1
+            summary.errors.append((source["url"], message))
+            return
+
+        now = self.now()
+        ok.update(
+            title=parsed.source.title or source["title"],
+            link=parsed.source.link or source["link"],
+            interval_hint=parsed.source.interval_hint,
+            body_hash=body_hash,
+            next_due=self._next_due(source, now, hint=parsed.source.interval_hint,
+                                    max_age=result.max_age),
+        )
+        saved = self.store.save_entries(source["id"], parsed.entries, topics, now, ok)
+        summary.fetched += 1
+        summary.new_entries += saved.new
+        summary.updated_entries += saved.updated
+        summary.new_candidates += saved.new_candidates
+        log.info("poll %s: %d entries (%d new, %d updated), %d new candidates (%.2fs)", name,
+                 len(parsed.entries), saved.new, saved.updated, saved.new_candidates,
+                 time.monotonic() - started)
+
+    def _record_failure(self, source: dict[str, Any], now: datetime, message: str, *,
+                        status: int | None, retry_after: datetime | None = None,
+                        gone: bool = False, extra: dict[str, Any] | None = None) -> None:
+        failures = int(source["failures"] or 0) + 1
+        fields: dict[str, Any] = {
+            "status": status, "last_polled": iso(now), "failures": failures, "error": message,
+            "failing_since": source["failing_since"] or iso(now), **(extra or {}),
+        }
+        if retry_after:
+            retry_after = min(retry_after, now + timedelta(seconds=MAX_RETRY_AFTER))
+            fields["retry_after"] = iso(retry_after)
+        if gone:
+            fields["disabled"] = f"{message} (since {iso(now)}); run `curator enable` to try again"
+        fields["next_due"] = self._next_due(source, now, failures=failures, retry_after=retry_after)
+        self.store.update_source(source["id"], **fields)
+        when = f"; next try {fields['next_due']}" if not gone else "; disabled"
+        log.warning("poll %s: failed (%d in a row): %s%s", display_name(source), failures,
+                    message, when)
+
+    def _next_due(self, source: dict[str, Any], now: datetime, *, failures: int = 0,
+                  hint: int | None = None, max_age: int | None = None,
+                  retry_after: datetime | None = None) -> str | None:
+        interval = int(source["interval"] or self.config.poll.interval)
+        if failures:
+            delay = min(_jitter(interval * 2 ** min(failures - 1, 20), 0.25), DAY)
+        else:
+            # The feed's own hints are a floor on the interval, never more than a day.
+            floor = max(min(hint or 0, DAY), min(max_age or 0, DAY))
+            delay = _jitter(max(interval, floor))
+        due = now + timedelta(seconds=int(delay))
+        if retry_after and retry_after > due:
+            due = retry_after
+        return iso(due)
+
+    # ------------------------------------------------------------------ sources
+
+    def sources(self) -> list[dict[str, Any]]:
+        """Every configured source with its health."""
+        self.sync_sources()
+        rows = self.store.sources()
+        now = self.now()
+        for r in rows:
+            since = parse_iso(r["failing_since"])
+            r["display_name"] = display_name(r)
+            r["stale"] = bool(since and (now - since).total_seconds() >= STALE_AFTER)
+        return rows
+
+    def enable(self, url_or_name: str) -> dict[str, Any]:
+        """Clear a source's disabled state and back-off, so the next poll fetches it."""
+        self.sync_sources()
+        s = self.store.find_source(url_or_name)
+        self.store.update_source(s["id"], disabled=None, failures=0, retry_after=None,
+                                 failing_since=None, error=None, next_due=iso(self.now()))
+        return self.store.source(s["id"])
+
+    # ------------------------------------------------------------------ review
+
+    def candidates(self, *, status: str = "new", topic: str | None = None,
+                   limit: int | None = 50, source: str | None = None, search: str | None = None,
+                   offset: int = 0) -> list[dict[str, Any]]:
+        """Candidates, newest first."""
+        if topic and topic not in {t.name for t in self.config.topics}:
+            known = ", ".join(t.name for t in self.config.topics) or "none"
+            raise UsageError(f"unknown topic {topic!r} (topics: {known})")
+        source_id = self.store.find_source(source)["id"] if source else None
+        return self.store.candidates(status=status, topic=topic, limit=limit,
+                                     source_id=source_id, search=search, offset=offset)
+
+    def candidate(self, candidate_id: int) -> dict[str, Any]:
+        """One candidate with its summary, sources and history."""
+        return self.store.candidate(candidate_id)
+
+    def feature(self, candidate_id: int, note: str | None, *, editor: str) -> dict[str, Any]:
+        """Feature a candidate with a Markdown commentary; again to edit the note."""
+        if note is not None and len(note) > MAX_NOTE_CHARS:
+            raise UsageError(f"the note has {len(note):,} characters; the limit is "
+                             f"{MAX_NOTE_CHARS:,}")
+        return self.store.set_status(candidate_id, "featured", editor=editor, now=self.now(),
+                                     note=note)
+
+    def reject(self, candidate_id: int, *, editor: str) -> dict[str, Any]:
+        """Reject a candidate (unfeatures it)."""
+        return self.store.set_status(candidate_id, "rejected", editor=editor, now=self.now())
+
+    def reset(self, candidate_id: int, *, editor: str) -> dict[str, Any]:
+        """Put a candidate back to new (unfeatures it)."""
+        return self.store.set_status(candidate_id, "new", editor=editor, now=self.now())
+
+    def rematch(self) -> dict[str, int]:
+        """Apply the current topics to every stored entry."""
+        matcher = Matcher(self.config.topics)
+        entries, new, dropped = self.store.rematch(lambda t, x: matcher.match(t, x), self.now())
+        return {"entries": entries, "new_candidates": new, "dropped": dropped}
+
+    def prune(self) -> int:
+        """Apply `retention`: delete old entries no reviewed candidate needs."""
+        if not self.config.retention:
+            return 0
+        return self.store.prune(self.now() - timedelta(seconds=self.config.retention))
+
+    # ------------------------------------------------------------------ editors
+
+    def add_editor(self, name: str, password: str) -> None:
+        """Create an editor account; the password is kept only as a slow salted hash."""
+        name = name.strip()
+        if not name or len(name) > 64 or any(c.isspace() for c in name):
+            raise UsageError("an editor name is 1 to 64 characters with no spaces")
+        if len(password) < MIN_PASSWORD:
+            raise UsageError(f"the password must have at least {MIN_PASSWORD} characters")
+        self.store.add_editor(name, generate_password_hash(password), self.now())
+
+    def set_editor_password(self, name: str, password: str) -> None:
+        """Change an editor's password."""
+        if len(password) < MIN_PASSWORD:
+            raise UsageError(f"the password must have at least {MIN_PASSWORD} characters")
+        self.store.set_editor_password(name, generate_password_hash(password))
+
+    def remove_editor(self, name: str) -> None:
+        """Delete an editor account (their past actions stay in the review log)."""
+        self.store.remove_editor(name)
+
+    def editors(self) -> list[dict[str, Any]]:
+        """Every editor's name and creation time."""
+        return self.store.editors()
+
+    def check_password(self, name: str, password: str) -> bool:
+        """True when `password` is this editor's; as slow for unknown names as for known ones."""
+        stored = self.store.editor_hash(name)
+        if stored is None:
+            check_password_hash(_dummy_hash(), password)  # same cost, so names cannot be probed
+            return False
+        return check_password_hash(stored, password)
+
+    # ------------------------------------------------------------------ for the desk
+
+    def preview_note(self, markdown: str) -> str:
+        """The commentary as readers will see it: the published feed's renderer and sanitiser."""
+        return render_note(markdown)
+
+    def published_preview(self) -> list[tuple[PublishedItem, str]]:
+        """Each published item with the HTML body readers get."""
+        return [(item, item_html(item)) for item in self.published_items()]
+
+    def highlight_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the topics' terms match in `text`, for highlighting."""
+        return _matcher(self.config.topics).spans(text)
+
+    def matched_terms(self, title: str, text: str) -> dict[str, list[str]]:
+        """Which terms of which topics matched."""
+        return _matcher(self.config.topics).explain(title, text)
+
+    # ------------------------------------------------------------------ publish
+
+    def channel(self) -> Channel:
+        """The outgoing feed's own metadata, from feeds.yaml."""
+        o = self.config.output
+        return Channel(title=o.title, link=o.link, description=o.description,
+                       author_name=o.author_name, author_email=o.author_email,
+                       rss_url=o.rss_url, atom_url=o.atom_url)
+
+    def published_items(self) -> list[PublishedItem]:
+        """The featured candidates as they go into the feeds, newest feature first."""
+        items = []
+        for r in self.store.featured(self.config.output.max_items):
+            featured_at = parse_iso(r["featured_at"])
+            assert featured_at is not None
+            items.append(PublishedItem(
+                guid=r["guid"],
+                title=r["title"] or r["url"],
+                url=r["url"],
+                note=r["note"] or "",
+                source_name=r["source_name"] or (r["sources"][0] if r["sources"] else r["url"]),
+                source_url=r["source_url_in_use"] or r["url"],
+                source_link=r["source_link"],
+                topics=tuple(r["topics"]),
+                featured_at=featured_at,
+                updated_at=parse_iso(r["note_updated_at"]) or featured_at,
+                published=parse_iso(r["published"]),
+                editor=r["changed_by"],
+            ))
+        return items
+
+    def publish(self) -> dict[str, Any]:
+        """Write the RSS and Atom files; unchanged content leaves them byte-identical."""
+        marker = self.store.change_marker()
+        items = self.published_items()
+        channel = self.channel()
+        out = self.config.output
+        try:
+            changed_rss = write_atomic(out.rss, render_rss(channel, items))
+            changed_atom = write_atomic(out.atom, render_atom(channel, items))
+        except OSError as e:
+            raise CuratorError(f"could not write the feeds: {e}") from e
+        self.store.set_state("published_marker", marker)
+        return {"rss": str(out.rss), "atom": str(out.atom), "items": len(items),
+                "changed": changed_rss or changed_atom}
+
+    def needs_publish(self) -> bool:
+        """True when a feature, note or status changed since the last publish."""
+        out = self.config.output
+        if not out.rss.exists() or not out.atom.exists():
+            return True
+        return self.store.get_state("published_marker") != self.store.change_marker()

@@ -1,0 +1,126 @@
+"""Numbered schema migrations. A released migration is never edited: add a new one."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("curator")
+
+#: The number of migrations this version knows; a database that has applied more is newer.
+SCHEMA_VERSION = 1
+
+
+def _run(db: Database, script: str) -> None:
+    # executescript() would COMMIT the migration's transaction first; run statement by statement.
+    for statement in script.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migrations(name="0001_initial")
+def m0001_initial(db: Database) -> None:
+    """Sources with health, every entry, candidates by canonical URL, topics, review log, editors."""
+    _run(db, """
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,          -- as written in feeds.yaml: the source's identity
+            url_in_use TEXT NOT NULL,          -- moves on 301/308
+            name TEXT,                         -- from feeds.yaml
+            title TEXT,                        -- the feed's own title
+            link TEXT,                         -- the feed's site
+            in_config INTEGER NOT NULL DEFAULT 1,
+            interval INTEGER,                  -- seconds, from feeds.yaml
+            interval_hint INTEGER,             -- seconds, from <ttl> / sy:updatePeriod
+            max_age INTEGER,                   -- seconds, from Cache-Control
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,                    -- sha256 of the last parsed body
+            status INTEGER,
+            last_polled TEXT,
+            last_ok TEXT,
+            failing_since TEXT,
+            next_due TEXT,
+            retry_after TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            disabled TEXT,
+            added TEXT NOT NULL
+        );
+        CREATE INDEX sources_due ON sources (in_config, next_due);
+
+        CREATE TABLE entries (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL REFERENCES sources (id),
+            key TEXT NOT NULL,
+            url TEXT,                          -- canonical article URL
+            link TEXT,
+            title TEXT NOT NULL DEFAULT '',
+            summary TEXT NOT NULL DEFAULT '',  -- sanitised HTML
+            content TEXT NOT NULL DEFAULT '',  -- sanitised HTML
+            text TEXT NOT NULL DEFAULT '',     -- plain text of summary and content
+            author TEXT,
+            published TEXT,
+            updated TEXT,
+            hash TEXT NOT NULL,                -- detects changed title/summary/content/link
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            UNIQUE (source_id, key)
+        );
+        CREATE INDEX entries_url ON entries (url);
+        CREATE INDEX entries_first_seen ON entries (first_seen);
+
+        CREATE TABLE entry_topics (
+            entry_id INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+            topic TEXT NOT NULL,
+            PRIMARY KEY (entry_id, topic)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE candidates (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            entry_id INTEGER REFERENCES entries (id) ON DELETE SET NULL,  -- the entry that made it a candidate
+            title TEXT NOT NULL DEFAULT '',
+            published TEXT,
+            sort_time TEXT NOT NULL,           -- published, else first seen: "newest first"
+            first_seen TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'new'
+                CHECK (status IN ('new', 'featured', 'rejected')),
+            note TEXT,
+            guid TEXT,                         -- stable for the life of a feature
+            featured_at TEXT,
+            note_updated_at TEXT,
+            changed_by TEXT,
+            changed_at TEXT
+        );
+        CREATE INDEX candidates_status_sort ON candidates (status, sort_time);
+        CREATE INDEX candidates_featured ON candidates (status, featured_at);
+
+        CREATE TABLE candidate_topics (
+            candidate_id INTEGER NOT NULL REFERENCES candidates (id) ON DELETE CASCADE,
+            topic TEXT NOT NULL,
+            PRIMARY KEY (candidate_id, topic)
+        ) WITHOUT ROWID;
+        CREATE INDEX candidate_topics_topic ON candidate_topics (topic, candidate_id);
+
+        CREATE TABLE review_log (
+            id INTEGER PRIMARY KEY,
+            candidate_id INTEGER NOT NULL,
+            action TEXT NOT NULL,              -- feature, edit-note, reject, reset
+            editor TEXT NOT NULL,
+            at TEXT NOT NULL,
+            note TEXT
+        );
+        CREATE INDEX review_log_candidate ON review_log (candidate_id, id);
+
+        CREATE TABLE editors (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            created TEXT NOT NULL
+        );
+
+        CREATE TABLE state (
+            key TEXT PRIMARY KEY,
+            value TEXT
+        );
+        """)

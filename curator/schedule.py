@@ -1,0 +1,85 @@
+"""`curator run`: one APScheduler job that polls whatever is due, then publishes if needed.
+
+Which sources are due is data in the database (a next-due time per source), so one short
+periodic tick serves a thousand sources as well as ten, and a source added to feeds.yaml needs no
+new job.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import datetime, timezone
+from types import FrameType
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from .core import Curator
+from .exceptions import CuratorError, LockedError
+
+log = logging.getLogger("curator")
+
+TICK_SECONDS = 30
+
+
+def tick(curator: Curator) -> None:
+    """Poll the due sources, apply retention, publish when something featured changed."""
+    changed_entries = 0
+    try:
+        with curator.poll_lock(wait=1.0):
+            summary = curator.poll()
+            changed_entries = summary.new_entries + summary.updated_entries
+            if summary.fetched or summary.failed or summary.not_modified:
+                log.info("tick: %d fetched, %d not modified, %d failed, %d new entries, "
+                         "%d new candidates", summary.fetched, summary.not_modified,
+                         summary.failed, summary.new_entries, summary.new_candidates)
+            if not curator.stop_requested.is_set():
+                curator.prune()
+    except LockedError:
+        log.info("tick: another poll is running (cron?); skipping this one")
+    except CuratorError as e:
+        log.error("tick: %s", e)
+    if curator.stop_requested.is_set():
+        return
+    try:
+        # New or updated entries can change a featured item's title or source name.
+        if curator.needs_publish() or changed_entries:
+            result = curator.publish()
+            if result["changed"]:
+                log.info("published %d items to %s and %s", result["items"], result["rss"],
+                         result["atom"])
+    except CuratorError as e:
+        log.error("publish: %s", e)
+
+
+def run_forever(curator: Curator, *, tick_seconds: float = TICK_SECONDS,
+                stop: threading.Event | None = None) -> None:
+    """Run ticks until SIGINT/SIGTERM (or `stop` is set); finishes the work in hand first."""
+    scheduler = BlockingScheduler(timezone="UTC", job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+    scheduler.add_job(tick, "interval", args=[curator], seconds=tick_seconds,
+                      id="tick", next_run_time=datetime.now(timezone.utc))
+
+    def shutdown(signum: int, frame: FrameType | None) -> None:
+        log.info("stopping on %s: finishing the work in hand", signal.Signals(signum).name)
+        curator.stop_requested.set()
+        # BlockingScheduler.shutdown(wait=True) waits for a running tick, which stops between
+        # sources, so no transaction or file is left half-written.
+        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+    previous = {s: signal.signal(s, shutdown) for s in (signal.SIGINT, signal.SIGTERM)}
+    if stop is not None:
+        def watch() -> None:
+            stop.wait()
+            curator.stop_requested.set()
+            scheduler.shutdown(wait=True)
+        threading.Thread(target=watch, daemon=True).start()
+    log.info("curator run: %d sources, checking every %ds", len(curator.config.sources),
+             tick_seconds)
+    try:
+        scheduler.start()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    log.info("curator run: stopped")

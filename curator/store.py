@@ -1,0 +1,604 @@
+"""All of curator's SQL: sources and their health, entries, candidates, features and the review log."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
+
+from .clock import iso
+from .exceptions import NotFound, StoreError, UsageError
+from .migrations import SCHEMA_VERSION, migrations
+from .types import EntryData
+
+BUSY_TIMEOUT_S = 60.0
+STATUSES = ("new", "featured", "rejected")
+_CHUNK = 500  # SQLite allows 32766 variables; stay well under while keeping round trips few
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _converts_errors(fn: F) -> F:
+    """Turn sqlite3 errors into StoreError, naming the database: the one place this happens."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except sqlite3.Error as e:
+            raise StoreError(f"database {self.path}: {e}") from e
+
+    return wrapper  # type: ignore[return-value]
+
+
+def entry_hash(e: EntryData) -> str:
+    """What decides that a stored entry changed and must be updated in place."""
+    h = hashlib.sha256()
+    for part in (e.title, e.summary, e.content, e.link or "", e.author or "", iso(e.published) or ""):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    new: int
+    updated: int
+    new_candidates: int
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+class Store:
+    """One SQLite database, opened with WAL and a busy timeout, migrated on open."""
+
+    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            existed = self.path.exists() and self.path.stat().st_size > 0
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+            self.db = Database(conn)
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal" and not self.path.name.startswith(":"):
+                raise StoreError(f"database {self.path}: could not switch to WAL (got {mode})")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if migrate:
+                self._migrate(existed)
+        except sqlite3.Error as e:
+            raise StoreError(f"database {self.path}: {e}") from e
+        except OSError as e:
+            raise StoreError(f"database {self.path}: {e.strerror or e}") from e
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _migrate(self, existed: bool) -> None:
+        applied = [m.name for m in migrations.applied(self.db)]
+        known = {m.name for m in migrations._migrations}
+        unknown = [name for name in applied if name not in known]
+        if unknown or len(applied) > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} was made by a newer curator (schema {len(applied)}, "
+                f"this version knows {SCHEMA_VERSION}); upgrade curator or use a backup")
+        pending = migrations.pending(self.db)
+        if not pending:
+            return
+        if existed and applied:
+            # An upgrade rewrites tables: keep a copy of what the older version wrote.
+            backup = self.path.with_name(f"{self.path.name}.before-{pending[0].name}.bak")
+            self.backup(backup)
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.conn.close()
+
+    @_converts_errors
+    def backup(self, target: str | Path) -> None:
+        """Copy the database with SQLite's online backup (safe while others write)."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        dest = sqlite3.connect(str(tmp))
+        try:
+            self.db.conn.backup(dest)
+        finally:
+            dest.close()
+        shutil.move(str(tmp), str(target))
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One write transaction, taken with BEGIN IMMEDIATE so it waits rather than fails."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise StoreError(f"database {self.path}: {e}") from e
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as e:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreError(f"database {self.path}: {e}") from e
+
+    def _q(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        cur = self.db.conn.execute(sql, params)
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
+        rows = self._q(sql, params)
+        return rows[0] if rows else None
+
+    # ------------------------------------------------------------ state
+
+    @_converts_errors
+    def get_state(self, key: str) -> str | None:
+        """A small named value (publish marker and the like)."""
+        row = self._one("SELECT value FROM state WHERE key = ?", (key,))
+        return None if row is None else row["value"]
+
+    @_converts_errors
+    def set_state(self, key: str, value: str | None) -> None:
+        """Set a small named value."""
+        with self.write():
+            self.db.conn.execute(
+                "INSERT INTO state (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    @_converts_errors
+    def change_marker(self) -> str:
+        """Changes whenever anything that the published feed shows may have changed."""
+        row = self._one("SELECT (SELECT max(id) FROM review_log) AS r, "
+                        "(SELECT count(*) FROM candidates WHERE status = 'featured') AS f")
+        assert row is not None
+        return f"{row['r'] or 0}:{row['f']}"
+
+    # ------------------------------------------------------------ sources
+
+    @_converts_errors
+    def sync_sources(self, configured: Iterable[tuple[str, str | None, int | None]],
+                     now: datetime) -> None:
+        """Make the sources table follow feeds.yaml; sources removed from it keep their entries."""
+        rows = list(configured)
+        stamp = iso(now)
+        with self.write():
+            conn = self.db.conn
+            conn.execute("UPDATE sources SET in_config = 0 WHERE in_config = 1")
+            for url, name, interval in rows:
+                conn.execute(
+                    "INSERT INTO sources (url, url_in_use, name, interval, in_config, next_due, added)"
+                    " VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (url) DO UPDATE SET"
+                    " name = excluded.name, interval = excluded.interval, in_config = 1",
+                    (url, url, name, interval, stamp, stamp))
+
+    @_converts_errors
+    def sources(self, *, in_config: bool = True) -> list[dict[str, Any]]:
+        """Every source (those in feeds.yaml unless in_config=False), in feeds.yaml order of adding."""
+        where = "WHERE in_config = 1" if in_config else ""
+        return self._q(f"SELECT * FROM sources {where} ORDER BY id")
+
+    @_converts_errors
+    def source(self, source_id: int) -> dict[str, Any]:
+        """One source by id."""
+        row = self._one("SELECT * FROM sources WHERE id = ?", (source_id,))
+        if row is None:
+            raise NotFound("source", source_id)
+        return row
+
+    @_converts_errors
+    def find_source(self, url_or_name: str) -> dict[str, Any]:
+        """A configured source by its feeds.yaml URL, its URL in use, or its name (any case)."""
+        rows = self._q(
+            "SELECT * FROM sources WHERE in_config = 1 AND (url = ? OR url_in_use = ? "
+            "OR lower(name) = lower(?) OR (name IS NULL AND lower(title) = lower(?)))",
+            (url_or_name, url_or_name, url_or_name, url_or_name))
+        if not rows:
+            raise NotFound("source", url_or_name)
+        if len(rows) > 1:
+            raise UsageError(f"{url_or_name!r} names {len(rows)} sources; use the URL")
+        return rows[0]
+
+    @_converts_errors
+    def update_source(self, source_id: int, **fields: Any) -> None:
+        """Record a poll's outcome on a source (its own transaction, unless inside one)."""
+        if not fields:
+            return
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        with self.write():
+            self.db.conn.execute(f"UPDATE sources SET {cols} WHERE id = ?",
+                                 (*fields.values(), source_id))
+
+    # ------------------------------------------------------------ entries
+
+    @_converts_errors
+    def save_entries(self, source_id: int, entries: Sequence[EntryData],
+                     topics: Sequence[Sequence[str]], now: datetime,
+                     source_fields: dict[str, Any] | None = None) -> SaveResult:
+        """Store a source's entries and their topic matches, then the source's own fields.
+
+        One transaction: the entries first and the source's caching headers last, so a crash
+        costs only a refetch.
+        """
+        stamp = iso(now)
+        # Feeds sometimes repeat an entry; the first copy wins, as in the feed's order.
+        batch: dict[str, tuple[EntryData, Sequence[str]]] = {}
+        for e, t in zip(entries, topics):
+            batch.setdefault(e.key, (e, t))
+        new = updated = new_candidates = 0
+        with self.write():
+            conn = self.db.conn
+            existing: dict[str, tuple[int, str]] = {}
+            keys = list(batch)
+            for chunk in _chunks(keys):
+                marks = ",".join("?" * len(chunk))
+                for eid, key, h in conn.execute(
+                        f"SELECT id, key, hash FROM entries WHERE source_id = ? AND key IN ({marks})",
+                        (source_id, *chunk)):
+                    existing[key] = (eid, h)
+            touched_urls: set[str] = set()
+            for key, (e, t) in batch.items():
+                h = entry_hash(e)
+                row = (e.url, e.link, e.title, e.summary, e.content, e.text, e.author,
+                       iso(e.published), iso(e.updated), h)
+                if key not in existing:
+                    cur = conn.execute(
+                        "INSERT INTO entries (url, link, title, summary, content, text, author,"
+                        " published, updated, hash, source_id, key, first_seen, last_seen)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*row, source_id, key, stamp, stamp))
+                    eid = int(cur.lastrowid or 0)
+                    new += 1
+                    if t:
+                        conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
+                                         [(eid, name) for name in t])
+                        new_candidates += self._add_candidate(eid, e, t, stamp)
+                else:
+                    eid, old_hash = existing[key]
+                    if old_hash == h:
+                        continue
+                    old_url = conn.execute("SELECT url FROM entries WHERE id = ?",
+                                           (eid,)).fetchone()[0]
+                    conn.execute(
+                        "UPDATE entries SET url = ?, link = ?, title = ?, summary = ?, content = ?,"
+                        " text = ?, author = ?, published = ?, updated = ?, hash = ?, last_seen = ?"
+                        " WHERE id = ?", (*row, stamp, eid))
+                    updated += 1
+                    conn.execute("DELETE FROM entry_topics WHERE entry_id = ?", (eid,))
+                    conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
+                                     [(eid, name) for name in t])
+                    if t:
+                        new_candidates += self._add_candidate(eid, e, t, stamp)
+                    conn.execute(
+                        "UPDATE candidates SET title = ?, published = ?,"
+                        " sort_time = coalesce(?, first_seen) WHERE entry_id = ?",
+                        (e.title, iso(e.published), iso(e.published), eid))
+                    touched_urls.update(u for u in (old_url, e.url) if u)
+            for url in touched_urls:
+                self._refresh_candidate(url)
+            if keys:
+                for chunk in _chunks(keys):
+                    marks = ",".join("?" * len(chunk))
+                    conn.execute(f"UPDATE entries SET last_seen = ? WHERE source_id = ? "
+                                 f"AND key IN ({marks}) AND last_seen != ?",
+                                 (stamp, source_id, *chunk, stamp))
+            if source_fields:
+                cols = ", ".join(f"{k} = ?" for k in source_fields)
+                conn.execute(f"UPDATE sources SET {cols} WHERE id = ?",
+                             (*source_fields.values(), source_id))
+        return SaveResult(new=new, updated=updated, new_candidates=new_candidates)
+
+    def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None
+                       ) -> int:
+        """Make the entry's URL a candidate (or join an existing one); 1 if the URL is new."""
+        if not e.url:
+            return 0
+        conn = self.db.conn
+        published = iso(e.published)
+        cur = conn.execute(
+            "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING",
+            (e.url, entry_id, e.title, published, published or stamp, stamp))
+        created = cur.rowcount == 1
+        cid = conn.execute("SELECT id FROM candidates WHERE url = ?", (e.url,)).fetchone()[0]
+        conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
+                         [(cid, name) for name in topics])
+        return 1 if created else 0
+
+    def _refresh_candidate(self, url: str) -> None:
+        """Recompute a candidate's topics from its entries; drop it if it is new and matches none."""
+        conn = self.db.conn
+        row = conn.execute("SELECT id, status FROM candidates WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return
+        cid, status = row
+        topics = [r[0] for r in conn.execute(
+            "SELECT DISTINCT t.topic FROM entries e JOIN entry_topics t ON t.entry_id = e.id"
+            " WHERE e.url = ?", (url,))]
+        conn.execute("DELETE FROM candidate_topics WHERE candidate_id = ?", (cid,))
+        conn.executemany("INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
+                         [(cid, t) for t in topics])
+        if not topics and status == "new":
+            conn.execute("DELETE FROM candidates WHERE id = ?", (cid,))
+        elif topics:
+            # The entry that made it a candidate may have moved to another URL.
+            primary = conn.execute(
+                "SELECT e.id, e.title, e.published FROM entries e JOIN entry_topics t"
+                " ON t.entry_id = e.id WHERE e.url = ? ORDER BY e.id LIMIT 1", (url,)).fetchone()
+            current = conn.execute("SELECT entry_id FROM candidates WHERE id = ?",
+                                   (cid,)).fetchone()[0]
+            cur_url = conn.execute("SELECT url FROM entries WHERE id = ?", (current,)).fetchone()
+            if primary and (cur_url is None or cur_url[0] != url):
+                conn.execute("UPDATE candidates SET entry_id = ?, title = ?, published = ?,"
+                             " sort_time = coalesce(?, first_seen) WHERE id = ?",
+                             (primary[0], primary[1], primary[2], primary[2], cid))
+
+    @_converts_errors
+    def rematch(self, match: Callable[[str, str], list[str]], now: datetime
+                ) -> tuple[int, int, int]:
+        """Apply `match(title, text)` to every stored entry; returns (entries, new, dropped)."""
+        stamp = iso(now)
+        conn = self.db.conn
+        count = 0
+        with self.write():
+            before = {r[0] for r in conn.execute("SELECT url FROM candidates")}
+            conn.execute("DELETE FROM entry_topics")
+            last = 0
+            while True:
+                rows = conn.execute(
+                    "SELECT id, title, text FROM entries WHERE id > ? ORDER BY id LIMIT 2000",
+                    (last,)).fetchall()
+                if not rows:
+                    break
+                pairs = []
+                for eid, title, text in rows:
+                    for name in match(title or "", text or ""):
+                        pairs.append((eid, name))
+                conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)", pairs)
+                count += len(rows)
+                last = rows[-1][0]
+            conn.execute("DELETE FROM candidate_topics")
+            # Every matched URL becomes (or stays) a candidate; its first matched entry leads it.
+            conn.execute(
+                "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
+                " SELECT e.url, e.id, e.title, e.published, coalesce(e.published, ?), ?"
+                " FROM entries e WHERE e.id IN (SELECT min(e2.id) FROM entries e2"
+                " JOIN entry_topics t ON t.entry_id = e2.id WHERE e2.url IS NOT NULL"
+                " GROUP BY e2.url) ORDER BY e.id"
+                " ON CONFLICT (url) DO NOTHING", (stamp, stamp))
+            conn.execute(
+                "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                " SELECT c.id, t.topic FROM candidates c JOIN entries e ON e.url = c.url"
+                " JOIN entry_topics t ON t.entry_id = e.id")
+            dropped = conn.execute(
+                "DELETE FROM candidates WHERE status = 'new' AND id NOT IN"
+                " (SELECT candidate_id FROM candidate_topics)").rowcount
+            after = {r[0] for r in conn.execute("SELECT url FROM candidates")}
+        return count, len(after - before), dropped
+
+    @_converts_errors
+    def entry_count(self) -> int:
+        """How many entries are stored."""
+        return int(self.db.conn.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    @_converts_errors
+    def prune(self, older_than: datetime) -> int:
+        """Delete entries last seen before `older_than`, except those behind a reviewed candidate."""
+        with self.write():
+            conn = self.db.conn
+            cur = conn.execute(
+                "DELETE FROM entries WHERE last_seen < ? AND (url IS NULL OR url NOT IN"
+                " (SELECT url FROM candidates WHERE status != 'new'))"
+                " AND id NOT IN (SELECT entry_id FROM candidates WHERE status != 'new'"
+                " AND entry_id IS NOT NULL)", (iso(older_than),))
+            removed = cur.rowcount
+            conn.execute(
+                "DELETE FROM candidates WHERE status = 'new' AND url NOT IN"
+                " (SELECT url FROM entries WHERE url IS NOT NULL)")
+        return removed
+
+    # ------------------------------------------------------------ candidates
+
+    _CANDIDATE_SQL = (
+        "SELECT c.*, s.url AS source_url, s.url_in_use AS source_url_in_use,"
+        " coalesce(s.name, s.title, s.url) AS source_name, s.link AS source_link,"
+        " e.summary AS summary_html, e.text AS text, e.link AS link"
+        " FROM candidates c LEFT JOIN entries e ON e.id = c.entry_id"
+        " LEFT JOIN sources s ON s.id = e.source_id")
+
+    def _decorate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add topics and every source that carried each candidate."""
+        if not rows:
+            return rows
+        conn = self.db.conn
+        by_id = {r["id"]: r for r in rows}
+        by_url = {r["url"]: r for r in rows}
+        for r in rows:
+            r["topics"] = []
+            r["sources"] = []
+            r["carriers"] = []
+        for chunk in _chunks(list(by_id)):
+            marks = ",".join("?" * len(chunk))
+            for cid, topic in conn.execute(
+                    f"SELECT candidate_id, topic FROM candidate_topics WHERE candidate_id IN ({marks})"
+                    " ORDER BY topic", chunk):
+                by_id[cid]["topics"].append(topic)
+        for chunk in _chunks(list(by_url)):
+            marks = ",".join("?" * len(chunk))
+            for url, name, surl, title, link, published, first_seen in conn.execute(
+                    "SELECT e.url, coalesce(s.name, s.title, s.url), s.url_in_use, e.title, e.link,"
+                    " e.published, e.first_seen FROM entries e JOIN sources s ON s.id = e.source_id"
+                    f" WHERE e.url IN ({marks}) ORDER BY e.first_seen, e.id", chunk):
+                r = by_url[url]
+                if name not in r["sources"]:
+                    r["sources"].append(name)
+                r["carriers"].append({"source": name, "feed": surl, "title": title, "link": link,
+                                      "published": published, "first_seen": first_seen})
+        return rows
+
+    @_converts_errors
+    def candidates(self, *, status: str = "new", topic: str | None = None, limit: int | None = 50,
+                   source_id: int | None = None, search: str | None = None,
+                   offset: int = 0) -> list[dict[str, Any]]:
+        """Candidates, newest first, with their topics and sources."""
+        where, params = [], []  # type: ignore[var-annotated]
+        if status != "all":
+            if status not in STATUSES:
+                raise UsageError(f"unknown status {status!r}")
+            where.append("c.status = ?")
+            params.append(status)
+        if topic:
+            where.append("c.id IN (SELECT candidate_id FROM candidate_topics WHERE topic = ?)")
+            params.append(topic)
+        if source_id is not None:
+            where.append("c.url IN (SELECT url FROM entries WHERE source_id = ? AND url IS NOT NULL)")
+            params.append(source_id)
+        if search:
+            for word in search.split():
+                where.append("(c.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')")
+                like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                params.extend([like, like])
+        order = ("c.featured_at DESC, c.id DESC" if status == "featured"
+                 else "c.sort_time DESC, c.id DESC")
+        sql = self._CANDIDATE_SQL + (" WHERE " + " AND ".join(where) if where else "")
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params.extend([limit, offset])
+        return self._decorate(self._q(sql, params))
+
+    @_converts_errors
+    def candidate(self, candidate_id: int) -> dict[str, Any]:
+        """One candidate with its topics, sources and review history."""
+        row = self._one(self._CANDIDATE_SQL + " WHERE c.id = ?", (candidate_id,))
+        if row is None:
+            raise NotFound("candidate", candidate_id)
+        self._decorate([row])
+        row["history"] = self._q(
+            "SELECT action, editor, at, note FROM review_log WHERE candidate_id = ? ORDER BY id",
+            (candidate_id,))
+        return row
+
+    @_converts_errors
+    def counts(self) -> dict[str, int]:
+        """How many candidates have each status."""
+        out = dict.fromkeys(STATUSES, 0)
+        for status, n in self.db.conn.execute(
+                "SELECT status, count(*) FROM candidates GROUP BY status"):
+            out[status] = n
+        return out
+
+    @_converts_errors
+    def set_status(self, candidate_id: int, status: str, *, editor: str, now: datetime,
+                   note: str | None = None) -> dict[str, Any]:
+        """Feature (with a note), reject or reset a candidate, and log who did it."""
+        stamp = iso(now)
+        with self.write():
+            conn = self.db.conn
+            row = self._one("SELECT * FROM candidates WHERE id = ?", (candidate_id,))
+            if row is None:
+                raise NotFound("candidate", candidate_id)
+            if status == "featured":
+                if row["status"] == "featured":
+                    if note is None or note == row["note"]:
+                        return self.candidate(candidate_id)
+                    conn.execute("UPDATE candidates SET note = ?, note_updated_at = ?,"
+                                 " changed_by = ?, changed_at = ? WHERE id = ?",
+                                 (note, stamp, editor, stamp, candidate_id))
+                    action = "edit-note"
+                else:
+                    conn.execute(
+                        "UPDATE candidates SET status = 'featured', note = ?, guid = ?,"
+                        " featured_at = ?, note_updated_at = ?, changed_by = ?, changed_at = ?"
+                        " WHERE id = ?",
+                        (note if note is not None else (row["note"] or ""),
+                         f"urn:uuid:{uuid.uuid4()}", stamp, stamp, editor, stamp, candidate_id))
+                    action = "feature"
+            elif status in ("rejected", "new"):
+                if row["status"] == status:
+                    return self.candidate(candidate_id)
+                # The note stays as a draft: resetting and featuring again brings it back.
+                conn.execute(
+                    "UPDATE candidates SET status = ?, guid = NULL, featured_at = NULL,"
+                    " note_updated_at = NULL, changed_by = ?, changed_at = ? WHERE id = ?",
+                    (status, editor, stamp, candidate_id))
+                action = "reject" if status == "rejected" else "reset"
+            else:
+                raise UsageError(f"unknown status {status!r}")
+            final = conn.execute("SELECT note FROM candidates WHERE id = ?",
+                                 (candidate_id,)).fetchone()[0]
+            conn.execute("INSERT INTO review_log (candidate_id, action, editor, at, note)"
+                         " VALUES (?, ?, ?, ?, ?)",
+                         (candidate_id, action, editor, stamp,
+                          final if action in ("feature", "edit-note") else None))
+            return self.candidate(candidate_id)
+
+    @_converts_errors
+    def featured(self, limit: int) -> list[dict[str, Any]]:
+        """Featured candidates for the published feed, newest feature first."""
+        return self.candidates(status="featured", limit=limit)
+
+    # ------------------------------------------------------------ editors
+
+    @_converts_errors
+    def add_editor(self, name: str, password_hash: str, now: datetime) -> None:
+        """Create an editor account."""
+        with self.write():
+            try:
+                self.db.conn.execute(
+                    "INSERT INTO editors (name, password_hash, created) VALUES (?, ?, ?)",
+                    (name, password_hash, iso(now)))
+            except sqlite3.IntegrityError as e:
+                raise UsageError(f"editor {name!r} exists already") from e
+
+    @_converts_errors
+    def set_editor_password(self, name: str, password_hash: str) -> None:
+        """Change an editor's password."""
+        with self.write():
+            if self.db.conn.execute("UPDATE editors SET password_hash = ? WHERE name = ?",
+                                    (password_hash, name)).rowcount == 0:
+                raise NotFound("editor", name)
+
+    @_converts_errors
+    def editors(self) -> list[dict[str, Any]]:
+        """Every editor, without password hashes."""
+        return self._q("SELECT name, created FROM editors ORDER BY name")
+
+    @_converts_errors
+    def editor_hash(self, name: str) -> str | None:
+        """The stored password hash of an editor, or None."""
+        row = self._one("SELECT password_hash FROM editors WHERE name = ?", (name,))
+        return None if row is None else str(row["password_hash"])
+
+    @_converts_errors
+    def remove_editor(self, name: str) -> None:
+        """Delete an editor account; their past actions stay in the review log."""
+        with self.write():
+            if self.db.conn.execute("DELETE FROM editors WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFound("editor", name)

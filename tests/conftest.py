@@ -1,0 +1,187 @@
+"""Shared fixtures: a real HTTP feed server on 127.0.0.1, a fake clock, config files, the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    content_type: str = "application/rss+xml; charset=utf-8"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    validators: bool = True  # send ETag / Last-Modified and answer conditional GETs with 304
+    delay: float = 0.0
+
+
+class FeedServer:
+    """A real threaded HTTP server serving feed files, with ETag/Last-Modified and 304s."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                route = server.routes.get(self.path)
+                if route is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if route.delay:
+                    time.sleep(route.delay)
+                etag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'
+                if (route.validators and route.status == 200
+                        and self.headers.get("If-None-Match") == etag):
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.content_type)
+                self.send_header("Content-Length", str(len(route.body)))
+                if route.validators and route.status == 200:
+                    self.send_header("ETag", etag)
+                    self.send_header("Last-Modified", formatdate(1700000000, usegmt=True))
+                for k, v in route.headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(route.body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def add(self, path: str, body: bytes | str | None = None, *, file: str | None = None,
+            **kw: Any) -> str:
+        if file is not None:
+            body = (DATA / "feeds" / file).read_bytes()
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.routes[path] = Route(body=body or b"", **kw)
+        return self.url(path)
+
+    def hits(self, path: str) -> list[dict[str, str]]:
+        return [h for p, h in self.requests if p == path]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = FeedServer()
+    yield s
+    s.close()
+
+
+class FakeClock:
+    """The only fake in the suite: time, which tests move by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.t = start
+
+    def __call__(self) -> datetime:
+        return self.t
+
+    def advance(self, **kw: float) -> datetime:
+        self.t = self.t + timedelta(**kw)
+        return self.t
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock(datetime(2026, 11, 26, 12, 0, 0, tzinfo=timezone.utc))
+    import curator.clock
+
+    monkeypatch.setattr(curator.clock, "now", fake)
+    return fake
+
+
+TOPICS = [
+    {"name": "platform-accountability", "title": "Platform accountability",
+     "any": ["Section 230", "content moderation", "design defect*"], "none": ["sponsored"]},
+    {"name": "child-safety", "any": ["trafficking", "age verification", "CSAM"]},
+    {"name": "surveillance", "any": ["subpoena*", "geofence", "surveillance", "warrants"]},
+    {"name": "antitrust", "any": ["antitrust", "monopol*", "merger"]},
+]
+
+
+def write_config(tmp_path: Path, sources: list[Any], topics: list[dict[str, Any]] | None = None,
+                 **extra: Any) -> Path:
+    """Write a feeds.yaml into tmp_path and return its path."""
+    doc: dict[str, Any] = {
+        "database": "db/curator.db",
+        "poll": {"interval": "30m", "timeout": "5s", "max_bytes": "1MB"},
+        "output": {"title": "Test Watch", "link": "https://watch.example.org/",
+                   "description": "Curated test feed",
+                   "author": {"name": "The Editors", "email": "editors@example.org"},
+                   "rss": "public/feed.xml", "atom": "public/atom.xml", "max_items": 50},
+        "sources": sources,
+        "topics": TOPICS if topics is None else topics,
+    }
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(doc.get(k), dict):
+            doc[k].update(v)
+        else:
+            doc[k] = v
+    path = tmp_path / "feeds.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+class Cli:
+    """Runs `curator` in-process (so the fake clock applies) and parses --json output."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None, code: int = 0) -> Any:
+        from curator.cli import cli
+
+        result = self.runner.invoke(cli, ["--config", str(self.config), "-q", *args], input=input,
+                                    catch_exceptions=False)
+        assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
+        self.last = result
+        if "--json" in args and code == 0:
+            return json.loads(result.stdout)
+        return result
+
+
+@pytest.fixture
+def make_cli(tmp_path):
+    def make(sources: list[Any], topics: list[dict[str, Any]] | None = None, **extra: Any) -> Cli:
+        return Cli(write_config(tmp_path, sources, topics, **extra))
+    return make

@@ -1,0 +1,148 @@
+"""feeds.yaml: defaults, paths, and errors that name the key and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curator import config
+from curator.exceptions import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MINIMAL = """\
+output:
+  title: Watch
+  link: https://example.org/watch/
+  description: A beat
+sources:
+  - url: https://example.org/feed.xml
+"""
+
+
+def parse(text: str, where: Path = Path("/srv/curator/feeds.yaml")) -> config.Config:
+    return config.parse(text, where)
+
+
+def test_defaults_and_relative_paths():
+    c = parse(MINIMAL)
+    assert c.database == Path("/srv/curator/db/curator.db")
+    assert c.output.rss == Path("/srv/curator/public/feed.xml")
+    assert c.output.atom == Path("/srv/curator/public/atom.xml")
+    assert c.output.max_items == 50
+    assert c.output.author_name == "Watch" and c.output.author_email is None
+    assert c.output.rss_url == "https://example.org/watch/feed.xml"
+    assert c.output.atom_url == "https://example.org/watch/atom.xml"
+    assert c.poll.interval == 1800 and c.poll.timeout == 20 and c.poll.max_bytes == 10_000_000
+    assert c.poll.user_agent.startswith("curator/") and "https://example.org/watch/" in c.poll.user_agent
+    assert c.sources[0].url == "https://example.org/feed.xml" and c.sources[0].name is None
+    assert c.topics == () and c.retention is None
+
+
+def test_full_example_from_the_spec():
+    c = parse(MINIMAL.replace("sources:", """\
+  author: {name: The Editors, email: editors@example.org}
+  rss: out/rss.xml
+  atom: out/atom.xml
+  max_items: 20
+database: data/x.db
+retention: 90d
+poll:
+  interval: 15m
+  timeout: 90s
+  max_bytes: 512KB
+  user_agent: "curator/test (+https://example.org/about)"
+  block_private_addresses: true
+topics:
+  - name: platform-accountability
+    title: Platform accountability
+    any: ["Section 230", trafficking, "subpoena*"]
+    all: []
+    none: [sponsored]
+sources:"""))
+    assert c.database == Path("/srv/curator/data/x.db")
+    assert c.output.rss == Path("/srv/curator/out/rss.xml") and c.output.max_items == 20
+    assert c.output.author_email == "editors@example.org"
+    assert (c.poll.interval, c.poll.timeout, c.poll.max_bytes) == (900, 90, 512_000)
+    assert c.poll.block_private_addresses is True
+    assert c.retention == 90 * 86400
+    t = c.topics[0]
+    assert (t.name, t.title, t.any, t.none) == ("platform-accountability",
+                                               "Platform accountability",
+                                               ("Section 230", "trafficking", "subpoena*"),
+                                               ("sponsored",))
+
+
+@pytest.mark.parametrize("durations", [("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400)])
+def test_durations(durations):
+    text, seconds = durations
+    c = parse(MINIMAL + f"    interval: {text}\n")
+    assert c.sources[0].interval == seconds
+
+
+@pytest.mark.parametrize("snippet, key, line, words", [
+    ("colour: red\n", "colour", 7, "unknown key"),
+    ("poll:\n  intreval: 5m\n", "poll.intreval", 8, "unknown key"),
+    ("poll:\n  interval: 5 minutes\n", "poll.interval", 8, "bad duration"),
+    ("poll:\n  timeout: 0s\n", "poll.timeout", 8, "bad duration"),
+    ("poll:\n  max_bytes: lots\n", "poll.max_bytes", 8, "bad size"),
+    ("topics:\n  - name: x\n    any: []\n", "topics[0].any", 9, "no terms"),
+    ("topics:\n  - name: x\n", "topics[0]", 8, "no terms"),
+    ("topics:\n  - name: Not A Slug\n    any: [a]\n", "topics[0].name", 8, "slug"),
+    ("topics:\n  - name: x\n    any: [a]\n  - name: x\n    any: [b]\n", "topics[1].name", 10,
+     "duplicate topic"),
+    ("topics:\n  - name: x\n    any: [a]\n    sometimes: [b]\n", "topics[0].sometimes", 10,
+     "unknown key"),
+    ("  - url: https://example.org/feed.xml\n", "sources[1]", 7, "duplicate source"),
+    ("  - url: not a url\n", "sources[1].url", 7, "bad URL"),
+    ("  - url: file:///etc/passwd\n", "sources[1].url", 7, "bad URL"),
+    ("  - url: https://example.org/b\n    interval: soon\n", "sources[1].interval", 8,
+     "bad duration"),
+])
+def test_errors_name_key_and_line(snippet, key, line, words):
+    with pytest.raises(ConfigError) as err:
+        parse(MINIMAL + snippet)
+    message = str(err.value)
+    assert err.value.key == key, message
+    assert err.value.line == line, message
+    assert words in message and key in message
+    assert err.value.exit_code == 2
+
+
+def test_missing_required_output_keys():
+    with pytest.raises(ConfigError) as err:
+        parse("output:\n  title: T\n  link: https://e.org/\nsources: []\n")
+    assert err.value.key == "output.description"
+
+
+def test_bad_yaml_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        parse("output: [unclosed\n")
+    assert "not valid YAML" in str(err.value) and err.value.line
+    with pytest.raises(ConfigError, match="config file not found"):
+        config.load(tmp_path / "nope.yaml")
+
+
+def test_env_var_names_the_default(monkeypatch, tmp_path):
+    path = tmp_path / "elsewhere.yaml"
+    path.write_text(MINIMAL)
+    monkeypatch.setenv("CURATOR_CONFIG", str(path))
+    assert config.load().path == path
+    monkeypatch.delenv("CURATOR_CONFIG")
+    assert config.default_path() == Path("feeds.yaml")
+
+
+def test_the_shipped_feeds_yaml_is_a_real_starting_point():
+    c = config.load(ROOT / "feeds.yaml")
+    assert len(c.sources) >= 20
+    assert len(c.topics) >= 4
+    names = {t.name for t in c.topics}
+    assert {"platform-accountability", "child-safety", "surveillance", "antitrust"} <= names
+    for t in c.topics:
+        assert len(t.any) >= 8, t.name
+    hosts = " ".join(s.url for s in c.sources)
+    for must in ("theguardian.com", "theverge.com", "eff.org", "techdirt.com", "arstechnica",
+                 "wired.com", "propublica.org", "themarkup.org", "restofworld.org", "404media",
+                 "lawfaremedia.org", "bbc"):
+        assert must in hosts, must

@@ -1,0 +1,299 @@
+"""The editor's whole loop through the real CLI: poll a real server, review, feature, publish."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import feedparser
+import pytest
+
+FEEDS = {
+    "/rss20.xml": ("rss20.xml", "application/rss+xml; charset=utf-8"),
+    "/rss091.xml": ("rss091.xml", "text/xml"),
+    "/rss10.rdf": ("rss10.rdf", "application/rdf+xml"),
+    "/atom.xml": ("atom.xml", "application/atom+xml"),
+    "/noguid.xml": ("noguid.xml", "application/rss+xml"),
+    "/latin1.xml": ("latin1.xml", "application/rss+xml"),
+    "/hostile.xml": ("hostile.xml", "application/rss+xml"),
+}
+
+
+@pytest.fixture
+def loop(server, make_cli, clock):
+    sources = []
+    for path, (name, ctype) in FEEDS.items():
+        url = server.add(path, file=name, content_type=ctype)
+        sources.append({"url": url} if path != "/rss20.xml" else {"url": url, "name": "Policy Desk"})
+    return make_cli(sources), server
+
+
+def by_title(cands, needle):
+    found = [c for c in cands if needle in c["title"]]
+    assert found, (needle, [c["title"] for c in cands])
+    return found[0]
+
+
+def test_every_feed_shape_is_polled_matched_and_deduplicated(loop):
+    cli, server = loop
+    summary = cli("poll", "--json")
+    assert summary == {"sources": 7, "fetched": 7, "not_modified": 0, "failed": 0, "skipped": 0,
+                       "new_entries": 11, "updated_entries": 0, "new_candidates": 8}
+    cands = cli("candidates", "--json")
+    assert {c["status"] for c in cands} == {"new"}
+    assert set(cands[0]) == {"id", "title", "url", "source", "sources", "published", "topics",
+                             "status", "note", "featured_at"}
+    # The same article from two feeds, with different tracking parameters, is one candidate.
+    s230 = [c for c in cands if c["url"] == "https://policy.example.com/2026/11/section-230-design"]
+    assert len(s230) == 1
+    assert s230[0]["sources"] == ["Policy Desk", "Atom Watch"]
+    assert s230[0]["source"] == "Policy Desk"
+    assert s230[0]["title"] == "Court revisits Section 230 in design defect case"
+    assert s230[0]["published"] == "2026-11-23T10:00:00Z"
+    assert s230[0]["topics"] == ["platform-accountability"]
+    # Fragments dropped; prefix terms match.
+    sub = by_title(cands, "subpoenaed")
+    assert sub["url"] == "https://policy.example.com/2026/11/subpoena-chat-logs"
+    assert set(sub["topics"]) == {"child-safety", "surveillance"}
+    # RSS 0.91 (no guid, no date), RSS 1.0, Atom with xml:base, ISO-8859-1.
+    assert by_title(cands, "age verification")["published"] is None
+    assert by_title(cands, "Geofence")["url"] == "https://rdf.example.org/a/geofence"
+    mod = by_title(cands, "content moderation")
+    assert mod["url"] == "https://atom.example.org/blog/posts/moderation-report"
+    assert by_title(cands, "Débat sur la surveillance")["published"] == "2026-11-25T06:00:00Z"
+    # The phone review matched nothing: kept as an entry, not a candidate.
+    assert not [c for c in cands if "phone" in c["title"]]
+    # Newest first.
+    keys = [c["published"] or "" for c in cands if c["published"]]
+    assert keys == sorted(keys, reverse=True)
+    # Markup in a hostile title is reduced to text.
+    hostile = by_title(cands, "Trafficking ring")
+    assert "<" not in hostile["title"] or "onerror" not in hostile["title"]
+
+
+def test_second_poll_is_answered_304_and_stores_nothing(loop, clock):
+    cli, server = loop
+    cli("poll", "--json")
+    clock.advance(hours=2)
+    again = cli("poll", "--json")
+    assert again["fetched"] == 0 and again["not_modified"] == 7
+    assert again["new_entries"] == again["updated_entries"] == again["new_candidates"] == 0
+    for path in FEEDS:
+        hits = server.hits(path)
+        assert len(hits) == 2
+        assert hits[1].get("if-none-match")
+        assert "curator/" in hits[1]["user-agent"]
+        assert "gzip" in hits[1]["accept-encoding"]
+
+
+def test_not_due_sources_are_skipped_and_all_forces(loop, clock):
+    cli, server = loop
+    cli("poll", "--json")
+    clock.advance(minutes=5)
+    assert cli("poll", "--json")["skipped"] == 7
+    forced = cli("poll", "--all", "--json")
+    assert forced["skipped"] == 0 and forced["not_modified"] == 7
+
+
+def test_changed_entry_is_updated_in_place(loop, clock):
+    cli, server = loop
+    cli("poll", "--json")
+    body = server.routes["/rss20.xml"].body.replace(b"Investigators sought records",
+                                                    b"Investigators subpoenaed records")
+    server.routes["/rss20.xml"].body = body
+    clock.advance(hours=1)
+    result = cli("poll", "--json")
+    assert result["updated_entries"] == 1 and result["new_entries"] == 0
+    assert result["new_candidates"] == 0
+
+
+def test_feature_publish_and_read_back(loop, clock, tmp_path):
+    cli, server = loop
+    cli("poll", "--json")
+    cands = cli("candidates", "--json")
+    s230 = by_title(cands, "Section 230")
+    hostile = by_title(cands, "Trafficking ring")
+    note = ("**Why it matters:** the court may narrow [230](https://law.example/230).\n\n"
+            "<script>alert(1)</script><img src=x onerror=alert(2)> [bad](javascript:alert(3))")
+    cli("feature", str(s230["id"]), "--note", note)
+    clock.advance(minutes=1)
+    cli("feature", str(hostile["id"]), "--note-file", "-", input="A ring *recruited* online.\n")
+    featured = cli("candidates", "--status", "featured", "--json")
+    assert [c["id"] for c in featured] == [hostile["id"], s230["id"]]
+    assert featured[1]["featured_at"] == "2026-11-26T12:00:00Z"
+    assert featured[1]["note"] == note
+
+    out = cli("publish", "--json")
+    assert out["items"] == 2 and out["changed"] is True
+    rss_path, atom_path = Path(out["rss"]), Path(out["atom"])
+    rss_bytes, atom_bytes = rss_path.read_bytes(), atom_path.read_bytes()
+    for raw in (rss_bytes, atom_bytes):
+        low = raw.lower()
+        assert b"<script" not in low and b"onerror" not in low and b"javascript:" not in low
+        assert b"&amp;amp;" not in raw
+
+    rss = feedparser.parse(rss_bytes)
+    assert rss.bozo == 0, rss.get("bozo_exception")
+    assert rss.version == "rss20"
+    assert [e.link for e in rss.entries] == [hostile["url"], s230["url"]]
+    first = rss.entries[1]
+    assert first.title == "Court revisits Section 230 in design defect case"
+    assert "Why it matters" in first.description and "Policy Desk" in first.description
+    assert first.source.title == "Policy Desk"
+    assert first.source.href == server.url("/rss20.xml")
+    assert {t.term for t in first.tags} == {"platform-accountability"}
+    assert any(link.rel == "self" for link in rss.feed.links)
+
+    atom = feedparser.parse(atom_bytes)
+    assert atom.bozo == 0 and atom.version == "atom10"
+    assert [e.link for e in atom.entries] == [hostile["url"], s230["url"]]
+    assert atom.entries[1].source.title == "Policy Desk"
+
+    # Publishing again with nothing changed leaves both files byte-identical.
+    clock.advance(minutes=10)
+    again = cli("publish", "--json")
+    assert again["changed"] is False
+    assert rss_path.read_bytes() == rss_bytes and atom_path.read_bytes() == atom_bytes
+
+    # Editing the note keeps the guid; rejecting takes the item out.
+    guid = first.id
+    cli("feature", str(s230["id"]), "--note", "Edited commentary.")
+    assert cli("publish", "--json")["changed"] is True
+    edited = feedparser.parse(rss_path.read_bytes())
+    assert edited.entries[1].id == guid and "Edited commentary." in edited.entries[1].description
+    cli("reject", str(hostile["id"]))
+    cli("publish", "--json")
+    assert [e.link for e in feedparser.parse(rss_path.read_bytes()).entries] == [s230["url"]]
+
+
+def test_show_reset_and_review_log(loop, monkeypatch):
+    cli, server = loop
+    monkeypatch.setenv("CURATOR_EDITOR", "maria")
+    cli("poll", "--json")
+    cand = by_title(cli("candidates", "--json"), "Section 230")
+    cli("feature", str(cand["id"]), "--note", "Draft")
+    cli("reset", str(cand["id"]))
+    shown = cli("show", str(cand["id"]), "--json")
+    assert shown["status"] == "new" and shown["featured_at"] is None
+    assert "federal appeals court" in shown["summary"]
+    assert [e["source"] for e in shown["entries"]] == ["Policy Desk", "Atom Watch"]
+    assert [(h["action"], h["editor"]) for h in shown["history"]] == [
+        ("feature", "maria"), ("reset", "maria")]
+    text = cli("show", str(cand["id"])).output
+    assert "Policy Desk" in text and "reset" in text
+
+
+def test_unknown_ids_and_bad_usage_exit_2(loop):
+    cli, server = loop
+    cli("poll", "--json")
+    for cmd in ("show", "feature", "reject", "reset"):
+        result = cli(cmd, "99999", code=2)
+        assert "no candidate 99999" in result.stderr
+    cli("feature", "1", "--note", "a", "--note-file", "-", input="b", code=2)
+    cli("candidates", "--topic", "nope", code=2)
+    cli("enable", "no-such-source", code=2)
+    cli("poll", "--source", "no-such-source", code=2)
+
+
+def test_rematch_applies_edited_topics_and_never_drops_reviewed(loop, tmp_path):
+    cli, server = loop
+    cli("poll", "--json")
+    cands = cli("candidates", "--json")
+    featured = by_title(cands, "Geofence")
+    cli("feature", str(featured["id"]), "--note", "keep me")
+    # Narrow the topics to one about phones: every other new candidate goes, the featured stays.
+    import yaml
+
+    doc = yaml.safe_load(cli.config.read_text())
+    doc["topics"] = [{"name": "phones", "any": ["battery"]}]
+    cli.config.write_text(yaml.safe_dump(doc))
+    result = cli("rematch", "--json")
+    assert result == {"entries": 11, "new_candidates": 1, "dropped": len(cands) - 1}
+    assert [c["title"] for c in cli("candidates", "--json")] == [
+        "New phone review: the battery is great"]
+    assert [c["id"] for c in cli("candidates", "--status", "featured", "--json")] == [featured["id"]]
+
+
+def test_failing_sources_are_recorded_and_do_not_stop_others(server, make_cli, clock):
+    good = server.add("/good.xml", file="rss20.xml")
+    broken = server.add("/broken.xml", b"oops", status=500, validators=False)
+    html = server.add("/page.html", b"<html><head><title>x</title></head><body>hi</body></html>",
+                      content_type="text/html", validators=False)
+    refused = "http://127.0.0.1:9/feed.xml"
+    cli = make_cli([{"url": good}, {"url": broken}, {"url": html}, {"url": refused}])
+    summary = cli("poll", "--json")
+    assert summary["fetched"] == 1 and summary["failed"] == 3
+    rows = {r["url"]: r for r in cli("sources", "--json")}
+    assert set(rows[good]) == {"url", "name", "status", "last_polled", "last_ok", "next_due",
+                               "failures", "error", "disabled"}
+    assert rows[good]["failures"] == 0 and rows[good]["error"] is None
+    assert rows[good]["name"] == "Policy Desk"
+    assert rows[broken]["status"] == 500 and rows[broken]["failures"] == 1
+    assert "500" in rows[broken]["error"]
+    assert "not a feed" in rows[html]["error"]
+    assert rows[refused]["error"] and rows[refused]["status"] is None
+    # Back-off: the next due time moves out with each failure, capped at a day.
+    first_due = rows[broken]["next_due"]
+    clock.advance(hours=2)
+    cli("poll", "--all", "--json")
+    second = {r["url"]: r for r in cli("sources", "--json")}[broken]
+    assert second["failures"] == 2 and second["next_due"] > first_due
+    # A success resets the count.
+    server.routes["/broken.xml"].status = 200
+    server.routes["/broken.xml"].body = server.routes["/good.xml"].body
+    cli("poll", "--all", "--json")
+    healed = {r["url"]: r for r in cli("sources", "--json")}[broken]
+    assert healed["failures"] == 0 and healed["error"] is None and healed["last_ok"]
+
+
+def test_config_errors_exit_2_naming_the_key(tmp_path):
+    from click.testing import CliRunner
+
+    from curator.cli import cli
+
+    bad = tmp_path / "feeds.yaml"
+    bad.write_text("output:\n  title: T\n  link: https://e.org/\n  description: d\n"
+                   "sources:\n  - url: notaurl\ntopics: []\n")
+    result = CliRunner().invoke(cli, ["--config", str(bad), "poll"])
+    assert result.exit_code == 2
+    assert "sources[0].url" in result.stderr and ":6" in result.stderr
+    bad.write_text("output:\n  title: T\n  link: https://e.org/\n  description: d\n"
+                   "  colour: red\nsources: []\n")
+    result = CliRunner().invoke(cli, ["--config", str(bad), "candidates"])
+    assert result.exit_code == 2 and "output.colour" in result.stderr
+    assert not (tmp_path / "db").exists()  # nothing was half-applied
+
+
+def test_run_polls_publishes_and_stops_cleanly_on_sigterm(server, tmp_path):
+    from conftest import write_config
+
+    url = server.add("/rss20.xml", file="rss20.xml")
+    config = write_config(tmp_path, [{"url": url}])
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "curator", "--config", str(config), "run"],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            lines.append(line)
+            if "published" in line:
+                break
+        assert any("poll" in x and "3 entries" in x for x in lines), lines
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    rest = proc.stderr.read()
+    assert "stopped" in rest
+    assert feedparser.parse((tmp_path / "public" / "feed.xml").read_bytes()).bozo == 0
+    out = subprocess.run([sys.executable, "-m", "curator", "--config", str(config), "sources",
+                          "--json"], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)[0]["status"] == 200

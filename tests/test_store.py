@@ -1,0 +1,185 @@
+"""The SQLite store: migrations, WAL, dedup by canonical URL, review log, retention."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from curator.exceptions import NotFound, StoreError
+from curator.migrations import SCHEMA_VERSION
+from curator.store import Store
+from curator.types import EntryData
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+def entry(key: str, url: str | None, title: str = "T", text: str = "", **kw) -> EntryData:
+    return EntryData(key=key, url=url, link=url, title=title, summary=f"<p>{text}</p>",
+                     content="", text=text, **kw)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "db" / "c.db")
+    s.sync_sources([("https://a.example/feed", "A", None), ("https://b.example/feed", None, 900)],
+                   T0)
+    yield s
+    s.close()
+
+
+def ids(store):
+    return {s["url"]: s["id"] for s in store.sources()}
+
+
+def test_schema_wal_and_version(store):
+    conn = store.db.conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    tables = set(store.db.table_names())
+    assert {"sources", "entries", "entry_topics", "candidates", "candidate_topics", "review_log",
+            "editors", "state", "_sqlite_migrations"} <= tables
+    assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_reopening_applies_nothing_and_a_newer_database_is_refused(tmp_path):
+    path = tmp_path / "c.db"
+    Store(path).close()
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at)"
+                 " VALUES ('curator', '9999_from_the_future', 'x')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer curator"):
+        Store(path)
+
+
+def test_upgrade_takes_a_backup_first(tmp_path, monkeypatch):
+    from curator import migrations as m
+
+    path = tmp_path / "c.db"
+    Store(path).close()
+
+    def m9999_extra(db):
+        db.execute("CREATE TABLE extra (x)")
+
+    m.migrations(name="9999_test_extra")(m9999_extra)
+    monkeypatch.setattr(m, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr("curator.store.SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    try:
+        s = Store(path)
+        assert "extra" in s.db.table_names()
+        s.close()
+        backups = list(tmp_path.glob("c.db.before-9999_test_extra.bak"))
+        assert len(backups) == 1
+        old = sqlite3.connect(backups[0])
+        assert "extra" not in {r[0] for r in old.execute("SELECT name FROM sqlite_master")}
+        assert old.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        m.migrations._migrations.pop()
+
+
+def test_same_url_from_two_sources_is_one_candidate(store):
+    a, b = ids(store)["https://a.example/feed"], ids(store)["https://b.example/feed"]
+    r1 = store.save_entries(a, [entry("1", "https://x.example/story", "Story")], [["t1"]], T0)
+    r2 = store.save_entries(b, [entry("z", "https://x.example/story", "Story (B)")], [["t2"]], T0)
+    assert (r1.new, r1.new_candidates) == (1, 1)
+    assert (r2.new, r2.new_candidates) == (1, 0)
+    [c] = store.candidates()
+    assert c["sources"] == ["A", "https://b.example/feed"]
+    assert c["topics"] == ["t1", "t2"]
+    assert c["title"] == "Story"
+
+
+def test_identity_update_in_place_and_unmatched_entries_kept(store):
+    a = ids(store)["https://a.example/feed"]
+    store.save_entries(a, [entry("1", "https://x.example/1", "One"),
+                           entry("2", "https://x.example/2", "Two")], [["t"], []], T0)
+    again = store.save_entries(a, [entry("1", "https://x.example/1", "One"),
+                                   entry("2", "https://x.example/2", "Two")], [["t"], []], T0)
+    assert (again.new, again.updated) == (0, 0)
+    changed = store.save_entries(a, [entry("1", "https://x.example/1", "One, corrected")],
+                                 [["t"]], T0)
+    assert (changed.new, changed.updated) == (0, 1)
+    assert store.entry_count() == 2
+    assert [c["title"] for c in store.candidates()] == ["One, corrected"]
+
+
+def test_an_update_that_no_longer_matches_drops_only_new_candidates(store):
+    a = ids(store)["https://a.example/feed"]
+    store.save_entries(a, [entry("1", "https://x.example/1", "One", "match")], [["t"]], T0)
+    store.save_entries(a, [entry("1", "https://x.example/1", "One", "nothing")], [[]], T0)
+    assert store.candidates(status="all") == []
+    store.save_entries(a, [entry("2", "https://x.example/2", "Two", "match")], [["t"]], T0)
+    [c] = store.candidates()
+    store.set_status(c["id"], "featured", editor="ed", now=T0, note="Note")
+    store.save_entries(a, [entry("2", "https://x.example/2", "Two", "nothing")], [[]], T0)
+    assert [x["id"] for x in store.candidates(status="featured")] == [c["id"]]
+
+
+def test_feature_edit_reject_reset_and_the_log(store):
+    a = ids(store)["https://a.example/feed"]
+    store.save_entries(a, [entry("1", "https://x.example/1", "One")], [["t"]], T0)
+    [c] = store.candidates()
+    f = store.set_status(c["id"], "featured", editor="ann", now=T0, note="First")
+    guid = f["guid"]
+    assert f["status"] == "featured" and f["featured_at"] == "2026-11-26T12:00:00Z"
+    later = T0 + timedelta(hours=1)
+    e = store.set_status(c["id"], "featured", editor="bob", now=later, note="Second")
+    assert e["guid"] == guid and e["featured_at"] == f["featured_at"]
+    assert e["note_updated_at"] == "2026-11-26T13:00:00Z"
+    same = store.set_status(c["id"], "featured", editor="bob", now=later, note="Second")
+    assert len(same["history"]) == 2  # an unchanged note is not logged twice
+    r = store.set_status(c["id"], "rejected", editor="cy", now=later)
+    assert r["guid"] is None and r["featured_at"] is None
+    n = store.set_status(c["id"], "new", editor="cy", now=later)
+    assert n["status"] == "new" and n["note"] == "Second"
+    again = store.set_status(c["id"], "featured", editor="ann", now=later)
+    assert again["guid"] != guid and again["note"] == "Second"
+    assert [(h["action"], h["editor"]) for h in again["history"]] == [
+        ("feature", "ann"), ("edit-note", "bob"), ("reject", "cy"), ("reset", "cy"),
+        ("feature", "ann")]
+    with pytest.raises(NotFound):
+        store.set_status(999, "rejected", editor="x", now=T0)
+
+
+def test_prune_keeps_reviewed_candidates(store):
+    a = ids(store)["https://a.example/feed"]
+    store.save_entries(a, [entry("old", "https://x.example/old", "Old"),
+                           entry("kept", "https://x.example/kept", "Kept")], [["t"], ["t"]], T0)
+    kept = [c for c in store.candidates() if c["title"] == "Kept"][0]
+    store.set_status(kept["id"], "rejected", editor="ed", now=T0)
+    later = T0 + timedelta(days=200)
+    store.save_entries(a, [entry("new", "https://x.example/new", "New")], [["t"]], later)
+    removed = store.prune(later - timedelta(days=90))
+    assert removed == 1
+    assert {c["title"] for c in store.candidates(status="all")} == {"Kept", "New"}
+
+
+def test_sources_removed_from_config_keep_their_entries(store):
+    a = ids(store)["https://a.example/feed"]
+    store.save_entries(a, [entry("1", "https://x.example/1", "One")], [["t"]], T0)
+    store.sync_sources([("https://b.example/feed", None, None)], T0)
+    assert [s["url"] for s in store.sources()] == ["https://b.example/feed"]
+    assert store.entry_count() == 1 and len(store.candidates()) == 1
+    assert store.candidates()[0]["sources"] == ["A"]
+
+
+def test_backup_is_a_consistent_copy(store, tmp_path):
+    a = ids(store)["https://a.example/feed"]
+    store.save_entries(a, [entry("1", "https://x.example/1", "One")], [["t"]], T0)
+    target = tmp_path / "backups" / "copy.db"
+    store.backup(target)
+    copy = Store(target)
+    assert copy.entry_count() == 1
+    assert copy.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    copy.close()
+
+
+def test_unreadable_database_is_a_store_error(tmp_path):
+    bad = tmp_path / "junk.db"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="junk.db"):
+        Store(bad)
