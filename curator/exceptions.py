@@ -19,6 +19,7 @@ class ConfigError(CuratorError):
         self.key = key
         self.line = line
         self.path = path
+        self.message = message
         where = []
         if path:
             where.append(str(path) + (f":{line}" if line else ""))
@@ -56,15 +57,24 @@ class ParseError(CuratorError):
         self.message = message
         super().__init__(f"{url}: {message}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # Parse errors cross from worker processes; the default pickling would call
+        # __init__ with one argument and break the pool.
+        return (type(self), (self.url, self.message))
+
 
 class NotAFeed(ParseError):
     """An HTML page (or other document) where a feed was expected."""
 
     def __init__(self, url: str, message: str, alternate: str | None = None) -> None:
         self.alternate = alternate
+        self.plain_message = message
         if alternate:
             message = f"{message}; the page advertises a feed at {alternate}"
         super().__init__(url, message)
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str | None]]:  # type: ignore[override]
+        return (type(self), (self.url, self.plain_message, self.alternate))
 
 
 class LockedError(CuratorError):

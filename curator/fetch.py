@@ -1,0 +1,697 @@
+"""HTTP for polling: conditional GET, limits, manual redirects and Retry-After; never parses."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import re
+import socket
+import ssl
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from types import TracebackType
+from typing import Protocol, Self
+
+import aiohttp
+import brotli
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+from yarl import URL
+
+from curator.types import (
+    Fetched,
+    FetchError,
+    FetchRequest,
+    FetchResult,
+    FetchSettings,
+    NotModified,
+)
+
+__all__ = ["Fetcher", "parse_max_age", "parse_retry_after"]
+
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
+)
+ACCEPT_ENCODING = "gzip, deflate, br"
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+# Largest slice inflated at once: big enough to be cheap, small enough that a bomb never
+# materialises more than this beyond max_bytes.
+_INFLATE_STEP = 256 * 1024
+_READ_CHUNK = 64 * 1024
+
+_IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+# ---------------------------------------------------------------- public helpers
+
+
+def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
+    """Turn a Retry-After value (delta-seconds or HTTP-date) into an aware UTC datetime."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    if re.fullmatch(r"[0-9]+", value):
+        try:
+            return (now + timedelta(seconds=int(value))).astimezone(UTC)
+        except OverflowError:
+            return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        # "-0000" and zone-less forms: HTTP dates are always GMT.
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+_MAX_AGE = re.compile(r'(?:^|,)\s*max-age\s*=\s*"?([0-9]+)"?\s*(?:,|$)', re.IGNORECASE)
+
+
+def parse_max_age(cache_control: str | None) -> int | None:
+    """Return the max-age of a Cache-Control header in seconds, or None."""
+    if not cache_control:
+        return None
+    match = _MAX_AGE.search(cache_control)
+    return int(match.group(1)) if match else None
+
+
+# ---------------------------------------------------------------- the fetcher
+
+
+class Fetcher:
+    """One HTTP session for a poll; fetch() turns every outcome into a FetchResult."""
+
+    def __init__(self, settings: FetchSettings) -> None:
+        self._settings = settings
+        self._session: aiohttp.ClientSession | None = None
+        self._resolver: _GuardedResolver | None = None
+        self._slots: _Slots | None = None
+
+    async def __aenter__(self) -> Self:
+        s = self._settings
+        self._resolver = _GuardedResolver(block_private=s.block_private_addresses)
+        connector = aiohttp.TCPConnector(
+            limit=s.concurrency,
+            limit_per_host=s.per_host,
+            resolver=self._resolver,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers={
+                "User-Agent": s.user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
+            # We inflate ourselves so max_bytes bounds memory whatever aiohttp version is
+            # installed, and so a truncated gzip stream is an error rather than a short body.
+            auto_decompress=False,
+            # The deadline is ours (asyncio.timeout) so that it starts after the queue wait.
+            timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None,
+                                          sock_read=None),
+            # Sources are independent: no cookies carried from one feed to another.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            # An environment proxy would hide the real address from the private-address check.
+            trust_env=False,
+            # Flow control pauses the socket past this, so a slow consumer never buffers much.
+            read_bufsize=_READ_CHUNK,
+        )
+        self._slots = _Slots(s.concurrency, s.per_host)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._resolver is not None:
+            await self._resolver.close()  # a connector never closes a resolver it was given
+        self._session = None
+        self._resolver = None
+        self._slots = None
+
+    async def fetch(self, req: FetchRequest) -> FetchResult:
+        """Fetch one source; every failure comes back as a FetchError, never an exception."""
+        if self._session is None or self._slots is None:
+            raise RuntimeError("Fetcher.fetch() called outside 'async with Fetcher(...)'")
+        trail = _Trail()
+        try:
+            url = _parse_url(req.url)
+            async with self._slots.hold(_host_key(url)):
+                # The clock starts once we hold a slot: waiting behind other sources of the
+                # same host is not this server's slowness.
+                async with asyncio.timeout(self._settings.timeout):
+                    return await self._follow(self._session, req, url, trail)
+        except _Failure as e:
+            status = e.status if e.status is not None else trail.status
+            return FetchError(req.url, trail.permanent_url, status, e.message,
+                              retry_after=e.retry_after, gone=e.gone)
+        except TimeoutError:
+            message = f"timed out after {self._settings.timeout:g}s"
+            return FetchError(req.url, trail.permanent_url, trail.status, message)
+        except Exception as e:  # noqa: BLE001 - the contract is "never raises"
+            return FetchError(req.url, trail.permanent_url, trail.status,
+                              _describe(e, trail.current))
+
+    async def _follow(self, session: aiohttp.ClientSession, req: FetchRequest, url: URL,
+                      trail: _Trail) -> Fetched | NotModified:
+        headers = {}
+        if req.etag:
+            headers["If-None-Match"] = req.etag
+        if req.last_modified:
+            headers["If-Modified-Since"] = req.last_modified
+        seen = {_visit_key(url)}
+        hops = 0
+        leading = True  # every hop so far was a 301/308
+        while True:
+            trail.current = url
+            _check_target(url, self._settings.block_private_addresses)
+            async with session.get(url, headers=headers, allow_redirects=False) as resp:
+                trail.status = resp.status
+                if hops and leading:
+                    # Only a URL that answered is offered as the feed's new home, never one
+                    # we refused or could not reach.
+                    trail.permanent_url = str(url)
+                if resp.status not in _REDIRECTS:
+                    return await self._respond(req, url, resp, trail)
+                target = _redirect_target(url, resp)
+                if _visit_key(target) in seen:
+                    raise _Failure(f"redirect loop: {target} was already visited",
+                                   resp.status)
+                if hops >= self._settings.max_redirects:
+                    raise _Failure(
+                        f"too many redirects (more than {self._settings.max_redirects})",
+                        resp.status)
+            hops += 1
+            seen.add(_visit_key(target))
+            leading = leading and resp.status in _PERMANENT
+            url = target
+
+    async def _respond(self, req: FetchRequest, url: URL, resp: aiohttp.ClientResponse,
+                       trail: _Trail) -> Fetched | NotModified:
+        status = resp.status
+        headers = _lower_headers(resp)
+        if status == 304:
+            # A 304 need not repeat the validators; keep the ones we sent rather than
+            # making the store forget them.
+            return NotModified(
+                url=req.url,
+                permanent_url=trail.permanent_url,
+                status=status,
+                etag=headers.get("etag") or req.etag,
+                last_modified=headers.get("last-modified") or req.last_modified,
+                max_age=parse_max_age(headers.get("cache-control")),
+            )
+        label = _status_label(status, resp.reason)
+        if status == 410:
+            raise _Failure(f"gone ({label}): the server says this feed was removed for good",
+                           status, gone=True)
+        if status in (429, 503):
+            retry_after = parse_retry_after(headers.get("retry-after"),
+                                            datetime.now(UTC))
+            raise _Failure(label, status, retry_after=retry_after)
+        if status >= 400:
+            raise _Failure(label, status)
+        if status in (204, 205):
+            raise _Failure(f"no content ({label})", status)
+        if status not in (200, 203):
+            raise _Failure(f"unexpected {label}", status)
+        content = await _read_body(resp, headers, self._settings.max_bytes)
+        if not content:
+            raise _Failure(f"empty response ({label} with no body)", status)
+        return Fetched(
+            url=req.url,
+            final_url=str(url),
+            permanent_url=trail.permanent_url,
+            status=status,
+            content=content,
+            headers=headers,
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
+            max_age=parse_max_age(headers.get("cache-control")),
+        )
+
+
+# ---------------------------------------------------------------- internals
+
+
+class _Failure(Exception):
+    """A fetch outcome that becomes a FetchError; raised only inside this module."""
+
+    def __init__(self, message: str, status: int | None = None, *,
+                 retry_after: datetime | None = None, gone: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+        self.gone = gone
+
+
+class _Refused(Exception):
+    """An address the settings forbid; not an OSError so aiohttp passes it through unwrapped."""
+
+
+class _Trail:
+    """What is known so far about a fetch, for the error that may end it."""
+
+    def __init__(self) -> None:
+        self.current: URL | None = None
+        self.status: int | None = None
+        self.permanent_url: str | None = None
+
+
+class _Slots:
+    """Admission control, so a request's deadline excludes time queued behind others."""
+
+    def __init__(self, total: int, per_host: int) -> None:
+        self._total = asyncio.Semaphore(max(1, total))
+        self._per_host = max(1, per_host)
+        # host -> (semaphore, fetches using it); dropped when unused so the map stays small.
+        self._hosts: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, host: str) -> AsyncIterator[None]:
+        entry = self._hosts.get(host)
+        sem, users = entry if entry else (asyncio.Semaphore(self._per_host), 0)
+        self._hosts[host] = (sem, users + 1)
+        try:
+            # Host first: a fetch stuck behind its host must not sit on a global slot.
+            async with sem, self._total:
+                yield
+        finally:
+            sem, users = self._hosts[host]
+            if users <= 1:
+                del self._hosts[host]
+            else:
+                self._hosts[host] = (sem, users - 1)
+
+
+class _GuardedResolver(AbstractResolver):
+    """The default resolver, plus the private-address policy applied to what it returns."""
+
+    def __init__(self, block_private: bool) -> None:
+        self._inner = DefaultResolver()
+        self._block_private = block_private
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        """Resolve host, refusing forbidden addresses when the policy is on."""
+        # RFC 6761: .invalid never resolves; answering at once spares a DNS round trip
+        # (or a resolver timeout on a machine without DNS).
+        if host.rstrip(".").lower().endswith(".invalid") or host.lower() == "invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        results = await self._inner.resolve(host, port, family)
+        if self._block_private:
+            # Checked here, on the addresses the connector will actually dial, so a name
+            # cannot resolve to one address for the check and another for the connection.
+            for result in results:
+                reason = _address_refusal(ipaddress.ip_address(result["host"]))
+                if reason:
+                    raise _Refused(reason)
+        return results
+
+    async def close(self) -> None:
+        """Release the wrapped resolver."""
+        await self._inner.close()
+
+
+def _address_refusal(ip: _IPAddress) -> str | None:
+    """Why an address may not be fetched under block_private_addresses, or None."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    # Most specific first: ipaddress counts link-local and reserved ranges as private too,
+    # and ::1 as reserved.
+    if ip.is_loopback:
+        kind = "private/loopback"
+    elif ip.is_link_local:
+        kind = "link-local"
+    elif ip.is_multicast:
+        kind = "multicast"
+    elif ip.is_unspecified:
+        kind = "unspecified"
+    elif ip.is_reserved:
+        kind = "reserved"
+    elif ip.is_private:
+        kind = "private/loopback"
+    elif not ip.is_global:
+        kind = "non-public"  # e.g. 100.64.0.0/10, carrier-grade NAT
+    else:
+        return None
+    return f"refused: {ip} is a {kind} address"
+
+
+def _parse_url(raw: str) -> URL:
+    try:
+        url = URL(raw.strip())
+    except (ValueError, TypeError) as e:
+        raise _Failure(f"invalid URL {raw!r}: {e}") from e
+    return url.with_fragment(None)
+
+
+def _check_target(url: URL, block_private: bool) -> None:
+    """Refuse a URL we must not request: other schemes, forbidden literal addresses."""
+    if url.scheme not in ("http", "https"):
+        shown = url.scheme or "none"
+        raise _Failure(f"unsupported URL scheme {shown!r}: only http and https are fetched")
+    if not url.host:
+        raise _Failure(f"invalid URL {str(url)!r}: no host")
+    if block_private:
+        # aiohttp never sends IP literals through the resolver, so check them here.
+        try:
+            ip = ipaddress.ip_address(url.host.split("%", 1)[0])
+        except ValueError:
+            return
+        reason = _address_refusal(ip)
+        if reason:
+            raise _Failure(reason)
+
+
+def _host_key(url: URL) -> str:
+    return f"{(url.host or '').lower()}:{url.port}"
+
+
+def _visit_key(url: URL) -> str:
+    return str(url.with_fragment(None))
+
+
+def _redirect_target(url: URL, resp: aiohttp.ClientResponse) -> URL:
+    location = resp.headers.get("Location", "").strip()
+    if not location:
+        raise _Failure(f"{_status_label(resp.status, resp.reason)} without a Location header",
+                       resp.status)
+    try:
+        target = url.join(URL(location))
+    except (ValueError, TypeError) as e:
+        raise _Failure(f"redirect to an invalid URL {location!r}", resp.status) from e
+    return target.with_fragment(None)
+
+
+def _status_label(status: int, reason: str | None) -> str:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        # Unregistered code: the server's own words, if printable.
+        phrase = (reason or "").strip()[:60]
+        phrase = phrase if phrase.isprintable() else ""
+    return f"HTTP {status} {phrase}".rstrip()
+
+
+def _lower_headers(resp: aiohttp.ClientResponse) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in resp.headers.items():
+        key = name.lower()
+        # Repeated fields combine as a comma-separated list (RFC 9110 5.3).
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
+
+
+def _human_size(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.1f} MB"
+    return f"{n} bytes"
+
+
+async def _read_body(resp: aiohttp.ClientResponse, headers: dict[str, str],
+                     max_bytes: int) -> bytes:
+    """Read and inflate the body in bounded steps, failing as soon as it passes max_bytes."""
+    too_large = f"response larger than {_human_size(max_bytes)}"
+    decoder = _decoder_for(headers.get("content-encoding", ""))
+    if decoder is None and resp.content_length is not None and resp.content_length > max_bytes:
+        raise _Failure(too_large, resp.status)
+    parts: list[bytes] = []
+    total = 0
+
+    def take(piece: bytes) -> None:
+        nonlocal total
+        total += len(piece)
+        if total > max_bytes:
+            raise _Failure(too_large, resp.status)
+        parts.append(piece)
+
+    def drain(dec: _Decoder) -> None:
+        # Ask for at most one byte past the limit: enough to know it was passed.
+        while piece := dec.read(min(_INFLATE_STEP, max_bytes - total + 1)):
+            take(piece)
+
+    async for chunk in resp.content.iter_chunked(_READ_CHUNK):
+        if decoder is None:
+            take(chunk)
+        else:
+            decoder.feed(chunk)
+            drain(decoder)
+    if decoder is not None:
+        drain(decoder)
+        decoder.finish()
+    return b"".join(parts)
+
+
+class _Decoder(Protocol):
+    def feed(self, data: bytes) -> None: ...
+
+    def read(self, limit: int) -> bytes:
+        """Return up to limit inflated bytes; b"" when more input is needed."""
+
+    def finish(self) -> None:
+        """Raise _Failure when the input stopped before the compressed stream ended."""
+
+
+def _decoder_for(content_encoding: str) -> _Decoder | None:
+    codings = [c.strip().lower() for c in content_encoding.split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return None
+    if len(codings) == 1:
+        coding = codings[0]
+        if coding in ("gzip", "x-gzip"):
+            return _ZlibDecoder("gzip")
+        if coding == "deflate":
+            return _ZlibDecoder("deflate")
+        if coding == "br":
+            return _BrotliDecoder()
+    raise _Failure(f"unsupported content encoding {content_encoding!r}")
+
+
+class _ZlibDecoder:
+    """gzip (including concatenated members) and deflate, zlib-wrapped or raw."""
+
+    def __init__(self, coding: str) -> None:
+        self._coding = coding
+        self._pending = b""
+        self._obj: zlib._Decompress | None = None
+        self._members = 0  # completed gzip members
+        self._done = False  # stream over; anything after it is ignored
+        self._seen_input = False
+
+    def feed(self, data: bytes) -> None:
+        if data:
+            self._seen_input = True
+            if not self._done:
+                self._pending += data
+
+    def _start(self) -> bool:
+        """Create the decompressor for the next stream/member once its header is visible."""
+        data = self._pending
+        if self._coding == "gzip":
+            if not data:
+                return False
+            if self._members:
+                if data == b"\x1f":
+                    return False  # the next member's magic may be split across reads
+                if data[:2] != b"\x1f\x8b":
+                    # Trailing padding after a complete gzip stream: browsers ignore it too.
+                    self._done, self._pending = True, b""
+                    return False
+            self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            return True
+        # "deflate" is meant to be zlib-wrapped, but many servers send raw deflate.
+        if len(data) < 2:
+            return False
+        wrapped = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+        self._obj = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        return True
+
+    def read(self, limit: int) -> bytes:
+        """Return up to limit inflated bytes; b"" when more input is needed."""
+        while not self._done:
+            if self._obj is None and not self._start():
+                return b""
+            obj = self._obj
+            assert obj is not None
+            before = len(self._pending)
+            try:
+                out = obj.decompress(self._pending, limit)
+            except zlib.error as e:
+                raise _Failure(f"corrupt {self._coding}-encoded body ({e})") from e
+            self._pending = obj.unconsumed_tail
+            if obj.eof:
+                self._pending = obj.unused_data + self._pending
+                self._obj = None
+                self._members += 1
+                if self._coding != "gzip":
+                    self._done, self._pending = True, b""
+            if out:
+                return out
+            if self._obj is not None and len(self._pending) >= before:
+                return b""  # no progress possible without more input
+        return b""
+
+    def finish(self) -> None:
+        """Raise _Failure when the input stopped before the compressed stream ended."""
+        if not self._seen_input or self._done:
+            return
+        # Mid-stream, or not even one whole stream; a stray byte after a complete gzip
+        # member is padding, not truncation.
+        if self._obj is not None or self._members == 0:
+            raise _Failure(f"the {self._coding}-encoded body is truncated")
+
+
+class _BrotliDecoder:
+    """br, with the output of each step capped where the Brotli binding allows it."""
+
+    # Brotli < 1.2 cannot cap output; feeding it small slices is the best we can do there.
+    _OLD_SLICE = 1024
+
+    def __init__(self) -> None:
+        self._obj = brotli.Decompressor()
+        self._pending = b""
+        self._bounded = hasattr(self._obj, "can_accept_more_data")
+        self._seen_input = False
+
+    def feed(self, data: bytes) -> None:
+        if data:
+            self._seen_input = True
+            self._pending += data
+
+    def read(self, limit: int) -> bytes:
+        """Return up to about limit inflated bytes; b"" when more input is needed."""
+        try:
+            return self._read(limit)
+        except brotli.error as e:
+            raise _Failure(f"corrupt br-encoded body ({e})") from e
+
+    def _read(self, limit: int) -> bytes:
+        obj = self._obj
+        if not self._bounded:
+            while self._pending:
+                data = self._pending[: self._OLD_SLICE]
+                self._pending = self._pending[self._OLD_SLICE:]
+                out: bytes = obj.process(data)
+                if out:
+                    return out
+            return b""
+        while True:
+            if not obj.can_accept_more_data():
+                # Output held back by the cap; it must be drained before new input.
+                out = obj.process(b"", output_buffer_limit=limit)
+                if not out:
+                    return b""  # never spin; finish() reports a stream that did not end
+            elif self._pending:
+                data, self._pending = self._pending, b""
+                out = obj.process(data, output_buffer_limit=limit)
+            else:
+                return b""
+            if out:
+                return out
+
+    def finish(self) -> None:
+        """Raise _Failure when the input stopped before the compressed stream ended."""
+        finished = getattr(self._obj, "is_finished", None)
+        if self._seen_input and finished is not None and not finished():
+            raise _Failure("the br-encoded body is truncated")
+
+
+def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of kind in exc's cause/context chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+_SSL_NOISE = re.compile(r"^\[[A-Z_]+: [A-Z_]+\]\s*|\s*\(_ssl\.c:\d+\)$")
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    """The first meaningful line of an exception's text (aiohttp's parser adds carets)."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = re.sub(r":\s*b['\"].*$", "", line)  # drop echoed raw bytes
+    line = line.rstrip(":").strip()
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _where(url: URL | None) -> tuple[str, str]:
+    """(host, host:port) of url for messages, IPv6 literals bracketed."""
+    if url is None or not url.host:
+        return "the server", "the server"
+    host = url.host
+    shown = f"[{host}]" if ":" in host else host
+    return host, f"{shown}:{url.port}"
+
+
+def _ssl_detail(exc: BaseException) -> str:
+    found = _find(exc, ssl.SSLError)
+    ssl_error = found if isinstance(found, ssl.SSLError) else None
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, ssl.SSLError):
+        ssl_error = exc.os_error  # the library's own error, not aiohttp's wrapper text
+    if ssl_error is None:
+        return _one_line(str(exc))
+    text = ssl_error.args[1] if len(ssl_error.args) > 1 else str(ssl_error)
+    return _one_line(_SSL_NOISE.sub("", str(text))) or str(ssl_error.reason)
+
+
+def _describe(exc: Exception, url: URL | None) -> str:
+    """Plain words for a network failure, naming the cause."""
+    host, where = _where(url)
+    refused = _find(exc, _Refused)
+    if refused is not None:
+        return str(refused)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        cert_error = exc.certificate_error
+        detail = getattr(cert_error, "verify_message", None) or _one_line(str(cert_error))
+        return f"TLS/certificate verification failed for {host}: {detail}"
+    if isinstance(exc, aiohttp.ClientSSLError) or _find(exc, ssl.SSLError) is not None:
+        return f"TLS/certificate error: handshake with {where} failed ({_ssl_detail(exc)})"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_error = exc.os_error
+        if isinstance(os_error, socket.gaierror):
+            return f"name does not resolve: {host}"
+        if isinstance(os_error, ConnectionRefusedError):
+            return f"connection refused by {where}"
+        return f"could not connect to {where}: {_one_line(os_error.strerror or str(os_error))}"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return (f"the connection to {where} closed before the whole body arrived "
+                f"(truncated response)")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return f"{where} closed the connection without a complete response"
+    if isinstance(exc, ConnectionResetError) or (
+            isinstance(exc, OSError) and exc.errno == errno.ECONNRESET):
+        return f"connection reset by {where}"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return f"invalid URL: {_one_line(str(exc))}"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"malformed HTTP response from {where}: {_one_line(exc.message)}"
+    if isinstance(exc, OSError):
+        return f"network error talking to {where}: {_one_line(exc.strerror or str(exc))}"
+    return f"unexpected error fetching from {where}: {type(exc).__name__}: {_one_line(str(exc))}"
