@@ -1,0 +1,286 @@
+"""Featured items to RSS 2.0 and Atom 1.0 bytes; commentary Markdown to sanitised HTML; pure."""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import nh3
+from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
+from lxml import etree
+from markdown_it import MarkdownIt
+
+from curator import __version__
+from curator.types import Channel, PublishedItem
+
+__all__ = ["item_html", "render_atom", "render_note", "render_rss"]
+
+GENERATOR = "curator"
+
+# Characters XML 1.0 cannot carry (lxml refuses them) plus C1 controls and lone surrogates: one
+# of them in a source's title would otherwise make the whole feed unparseable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Something in a "plain text" field that an HTML reader would take for a tag or an entity.
+_LOOKS_LIKE_MARKUP = re.compile(
+    r"<[A-Za-z/!?]|&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);"
+)
+_URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+\Z")
+_SAFE_SCHEMES = frozenset({"http", "https"})
+
+# Atom requires <updated>; an empty feed has no item date to use, and "now" would make two
+# publishes of the same (empty) input differ.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# CommonMark with raw HTML on: the sanitiser below decides what survives, so an editor's <sup> or
+# <abbr> works while <script> does not. Tables and ~~strikethrough~~ as in GitHub's Markdown.
+_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em",
+        "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
+        "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub",
+        "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    }
+)  # fmt: skip
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+}
+# Elements whose content goes too, not just the tags: the text inside these is code, fallback
+# markup or form state, never prose that belongs in a reader's view.
+_DROP_WITH_CONTENT = frozenset(
+    {
+        "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet",
+        "noscript", "noembed", "noframes", "template", "textarea", "select", "svg", "math",
+        "title", "xmp",
+    }
+)  # fmt: skip
+_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+_URL_ATTRIBUTES = frozenset({"href", "src"})
+_LINK_REL = "noopener noreferrer nofollow"
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def _absolute_urls_only(tag: str, attribute: str, value: str) -> str | None:
+    # A relative URL in feed content resolves against whatever base each reader picks (the feed,
+    # the site, nothing); the W3C validator flags it. Schemes are nh3's url_schemes' business.
+    if attribute in _URL_ATTRIBUTES and not _URI_SCHEME.match(value.strip()):
+        return None
+    return value
+
+
+def _sanitise(fragment: str) -> str:
+    return nh3.clean(
+        fragment,
+        tags=set(_TAGS),
+        clean_content_tags=set(_DROP_WITH_CONTENT),
+        attributes={tag: set(attrs) for tag, attrs in _ATTRIBUTES.items()},
+        url_schemes=set(_URL_SCHEMES),
+        link_rel=_LINK_REL,
+        strip_comments=True,
+        attribute_filter=_absolute_urls_only,
+    )
+
+
+def _line(text: str) -> str:
+    """One line of text that XML can carry."""
+    return " ".join(_xml_text(text).split())
+
+
+def _plain_title(text: str) -> str:
+    """A title as one line of plain text, any markup that slipped through reduced to its text."""
+    text = _xml_text(text)
+    if _LOOKS_LIKE_MARKUP.search(text):
+        # Many RSS readers render <title> as HTML; SPEC wants a source's markup reduced to its
+        # text, so make sure of it here rather than trust every upstream stage to have done it.
+        text = html.unescape(nh3.clean(text, tags=set()))
+    return _line(text)
+
+
+def _safe_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) URL, else None (never a javascript: or data: URL)."""
+    if not url:
+        return None
+    url = _xml_text(url).strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _SAFE_SCHEMES or not parts.netloc:
+        return None
+    return None if any(c.isspace() for c in url) else url
+
+
+def _utc(when: datetime) -> datetime:
+    # Stored times are UTC; a naive one is taken as UTC rather than as local time. Whole seconds,
+    # because RFC 822 has nothing finer and both feeds should state the same instant.
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when.replace(microsecond=0)
+
+
+def _title(item: PublishedItem) -> str:
+    return _plain_title(item.title) or _safe_url(item.url) or "(untitled)"
+
+
+def _source_name(item: PublishedItem) -> str:
+    name = _line(item.source_name)
+    if name:
+        return name
+    feed_url = _safe_url(item.source_url)
+    return urlsplit(feed_url).netloc if feed_url else "source"
+
+
+def _atom_id(guid: str) -> str:
+    """guid if it is already an IRI (atom:id must be one), else a name-based UUID URN of it."""
+    guid = _xml_text(guid).strip()
+    if _URI_SCHEME.match(guid):
+        return guid
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, guid)}"
+
+
+def _topics(item: PublishedItem) -> list[str]:
+    seen: list[str] = []
+    for topic in item.topics:
+        term = _line(topic)
+        if term and term not in seen:
+            seen.append(term)
+    return seen
+
+
+def render_note(markdown: str) -> str:
+    """Render commentary Markdown to HTML that is safe to publish."""
+    markdown = _xml_text(markdown)
+    if not markdown.strip():
+        return ""
+    return _sanitise(_MARKDOWN.render(markdown)).strip()
+
+
+def item_html(item: PublishedItem) -> str:
+    """The body of a published item: the rendered note, then a line naming source and article."""
+    article = _safe_url(item.url)
+    site = _safe_url(item.source_link) or article
+    name = html.escape(_source_name(item))
+    title = html.escape(_title(item))
+    via_source = f'<a href="{html.escape(site)}">{name}</a>' if site else name
+    via_article = f'<a href="{html.escape(article)}">{title}</a>' if article else title
+    via = f'<p class="via">Via {via_source}: {via_article}</p>'
+    note = render_note(item.note)
+    return f"{note}\n{via}" if note else via
+
+
+def _generator(channel: Channel, self_url: str, self_type: str) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.title(_line(channel.title))
+    fg.description(_xml_text(channel.description).strip() or _line(channel.title))
+    # feedgen takes the last link as the RSS <link>: self first, the site last.
+    fg.link(href=_line(self_url), rel="self", type=self_type)
+    fg.link(href=_line(channel.link), rel="alternate", type="text/html")
+    fg.generator(GENERATOR, version=__version__)
+    return fg
+
+
+def _last_change(items: Sequence[PublishedItem]) -> datetime | None:
+    # Not "now": identical input must give identical bytes, or every publish would rewrite both
+    # files and every reader would re-fetch them.
+    return max((_utc(i.updated_at) for i in items), default=None)
+
+
+def _serialise(doc: Any) -> bytes:
+    out: bytes = etree.tostring(doc, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    return out
+
+
+def render_rss(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
+    """The RSS 2.0 document for the channel and its items (already ordered and limited)."""
+    fg = _generator(channel, channel.rss_url, "application/rss+xml")
+    if channel.author_email:
+        # RSS wants an address here, with the name in parentheses after it.
+        fg.managingEditor(f"{_line(channel.author_email)} ({_line(channel.author_name)})")
+    last = _last_change(items)
+    if last is not None:
+        fg.lastBuildDate(last)
+    for item in items:
+        fe: FeedEntry = fg.add_entry(order="append")
+        fe.title(_title(item))
+        url = _safe_url(item.url)
+        if url:
+            fe.link(href=url)
+        fe.guid(_xml_text(item.guid).strip(), permalink=False)
+        fe.description(item_html(item))
+        fe.pubDate(_utc(item.featured_at))
+        for topic in _topics(item):
+            fe.category(term=topic)
+        source_url = _safe_url(item.source_url)
+        if source_url:
+            fe.source(url=source_url, title=_source_name(item))
+    root, doc = fg._create_rss()
+    if last is None:
+        # feedgen always writes a lastBuildDate, defaulting to the time of the call.
+        for element in root.iterfind("channel/lastBuildDate"):
+            element.getparent().remove(element)
+    return _serialise(doc)
+
+
+def render_atom(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
+    """The Atom 1.0 document for the channel and its items (already ordered and limited)."""
+    fg = _generator(channel, channel.atom_url, "application/atom+xml")
+    # The site's own URL identifies the feed: stable for as long as the config keeps it.
+    fg.id(_line(channel.link))
+    subtitle = _xml_text(channel.description).strip()
+    if subtitle:
+        fg.subtitle(subtitle)
+    author = {"name": _line(channel.author_name) or _line(channel.title)}
+    if channel.author_email:
+        author["email"] = _line(channel.author_email)
+    fg.author(author)
+    fg.updated(_last_change(items) or _EPOCH)
+    for item in items:
+        fe: FeedEntry = fg.add_entry(order="append")
+        fe.id(_atom_id(item.guid))
+        fe.title(_title(item))
+        fe.content(item_html(item), type="html")
+        fe.published(_utc(item.featured_at))
+        fe.updated(_utc(item.updated_at))
+        for topic in _topics(item):
+            fe.category(term=topic)
+    root, doc = fg._create_atom()
+    for entry, item in zip(root.iterfind("entry"), items, strict=True):
+        _add_atom_links(entry, item)
+    return _serialise(doc)
+
+
+def _add_atom_links(entry: Any, item: PublishedItem) -> None:
+    """Add the entry's link to the article and its <source>, which feedgen 1.0 gets wrong."""
+    # feedgen drops rel and type from entry links, and its <source> holds one title and one link
+    # (the RSS source URL); RFC 4287 wants the source feed's id, site and self links.
+    url = _safe_url(item.url)
+    if url:
+        etree.SubElement(entry, "link", rel="alternate", type="text/html", href=url)
+    source = etree.SubElement(entry, "source")
+    feed_url = _safe_url(item.source_url)
+    if feed_url:
+        etree.SubElement(source, "id").text = feed_url
+    etree.SubElement(source, "title").text = _source_name(item)
+    # The source feed's own <updated> is not kept; the article's date is the nearest known one
+    # (the feed held the article, so it changed no earlier), else when the article was featured.
+    source_updated = item.published if item.published is not None else item.featured_at
+    etree.SubElement(source, "updated").text = _utc(source_updated).isoformat()
+    site = _safe_url(item.source_link) or feed_url
+    if site:
+        etree.SubElement(source, "link", rel="alternate", href=site)
+    if feed_url:
+        etree.SubElement(source, "link", rel="self", href=feed_url)
