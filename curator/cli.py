@@ -365,6 +365,81 @@ def rematch(c: Ctx, as_json: bool) -> None:
                    f"candidates, {result['dropped']} dropped")
 
 
+# ------------------------------------------------------------------ backups, moving work
+
+
+@cli.command(epilog="\b\nExamples:\n  curator backup backups/            # backups/curator-<time>.db\n"
+             "  curator backup /mnt/safe/curator.db")
+@click.argument("path", type=click.Path(dir_okay=True, file_okay=True))
+@pass_ctx
+def backup(c: Ctx, path: str) -> None:
+    """Copy the database with SQLite's online backup (safe while curator runs)."""
+    target = c.curator().backup(path)
+    click.echo(f"backed up to {target}")
+
+
+@cli.command(epilog="\b\nExample:\n  curator restore backups/curator-20261128T070000Z.db")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@pass_ctx
+def restore(c: Ctx, path: str) -> None:
+    """Replace the database with a backup (the current one is kept beside it first)."""
+    kept = c.curator().restore(path)
+    click.echo(f"restored {path}; the previous database is kept at {kept}")
+
+
+@cli.command("export", epilog="\b\nExamples:\n  curator export > featured.json\n"
+             "  curator export --format csv --status reviewed > reviewed.csv")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json",
+              show_default=True)
+@click.option("--status", type=click.Choice(["featured", "rejected", "reviewed"]),
+              default="featured", show_default=True,
+              help="Featured items, rejected ones, or both (reviewed).")
+@pass_ctx
+def export_cmd(c: Ctx, fmt: str, status: str) -> None:
+    """Print the featured items with their notes, to move an editor's work between installs."""
+    statuses = ("featured", "rejected") if status == "reviewed" else (status,)
+    click.echo(c.curator().export(fmt, statuses), nl=False)
+
+
+@cli.command("import", epilog="\b\nExamples:\n  curator import featured.json\n"
+             "  curator import - < reviewed.csv")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def import_cmd(c: Ctx, file: Any, as_json: bool) -> None:
+    """Import items from `curator export` (JSON or CSV), matched by canonical URL."""
+    counts = c.curator().import_items(file.read(), editor=editor_name())
+    if as_json:
+        emit_json(counts)
+    else:
+        click.echo(f"{counts['added']} added, {counts['updated']} updated, "
+                   f"{counts['unchanged']} unchanged")
+
+
+@cli.group(epilog="\b\nExamples:\n  curator opml export > sources.opml\n"
+           "  curator opml import subscriptions.opml")
+def opml() -> None:
+    """Exchange the source list with feed readers as OPML."""
+
+
+@opml.command("export", epilog="\b\nExample:\n  curator opml export > sources.opml")
+@pass_ctx
+def opml_export(c: Ctx) -> None:
+    """Print the sources as OPML 2.0."""
+    sys.stdout.buffer.write(c.curator().opml())
+
+
+@opml.command("import", epilog="\b\nExample:\n  curator opml import subscriptions.opml")
+@click.argument("file", type=click.File("rb"))
+@pass_ctx
+def opml_import(c: Ctx, file: Any) -> None:
+    """Add an OPML file's feeds to feeds.yaml (its comments and order are kept)."""
+    added = c.curator().import_opml(file.read(), file.name)
+    click.echo(f"{len(added)} sources added to {c.curator().config.path}")
+    for url in added:
+        click.echo(f"  + {url}")
+
+
 # ------------------------------------------------------------------ editors and the web desk
 
 

@@ -3,35 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import json
 import fcntl
 import hashlib
 import logging
 import multiprocessing
 import os
 import random
+import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from functools import lru_cache
-from typing import Any
-
-from werkzeug.security import check_password_hash, generate_password_hash
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import clock
 from .clock import iso, parse_iso
-from .config import Config
+from .config import Config, add_sources
+from .opml import Outline, export_opml, parse_opml
 from .exceptions import CuratorError, LockedError, ParseError, UsageError
-from .fetch import Fetcher
 from .files import write_atomic
 from .match import Matcher
-from .parse import parse_feed
-from .render import item_html, render_atom, render_note, render_rss
 from .store import Store
+from .urls import canonicalize
 from .types import (
     Channel,
     Fetched,
@@ -44,6 +47,63 @@ from .types import (
     Topic,
 )
 
+if TYPE_CHECKING:
+    from .fetch import Fetcher
+
+
+# The heavy libraries load on first use: a poll that gets only 304s never needs feedparser or bs4
+# (workers import them when a body arrives), and only publishing needs feedgen and markdown-it.
+# Every command pays for what it imports at start-up, so this keeps `curator poll` and
+# `curator candidates` quick to start.
+def parse_feed(url: str, content: bytes, headers: dict[str, str]) -> ParsedFeed:
+    """parse.parse_feed, imported on first use."""
+    from .parse import parse_feed as parse
+
+    return parse(url, content, headers)
+
+
+def render_rss(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
+    """render.render_rss, imported on first use."""
+    from .render import render_rss as render
+
+    return render(channel, items)
+
+
+def render_atom(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
+    """render.render_atom, imported on first use."""
+    from .render import render_atom as render
+
+    return render(channel, items)
+
+
+def render_note(markdown: str) -> str:
+    """render.render_note, imported on first use."""
+    from .render import render_note as render
+
+    return render(markdown)
+
+
+def item_html(item: PublishedItem) -> str:
+    """render.item_html, imported on first use."""
+    from .render import item_html as render
+
+    return render(item)
+
+
+def generate_password_hash(password: str) -> str:
+    """werkzeug's salted password hash, imported on first use."""
+    from werkzeug.security import generate_password_hash as make
+
+    return make(password)
+
+
+def check_password_hash(stored: str, password: str) -> bool:
+    """werkzeug's password check, imported on first use."""
+    from werkzeug.security import check_password_hash as check
+
+    return check(stored, password)
+
+
 log = logging.getLogger("curator")
 
 DAY = 86400
@@ -51,6 +111,7 @@ MAX_RETRY_AFTER = 7 * DAY  # a server asking for more is probably broken; try ag
 STALE_AFTER = 7 * DAY  # a source failing this long is flagged in `curator sources`
 MAX_NOTE_CHARS = 100_000
 MIN_PASSWORD = 10
+POLL_LOCK_WAIT = 5.0  # seconds a second poll waits for the first before standing down
 POOL_THRESHOLD = 8  # fewer bodies than this parse faster in-process than a pool starts
 
 ProgressFn = Callable[[int, int], None]
@@ -75,6 +136,87 @@ def parse_and_match(url: str, content: bytes, headers: dict[str, str], topics: t
     parsed = parse_feed(url, content, headers)
     matcher = _matcher(topics)
     return parsed, [matcher.match(e.title, e.text) for e in parsed.entries]
+
+
+def _worker_init(parent: int) -> None:
+    """Set up a parse worker: it ignores Ctrl-C and never outlives the poll that started it."""
+    # Ctrl-C reaches the whole process group; the poll itself decides how to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Workers hold both ends of the pool's queues, so after a kill -9 of the poll they would wait
+    # for work for ever; make the kernel end them with it (Linux), or watch for it (elsewhere).
+    if sys.platform == "linux":
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    else:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the poll died while this worker started
+        os._exit(1)
+
+
+T = TypeVar("T")
+
+
+class _WriteBatch:
+    """Groups the writes of a poll into few transactions, one source's writes kept together.
+
+    Writing each source in its own transaction costs a commit per source; grouping the sources
+    that finish within a few milliseconds of each other keeps the order (a source's entries
+    first, its caching headers last) and the atomicity (a crash loses whole sources only, which
+    the next poll fetches again) at a fraction of the cost.
+    """
+
+    def __init__(self, store: Store, size: int = 64, delay: float = 0.05) -> None:
+        self._store = store
+        self._size = size
+        self._delay = delay
+        self._pending: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def run(self, fn: Callable[[], T]) -> asyncio.Future[T]:
+        """Queue fn to run in the next transaction; the future has its result once committed."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._pending.append((fn, fut))
+        if len(self._pending) >= self._size:
+            self.flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self._delay, self.flush)
+        return fut
+
+    def flush(self) -> None:
+        """Run every queued write in one transaction, then settle their futures."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        outcomes: list[tuple[asyncio.Future[Any], BaseException | None, Any]] = []
+        try:
+            with self._store.write():
+                for fn, fut in batch:
+                    try:
+                        outcomes.append((fut, None, fn()))
+                    except Exception as e:  # noqa: BLE001 - that source's writes were undone
+                        outcomes.append((fut, e, None))
+        except CuratorError as e:  # the commit failed: nothing in this batch was stored
+            outcomes = [(fut, e, None) for _, fut in batch]
+        for fut, error, value in outcomes:
+            if fut.done():  # cancelled: the poll is stopping
+                continue
+            if error is None:
+                fut.set_result(value)
+            else:
+                fut.set_exception(error)
 
 
 # ------------------------------------------------------------------ results
@@ -136,6 +278,62 @@ def source_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+EXPORT_CSV_FIELDS = ["url", "title", "status", "note", "guid", "featured_at", "note_updated_at",
+                     "published", "source", "sources", "topics"]
+
+
+def _read_export(text: str) -> list[dict[str, Any]]:
+    stripped = text.lstrip()
+    if stripped.startswith("{") or stripped.startswith("["):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"not a valid JSON export: {e}") from e
+        items = doc.get("items") if isinstance(doc, dict) else doc
+        if not isinstance(items, list):
+            raise UsageError("a JSON export has an `items` list")
+        return items
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if rows and "url" not in rows[0]:
+        raise UsageError("a CSV export needs a `url` column")
+    for r in rows:
+        r["topics"] = [t.strip() for t in (r.get("topics") or "").split(";") if t.strip()]
+        for k in ("guid", "featured_at", "note_updated_at", "published", "note"):
+            r[k] = r.get(k) or None
+    return rows
+
+
+def _normalise_import(raw: Any, n: int, now: datetime) -> dict[str, Any]:
+    if not isinstance(raw, dict) or not raw.get("url"):
+        raise UsageError(f"item {n}: needs a url")
+    url = canonicalize(str(raw["url"]))
+    if not url:
+        raise UsageError(f"item {n}: {raw['url']!r} is not an http(s) URL")
+    status = raw.get("status") or "featured"
+    if status not in ("featured", "rejected", "new"):
+        raise UsageError(f"item {n}: unknown status {status!r}")
+    for k in ("featured_at", "note_updated_at", "published"):
+        if raw.get(k):
+            try:
+                parse_iso(raw[k])
+            except ValueError as e:
+                raise UsageError(f"item {n}: {k} must look like 2026-11-24T12:00:00Z") from e
+    note = raw.get("note")
+    if note is not None and len(note) > MAX_NOTE_CHARS:
+        raise UsageError(f"item {n}: the note is over {MAX_NOTE_CHARS:,} characters")
+    featured = status == "featured"
+    featured_at = (raw.get("featured_at") or iso(now)) if featured else None
+    return {
+        "url": url, "title": raw.get("title") or url, "status": status,
+        "note": note if note is not None else ("" if featured else None),
+        "guid": (raw.get("guid") or f"urn:uuid:{uuid.uuid4()}") if featured else None,
+        "featured_at": featured_at,
+        "note_updated_at": (raw.get("note_updated_at") or featured_at) if featured else None,
+        "published": raw.get("published") or None,
+        "topics": [str(t) for t in raw.get("topics") or []],
+    }
+
+
 def _jitter(seconds: float, spread: float = 0.1) -> float:
     # Spreads polls of sources added together, so they do not all fall due in the same second.
     return seconds * (1 + random.uniform(0, spread))
@@ -170,8 +368,9 @@ class Curator:
     # ------------------------------------------------------------------ poll
 
     @contextmanager
-    def poll_lock(self, wait: float = 5.0) -> Iterator[None]:
+    def poll_lock(self, wait: float | None = None) -> Iterator[None]:
         """Hold the one-poll-at-a-time lock, waiting up to `wait` seconds for it."""
+        wait = POLL_LOCK_WAIT if wait is None else wait
         path = self.config.database.with_name(self.config.database.name + ".poll.lock")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -223,7 +422,8 @@ class Curator:
             return
         # Fork before the event loop starts threads; elsewhere use the platform's safe default.
         ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                   initializer=_worker_init, initargs=(os.getpid(),))
         try:
             pool.submit(int).result()  # start the workers now, while this process has one thread
             yield pool
@@ -236,6 +436,9 @@ class Curator:
         # Bounds the bodies held in memory at once, fetched or waiting for a parser.
         gate = asyncio.Semaphore(max(settings.concurrency, (os.cpu_count() or 1) * 4))
         done = 0
+        from .fetch import Fetcher
+
+        writes = _WriteBatch(self.store)
         async with Fetcher(settings) as fetcher:
 
             async def one(source: dict[str, Any]) -> None:
@@ -244,7 +447,7 @@ class Curator:
                     if self.stop_requested.is_set():
                         return
                     try:
-                        await self._poll_one(fetcher, source, summary, pool)
+                        await self._poll_one(fetcher, source, summary, pool, writes)
                     except CuratorError as e:  # a store failure: report it, keep polling others
                         log.error("poll %s: %s", display_name(source), e)
                         summary.failed += 1
@@ -259,6 +462,7 @@ class Curator:
                 await asyncio.gather(*tasks, return_exceptions=True)
             finally:
                 stopper.cancel()
+                writes.flush()
 
     async def _watch_stop(self, tasks: list[asyncio.Task[None]]) -> None:
         while not self.stop_requested.is_set():
@@ -267,7 +471,7 @@ class Curator:
             t.cancel()
 
     async def _poll_one(self, fetcher: Fetcher, source: dict[str, Any], summary: PollSummary,
-                        pool: Executor | None) -> None:
+                        pool: Executor | None, writes: _WriteBatch | None = None) -> None:
         started = time.monotonic()
         name = display_name(source)
         req = FetchRequest(url=source["url_in_use"], etag=source["etag"],
@@ -291,9 +495,16 @@ class Curator:
         if result.etag or result.last_modified or isinstance(result, Fetched):
             ok.update(etag=result.etag, last_modified=result.last_modified)
 
+        def write(fn: Callable[[], T]) -> Awaitable[T]:
+            if writes is not None:
+                return writes.run(fn)
+            done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            done.set_result(fn())
+            return done
+
         if isinstance(result, NotModified):
             ok["next_due"] = self._next_due(source, now, max_age=result.max_age)
-            self.store.update_source(source["id"], **ok)
+            await write(lambda: self.store.update_source(source["id"], **ok))
             summary.not_modified += 1
             log.info("poll %s: not modified (%.2fs)", name, time.monotonic() - started)
             return
@@ -303,7 +514,7 @@ class Curator:
         if body_hash == source["body_hash"]:
             # Same bytes as last time, though the server sent no validators: nothing to parse.
             ok["next_due"] = self._next_due(source, now, max_age=result.max_age)
-            self.store.update_source(source["id"], **ok)
+            await write(lambda: self.store.update_source(source["id"], **ok))
             summary.not_modified += 1
             log.info("poll %s: unchanged body (%.2fs)", name, time.monotonic() - started)
             return
@@ -337,7 +548,8 @@ class Curator:
             next_due=self._next_due(source, now, hint=parsed.source.interval_hint,
                                     max_age=result.max_age),
         )
-        saved = self.store.save_entries(source["id"], parsed.entries, topics, now, ok)
+        saved = await write(lambda: self.store.save_entries(source["id"], parsed.entries, topics,
+                                                            now, ok))
         summary.fetched += 1
         summary.new_entries += saved.new
         summary.updated_entries += saved.updated
@@ -478,6 +690,90 @@ class Curator:
             check_password_hash(_dummy_hash(), password)  # same cost, so names cannot be probed
             return False
         return check_password_hash(stored, password)
+
+    # ------------------------------------------------------------------ moving work and data
+
+    def backup(self, target: str | Path) -> Path:
+        """An online copy of the database (safe while polls and editors write)."""
+        path = Path(target)
+        if path.is_dir() or str(target).endswith(("/", os.sep)):
+            path = path / f"curator-{self.now().strftime('%Y%m%dT%H%M%SZ')}.db"
+        if path.resolve() == self.config.database.resolve():
+            raise UsageError("the backup must not be the database itself")
+        self.store.backup(path)
+        return path
+
+    def restore(self, source: str | Path) -> Path:
+        """Replace the database with a backup, after checking it; keeps a copy of the current one."""
+        src = Path(source)
+        if not src.is_file():
+            raise UsageError(f"no backup file at {src}")
+        try:
+            check = Store(src, migrate=False)
+        except CuratorError as e:
+            raise UsageError(f"{src} is not a usable curator database: {e}") from e
+        try:
+            ok = check.integrity_ok()
+            version = check.schema_names()
+        finally:
+            check.close()
+        if not ok:
+            raise UsageError(f"{src} fails SQLite's integrity check; not restored")
+        if not version:
+            raise UsageError(f"{src} is not a curator database (no curator schema)")
+        keep = self.config.database.with_name(
+            f"{self.config.database.name}.before-restore-{self.now().strftime('%Y%m%dT%H%M%SZ')}.bak")
+        self.store.backup(keep)
+        self.store.restore_from(src)
+        self.store.close()
+        self.store = Store(self.config.database)  # migrates a backup from an older version
+        self._synced = False
+        return keep
+
+    def export(self, fmt: str, statuses: Sequence[str] = ("featured",)) -> str:
+        """The editor's reviewed items with notes, as JSON or CSV, to move to another install."""
+        rows = self.store.reviewed(statuses)
+        items = [{
+            "url": r["url"], "title": r["title"], "status": r["status"], "note": r["note"],
+            "guid": r["guid"], "featured_at": r["featured_at"],
+            "note_updated_at": r["note_updated_at"], "published": r["published"],
+            "source": r["source_name"] or (r["sources"][0] if r["sources"] else None),
+            "sources": r["sources"], "topics": r["topics"], "history": r["history"],
+        } for r in rows]
+        if fmt == "json":
+            return json.dumps({"curator_export": 1, "exported_at": iso(self.now()),
+                               "items": items}, ensure_ascii=False, indent=2) + "\n"
+        if fmt == "csv":
+            buf = io.StringIO()
+            w = csv.DictWriter(buf, fieldnames=EXPORT_CSV_FIELDS, extrasaction="ignore")
+            w.writeheader()
+            for item in items:
+                w.writerow({**item, "sources": "; ".join(item["sources"]),
+                            "topics": "; ".join(item["topics"])})
+            return buf.getvalue()
+        raise UsageError(f"unknown export format {fmt!r} (json or csv)")
+
+    def import_items(self, text: str, *, editor: str) -> dict[str, int]:
+        """Apply an export (JSON or CSV); items match existing candidates by canonical URL."""
+        items = _read_export(text)
+        counts = {"added": 0, "updated": 0, "unchanged": 0}
+        now = self.now()
+        for n, raw in enumerate(items, 1):
+            item = _normalise_import(raw, n, now)
+            counts[self.store.import_reviewed(item, editor=editor, now=now)] += 1
+        return counts
+
+    def opml(self) -> bytes:
+        """The configured sources as OPML 2.0."""
+        self.sync_sources()
+        outlines = [Outline(url=s["url"], title=s["name"] or s["title"], site=s["link"])
+                    for s in self.store.sources()]
+        return export_opml(self.config.output.title, outlines, self.now())
+
+    def import_opml(self, data: bytes, where: str) -> list[str]:
+        """Add an OPML file's feeds to feeds.yaml (comments and order kept); returns URLs added."""
+        outlines = parse_opml(data, where)
+        return add_sources(self.config.path, [(o.url, o.title) for o in outlines])
 
     # ------------------------------------------------------------------ for the desk
 

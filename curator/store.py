@@ -237,6 +237,26 @@ class Store:
 
     # ------------------------------------------------------------ entries
 
+    @contextmanager
+    def _isolated(self, name: str) -> Iterator[None]:
+        """Inside a caller's transaction, make a block all-or-nothing with a savepoint."""
+        conn = self.db.conn
+        if not conn.in_transaction:
+            with self.write():
+                yield
+            return
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            try:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            except sqlite3.Error:
+                pass  # SQLite already rolled the whole transaction back
+            raise
+        conn.execute(f"RELEASE {name}")
+
     @_converts_errors
     def save_entries(self, source_id: int, entries: Sequence[EntryData],
                      topics: Sequence[Sequence[str]], now: datetime,
@@ -244,7 +264,8 @@ class Store:
         """Store a source's entries and their topic matches, then the source's own fields.
 
         One transaction: the entries first and the source's caching headers last, so a crash
-        costs only a refetch.
+        costs only a refetch. Inside a caller's transaction (a poll groups several sources into
+        one), a savepoint keeps this source's writes all-or-nothing.
         """
         stamp = iso(now)
         # Feeds sometimes repeat an entry; the first copy wins, as in the feed's order.
@@ -252,7 +273,7 @@ class Store:
         for e, t in zip(entries, topics):
             batch.setdefault(e.key, (e, t))
         new = updated = new_candidates = 0
-        with self.write():
+        with self._isolated("save_entries"):
             conn = self.db.conn
             existing: dict[str, tuple[int, str]] = {}
             keys = list(batch)
@@ -263,6 +284,7 @@ class Store:
                         (source_id, *chunk)):
                     existing[key] = (eid, h)
             touched_urls: set[str] = set()
+            unchanged: list[str] = []  # new and updated rows get last_seen as they are written
             for key, (e, t) in batch.items():
                 h = entry_hash(e)
                 row = (e.url, e.link, e.title, e.summary, e.content, e.text, e.author,
@@ -282,6 +304,7 @@ class Store:
                 else:
                     eid, old_hash = existing[key]
                     if old_hash == h:
+                        unchanged.append(key)
                         continue
                     old_url = conn.execute("SELECT url FROM entries WHERE id = ?",
                                            (eid,)).fetchone()[0]
@@ -302,8 +325,8 @@ class Store:
                     touched_urls.update(u for u in (old_url, e.url) if u)
             for url in touched_urls:
                 self._refresh_candidate(url)
-            if keys:
-                for chunk in _chunks(keys):
+            if unchanged:
+                for chunk in _chunks(unchanged):
                     marks = ",".join("?" * len(chunk))
                     conn.execute(f"UPDATE entries SET last_seen = ? WHERE source_id = ? "
                                  f"AND key IN ({marks}) AND last_seen != ?",
@@ -602,3 +625,67 @@ class Store:
         with self.write():
             if self.db.conn.execute("DELETE FROM editors WHERE name = ?", (name,)).rowcount == 0:
                 raise NotFound("editor", name)
+
+    # ------------------------------------------------------------ moving an editor's work
+
+    @_converts_errors
+    def reviewed(self, statuses: Sequence[str]) -> list[dict[str, Any]]:
+        """Reviewed candidates with their notes, sources and history, oldest feature first."""
+        rows: list[dict[str, Any]] = []
+        for status in statuses:
+            rows.extend(self.candidates(status=status, limit=None))
+        for r in rows:
+            r["history"] = self._q("SELECT action, editor, at, note FROM review_log"
+                                   " WHERE candidate_id = ? ORDER BY id", (r["id"],))
+        rows.sort(key=lambda r: (r["featured_at"] or r["changed_at"] or "", r["id"]))
+        return rows
+
+    @_converts_errors
+    def import_reviewed(self, item: dict[str, Any], *, editor: str, now: datetime) -> str:
+        """Apply one exported item (matched by canonical URL); 'added', 'updated' or 'unchanged'."""
+        stamp = iso(now)
+        fields = ("status", "note", "guid", "featured_at", "note_updated_at")
+        with self.write():
+            conn = self.db.conn
+            row = self._one("SELECT * FROM candidates WHERE url = ?", (item["url"],))
+            if row is not None and all(row[k] == item.get(k) for k in fields):
+                return "unchanged"
+            if row is None:
+                cur = conn.execute(
+                    "INSERT INTO candidates (url, title, published, sort_time, first_seen)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (item["url"], item.get("title") or item["url"], item.get("published"),
+                     item.get("published") or stamp, stamp))
+                cid = int(cur.lastrowid or 0)
+                outcome = "added"
+            else:
+                cid = row["id"]
+                outcome = "updated"
+            conn.execute(
+                "UPDATE candidates SET status = ?, note = ?, guid = ?, featured_at = ?,"
+                " note_updated_at = ?, changed_by = ?, changed_at = ? WHERE id = ?",
+                (*(item.get(k) for k in fields), editor, stamp, cid))
+            conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                             " VALUES (?, ?)", [(cid, t) for t in item.get("topics") or []])
+            conn.execute("INSERT INTO review_log (candidate_id, action, editor, at, note)"
+                         " VALUES (?, 'import', ?, ?, ?)", (cid, editor, stamp, item.get("note")))
+            return outcome
+
+    @_converts_errors
+    def restore_from(self, source: Path) -> None:
+        """Replace this database's content with `source`'s, through SQLite's backup API."""
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            src.backup(self.db.conn)
+        finally:
+            src.close()
+
+    @_converts_errors
+    def integrity_ok(self) -> bool:
+        """SQLite's own integrity check."""
+        return bool(self.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+    @_converts_errors
+    def schema_names(self) -> list[str]:
+        """The curator migrations this database has applied."""
+        return [m.name for m in migrations.applied(self.db)]

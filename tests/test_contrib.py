@@ -1,0 +1,110 @@
+"""The deployment files in contrib/ and the Dockerfile name real commands and pass their checkers."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from curator.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRIB = ROOT / "contrib"
+
+
+def curator_invocations(text: str) -> list[list[str]]:
+    """Every `curator ...` command line in a file, as argument lists after the program name."""
+    found = []
+    for line in text.splitlines():
+        for m in re.finditer(r"(?:\.venv/bin/|\")?curator\"?(?:\",)?((?: [^&|;#>\n]*)?)", line):
+            if line.lstrip().startswith("#"):
+                continue
+            args = [a.strip('",[]') for a in shlex.split(m.group(1).replace('", "', " "))]
+            args = [a for a in args if a]
+            if args:
+                found.append(args)
+    return found
+
+
+def check_help(args: list[str]) -> None:
+    # Drop the global options, keep the command path, and ask it for --help.
+    words, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a in ("--log-format", "--config", "--host", "--port"):
+            skip = True
+            continue
+        if a.startswith("-"):
+            continue
+        words.append(a)
+    result = CliRunner().invoke(cli, [*words[:2], "--help"])
+    if result.exit_code != 0:  # a positional argument, e.g. `backup backups/`
+        result = CliRunner().invoke(cli, [*words[:1], "--help"])
+    assert result.exit_code == 0, (args, result.output)
+
+
+@pytest.mark.parametrize("name", ["curator.service", "curator-web.service", "crontab"])
+def test_contrib_files_run_real_commands(name):
+    calls = curator_invocations((CONTRIB / name).read_text())
+    assert calls, name
+    for args in calls:
+        check_help(args)
+
+
+def test_dockerfile_runs_curator_run_on_a_volume():
+    text = (ROOT / "Dockerfile").read_text()
+    assert 'VOLUME ["/data"]' in text and "CURATOR_CONFIG=/data/feeds.yaml" in text
+    assert 'CMD ["curator", "--log-format", "json", "run"]' in text
+    entry = (CONTRIB / "docker-entrypoint.sh")
+    assert entry.stat().st_mode & 0o111, "the entrypoint must be executable"
+
+
+def _installed_unit(tmp_path: Path, name: str) -> Path:
+    root = tmp_path / "root"
+    (root / ".venv" / "bin").mkdir(parents=True, exist_ok=True)
+    (root / "db").mkdir(exist_ok=True)
+    (root / "public").mkdir(exist_ok=True)
+    exe = root / ".venv" / "bin" / "curator"
+    if not exe.exists():
+        exe.symlink_to(Path(sys.executable).with_name("curator"))
+    unit = tmp_path / name
+    unit.write_text((CONTRIB / name).read_text().replace("/srv/curator", str(root)))
+    return unit
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+@pytest.mark.parametrize("name", ["curator.service", "curator-web.service"])
+def test_systemd_units_verify(tmp_path, name):
+    unit = _installed_unit(tmp_path, name)
+    ok = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stderr.strip() == "", ok.stderr
+    # The check can fail: a broken copy is reported.
+    broken = tmp_path / ("broken-" + name)
+    broken.write_text(unit.read_text().replace("Type=simple", "Type=sometimes"))
+    bad = subprocess.run(["systemd-analyze", "verify", "--man=no", str(broken)],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 or "service type" in bad.stderr, bad.stderr
+
+
+def _docker_engine() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _docker_engine(), reason="no Docker engine on this machine")
+def test_docker_image_builds_and_runs_help():
+    subprocess.run(["docker", "build", "-q", "-t", "curator-test", str(ROOT)], check=True,
+                   timeout=900)
+    out = subprocess.run(["docker", "run", "--rm", "curator-test", "curator", "--help"],
+                         capture_output=True, text=True, check=True, timeout=120)
+    assert "poll" in out.stdout

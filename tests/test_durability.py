@@ -1,0 +1,162 @@
+"""Nothing lost: kill -9 mid-poll, mid-publish and mid-feature; concurrent writers; one poll at a time."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from conftest import write_config
+
+WORDS = ("Section 230 trafficking subpoena antitrust platform court ruling report privacy "
+         "warrants geofence merger monopoly children online safety moderation").split()
+
+
+def synthetic_feed(n: int, items: int, rnd: random.Random) -> bytes:
+    parts = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+             f"<title>Feed {n}</title><link>https://f{n}.example.org/</link>"
+             f"<description>Synthetic feed {n}</description>"]
+    for i in range(items):
+        text = " ".join(rnd.choice(WORDS) for _ in range(60))
+        parts.append(f"<item><title>Story {n}-{i} {rnd.choice(WORDS)}</title>"
+                     f"<link>https://f{n}.example.org/story/{i}?utm_source=x</link>"
+                     f"<guid>f{n}-{i}</guid><pubDate>Mon, 23 Nov 2026 10:{i % 60:02d}:00 GMT"
+                     f"</pubDate><description>&lt;p&gt;{text}&lt;/p&gt;</description></item>")
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+def curator(config: Path, *args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "curator", "--config", str(config), "-q", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def snapshot(db: Path) -> tuple[set, set]:
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        entries = set(conn.execute(
+            "SELECT s.url, e.key, e.hash, e.url FROM entries e JOIN sources s ON s.id = e.source_id"))
+        cands = set(conn.execute(
+            "SELECT c.url, group_concat(t.topic) FROM candidates c LEFT JOIN candidate_topics t"
+            " ON t.candidate_id = c.id GROUP BY c.id"))
+        return entries, cands
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def many_feeds(server):
+    rnd = random.Random(7)
+    return [server.add(f"/f{n}.xml", synthetic_feed(n, 40, rnd)) for n in range(24)]
+
+
+def test_kill_9_during_polls_loses_nothing_and_the_next_run_catches_up(many_feeds, tmp_path):
+    clean_dir, crash_dir = tmp_path / "clean", tmp_path / "crash"
+    clean_dir.mkdir()
+    crash_dir.mkdir()
+    clean = write_config(clean_dir, many_feeds)
+    crash = write_config(crash_dir, many_feeds)
+    assert curator(clean, "poll", "--all").wait(60) == 0
+
+    rnd = random.Random(1234)
+    killed_mid_run = 0
+    for _ in range(12):
+        proc = curator(crash, "poll", "--all")
+        time.sleep(rnd.uniform(0.05, 0.9))
+        if proc.poll() is None:
+            killed_mid_run += 1
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        if (crash_dir / "db" / "curator.db").exists():
+            snapshot(crash_dir / "db" / "curator.db")  # integrity holds after every kill
+    assert killed_mid_run >= 6, "the kills should land while polls are running"
+    assert curator(crash, "poll", "--all").wait(60) == 0
+    got, want = snapshot(crash_dir / "db" / "curator.db"), snapshot(clean_dir / "db" / "curator.db")
+    errors = sqlite3.connect(crash_dir / "db" / "curator.db").execute(
+        "SELECT url, status, error, etag, body_hash IS NOT NULL FROM sources WHERE error IS NOT NULL"
+        " OR body_hash IS NULL").fetchall()
+    assert got[0] == want[0], (len(got[0]), len(want[0]), errors)
+    assert got[1] == want[1], sorted(got[1] ^ want[1])[:6]
+
+
+def test_kill_9_during_publish_and_feature_leaves_old_or_new_files(many_feeds, tmp_path):
+    config = write_config(tmp_path, many_feeds[:6])
+    assert curator(config, "poll", "--all").wait(60) == 0
+    ids = [int(line.split()[0]) for line in
+           curator(config, "candidates", "--limit", "40").communicate(timeout=30)[0].decode()
+           .splitlines()]
+    assert len(ids) >= 20
+    assert curator(config, "publish").wait(30) == 0
+    rss = tmp_path / "public" / "feed.xml"
+    rnd = random.Random(99)
+    for i, cid in enumerate(ids[:14]):
+        proc = curator(config, "feature", str(cid), "--note", f"Note {i} " + "why " * 200)
+        time.sleep(rnd.uniform(0.1, 0.6))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        pub = curator(config, "publish")
+        time.sleep(rnd.uniform(0.05, 0.6))
+        pub.send_signal(signal.SIGKILL)
+        pub.wait(30)
+        parsed = feedparser.parse(rss.read_bytes())
+        assert parsed.bozo == 0, parsed.get("bozo_exception")
+    db = tmp_path / "db" / "curator.db"
+    snapshot(db)
+    conn = sqlite3.connect(db)
+    featured = conn.execute("SELECT count(*) FROM candidates WHERE status = 'featured'").fetchone()[0]
+    logged = conn.execute("SELECT count(DISTINCT candidate_id) FROM review_log").fetchone()[0]
+    conn.close()
+    assert featured == logged  # a feature is there with its log line, or neither is
+    assert curator(config, "publish").wait(30) == 0
+    assert len(feedparser.parse(rss.read_bytes()).entries) == featured
+
+
+def test_writers_at_once_never_see_database_is_locked(many_feeds, tmp_path):
+    config = write_config(tmp_path, many_feeds[:12])
+    assert curator(config, "poll", "--all").wait(60) == 0
+    out = curator(config, "candidates", "--limit", "30").communicate(timeout=30)[0].decode()
+    ids = [int(line.split()[0]) for line in out.splitlines()]
+    procs = [curator(config, "poll", "--all")]
+    for i, cid in enumerate(ids[:16]):
+        procs.append(curator(config, "feature", str(cid), "--note", f"n{i}"))
+        procs.append(curator(config, "reject" if i % 2 else "reset", str(ids[-1 - i])))
+    procs.append(curator(config, "publish"))
+    for p in procs:
+        out, err = p.communicate(timeout=90)
+        assert p.returncode == 0, err.decode()
+        assert b"locked" not in err
+    conn = sqlite3.connect(tmp_path / "db" / "curator.db")
+    assert conn.execute("SELECT count(*) FROM review_log WHERE action = 'feature'").fetchone()[0] == 16
+
+
+def test_a_second_poll_waits_then_stands_down_with_exit_0(server, make_cli, monkeypatch):
+    url = server.add("/rss20.xml", file="rss20.xml")
+    cli = make_cli([url])
+    cli("sources")  # creates the database
+    import curator.core
+
+    monkeypatch.setattr(curator.core, "POLL_LOCK_WAIT", 0.3)
+    lock = cli.config.parent / "db" / "curator.db.poll.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        started = time.monotonic()
+        result = cli("poll")
+        assert time.monotonic() - started >= 0.3
+        assert "another poll is running" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert server.hits("/rss20.xml") == []
+    finally:
+        os.close(fd)
+    # Released: polls run again.
+    assert cli("poll", "--json")["fetched"] == 1
