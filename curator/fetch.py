@@ -23,6 +23,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from curator import clock
 from curator.types import (
     Fetched,
     FetchError,
@@ -222,8 +223,8 @@ class Fetcher:
             raise _Failure(f"gone ({label}): the server says this feed was removed for good",
                            status, gone=True)
         if status in (429, 503):
-            retry_after = parse_retry_after(headers.get("retry-after"),
-                                            datetime.now(UTC))
+            # curator's one clock, so a Retry-After in seconds agrees with the scheduler's time.
+            retry_after = parse_retry_after(headers.get("retry-after"), clock.now())
             raise _Failure(label, status, retry_after=retry_after)
         if status >= 400:
             raise _Failure(label, status)
