@@ -7,13 +7,14 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
-from . import __version__, config as config_mod
+from . import __version__
+from . import config as config_mod
 from .core import Curator, candidate_json, source_json
 from .exceptions import CuratorError, LockedError, UsageError
 
@@ -78,7 +79,7 @@ def editor_name() -> str:
         return name
     try:
         return getpass.getuser()
-    except Exception:  # no login name in some containers
+    except (KeyError, OSError):  # no login name in some containers
         return "cli"
 
 

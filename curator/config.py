@@ -175,7 +175,7 @@ class _Node:
         if parts.scheme not in ("http", "https") or not parts.hostname or " " in text:
             raise self.fail(f"bad URL {text!r} (must be an absolute http or https URL)")
         try:
-            parts.port
+            _ = parts.port  # urlsplit checks the port only when asked
         except ValueError as e:
             raise self.fail(f"bad URL {text!r}: {e}") from e
         return text
@@ -326,7 +326,7 @@ def parse(text: str, path: Path) -> Config:
             raise m["name"].fail(f"duplicate topic {name!r}")
         any_terms = m["any"].terms() if "any" in m else ()
         if not any_terms:
-            raise (m["any"] if "any" in m else t).fail(
+            raise m.get("any", t).fail(
                 f"topic {name!r} has no terms: give at least one under `any`")
         topics.append(Topic(
             name=name,

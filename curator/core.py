@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import io
-import json
 import fcntl
 import hashlib
+import io
+import json
 import logging
 import multiprocessing
 import os
@@ -22,19 +22,18 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import clock
 from .clock import iso, parse_iso
 from .config import Config, add_sources
-from .opml import Outline, export_opml, parse_opml
 from .exceptions import CuratorError, LockedError, ParseError, UsageError
 from .files import write_atomic
 from .match import Matcher
+from .opml import Outline, export_opml, parse_opml
 from .store import Store
-from .urls import canonicalize
 from .types import (
     Channel,
     Fetched,
@@ -46,6 +45,7 @@ from .types import (
     PublishedItem,
     Topic,
 )
+from .urls import canonicalize
 
 if TYPE_CHECKING:
     from .fetch import Fetcher
@@ -284,7 +284,7 @@ EXPORT_CSV_FIELDS = ["url", "title", "status", "note", "guid", "featured_at", "n
 
 def _read_export(text: str) -> list[dict[str, Any]]:
     stripped = text.lstrip()
-    if stripped.startswith("{") or stripped.startswith("["):
+    if stripped.startswith(("{", "[")):
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as e:
@@ -403,9 +403,7 @@ class Curator:
         for s in selected:
             retry_after = parse_iso(s["retry_after"])
             next_due = parse_iso(s["next_due"])
-            if s["disabled"] or (retry_after and retry_after > now):
-                summary.skipped += 1
-            elif not (force or only) and next_due and next_due > now:
+            if s["disabled"] or (retry_after and retry_after > now) or not (force or only) and next_due and next_due > now:
                 summary.skipped += 1
             else:
                 due.append(s)

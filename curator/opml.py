@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.utils import format_datetime
 from datetime import datetime
+from email.utils import format_datetime
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -36,7 +36,8 @@ def export_opml(title: str, outlines: Sequence[Outline], created: datetime) -> b
         if o.site:
             attrs["htmlUrl"] = o.site
         SubElement(body, "outline", attrs)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="utf-8") + b"\n"
+    body_xml: bytes = tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body_xml + b"\n"
 
 
 def parse_opml(data: bytes, where: str) -> list[Outline]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -59,7 +59,7 @@ def run_forever(curator: Curator, *, tick_seconds: float = TICK_SECONDS,
     scheduler = BlockingScheduler(timezone="UTC", job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
     scheduler.add_job(tick, "interval", args=[curator], seconds=tick_seconds,
-                      id="tick", next_run_time=datetime.now(timezone.utc))
+                      id="tick", next_run_time=datetime.now(UTC))
 
     def shutdown(signum: int, frame: FrameType | None) -> None:
         log.info("stopping on %s: finishing the work in hand", signal.Signals(signum).name)

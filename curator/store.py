@@ -150,7 +150,7 @@ class Store:
     def _q(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         cur = self.db.conn.execute(sql, params)
         cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row)) for row in cur.fetchall()]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
         rows = self._q(sql, params)
@@ -270,7 +270,7 @@ class Store:
         stamp = iso(now)
         # Feeds sometimes repeat an entry; the first copy wins, as in the feed's order.
         batch: dict[str, tuple[EntryData, Sequence[str]]] = {}
-        for e, t in zip(entries, topics):
+        for e, t in zip(entries, topics, strict=True):
             batch.setdefault(e.key, (e, t))
         new = updated = new_candidates = 0
         with self._isolated("save_entries"):
@@ -490,7 +490,8 @@ class Store:
                    source_id: int | None = None, search: str | None = None,
                    offset: int = 0) -> list[dict[str, Any]]:
         """Candidates, newest first, with their topics and sources."""
-        where, params = [], []  # type: ignore[var-annotated]
+        where: list[str] = []
+        params: list[Any] = []
         if status != "all":
             if status not in STATUSES:
                 raise UsageError(f"unknown status {status!r}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Union
 
 # ---------------------------------------------------------------- fetch
 
@@ -70,7 +69,7 @@ class FetchError:
     gone: bool = False  # 410: disable the source
 
 
-FetchResult = Union[Fetched, NotModified, FetchError]
+FetchResult = Fetched | NotModified | FetchError
 
 # ---------------------------------------------------------------- parse
 

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -122,7 +122,7 @@ class FakeClock:
 
 @pytest.fixture
 def clock(monkeypatch):
-    fake = FakeClock(datetime(2026, 11, 26, 12, 0, 0, tzinfo=timezone.utc))
+    fake = FakeClock(datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC))
     import curator.clock
 
     monkeypatch.setattr(curator.clock, "now", fake)

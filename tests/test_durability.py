@@ -14,11 +14,9 @@ from pathlib import Path
 
 import feedparser
 import pytest
-
 from conftest import write_config
 
-WORDS = ("Section 230 trafficking subpoena antitrust platform court ruling report privacy "
-         "warrants geofence merger monopoly children online safety moderation").split()
+WORDS = ["Section", "230", "trafficking", "subpoena", "antitrust", "platform", "court", "ruling", "report", "privacy", "warrants", "geofence", "merger", "monopoly", "children", "online", "safety", "moderation"]
 
 
 def synthetic_feed(n: int, items: int, rnd: random.Random) -> bytes:

@@ -6,7 +6,6 @@ import gzip
 from email.utils import format_datetime
 
 import yaml
-
 from conftest import DATA
 
 RSS = (DATA / "feeds" / "rss20.xml").read_bytes()
@@ -211,7 +210,7 @@ def test_entity_bomb_and_external_entity_feeds_fail_or_are_defused(server, make_
         '<link>https://x.example/1</link></item></channel></rss>').encode())
     lol = ('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "' + "A" * 100 + '">'
            + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">'
-                     for p, c in zip("abcdefgh", "bcdefghi"))
+                     for p, c in zip("abcdefgh", "bcdefghi", strict=True))
            + ']><rss version="2.0"><channel><title>&i;</title><link>https://l.example/</link>'
            '<description>d</description><item><title>Section 230</title>'
            '<link>https://l.example/1</link><description>&i;</description></item></channel></rss>')

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from curator.migrations import SCHEMA_VERSION
 from curator.store import Store
 from curator.types import EntryData
 
-T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def entry(key: str, url: str | None, title: str = "T", text: str = "", **kw) -> EntryData:
