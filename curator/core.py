@@ -775,6 +775,26 @@ class Curator:
 
     # ------------------------------------------------------------------ for the desk
 
+    def get_state(self, key: str) -> str | None:
+        """A small named value kept in the database (the desk's signing key, for one)."""
+        return self.store.get_state(key)
+
+    def set_state(self, key: str, value: str | None) -> None:
+        """Keep a small named value in the database."""
+        self.store.set_state(key, value)
+
+    def counts(self) -> dict[str, int]:
+        """How many candidates have each status."""
+        return self.store.counts()
+
+    def editor_hash(self, name: str) -> str | None:
+        """An editor's stored password hash (sessions end when it changes), or None."""
+        return self.store.editor_hash(name)
+
+    def stored_sources(self) -> list[dict[str, Any]]:
+        """The configured sources as stored, without syncing feeds.yaml first (read-only)."""
+        return self.store.sources()
+
     def preview_note(self, markdown: str) -> str:
         """The commentary as readers will see it: the published feed's renderer and sanitiser."""
         return render_note(markdown)

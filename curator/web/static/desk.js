@@ -1,0 +1,189 @@
+// The desk's only script: keyboard shortcuts, the live note preview and self-submitting filters.
+// Every page works without it; this only saves the editor clicks.
+(function () {
+  "use strict";
+
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  function isTyping(el) {
+    return !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+
+  // ---------------------------------------------------------------- help
+
+  const help = $("#help");
+  function showHelp() {
+    if (help && !help.open && typeof help.showModal === "function") help.showModal();
+  }
+  $$("[data-help-open]").forEach((b) => b.addEventListener("click", showHelp));
+
+  // ---------------------------------------------------------------- queue selection
+
+  const rows = $$("[data-row]");
+  const storeKey = "curator:selected:" + location.pathname + location.search;
+  let selected = -1;
+
+  function remember(i) {
+    try { sessionStorage.setItem(storeKey, String(i)); } catch (e) { /* private mode: forget */ }
+  }
+
+  function select(i, focus) {
+    if (!rows.length) return;
+    selected = Math.max(0, Math.min(rows.length - 1, i));
+    rows.forEach((r, j) => r.classList.toggle("is-selected", j === selected));
+    const row = rows[selected];
+    const link = $("[data-row-link]", row);
+    if (focus && link) link.focus({ preventScroll: true });
+    row.scrollIntoView({ block: "nearest" });
+    remember(selected);
+  }
+
+  rows.forEach((row, i) => {
+    row.addEventListener("focusin", () => {
+      if (selected !== i) select(i, false);
+    });
+  });
+
+  if (rows.length) {
+    // Back from a candidate, or after rejecting one, the selection stays where the editor was
+    // (after a reject the same index is the next candidate).
+    let saved = NaN;
+    try { saved = parseInt(sessionStorage.getItem(storeKey) || "", 10); } catch (e) { /* none */ }
+    if (!Number.isNaN(saved)) select(saved, true);
+  }
+
+  function currentRow() {
+    return selected >= 0 ? rows[selected] : null;
+  }
+
+  // ---------------------------------------------------------------- candidate page
+
+  const note = $("[data-note]");
+  const featureButton = $("[data-feature-submit]");
+
+  function focusNote() {
+    if (!note) return;
+    note.focus();
+    const end = note.value.length;
+    note.setSelectionRange(end, end);
+  }
+
+  if (note && location.hash === "#note") focusNote();
+
+  // ---------------------------------------------------------------- live preview
+
+  const preview = $("[data-preview]");
+  if (note && preview) {
+    const previewUrl = note.getAttribute("data-preview-url");
+    const tokenMeta = $('meta[name="csrf-token"]');
+    const token = tokenMeta ? tokenMeta.getAttribute("content") : "";
+    const fallback = $("[data-preview-button]");
+    if (fallback) fallback.hidden = true; // the preview is live; the button is for no-script use
+    let timer = 0;
+    let sequence = 0;
+
+    const update = async () => {
+      const mine = ++sequence;
+      try {
+        const response = await fetch(previewUrl, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "X-CSRFToken": token, "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ note: note.value }),
+        });
+        if (!response.ok) throw new Error("preview: HTTP " + response.status);
+        const data = await response.json();
+        if (mine !== sequence) return; // an older answer arriving late
+        // This HTML came from the server's Markdown renderer through nh3, the same path the
+        // published feed takes; the page's CSP also refuses any inline script or handler.
+        if (data.html && data.html.trim()) {
+          preview.innerHTML = data.html;
+        } else {
+          preview.innerHTML = '<p class="muted">Nothing written yet.</p>';
+        }
+        preview.classList.remove("is-stale");
+      } catch (err) {
+        if (mine === sequence) preview.classList.add("is-stale");
+      }
+    };
+
+    note.addEventListener("input", () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(update, 250);
+    });
+  }
+
+  // ---------------------------------------------------------------- filters
+
+  $$("form[data-autosubmit]").forEach((form) => {
+    $$("select", form).forEach((select) => {
+      select.addEventListener("change", () => form.requestSubmit());
+    });
+    // Empty filters stay out of the URL, so it reads as what was asked for.
+    form.addEventListener("formdata", (e) => {
+      for (const [name, value] of Array.from(e.formData.entries())) {
+        if (value === "") e.formData.delete(name);
+      }
+    });
+  });
+
+  // ---------------------------------------------------------------- keys
+
+  function clickIn(root, selector) {
+    const el = root ? $(selector, root) : null;
+    if (el) el.click();
+    return !!el;
+  }
+
+  document.addEventListener("keydown", (e) => {
+    if (e.defaultPrevented || e.isComposing) return;
+    const target = e.target;
+    if (isTyping(target)) {
+      if (target === note && e.key === "Enter" && (e.ctrlKey || e.metaKey) && featureButton) {
+        e.preventDefault();
+        featureButton.click();
+      } else if (e.key === "Escape" && target.tagName !== "SELECT") {
+        target.blur();
+      }
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (help && help.open) return;
+    const row = currentRow();
+    // In the queue, o and x act on the selected row only; on a candidate's page, on the page.
+    const scope = rows.length ? row : document;
+    switch (e.key) {
+      case "j":
+        select(selected + 1, true);
+        break;
+      case "k":
+        select(selected < 0 ? 0 : selected - 1, true);
+        break;
+      case "o":
+        if (!clickIn(scope, "[data-original-link]")) return;
+        break;
+      case "f":
+        if (note) focusNote();
+        else if (row) window.location.assign(row.getAttribute("data-href") + "#note");
+        else return;
+        break;
+      case "x":
+        if (!clickIn(scope, "[data-reject]")) return;
+        break;
+      case "/": {
+        const search = $("[data-search]");
+        if (!search) return;
+        search.focus();
+        search.select();
+        break;
+      }
+      case "?":
+        showHelp();
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+  });
+})();

@@ -1,0 +1,113 @@
+"""Text for the desk's pages: highlighted excerpts built from escaped segments, and times."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from markupsafe import Markup, escape
+
+from ..clock import iso, parse_iso
+
+Spans = Sequence[tuple[int, int]]
+
+
+def highlight(text: str, spans: Spans) -> Markup:
+    """`text` escaped, with each [start, end) span wrapped in <mark>; nothing else is markup."""
+    out: list[str] = []
+    pos = 0
+    for start, end in sorted(spans):
+        start, end = max(start, pos), min(end, len(text))
+        if end <= start:
+            continue
+        out.append(escape(text[pos:start]))
+        out.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
+        pos = end
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def _word_start(text: str, i: int) -> int:
+    """The start of the word at or after i (so an excerpt never begins mid-word)."""
+    if i <= 0:
+        return 0
+    space = text.find(" ", i)
+    return i if space == -1 or space - i > 20 else space + 1
+
+
+def _word_end(text: str, i: int) -> int:
+    """The end of the word before i."""
+    if i >= len(text):
+        return len(text)
+    space = text.rfind(" ", 0, i)
+    return i if space == -1 or i - space > 20 else space
+
+
+def excerpt(text: str, spans: Spans, width: int = 280, lead: int = 60) -> Markup:
+    """About `width` characters of `text` around its first highlight, escaped and marked."""
+    text = text or ""
+    if len(text) <= width:
+        return highlight(text, spans)
+    start = 0
+    if spans and spans[0][1] > width - lead:
+        # Show the first match with some context before it rather than the article's opening.
+        start = _word_start(text, max(0, spans[0][0] - lead))
+    end = _word_end(text, min(len(text), start + width))
+    if end <= start:
+        end = min(len(text), start + width)
+    window = [(max(s, start) - start, min(e, end) - start) for s, e in spans if e > start and s < end]
+    body = highlight(text[start:end], window)
+    prefix = Markup("…") if start > 0 else Markup("")
+    suffix = Markup("…") if end < len(text) else Markup("")
+    return prefix + body + suffix
+
+
+def iso_time(value: str | datetime | None) -> str:
+    """The machine-readable form for <time datetime>."""
+    return (iso(value) or "") if isinstance(value, datetime) else (value or "")
+
+
+def when(value: str | datetime | None) -> str:
+    """An ISO time as the desk shows it: `26 Nov 2026, 12:00 UTC`."""
+    dt = parse_iso(value) if isinstance(value, str) else value
+    if dt is None:
+        return "—"
+    return f"{dt.day} {dt:%b %Y, %H:%M} UTC"
+
+
+def ago(value: str | datetime | None, now: datetime) -> str:
+    """How long before `now`: `just now`, `5 min ago`, `3 h ago`, `2 days ago`, else the date."""
+    dt = parse_iso(value) if isinstance(value, str) else value
+    if dt is None:
+        return "—"
+    seconds = (now - dt).total_seconds()
+    if seconds < 0:
+        minutes = int(-seconds // 60)
+        if minutes < 1:
+            return "in a moment"
+        if minutes < 60:
+            return f"in {minutes} min"
+        if minutes < 48 * 60:
+            return f"in {minutes // 60} h"
+        return when(value)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 48 * 3600:
+        return f"{int(seconds // 3600)} h ago"
+    if seconds < 14 * 86400:
+        return f"{int(seconds // 86400)} days ago"
+    return f"{dt.day} {dt:%b %Y}"
+
+
+def http_url(value: str | None) -> str | None:
+    """`value` if it is an http(s) URL, else None: a link to anything else is never rendered."""
+    if not value:
+        return None
+    try:
+        scheme = urlsplit(value.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return value if scheme in ("http", "https") else None

@@ -1,0 +1,437 @@
+"""The desk's one blueprint: login, the queue, a candidate, published items, sources, the feeds."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from markupsafe import Markup
+from werkzeug.wrappers import Response as BaseResponse
+
+from ..clock import iso
+from ..config import Config
+from ..core import MAX_NOTE_CHARS, Curator, display_name
+from ..exceptions import UsageError
+from .security import LoginThrottle, safe_next
+from .text import excerpt
+
+log = logging.getLogger("curator.web")
+
+bp = Blueprint("desk", __name__)
+
+PAGE_SIZE = 25
+STATUSES = ("new", "featured", "rejected", "all")
+EXCERPT_CHARS = 280
+CANDIDATE_TEXT_CHARS = 6000  # the page shows this much of the entry; the rest is at the original
+FEED_MAX_AGE = 300  # seconds readers' apps may reuse a feed before asking again (then a cheap 304)
+# Endpoints anyone may reach; everything else needs a logged-in editor.
+OPEN_ENDPOINTS = frozenset({"desk.login", "desk.rss", "desk.atom", "static"})
+
+
+@dataclass
+class Desk:
+    """What the app keeps between requests (held in app.extensions)."""
+
+    config: Config
+    now: Any
+    throttle: LoginThrottle
+    etags: dict[tuple[str, int, int], str]
+    etag_lock: threading.Lock
+
+
+def desk() -> Desk:
+    """This app's Desk."""
+    return current_app.extensions["curator_desk"]  # type: ignore[no-any-return]
+
+
+def curator() -> Curator:
+    """This request's own Curator (its own SQLite connection; closed at teardown)."""
+    if "curator" not in g:
+        d = desk()
+        g.curator = Curator(d.config, now=d.now)
+    return g.curator  # type: ignore[no-any-return]
+
+
+def close_curator(_exc: BaseException | None = None) -> None:
+    """Close the request's Curator, if it opened one."""
+    c = g.pop("curator", None)
+    if c is not None:
+        c.close()
+
+
+def notify(text: str, cid: int | None = None, *, undo: bool = False) -> None:
+    """A flash message for the next page; with a candidate id it links there (and can undo)."""
+    message: dict[str, Any] = {"text": text}
+    if cid is not None:
+        message.update(id=cid, undo=undo)
+    # Flask stores any JSON-able message; its stubs say str.
+    flash(message, "success")  # type: ignore[arg-type]
+
+
+def editor() -> str:
+    """The logged-in editor's name (only called on pages that require login)."""
+    return str(g.editor)
+
+
+# ------------------------------------------------------------------ login
+
+
+def _fingerprint(password_hash: str) -> str:
+    # Ties a session to the password it was opened with: changing the password (or removing
+    # the editor) ends every session, though the cookie itself is stateless.
+    key = str(current_app.secret_key).encode()
+    return hmac.new(key, password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def require_login() -> BaseResponse | None:
+    """Before every request: let open endpoints through, else require a valid session."""
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    name = session.get("editor")
+    if isinstance(name, str):
+        stored = curator().editor_hash(name)
+        if stored is not None and hmac.compare_digest(str(session.get("pw", "")),
+                                                      _fingerprint(stored)):
+            g.editor = name
+            return None
+        session.clear()
+    if request.method in ("GET", "HEAD"):
+        target = request.full_path if request.query_string else request.path
+        return redirect(url_for("desk.login", next=target))
+    abort(401)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """The login form; on success, to the page asked for."""
+    next_url = safe_next(request.values.get("next"), url_for("desk.queue"))
+    if request.method == "GET":
+        if session.get("editor"):
+            return redirect(next_url)
+        return render_template("login.html", next=next_url, username="")
+    name = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    address = request.remote_addr
+    throttle = desk().throttle
+    wait = throttle.wait(name, address)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        log.warning("login for %r from %s refused: %d s back-off left", name, address, seconds)
+        error = (f"Too many failed attempts. Try again in {seconds} second"
+                 f"{'' if seconds == 1 else 's'}.")
+        body = render_template("login.html", next=next_url, username=name, error=error)
+        return Response(body, 429, {"Retry-After": str(seconds)})
+    c = curator()
+    # check_password costs the same for unknown names, so names cannot be probed by timing.
+    if not name or len(name) > 200 or not c.check_password(name, password):
+        delay = throttle.failed(name, address)
+        log.warning("failed login for %r from %s; next try allowed in %.0f s", name, address,
+                    delay)
+        error = "That name and password do not match an editor."
+        return render_template("login.html", next=next_url, username=name, error=error), 200
+    throttle.succeeded(name, address)
+    stored = c.editor_hash(name) or ""
+    session.clear()  # a fresh session (and CSRF token) for the logged-in editor
+    session["editor"] = name
+    session["pw"] = _fingerprint(stored)
+    session.permanent = True
+    log.info("%s logged in from %s", name, address)
+    return redirect(next_url)
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    """End the session."""
+    log.info("%s logged out", editor())
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("desk.login"))
+
+
+# ------------------------------------------------------------------ the queue
+
+
+def _arg(name: str, allowed: set[str] | tuple[str, ...], default: str | None) -> str | None:
+    value = request.args.get(name) or default
+    return value if value in allowed else default
+
+
+def _mark_row(c: Curator, row: dict[str, Any], width: int = EXCERPT_CHARS) -> dict[str, Any]:
+    """Add the highlighted title, excerpt and matched terms that the templates show."""
+    title = row.get("title") or row.get("url") or ""
+    text = row.get("text") or ""
+    # Titles stay plain text: a title is what editors (and scripts) look for on the page.
+    row["display_title"] = title
+    row["excerpt_marked"] = excerpt(text, c.highlight_spans(text), width)
+    row["terms"] = c.matched_terms(title, text)
+    return row
+
+
+def here() -> str:
+    """This page's path and query, for forms that come back to it."""
+    query = request.query_string.decode("latin-1")
+    return request.path + ("?" + query if query else "")
+
+
+def _topic_titles(c: Curator) -> dict[str, str]:
+    return {t.name: t.title or t.name for t in c.config.topics}
+
+
+def queue_url() -> str:
+    """The queue as the editor last filtered it."""
+    return safe_next(session.get("queue"), url_for("desk.queue"))
+
+
+@bp.get("/")
+def queue() -> Any:
+    """Candidates, newest first, filtered by status, topic, source and words."""
+    c = curator()
+    topics = {t.name: t for t in c.config.topics}
+    sources = sorted(((s["url"], display_name(s)) for s in c.stored_sources()),
+                     key=lambda s: s[1].casefold())
+    status = _arg("status", STATUSES, "new") or "new"
+    topic = _arg("topic", set(topics), None)
+    source = _arg("source", {u for u, _ in sources}, None)
+    q = " ".join(request.args.get("q", "").split())[:200]
+    try:
+        page = max(1, min(int(request.args.get("page", "1")), 10_000))
+    except ValueError:
+        page = 1
+    rows = c.candidates(status=status, topic=topic, source=source, search=q or None,
+                        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    more = len(rows) > PAGE_SIZE
+    rows = [_mark_row(c, r) for r in rows[:PAGE_SIZE]]
+    counts = c.counts()
+    counts["all"] = sum(counts.values())
+    filters = {k: v for k, v in (("status", status if status != "new" else None),
+                                 ("topic", topic), ("source", source), ("q", q)) if v}
+
+    def page_url(n: int) -> str:
+        args = dict(filters, **({"page": str(n)} if n > 1 else {}))
+        return url_for("desk.queue") + ("?" + urlencode(args) if args else "")
+
+    here_url = page_url(page)
+    session["queue"] = here_url
+    status_urls = {}
+    for s in STATUSES:
+        args = {k: v for k, v in filters.items() if k != "status"}
+        if s != "new":
+            args = {"status": s, **args}
+        status_urls[s] = url_for("desk.queue") + ("?" + urlencode(args) if args else "")
+    return render_template(
+        "queue.html", active="queue", rows=rows, status=status, topic=topic, source=source, q=q,
+        page=page, topics=list(topics.values()), topic_titles=_topic_titles(c),
+        sources=sources, counts=counts, filters=filters, status_urls=status_urls,
+        prev_url=page_url(page - 1) if page > 1 else None,
+        next_url=page_url(page + 1) if more else None, here_url=here_url, now=c.now())
+
+
+# ------------------------------------------------------------------ one candidate
+
+
+def _candidate_page(cid: int, note: str | None = None, status: int = 200) -> Any:
+    c = curator()
+    row = _mark_row(c, c.candidate(cid), CANDIDATE_TEXT_CHARS)
+    draft = (row.get("note") or "") if note is None else note
+    preview = Markup(c.preview_note(draft)) if draft.strip() else None
+    history = list(reversed(row.get("history") or []))
+    body = render_template("candidate.html", active="queue", c=row, note=draft, preview=preview,
+                           history=history, back=queue_url(), max_note=MAX_NOTE_CHARS,
+                           topic_titles=_topic_titles(c), now=c.now())
+    return body, status
+
+
+@bp.get("/c/<int:cid>")
+def candidate(cid: int) -> Any:
+    """A candidate: its text, every source that carried it, the feature form and its history."""
+    return _candidate_page(cid)
+
+
+def _after_action(cid: int) -> Any:
+    return redirect(safe_next(request.form.get("next"), url_for("desk.candidate", cid=cid)))
+
+
+def _title(row: dict[str, Any]) -> str:
+    title = str(row.get("title") or row.get("url") or f"#{row['id']}")
+    return title if len(title) <= 80 else title[:79] + "…"
+
+
+@bp.post("/c/<int:cid>/feature")
+def feature(cid: int) -> Any:
+    """Feature with the note (or save an edited note); `action=preview` only shows it."""
+    c = curator()
+    note = request.form.get("note", "").replace("\r\n", "\n").strip()
+    if request.form.get("action") == "preview":
+        return _candidate_page(cid, note=note)
+    before = c.candidate(cid)
+    row = c.feature(cid, note, editor=editor())
+    if before["status"] == "featured":
+        changed = (before.get("note") or "") != (row.get("note") or "")
+        notify(f"Note saved on “{_title(row)}”." if changed
+               else f"“{_title(row)}” is featured; the note is unchanged.", cid)
+    else:
+        notify(f"Featured “{_title(row)}”.", cid, undo=True)
+    log.info("%s featured candidate %d", editor(), cid)
+    return _after_action(cid)
+
+
+@bp.post("/c/<int:cid>/reject")
+def reject(cid: int) -> Any:
+    """Reject (unfeatures it)."""
+    row = curator().reject(cid, editor=editor())
+    notify(f"Rejected “{_title(row)}”.", cid, undo=True)
+    log.info("%s rejected candidate %d", editor(), cid)
+    return _after_action(cid)
+
+
+@bp.post("/c/<int:cid>/reset")
+def reset(cid: int) -> Any:
+    """Put back to new (unfeatures it; the note stays as a draft)."""
+    row = curator().reset(cid, editor=editor())
+    notify(f"“{_title(row)}” is back in the queue.", cid)
+    log.info("%s reset candidate %d", editor(), cid)
+    return _after_action(cid)
+
+
+@bp.post("/preview")
+def preview() -> Any:
+    """The note rendered and sanitised exactly as the published feed will carry it."""
+    note = request.form.get("note", "")
+    if len(note) > MAX_NOTE_CHARS:
+        raise UsageError(f"the note has {len(note):,} characters; the limit is {MAX_NOTE_CHARS:,}")
+    resp = jsonify(html=curator().preview_note(note))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+# ------------------------------------------------------------------ publishing
+
+
+def _file_info(path: Path) -> dict[str, Any]:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return {"path": str(path), "exists": False}
+    mtime = datetime.fromtimestamp(st.st_mtime).astimezone()
+    return {"path": str(path), "exists": True, "size": st.st_size, "modified": iso(mtime)}
+
+
+@bp.get("/published")
+def published() -> Any:
+    """The published items as readers see them, and the Publish button."""
+    c = curator()
+    items = [(item, Markup(body)) for item, body in c.published_preview()]
+    last = c.get_state("web_last_publish")
+    out = c.config.output
+    return render_template(
+        "published.html", active="published", items=items, pending=c.needs_publish(),
+        last=json.loads(last) if last else None, now=c.now(),
+        files=[("RSS", url_for("desk.rss"), _file_info(out.rss)),
+               ("Atom", url_for("desk.atom"), _file_info(out.atom))])
+
+
+@bp.post("/publish")
+def publish() -> Any:
+    """Write the feeds now."""
+    c = curator()
+    result = c.publish()
+    c.set_state("web_last_publish", json.dumps(
+        {"editor": editor(), "at": iso(c.now()), "items": result["items"]}))
+    n = result["items"]
+    what = f"{n} item{'' if n == 1 else 's'}"
+    text = (f"Published {what}." if result["changed"]
+            else f"Published {what}; the feeds were already up to date.")
+    notify(text)
+    log.info("%s published %s (changed: %s)", editor(), what, result["changed"])
+    return redirect(url_for("desk.published"))
+
+
+# ------------------------------------------------------------------ sources
+
+
+@bp.get("/sources")
+def sources() -> Any:
+    """Every source's health, with a way to re-enable disabled ones."""
+    c = curator()
+    rows = c.sources()
+    problems = sum(1 for r in rows if r["disabled"] or r["failures"])
+    return render_template("sources.html", active="sources", rows=rows, problems=problems, now=c.now())
+
+
+@bp.post("/sources/enable")
+def enable() -> Any:
+    """Clear a source's disabled state and back-off."""
+    c = curator()
+    row = c.enable(request.form.get("source", ""))
+    name = display_name(row)
+    notify(f"“{name}” is enabled; the next poll will fetch it.")
+    log.info("%s re-enabled source %s", editor(), row["url"])
+    return redirect(url_for("desk.sources"))
+
+
+# ------------------------------------------------------------------ the public feeds
+
+
+def _etag(path: Path) -> tuple[str, os.stat_result]:
+    """A strong ETag from the file's bytes, cached until its mtime or size changes."""
+    st = path.stat()
+    d = desk()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    with d.etag_lock:
+        tag = d.etags.get(key)
+    if tag is None:
+        tag = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+        with d.etag_lock:
+            for old in [k for k in d.etags if k[0] == key[0]]:
+                del d.etags[old]
+            d.etags[key] = tag
+    return tag, st
+
+
+def _send_feed(path: Path, mimetype: str) -> Any:
+    try:
+        tag, st = _etag(path)
+    except FileNotFoundError:
+        return Response("Not published yet.\n", 404, mimetype="text/plain")
+    resp = send_file(path, mimetype=mimetype, conditional=True, etag=tag,
+                     last_modified=st.st_mtime, max_age=FEED_MAX_AGE)
+    # Public, read-only data: web-based feed readers may fetch it from their own pages.
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
+
+
+@bp.get("/feed.xml")
+def rss() -> Any:
+    """The published RSS 2.0 file."""
+    return _send_feed(desk().config.output.rss, "application/rss+xml")
+
+
+@bp.get("/atom.xml")
+def atom() -> Any:
+    """The published Atom 1.0 file."""
+    return _send_feed(desk().config.output.atom, "application/atom+xml")
