@@ -31,6 +31,8 @@ browser:
 	sh scripts/install-chromium.sh
 
 test: install-test browser
+	$(BIN)/ruff check curator tests
+	$(BIN)/mypy curator
 	$(BIN)/python -m pytest -n auto -q
 
 lint: install-test
