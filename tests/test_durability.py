@@ -166,3 +166,103 @@ def test_a_second_poll_waits_then_stands_down_with_exit_0(server, make_cli, monk
         os.close(fd)
     # Released: polls run again.
     assert cli("poll", "--json")["fetched"] == 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_run_web_cron_and_cli_share_one_database(many_feeds, tmp_path):
+    """`curator run`, `curator web`, cron polls and CLI edits at once: no lock errors, no lost write."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+    import urllib.request
+
+    config = write_config(tmp_path, many_feeds[:12])
+    assert curator(config, "poll", "--all").wait(60) == 0
+    out = curator(config, "candidates", "--limit", "40").communicate(timeout=30)[0].decode()
+    ids = [int(line.split()[0]) for line in out.splitlines()]
+    assert len(ids) >= 24
+    added = subprocess.run([sys.executable, "-m", "curator", "--config", str(config), "editor",
+                            "add", "maria", "--password-stdin"], input=b"correct horse battery\n",
+                           capture_output=True)
+    assert added.returncode == 0, added.stderr
+    port = _free_port()
+    web = curator(config, "web", "--port", str(port))
+    run = curator(config, "run")
+    try:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                page = opener.open(base + "/login", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        opener.open(base + "/login", urllib.parse.urlencode(
+            {"csrf_token": token, "username": "maria", "password": "correct horse battery"})
+            .encode(), timeout=10)
+
+        def web_feature(cid: int, note: str) -> None:
+            page = opener.open(f"{base}/c/{cid}", timeout=10).read().decode()
+            tok = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+            opener.open(f"{base}/c/{cid}/feature", urllib.parse.urlencode(
+                {"csrf_token": tok, "note": note}).encode(), timeout=30)
+
+        procs = [curator(config, "poll", "--all") for _ in range(2)]
+        for i, cid in enumerate(ids[:8]):
+            procs.append(curator(config, "feature", str(cid), "--note", f"cli {i}"))
+        for i, cid in enumerate(ids[8:16]):
+            web_feature(cid, f"web {i}")
+        for p in procs:
+            _, err = p.communicate(timeout=90)
+            assert p.returncode == 0, err.decode()
+            assert b"locked" not in err and b"Traceback" not in err
+    finally:
+        run.send_signal(signal.SIGTERM)
+        web.send_signal(signal.SIGTERM)
+        run_err = run.communicate(timeout=30)[1]
+        web.communicate(timeout=30)
+    assert run.returncode == 0 and b"locked" not in run_err and b"Traceback" not in run_err
+    conn = sqlite3.connect(tmp_path / "db" / "curator.db")
+    notes = dict(conn.execute("SELECT id, note FROM candidates WHERE status = 'featured'"))
+    assert {notes[c] for c in ids[:8]} == {f"cli {i}" for i in range(8)}
+    assert {notes[c] for c in ids[8:16]} == {f"web {i}" for i in range(8)}
+    editors = dict(conn.execute("SELECT candidate_id, editor FROM review_log"))
+    assert all(editors[c] == "maria" for c in ids[8:16])
+
+
+def test_a_full_disk_while_publishing_keeps_the_old_files(many_feeds, tmp_path):
+    import resource
+
+    config = write_config(tmp_path, many_feeds[:4])
+    assert curator(config, "poll", "--all").wait(60) == 0
+    out = curator(config, "candidates", "--limit", "40").communicate(timeout=30)[0].decode()
+    ids = [int(line.split()[0]) for line in out.splitlines()]
+    assert curator(config, "feature", str(ids[0]), "--note", "small").wait(30) == 0
+    assert curator(config, "publish").wait(30) == 0
+    rss = tmp_path / "public" / "feed.xml"
+    before = rss.read_bytes()
+    for cid in ids[1:30]:
+        assert curator(config, "feature", str(cid), "--note", "long " * 2000).wait(30) == 0
+
+    def small_disk() -> None:
+        # No room past 64 KB: what a full disk looks like to the writer.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    proc = subprocess.run([sys.executable, "-m", "curator", "--config", str(config), "publish"],
+                          capture_output=True, text=True, preexec_fn=small_disk)
+    assert proc.returncode == 1
+    assert "could not write the feeds" in proc.stderr and "Traceback" not in proc.stderr
+    assert rss.read_bytes() == before
+    assert not [p for p in rss.parent.iterdir() if p.name.endswith(".tmp")]
+    assert curator(config, "publish").wait(30) == 0
+    assert len(feedparser.parse(rss.read_bytes()).entries) == 30
