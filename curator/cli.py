@@ -55,8 +55,9 @@ def setup_logging(fmt: str, level: int) -> None:
 
 
 class Ctx:
-    def __init__(self, config_path: str | None) -> None:
+    def __init__(self, config_path: str | None, quiet: bool = False) -> None:
         self.config_path = config_path
+        self.quiet = quiet  # cron: no summary line on success, only warnings and errors
         self._curator: Curator | None = None
 
     def curator(self) -> Curator:
@@ -135,7 +136,8 @@ class _Group(click.Group):
               help="feeds.yaml to use (default: $CURATOR_CONFIG, else ./feeds.yaml).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Log lines on stderr as text or JSON.")
-@click.option("-q", "--quiet", is_flag=True, help="Log only warnings and errors.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Log only warnings and errors; poll and publish print no summary (for cron).")
 @click.option("-v", "--verbose", is_flag=True, help="Log debugging detail too.")
 @click.version_option(__version__, prog_name="curator")
 @click.pass_context
@@ -152,7 +154,7 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str, quiet: boo
     """
     setup_logging(log_format, logging.DEBUG if verbose else
                   logging.WARNING if quiet else logging.INFO)
-    ctx.obj = Ctx(config_path)
+    ctx.obj = Ctx(config_path, quiet)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -177,7 +179,7 @@ def poll(c: Ctx, force: bool, only: tuple[str, ...], as_json: bool) -> None:
         cur.prune()
     if as_json:
         emit_json(summary.as_json())
-    else:
+    elif not c.quiet:
         click.echo(
             f"{summary.sources} sources: {summary.fetched} fetched, {summary.not_modified} not "
             f"modified, {summary.failed} failed, {summary.skipped} skipped; "
@@ -297,7 +299,7 @@ def publish(c: Ctx, as_json: bool) -> None:
     result = c.curator().publish()
     if as_json:
         emit_json(result)
-    else:
+    elif not c.quiet:
         state = "written" if result["changed"] else "unchanged"
         click.echo(f"{result['items']} items, {state}: {result['rss']} {result['atom']}")
 
