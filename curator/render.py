@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -199,6 +200,11 @@ def _last_change(items: Sequence[PublishedItem]) -> datetime | None:
     return max((_utc(i.updated_at) for i in items), default=None)
 
 
+# feedgen formats RSS dates by switching the process-wide locale to C and back; two threads of the
+# web desk publishing at once must not interleave that.
+_FEEDGEN = threading.Lock()
+
+
 def _serialise(doc: Any) -> bytes:
     out: bytes = etree.tostring(doc, pretty_print=True, xml_declaration=True, encoding="UTF-8")
     return out
@@ -227,7 +233,8 @@ def render_rss(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
         source_url = _safe_url(item.source_url)
         if source_url:
             fe.source(url=source_url, title=_source_name(item))
-    root, doc = fg._create_rss()
+    with _FEEDGEN:
+        root, doc = fg._create_rss()
     if last is None:
         # feedgen always writes a lastBuildDate, defaulting to the time of the call.
         for element in root.iterfind("channel/lastBuildDate"):
@@ -257,7 +264,8 @@ def render_atom(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
         fe.updated(_utc(item.updated_at))
         for topic in _topics(item):
             fe.category(term=topic)
-    root, doc = fg._create_atom()
+    with _FEEDGEN:
+        root, doc = fg._create_atom()
     for entry, item in zip(root.iterfind("entry"), items, strict=True):
         _add_atom_links(entry, item)
     return _serialise(doc)
