@@ -453,17 +453,20 @@ def editor() -> None:
     """Manage the editors who can log in to the web desk."""
 
 
+def _read_password(from_stdin: bool, prompt: str) -> str:
+    """One line from standard input (for scripts), else asked twice without echo."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True))
+
+
 @editor.command("add", epilog="\b\nExample:\n  curator editor add maria")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_ctx
 def editor_add(c: Ctx, name: str, password_stdin: bool) -> None:
     """Create an editor (the password is stored only as a slow salted hash)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    c.curator().add_editor(name, password)
+    c.curator().add_editor(name, _read_password(password_stdin, "Password"))
     click.echo(f"editor {name} added")
 
 
@@ -473,11 +476,7 @@ def editor_add(c: Ctx, name: str, password_stdin: bool) -> None:
 @pass_ctx
 def editor_passwd(c: Ctx, name: str, password_stdin: bool) -> None:
     """Change an editor's password."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-    c.curator().set_editor_password(name, password)
+    c.curator().set_editor_password(name, _read_password(password_stdin, "New password"))
     click.echo(f"password of {name} changed")
 
 
