@@ -15,7 +15,7 @@ import click
 
 from . import __version__
 from . import config as config_mod
-from .core import Curator, candidate_json, source_json
+from .core import Curator, PollSummary, candidate_json, source_json
 from .exceptions import CuratorError, LockedError, UsageError
 
 log = logging.getLogger("curator")
@@ -172,11 +172,20 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str, quiet: boo
 def poll(c: Ctx, force: bool, only: tuple[str, ...], as_json: bool) -> None:
     """Fetch the sources that are due, store their entries and match topics."""
     cur = c.curator()
-    with cur.poll_lock():
-        interactive = not as_json and sys.stderr.isatty()
-        with _progress(interactive) as progress:
-            summary = cur.poll(force=force, only=only, progress=progress)
-        cur.prune()
+    try:
+        with cur.poll_lock():
+            interactive = not as_json and sys.stderr.isatty()
+            with _progress(interactive) as progress:
+                summary = cur.poll(force=force, only=only, progress=progress)
+            cur.prune()
+    except LockedError as e:
+        # Standing down is a success (cron overlaps are normal), and --json still gets its one
+        # document: every source skipped.
+        click.echo(f"curator: {e}", err=True)
+        if as_json:
+            n = len(only) if only else len(cur.config.sources)
+            emit_json(PollSummary(sources=n, skipped=n).as_json())
+        return
     if as_json:
         emit_json(summary.as_json())
     elif not c.quiet:

@@ -205,6 +205,17 @@ def _last_change(items: Sequence[PublishedItem]) -> datetime | None:
 _FEEDGEN = threading.Lock()
 
 
+def _as_cdata(elements: Any) -> None:
+    """Carry item HTML as CDATA, so markup is escaped once: `&amp;` in the HTML, never `&amp;amp;`.
+
+    `]]>` cannot stand inside CDATA; `]]&gt;` means the same to an HTML parser, in text and in
+    attribute values alike.
+    """
+    for element in elements:
+        if element.text:
+            element.text = etree.CDATA(element.text.replace("]]>", "]]&gt;"))
+
+
 def _serialise(doc: Any) -> bytes:
     out: bytes = etree.tostring(doc, pretty_print=True, xml_declaration=True, encoding="UTF-8")
     return out
@@ -235,6 +246,7 @@ def render_rss(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
             fe.source(url=source_url, title=_source_name(item))
     with _FEEDGEN:
         root, doc = fg._create_rss()
+    _as_cdata(root.iterfind("channel/item/description"))
     if last is None:
         # feedgen always writes a lastBuildDate, defaulting to the time of the call.
         for element in root.iterfind("channel/lastBuildDate"):
@@ -268,6 +280,7 @@ def render_atom(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
         root, doc = fg._create_atom()
     for entry, item in zip(root.iterfind("entry"), items, strict=True):
         _add_atom_links(entry, item)
+    _as_cdata(root.iterfind("entry/content"))
     return _serialise(doc)
 
 

@@ -524,6 +524,12 @@ class Store:
         if row is None:
             raise NotFound("candidate", candidate_id)
         self._decorate([row])
+        if not row.get("text"):
+            # The copy that made it a candidate may have had no summary; another source's may.
+            other = self._one("SELECT text FROM entries WHERE url = ? AND text != ''"
+                              " ORDER BY first_seen, id LIMIT 1", (row["url"],))
+            if other:
+                row["text"] = other["text"]
         row["history"] = self._q(
             "SELECT action, editor, at, note FROM review_log WHERE candidate_id = ? ORDER BY id",
             (candidate_id,))
