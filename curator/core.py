@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import fcntl
 import hashlib
 import io
 import json
 import logging
-import multiprocessing
 import os
 import random
 import signal
@@ -17,8 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,7 +30,7 @@ from .exceptions import CuratorError, LockedError, ParseError, UsageError
 from .files import write_atomic
 from .match import Matcher
 from .opml import Outline, export_opml, parse_opml
-from .store import Store
+from .store import SaveResult, Store
 from .types import (
     Channel,
     Fetched,
@@ -48,6 +45,9 @@ from .types import (
 from .urls import canonicalize
 
 if TYPE_CHECKING:
+    import asyncio
+    from concurrent.futures import Executor
+
     from .fetch import Fetcher
 
 
@@ -139,8 +139,9 @@ def parse_and_match(url: str, content: bytes, headers: dict[str, str], topics: t
 
 
 def _worker_init(parent: int) -> None:
-    """Set up a parse worker: it ignores Ctrl-C and never outlives the poll that started it."""
-    # Ctrl-C reaches the whole process group; the poll itself decides how to stop.
+    """Set up a parse worker: it leaves stopping to the poll and never outlives it."""
+    # Ctrl-C reaches the whole process group; the poll stops its workers itself once they finish
+    # the feed in hand. (SIGTERM stays: the pool uses it to end workers when one has crashed.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Workers hold both ends of the pool's queues, so after a kill -9 of the poll they would wait
     # for work for ever; make the kernel end them with it (Linux), or watch for it (elsewhere).
@@ -160,6 +161,29 @@ def _worker_init(parent: int) -> None:
         threading.Thread(target=watch, daemon=True).start()
     if os.getppid() != parent:  # the poll died while this worker started
         os._exit(1)
+    _coalesce_xml_text()
+
+
+def _coalesce_xml_text() -> None:
+    """Have expat hand feedparser each run of text whole, not cut at every entity reference.
+
+    A description of escaped HTML (`&lt;p&gt;...`) otherwise reaches feedparser's Python
+    handler in hundreds of pieces per item; joined, they parse the same and the workers spend
+    about an eighth less CPU per feed. Only this process's XML parsers are affected.
+    """
+    import xml.sax.expatreader as expatreader
+
+    base = expatreader.ExpatParser
+    if getattr(base, "_curator_buffered", False):
+        return
+    reset = base.reset
+
+    def buffered_reset(self: Any) -> None:
+        reset(self)
+        self._parser.buffer_text = True
+
+    base.reset = buffered_reset  # type: ignore[method-assign]
+    base._curator_buffered = True  # type: ignore[attr-defined]
 
 
 T = TypeVar("T")
@@ -171,52 +195,53 @@ class _WriteBatch:
     Writing each source in its own transaction costs a commit per source; grouping the sources
     that finish within a few milliseconds of each other keeps the order (a source's entries
     first, its caching headers last) and the atomicity (a crash loses whole sources only, which
-    the next poll fetches again) at a fraction of the cost.
+    the next poll fetches again) at a fraction of the cost. A source queues its write and moves
+    on, so its place in the poll goes to the next source at once; the batch is written when it
+    is full, after `delay` seconds at most, and when the poll ends.
     """
 
     def __init__(self, store: Store, size: int = 64, delay: float = 0.05) -> None:
         self._store = store
         self._size = size
         self._delay = delay
-        self._pending: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self._pending: list[tuple[Callable[[], Any], Callable[[Any], None],
+                                  Callable[[Exception], None]]] = []
         self._timer: asyncio.TimerHandle | None = None
 
-    def run(self, fn: Callable[[], T]) -> asyncio.Future[T]:
-        """Queue fn to run in the next transaction; the future has its result once committed."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[T] = loop.create_future()
-        self._pending.append((fn, fut))
+    def submit(self, fn: Callable[[], T], done: Callable[[T], None],
+               failed: Callable[[Exception], None]) -> None:
+        """Queue fn for the next transaction; done(result) or failed(error) once it is settled."""
+        self._pending.append((fn, done, failed))
         if len(self._pending) >= self._size:
             self.flush()
         elif self._timer is None:
-            self._timer = loop.call_later(self._delay, self.flush)
-        return fut
+            import asyncio
+
+            self._timer = asyncio.get_running_loop().call_later(self._delay, self.flush)
 
     def flush(self) -> None:
-        """Run every queued write in one transaction, then settle their futures."""
+        """Run every queued write in one transaction, then report each outcome."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         batch, self._pending = self._pending, []
         if not batch:
             return
-        outcomes: list[tuple[asyncio.Future[Any], BaseException | None, Any]] = []
+        outcomes: list[tuple[Exception | None, Any]] = []
         try:
             with self._store.write():
-                for fn, fut in batch:
+                for fn, _, _ in batch:
                     try:
-                        outcomes.append((fut, None, fn()))
+                        outcomes.append((None, fn()))
                     except Exception as e:  # noqa: BLE001 - that source's writes were undone
-                        outcomes.append((fut, e, None))
+                        outcomes.append((e, None))
         except CuratorError as e:  # the commit failed: nothing in this batch was stored
-            outcomes = [(fut, e, None) for _, fut in batch]
-        for fut, error, value in outcomes:
-            if fut.done():  # cancelled: the poll is stopping
-                continue
+            outcomes = [(e, None)] * len(batch)
+        for (_, done, failed), (error, value) in zip(batch, outcomes, strict=True):
             if error is None:
-                fut.set_result(value)
+                done(value)
             else:
-                fut.set_exception(error)
+                failed(error)
 
 
 # ------------------------------------------------------------------ results
@@ -408,6 +433,8 @@ class Curator:
             else:
                 due.append(s)
         if due:
+            import asyncio  # here, not at the top: only polling needs it
+
             with self._parser(len(due)) as pool:
                 asyncio.run(self._poll_async(due, summary, pool, progress))
         return summary
@@ -418,6 +445,9 @@ class Curator:
         if n < POOL_THRESHOLD or workers < 2:
             yield None
             return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         # Fork before the event loop starts threads; elsewhere use the platform's safe default.
         ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
@@ -430,6 +460,8 @@ class Curator:
 
     async def _poll_async(self, due: list[dict[str, Any]], summary: PollSummary,
                           pool: Executor | None, progress: ProgressFn | None) -> None:
+        import asyncio
+
         settings = self.config.poll.fetch_settings()
         # Bounds the bodies held in memory at once, fetched or waiting for a parser.
         gate = asyncio.Semaphore(max(settings.concurrency, (os.cpu_count() or 1) * 4))
@@ -437,6 +469,8 @@ class Curator:
         from .fetch import Fetcher
 
         writes = _WriteBatch(self.store)
+        if progress:
+            progress(0, len(due))  # the bar shows the total before the first source is done
         async with Fetcher(settings) as fetcher:
 
             async def one(source: dict[str, Any]) -> None:
@@ -463,6 +497,8 @@ class Curator:
                 writes.flush()
 
     async def _watch_stop(self, tasks: list[asyncio.Task[None]]) -> None:
+        import asyncio
+
         while not self.stop_requested.is_set():
             await asyncio.sleep(0.2)
         for t in tasks:
@@ -470,6 +506,8 @@ class Curator:
 
     async def _poll_one(self, fetcher: Fetcher, source: dict[str, Any], summary: PollSummary,
                         pool: Executor | None, writes: _WriteBatch | None = None) -> None:
+        import asyncio
+
         started = time.monotonic()
         name = display_name(source)
         req = FetchRequest(url=source["url_in_use"], etag=source["etag"],
@@ -493,18 +531,31 @@ class Curator:
         if result.etag or result.last_modified or isinstance(result, Fetched):
             ok.update(etag=result.etag, last_modified=result.last_modified)
 
-        def write(fn: Callable[[], T]) -> Awaitable[T]:
-            if writes is not None:
-                return writes.run(fn)
-            done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-            done.set_result(fn())
-            return done
+        def write(fn: Callable[[], T], then: Callable[[T], None]) -> None:
+            # Stored with other sources' writes (the summary counts it once committed), or at
+            # once when polling without a batch.
+            if writes is None:
+                then(fn())
+                return
+
+            def failed(e: Exception) -> None:
+                log.error("poll %s: %s", name, e)
+                summary.failed += 1
+                summary.errors.append((source["url"], str(e)))
+
+            writes.submit(fn, then, failed)
+
+        def not_modified(how: str) -> Callable[[None], None]:
+            def then(_: None) -> None:
+                summary.not_modified += 1
+                log.info("poll %s: %s (%.2fs)", name, how, time.monotonic() - started)
+
+            return then
 
         if isinstance(result, NotModified):
             ok["next_due"] = self._next_due(source, now, max_age=result.max_age)
-            await write(lambda: self.store.update_source(source["id"], **ok))
-            summary.not_modified += 1
-            log.info("poll %s: not modified (%.2fs)", name, time.monotonic() - started)
+            write(lambda: self.store.update_source(source["id"], **ok),
+                  not_modified("not modified"))
             return
 
         assert isinstance(result, Fetched)
@@ -512,9 +563,8 @@ class Curator:
         if body_hash == source["body_hash"]:
             # Same bytes as last time, though the server sent no validators: nothing to parse.
             ok["next_due"] = self._next_due(source, now, max_age=result.max_age)
-            await write(lambda: self.store.update_source(source["id"], **ok))
-            summary.not_modified += 1
-            log.info("poll %s: unchanged body (%.2fs)", name, time.monotonic() - started)
+            write(lambda: self.store.update_source(source["id"], **ok),
+                  not_modified("unchanged body"))
             return
 
         try:
@@ -546,15 +596,18 @@ class Curator:
             next_due=self._next_due(source, now, hint=parsed.source.interval_hint,
                                     max_age=result.max_age),
         )
-        saved = await write(lambda: self.store.save_entries(source["id"], parsed.entries, topics,
-                                                            now, ok))
-        summary.fetched += 1
-        summary.new_entries += saved.new
-        summary.updated_entries += saved.updated
-        summary.new_candidates += saved.new_candidates
-        log.info("poll %s: %d entries (%d new, %d updated), %d new candidates (%.2fs)", name,
-                 len(parsed.entries), saved.new, saved.updated, saved.new_candidates,
-                 time.monotonic() - started)
+        entries = parsed.entries
+
+        def saved(counts: SaveResult) -> None:
+            summary.fetched += 1
+            summary.new_entries += counts.new
+            summary.updated_entries += counts.updated
+            summary.new_candidates += counts.new_candidates
+            log.info("poll %s: %d entries (%d new, %d updated), %d new candidates (%.2fs)", name,
+                     len(entries), counts.new, counts.updated, counts.new_candidates,
+                     time.monotonic() - started)
+
+        write(lambda: self.store.save_entries(source["id"], entries, topics, now, ok), saved)
 
     def _record_failure(self, source: dict[str, Any], now: datetime, message: str, *,
                         status: int | None, retry_after: datetime | None = None,

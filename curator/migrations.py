@@ -7,7 +7,7 @@ from sqlite_utils import Database, Migrations
 migrations = Migrations("curator")
 
 #: The number of migrations this version knows; a database that has applied more is newer.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _run(db: Database, script: str) -> None:
@@ -123,4 +123,20 @@ def m0001_initial(db: Database) -> None:
             key TEXT PRIMARY KEY,
             value TEXT
         );
+        """)
+
+
+@migrations(name="0002_indexes_for_retention")
+def m0002_indexes_for_retention(db: Database) -> None:
+    """Indexes only: retention deletes old entries without scanning the whole table.
+
+    entries.last_seen serves the prune's range; candidates.entry_id serves the foreign key's
+    ON DELETE SET NULL (without it, every deleted entry scanned all the candidates) and the update
+    of a changed entry's candidate; candidates.sort_time lists every status newest first without
+    sorting them all.
+    """
+    _run(db, """
+        CREATE INDEX entries_last_seen ON entries (last_seen);
+        CREATE INDEX candidates_entry ON candidates (entry_id);
+        CREATE INDEX candidates_sort ON candidates (sort_time)
         """)
