@@ -228,7 +228,8 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
 def parse(text: str, path: Path) -> Config:
     """Validate the text of a feeds.yaml located at `path` (paths are relative to its folder)."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        # libyaml's loader when present: the same nodes and line marks, several times faster.
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise ConfigError(f"not valid YAML: {getattr(e, 'problem', None) or e}",

@@ -29,7 +29,6 @@ from .config import Config, add_sources
 from .exceptions import CuratorError, LockedError, ParseError, UsageError
 from .files import write_atomic
 from .match import Matcher
-from .opml import Outline, export_opml, parse_opml
 from .store import SaveResult, Store
 from .types import (
     Channel,
@@ -817,12 +816,16 @@ class Curator:
     def opml(self) -> bytes:
         """The configured sources as OPML 2.0."""
         self.sync_sources()
+        from .opml import Outline, export_opml
+
         outlines = [Outline(url=s["url"], title=s["name"] or s["title"], site=s["link"])
                     for s in self.store.sources()]
         return export_opml(self.config.output.title, outlines, self.now())
 
     def import_opml(self, data: bytes, where: str) -> list[str]:
         """Add an OPML file's feeds to feeds.yaml (comments and order kept); returns URLs added."""
+        from .opml import parse_opml
+
         outlines = parse_opml(data, where)
         return add_sources(self.config.path, [(o.url, o.title) for o in outlines])
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
-migrations = Migrations("curator")
+from .schema import MIGRATION_SET, MIGRATIONS
+
+migrations = Migrations(MIGRATION_SET)
 
 #: The number of migrations this version knows; a database that has applied more is newer.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def _run(db: Database, script: str) -> None:
@@ -140,3 +142,8 @@ def m0002_indexes_for_retention(db: Database) -> None:
         CREATE INDEX candidates_entry ON candidates (entry_id);
         CREATE INDEX candidates_sort ON candidates (sort_time)
         """)
+
+
+# schema.MIGRATIONS lets the store skip importing this module when nothing is pending; the two
+# lists must agree, or an up-to-date database would look out of date (or the reverse).
+assert tuple(m.name for m in migrations._migrations) == MIGRATIONS, "update curator/schema.py"

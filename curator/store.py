@@ -14,11 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlite_utils import Database
-
 from .clock import iso
 from .exceptions import NotFound, StoreError, UsageError
-from .migrations import SCHEMA_VERSION, migrations
+from .schema import MIGRATION_SET, MIGRATIONS
 from .types import EntryData
 
 BUSY_TIMEOUT_S = 60.0
@@ -72,7 +70,7 @@ class Store:
             existed = self.path.exists() and self.path.stat().st_size > 0
             conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                    check_same_thread=False)
-            self.db = Database(conn)
+            self.conn = conn
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal" and not self.path.name.startswith(":"):
@@ -88,14 +86,33 @@ class Store:
 
     # ------------------------------------------------------------ lifecycle
 
+    @functools.cached_property
+    def db(self) -> Any:
+        """The sqlite-utils view of the connection (migrations, inspection); made on first use."""
+        from sqlite_utils import Database
+
+        return Database(self.conn)
+
+    def _applied(self) -> list[str]:
+        try:
+            rows = self.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?"
+                                     " ORDER BY rowid", (MIGRATION_SET,)).fetchall()
+        except sqlite3.OperationalError:  # no migrations table: a new database
+            return []
+        return [r[0] for r in rows]
+
     def _migrate(self, existed: bool) -> None:
-        applied = [m.name for m in migrations.applied(self.db)]
+        applied = self._applied()
+        if tuple(applied) == MIGRATIONS:
+            return  # up to date: the common case costs one query
+        from .migrations import migrations
+
         known = {m.name for m in migrations._migrations}
         unknown = [name for name in applied if name not in known]
-        if unknown or len(applied) > SCHEMA_VERSION:
+        if unknown or len(applied) > len(MIGRATIONS):
             raise StoreError(
                 f"database {self.path} was made by a newer curator (schema {len(applied)}, "
-                f"this version knows {SCHEMA_VERSION}); upgrade curator or use a backup")
+                f"this version knows {len(MIGRATIONS)}); upgrade curator or use a backup")
         pending = migrations.pending(self.db)
         if not pending:
             return
@@ -107,7 +124,7 @@ class Store:
 
     def close(self) -> None:
         """Close the connection."""
-        self.db.conn.close()
+        self.conn.close()
 
     @_converts_errors
     def backup(self, target: str | Path) -> None:
@@ -117,7 +134,7 @@ class Store:
         tmp = target.with_name(target.name + ".tmp")
         dest = sqlite3.connect(str(tmp))
         try:
-            self.db.conn.backup(dest)
+            self.conn.backup(dest)
         finally:
             dest.close()
         shutil.move(str(tmp), str(target))
@@ -125,7 +142,7 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[None]:
         """One write transaction, taken with BEGIN IMMEDIATE so it waits rather than fails."""
-        conn = self.db.conn
+        conn = self.conn
         if conn.in_transaction:
             yield
             return
@@ -148,7 +165,7 @@ class Store:
                 raise StoreError(f"database {self.path}: {e}") from e
 
     def _q(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        cur = self.db.conn.execute(sql, params)
+        cur = self.conn.execute(sql, params)
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
@@ -168,7 +185,7 @@ class Store:
     def set_state(self, key: str, value: str | None) -> None:
         """Set a small named value."""
         with self.write():
-            self.db.conn.execute(
+            self.conn.execute(
                 "INSERT INTO state (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
@@ -189,7 +206,7 @@ class Store:
         rows = list(configured)
         stamp = iso(now)
         with self.write():
-            conn = self.db.conn
+            conn = self.conn
             conn.execute("UPDATE sources SET in_config = 0 WHERE in_config = 1")
             for url, name, interval in rows:
                 conn.execute(
@@ -232,7 +249,7 @@ class Store:
             return
         cols = ", ".join(f"{k} = ?" for k in fields)
         with self.write():
-            self.db.conn.execute(f"UPDATE sources SET {cols} WHERE id = ?",
+            self.conn.execute(f"UPDATE sources SET {cols} WHERE id = ?",
                                  (*fields.values(), source_id))
 
     # ------------------------------------------------------------ entries
@@ -240,7 +257,7 @@ class Store:
     @contextmanager
     def _isolated(self, name: str) -> Iterator[None]:
         """Inside a caller's transaction, make a block all-or-nothing with a savepoint."""
-        conn = self.db.conn
+        conn = self.conn
         if not conn.in_transaction:
             with self.write():
                 yield
@@ -274,7 +291,7 @@ class Store:
             batch.setdefault(e.key, (e, t))
         new = updated = new_candidates = 0
         with self._isolated("save_entries"):
-            conn = self.db.conn
+            conn = self.conn
             existing: dict[str, tuple[int, str]] = {}
             keys = list(batch)
             for chunk in _chunks(keys):
@@ -342,7 +359,7 @@ class Store:
         """Make the entry's URL a candidate (or join an existing one); 1 if the URL is new."""
         if not e.url:
             return 0
-        conn = self.db.conn
+        conn = self.conn
         published = iso(e.published)
         cur = conn.execute(
             "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
@@ -356,7 +373,7 @@ class Store:
 
     def _refresh_candidate(self, url: str) -> None:
         """Recompute a candidate's topics from its entries; drop it if it is new and matches none."""
-        conn = self.db.conn
+        conn = self.conn
         row = conn.execute("SELECT id, status FROM candidates WHERE url = ?", (url,)).fetchone()
         if row is None:
             return
@@ -387,7 +404,7 @@ class Store:
                 ) -> tuple[int, int, int]:
         """Apply `match(title, text)` to every stored entry; returns (entries, new, dropped)."""
         stamp = iso(now)
-        conn = self.db.conn
+        conn = self.conn
         count = 0
         with self.write():
             before = {r[0] for r in conn.execute("SELECT url FROM candidates")}
@@ -428,13 +445,13 @@ class Store:
     @_converts_errors
     def entry_count(self) -> int:
         """How many entries are stored."""
-        return int(self.db.conn.execute("SELECT count(*) FROM entries").fetchone()[0])
+        return int(self.conn.execute("SELECT count(*) FROM entries").fetchone()[0])
 
     @_converts_errors
     def prune(self, older_than: datetime) -> int:
         """Delete entries last seen before `older_than`, except those behind a reviewed candidate."""
         with self.write():
-            conn = self.db.conn
+            conn = self.conn
             cur = conn.execute(
                 "DELETE FROM entries WHERE last_seen < ? AND (url IS NULL OR url NOT IN"
                 " (SELECT url FROM candidates WHERE status != 'new'))"
@@ -459,7 +476,7 @@ class Store:
         """Add topics and every source that carried each candidate."""
         if not rows:
             return rows
-        conn = self.db.conn
+        conn = self.conn
         by_id = {r["id"]: r for r in rows}
         by_url = {r["url"]: r for r in rows}
         for r in rows:
@@ -539,7 +556,7 @@ class Store:
     def counts(self) -> dict[str, int]:
         """How many candidates have each status."""
         out = dict.fromkeys(STATUSES, 0)
-        for status, n in self.db.conn.execute(
+        for status, n in self.conn.execute(
                 "SELECT status, count(*) FROM candidates GROUP BY status"):
             out[status] = n
         return out
@@ -550,7 +567,7 @@ class Store:
         """Feature (with a note), reject or reset a candidate, and log who did it."""
         stamp = iso(now)
         with self.write():
-            conn = self.db.conn
+            conn = self.conn
             row = self._one("SELECT * FROM candidates WHERE id = ?", (candidate_id,))
             if row is None:
                 raise NotFound("candidate", candidate_id)
@@ -601,7 +618,7 @@ class Store:
         """Create an editor account."""
         with self.write():
             try:
-                self.db.conn.execute(
+                self.conn.execute(
                     "INSERT INTO editors (name, password_hash, created) VALUES (?, ?, ?)",
                     (name, password_hash, iso(now)))
             except sqlite3.IntegrityError as e:
@@ -611,7 +628,7 @@ class Store:
     def set_editor_password(self, name: str, password_hash: str) -> None:
         """Change an editor's password."""
         with self.write():
-            if self.db.conn.execute("UPDATE editors SET password_hash = ? WHERE name = ?",
+            if self.conn.execute("UPDATE editors SET password_hash = ? WHERE name = ?",
                                     (password_hash, name)).rowcount == 0:
                 raise NotFound("editor", name)
 
@@ -630,7 +647,7 @@ class Store:
     def remove_editor(self, name: str) -> None:
         """Delete an editor account; their past actions stay in the review log."""
         with self.write():
-            if self.db.conn.execute("DELETE FROM editors WHERE name = ?", (name,)).rowcount == 0:
+            if self.conn.execute("DELETE FROM editors WHERE name = ?", (name,)).rowcount == 0:
                 raise NotFound("editor", name)
 
     # ------------------------------------------------------------ moving an editor's work
@@ -653,7 +670,7 @@ class Store:
         stamp = iso(now)
         fields = ("status", "note", "guid", "featured_at", "note_updated_at")
         with self.write():
-            conn = self.db.conn
+            conn = self.conn
             row = self._one("SELECT * FROM candidates WHERE url = ?", (item["url"],))
             if row is not None and all(row[k] == item.get(k) for k in fields):
                 return "unchanged"
@@ -683,16 +700,16 @@ class Store:
         """Replace this database's content with `source`'s, through SQLite's backup API."""
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
-            src.backup(self.db.conn)
+            src.backup(self.conn)
         finally:
             src.close()
 
     @_converts_errors
     def integrity_ok(self) -> bool:
         """SQLite's own integrity check."""
-        return bool(self.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+        return bool(self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
     @_converts_errors
     def schema_names(self) -> list[str]:
         """The curator migrations this database has applied."""
-        return [m.name for m in migrations.applied(self.db)]
+        return self._applied()

@@ -9,6 +9,7 @@ import pytest
 
 from curator.exceptions import NotFound, StoreError
 from curator.migrations import SCHEMA_VERSION
+from curator.schema import MIGRATIONS
 from curator.store import Store
 from curator.types import EntryData
 
@@ -66,8 +67,7 @@ def test_upgrade_takes_a_backup_first(tmp_path, monkeypatch):
         db.execute("CREATE TABLE extra (x)")
 
     m.migrations(name="9999_test_extra")(m9999_extra)
-    monkeypatch.setattr(m, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
-    monkeypatch.setattr("curator.store.SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr("curator.store.MIGRATIONS", (*MIGRATIONS, "9999_test_extra"))
     try:
         s = Store(path)
         assert "extra" in s.db.table_names()

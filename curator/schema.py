@@ -1,0 +1,13 @@
+"""The names of the schema migrations this version knows, in order, without importing them.
+
+Opening an up-to-date database then costs one query instead of importing sqlite-utils; the
+migrations themselves (curator/migrations.py) load only when one is pending.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    "0001_initial",
+    "0002_indexes_for_retention",
+)
+MIGRATION_SET = "curator"
