@@ -2,4 +2,6 @@
 
 from .cli import main
 
-main()
+# Guarded: parse workers started by a fork server import the main module again.
+if __name__ == "__main__":
+    main()

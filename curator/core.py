@@ -137,7 +137,7 @@ def parse_and_match(url: str, content: bytes, headers: dict[str, str], topics: t
     return parsed, [matcher.match(e.title, e.text) for e in parsed.entries]
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init(parent: int | None) -> None:
     """Set up a parse worker: it leaves stopping to the poll and never outlives it."""
     # Ctrl-C reaches the whole process group; the poll stops its workers itself once they finish
     # the feed in hand. (SIGTERM stays: the pool uses it to end workers when one has crashed.)
@@ -152,37 +152,16 @@ def _worker_init(parent: int) -> None:
         except (OSError, AttributeError):
             pass
     else:
+        first_parent = os.getppid()
+
         def watch() -> None:
-            while os.getppid() == parent:
+            while os.getppid() == first_parent:
                 time.sleep(1.0)
             os._exit(1)
 
         threading.Thread(target=watch, daemon=True).start()
-    if os.getppid() != parent:  # the poll died while this worker started
+    if parent is not None and os.getppid() != parent:  # the poll died while this worker started
         os._exit(1)
-    _coalesce_xml_text()
-
-
-def _coalesce_xml_text() -> None:
-    """Have expat hand feedparser each run of text whole, not cut at every entity reference.
-
-    A description of escaped HTML (`&lt;p&gt;...`) otherwise reaches feedparser's Python
-    handler in hundreds of pieces per item; joined, they parse the same and the workers spend
-    about an eighth less CPU per feed. Only this process's XML parsers are affected.
-    """
-    import xml.sax.expatreader as expatreader
-
-    base = expatreader.ExpatParser
-    if getattr(base, "_curator_buffered", False):
-        return
-    reset = base.reset
-
-    def buffered_reset(self: Any) -> None:
-        reset(self)
-        self._parser.buffer_text = True
-
-    base.reset = buffered_reset  # type: ignore[method-assign]
-    base._curator_buffered = True  # type: ignore[attr-defined]
 
 
 T = TypeVar("T")
@@ -447,10 +426,20 @@ class Curator:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        # Fork before the event loop starts threads; elsewhere use the platform's safe default.
-        ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+        # Fork (cheapest) only while this process has one thread, before the event loop starts
+        # any: a fork beside other threads (`curator run`'s scheduler) can copy a held lock. Then,
+        # and off Linux, workers come from a fork server that loads the parser once.
+        ctx: multiprocessing.context.BaseContext
+        if sys.platform == "linux" and threading.active_count() == 1:
+            ctx = multiprocessing.get_context("fork")
+            parent: int | None = os.getpid()
+        else:
+            server = multiprocessing.get_context("forkserver")
+            server.set_forkserver_preload(["curator.core", "curator.parse", "curator.match"])
+            ctx = server
+            parent = None  # workers are the fork server's children, not this process's
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                   initializer=_worker_init, initargs=(os.getpid(),))
+                                   initializer=_worker_init, initargs=(parent,))
         try:
             pool.submit(int).result()  # start the workers now, while this process has one thread
             yield pool

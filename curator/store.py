@@ -458,9 +458,11 @@ class Store:
                 " AND id NOT IN (SELECT entry_id FROM candidates WHERE status != 'new'"
                 " AND entry_id IS NOT NULL)", (iso(older_than),))
             removed = cur.rowcount
-            conn.execute(
-                "DELETE FROM candidates WHERE status = 'new' AND url NOT IN"
-                " (SELECT url FROM entries WHERE url IS NOT NULL)")
+            if removed:
+                # New candidates whose every entry went with them go too.
+                conn.execute(
+                    "DELETE FROM candidates WHERE status = 'new' AND NOT EXISTS"
+                    " (SELECT 1 FROM entries e WHERE e.url = candidates.url)")
         return removed
 
     # ------------------------------------------------------------ candidates

@@ -277,8 +277,12 @@ def test_config_errors_exit_2_naming_the_key(tmp_path):
 def test_run_polls_publishes_and_stops_cleanly_on_sigterm(server, tmp_path):
     from conftest import write_config
 
+    from test_durability import synthetic_feed
+
     url = server.add("/rss20.xml", file="rss20.xml")
-    config = write_config(tmp_path, [{"url": url}])
+    # Enough sources that the scheduler's poll parses in worker processes, beside its threads.
+    others = [server.add(f"/s{n}.xml", synthetic_feed(n, 5)) for n in range(9)]
+    config = write_config(tmp_path, [{"url": url}, *others])
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "curator", "--config", str(config), "run"],
                             stderr=subprocess.PIPE, text=True, env=env)
@@ -301,4 +305,5 @@ def test_run_polls_publishes_and_stops_cleanly_on_sigterm(server, tmp_path):
     assert feedparser.parse((tmp_path / "public" / "feed.xml").read_bytes()).bozo == 0
     out = subprocess.run([sys.executable, "-m", "curator", "--config", str(config), "sources",
                           "--json"], capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout)[0]["status"] == 200
+    assert [s["status"] for s in json.loads(out.stdout)] == [200] * 10
+    assert "Traceback" not in "".join(lines) + rest
