@@ -276,7 +276,6 @@ def test_config_errors_exit_2_naming_the_key(tmp_path):
 
 def test_run_polls_publishes_and_stops_cleanly_on_sigterm(server, tmp_path):
     from conftest import write_config
-
     from test_durability import synthetic_feed
 
     url = server.add("/rss20.xml", file="rss20.xml")
