@@ -165,6 +165,21 @@ def test_feature_publish_and_read_back(loop, clock, tmp_path):
     assert again["changed"] is False
     assert rss_path.read_bytes() == rss_bytes and atom_path.read_bytes() == atom_bytes
 
+    # A file changed or removed behind curator's back is written again, even with no change.
+    rss_path.write_bytes(b"<rss>tampered</rss>")
+    atom_path.unlink()
+    assert cli("publish", "--json")["changed"] is True
+    assert rss_path.read_bytes() == rss_bytes and atom_path.read_bytes() == atom_bytes
+    # A change in what an item shows (a corrected title at the source) is published.
+    server.routes["/rss20.xml"].body = server.routes["/rss20.xml"].body.replace(
+        b"Court revisits", b"Appeals court revisits")
+    clock.advance(hours=3)
+    assert cli("poll", "--json")["updated_entries"] == 1
+    assert cli("publish", "--json")["changed"] is True
+    assert b"Appeals court revisits" in rss_path.read_bytes()
+    rss_bytes = rss_path.read_bytes()
+    first = feedparser.parse(rss_bytes).entries[1]
+
     # Editing the note keeps the guid; rejecting takes the item out.
     guid = first.id
     cli("feature", str(s230["id"]), "--note", "Edited commentary.")
