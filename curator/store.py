@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import shutil
 import sqlite3
 import uuid
@@ -80,6 +81,11 @@ class Store:
             if migrate:
                 self._migrate(existed)
         except sqlite3.Error as e:
+            if not os.access(self.path.parent, os.W_OK) or (
+                    self.path.exists() and not os.access(self.path, os.W_OK)):
+                raise StoreError(
+                    f"database {self.path}: it or its folder is read-only; curator writes the "
+                    f"database and its -wal and -shm files beside it ({e})") from e
             raise StoreError(f"database {self.path}: {e}") from e
         except OSError as e:
             raise StoreError(f"database {self.path}: {e.strerror or e}") from e

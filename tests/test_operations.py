@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -147,3 +150,32 @@ def test_corrupt_and_read_only_databases_give_clear_errors(tmp_path, server):
                           capture_output=True, text=True)
     assert proc.returncode == 1
     assert "curator.db" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _can_mount_read_only() -> bool:
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount --bind /tmp /tmp && "
+                            "mount -o remount,bind,ro /tmp"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount_read_only(),
+                    reason="needs root and mount namespaces to make a read-only folder")
+def test_a_read_only_database_gives_one_clear_line(server, tmp_path):
+    url = server.add("/rss20.xml", file="rss20.xml")
+    config = write_config(tmp_path, [url])
+    curator = [sys.executable, "-m", "curator", "--config", str(config)]
+    subprocess.run([*curator, "poll"], check=True, capture_output=True)
+    before = (tmp_path / "db" / "curator.db").read_bytes()
+    db_dir = tmp_path / "db"
+    for args in (["candidates", "--json"], ["feature", "1", "--note", "x"], ["poll", "--all"]):
+        # A private mount namespace: the folder is read-only for this one command only.
+        script = (f"mount --bind {db_dir} {db_dir} && mount -o remount,bind,ro {db_dir} && "
+                  + " ".join(shlex.quote(a) for a in [*curator, *args]))
+        proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True,
+                              text=True)
+        assert proc.returncode == 1, proc.stderr
+        assert "read-only" in proc.stderr and "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert (tmp_path / "db" / "curator.db").read_bytes() == before
