@@ -191,11 +191,8 @@ class _Node:
 
 
 def _construct(node: yaml.ScalarNode) -> Any:
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+    # A constructor alone (no reader, scanner or parser) turns a scalar node into its value.
+    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
 
 
 def user_agent_for(site: str) -> str:
