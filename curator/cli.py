@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 import os
@@ -79,6 +78,8 @@ def editor_name() -> str:
     if name:
         return name
     try:
+        import getpass  # here: every command would pay for it at start-up
+
         return getpass.getuser()
     except (KeyError, OSError):  # no login name in some containers
         return "cli"

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import fcntl
 import hashlib
 import io
 import json
 import logging
 import os
-import random
 import signal
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +27,7 @@ from .exceptions import CuratorError, LockedError, ParseError, UsageError
 from .files import write_atomic
 from .match import Matcher
 from .store import SaveResult, Store
+from .store import new_guid as _new_guid
 from .types import (
     Channel,
     Fetched,
@@ -296,6 +294,8 @@ def _read_export(text: str) -> list[dict[str, Any]]:
         if not isinstance(items, list):
             raise UsageError("a JSON export has an `items` list")
         return items
+    import csv
+
     rows = list(csv.DictReader(io.StringIO(text)))
     if rows and "url" not in rows[0]:
         raise UsageError("a CSV export needs a `url` column")
@@ -329,7 +329,7 @@ def _normalise_import(raw: Any, n: int, now: datetime) -> dict[str, Any]:
     return {
         "url": url, "title": raw.get("title") or url, "status": status,
         "note": note if note is not None else ("" if featured else None),
-        "guid": (raw.get("guid") or f"urn:uuid:{uuid.uuid4()}") if featured else None,
+        "guid": (raw.get("guid") or _new_guid()) if featured else None,
         "featured_at": featured_at,
         "note_updated_at": (raw.get("note_updated_at") or featured_at) if featured else None,
         "published": raw.get("published") or None,
@@ -343,6 +343,8 @@ def _digest(data: bytes) -> str:
 
 def _jitter(seconds: float, spread: float = 0.1) -> float:
     # Spreads polls of sources added together, so they do not all fall due in the same second.
+    import random
+
     return seconds * (1 + random.uniform(0, spread))
 
 
@@ -788,6 +790,8 @@ class Curator:
                                "items": items}, ensure_ascii=False, indent=2) + "\n"
         if fmt == "csv":
             buf = io.StringIO()
+            import csv
+
             w = csv.DictWriter(buf, fieldnames=EXPORT_CSV_FIELDS, extrasaction="ignore")
             w.writeheader()
             for item in items:

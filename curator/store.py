@@ -7,7 +7,6 @@ import hashlib
 import os
 import shutil
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +37,13 @@ def _converts_errors(fn: F) -> F:
             raise StoreError(f"database {self.path}: {e}") from e
 
     return wrapper  # type: ignore[return-value]
+
+
+def new_guid() -> str:
+    """A new feature's guid: a random UUID URN, stable for the life of the feature."""
+    import uuid  # loaded on first feature, not by every command
+
+    return f"urn:uuid:{uuid.uuid4()}"
 
 
 def entry_hash(e: EntryData) -> str:
@@ -593,7 +599,7 @@ class Store:
                         " featured_at = ?, note_updated_at = ?, changed_by = ?, changed_at = ?"
                         " WHERE id = ?",
                         (note if note is not None else (row["note"] or ""),
-                         f"urn:uuid:{uuid.uuid4()}", stamp, stamp, editor, stamp, candidate_id))
+                         new_guid(), stamp, stamp, editor, stamp, candidate_id))
                     action = "feature"
             elif status in ("rejected", "new"):
                 if row["status"] == status:
