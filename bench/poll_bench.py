@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -495,10 +496,28 @@ def curator_cmd() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "curator"]
 
 
-def write_curator_config(work: Path, urls: list[str], concurrency: int) -> Path:
+def write_bench_config(work: Path, head: list[str], urls: Iterable[str]) -> Path:
+    """A feeds.yaml for the benchmarks: `head` lines, the bench output, the sources, the topics."""
     work.mkdir(parents=True, exist_ok=True)
     lines = [
         "database: curator.db",
+        *head,
+        "output:",
+        "  title: Bench",
+        "  link: https://example.org/bench/",
+        "  description: benchmark output",
+        "  rss: public/feed.xml",
+        "  atom: public/atom.xml",
+        "sources:",
+        *(f"  - url: {u}" for u in urls),
+    ]
+    path = work / "feeds.yaml"
+    path.write_text("\n".join(lines) + "\n" + BENCH_TOPICS)
+    return path
+
+
+def write_curator_config(work: Path, urls: list[str], concurrency: int) -> Path:
+    return write_bench_config(work, [
         "poll:",
         "  interval: 30m",
         "  timeout: 60s",
@@ -506,16 +525,7 @@ def write_curator_config(work: Path, urls: list[str], concurrency: int) -> Path:
         # Every benchmark feed is on one host; real feed lists spread over many hosts, where the
         # default per-host limit of 2 is politeness, not a bottleneck.
         f"  per_host: {concurrency}",
-        "output:",
-        "  title: Bench",
-        "  link: https://example.org/bench/",
-        "  description: benchmark output",
-        "sources:",
-        *(f"  - url: {u}" for u in urls),
-    ]
-    path = work / "feeds.yaml"
-    path.write_text("\n".join(lines) + "\n" + BENCH_TOPICS)
-    return path
+    ], urls)
 
 
 def run_curator(phase: str, config: Path, n: int) -> Run:

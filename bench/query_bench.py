@@ -35,7 +35,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from poll_bench import BENCH_TOPICS, OUT, _paragraph_pool, curator_cmd, machine  # noqa: E402
+from poll_bench import (  # noqa: E402
+    OUT,
+    _paragraph_pool,
+    curator_cmd,
+    machine,
+    write_bench_config,
+)
 
 _LITERALS = re.compile(r"'(?:[^']|'')*'|\b\d+\b")
 BIG_TABLES = ("entries", "candidates", "entry_topics", "candidate_topics")
@@ -47,22 +53,8 @@ def iso(t: datetime) -> str:
 
 
 def write_config(work: Path, n_sources: int, retention: str | None) -> Path:
-    lines = ["database: curator.db"]
-    if retention:
-        lines.append(f"retention: {retention}")
-    lines += [
-        "output:",
-        "  title: Bench",
-        "  link: https://example.org/bench/",
-        "  description: benchmark output",
-        "  rss: public/feed.xml",
-        "  atom: public/atom.xml",
-        "sources:",
-        *(f"  - url: http://127.0.0.1:9/feed{i}.xml" for i in range(n_sources)),
-    ]
-    path = work / "feeds.yaml"
-    path.write_text("\n".join(lines) + "\n" + BENCH_TOPICS)
-    return path
+    return write_bench_config(work, [f"retention: {retention}"] if retention else [],
+                              (f"http://127.0.0.1:9/feed{i}.xml" for i in range(n_sources)))
 
 
 class Filler:
