@@ -410,9 +410,7 @@ class Curator:
         summary = PollSummary(sources=len(selected))
         due = []
         for s in selected:
-            retry_after = parse_iso(s["retry_after"])
-            next_due = parse_iso(s["next_due"])
-            if s["disabled"] or (retry_after and retry_after > now) or not (force or only) and next_due and next_due > now:
+            if self._held_back(s, now, schedule=not (force or only)):
                 summary.skipped += 1
             else:
                 due.append(s)
@@ -422,6 +420,17 @@ class Curator:
             with self._parser(len(due)) as pool:
                 asyncio.run(self._poll_async(due, summary, pool, progress))
         return summary
+
+    @staticmethod
+    def _held_back(source: dict[str, Any], now: datetime, *, schedule: bool) -> bool:
+        """Disabled, or inside a server's Retry-After (always), or not due yet (by schedule)."""
+        if source["disabled"]:
+            return True
+        retry_after = parse_iso(source["retry_after"])
+        if retry_after and retry_after > now:
+            return True
+        next_due = parse_iso(source["next_due"])
+        return bool(schedule and next_due and next_due > now)
 
     @contextmanager
     def _parser(self, n: int) -> Iterator[Executor | None]:
