@@ -114,6 +114,13 @@ POOL_THRESHOLD = 8  # fewer bodies than this parse faster in-process than a pool
 ProgressFn = Callable[[int, int], None]
 
 
+def _password_hash(password: str) -> str:
+    """The stored form of a new password, after the length rule."""
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(f"the password must have at least {MIN_PASSWORD} characters")
+    return generate_password_hash(password)
+
+
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     return generate_password_hash("curator-timing-equaliser")
@@ -719,15 +726,11 @@ class Curator:
         name = name.strip()
         if not name or len(name) > 64 or any(c.isspace() for c in name):
             raise UsageError("an editor name is 1 to 64 characters with no spaces")
-        if len(password) < MIN_PASSWORD:
-            raise UsageError(f"the password must have at least {MIN_PASSWORD} characters")
-        self.store.add_editor(name, generate_password_hash(password), self.now())
+        self.store.add_editor(name, _password_hash(password), self.now())
 
     def set_editor_password(self, name: str, password: str) -> None:
         """Change an editor's password."""
-        if len(password) < MIN_PASSWORD:
-            raise UsageError(f"the password must have at least {MIN_PASSWORD} characters")
-        self.store.set_editor_password(name, generate_password_hash(password))
+        self.store.set_editor_password(name, _password_hash(password))
 
     def remove_editor(self, name: str) -> None:
         """Delete an editor account (their past actions stay in the review log)."""

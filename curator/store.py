@@ -417,24 +417,29 @@ class Store:
         """Apply `match(title, text)` to every stored entry; returns (entries, new, dropped)."""
         stamp = iso(now)
         conn = self.conn
-        count = 0
+        # Match first, holding no write lock (WAL readers never block writers): at a million
+        # entries this takes minutes, and the desk and the scheduler must go on writing meanwhile.
+        # Entries stored after this point keep the topics their poll gave them.
+        newest = conn.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()[0]
+        pairs: list[tuple[int, str]] = []
+        count = last = 0
+        while True:
+            rows = conn.execute(
+                "SELECT id, title, text FROM entries WHERE id > ? AND id <= ? ORDER BY id"
+                " LIMIT 2000", (last, newest)).fetchall()
+            if not rows:
+                break
+            for eid, title, text in rows:
+                pairs.extend((eid, name) for name in match(title or "", text or ""))
+            count += len(rows)
+            last = rows[-1][0]
         with self.write():
             before = {r[0] for r in conn.execute("SELECT url FROM candidates")}
-            conn.execute("DELETE FROM entry_topics")
-            last = 0
-            while True:
-                rows = conn.execute(
-                    "SELECT id, title, text FROM entries WHERE id > ? ORDER BY id LIMIT 2000",
-                    (last,)).fetchall()
-                if not rows:
-                    break
-                pairs = []
-                for eid, title, text in rows:
-                    for name in match(title or "", text or ""):
-                        pairs.append((eid, name))
-                conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)", pairs)
-                count += len(rows)
-                last = rows[-1][0]
+            conn.execute("DELETE FROM entry_topics WHERE entry_id <= ?", (newest,))
+            # OR IGNORE: an entry deleted by retention meanwhile has no row to attach to anyway.
+            conn.executemany("INSERT OR IGNORE INTO entry_topics (entry_id, topic)"
+                             " SELECT ?, ? WHERE EXISTS (SELECT 1 FROM entries WHERE id = ?1)",
+                             pairs)
             conn.execute("DELETE FROM candidate_topics")
             # Every matched URL becomes (or stays) a candidate; its first matched entry leads it.
             conn.execute(

@@ -183,3 +183,27 @@ def test_unreadable_database_is_a_store_error(tmp_path):
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="junk.db"):
         Store(bad)
+
+
+def test_rematch_lets_other_writers_in_while_it_matches(store, tmp_path):
+    a = ids(store)["https://a.example/feed"]
+    store.save_entries(a, [entry(str(i), f"https://x.example/{i}", f"Story {i}", "match")
+                           for i in range(50)], [["t"]] * 50, T0)
+    other = Store(store.path)
+    other.conn.execute("PRAGMA busy_timeout = 200")  # would fail fast if rematch held the lock
+    wrote = []
+
+    def match(title: str, text: str) -> list[str]:
+        if not wrote:
+            [c] = other.candidates(limit=1)
+            other.set_status(c["id"], "featured", editor="desk", now=T0, note="meanwhile")
+            wrote.append(c["id"])
+        return ["t"] if title.endswith("7") else []
+
+    entries, new, dropped = store.rematch(match, T0)
+    assert entries == 50 and wrote
+    assert [c["id"] for c in store.candidates(status="featured")] == wrote  # never dropped
+    assert {c["title"] for c in store.candidates()} == {"Story 7", "Story 17", "Story 27",
+                                                        "Story 37", "Story 47"} - {
+        c["title"] for c in store.candidates(status="featured")}
+    other.close()
