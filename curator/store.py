@@ -465,17 +465,27 @@ class Store:
         return int(self.conn.execute("SELECT count(*) FROM entries").fetchone()[0])
 
     @_converts_errors
-    def prune(self, older_than: datetime) -> int:
-        """Delete entries last seen before `older_than`, except those behind a reviewed candidate."""
-        with self.write():
-            conn = self.conn
-            cur = conn.execute(
-                "DELETE FROM entries WHERE last_seen < ? AND (url IS NULL OR url NOT IN"
-                " (SELECT url FROM candidates WHERE status != 'new'))"
-                " AND id NOT IN (SELECT entry_id FROM candidates WHERE status != 'new'"
-                " AND entry_id IS NOT NULL)", (iso(older_than),))
-            removed = cur.rowcount
-            if removed:
+    def prune(self, older_than: datetime, batch: int = 5000) -> int:
+        """Delete entries last seen before `older_than`, except those behind a reviewed candidate.
+
+        In batches, each its own short transaction: a first prune of a year of entries takes
+        tens of seconds, and other writers must not wait that long for the lock.
+        """
+        conn = self.conn
+        removed = 0
+        while True:
+            with self.write():
+                cur = conn.execute(
+                    "DELETE FROM entries WHERE id IN (SELECT id FROM entries WHERE last_seen < ?"
+                    " AND (url IS NULL OR url NOT IN"
+                    " (SELECT url FROM candidates WHERE status != 'new'))"
+                    " AND id NOT IN (SELECT entry_id FROM candidates WHERE status != 'new'"
+                    " AND entry_id IS NOT NULL) LIMIT ?)", (iso(older_than), batch))
+                removed += cur.rowcount
+            if cur.rowcount < batch:
+                break
+        if removed:
+            with self.write():
                 # New candidates whose every entry went with them go too.
                 conn.execute(
                     "DELETE FROM candidates WHERE status = 'new' AND NOT EXISTS"

@@ -207,3 +207,12 @@ def test_rematch_lets_other_writers_in_while_it_matches(store, tmp_path):
                                                         "Story 37", "Story 47"} - {
         c["title"] for c in store.candidates(status="featured")}
     other.close()
+
+
+def test_prune_works_in_small_batches(store):
+    a = ids(store)["https://a.example/feed"]
+    store.save_entries(a, [entry(str(i), f"https://x.example/{i}", f"S{i}", "m")
+                           for i in range(23)], [["t"]] * 23, T0)
+    later = T0 + timedelta(days=200)
+    assert store.prune(later, batch=5) == 23
+    assert store.entry_count() == 0 and store.candidates(status="all") == []
