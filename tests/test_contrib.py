@@ -108,3 +108,19 @@ def test_docker_image_builds_and_runs_help():
     out = subprocess.run(["docker", "run", "--rm", "curator-test", "curator", "--help"],
                          capture_output=True, text=True, check=True, timeout=120)
     assert "poll" in out.stdout
+
+
+def test_a_regular_install_carries_the_desks_templates_and_static_files():
+    """What pyproject ships as package data covers every file the desk serves (editable installs
+    would hide a gap: they read the source tree)."""
+    import fnmatch
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = meta["tool"]["setuptools"]["package-data"]["curator"]
+    web = ROOT / "curator" / "web"
+    files = [p.relative_to(ROOT / "curator").as_posix()
+             for sub in ("templates", "static") for p in (web / sub).rglob("*") if p.is_file()]
+    assert files
+    missing = [f for f in files if not any(fnmatch.fnmatch(f, pat) for pat in patterns)]
+    assert missing == []
