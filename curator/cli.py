@@ -124,9 +124,6 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except LockedError as e:
-            click.echo(f"curator: {e}", err=True)
-            ctx.exit(0)
         except CuratorError as e:
             click.echo(f"curator: error: {e}", err=True)
             ctx.exit(e.exit_code)

@@ -929,9 +929,8 @@ class Curator:
             changed_atom = write_atomic(out.atom, atom)
         except OSError as e:
             raise CuratorError(f"could not write the feeds: {e}") from e
-        self.store.set_state("published_files", _digest(rss) + " " + _digest(atom))
-        self.store.set_state("published_inputs", inputs)
-        self.store.set_state("published_marker", marker)
+        self.store.set_states({"published_files": _digest(rss) + " " + _digest(atom),
+                               "published_inputs": inputs, "published_marker": marker})
         result["changed"] = changed_rss or changed_atom
         return result
 

@@ -196,10 +196,15 @@ class Store:
     @_converts_errors
     def set_state(self, key: str, value: str | None) -> None:
         """Set a small named value."""
+        self.set_states({key: value})
+
+    @_converts_errors
+    def set_states(self, values: dict[str, str | None]) -> None:
+        """Set several small named values in one transaction."""
         with self.write():
-            self.conn.execute(
+            self.conn.executemany(
                 "INSERT INTO state (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", list(values.items()))
 
     @_converts_errors
     def change_marker(self) -> str:
