@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import io
 import json
 import logging
@@ -24,8 +23,6 @@ from . import __version__, clock
 from .clock import iso, parse_iso
 from .config import Config, add_sources
 from .exceptions import CuratorError, LockedError, ParseError, UsageError
-from .files import write_atomic
-from .match import Matcher
 from .store import SaveResult, Store
 from .store import new_guid as _new_guid
 from .types import (
@@ -46,6 +43,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from .fetch import Fetcher
+    from .match import Matcher
 
 
 # The heavy libraries load on first use: a poll that gets only 304s never needs feedparser or bs4
@@ -131,6 +129,8 @@ def _dummy_hash() -> str:
 
 @lru_cache(maxsize=4)
 def _matcher(topics: tuple[Topic, ...]) -> Matcher:
+    from .match import Matcher
+
     return Matcher(topics)
 
 
@@ -345,6 +345,8 @@ def _normalise_import(raw: Any, n: int, now: datetime) -> dict[str, Any]:
 
 
 def _digest(data: bytes) -> str:
+    import hashlib  # here, like the other imports only some commands need
+
     return hashlib.sha256(data).hexdigest()
 
 
@@ -569,7 +571,7 @@ class Curator:
             return
 
         assert isinstance(result, Fetched)
-        body_hash = hashlib.sha256(result.content).hexdigest()
+        body_hash = _digest(result.content)
         if body_hash == source["body_hash"]:
             # Same bytes as last time, though the server sent no validators: nothing to parse.
             ok["next_due"] = self._next_due(source, now, max_age=result.max_age)
@@ -709,6 +711,8 @@ class Curator:
 
     def rematch(self) -> dict[str, int]:
         """Apply the current topics to every stored entry."""
+        from .match import Matcher
+
         matcher = Matcher(self.config.topics)
         entries, new, dropped = self.store.rematch(lambda t, x: matcher.match(t, x), self.now())
         return {"entries": entries, "new_candidates": new, "dropped": dropped}
@@ -918,11 +922,13 @@ class Curator:
         # Rendering is a pure function of these inputs: when they and the files on disk are
         # what the last publish left, the output would be the same bytes, so skip building it
         # (and importing the renderers) — the common case for a publish from cron.
-        inputs = hashlib.sha256(repr((__version__, channel, items)).encode()).hexdigest()
+        inputs = _digest(repr((__version__, channel, items)).encode())
         if self.store.get_state("published_inputs") == inputs and self._files_as_published():
             if self.store.get_state("published_marker") != marker:
                 self.store.set_state("published_marker", marker)
             return result
+        from .files import write_atomic
+
         try:
             rss, atom = render_rss(channel, items), render_atom(channel, items)
             changed_rss = write_atomic(out.rss, rss)

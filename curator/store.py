@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import shutil
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -48,6 +46,8 @@ def new_guid() -> str:
 
 def entry_hash(e: EntryData) -> str:
     """What decides that a stored entry changed and must be updated in place."""
+    import hashlib  # here: a command that only reads never needs it (start-up time)
+
     h = hashlib.sha256()
     for part in (e.title, e.summary, e.content, e.link or "", e.author or "", iso(e.published) or ""):
         h.update(part.encode("utf-8", "surrogatepass"))
@@ -149,6 +149,8 @@ class Store:
             self.conn.backup(dest)
         finally:
             dest.close()
+        import shutil
+
         shutil.move(str(tmp), str(target))
 
     @contextmanager

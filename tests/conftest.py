@@ -20,6 +20,15 @@ from click.testing import CliRunner
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_config_cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Parsed feeds.yaml files are cached per user; keep the suite's out of ~/.cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CURATOR_CACHE_DIR", str(tmp_path_factory.mktemp("config-cache")))
+    yield
+    mp.undo()
+
+
 @dataclass
 class Route:
     body: bytes = b""

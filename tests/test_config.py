@@ -146,3 +146,145 @@ def test_the_shipped_feeds_yaml_is_a_real_starting_point():
                  "wired.com", "propublica.org", "themarkup.org", "restofworld.org", "404media",
                  "lawfaremedia.org", "bbc"):
         assert must in hosts, must
+
+
+@pytest.mark.parametrize("url", [
+    "https://example.org/feed.xml", "http://example.org", "HTTP://Example.org/feed",
+    "https://example.org:8443/f?x=1#y", "http://[::1]:8080/feed", "https://bücher.example/feed",
+])
+def test_source_urls_that_are_accepted(url: str) -> None:
+    assert parse(MINIMAL.replace("https://example.org/feed.xml", url)).sources[0].url == url
+
+
+@pytest.mark.parametrize("url", [
+    "ftp://example.org/feed", "https:///feed", "http://exa mple.org/", "http://example.org:99999/",
+    "example.org/feed", "http://example.org:x/",
+])
+def test_source_urls_that_are_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match="bad URL") as e:
+        parse(MINIMAL.replace("https://example.org/feed.xml", url))
+    assert e.value.key == "sources[0].url" and e.value.line == 6
+
+
+# ------------------------------------------------------------------ the parsed-config cache
+
+
+@pytest.fixture
+def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A feeds.yaml and a private cache folder for it."""
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "feeds.yaml"
+    path.write_text(MINIMAL)
+    return path
+
+
+def _no_parse(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = config.parse
+
+    def counting(text: str, path: Path) -> config.Config:
+        calls.append(str(path))
+        return real(text, path)
+
+    monkeypatch.setattr(config, "parse", counting)
+    return calls
+
+
+def test_a_loaded_config_is_served_from_the_cache_until_the_file_changes(
+        cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = config.load(cached)
+    files = list((cached.parent / "cache").iterdir())
+    assert len(files) == 1 and files[0].stat().st_mode & 0o777 == 0o600
+    assert (cached.parent / "cache").stat().st_mode & 0o777 == 0o700
+    calls = _no_parse(monkeypatch)
+    assert config.load(cached) == first and calls == []
+    # An edit of the same length inside the same second is still an edit.
+    cached.write_text(MINIMAL.replace("title: Watch", "title: Wotch"))
+    assert config.load(cached).output.title == "Wotch" and len(calls) == 1
+    assert config.load(cached).output.title == "Wotch" and len(calls) == 1
+
+
+def test_the_cache_gives_back_the_path_it_was_asked_for(
+        cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(cached.parent)
+    assert config.load("feeds.yaml").path == Path("feeds.yaml")
+    calls = _no_parse(monkeypatch)
+    again = config.load(cached)
+    assert calls == [] and again.path == cached
+    assert again.database == cached.parent / "db" / "curator.db"
+
+
+def test_a_file_that_no_longer_validates_is_never_served_from_the_cache(cached: Path) -> None:
+    config.load(cached)
+    cached.write_text(MINIMAL.replace("title: Watch", "title: [Watch"))
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        config.load(cached)
+    cached.write_text(MINIMAL.replace("sources:", "bogus: 1\nsources:"))
+    with pytest.raises(ConfigError, match="unknown key"):
+        config.load(cached)
+
+
+def test_a_new_curator_version_does_not_use_an_older_cache(
+        cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from curator import configcache
+
+    config.load(cached)
+    calls = _no_parse(monkeypatch)
+    monkeypatch.setattr(configcache, "__version__", "99.0")
+    config.load(cached)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "group-writable", "symlink"])
+def test_a_damaged_or_untrusted_cache_file_is_a_miss(
+        cached: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    good = config.load(cached)
+    (file,) = (cached.parent / "cache").iterdir()
+    if damage == "garbage":
+        file.write_bytes(b"\x80\x05not a pickle at all")
+    elif damage == "truncated":
+        file.write_bytes(file.read_bytes()[:40])
+    elif damage == "group-writable":
+        file.chmod(0o620)
+    else:
+        target = cached.parent / "elsewhere.pickle"
+        file.rename(target)
+        file.symlink_to(target)
+    calls = _no_parse(monkeypatch)
+    assert config.load(cached) == good and len(calls) == 1
+
+
+def test_the_cache_can_be_turned_off_or_be_unwritable(
+        cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURATOR_CACHE_DIR", "off")
+    calls = _no_parse(monkeypatch)
+    config.load(cached)
+    config.load(cached)
+    assert len(calls) == 2 and not (cached.parent / "cache").exists()
+    blocker = cached.parent / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(blocker / "cache"))
+    assert config.load(cached).output.title == "Watch" and len(calls) == 3
+
+
+def test_the_cache_folder_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from curator import configcache
+
+    monkeypatch.delenv("CURATOR_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert configcache.cache_dir() == tmp_path / "xdg" / "curator"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert configcache.cache_dir() == tmp_path / ".cache" / "curator"
+
+
+def test_a_command_on_a_cached_config_does_not_load_yaml(cached: Path) -> None:
+    import subprocess
+    import sys
+
+    run = [sys.executable, "-X", "importtime", "-m", "curator", "--config", str(cached),
+           "candidates", "--json"]
+    first = subprocess.run(run, capture_output=True, text=True, check=True)
+    assert " yaml\n" in first.stderr and first.stdout.strip() == "[]"
+    second = subprocess.run(run, capture_output=True, text=True, check=True)
+    assert " yaml\n" not in second.stderr and second.stdout.strip() == "[]"
