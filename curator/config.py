@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
 
 from . import __version__, configcache
 from .exceptions import ConfigError
@@ -183,6 +182,8 @@ class _Node:
         plain = _PLAIN_URL.match(text)
         if plain and int(plain["port"] or 0) <= 65535:
             return text
+        from urllib.parse import urlsplit
+
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.hostname or " " in text:
             raise self.fail(f"bad URL {text!r} (must be an absolute http or https URL)")
@@ -251,6 +252,8 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
 
 def parse(text: str, path: Path) -> Config:
     """Validate the text of a feeds.yaml located at `path` (paths are relative to its folder)."""
+    from urllib.parse import urljoin
+
     import yaml
 
     try:

@@ -36,7 +36,6 @@ from .types import (
     PublishedItem,
     Topic,
 )
-from .urls import canonicalize
 
 if TYPE_CHECKING:
     import asyncio
@@ -316,6 +315,8 @@ def _read_export(text: str) -> list[dict[str, Any]]:
 def _normalise_import(raw: Any, n: int, now: datetime) -> dict[str, Any]:
     if not isinstance(raw, dict) or not raw.get("url"):
         raise UsageError(f"item {n}: needs a url")
+    from .urls import canonicalize
+
     url = canonicalize(str(raw["url"]))
     if not url:
         raise UsageError(f"item {n}: {raw['url']!r} is not an http(s) URL")
