@@ -7,7 +7,9 @@ Fills a database with synthetic entries (straight SQL, in a few big transactions
 that curator's own migrations create), then:
 
   * times `curator candidates --json` and `curator publish --json`, as whole processes and
-    in-process (Curator.candidates() / Curator.publish()), median of several runs;
+    in-process (Curator.candidates() / Curator.publish()), median of several runs; publish both
+    with nothing changed (the fast path) and with the files deleted first, which makes it render
+    both feeds (with the notes the first publish rendered and kept);
   * prints EXPLAIN QUERY PLAN for every statement those commands run, flagging a full scan of a
     big table;
   * reports the database size per entry at each quarter of the fill (it should stay flat: linear
