@@ -7,7 +7,9 @@ Fills a database with synthetic entries (straight SQL, in a few big transactions
 that curator's own migrations create), then:
 
   * times `curator candidates --json` and `curator publish --json`, as whole processes and
-    in-process (Curator.candidates() / Curator.publish()), median of several runs;
+    in-process (Curator.candidates() / Curator.publish()), median of several runs; publish both
+    with nothing changed (the fast path) and with the files deleted first, which makes it render
+    both feeds (with the notes the first publish rendered and kept);
   * prints EXPLAIN QUERY PLAN for every statement those commands run, flagging a full scan of a
     big table;
   * reports the database size per entry at each quarter of the fill (it should stay flat: linear
@@ -29,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -165,6 +168,12 @@ class Filler:
         self.conn.close()
 
 
+def drop_outputs(work: Path) -> None:
+    """Delete the published files, so the next publish must render them again."""
+    for name in ("feed.xml", "atom.xml"):
+        (work / "public" / name).unlink(missing_ok=True)
+
+
 def db_bytes(db: Path) -> int:
     return sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
 
@@ -174,10 +183,14 @@ def checkpoint(db: Path) -> None:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def timed_cmd(cmd: list[str], runs: int) -> tuple[float, float, str]:
+def timed_cmd(cmd: list[str], runs: int,
+              before: Callable[[], object] | None = None) -> tuple[float, float, str]:
+    """Median and min wall time of `cmd` as a whole process; `before()` runs untimed each time."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     times, out = [], ""
     for _ in range(runs):
+        if before is not None:
+            before()
         t = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         times.append(time.perf_counter() - t)
@@ -260,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM, "
           f"Python {info['python']}, SQLite {info['sqlite']}")
+    # The timed processes inherit this environment (PYTHONPATH included), so they import the
+    # same tree as this one: say which, since a worktree and the editable install can differ.
+    print(f"curator: {Path(curator.__file__).parent} (run as {' '.join(curator_cmd())})")
     work = OUT / f"query-{args.entries}"
     if work.exists():
         shutil.rmtree(work)
@@ -306,6 +322,14 @@ def main(argv: list[str] | None = None) -> int:
     results["publish_process"] = med
     print(f"  curator publish --json            whole process {med * 1000:7.1f} ms "
           f"({best * 1000:.1f}); {json.loads(out)['items']} items")
+    # Without the files the fast path cannot apply: every run renders both feeds again, with the
+    # notes the publish above rendered already (a publish after an item changed, minus the edit).
+    med, best, out = timed_cmd([*cmd, "publish", "--json"], args.runs,
+                               before=lambda: drop_outputs(work))
+    results["publish_render_process"] = med
+    print(f"  curator publish --json, files changed, notes cached\n"
+          f"                                    whole process {med * 1000:7.1f} ms "
+          f"({best * 1000:.1f}); changed: {json.loads(out)['changed']}")
     med, best, _ = timed_cmd([*cmd, "--help"], args.runs)
     results["startup"] = med
     print(f"  curator --help (start-up alone)   whole process {med * 1000:7.1f} ms "
@@ -321,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         ("Curator.candidates(status='all')", lambda: cur.candidates(status="all")),
         ("Curator.candidates(status='featured')", lambda: cur.candidates(status="featured")),
         ("Curator.publish()", cur.publish),
+        ("Curator.publish(), files changed", lambda: (drop_outputs(work), cur.publish())),
         ("Curator.sources()", cur.sources),
     ]
     for label, fn in runs:

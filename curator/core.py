@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import io
 import json
@@ -46,7 +47,8 @@ if TYPE_CHECKING:
 
 
 # The heavy libraries load on first use: a poll that gets only 304s never needs feedparser or bs4
-# (workers import them when a body arrives), and only publishing needs feedgen and markdown-it.
+# (workers import them when a body arrives), only publishing needs feedgen, and only rendering a
+# note that is not cached in the database needs markdown-it.
 # Every command pays for what it imports at start-up, so this keeps `curator poll` and
 # `curator candidates` quick to start.
 def parse_feed(url: str, content: bytes, headers: dict[str, str]) -> ParsedFeed:
@@ -349,6 +351,31 @@ def _digest(data: bytes) -> str:
     import hashlib  # here, like the other imports only some commands need
 
     return hashlib.sha256(data).hexdigest()
+
+
+def note_html_key(note: str) -> str:
+    """What a note's cached HTML must have been rendered from: this note, by this curator version.
+
+    Another version may render the same Markdown differently (a new markdown-it, a sanitiser rule),
+    so it renders every note again rather than trust the HTML an older one made.
+    """
+    return _digest(__version__.encode() + b"\0" + note.encode("utf-8", "surrogatepass"))
+
+
+def _with_note_html(featured: Sequence[tuple[int, PublishedItem]]
+                    ) -> tuple[list[PublishedItem], list[tuple[int, str, str]]]:
+    """Every item with its note's HTML, and the notes that had to be rendered, for the store.
+
+    Only a note with no valid cached HTML is rendered, so only then is Markdown loaded.
+    """
+    items, rendered = [], []
+    for candidate_id, item in featured:
+        if item.note_html is None:
+            html = render_note(item.note)
+            item = dataclasses.replace(item, note_html=html)
+            rendered.append((candidate_id, html, note_html_key(item.note)))
+        items.append(item)
+    return items, rendered
 
 
 def _jitter(seconds: float, spread: float = 0.1) -> float:
@@ -892,15 +919,22 @@ class Curator:
 
     def published_items(self) -> list[PublishedItem]:
         """The featured candidates as they go into the feeds, newest feature first."""
+        return [item for _, item in self._featured()]
+
+    def _featured(self) -> list[tuple[int, PublishedItem]]:
+        """Each featured candidate's id and item; the item carries its note's cached HTML when
+        that was rendered from this note by this version (else note_html is None)."""
         items = []
         for r in self.store.featured(self.config.output.max_items):
             featured_at = parse_iso(r["featured_at"])
             assert featured_at is not None
-            items.append(PublishedItem(
+            note = r["note"] or ""
+            cached = r["note_html"] if r["note_html_key"] == note_html_key(note) else None
+            items.append((r["id"], PublishedItem(
                 guid=r["guid"],
                 title=r["title"] or r["url"],
                 url=r["url"],
-                note=r["note"] or "",
+                note=note,
                 source_name=r["source_name"] or (r["sources"][0] if r["sources"] else r["url"]),
                 source_url=r["source_url_in_use"] or r["url"],
                 source_link=r["source_link"],
@@ -909,20 +943,23 @@ class Curator:
                 updated_at=parse_iso(r["note_updated_at"]) or featured_at,
                 published=parse_iso(r["published"]),
                 editor=r["changed_by"],
-            ))
+                note_html=cached,
+            )))
         return items
 
     def publish(self) -> dict[str, Any]:
         """Write the RSS and Atom files; unchanged content leaves them byte-identical."""
         marker = self.store.change_marker()
-        items = self.published_items()
+        featured = self._featured()
+        items = [item for _, item in featured]
         channel = self.channel()
         out = self.config.output
         result = {"rss": str(out.rss), "atom": str(out.atom), "items": len(items),
                   "changed": False}
         # Rendering is a pure function of these inputs: when they and the files on disk are
         # what the last publish left, the output would be the same bytes, so skip building it
-        # (and importing the renderers) — the common case for a publish from cron.
+        # (and importing the renderers) — the common case for a publish from cron. The items'
+        # note_html is left out of their repr: it follows from the note and the version.
         inputs = _digest(repr((__version__, channel, items)).encode())
         if self.store.get_state("published_inputs") == inputs and self._files_as_published():
             if self.store.get_state("published_marker") != marker:
@@ -930,14 +967,18 @@ class Curator:
             return result
         from .files import write_atomic
 
+        items, rendered = _with_note_html(featured)
         try:
             rss, atom = render_rss(channel, items), render_atom(channel, items)
             changed_rss = write_atomic(out.rss, rss)
             changed_atom = write_atomic(out.atom, atom)
         except OSError as e:
             raise CuratorError(f"could not write the feeds: {e}") from e
-        self.store.set_states({"published_files": _digest(rss) + " " + _digest(atom),
-                               "published_inputs": inputs, "published_marker": marker})
+        with self.store.write():
+            if rendered:
+                self.store.set_note_html(rendered)
+            self.store.set_states({"published_files": _digest(rss) + " " + _digest(atom),
+                                   "published_inputs": inputs, "published_marker": marker})
         result["changed"] = changed_rss or changed_atom
         return result
 

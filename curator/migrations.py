@@ -144,6 +144,21 @@ def m0002_indexes_for_retention(db: Database) -> None:
         """)
 
 
+@migrations(name="0003_note_html_cache")
+def m0003_note_html_cache(db: Database) -> None:
+    """Each candidate's note as rendered HTML, and what it was rendered from.
+
+    A publish that has to render the feeds then loads the Markdown renderer only for notes that
+    changed. note_html_key names the note text and the curator version that rendered it (see
+    core.note_html_key): a different key means the cached HTML is stale. The note stays the
+    truth; clearing both columns loses nothing.
+    """
+    _run(db, """
+        ALTER TABLE candidates ADD COLUMN note_html TEXT;
+        ALTER TABLE candidates ADD COLUMN note_html_key TEXT
+        """)
+
+
 # schema.MIGRATIONS lets the store skip importing this module when nothing is pending; the two
 # lists must agree, or an up-to-date database would look out of date (or the reverse).
 assert tuple(m.name for m in migrations._migrations) == MIGRATIONS, "update curator/schema.py"

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import threading
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import nh3
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
-from markdown_it import MarkdownIt
 
 from curator import __version__
 from curator.types import Channel, PublishedItem
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 __all__ = ["item_html", "render_atom", "render_note", "render_rss"]
 
@@ -38,9 +41,16 @@ _SAFE_SCHEMES = frozenset({"http", "https"})
 # publishes of the same (empty) input differ.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# CommonMark with raw HTML on: the sanitiser below decides what survives, so an editor's <sup> or
-# <abbr> works while <script> does not. Tables and ~~strikethrough~~ as in GitHub's Markdown.
-_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    """The Markdown parser, built on first use: a publish whose notes are cached never loads it."""
+    from markdown_it import MarkdownIt
+
+    # CommonMark with raw HTML on: the sanitiser below decides what survives, so an editor's <sup>
+    # or <abbr> works while <script> does not. Tables and ~~strikethrough~~ as in GitHub's Markdown.
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
 
 _TAGS = frozenset(
     {
@@ -167,7 +177,7 @@ def render_note(markdown: str) -> str:
     markdown = _xml_text(markdown)
     if not markdown.strip():
         return ""
-    return _sanitise(_MARKDOWN.render(markdown)).strip()
+    return _sanitise(_markdown().render(markdown)).strip()
 
 
 def item_html(item: PublishedItem) -> str:
@@ -179,7 +189,7 @@ def item_html(item: PublishedItem) -> str:
     via_source = f'<a href="{html.escape(site)}">{name}</a>' if site else name
     via_article = f'<a href="{html.escape(article)}">{title}</a>' if article else title
     via = f'<p class="via">Via {via_source}: {via_article}</p>'
-    note = render_note(item.note)
+    note = render_note(item.note) if item.note_html is None else item.note_html
     return f"{note}\n{via}" if note else via
 
 

@@ -9,5 +9,6 @@ from __future__ import annotations
 MIGRATIONS: tuple[str, ...] = (
     "0001_initial",
     "0002_indexes_for_retention",
+    "0003_note_html_cache",
 )
 MIGRATION_SET = "curator"

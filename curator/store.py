@@ -650,6 +650,14 @@ class Store:
         """Featured candidates for the published feed, newest feature first."""
         return self.candidates(status="featured", limit=limit)
 
+    @_converts_errors
+    def set_note_html(self, rendered: Iterable[tuple[int, str, str]]) -> None:
+        """Keep rendered notes: (candidate id, HTML, the key saying what it was rendered from)."""
+        with self.write():
+            self.conn.executemany(
+                "UPDATE candidates SET note_html = ?, note_html_key = ? WHERE id = ?",
+                [(html, key, cid) for cid, html, key in rendered])
+
     # ------------------------------------------------------------ editors
 
     @_converts_errors

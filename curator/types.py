@@ -137,6 +137,10 @@ class PublishedItem:
     updated_at: datetime  # when the note last changed (>= featured_at)
     published: datetime | None = None  # the original article's date
     editor: str | None = None
+    # render.render_note(note), when already known (the store keeps it): rendering then needs no
+    # Markdown. Derived from note, so it takes no part in equality or repr, and so none in the
+    # hash of a publish's inputs either.
+    note_html: str | None = field(default=None, compare=False, repr=False)
 
 
 # ---------------------------------------------------------------- topics

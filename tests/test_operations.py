@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import write_config
+from conftest import Cli, write_config
+from sqlite_utils import Database
+
+from curator import core
+from curator.config import load
+from curator.core import Curator, note_html_key
+from curator.migrations import migrations
+from curator.schema import MIGRATIONS
+from curator.store import Store
 
 
 @pytest.fixture
@@ -179,3 +187,151 @@ def test_a_read_only_database_gives_one_clear_line(server, tmp_path):
         assert "read-only" in proc.stderr and "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert (tmp_path / "db" / "curator.db").read_bytes() == before
+
+
+# ------------------------------------------------------------------ the note cache
+
+
+def _db(cli):
+    return cli.config.parent / "db" / "curator.db"
+
+
+def _cached(cli, candidate_id):
+    conn = sqlite3.connect(_db(cli))
+    try:
+        return conn.execute("SELECT note_html, note_html_key FROM candidates WHERE id = ?",
+                            (candidate_id,)).fetchone()
+    finally:
+        conn.close()
+
+
+def _drop_outputs(out):
+    for path in (out["rss"], out["atom"]):
+        Path(path).unlink()
+
+
+def _descriptions(out):
+    import feedparser
+
+    return [e.description for e in feedparser.parse(Path(out["rss"]).read_bytes()).entries]
+
+
+def test_an_edited_note_is_published_with_its_new_html(polled):
+    cli = polled
+    cand = cli("candidates", "--json")[0]
+    cli("feature", str(cand["id"]), "--note", "First *take*.")
+    out = cli("publish", "--json")
+    assert "<em>take</em>" in _descriptions(out)[0]
+    assert _cached(cli, cand["id"]) == ("<p>First <em>take</em>.</p>",
+                                        note_html_key("First *take*."))
+
+    cli("feature", str(cand["id"]), "--note", "Second **take**.")
+    out = cli("publish", "--json")
+    assert out["changed"] is True
+    [body] = _descriptions(out)
+    assert "<strong>take</strong>" in body and "First" not in body
+    assert _cached(cli, cand["id"]) == ("<p>Second <strong>take</strong>.</p>",
+                                        note_html_key("Second **take**."))
+
+    # Rendering again from the cache gives the very same files.
+    files = [Path(out[k]).read_bytes() for k in ("rss", "atom")]
+    _drop_outputs(out)
+    again = cli("publish", "--json")
+    assert [Path(again[k]).read_bytes() for k in ("rss", "atom")] == files
+
+
+def _publish_importing(cli):
+    """`curator publish` in its own process; its JSON and the modules it imported."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "curator", "--config",
+                           str(cli.config), "-q", "publish", "--json"],
+                          capture_output=True, text=True, check=True)
+    modules = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+               if line.startswith("import time:")}
+    return json.loads(proc.stdout), modules
+
+
+def test_a_publish_with_every_note_cached_never_loads_markdown(polled):
+    cli = polled
+    cands = cli("candidates", "--json")
+    cli("feature", str(cands[0]["id"]), "--note", "A note with *emphasis*.")
+    cli("feature", str(cands[1]["id"]), "--note", "A [link](https://example.org/).")
+    first = cli("publish", "--json")  # renders both notes and keeps their HTML
+    files = [Path(first[k]).read_bytes() for k in ("rss", "atom")]
+
+    _drop_outputs(first)  # so this publish must render the feeds
+    out, modules = _publish_importing(cli)
+    assert out["changed"] is True and out["items"] == 2
+    assert "feedgen.feed" in modules  # it did render
+    assert not {m for m in modules if m.split(".")[0] == "markdown_it"}
+    assert [Path(out[k]).read_bytes() for k in ("rss", "atom")] == files
+
+    # An edited note is rendered, so Markdown loads again, for that publish only.
+    cli("feature", str(cands[1]["id"]), "--note", "An **edited** note.")
+    out, modules = _publish_importing(cli)
+    assert "markdown_it" in modules
+    assert any("<strong>edited</strong>" in d for d in _descriptions(out))
+    _drop_outputs(out)
+    out, modules = _publish_importing(cli)
+    assert out["changed"] is True and "markdown_it" not in modules
+
+
+def test_the_cache_key_names_the_note_and_the_version(monkeypatch):
+    key = core.note_html_key("A note")
+    assert key == core.note_html_key("A note")
+    assert key != core.note_html_key("A note.")
+    monkeypatch.setattr(core, "__version__", "99.0.0")
+    assert core.note_html_key("A note") != key
+
+
+def test_a_new_version_renders_every_cached_note_again(polled, monkeypatch):
+    cli = polled
+    cand = cli("candidates", "--json")[0]
+    cli("feature", str(cand["id"]), "--note", "The *real* note.")
+    out = cli("publish", "--json")
+    html, key = _cached(cli, cand["id"])
+    # The publish trusts HTML whose key matches (a stand-in for what an older renderer made)...
+    conn = sqlite3.connect(_db(cli))
+    conn.execute("UPDATE candidates SET note_html = '<p>from before</p>' WHERE id = ?",
+                 (cand["id"],))
+    conn.commit()
+    conn.close()
+    _drop_outputs(out)
+    assert "from before" in _descriptions(cli("publish", "--json"))[0]
+    # ...until the version changes.
+    monkeypatch.setattr(core, "__version__", "99.0.0")
+    out = cli("publish", "--json")
+    assert out["changed"] is True
+    body = _descriptions(out)[0]
+    assert "from before" not in body and "<em>real</em>" in body
+    assert _cached(cli, cand["id"]) == (html, core.note_html_key("The *real* note."))
+    assert core.note_html_key("The *real* note.") != key
+
+
+def test_a_database_from_schema_0002_with_featured_items_publishes(server, tmp_path, clock):
+    url = server.add("/rss20.xml", file="rss20.xml")
+    config = write_config(tmp_path, [{"url": url, "name": "Policy Desk"}])
+    path = tmp_path / "db" / "curator.db"
+    path.parent.mkdir()
+    old = Database(path)
+    migrations.apply(old, stop_before="0003_note_html_cache")
+    old.close()
+    # What curator before the note cache left behind: polled, two items featured with notes.
+    cur = Curator(load(config), store=Store(path, migrate=False))
+    cur.poll()
+    cands = cur.candidates()
+    cur.feature(cands[0]["id"], "Why *this* matters.", editor="alice")
+    cur.feature(cands[1]["id"], "", editor="alice")
+    columns = {r[1] for r in cur.store.conn.execute("PRAGMA table_info(candidates)")}
+    assert "note_html" not in columns and cur.store.schema_names() == list(MIGRATIONS[:2])
+    cur.close()
+
+    cli = Cli(config)
+    out = cli("publish", "--json")
+    assert out["items"] == 2 and out["changed"] is True
+    bodies = _descriptions(out)
+    assert sum("<em>this</em> matters" in b for b in bodies) == 1
+    assert all('<p class="via">' in b for b in bodies)
+    assert (tmp_path / "db" / "curator.db.before-0003_note_html_cache.bak").exists()
+    assert _cached(cli, cands[0]["id"])[0] == "<p>Why <em>this</em> matters.</p>"
+    assert _cached(cli, cands[1]["id"])[0] == ""
+    assert cli("publish", "--json")["changed"] is False

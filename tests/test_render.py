@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
@@ -247,6 +249,45 @@ def test_item_html_drops_unsafe_urls(url: str) -> None:
     assert_safe_html(out)
     assert "href" not in out
     assert "Story 1" in out and "The Guardian" in out
+
+
+def test_item_html_uses_the_note_html_the_item_carries() -> None:
+    # The store keeps each note's rendered HTML; given it, item_html must not render again.
+    out = item_html(make_item(1, note_html="<p>as cached</p>"))
+    assert out.split("\n")[0] == "<p>as cached</p>"
+    assert "Commentary" not in out
+    assert item_html(make_item(1, note_html="")) == item_html(make_item(1, note=""))
+
+
+@pytest.mark.parametrize("note", ["Commentary on *story 1*.", "", "   ", "<script>x</script>hi",
+                                  "| a | b |\n| - | - |\n| 1 | ~~2~~ |"])
+def test_cached_note_html_gives_the_same_bytes(note: str) -> None:
+    item = make_item(1, note=note)
+    cached = dataclasses.replace(item, note_html=render_note(note))
+    assert item_html(cached) == item_html(item)
+    assert render_rss(CHANNEL, [cached]) == render_rss(CHANNEL, [item])
+    assert render_atom(CHANNEL, [cached]) == render_atom(CHANNEL, [item])
+
+
+def test_note_html_takes_no_part_in_equality_or_repr() -> None:
+    # A publish hashes repr() of its items to decide whether anything changed: a cache being
+    # filled is no change.
+    item = make_item(1)
+    cached = dataclasses.replace(item, note_html="<p>secret</p>")
+    assert cached == item and repr(cached) == repr(item)
+
+
+def test_markdown_it_loads_only_when_a_note_is_rendered() -> None:
+    script = (
+        "import sys, curator.render as r\n"
+        "assert 'markdown_it' not in sys.modules, 'imported with curator.render'\n"
+        "r.render_note('')\n"
+        "assert 'markdown_it' not in sys.modules, 'imported for an empty note'\n"
+        "assert r.render_note('*x*') == '<p><em>x</em></p>'\n"
+        "assert 'markdown_it' in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
 
 
 # ------------------------------------------------------------------ RSS
