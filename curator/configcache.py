@@ -90,9 +90,9 @@ def get(path: Path, text: str) -> Config | None:
         os.close(fd)
     try:
         key, config = pickle.loads(data)
+        return config if key == _key(path, text) else None
     except Exception:  # noqa: BLE001 - a damaged or foreign cache file is a miss, whatever it holds
         return None
-    return config if key == _key(path, text) else None
 
 
 def put(path: Path, text: str, config: Config) -> None:
@@ -109,6 +109,6 @@ def put(path: Path, text: str, config: Config) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, target)  # readers see the old file or the new one, never half of one
-    except (OSError, pickle.PicklingError):
+    except (OSError, TypeError, pickle.PicklingError):
         with contextlib.suppress(OSError):
             tmp.unlink()
