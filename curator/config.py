@@ -133,7 +133,12 @@ class _Node:
     def scalar(self) -> Any:
         if _kind(self.node) != "scalar":
             raise self.fail("must be a single value")
-        return _construct(self.node)
+        try:
+            return _construct(self.node)
+        except Exception as e:  # noqa: BLE001 - PyYAML's constructors raise many kinds on bad input
+            # An explicit tag (`!foo x`, `!!int abc`) is built by PyYAML, which raises whatever
+            # its constructor does; it is still a bad value at this key and line.
+            raise self.fail(f"cannot read this value: {str(e).splitlines()[0]}") from e
 
     def string(self, allow_empty: bool = False) -> str:
         value = self.scalar()

@@ -99,6 +99,13 @@ def test_durations(durations):
     ("  - url: file:///etc/passwd\n", "sources[1].url", 7, "bad URL"),
     ("  - url: https://example.org/b\n    interval: soon\n", "sources[1].interval", 8,
      "bad duration"),
+    # Explicit tags are built by PyYAML, whose constructors raise all sorts on bad input.
+    ("  - url: !foo https://example.org/b\n", "sources[1].url", 7, "cannot read this value"),
+    ("poll:\n  concurrency: !!int many\n", "poll.concurrency", 8, "cannot read this value"),
+    ("poll:\n  block_private_addresses: !!bool maybe\n", "poll.block_private_addresses", 8,
+     "cannot read this value"),
+    ("retention: !!timestamp soon\n", "retention", 7, "cannot read this value"),
+    ("retention: !!python/object:os.system x\n", "retention", 7, "cannot read this value"),
 ])
 def test_errors_name_key_and_line(snippet, key, line, words):
     with pytest.raises(ConfigError) as err:
