@@ -235,12 +235,25 @@ def default_path() -> Path:
 def load(path: str | os.PathLike[str] | None = None) -> Config:
     """Read and validate feeds.yaml; raise ConfigError naming the key and line."""
     cfg_path = Path(path) if path is not None else default_path()
+    return from_text(read_text(cfg_path), cfg_path)
+
+
+def read_text(path: Path) -> str:
+    """The text of feeds.yaml; ConfigError when it is missing or unreadable."""
     try:
-        text = cfg_path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
-        raise ConfigError(f"config file not found: {cfg_path}", path=str(cfg_path)) from e
+        raise ConfigError(f"config file not found: {path}", path=str(path)) from e
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read config: {e}", path=str(cfg_path)) from e
+        raise ConfigError(f"cannot read config: {e}", path=str(path)) from e
+
+
+def from_text(text: str, cfg_path: Path) -> Config:
+    """Validate `text`, read from the feeds.yaml at `cfg_path`, through the parsed-config cache.
+
+    For a caller that has the text already (`curator run` compares it with the last one it
+    loaded), so the Config is built from exactly the text it compared.
+    """
     cached = configcache.get(cfg_path, text)
     if cached is not None:
         # The same file may have been named another way last time (relative, from elsewhere).
