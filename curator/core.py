@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import __version__, clock
 from .clock import iso, parse_iso
-from .config import Config, add_sources
-from .exceptions import CuratorError, LockedError, ParseError, UsageError
+from .config import Config, add_sources, from_text, read_text
+from .exceptions import ConfigError, CuratorError, LockedError, ParseError, UsageError
 from .store import SaveResult, Store
 from .store import new_guid as _new_guid
 from .types import (
@@ -378,6 +378,30 @@ def _with_note_html(featured: Sequence[tuple[int, PublishedItem]]
     return items, rendered
 
 
+def _config_changes(old: Config, new: Config) -> str:
+    """One line saying what an edit of feeds.yaml changed, for the log."""
+    before = {s.url: s for s in old.sources}
+    after = {s.url: s for s in new.sources}
+    counts = [(len(after.keys() - before.keys()), "added"),
+              (len(before.keys() - after.keys()), "removed"),
+              (sum(after[u] != before[u] for u in after.keys() & before.keys()), "edited")]
+    parts: list[str] = []
+    for n, what in counts:
+        if n:
+            noun = "" if parts else (" source" if n == 1 else " sources")
+            parts.append(f"{n}{noun} {what}")
+    if not parts and new.sources != old.sources:
+        parts.append("sources reordered")
+    for name, section in (("poll settings", "poll"), ("output", "output"),
+                          ("retention", "retention")):
+        if getattr(new, section) != getattr(old, section):
+            parts.append(f"{name} changed")
+    if new.topics != old.topics:
+        parts.append("topics changed (for entries stored from now on; `curator rematch` applies "
+                     "them to those already stored)")
+    return "feeds.yaml changed: " + ", ".join(parts or ["nothing curator uses"])
+
+
 def _jitter(seconds: float, spread: float = 0.1) -> float:
     # Spreads polls of sources added together, so they do not all fall due in the same second.
     import random
@@ -395,6 +419,9 @@ class Curator:
         self._now = now or clock.now
         self.stop_requested = threading.Event()
         self._synced = False
+        self._config_text: str | None = None  # the feeds.yaml text self.config was built from
+        self._config_trouble: str | None = None  # what was wrong with feeds.yaml, once logged
+        self._output_changed = False  # feeds.yaml's output section changed since the last publish
 
     def now(self) -> datetime:
         """The current time (the one clock tests may fake)."""
@@ -410,6 +437,57 @@ class Curator:
             self.store.sync_sources(((s.url, s.name, s.interval) for s in self.config.sources),
                                     self.now())
             self._synced = True
+
+    def reload_config(self) -> str | None:
+        """Take in feeds.yaml if it changed; returns a one-line summary of what changed, or None.
+
+        For a long-running process (`curator run`): an edit takes effect without a restart. A
+        file that no longer loads leaves the config in use as it is, and is logged once per
+        distinct text (not on every call); a changed `database:` is not followed.
+        """
+        path = self.config.path
+        try:
+            text = read_text(path)
+        except ConfigError as e:  # missing (mid-rename?) or unreadable: keep what is running
+            self._config_failed(str(e), e)
+            return None
+        if text == self._config_text:
+            self._config_loads_again()
+            return None
+        try:
+            new = from_text(text, path)
+        except ConfigError as e:
+            self._config_failed(text, e)
+            return None
+        self._config_loads_again()
+        self._config_text = text
+        old = self.config
+        if new.database != old.database:
+            # The Store, the poll lock and any other process on the old file would all have to
+            # move together; a restart does that cleanly.
+            log.error("feeds.yaml now names the database %s; still using %s: restart curator "
+                      "to switch", new.database, old.database)
+            new = dataclasses.replace(new, database=old.database)
+        if new == old:  # the first look, or an edit to comments or layout
+            return None
+        summary = _config_changes(old, new)
+        self.config = new
+        if new.sources != old.sources:
+            self._synced = False  # the next poll brings the stored sources in line
+        if new.output != old.output:
+            self._output_changed = True
+        log.info("%s", summary)
+        return summary
+
+    def _config_failed(self, trouble: str, error: ConfigError) -> None:
+        if trouble != self._config_trouble:
+            self._config_trouble = trouble
+            log.error("feeds.yaml not reloaded; still running on the last good one: %s", error)
+
+    def _config_loads_again(self) -> None:
+        if self._config_trouble is not None:
+            self._config_trouble = None
+            log.info("feeds.yaml loads again")
 
     # ------------------------------------------------------------------ poll
 
@@ -964,6 +1042,7 @@ class Curator:
         if self.store.get_state("published_inputs") == inputs and self._files_as_published():
             if self.store.get_state("published_marker") != marker:
                 self.store.set_state("published_marker", marker)
+            self._output_changed = False
             return result
         from .files import write_atomic
 
@@ -980,6 +1059,7 @@ class Curator:
             self.store.set_states({"published_files": _digest(rss) + " " + _digest(atom),
                                    "published_inputs": inputs, "published_marker": marker})
         result["changed"] = changed_rss or changed_atom
+        self._output_changed = False
         return result
 
     def _files_as_published(self) -> bool:
@@ -992,8 +1072,8 @@ class Curator:
         return found == self.store.get_state("published_files")
 
     def needs_publish(self) -> bool:
-        """True when a feature, note or status changed since the last publish."""
+        """True when a feature, note, status or the output settings changed since the last publish."""
         out = self.config.output
-        if not out.rss.exists() or not out.atom.exists():
+        if self._output_changed or not out.rss.exists() or not out.atom.exists():
             return True
         return self.store.get_state("published_marker") != self.store.change_marker()

@@ -2,7 +2,8 @@
 
 Which sources are due is data in the database (a next-due time per source), so one short
 periodic tick serves a thousand sources as well as ten, and a source added to feeds.yaml needs no
-new job.
+new job. Each tick first re-reads feeds.yaml (Curator.reload_config), so an edit takes effect
+within one tick, and a broken edit is logged and leaves the service on the last good config.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ TICK_SECONDS = 30
 
 
 def tick(curator: Curator) -> None:
-    """Poll the due sources, apply retention, publish when something featured changed."""
+    """Take in an edited feeds.yaml, poll the due sources, apply retention, publish if needed."""
+    try:
+        curator.reload_config()  # logs what changed, or why an edit was not taken in
+    except Exception:  # noqa: BLE001 - a failed reload must not cost the poll: keep the old config
+        log.exception("tick: could not reload feeds.yaml; still running on the config in use")
     changed_entries = 0
     try:
         with curator.poll_lock(wait=1.0):

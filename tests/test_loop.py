@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -321,3 +322,244 @@ def test_run_polls_publishes_and_stops_cleanly_on_sigterm(server, tmp_path):
                           "--json"], capture_output=True, text=True, check=True)
     assert [s["status"] for s in json.loads(out.stdout)] == [200] * 10
     assert "Traceback" not in "".join(lines) + rest
+
+
+# ------------------------------------------------------------------ `curator run` and feeds.yaml edits
+
+
+def story_feed(name: str, *titles: str) -> bytes:
+    """A small RSS feed whose items are the given titles."""
+    items = "".join(f"<item><title>{t}</title><link>https://{name}.example.org/{i}</link>"
+                    f"<guid>{name}-{i}</guid></item>" for i, t in enumerate(titles))
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>{name}</title><link>https://{name}.example.org/</link>"
+            f"<description>{name}</description>{items}</channel></rss>").encode()
+
+
+class Running:
+    """`curator run` in-process: its Curator, ticked by hand on the fake clock."""
+
+    def __init__(self, tmp_path: Path, clock, sources, topics=None, **extra) -> None:
+        from conftest import write_config
+
+        from curator.config import load
+        from curator.core import Curator
+
+        self.tmp_path, self.clock = tmp_path, clock
+        self.config = write_config(tmp_path, sources, topics, **extra)
+        self.curator = Curator(load(self.config))
+
+    def edit(self, sources, topics=None, **extra) -> None:
+        """Rewrite feeds.yaml as an editor would, while it runs."""
+        from conftest import write_config
+
+        write_config(self.tmp_path, sources, topics, **extra)
+
+    def tick(self, **advance: float) -> None:
+        """Move the clock on (a poll interval is 30 minutes) and run one tick."""
+        from curator.schedule import tick
+
+        if advance:
+            self.clock.advance(**advance)
+        tick(self.curator)
+
+    def candidates(self) -> dict[str, list[str]]:
+        """Every candidate's title and topics."""
+        return {c["title"]: c["topics"] for c in self.curator.candidates(status="all",
+                                                                           limit=None)}
+
+
+@pytest.fixture
+def running(tmp_path, clock, caplog):
+    caplog.set_level(logging.INFO, logger="curator")
+    made: list[Running] = []
+
+    def start(sources, topics=None, **extra) -> Running:
+        run = Running(tmp_path, clock, sources, topics, **extra)
+        made.append(run)
+        return run
+
+    yield start
+    for run in made:
+        run.curator.close()
+
+
+def logged(caplog, level: int, words: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == level and words in r.getMessage()]
+
+
+def test_run_polls_a_source_added_to_feeds_yaml_on_its_next_tick(server, running, caplog):
+    a = server.add("/a.xml", story_feed("a", "Antitrust suit filed"))
+    b = server.add("/b.xml", story_feed("b", "Merger blocked"))
+    run = running([{"url": a}])
+    run.tick()
+    assert len(server.hits("/a.xml")) == 1 and not server.hits("/b.xml")
+
+    run.edit([{"url": a}, {"url": b, "name": "Bee"}])
+    run.tick(seconds=30)
+    assert len(server.hits("/b.xml")) == 1
+    assert len(server.hits("/a.xml")) == 1  # not due yet: the edit does not re-poll the others
+    assert logged(caplog, logging.INFO, "feeds.yaml changed: 1 source added") == [
+        "feeds.yaml changed: 1 source added"]
+    assert set(run.candidates()) == {"Antitrust suit filed", "Merger blocked"}
+    assert [s["display_name"] for s in run.curator.sources()] == ["a", "Bee"]
+
+    # A tick with feeds.yaml as it was changes and logs nothing.
+    caplog.clear()
+    run.tick(seconds=30)
+    assert not logged(caplog, logging.INFO, "feeds.yaml")
+
+
+def test_run_stops_polling_a_removed_source_and_keeps_its_entries(server, running, caplog):
+    a = server.add("/a.xml", story_feed("a", "Antitrust suit filed"))
+    b = server.add("/b.xml", story_feed("b", "Merger blocked"))
+    run = running([{"url": a}, {"url": b}])
+    run.tick()
+    run.edit([{"url": a}])
+    for _ in range(3):
+        run.tick(hours=1)
+    assert len(server.hits("/a.xml")) == 4
+    assert len(server.hits("/b.xml")) == 1
+    assert "Merger blocked" in run.candidates()
+    assert [s["url"] for s in run.curator.sources()] == [a]
+    assert logged(caplog, logging.INFO, "feeds.yaml changed") == [
+        "feeds.yaml changed: 1 source removed"]
+
+
+def test_a_broken_edit_is_logged_once_and_the_last_good_config_keeps_running(
+        server, running, caplog):
+    a = server.add("/a.xml", story_feed("a", "Antitrust suit filed"))
+    b = server.add("/b.xml", story_feed("b", "Merger blocked"))
+    run = running([{"url": a}])
+    run.tick()
+    good = run.config.read_text()
+    broken = good.replace(f"- url: {a}", f"- url: {a}\n- url: not a url")
+    assert broken != good
+    run.config.write_text(broken)
+    for _ in range(3):
+        run.tick(hours=1)
+    assert len(server.hits("/a.xml")) == 4  # polled on every tick, on the old config
+    errors = logged(caplog, logging.ERROR, "feeds.yaml")
+    assert len(errors) == 1, errors
+    # The message names the file, the line and the key, as the CLI's does.
+    assert f"{run.config}:" in errors[0] and "sources[1].url" in errors[0]
+    assert "bad URL" in errors[0] and "last good" in errors[0]
+    line = int(re.search(r"feeds\.yaml:(\d+):", errors[0]).group(1))
+    assert broken.splitlines()[line - 1].strip() == "- url: not a url"
+
+    # Another broken text is another error; a missing file is one too, and so is put back.
+    run.config.write_text(broken.replace("output:", "output:\n  colour: red", 1))
+    run.tick(hours=1)
+    run.tick(hours=1)
+    run.config.unlink()
+    run.tick(hours=1)
+    run.tick(hours=1)
+    errors = logged(caplog, logging.ERROR, "feeds.yaml")
+    assert len(errors) == 3, errors
+    assert "output.colour" in errors[1] and "config file not found" in errors[2]
+    assert len(server.hits("/a.xml")) == 8
+
+    # Fixed, with a new source: said once, and the new source is polled at once.
+    caplog.clear()
+    run.edit([{"url": a}, {"url": b}])
+    run.tick(seconds=30)
+    run.tick(seconds=30)
+    assert logged(caplog, logging.INFO, "feeds.yaml") == [
+        "feeds.yaml loads again", "feeds.yaml changed: 1 source added"]
+    assert not logged(caplog, logging.ERROR, "feeds.yaml")
+    assert len(server.hits("/b.xml")) == 1
+
+
+def test_a_broken_edit_undone_is_said_once(server, running, caplog):
+    a = server.add("/a.xml", story_feed("a", "Antitrust suit filed"))
+    run = running([{"url": a}])
+    run.tick()
+    good = run.config.read_text()
+    run.config.write_text(good + "colour: red\n")
+    run.tick(seconds=30)
+    run.config.write_text(good)  # back to exactly what is running: nothing to take in
+    run.tick(seconds=30)
+    run.tick(seconds=30)
+    assert [r.getMessage().split(";")[0] for r in caplog.records
+            if "feeds.yaml" in r.getMessage()] == [
+        "feeds.yaml not reloaded", "feeds.yaml loads again"]
+
+
+def test_a_changed_database_is_refused_until_a_restart(server, running, caplog, tmp_path):
+    a = server.add("/a.xml", story_feed("a", "Antitrust suit filed"))
+    b = server.add("/b.xml", story_feed("b", "Merger blocked"))
+    run = running([{"url": a}])
+    run.tick()
+    run.edit([{"url": a}, {"url": b}], database="db/elsewhere.db")
+    for _ in range(3):
+        run.tick(hours=1)
+    errors = logged(caplog, logging.ERROR, "feeds.yaml")
+    assert len(errors) == 1, errors
+    assert "elsewhere.db" in errors[0] and "curator.db" in errors[0] and "restart" in errors[0]
+    # The rest of the edit applies, on the database it started with; no second database appears.
+    assert len(server.hits("/a.xml")) == 4 and len(server.hits("/b.xml")) == 3
+    assert set(run.candidates()) == {"Antitrust suit filed", "Merger blocked"}
+    assert run.curator.config.database == tmp_path / "db" / "curator.db"
+    assert not (tmp_path / "db" / "elsewhere.db").exists()
+    assert logged(caplog, logging.INFO, "feeds.yaml changed") == [
+        "feeds.yaml changed: 1 source added"]
+
+
+@pytest.mark.parametrize("others", [0, 8], ids=["in-process", "parse-workers"])
+def test_edited_topics_match_entries_stored_from_the_next_tick(server, running, caplog, others):
+    antitrust = [{"name": "antitrust", "any": ["antitrust"]}]
+    both = [*antitrust, {"name": "mergers", "any": ["merger*"]}]
+    a = server.add("/a.xml", story_feed("a", "Antitrust suit filed", "Merger talks begin"))
+    # With 8 more sources due, the poll parses and matches in worker processes; they must be
+    # given the new topics too.
+    sources = [{"url": a}, *({"url": server.add(f"/o{n}.xml", story_feed(f"o{n}", "Weather"))}
+                             for n in range(others))]
+    run = running(sources, antitrust)
+    run.tick()
+    assert run.candidates() == {"Antitrust suit filed": ["antitrust"]}
+
+    run.edit(sources, both)
+    server.routes["/a.xml"].body = story_feed("a", "Antitrust suit filed", "Merger talks begin",
+                                              "Antitrust merger review opens")
+    run.tick(hours=1)
+    # The new entry matches the new topic; the one stored before waits for `curator rematch`.
+    assert run.candidates() == {"Antitrust suit filed": ["antitrust"],
+                                "Antitrust merger review opens": ["antitrust", "mergers"]}
+    [line] = logged(caplog, logging.INFO, "feeds.yaml changed")
+    assert line.startswith("feeds.yaml changed: topics changed") and "curator rematch" in line
+    run.curator.rematch()
+    assert run.candidates()["Merger talks begin"] == ["mergers"]
+
+
+def test_an_edited_output_is_published_on_the_next_tick(server, running, caplog):
+    a = server.add("/a.xml", story_feed("a", "Antitrust suit filed"))
+    run = running([{"url": a}])
+    run.tick()
+    [cand] = run.curator.candidates()
+    run.curator.feature(cand["id"], "Worth reading.", editor="maria")
+    run.tick(seconds=30)
+    rss = run.tmp_path / "public" / "feed.xml"
+    assert feedparser.parse(rss.read_bytes()).feed.title == "Test Watch"
+    run.edit([{"url": a}], output={"title": "Antitrust Watch"})
+    run.tick(seconds=30)
+    assert feedparser.parse(rss.read_bytes()).feed.title == "Antitrust Watch"
+    assert logged(caplog, logging.INFO, "feeds.yaml changed") == [
+        "feeds.yaml changed: output changed"]
+
+
+def test_the_reload_summary_says_what_changed_in_one_line(running, caplog):
+    url = "https://example.org/{}.xml".format
+    run = running([{"url": url(1)}, {"url": url(2)}, {"url": url(3), "name": "Three"}])
+    assert run.curator.reload_config() is None  # the file it started from: nothing new
+    run.edit([{"url": url(3), "name": "Trois"}, {"url": url(4)}, {"url": url(5)}],
+             topics=[{"name": "antitrust", "any": ["antitrust"]}], poll={"interval": "1h"})
+    summary = run.curator.reload_config()
+    assert summary == ("feeds.yaml changed: 2 sources added, 2 removed, 1 edited, "
+                       "poll settings changed, topics changed (for entries stored from now on; "
+                       "`curator rematch` applies them to those already stored)")
+    assert logged(caplog, logging.INFO, "feeds.yaml") == [summary]
+    assert [s["display_name"] for s in run.curator.sources()] == ["Trois", url(4), url(5)]
+    # An edit to comments or layout only is no change.
+    run.config.write_text("# the sources we follow\n" + run.config.read_text())
+    assert run.curator.reload_config() is None
+    assert logged(caplog, logging.INFO, "feeds.yaml") == [summary]
