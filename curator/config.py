@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 # below tells nodes apart by their `id` ("scalar", "sequence", "mapping") so it needs no import.
 
 DEFAULT_CONFIG = "feeds.yaml"
+
+_log = logging.getLogger("curator")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -266,6 +270,65 @@ def from_text(text: str, cfg_path: Path) -> Config:
         raise
     configcache.put(cfg_path, text, config)
     return config
+
+
+class Follower:
+    """A feeds.yaml that a long-running process (`curator run`, `curator web`) keeps up with.
+
+    `refresh()` looks at the file again: an edit that loads is taken in; one that does not leaves
+    the last good Config in use and is logged once per distinct text, not on every look; a changed
+    `database:` is not followed (every open connection and lock would have to move with it).
+    Safe to share between threads.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._text: str | None = None  # the text self.config was built from, once looked at
+        self._trouble: str | None = None  # what was wrong with the file, once logged
+        self._lock = threading.Lock()
+
+    def refresh(self) -> Config | None:
+        """The new Config when feeds.yaml changed in a way that matters, else None."""
+        with self._lock:
+            path = self.config.path
+            try:
+                text = read_text(path)
+            except ConfigError as e:  # missing (mid-rename?) or unreadable: keep what runs
+                self._failed(str(e), e)
+                return None
+            if text == self._text:
+                self._loads_again()
+                return None
+            try:
+                new = from_text(text, path)
+            except ConfigError as e:
+                self._failed(text, e)
+                return None
+            self._loads_again()
+            self._text = text
+            if new.database != self.config.database:
+                _log.error("feeds.yaml now names the database %s; still using %s: restart "
+                           "curator to switch", new.database, self.config.database)
+                new = replace(new, database=self.config.database)
+            if new == self.config:  # the first look, or an edit to comments or layout
+                return None
+            self.config = new
+            return new
+
+    def current(self) -> Config:
+        """The Config to use now, after a look at the file."""
+        self.refresh()
+        return self.config
+
+    def _failed(self, trouble: str, error: ConfigError) -> None:
+        if trouble != self._trouble:
+            self._trouble = trouble
+            _log.error("feeds.yaml not reloaded; still running on the last good one: %s", error)
+
+    def _loads_again(self) -> None:
+        if self._trouble is not None:
+            self._trouble = None
+            _log.info("feeds.yaml loads again")
 
 
 def parse(text: str, path: Path) -> Config:

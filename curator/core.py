@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import __version__, clock
 from .clock import iso, parse_iso
-from .config import Config, add_sources, from_text, read_text
-from .exceptions import ConfigError, CuratorError, LockedError, ParseError, UsageError
+from .config import Config, Follower, add_sources
+from .exceptions import CuratorError, LockedError, ParseError, UsageError
 from .store import SaveResult, Store
 from .store import new_guid as _new_guid
 from .types import (
@@ -419,8 +419,7 @@ class Curator:
         self._now = now or clock.now
         self.stop_requested = threading.Event()
         self._synced = False
-        self._config_text: str | None = None  # the feeds.yaml text self.config was built from
-        self._config_trouble: str | None = None  # what was wrong with feeds.yaml, once logged
+        self._follower = Follower(config)  # feeds.yaml as edited since (see reload_config)
         self._output_changed = False  # feeds.yaml's output section changed since the last publish
 
     def now(self) -> datetime:
@@ -442,33 +441,11 @@ class Curator:
         """Take in feeds.yaml if it changed; returns a one-line summary of what changed, or None.
 
         For a long-running process (`curator run`): an edit takes effect without a restart. A
-        file that no longer loads leaves the config in use as it is, and is logged once per
-        distinct text (not on every call); a changed `database:` is not followed.
+        file that no longer loads leaves the config in use as it is (see config.Follower).
         """
-        path = self.config.path
-        try:
-            text = read_text(path)
-        except ConfigError as e:  # missing (mid-rename?) or unreadable: keep what is running
-            self._config_failed(str(e), e)
-            return None
-        if text == self._config_text:
-            self._config_loads_again()
-            return None
-        try:
-            new = from_text(text, path)
-        except ConfigError as e:
-            self._config_failed(text, e)
-            return None
-        self._config_loads_again()
-        self._config_text = text
         old = self.config
-        if new.database != old.database:
-            # The Store, the poll lock and any other process on the old file would all have to
-            # move together; a restart does that cleanly.
-            log.error("feeds.yaml now names the database %s; still using %s: restart curator "
-                      "to switch", new.database, old.database)
-            new = dataclasses.replace(new, database=old.database)
-        if new == old:  # the first look, or an edit to comments or layout
+        new = self._follower.refresh()
+        if new is None:
             return None
         summary = _config_changes(old, new)
         self.config = new
@@ -478,16 +455,6 @@ class Curator:
             self._output_changed = True
         log.info("%s", summary)
         return summary
-
-    def _config_failed(self, trouble: str, error: ConfigError) -> None:
-        if trouble != self._config_trouble:
-            self._config_trouble = trouble
-            log.error("feeds.yaml not reloaded; still running on the last good one: %s", error)
-
-    def _config_loads_again(self) -> None:
-        if self._config_trouble is not None:
-            self._config_trouble = None
-            log.info("feeds.yaml loads again")
 
     # ------------------------------------------------------------------ poll
 

@@ -737,3 +737,32 @@ def test_the_real_server_logs_requests_and_trusts_a_local_tls_proxy(
     assert secure and "Secure" in secure[0]
     assert any(re.search(r"127\.0\.0\.1 GET /login 200 \d+ ms", r.getMessage())
                for r in caplog.records)
+
+
+def test_the_desk_follows_feeds_yaml_edits_as_curator_run_does(
+        desk: Desk, client: FlaskClient, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An edit reaches the desk without a restart, and the desk never re-syncs the sources of a
+    feeds.yaml it started with over the ones `curator run` took in since (they share the DB)."""
+    added = "https://added.example.com/feed.xml"
+    edited = write_config(tmp_path, [{"url": WATCHDOG, "name": "Watchdog Weekly"},
+                                     {"url": LEDGER, "name": "Tech Ledger"},
+                                     {"url": added, "name": "Added Later"}])
+    run = Curator(config_mod.load(edited), now=desk.clock)  # a `curator run` started afterwards
+    try:
+        run.sync_sources()
+        page = client.get("/sources").text
+        assert "Added Later" in page and "Hostile Feed" not in page
+        in_config = {s["url"] for s in run.store.sources()}
+        assert in_config == {WATCHDOG, LEDGER, added}
+        assert "Added Later" in client.get("/").text  # the queue's source filter too
+
+        # A broken edit: the desk keeps working on the last good file and says so once.
+        good = edited.read_text()
+        edited.write_text(good.replace("title: Test Watch", "title: [Test Watch"))
+        with caplog.at_level(logging.ERROR, logger="curator"):
+            for _ in range(3):
+                assert "Added Later" in client.get("/sources").text
+        assert sum("feeds.yaml not reloaded" in r.getMessage() for r in caplog.records) == 1
+        assert {s["url"] for s in run.store.sources()} == {WATCHDOG, LEDGER, added}
+    finally:
+        run.close()

@@ -15,7 +15,7 @@ from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from ..config import Config
+from ..config import Config, Follower
 from ..core import Curator
 from ..exceptions import CuratorError, NotFound, UsageError
 from . import text, views
@@ -58,7 +58,8 @@ def create_app(config: Config, *, now: Callable[[], datetime] | None = None) -> 
     )
     app.session_interface = SessionInterface()
     app.extensions["curator_desk"] = views.Desk(
-        config=config, now=now, throttle=LoginThrottle(), etags={}, etag_lock=threading.Lock())
+        follower=Follower(config), now=now, throttle=LoginThrottle(), etags={},
+        etag_lock=threading.Lock())
     app.jinja_env.filters["when"] = text.when
     app.jinja_env.filters["http_url"] = text.http_url
     app.jinja_env.filters["iso"] = text.iso_time

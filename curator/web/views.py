@@ -34,7 +34,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..clock import iso
-from ..config import Config
+from ..config import Config, Follower
 from ..core import MAX_NOTE_CHARS, Curator, display_name
 from ..exceptions import UsageError
 from .security import LoginThrottle, safe_next
@@ -57,11 +57,18 @@ OPEN_ENDPOINTS = frozenset({"desk.login", "desk.rss", "desk.atom", "static"})
 class Desk:
     """What the app keeps between requests (held in app.extensions)."""
 
-    config: Config
+    follower: Follower
     now: Any
     throttle: LoginThrottle
     etags: dict[tuple[str, int, int], str]
     etag_lock: threading.Lock
+
+    @property
+    def config(self) -> Config:
+        """feeds.yaml as it is now: the desk follows edits, as `curator run` does, so the two
+        never disagree about which sources are configured (the last good file while an edit
+        does not load)."""
+        return self.follower.current()
 
 
 def desk() -> Desk:
