@@ -80,7 +80,7 @@ def run_forever(curator: Curator, *, tick_seconds: float = TICK_SECONDS,
             curator.stop_requested.set()
             scheduler.shutdown(wait=True)
         threading.Thread(target=watch, daemon=True).start()
-    log.info("curator run: %d sources, checking every %ds", len(curator.config.sources),
+    log.info("curator run: %d sources, checking every %gs", len(curator.config.sources),
              tick_seconds)
     try:
         scheduler.start()
