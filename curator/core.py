@@ -353,13 +353,19 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# Bump when render.render_note's output changes for the same Markdown (a sanitiser rule, an
+# extension), so notes rendered before are rendered again even without a new release.
+NOTE_HTML_REVISION = 1
+
+
 def note_html_key(note: str) -> str:
     """What a note's cached HTML must have been rendered from: this note, by this curator version.
 
     Another version may render the same Markdown differently (a new markdown-it, a sanitiser rule),
     so it renders every note again rather than trust the HTML an older one made.
     """
-    return _digest(__version__.encode() + b"\0" + note.encode("utf-8", "surrogatepass"))
+    stamp = f"{__version__}/{NOTE_HTML_REVISION}".encode()
+    return _digest(stamp + b"\0" + note.encode("utf-8", "surrogatepass"))
 
 
 def _with_note_html(featured: Sequence[tuple[int, PublishedItem]]

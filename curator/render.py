@@ -174,6 +174,8 @@ def _topics(item: PublishedItem) -> list[str]:
 
 def render_note(markdown: str) -> str:
     """Render commentary Markdown to HTML that is safe to publish."""
+    # Published notes' HTML is cached in the database: a change to what this returns for the
+    # same Markdown must bump core.NOTE_HTML_REVISION.
     markdown = _xml_text(markdown)
     if not markdown.strip():
         return ""
