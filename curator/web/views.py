@@ -366,7 +366,7 @@ def published() -> Any:
 def publish() -> Any:
     """Write the feeds now."""
     c = curator()
-    result = c.publish()
+    result = c.publish(editor=editor())
     c.set_state("web_last_publish", json.dumps(
         {"editor": editor(), "at": iso(c.now()), "items": result["items"]}))
     n = result["items"]
@@ -394,7 +394,7 @@ def sources() -> Any:
 def enable() -> Any:
     """Clear a source's disabled state and back-off."""
     c = curator()
-    row = c.enable(request.form.get("source", ""))
+    row = c.enable(request.form.get("source", ""), editor=editor())
     name = display_name(row)
     notify(f"“{name}” is enabled; the next poll will fetch it.")
     log.info("%s re-enabled source %s", editor(), row["url"])
