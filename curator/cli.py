@@ -303,7 +303,7 @@ def reset(c: Ctx, candidate_id: int) -> None:
 @pass_ctx
 def publish(c: Ctx, as_json: bool) -> None:
     """Write the outgoing RSS 2.0 and Atom 1.0 feeds."""
-    result = c.curator().publish()
+    result = c.curator().publish(editor=editor_name())
     if as_json:
         emit_json(result)
     elif not c.quiet:
@@ -358,7 +358,7 @@ def sources(c: Ctx, as_json: bool) -> None:
 @pass_ctx
 def enable(c: Ctx, url_or_name: str) -> None:
     """Re-enable a disabled source and clear its back-off."""
-    r = c.curator().enable(url_or_name)
+    r = c.curator().enable(url_or_name, editor=editor_name())
     click.echo(f"enabled {r['name'] or r['title'] or r['url']}; it will be polled next time")
 
 

@@ -747,13 +747,18 @@ class Curator:
             r["stale"] = bool(since and (now - since).total_seconds() >= STALE_AFTER)
         return rows
 
-    def enable(self, url_or_name: str) -> dict[str, Any]:
-        """Clear a source's disabled state and back-off, so the next poll fetches it."""
+    def enable(self, url_or_name: str, *, editor: str | None = None) -> dict[str, Any]:
+        """Clear a source's disabled state and back-off, so the next poll fetches it.
+
+        The activity log records who did it (and what it cleared) in the same transaction.
+        """
         self.sync_sources()
         s = self.store.find_source(url_or_name)
-        self.store.update_source(s["id"], disabled=None, failures=0, retry_after=None,
-                                 failing_since=None, error=None, next_due=iso(self.now()))
-        return self.store.source(s["id"])
+        return self.store.enable_source(s["id"], editor=editor, now=self.now())
+
+    def last_enabled(self) -> dict[int, dict[str, Any]]:
+        """Who last enabled each source that was ever enabled, and when, by source id."""
+        return self.store.last_enabled()
 
     # ------------------------------------------------------------------ review
 
@@ -998,8 +1003,13 @@ class Curator:
             )))
         return items
 
-    def publish(self) -> dict[str, Any]:
-        """Write the RSS and Atom files; unchanged content leaves them byte-identical."""
+    def publish(self, *, editor: str | None = None) -> dict[str, Any]:
+        """Write the RSS and Atom files; unchanged content leaves them byte-identical.
+
+        A publish that changed the files is logged with `editor`: the editor who asked, or None
+        for curator itself. `curator run`'s publishes are logged too (as None): while it runs,
+        they are how most changes reach readers. A publish that changed nothing is not logged.
+        """
         marker = self.store.change_marker()
         featured = self._featured()
         items = [item for _, item in featured]
@@ -1026,14 +1036,28 @@ class Curator:
             changed_atom = write_atomic(out.atom, atom)
         except OSError as e:
             raise CuratorError(f"could not write the feeds: {e}") from e
+        result["changed"] = changed_rss or changed_atom
+        files = _digest(rss) + " " + _digest(atom)
         with self.store.write():
+            # Logged when the files changed, or when they differ from what the last recorded
+            # publish wrote: the files are written before this transaction, so a publish whose
+            # commit failed left them changed, and the next one must not find them "unchanged"
+            # and go unrecorded.
+            logged = result["changed"] or self.store.get_state("published_files") != files
             if rendered:
                 self.store.set_note_html(rendered)
-            self.store.set_states({"published_files": _digest(rss) + " " + _digest(atom),
+            self.store.set_states({"published_files": files,
                                    "published_inputs": inputs, "published_marker": marker})
-        result["changed"] = changed_rss or changed_atom
+            if logged:
+                n = len(items)
+                self.store.log_activity("publish", editor=editor, now=self.now(),
+                                        detail=f"{n} item{'' if n == 1 else 's'}")
         self._output_changed = False
         return result
+
+    def publishes(self, limit: int = 5) -> list[dict[str, Any]]:
+        """The newest publishes that changed the feeds: who (None: `curator run`), when, what."""
+        return self.store.activity("publish", limit)
 
     def _files_as_published(self) -> bool:
         """Both feed files exist with the bytes the last publish wrote."""

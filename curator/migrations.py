@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database, Migrations
 
 from .schema import MIGRATION_SET, MIGRATIONS
@@ -157,6 +159,46 @@ def m0003_note_html_cache(db: Database) -> None:
         ALTER TABLE candidates ADD COLUMN note_html TEXT;
         ALTER TABLE candidates ADD COLUMN note_html_key TEXT
         """)
+
+
+@migrations(name="0004_activity_log")
+def m0004_activity_log(db: Database) -> None:
+    """Who re-enabled a source and who published, kept in the database, not only the process log.
+
+    One append-only table for the actions that are not about a candidate, not a table per kind:
+    both are rare, carry the same facts (what, who, when, a line of detail) and are read by action,
+    so a second table would add only a second copy of the same code. source_id is set for actions on a source (enable) and NULL for the feed (publish); editor is
+    NULL when curator acted by itself (`curator run` publishing). They stay out of review_log:
+    its newest id is the publish marker (Store.change_marker), so a publish logged there would
+    itself look like an unpublished change. The two indexes are the two pages' queries: the
+    newest publishes (Published), the newest enable of each source (Sources).
+
+    The desk kept only its own last publish, in the state key web_last_publish; it becomes the
+    log's first row, so an upgrade does not forget who published last.
+    """
+    _run(db, """
+        CREATE TABLE activity_log (
+            id INTEGER PRIMARY KEY,
+            action TEXT NOT NULL,              -- enable, publish
+            source_id INTEGER,                 -- the source acted on; NULL for publish
+            editor TEXT,                       -- NULL: curator itself (the scheduler)
+            at TEXT NOT NULL,
+            detail TEXT                        -- enable: what it cleared; publish: "N items"
+        );
+        CREATE INDEX activity_log_action ON activity_log (action, id);
+        CREATE INDEX activity_log_source ON activity_log (action, source_id, id)
+        """)
+    row = db.execute("SELECT value FROM state WHERE key = 'web_last_publish'").fetchone()
+    if row is None:
+        return
+    try:
+        last = json.loads(row[0] or "")
+        editor, at, items = str(last["editor"]), str(last["at"]), int(last["items"])
+    except (ValueError, TypeError, KeyError):
+        return  # not what the desk wrote: leave it be rather than invent a record
+    db.execute("INSERT INTO activity_log (action, editor, at, detail) VALUES ('publish', ?, ?, ?)",
+               [editor, at, f"{items} item{'' if items == 1 else 's'}"])
+    db.execute("DELETE FROM state WHERE key = 'web_last_publish'")
 
 
 # schema.MIGRATIONS lets the store skip importing this module when nothing is pending; the two

@@ -50,7 +50,7 @@ def tick(curator: Curator) -> None:
     try:
         # New or updated entries can change a featured item's title or source name.
         if curator.needs_publish() or changed_entries:
-            result = curator.publish()
+            result = curator.publish()  # no editor: the activity log shows it as `curator run`
             if result["changed"]:
                 log.info("published %d items to %s and %s", result["items"], result["rss"],
                          result["atom"])

@@ -10,5 +10,6 @@ MIGRATIONS: tuple[str, ...] = (
     "0001_initial",
     "0002_indexes_for_retention",
     "0003_note_html_cache",
+    "0004_activity_log",
 )
 MIGRATION_SET = "curator"

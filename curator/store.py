@@ -271,6 +271,49 @@ class Store:
             self.conn.execute(f"UPDATE sources SET {cols} WHERE id = ?",
                                  (*fields.values(), source_id))
 
+    @_converts_errors
+    def enable_source(self, source_id: int, *, editor: str | None, now: datetime
+                      ) -> dict[str, Any]:
+        """Clear a source's disabled state and back-off, due now, and log who did it: together."""
+        stamp = iso(now)
+        with self.write():
+            # Read inside the transaction: the log says what this enable cleared, not what a
+            # poll that finished a moment earlier had left.
+            row = self.source(source_id)
+            self.conn.execute(
+                "UPDATE sources SET disabled = NULL, failures = 0, retry_after = NULL,"
+                " failing_since = NULL, error = NULL, next_due = ? WHERE id = ?",
+                (stamp, source_id))
+            self.log_activity("enable", editor=editor, now=now, source_id=source_id,
+                              detail=row["disabled"] or row["error"])
+            return self.source(source_id)
+
+    # ------------------------------------------------------------ activity log
+
+    @_converts_errors
+    def log_activity(self, action: str, *, editor: str | None, now: datetime,
+                     source_id: int | None = None, detail: str | None = None) -> None:
+        """Append to the activity log (inside the caller's transaction, when there is one)."""
+        with self.write():
+            self.conn.execute(
+                "INSERT INTO activity_log (action, source_id, editor, at, detail)"
+                " VALUES (?, ?, ?, ?, ?)", (action, source_id, editor, iso(now), detail))
+
+    @_converts_errors
+    def activity(self, action: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The newest entries of one action in the activity log, newest first."""
+        return self._q("SELECT id, action, source_id, editor, at, detail FROM activity_log"
+                       " WHERE action = ? ORDER BY id DESC LIMIT ?", (action, limit))
+
+    @_converts_errors
+    def last_enabled(self) -> dict[int, dict[str, Any]]:
+        """Each re-enabled source's newest enable (editor, at, detail), by source id."""
+        rows = self._q(
+            "SELECT source_id, editor, at, detail FROM activity_log WHERE id IN"
+            " (SELECT max(id) FROM activity_log WHERE action = 'enable'"
+            " AND source_id IS NOT NULL GROUP BY source_id)")
+        return {r["source_id"]: r for r in rows}
+
     # ------------------------------------------------------------ entries
 
     @contextmanager

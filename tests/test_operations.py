@@ -335,3 +335,95 @@ def test_a_database_from_schema_0002_with_featured_items_publishes(server, tmp_p
     assert _cached(cli, cands[0]["id"])[0] == "<p>Why <em>this</em> matters.</p>"
     assert _cached(cli, cands[1]["id"])[0] == ""
     assert cli("publish", "--json")["changed"] is False
+
+
+# ------------------------------------------------------------------ the activity log
+
+
+def _activity(cli):
+    conn = sqlite3.connect(_db(cli))
+    try:
+        return conn.execute("SELECT action, source_id, editor, at, detail FROM activity_log"
+                            " ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+def test_cli_enable_and_publish_record_curator_editor(server, make_cli, clock, monkeypatch):
+    url = server.add("/gone.xml", b"", status=410, validators=False)
+    cli = make_cli([{"url": url, "name": "Gone"}])
+    cli("poll", "--json")
+    assert cli("sources", "--json")[0]["disabled"]
+    monkeypatch.setenv("CURATOR_EDITOR", "olga")
+    clock.advance(minutes=5)
+    out = cli("enable", "Gone")
+    assert out.stdout == "enabled Gone; it will be polled next time\n"  # output unchanged
+    [(action, source_id, editor, at, detail)] = _activity(cli)
+    assert (action, source_id, editor, at) == ("enable", 1, "olga", "2026-11-26T12:05:00Z")
+    assert "410" in detail  # what the enable cleared
+    clock.advance(minutes=5)
+    result = cli("publish", "--json")
+    assert set(result) == {"rss", "atom", "items", "changed"} and result["changed"] is True
+    assert _activity(cli)[1:] == [("publish", None, "olga", "2026-11-26T12:10:00Z", "0 items")]
+    assert cli("publish", "--json")["changed"] is False
+    assert len(_activity(cli)) == 2  # nothing changed, nothing recorded
+    # `curator sources --json` keeps the shape SPEC.md gives it.
+    assert set(cli("sources", "--json")[0]) == {
+        "url", "name", "status", "last_polled", "last_ok", "next_due", "failures", "error",
+        "disabled"}
+
+
+def _schema_0003(tmp_path, last_publish=None):
+    path = tmp_path / "db" / "curator.db"
+    path.parent.mkdir()
+    old = Database(path)
+    migrations.apply(old, stop_before="0004_activity_log")
+    if last_publish is not None:  # what the desk kept of its last publish before 0004
+        old.execute("INSERT INTO state (key, value) VALUES ('web_last_publish', ?)",
+                    [last_publish])
+        old.conn.commit()
+    old.close()
+    return path
+
+
+def test_a_database_from_schema_0003_gets_the_activity_log(server, tmp_path, clock, monkeypatch):
+    url = server.add("/gone.xml", b"", status=410, validators=False)
+    config = write_config(tmp_path, [{"url": url, "name": "Gone"}])
+    path = _schema_0003(tmp_path, json.dumps(
+        {"editor": "maria", "at": "2026-11-20T09:00:00Z", "items": 3}))
+    # What curator before the activity log left behind: a source disabled by a 410.
+    cur = Curator(load(config), store=Store(path, migrate=False))
+    cur.poll()
+    assert cur.store.schema_names() == list(MIGRATIONS[:3])
+    assert cur.store.source(1)["disabled"]
+    cur.close()
+
+    monkeypatch.setenv("CURATOR_EDITOR", "olga")
+    cli = Cli(config)
+    cli("enable", "Gone")
+    cli("publish", "--json")
+    store = Store(path)
+    try:
+        assert store.schema_names() == list(MIGRATIONS)
+        assert store.get_state("web_last_publish") is None  # now the log's first row
+        assert store.activity("publish") == [
+            {"id": 3, "action": "publish", "source_id": None, "editor": "olga",
+             "at": "2026-11-26T12:00:00Z", "detail": "0 items"},
+            {"id": 1, "action": "publish", "source_id": None, "editor": "maria",
+             "at": "2026-11-20T09:00:00Z", "detail": "3 items"}]
+        assert store.last_enabled()[1]["editor"] == "olga"
+    finally:
+        store.close()
+    assert (tmp_path / "db" / "curator.db.before-0004_activity_log.bak").exists()
+
+
+@pytest.mark.parametrize("value", ["not json", '{"editor": "maria"}', "[1, 2]", "null"])
+def test_an_unreadable_last_publish_is_left_alone_by_the_upgrade(tmp_path, value):
+    path = _schema_0003(tmp_path, value)
+    store = Store(path)
+    try:
+        assert store.schema_names() == list(MIGRATIONS)
+        assert store.activity("publish") == []
+        assert store.get_state("web_last_publish") == value
+    finally:
+        store.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -67,7 +66,17 @@ class Desk:
             sources = [(s["url"], s["disabled"], s["failures"]) for s in c.store.sources()]
             files = [p.exists() and p.read_bytes() for p in (self.config.output.rss,
                                                              self.config.output.atom)]
-            return rows, sources, files, c.store.get_state("web_last_publish")
+            return rows, sources, files, self.activity()
+        finally:
+            c.close()
+
+    def activity(self) -> list[tuple[Any, ...]]:
+        """The activity log (enables and publishes), oldest first."""
+        c = self.curator()
+        try:
+            return c.store.conn.execute(
+                "SELECT action, source_id, editor, at, detail FROM activity_log ORDER BY id"
+            ).fetchall()
         finally:
             c.close()
 
@@ -465,6 +474,12 @@ def test_enable_and_publish_record_the_editor(desk: Desk, client: FlaskClient,
     cur.close()
     assert src["disabled"] is None and src["failures"] == 0
     assert any("maria re-enabled source " + LEDGER in r.getMessage() for r in caplog.records)
+    # Kept in the database too, with what the enable cleared, and shown on the Sources page.
+    assert desk.activity() == [("enable", src["id"], "maria", "2026-11-26T12:00:00Z",
+                                "HTTP 410 Gone (since 2026-11-20T00:00:00Z)")]
+    desk.clock.advance(minutes=5)
+    assert re.search(r"re-enabled by maria, <time[^>]*>5 min ago</time>",
+                     client.get("/sources").text)
 
     post(client, f"/c/{desk.ids['geofence']}/feature", {"note": "Geofences, _again_."})
     page = client.get("/published").text
@@ -474,12 +489,15 @@ def test_enable_and_publish_record_the_editor(desk: Desk, client: FlaskClient,
     assert resp.status_code == 302 and resp.headers["Location"] == "/published"
     page = client.get("/published").text
     assert "Published 1 item." in page
-    assert "Last published here by maria" in page
+    assert "Last published by maria" in page
+    assert "<strong>maria</strong> published 1 item" in page
     assert "Feeds are up to date" in page
     assert desk.config.output.rss.exists() and desk.config.output.atom.exists()
     assert any("maria published 1 item" in r.getMessage() for r in caplog.records)
+    assert desk.activity()[1:] == [("publish", None, "maria", "2026-11-26T12:05:00Z", "1 item")]
     post(client, "/publish")
     assert "already up to date" in client.get("/published").text
+    assert len(desk.activity()) == 2  # a publish that changed nothing is not recorded
 
 
 def test_preview_sanitises_like_the_published_feed(desk: Desk, client: FlaskClient) -> None:
@@ -715,12 +733,74 @@ def test_session_cookie_flags_over_http_and_https(desk: Desk) -> None:
     assert resp.status_code == 400
 
 
-def test_json_state_of_last_publish_is_valid(desk: Desk, client: FlaskClient) -> None:
-    post(client, "/publish")
+def test_published_page_lists_who_published_newest_first(desk: Desk, client: FlaskClient
+                                                         ) -> None:
+    post(client, "/publish")  # the first publish writes the (empty) feeds: it changed them
+    desk.clock.advance(minutes=10)
+    sam = desk.app.test_client()
+    login(sam, name="sam", password=OTHER_PASSWORD)
+    post(sam, f"/c/{desk.ids['merger']}/feature", {"note": "Chips."})
+    post(sam, "/publish")
+    desk.clock.advance(minutes=10)
+    post(sam, f"/c/{desk.ids['geofence']}/feature", {"note": "Warrants."})
+    # `curator run` publishes by itself: no editor, shown as the scheduler.
+    from curator.schedule import tick
+
     cur = desk.curator()
-    state = json.loads(cur.store.get_state("web_last_publish") or "{}")
+    try:
+        tick(cur)
+    finally:
+        cur.close()
+    assert [(a, e, d) for a, _, e, _, d in desk.activity()] == [
+        ("publish", "maria", "0 items"), ("publish", "sam", "1 item"),
+        ("publish", None, "2 items")]
+    page = client.get("/published").text
+    assert "Last published by <span" in page and ">curator run</span>" in page
+    listed = re.findall(r"<strong>(.*?)</strong> published (\d+ items?)", page)
+    assert [(re.sub(r"<[^>]+>", "", who), what) for who, what in listed] == [
+        ("curator run", "2 items"), ("sam", "1 item"), ("maria", "0 items")]
+
+
+def test_names_in_the_activity_log_are_shown_as_text(desk: Desk) -> None:
+    cur = desk.curator()
+    cur.add_editor("<i>eve</i>", PASSWORD)
     cur.close()
-    assert state == {"editor": "maria", "at": "2026-11-26T12:00:00Z", "items": 0}
+    eve = desk.app.test_client()
+    assert login(eve, name="<i>eve</i>").status_code == 302
+    post(eve, "/sources/enable", {"source": RAW})
+    post(eve, "/publish")
+    for path in ("/sources", "/published"):
+        page = eve.get(path).text
+        assert "&lt;i&gt;eve&lt;/i&gt;" in page and "<i>eve</i>" not in page
+
+
+def test_an_enable_or_publish_is_recorded_exactly_when_it_happens(desk: Desk,
+                                                                 client: FlaskClient) -> None:
+    cur = desk.curator()
+    ledger = cur.store.find_source(LEDGER)["id"]
+    cur.store.update_source(ledger, disabled="HTTP 410 Gone", failures=1)
+    # The log refuses every row: the enable it would record must not happen either.
+    cur.store.conn.execute("CREATE TRIGGER refuse_log BEFORE INSERT ON activity_log"
+                           " BEGIN SELECT RAISE(ABORT, 'log refused'); END")
+    cur.close()
+    before = desk.snapshot()
+    assert post(client, "/sources/enable", {"source": LEDGER}).status_code == 500
+    assert post(client, "/publish").status_code == 500
+    assert desk.snapshot()[:2] == before[:2] and desk.activity() == []
+    cur = desk.curator()
+    assert cur.store.find_source(LEDGER)["disabled"] == "HTTP 410 Gone"
+    assert cur.needs_publish()  # the publish's own state was rolled back with its record
+    # And the other way round: when the source cannot be changed, nothing is logged.
+    cur.store.conn.execute("DROP TRIGGER refuse_log")
+    cur.store.conn.execute("CREATE TRIGGER refuse_enable BEFORE UPDATE OF disabled ON sources"
+                           " BEGIN SELECT RAISE(ABORT, 'source locked'); END")
+    cur.close()
+    assert post(client, "/sources/enable", {"source": LEDGER}).status_code == 500
+    assert desk.activity() == []
+    # The failed publish had already written the feed files; this one finds them as it would
+    # write them, and is recorded all the same: it is the first publish of them that committed.
+    assert post(client, "/publish").status_code == 302
+    assert [a for a, *_ in desk.activity()] == ["publish"]
 
 
 def test_the_real_server_logs_requests_and_trusts_a_local_tls_proxy(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import math
 import os
@@ -48,6 +47,7 @@ PAGE_SIZE = 25
 STATUSES = ("new", "featured", "rejected", "all")
 EXCERPT_CHARS = 280
 CANDIDATE_TEXT_CHARS = 6000  # the page shows this much of the entry; the rest is at the original
+PUBLISHES_SHOWN = 5  # the Published page's list of who published last
 FEED_MAX_AGE = 300  # seconds readers' apps may reuse a feed before asking again (then a cheap 304)
 # Endpoints anyone may reach; everything else needs a logged-in editor.
 OPEN_ENDPOINTS = frozenset({"desk.login", "desk.rss", "desk.atom", "static"})
@@ -353,11 +353,10 @@ def published() -> Any:
     """The published items as readers see them, and the Publish button."""
     c = curator()
     items = [(item, Markup(body)) for item, body in c.published_preview()]
-    last = c.get_state("web_last_publish")
     out = c.config.output
     return render_template(
         "published.html", active="published", items=items, pending=c.needs_publish(),
-        last=json.loads(last) if last else None, now=c.now(),
+        publishes=c.publishes(PUBLISHES_SHOWN), now=c.now(),
         files=[("RSS", url_for("desk.rss"), _file_info(out.rss)),
                ("Atom", url_for("desk.atom"), _file_info(out.atom))])
 
@@ -366,9 +365,7 @@ def published() -> Any:
 def publish() -> Any:
     """Write the feeds now."""
     c = curator()
-    result = c.publish()
-    c.set_state("web_last_publish", json.dumps(
-        {"editor": editor(), "at": iso(c.now()), "items": result["items"]}))
+    result = c.publish(editor=editor())
     n = result["items"]
     what = f"{n} item{'' if n == 1 else 's'}"
     text = (f"Published {what}." if result["changed"]
@@ -387,14 +384,15 @@ def sources() -> Any:
     c = curator()
     rows = c.sources()
     problems = sum(1 for r in rows if r["disabled"] or r["failures"])
-    return render_template("sources.html", active="sources", rows=rows, problems=problems, now=c.now())
+    return render_template("sources.html", active="sources", rows=rows, problems=problems,
+                           enabled=c.last_enabled(), now=c.now())
 
 
 @bp.post("/sources/enable")
 def enable() -> Any:
     """Clear a source's disabled state and back-off."""
     c = curator()
-    row = c.enable(request.form.get("source", ""))
+    row = c.enable(request.form.get("source", ""), editor=editor())
     name = display_name(row)
     notify(f"“{name}” is enabled; the next poll will fetch it.")
     log.info("%s re-enabled source %s", editor(), row["url"])
