@@ -8,7 +8,7 @@ CONFIG ?= feeds.yaml
 # A path entry instead of setuptools' import hook: every `curator` start is ~10 ms faster.
 EDITABLE := --config-settings editable_mode=compat
 
-.PHONY: run poll test install install-test browser lint typecheck bench clean
+.PHONY: run poll test install install-test browser lint bench clean
 
 run: install
 	$(BIN)/curator --config $(CONFIG) run
@@ -33,12 +33,12 @@ browser:
 	sh scripts/install-chromium.sh
 
 test: install-test browser
-	$(BIN)/ruff check curator tests
+	$(BIN)/ruff check curator tests bench
 	$(BIN)/mypy curator
 	$(BIN)/python -m pytest -n auto -q
 
 lint: install-test
-	$(BIN)/ruff check curator tests
+	$(BIN)/ruff check curator tests bench
 	$(BIN)/mypy curator
 
 bench: install

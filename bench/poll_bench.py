@@ -4,7 +4,7 @@
     .venv/bin/python bench/poll_bench.py --feeds 10000   # the newsroom case
     .venv/bin/python bench/poll_bench.py --only curator  # skip reader
 
-It generates N synthetic RSS 2.0 feeds (about 38 KB each, HTML descriptions, a few items that match
+It generates N synthetic RSS 2.0 feeds (about 37 KB each, HTML descriptions, a few items that match
 the topics) under bench/out/, serves them on 127.0.0.1 (nginx when it is installed, else a small
 aiohttp server), and runs each poll as a whole separate process, timing the wall clock and sampling
 the memory of the whole process tree (workers included):

@@ -359,7 +359,8 @@ NOTE_HTML_REVISION = 1
 
 
 def note_html_key(note: str) -> str:
-    """What a note's cached HTML must have been rendered from: this note, by this curator version.
+    """What a note's cached HTML must have been rendered from: this note, by this curator version
+    and rendering revision.
 
     Another version may render the same Markdown differently (a new markdown-it, a sanitiser rule),
     so it renders every note again rather than trust the HTML an older one made.

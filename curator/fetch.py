@@ -422,12 +422,14 @@ def _lower_headers(resp: aiohttp.ClientResponse) -> dict[str, str]:
 
 
 def _human_size(n: int) -> str:
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+    """A byte count in the units feeds.yaml takes (`10MB` is 10,000,000 bytes, `1MiB` 1,048,576)."""
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("GiB", 1 << 30), ("MiB", 1 << 20),
+                       ("KiB", 1 << 10)):
         if n >= size and n % size == 0:
             return f"{n // size} {unit}"
-    if n >= 1 << 20:
-        return f"{n / (1 << 20):.1f} MB"
-    return f"{n} bytes"
+    if n >= 10**6:
+        return f"{n / 10**6:.1f} MB"
+    return f"{n // 1000} KB" if n >= 1000 and n % 1000 == 0 else f"{n:,} bytes"
 
 
 async def _read_body(resp: aiohttp.ClientResponse, headers: dict[str, str],

@@ -13,7 +13,7 @@ class FetchSettings:
     """How one poll fetches: limits, identity and politeness."""
 
     timeout: float = 20.0  # whole request, connect to last byte, seconds
-    max_bytes: int = 10 * 1024 * 1024  # decompressed body limit
+    max_bytes: int = 10 * 1000 * 1000  # decompressed body limit (feeds.yaml's 10MB)
     user_agent: str = "curator"
     max_redirects: int = 5
     per_host: int = 2  # concurrent requests to one host

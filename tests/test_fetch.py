@@ -431,7 +431,7 @@ def test_max_bytes_boundary_counts_decompressed_bytes() -> None:
                            (brotli.compress(over), "br")):
         result = serve_and_get({"/feed": respond(body, Content_Encoding=encoding)},
                                settings=settings)
-        assert error(result).message == "response larger than 64 KB"
+        assert error(result).message == "response larger than 64 KiB"
 
 
 def test_endless_uncompressed_body_is_cut_at_max_bytes() -> None:
@@ -450,7 +450,7 @@ def test_endless_uncompressed_body_is_cut_at_max_bytes() -> None:
         return resp
 
     result = serve_and_get({"/feed": endless}, settings=FetchSettings(timeout=5.0, max_bytes=MB))
-    assert error(result).message == "response larger than 1 MB"
+    assert error(result).message == "response larger than 1 MiB"
     assert sent < 20 * MB
 
 
@@ -512,7 +512,7 @@ def test_decompression_bomb_keeps_memory_flat(make_handler: Callable[[], Handler
             return result, peak, elapsed
 
     result, peak, elapsed = asyncio.run(main())
-    assert error(result).message == "response larger than 1 MB"
+    assert error(result).message == "response larger than 1 MiB"
     # max_bytes is 1 MB; the body we keep plus one inflate step plus buffers stays small.
     assert peak < 8 * MB, f"peak {peak / MB:.1f} MB"
     assert elapsed < 5
@@ -893,3 +893,13 @@ def test_parse_retry_after_accepts_a_naive_now_as_utc() -> None:
 ])
 def test_parse_max_age(value: str | None, expected: int | None) -> None:
     assert parse_max_age(value) == expected
+
+
+@pytest.mark.parametrize(("limit", "said"), [
+    (10_000_000, "10 MB"), (500_000, "500 KB"), (1 << 20, "1 MiB"), (64 * 1024, "64 KiB"),
+    (2_500_000, "2.5 MB"), (1234, "1,234 bytes"),
+])
+def test_the_size_limit_is_named_in_the_units_feeds_yaml_takes(limit: int, said: str) -> None:
+    from curator.fetch import _human_size
+
+    assert _human_size(limit) == said
