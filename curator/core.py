@@ -427,7 +427,6 @@ class Curator:
         self.stop_requested = threading.Event()
         self._synced = False
         self._follower = Follower(config)  # feeds.yaml as edited since (see reload_config)
-        self._output_changed = False  # feeds.yaml's output section changed since the last publish
 
     def now(self) -> datetime:
         """The current time (the one clock tests may fake)."""
@@ -458,8 +457,6 @@ class Curator:
         self.config = new
         if new.sources != old.sources:
             self._synced = False  # the next poll brings the stored sources in line
-        if new.output != old.output:
-            self._output_changed = True
         log.info("%s", summary)
         return summary
 
@@ -1023,10 +1020,11 @@ class Curator:
         # (and importing the renderers) — the common case for a publish from cron. The items'
         # note_html is left out of their repr: it follows from the note and the version.
         inputs = _digest(repr((__version__, channel, items)).encode())
+        output = self._output_digest()
         if self.store.get_state("published_inputs") == inputs and self._files_as_published():
-            if self.store.get_state("published_marker") != marker:
-                self.store.set_state("published_marker", marker)
-            self._output_changed = False
+            if (self.store.get_state("published_marker") != marker
+                    or self.store.get_state("published_output") != output):
+                self.store.set_states({"published_marker": marker, "published_output": output})
             return result
         from .files import write_atomic
 
@@ -1047,13 +1045,12 @@ class Curator:
             logged = result["changed"] or self.store.get_state("published_files") != files
             if rendered:
                 self.store.set_note_html(rendered)
-            self.store.set_states({"published_files": files,
-                                   "published_inputs": inputs, "published_marker": marker})
+            self.store.set_states({"published_files": files, "published_inputs": inputs,
+                                   "published_marker": marker, "published_output": output})
             if logged:
                 n = len(items)
                 self.store.log_activity("publish", editor=editor, now=self.now(),
                                         detail=f"{n} item{'' if n == 1 else 's'}")
-        self._output_changed = False
         return result
 
     def publishes(self, limit: int = 5) -> list[dict[str, Any]]:
@@ -1069,9 +1066,16 @@ class Curator:
             return False
         return found == self.store.get_state("published_files")
 
+    def _output_digest(self) -> str:
+        # The output settings as of this publish: any process (the desk, cron, `curator run`)
+        # can then tell that an edit of feeds.yaml's output section is not published yet.
+        return _digest(repr((__version__, self.config.output)).encode())
+
     def needs_publish(self) -> bool:
         """True when a feature, note, status or the output settings changed since the last publish."""
         out = self.config.output
-        if self._output_changed or not out.rss.exists() or not out.atom.exists():
+        if not out.rss.exists() or not out.atom.exists():
+            return True
+        if self.store.get_state("published_output") != self._output_digest():
             return True
         return self.store.get_state("published_marker") != self.store.change_marker()

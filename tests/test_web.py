@@ -846,3 +846,16 @@ def test_the_desk_follows_feeds_yaml_edits_as_curator_run_does(
         assert {s["url"] for s in run.store.sources()} == {WATCHDOG, LEDGER, added}
     finally:
         run.close()
+
+
+def test_an_edited_output_section_shows_on_the_desk_as_not_yet_published(
+        desk: Desk, client: FlaskClient, tmp_path: Path) -> None:
+    assert post(client, "/publish", {}).status_code == 302
+    assert "Feeds are up to date" in client.get("/published").text
+    text = desk.config.path.read_text()
+    desk.config.path.write_text(text.replace("title: Test Watch", "title: Renamed Watch"))
+    assert "Changes not yet published" in client.get("/published").text
+    assert "Renamed Watch" in desk.app.test_client().get("/login").text
+    assert post(client, "/publish", {}).status_code == 302
+    assert "Feeds are up to date" in client.get("/published").text
+    assert b"Renamed Watch" in desk.config.output.rss.read_bytes()

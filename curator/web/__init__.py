@@ -75,7 +75,8 @@ def create_app(config: Config, *, now: Callable[[], datetime] | None = None) -> 
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"editor_name": g.get("editor"), "desk_title": config.output.title}
+        title = views.desk().config.output.title  # feeds.yaml as it is now (see views.Desk)
+        return {"editor_name": g.get("editor"), "desk_title": title}
 
     @app.errorhandler(CSRFError)
     def _csrf(e: CSRFError) -> Any:
