@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -327,42 +328,45 @@ def main(argv: list[str] | None = None) -> int:
     timed_cmd([*cmd, "sources", "--json"], 1)
     print(f"\ntimings, median of {args.runs} (min in brackets):")
     results = {}
-    med, best, out = timed_cmd([*cmd, "candidates", "--json"], args.runs)
-    results["candidates_process"] = med
-    print(f"  curator candidates --json         whole process {med * 1000:7.1f} ms "
-          f"({best * 1000:.1f}); {len(json.loads(out))} candidates")
-    med, best, out = timed_cmd([*cmd, "candidates", "--json"], args.runs,
-                               env_extra={"CURATOR_CACHE_DIR": "off"})
-    results["candidates_uncached_config_process"] = med
-    print(f"  curator candidates --json, feeds.yaml just edited (not cached)\n"
-          f"                                    whole process {med * 1000:7.1f} ms "
-          f"({best * 1000:.1f})")
-    med, best, out = timed_cmd([*cmd, "publish", "--json"], args.runs)
-    results["publish_process"] = med
-    print(f"  curator publish --json            whole process {med * 1000:7.1f} ms "
-          f"({best * 1000:.1f}); {json.loads(out)['items']} items")
-    # Without the files the fast path cannot apply: every run renders both feeds again, with the
-    # notes the publish above rendered already (a publish after an item changed, minus the edit).
-    med, best, out = timed_cmd([*cmd, "publish", "--json"], args.runs,
-                               before=lambda: drop_outputs(work))
-    results["publish_render_process"] = med
-    print(f"  curator publish --json, files changed, notes cached\n"
-          f"                                    whole process {med * 1000:7.1f} ms "
-          f"({best * 1000:.1f}); changed: {json.loads(out)['changed']}")
-    med, best, out = timed_cmd([*cmd, "publish", "--json"], args.runs,
-                               before=lambda: edit_a_note(db))
-    results["publish_note_edited_process"] = med
-    print(f"  curator publish --json, a note edited (renders it)\n"
-          f"                                    whole process {med * 1000:7.1f} ms "
-          f"({best * 1000:.1f}); changed: {json.loads(out)['changed']}")
-    med, best, _ = timed_cmd([*cmd, "--help"], args.runs)
-    results["startup"] = med
-    print(f"  curator --help (start-up alone)   whole process {med * 1000:7.1f} ms "
-          f"({best * 1000:.1f})")
+
+    def count(out: str) -> str:
+        return f"; {len(json.loads(out))} candidates"
+
+    def published(out: str) -> str:
+        doc = json.loads(out)
+        return f"; {doc['items']} items, changed: {doc['changed']}"
+
+    # (key, label, arguments, what runs untimed before each run, extra environment, summary)
+    cases: list[tuple[str, str, list[str], Callable[[], object] | None, dict[str, str] | None,
+                      Callable[[str], str]]] = [
+        ("candidates_process", "curator candidates --json", ["candidates", "--json"],
+         None, None, count),
+        ("candidates_uncached_config_process",
+         "curator candidates --json, feeds.yaml just edited (not cached)",
+         ["candidates", "--json"], None, {"CURATOR_CACHE_DIR": "off"}, lambda _: ""),
+        ("publish_process", "curator publish --json", ["publish", "--json"], None, None,
+         published),
+        # Without the files the fast path cannot apply: every run renders both feeds again, with
+        # the notes the publish above rendered already (a publish after an item changed).
+        ("publish_render_process", "curator publish --json, files changed, notes cached",
+         ["publish", "--json"], lambda: drop_outputs(work), None, published),
+        ("publish_note_edited_process", "curator publish --json, a note edited (renders it)",
+         ["publish", "--json"], lambda: edit_a_note(db), None, published),
+        ("startup", "curator --help (start-up alone)", ["--help"], None, None, lambda _: ""),
+    ]
+    for key, label, argv, before, env_extra, summary in cases:
+        med, best, out = timed_cmd([*cmd, *argv], args.runs, before=before, env_extra=env_extra)
+        results[key] = med
+        where = f"  {label:<34}" if len(label) <= 34 else f"  {label}\n{'':36}"
+        print(f"{where}whole process {med * 1000:7.1f} ms ({best * 1000:.1f}){summary(out)}")
 
     cur = Curator(config_mod.load(config))
     statements: list[str] = []
     cur.store.db.conn.set_trace_callback(statements.append)
+    def republish() -> dict[str, Any]:
+        drop_outputs(work)
+        return cur.publish()
+
     runs = [
         ("Curator.candidates() + JSON", lambda: json.dumps(
             [candidate_json(r) for r in cur.candidates()])),
@@ -370,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         ("Curator.candidates(status='all')", lambda: cur.candidates(status="all")),
         ("Curator.candidates(status='featured')", lambda: cur.candidates(status="featured")),
         ("Curator.publish()", cur.publish),
-        ("Curator.publish(), files changed", lambda: (drop_outputs(work), cur.publish())),
+        ("Curator.publish(), files changed", republish),
         ("Curator.sources()", cur.sources),
     ]
     for label, fn in runs:
