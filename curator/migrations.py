@@ -151,8 +151,8 @@ def m0003_note_html_cache(db: Database) -> None:
     """Each candidate's note as rendered HTML, and what it was rendered from.
 
     A publish that has to render the feeds then loads the Markdown renderer only for notes that
-    changed. note_html_key names the note text and the curator version that rendered it (see
-    core.note_html_key): a different key means the cached HTML is stale. The note stays the
+    changed. note_html_key names the note text, the curator version and the rendering revision
+    that rendered it (see core.note_html_key): a different key means the cached HTML is stale. The note stays the
     truth; clearing both columns loses nothing.
     """
     _run(db, """
@@ -167,8 +167,9 @@ def m0004_activity_log(db: Database) -> None:
 
     One append-only table for the actions that are not about a candidate, not a table per kind:
     both are rare, carry the same facts (what, who, when, a line of detail) and are read by action,
-    so a second table would add only a second copy of the same code. source_id is set for actions on a source (enable) and NULL for the feed (publish); editor is
-    NULL when curator acted by itself (`curator run` publishing). They stay out of review_log:
+    so a second table would add only a second copy of the same code. source_id is set for actions
+    on a source (enable) and NULL for the feed (publish); editor is NULL when curator acted by
+    itself (`curator run` publishing). They stay out of review_log:
     its newest id is the publish marker (Store.change_marker), so a publish logged there would
     itself look like an unpublished change. The two indexes are the two pages' queries: the
     newest publishes (Published), the newest enable of each source (Sources).

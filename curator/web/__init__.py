@@ -75,7 +75,10 @@ def create_app(config: Config, *, now: Callable[[], datetime] | None = None) -> 
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        title = views.desk().config.output.title  # feeds.yaml as it is now (see views.Desk)
+        # feeds.yaml as this request saw it, or as it is now when the page opened no Curator
+        # (the login page); either way a look at the file, not a second one (see views.Desk).
+        c = g.get("curator")
+        title = (c.config if c is not None else views.desk().config).output.title
         return {"editor_name": g.get("editor"), "desk_title": title}
 
     @app.errorhandler(CSRFError)
