@@ -82,6 +82,16 @@ class OutputConfig:
     max_items: int = 50
     rss_url: str = ""  # self links; default: the file name joined to `link`
     atom_url: str = ""
+    # The static site (index.html, item pages, feed.json, topics/NAME/...): a folder served at
+    # `link`. None: the folder of the RSS file.
+    site: Path | None = None
+    excerpt_words: int = 60  # words of the original quoted in each item's body; 0: none
+    websub_hub: str | None = None  # the hub every feed names and each changed feed pings
+
+    @property
+    def site_folder(self) -> Path:
+        """The folder the site is written to."""
+        return self.site if self.site is not None else self.rss.parent
 
 
 @dataclass(frozen=True)
@@ -394,7 +404,7 @@ def parse(text: str, path: Path) -> Config:
 
     o = top["output"].mapping(
         {"title", "link", "description", "author", "rss", "atom", "max_items", "rss_url",
-         "atom_url"},
+         "atom_url", "site", "excerpt_words", "websub_hub"},
         {"title", "link", "description"},
     )
     title = o["title"].text()
@@ -426,6 +436,9 @@ def parse(text: str, path: Path) -> Config:
         max_items=o["max_items"].integer(1) if "max_items" in o else 50,
         rss_url=o["rss_url"].url() if "rss_url" in o else urljoin(link, rss.name),
         atom_url=o["atom_url"].url() if "atom_url" in o else urljoin(link, atom.name),
+        site=base / o["site"].string() if "site" in o else base / "public",
+        excerpt_words=o["excerpt_words"].integer(0) if "excerpt_words" in o else 60,
+        websub_hub=o["websub_hub"].url() if "websub_hub" in o else None,
     )
 
     sources: list[SourceConfig] = []

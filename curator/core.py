@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urljoin
 
 from . import __version__, clock
 from .clock import iso, parse_iso
@@ -27,7 +28,7 @@ from .exceptions import CuratorError, LockedError, ParseError, PublishError, Sto
 from .files import create_private, open_private_lock, private_folder
 from .store import SaveResult, Store, check_backup
 from .store import new_guid as _new_guid
-from .text import strip_invisible
+from .text import excerpt, strip_invisible
 from .types import (
     Channel,
     Fetched,
@@ -61,18 +62,20 @@ def parse_feed(url: str, content: bytes, headers: dict[str, str]) -> ParsedFeed:
     return parse(url, content, headers)
 
 
-def render_rss(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
+def render_rss(channel: Channel, items: Sequence[PublishedItem],
+               bodies: dict[str, str] | None = None) -> bytes:
     """render.render_rss, imported on first use."""
     from .render import render_rss as render
 
-    return render(channel, items)
+    return render(channel, items, bodies)
 
 
-def render_atom(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
+def render_atom(channel: Channel, items: Sequence[PublishedItem],
+                bodies: dict[str, str] | None = None) -> bytes:
     """render.render_atom, imported on first use."""
     from .render import render_atom as render
 
-    return render(channel, items)
+    return render(channel, items, bodies)
 
 
 def render_note(markdown: str) -> str:
@@ -359,7 +362,8 @@ def _digest(data: bytes) -> str:
 # Bump when render's output changes for the same input (a sanitiser rule, an extension, how
 # titles are reduced to text), so notes rendered before are rendered again and the feeds are
 # written again even without a new release. 2: bidi overrides and zero-width characters go.
-NOTE_HTML_REVISION = 2
+# 3: item bodies quote an excerpt and end "Read the full article at SOURCE".
+NOTE_HTML_REVISION = 3
 
 
 def note_html_key(note: str) -> str:
@@ -387,6 +391,25 @@ def _with_note_html(featured: Sequence[tuple[int, PublishedItem]]
             rendered.append((candidate_id, html, note_html_key(item.note)))
         items.append(item)
     return items, rendered
+
+
+def _site_digest(files: dict[str, bytes]) -> str:
+    """One digest of every file of the site, names and bytes."""
+    return _digest("\n".join(f"{p} {_digest(files[p])}" for p in sorted(files)).encode())
+
+
+def site_write(folder: Path, files: dict[str, bytes]) -> list[str]:
+    """site.write, imported on first use."""
+    from .site import write
+
+    return write(folder, files)
+
+
+def site_remove_stale(folder: Path, previous: Sequence[str], files: dict[str, bytes]) -> list[str]:
+    """site.remove_stale, imported on first use."""
+    from .site import remove_stale
+
+    return remove_stale(folder, previous, files)
 
 
 def _config_changes(old: Config, new: Config) -> str:
@@ -435,7 +458,7 @@ def _unwritable(e: OSError, *paths: Path) -> str:
     reason = (e.strerror or str(e)).lower()
     return (f"nothing was published: cannot write {target.name} into {target.parent} "
             f"({reason}). Make that folder writable for the user running curator, or set "
-            "output.rss and output.atom in feeds.yaml to a folder it can write.")
+            "output.rss, output.atom and output.site in feeds.yaml to a folder it can write.")
 
 
 def _jitter(seconds: float, spread: float = 0.1) -> float:
@@ -1024,7 +1047,8 @@ class Curator:
         return Channel(title=o.title, link=o.link, description=o.description,
                        author_name=o.author_name, author_email=o.author_email,
                        rss_url=o.rss_url, atom_url=o.atom_url,
-                       topic_titles=tuple((t.name, t.title) for t in self.config.topics))
+                       topic_titles=tuple((t.name, t.title) for t in self.config.topics),
+                       json_url=urljoin(o.link, "feed.json"), hub=o.websub_hub)
 
     def published_items(self) -> list[PublishedItem]:
         """The featured candidates as they go into the feeds, newest feature first."""
@@ -1053,6 +1077,9 @@ class Curator:
                 published=parse_iso(r["published"]),
                 editor=r["changed_by"],
                 note_html=cached,
+                also=tuple((a["title"] or "", a["url"], a["source"] or "")
+                           for a in r.get("also") or []),
+                excerpt=excerpt(r["text"] or "", self.config.output.excerpt_words),
             )))
         return items
 
@@ -1084,14 +1111,19 @@ class Curator:
         from .files import write_atomic
 
         items, rendered = _with_note_html(featured)
+        folder = out.site_folder
         try:
-            rss, atom = render_rss(channel, items), render_atom(channel, items)
+            bodies = {item.guid: item_html(item) for item in items}
+            rss, atom = render_rss(channel, items, bodies), render_atom(channel, items, bodies)
+            site_files = self._site_files(channel, items)
             changed_rss = write_atomic(out.rss, rss)
             changed_atom = write_atomic(out.atom, atom)
+            changed_site = site_write(folder, site_files)
         except OSError as e:
-            raise PublishError(_unwritable(e, out.rss, out.atom)) from e
-        result["changed"] = changed_rss or changed_atom
-        files = _digest(rss) + " " + _digest(atom)
+            raise PublishError(_unwritable(e, out.rss, out.atom, folder / "index.html")) from e
+        site_remove_stale(folder, self._site_paths(), site_files)
+        result["changed"] = changed_rss or changed_atom or bool(changed_site)
+        files = " ".join([_digest(rss), _digest(atom), _site_digest(site_files)])
         with self.store.write():
             # Logged when the files changed, or when they differ from what the last recorded
             # publish wrote: the files are written before this transaction, so a publish whose
@@ -1101,7 +1133,8 @@ class Curator:
             if rendered:
                 self.store.set_note_html(rendered)
             self.store.set_states({"published_files": files, "published_inputs": inputs,
-                                   "published_marker": marker, "published_output": output})
+                                   "published_marker": marker, "published_output": output,
+                                   "site_files": "\n".join(sorted(site_files))})
             if logged:
                 n = len(items)
                 self.store.log_activity("publish", editor=editor, now=self.now(),
@@ -1116,10 +1149,36 @@ class Curator:
         """Both feed files exist with the bytes the last publish wrote."""
         out = self.config.output
         try:
-            found = _digest(out.rss.read_bytes()) + " " + _digest(out.atom.read_bytes())
+            found = [_digest(out.rss.read_bytes()), _digest(out.atom.read_bytes())]
+            folder = out.site_folder
+            found.append(_site_digest({p: (folder / p).read_bytes() for p in self._site_paths()}))
         except OSError:
             return False
-        return found == self.store.get_state("published_files")
+        return " ".join(found) == self.store.get_state("published_files")
+
+    def _site_paths(self) -> list[str]:
+        """The files of the site the last publish wrote, by path under its folder."""
+        return [p for p in (self.store.get_state("site_files") or "").split("\n") if p]
+
+    def _site_files(self, channel: Channel, items: Sequence[PublishedItem]) -> dict[str, bytes]:
+        """Every file of the readers' site (curator.site), rendered."""
+        from .site import ATOM_TYPE, JSON_TYPE, RSS_TYPE, SiteFeed, build
+
+        out = self.config.output
+        folder = out.site_folder
+
+        def href(path: Path, url: str) -> str:
+            # A feed inside the site's folder is linked relatively: the pages then work
+            # wherever the folder is served (or opened from disk).
+            try:
+                return path.resolve().relative_to(folder.resolve()).as_posix()
+            except ValueError:
+                return url
+
+        feeds = [SiteFeed("RSS", RSS_TYPE, href(out.rss, out.rss_url)),
+                 SiteFeed("Atom", ATOM_TYPE, href(out.atom, out.atom_url)),
+                 SiteFeed("JSON Feed", JSON_TYPE, "feed.json")]
+        return build(channel, items, self.config.topics, feeds)
 
     def _output_digest(self) -> str:
         # The output settings as of this publish: any process (the desk, cron, `curator run`)

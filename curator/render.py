@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
+import json
 import re
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -24,7 +26,10 @@ from curator.types import Channel, PublishedItem
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
-__all__ = ["item_html", "render_atom", "render_note", "render_rss"]
+__all__ = ["item_html", "item_path", "render_atom", "render_json_feed", "render_note", "render_rss"]
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 GENERATOR = "curator"
 
@@ -185,7 +190,7 @@ def _categories(channel: Channel, item: PublishedItem) -> list[tuple[str, str]]:
     domain/scheme, under the feed's site, so a reader can still tell two topics apart.
     """
     titles = dict(channel.topic_titles)
-    base = _safe_url(channel.link)
+    base = _safe_url(channel.site_url or channel.link)
     seen: list[tuple[str, str]] = []
     for topic in item.topics:
         slug = _line(topic)
@@ -208,16 +213,40 @@ def render_note(markdown: str) -> str:
 
 
 def item_html(item: PublishedItem) -> str:
-    """The body of a published item: the rendered note, then a line naming source and article."""
-    article = _safe_url(item.url)
-    site = _safe_url(item.source_link) or article
-    name = html.escape(_source_name(item))
-    title = html.escape(_title(item))
-    via_source = f'<a href="{html.escape(site)}">{name}</a>' if site else name
-    via_article = f'<a href="{html.escape(article)}">{title}</a>' if article else title
-    via = f'<p class="via">Via {via_source}: {via_article}</p>'
+    """The body of a published item, the same in every output.
+
+    The rendered note; a plain-text excerpt of the original quoted in a blockquote citing it;
+    "Read the full article at SOURCE" linking the original; "Also covered by" the story's other
+    articles. Each part is left out when it has nothing to say.
+    """
     note = render_note(item.note) if item.note_html is None else item.note_html
-    return f"{note}\n{via}" if note else via
+    parts = [note] if note else []
+    article = _safe_url(item.url)
+    quoted = _line(item.excerpt)  # plain text already: escaped once below, never parsed
+    if quoted:
+        cite = f' cite="{html.escape(article)}"' if article else ""
+        parts.append(f"<blockquote{cite}><p>{html.escape(quoted)}</p></blockquote>")
+    read = f"Read the full article at {html.escape(_source_name(item))}"
+    if article:
+        read = f'<a href="{html.escape(article)}">{read}</a>'
+    parts.append(f'<p class="via">{read}</p>')
+    also = _also_html(item)
+    if also:
+        parts.append(also)
+    return "\n".join(parts)
+
+
+def _also_html(item: PublishedItem) -> str:
+    """"Also covered by" links to the story's other articles, each named by its outlet."""
+    links = []
+    for title, url, source in item.also:
+        href = _safe_url(url)
+        if not href:
+            continue
+        name = html.escape(_plain_text(source) or urlsplit(href).netloc)
+        label = html.escape(_plain_text(title))
+        links.append(f'<a href="{html.escape(href)}" title="{label}">{name}</a>')
+    return f'<p class="also">Also covered by {", ".join(links)}</p>' if links else ""
 
 
 def _generator(channel: Channel, self_url: str, self_type: str) -> FeedGenerator:
@@ -226,6 +255,8 @@ def _generator(channel: Channel, self_url: str, self_type: str) -> FeedGenerator
     fg.description(_xml_text(channel.description).strip() or _line(channel.title))
     # feedgen takes the last link as the RSS <link>: self first, the site last.
     fg.link(href=_line(self_url), rel="self", type=self_type)
+    if channel.hub:
+        fg.link(href=_line(channel.hub), rel="hub")
     fg.link(href=_line(channel.link), rel="alternate", type="text/html")
     fg.generator(GENERATOR, version=__version__)
     return fg
@@ -258,8 +289,18 @@ def _serialise(doc: Any) -> bytes:
     return out
 
 
-def render_rss(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
-    """The RSS 2.0 document for the channel and its items (already ordered and limited)."""
+def _body(item: PublishedItem, bodies: Mapping[str, str] | None) -> str:
+    if bodies is not None and item.guid in bodies:
+        return bodies[item.guid]
+    return item_html(item)
+
+
+def render_rss(channel: Channel, items: Sequence[PublishedItem],
+               bodies: Mapping[str, str] | None = None) -> bytes:
+    """The RSS 2.0 document for the channel and its items (already ordered and limited).
+
+    `bodies`: item_html of items by guid, when already rendered for another output.
+    """
     fg = _generator(channel, channel.rss_url, "application/rss+xml")
     if channel.author_email:
         # RSS wants an address here, with the name in parentheses after it.
@@ -274,7 +315,7 @@ def render_rss(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
         if url:
             fe.link(href=url)
         fe.guid(_xml_text(item.guid).strip(), permalink=False)
-        fe.description(item_html(item))
+        fe.description(_body(item, bodies))
         fe.pubDate(_utc(item.featured_at))
         for title, scheme in _categories(channel, item):
             fe.category(term=title, scheme=scheme or None)
@@ -284,6 +325,11 @@ def render_rss(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
     with _FEEDGEN:
         root, doc = fg._create_rss()
     _as_cdata(root.iterfind("channel/item/description"))
+    if channel.hub:
+        # feedgen writes only the self link as atom:link in RSS; WebSub wants the hub's too.
+        self_link = root.find(f"channel/{{{ATOM_NS}}}link")
+        hub = etree.Element(f"{{{ATOM_NS}}}link", href=_line(channel.hub), rel="hub")
+        self_link.addnext(hub)
     if last is None:
         # feedgen always writes a lastBuildDate, defaulting to the time of the call.
         for element in root.iterfind("channel/lastBuildDate"):
@@ -291,7 +337,8 @@ def render_rss(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
     return _serialise(doc)
 
 
-def render_atom(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
+def render_atom(channel: Channel, items: Sequence[PublishedItem],
+                bodies: Mapping[str, str] | None = None) -> bytes:
     """The Atom 1.0 document for the channel and its items (already ordered and limited)."""
     fg = _generator(channel, channel.atom_url, "application/atom+xml")
     # The site's own URL identifies the feed: stable for as long as the config keeps it.
@@ -308,7 +355,7 @@ def render_atom(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
         fe: FeedEntry = fg.add_entry(order="append")
         fe.id(_atom_id(item.guid))
         fe.title(_title(item))
-        fe.content(item_html(item), type="html")
+        fe.content(_body(item, bodies), type="html")
         fe.published(_utc(item.featured_at))
         fe.updated(_utc(item.updated_at))
         for title, scheme in _categories(channel, item):
@@ -342,3 +389,62 @@ def _add_atom_links(entry: Any, item: PublishedItem) -> None:
         etree.SubElement(source, "link", rel="alternate", href=site)
     if feed_url:
         etree.SubElement(source, "link", rel="self", href=feed_url)
+
+
+# ------------------------------------------------------------------ JSON Feed and item pages
+
+
+def item_path(item: PublishedItem) -> str:
+    """Where the item's page lives under the site folder: stable for the life of the feature.
+
+    Built from the guid and the day it was featured, neither of which a note edit changes; the
+    title is left out because a source may still change it.
+    """
+    digest = hashlib.sha256(item.guid.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"items/{_utc(item.featured_at):%Y-%m-%d}-{digest}.html"
+
+
+def _rfc3339(when: datetime) -> str:
+    return _utc(when).isoformat().replace("+00:00", "Z")
+
+
+def render_json_feed(channel: Channel, items: Sequence[PublishedItem],
+                     bodies: Mapping[str, str] | None = None) -> bytes:
+    """The JSON Feed 1.1 document: `external_url` is the original, `url` the item's page."""
+    feed: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": _line(channel.title),
+        "home_page_url": _line(channel.link),
+        "feed_url": _line(channel.json_url),
+    }
+    description = _line(channel.description)
+    if description:
+        feed["description"] = description
+    author: dict[str, str] = {"name": _line(channel.author_name) or _line(channel.title)}
+    if channel.author_email:
+        author["url"] = "mailto:" + _line(channel.author_email)
+    feed["authors"] = [author]
+    if channel.hub:
+        feed["hubs"] = [{"type": "WebSub", "url": _line(channel.hub)}]
+    entries = []
+    for item in items:
+        entry: dict[str, Any] = {
+            "id": _xml_text(item.guid).strip(),
+            "url": urljoin(_line(channel.site_url or channel.link), item_path(item)),
+        }
+        article = _safe_url(item.url)
+        if article:
+            entry["external_url"] = article
+        entry["title"] = _title(item)
+        entry["content_html"] = _body(item, bodies)
+        summary = _line(item.excerpt)
+        if summary:
+            entry["summary"] = summary
+        entry["date_published"] = _rfc3339(item.featured_at)
+        entry["date_modified"] = _rfc3339(item.updated_at)
+        tags = [t for t in (_line(t) for t in item.topics) if t]
+        if tags:
+            entry["tags"] = tags
+        entries.append(entry)
+    feed["items"] = entries
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["strip_invisible"]
+__all__ = ["excerpt", "strip_invisible"]
 
 # Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder what follows
 # them: "invoice\u202efdp.exe" shows as "invoiceexe.pdf". The marks (U+200E, U+200F, U+061C)
@@ -28,3 +28,18 @@ def strip_invisible(text: str) -> str:
     """text without bidi overrides/isolates and zero-width characters (joiners kept in scripts)."""
     return _INVISIBLE.sub("", text)
 
+
+
+def excerpt(text: str, words: int) -> str:
+    """The first `words` words of plain text, on one line, with "…" when some were left out.
+
+    0 words is no excerpt. Whitespace of any kind separates words; the text is not reflowed
+    beyond that (it is published as plain text, quoted).
+    """
+    if words <= 0:
+        return ""
+    # Splitting only as far as needed: an entry's text may be a whole article.
+    parts = text.split(None, words)
+    if len(parts) <= words:
+        return " ".join(parts)
+    return " ".join(parts[:words]).rstrip(" ,;:-–—") + " …"

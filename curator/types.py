@@ -121,6 +121,11 @@ class Channel:
     atom_url: str  # self link of the Atom file
     # Each topic's (slug, title): items carry slugs, readers are shown titles.
     topic_titles: tuple[tuple[str, str], ...] = ()
+    json_url: str = ""  # self link of the JSON Feed; empty: none is published
+    hub: str | None = None  # WebSub hub the feeds name (rel="hub")
+    # The site's root, under which item pages and topics live; empty: `link` (a topic's feed
+    # links its topic's page, but its items' pages are the site's).
+    site_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,11 @@ class PublishedItem:
     updated_at: datetime  # when the note last changed (>= featured_at)
     published: datetime | None = None  # the original article's date
     editor: str | None = None
+    # The story's other articles, as (title, url, source name): "Also covered by".
+    also: tuple[tuple[str, str, str], ...] = ()
+    # The start of the original article as plain text, already cut to output.excerpt_words
+    # (text.excerpt): quoted in the item's body. Empty: no excerpt.
+    excerpt: str = ""
     # render.render_note(note), when already known (the store keeps it): rendering then needs no
     # Markdown. Derived from note, so it takes no part in equality or repr, and so none in the
     # hash of a publish's inputs either.

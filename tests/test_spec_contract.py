@@ -1022,8 +1022,10 @@ def test_publish_json_and_files(published: dict[str, Any]) -> None:
             assert entry.findtext(f"{ATOM}{tag}"), tag
     assert feedparser.parse(published["rss"].read_bytes()).bozo == 0
     assert feedparser.parse(published["atom"].read_bytes()).bozo == 0
-    # Replaced atomically: no temporary files are left beside them.
-    assert sorted(p.name for p in published["rss"].parent.iterdir()) == ["atom.xml", "feed.xml"]
+    # Replaced atomically: no temporary files are left beside them (nor in the site beside them).
+    folder = published["rss"].parent
+    assert {"atom.xml", "feed.xml", "feed.json", "index.html"} <= {p.name for p in folder.iterdir()}
+    assert not [p for p in folder.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
 
 
 def test_items_link_title_body_order_and_source(published: dict[str, Any]) -> None:

@@ -1,0 +1,264 @@
+"""The readers' site: index.html of the picks, a page per item, per-topic pages and feeds, and
+the JSON Feed, built as bytes from the published items (pure) and written atomically.
+
+Pages are rendered with Jinja2 from curator/site_templates. They need no JavaScript, load
+nothing from another host (the stylesheet is inline, pinned by a Content-Security-Policy hash;
+images in a note become links to them) and carry no markup from a source: item bodies are
+render.item_html's, the same as the feeds'.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import functools
+import hashlib
+import html
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from markupsafe import Markup
+
+from . import render
+from .files import write_atomic
+from .types import Channel, PublishedItem, Topic
+
+__all__ = ["SiteFeed", "build", "remove_stale", "write"]
+
+_log = logging.getLogger(__name__)
+_TEMPLATES = Path(__file__).with_name("site_templates")
+# Nothing but the inline stylesheet may load or run: no script, no frame, no form, no remote
+# image or font (an image in a note is a link to it), and no <base> that could move the links.
+_CSP = ("default-src 'none'; style-src '{style}'; img-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'self'")
+
+RSS_TYPE = "application/rss+xml"
+ATOM_TYPE = "application/atom+xml"
+JSON_TYPE = "application/feed+json"
+
+
+@dataclass(frozen=True)
+class SiteFeed:
+    """A feed a page names: a link (relative to the site folder, or absolute) and its kind."""
+
+    label: str  # "RSS", "Atom", "JSON Feed"
+    type: str
+    href: str  # relative to the site's root folder, or an absolute URL
+
+
+@functools.cache
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+@functools.cache
+def _css() -> tuple[str, str]:
+    """The stylesheet and the CSP source that allows exactly it."""
+    css = (_TEMPLATES / "site.css").read_text(encoding="utf-8").strip()
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    return css, f"sha256-{digest}"
+
+
+def _date(when: datetime) -> tuple[str, str]:
+    utc = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    return f"{utc.day} {utc:%B %Y}", utc.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _local_body(body: str) -> str:
+    """The item body with each image made a link to it: a page loads nothing from another host."""
+    if "<img" not in body:
+        return body
+    import lxml.html
+
+    holder = lxml.html.fragment_fromstring(body, create_parent="div")
+    for img in list(holder.iter("img")):
+        link = lxml.html.Element("a", href=img.get("src") or "")
+        link.text = "Image: " + (img.get("alt") or img.get("title") or "untitled")
+        link.tail = img.tail
+        img.getparent().replace(img, link)
+    out = "".join(lxml.html.tostring(child, encoding="unicode") for child in holder)
+    return (holder.text and html.escape(holder.text) or "") + out
+
+
+def _plain(fragment: str) -> str:
+    """An HTML fragment's text on one line, for descriptions."""
+    import nh3
+
+    return " ".join(html.unescape(nh3.clean(fragment, tags=set())).split())
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:-") + " …"
+
+
+class _Builder:
+    def __init__(self, channel: Channel, topics: Sequence[Topic],
+                 main_feeds: Sequence[SiteFeed]) -> None:
+        self.channel = channel
+        self.topics = [t for t in topics if t.name]
+        self.titles = {t.name: t.title or t.name for t in self.topics}
+        self.main_feeds = list(main_feeds)
+        self.css, style = _css()
+        self.csp = _CSP.format(style=style)
+        self.files: dict[str, bytes] = {}
+
+    def topic_feeds(self, name: str) -> list[SiteFeed]:
+        base = f"topics/{name}/"
+        return [SiteFeed("RSS", RSS_TYPE, base + "feed.xml"),
+                SiteFeed("Atom", ATOM_TYPE, base + "atom.xml"),
+                SiteFeed("JSON Feed", JSON_TYPE, base + "feed.json")]
+
+    def view(self, item: PublishedItem, body: str) -> dict[str, Any]:
+        date, stamp = _date(item.featured_at)
+        return {
+            "title": render._title(item),
+            "url": render._safe_url(item.url) or "",
+            "source": render._source_name(item),
+            "date": date,
+            "datetime": stamp,
+            "topics": [{"name": t, "title": self.titles[t]} for t in item.topics
+                       if t in self.titles],
+            "path": render.item_path(item),
+            "body": Markup(_local_body(body)),
+        }
+
+    def page(self, template: str, path: str, *, share_title: str, description: str,
+             feeds: Sequence[SiteFeed], own: Sequence[SiteFeed], follow: str,
+             og_type: str = "website", current_topic: str = "", **context: Any) -> None:
+        root = "../" * path.count("/")
+
+        def href(feed: SiteFeed) -> dict[str, str]:
+            absolute = "://" in feed.href
+            kind = feed.label
+            return {"type": feed.type, "label": kind,
+                    "title": f"{kind}: {follow}" if feed in own else kind,
+                    "href": feed.href if absolute else root + feed.href}
+
+        site_title = render._line(self.channel.title)
+        page_title = share_title if share_title == site_title else f"{share_title} · {site_title}"
+        text = _environment().get_template(template).render(
+            lang="en",
+            csp=self.csp,
+            css=Markup(self.css),
+            page_title=page_title,
+            share_title=share_title,
+            description=description,
+            canonical=render._safe_url(urljoin(self.channel.link, path)) or "",
+            og_type=og_type,
+            site={"title": site_title, "description": render._line(self.channel.description)},
+            topics=[{"name": t.name, "title": self.titles[t.name]} for t in self.topics],
+            current_topic=current_topic,
+            feeds=[href(f) for f in feeds],
+            own_feeds=[href(f) for f in own],
+            follow=follow,
+            root=root,
+            **context,
+        )
+        self.files[path] = text.encode("utf-8")
+
+    def build(self, items: Sequence[PublishedItem]) -> dict[str, bytes]:
+        bodies = {item.guid: render.item_html(item) for item in items}
+        views = {item.guid: self.view(item, bodies[item.guid]) for item in items}
+        channel = self.channel
+        site_title = render._line(channel.title)
+        every_feed = list(self.main_feeds)
+        for t in self.topics:
+            every_feed += [dataclasses.replace(f, label=f"{f.label} · {self.titles[t.name]}")
+                           for f in self.topic_feeds(t.name)]
+        self.files["feed.json"] = render.render_json_feed(channel, items, bodies)
+        self.page("index.html", "index.html", share_title=site_title,
+                  description=render._line(channel.description) or site_title,
+                  feeds=every_feed, own=self.main_feeds, follow=site_title,
+                  heading=site_title, items=[views[i.guid] for i in items])
+        for item in items:
+            view = views[item.guid]
+            description = _shorten(render._line(item.excerpt)
+                                   or _plain(item.note_html or "") or view["source"])
+            self.page("item.html", view["path"], share_title=view["title"],
+                      description=description, feeds=self.main_feeds, own=self.main_feeds,
+                      follow=site_title, og_type="article", item=view)
+        for t in self.topics:
+            name, title = t.name, self.titles[t.name]
+            picked = [i for i in items if name in i.topics]
+            base = f"topics/{name}/"
+            topic_channel = dataclasses.replace(
+                channel,
+                title=f"{site_title}: {title}",
+                link=urljoin(channel.link, base),
+                site_url=channel.site_url or channel.link,
+                rss_url=urljoin(channel.link, base + "feed.xml"),
+                atom_url=urljoin(channel.link, base + "atom.xml"),
+                json_url=urljoin(channel.link, base + "feed.json"),
+            )
+            self.files[base + "feed.xml"] = render.render_rss(topic_channel, picked, bodies)
+            self.files[base + "atom.xml"] = render.render_atom(topic_channel, picked, bodies)
+            self.files[base + "feed.json"] = render.render_json_feed(topic_channel, picked, bodies)
+            own = self.topic_feeds(name)
+            self.page("index.html", base + "index.html", share_title=title,
+                      description=f"{title}: the picks of {site_title}", feeds=own, own=own,
+                      follow=title, current_topic=name, heading=title,
+                      items=[views[i.guid] for i in picked])
+        return self.files
+
+
+def build(channel: Channel, items: Sequence[PublishedItem], topics: Sequence[Topic],
+          main_feeds: Sequence[SiteFeed]) -> dict[str, bytes]:
+    """Every file of the site, by path under its folder: pure, so the same input gives the
+    same bytes."""
+    return _Builder(channel, topics, main_feeds).build(items)
+
+
+def write(folder: Path, files: dict[str, bytes]) -> list[str]:
+    """Write each file atomically; the paths whose bytes changed."""
+    return [path for path, data in files.items() if write_atomic(folder / path, data)]
+
+
+def remove_stale(folder: Path, previous: Iterable[str], current: Iterable[str]) -> list[str]:
+    """Remove the files an earlier publish wrote that this one did not (an unfeatured item's
+    page, a removed topic's feeds), and the folders that leaves empty. Never anything else."""
+    keep = set(current)
+    removed = []
+    for path in sorted(set(previous) - keep):
+        if not _our_path(path):
+            continue
+        target = folder / path
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            _log.warning("could not remove %s: %s", target, e)
+            continue
+        removed.append(path)
+        parent = target.parent
+        while parent != folder:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+    return removed
+
+
+def _our_path(path: str) -> bool:
+    """A path of the shape build() writes: nothing that climbs out of the folder."""
+    parts = path.split("/")
+    return (bool(parts) and parts[0] in {"items", "topics", "index.html", "feed.json"}
+            and all(p not in {"", ".", ".."} and os.sep not in p for p in parts))
