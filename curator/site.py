@@ -36,7 +36,7 @@ _TEMPLATES = Path(__file__).with_name("site_templates")
 # Nothing but the inline stylesheet may load or run: no script, no frame, no form, no remote
 # image or font (an image in a note is a link to it), and no <base> that could move the links.
 _CSP = ("default-src 'none'; style-src '{style}'; img-src 'self'; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'self'")
+        "form-action 'none'")
 
 RSS_TYPE = "application/rss+xml"
 ATOM_TYPE = "application/atom+xml"
@@ -160,7 +160,8 @@ class _Builder:
             page_title=page_title,
             share_title=share_title,
             description=description,
-            canonical=render._safe_url(urljoin(self.channel.link, path)) or "",
+            canonical=render._safe_url(urljoin(self.channel.link, path.removesuffix("index.html")))
+            or "",
             og_type=og_type,
             site={"title": site_title, "description": render._line(self.channel.description)},
             topics=[{"name": t.name, "title": self.titles[t.name]} for t in self.topics],

