@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import http.cookiejar
 import logging
 import os
@@ -31,11 +32,13 @@ from test_web import (
     Desk,
     build_desk,
     login,
+    post,
     serving,
     token,
     token_from,
 )
 
+from curator.core import MAX_NOTE_CHARS
 from curator.web import MAX_REQUEST_BYTES, MAX_SERVER_BODY_BYTES
 from curator.web.security import Rate
 
@@ -484,3 +487,39 @@ def test_behind_a_proxy_its_forwarded_addresses_count_only_when_trusted(
     messages = [r.getMessage() for r in caplog.records]
     assert any("failed login for 'maria' from 203.0.113.7" in m for m in messages), messages
     assert any("maria logged in from 198.51.100.9" in m for m in messages), messages
+
+
+# ------------------------------------------------------------------ a note over the limit
+
+
+def _textarea(page: str) -> str:
+    m = re.search(r'<textarea[^>]*\bid="note"[^>]*>(.*?)</textarea>', page, re.S)
+    assert m, "no note field"
+    return html.unescape(m.group(1))
+
+
+def test_a_note_over_the_limit_is_refused_whole_and_the_draft_kept(desk: Desk,
+                                                                   client: FlaskClient) -> None:
+    cid = desk.ids["s230"]
+    assert "maxlength" not in client.get(f"/c/{cid}").text  # the browser would cut it silently
+    draft = "Worth <reading>. " + "x" * MAX_NOTE_CHARS
+    for action in ("feature", "preview"):
+        resp = post(client, f"/c/{cid}/feature", {"note": draft, "action": action})
+        assert resp.status_code == 422, action
+        assert (f"This note has {len(draft):,} characters; a note can have at most 100,000. "
+                f"Shorten it by {len(draft) - MAX_NOTE_CHARS:,}") in resp.text
+        assert 'aria-invalid="true"' in resp.text
+        assert _textarea(resp.text) == draft  # every character of it, escaped
+    assert desk.candidate(cid)["status"] == "new" and not desk.candidate(cid)["note"]
+    resp = post(client, "/preview", {"note": draft})
+    assert resp.status_code == 422 and "at most 100,000" in resp.json["error"]
+
+    # Exactly at the limit is fine, in any script: the body cap leaves room for it.
+    longest = "😀" * MAX_NOTE_CHARS
+    assert post(client, "/preview", {"note": longest}).status_code == 200
+    assert post(client, f"/c/{cid}/feature", {"note": longest}).status_code == 302
+    assert desk.candidate(cid)["note"] == longest
+    # An over-long edit of a featured item's note leaves the saved note as it was.
+    resp = post(client, f"/c/{cid}/feature", {"note": longest + "!"})
+    assert resp.status_code == 422 and _textarea(resp.text) == longest + "!"
+    assert desk.candidate(cid)["note"] == longest

@@ -35,7 +35,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..clock import iso
 from ..config import Config, Follower
 from ..core import MAX_NOTE_CHARS, Curator, display_name
-from ..exceptions import UsageError
 from .security import LoginThrottle, Refused, known_device, remember_device, safe_next
 from .text import excerpt
 
@@ -297,14 +296,25 @@ def queue() -> Any:
 # ------------------------------------------------------------------ one candidate
 
 
-def _candidate_page(cid: int, note: str | None = None, status: int = 200) -> Any:
+def note_too_long(note: str) -> str | None:
+    """Why a note cannot be saved because of its length, or None when it can."""
+    if len(note) <= MAX_NOTE_CHARS:
+        return None
+    return (f"This note has {len(note):,} characters; a note can have at most "
+            f"{MAX_NOTE_CHARS:,}. Shorten it by {len(note) - MAX_NOTE_CHARS:,} and try again: "
+            "nothing was saved, and your draft is still here.")
+
+
+def _candidate_page(cid: int, note: str | None = None, status: int = 200,
+                    note_error: str | None = None) -> Any:
     c = curator()
     row = _mark_row(c, c.candidate(cid), CANDIDATE_TEXT_CHARS)
     draft = (row.get("note") or "") if note is None else note
-    preview = Markup(c.preview_note(draft)) if draft.strip() else None
+    preview = Markup(c.preview_note(draft)) if draft.strip() and not note_error else None
     history = list(reversed(row.get("history") or []))
     body = render_template("candidate.html", active="queue", c=row, note=draft, preview=preview,
                            history=history, back=queue_url(), max_note=MAX_NOTE_CHARS,
+                           note_error=note_error,
                            topic_titles=_topic_titles(c), now=c.now())
     return body, status
 
@@ -329,6 +339,11 @@ def feature(cid: int) -> Any:
     """Feature with the note (or save an edited note); `action=preview` only shows it."""
     c = curator()
     note = request.form.get("note", "").replace("\r\n", "\n").strip()
+    too_long = note_too_long(note)
+    if too_long:
+        # Refused whole, never cut short: the draft comes back in the form to be shortened.
+        log.info("%s: note on candidate %d refused: %d characters", editor(), cid, len(note))
+        return _candidate_page(cid, note=note, status=422, note_error=too_long)
     if request.form.get("action") == "preview":
         return _candidate_page(cid, note=note)
     before = c.candidate(cid)
@@ -364,10 +379,11 @@ def reset(cid: int) -> Any:
 @bp.post("/preview")
 def preview() -> Any:
     """The note rendered and sanitised exactly as the published feed will carry it."""
-    note = request.form.get("note", "")
-    if len(note) > MAX_NOTE_CHARS:
-        raise UsageError(f"the note has {len(note):,} characters; the limit is {MAX_NOTE_CHARS:,}")
-    resp = jsonify(html=curator().preview_note(note))
+    note = request.form.get("note", "").replace("\r\n", "\n").strip()
+    too_long = note_too_long(note)
+    resp = jsonify(error=too_long) if too_long else jsonify(html=curator().preview_note(note))
+    if too_long:
+        resp.status_code = 422
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
