@@ -110,6 +110,12 @@ class Store:
 
         return Database(self.conn)
 
+    @functools.cached_property
+    def has_stories(self) -> bool:
+        """False only for a database opened unmigrated from before stories (migration 0005)."""
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                                 " AND name = 'story_articles'").fetchone() is not None
+
     def _applied(self) -> list[str]:
         try:
             rows = self.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?"
@@ -219,7 +225,8 @@ class Store:
         # An article joining a story changes its "Also covered by"; splits and merges are logged.
         row = self._one("SELECT (SELECT max(id) FROM review_log) AS r, "
                         "(SELECT count(*) FROM candidates WHERE status = 'featured') AS f, "
-                        "(SELECT max(rowid) FROM story_articles) AS a")
+                        + ("(SELECT max(rowid) FROM story_articles)" if self.has_stories
+                           else "NULL") + " AS a")
         assert row is not None
         return f"{row['r'] or 0}:{row['f']}:{row['a'] or 0}"
 
@@ -434,7 +441,7 @@ class Store:
             return 0
         conn = self.conn
         known = conn.execute("SELECT 1 FROM candidates WHERE url = ?", (e.url,)).fetchone()
-        if known is None:
+        if known is None and self.has_stories:
             cid = storystore.story_of(conn, e.url)
             if cid is None:
                 cid = self.stories.place(conn, entry_id, source_id, e, now)
@@ -452,7 +459,7 @@ class Store:
             (e.url, entry_id, e.title, published, published or stamp, stamp))
         created = cur.rowcount == 1
         cid = conn.execute("SELECT id FROM candidates WHERE url = ?", (e.url,)).fetchone()[0]
-        if created:
+        if created and self.has_stories:
             self.stories.index(conn, cid, entry_id, e)
         conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
                          [(cid, name) for name in topics])
@@ -522,18 +529,19 @@ class Store:
                 " SELECT e.url, e.id, e.title, e.published, coalesce(e.published, ?), ?"
                 " FROM entries e WHERE e.id IN (SELECT min(e2.id) FROM entries e2"
                 " JOIN entry_topics t ON t.entry_id = e2.id WHERE e2.url IS NOT NULL"
-                " AND e2.url NOT IN (SELECT url FROM story_articles)"
-                " GROUP BY e2.url) ORDER BY e.id"
+                + (" AND e2.url NOT IN (SELECT url FROM story_articles)" if self.has_stories
+                   else "")
+                + " GROUP BY e2.url) ORDER BY e.id"
                 " ON CONFLICT (url) DO NOTHING", (stamp, stamp))
             conn.execute(
                 "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
                 " SELECT c.id, t.topic FROM candidates c JOIN entries e ON e.url = c.url"
                 " JOIN entry_topics t ON t.entry_id = e.id")
-            # A story's other articles lend it their topics.
-            conn.execute(
-                "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
-                " SELECT a.candidate_id, t.topic FROM story_articles a JOIN entries e"
-                " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id")
+            if self.has_stories:  # a story's other articles lend it their topics
+                conn.execute(
+                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                    " SELECT a.candidate_id, t.topic FROM story_articles a JOIN entries e"
+                    " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id")
             dropped = conn.execute(
                 "DELETE FROM candidates WHERE status = 'new' AND id NOT IN"
                 " (SELECT candidate_id FROM candidate_topics)").rowcount
@@ -562,8 +570,9 @@ class Store:
                     "DELETE FROM entries WHERE id IN (SELECT id FROM entries WHERE last_seen < ?"
                     " AND (url IS NULL OR url NOT IN (SELECT url FROM candidates"
                     " WHERE status IN ('featured', 'rejected'))"
-                    " AND url NOT IN (SELECT a.url FROM story_articles a JOIN candidates c"
-                    " ON c.id = a.candidate_id WHERE c.status IN ('featured', 'rejected')))"
+                    + (" AND url NOT IN (SELECT a.url FROM story_articles a JOIN candidates c"
+                       " ON c.id = a.candidate_id WHERE c.status IN ('featured', 'rejected'))"
+                       if self.has_stories else "") + ")"
                     " AND id NOT IN (SELECT entry_id FROM candidates"
                     " WHERE status IN ('featured', 'rejected') AND entry_id IS NOT NULL) LIMIT ?)",
                     (iso(older_than), batch))
@@ -616,7 +625,10 @@ class Store:
                 r["carriers"].append({"source": name, "feed": surl, "title": title, "link": link,
                                       "published": published, "first_seen": first_seen})
         # A story's other articles: `also`, and their sources among the candidate's.
-        for cid, articles in storystore.also(conn, list(by_id)).items():
+        for r in rows:
+            r["also"] = []
+        for cid, articles in (storystore.also(conn, list(by_id)) if self.has_stories
+                              else {}).items():
             r = by_id[cid]
             r["also"] = articles
             for a in articles:
@@ -641,8 +653,9 @@ class Store:
             params.append(topic)
         if source_id is not None:
             where.append("(c.url IN (SELECT url FROM entries WHERE source_id = ? AND url IS NOT NULL)"
-                         " OR c.id IN (SELECT a.candidate_id FROM story_articles a JOIN entries x"
-                         " ON x.url = a.url WHERE x.source_id = ?))")
+                         + (" OR c.id IN (SELECT a.candidate_id FROM story_articles a JOIN entries x"
+                            " ON x.url = a.url WHERE x.source_id = ?))" if self.has_stories
+                            else " OR ? IS NULL)"))
             params.extend([source_id, source_id])
         if search:
             for word in search.split():
