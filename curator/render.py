@@ -230,8 +230,8 @@ def _also_html(item: PublishedItem) -> str:
         href = _safe_url(url)
         if not href:
             continue
-        name = html.escape(_line(source) or urlsplit(href).netloc)
-        label = html.escape(_plain_title(title) or "")
+        name = html.escape(_plain_text(source) or urlsplit(href).netloc)
+        label = html.escape(_plain_text(title))
         links.append(f'<a href="{html.escape(href)}" title="{label}">{name}</a>')
     return f'<p class="also">Also covered by {", ".join(links)}</p>' if links else ""
 

@@ -238,3 +238,22 @@ def test_curator_passes_the_window_to_the_store(make_cli, tmp_path):
     cur = Curator(load(cli.config))
     assert cur.store.stories.window == 6 * 3600
     cur.close()
+
+
+def test_also_covered_by_is_escaped_and_drops_unsafe_links():
+    from datetime import UTC, datetime
+
+    from curator.render import item_html
+    from curator.types import PublishedItem
+
+    when = datetime(2026, 11, 26, tzinfo=UTC)
+    item = PublishedItem(
+        guid="g", title="T", url="https://a.example/x", note="", source_name="A",
+        source_url="https://a.example/feed", source_link=None, topics=(), featured_at=when,
+        updated_at=when, also=(("<script>alert(1)</script>Quoted \"title\"", "https://b.example/y",
+                                "B <img src=x onerror=alert(1)>"),
+                               ("Evil", "javascript:alert(1)", "C")))
+    body = item_html(item)
+    # Markup in an outlet's title or name is reduced to its text; an unsafe link is left out.
+    assert body.endswith('<p class="also">Also covered by <a href="https://b.example/y"'
+                         ' title="Quoted &quot;title&quot;">B</a></p>')
