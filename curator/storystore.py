@@ -88,7 +88,7 @@ class StoryIndex:
         stories: list[Story] = []
         for cid in found:
             sources: set[str] = set()
-            kept = []
+            kept: list[tuple[datetime, Any]] = []
             for m_id, m_source, m_first, m_published in self._members(conn, cid):
                 sources.add(str(m_source))
                 if len(kept) >= self._compared:
