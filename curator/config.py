@@ -479,7 +479,9 @@ def parse(text: str, path: Path) -> Config:
     if "stories" in top:
         st = top["stories"].mapping({"window"})
         if "window" in st:
-            stories_window = st["window"].duration()
+            # 0 (or off) turns grouping off: every article is a candidate of its own.
+            raw = st["window"].scalar()
+            stories_window = 0 if raw in (0, "0", "off") else st["window"].duration()
     return Config(
         path=path,
         database=database,

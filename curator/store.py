@@ -658,8 +658,7 @@ class Store:
             params.extend([limit, offset])
         return self._decorate(self._q(sql, params))
 
-    @staticmethod
-    def _filter(where: list[str], params: list[Any], *, topic: str | None,
+    def _filter(self, where: list[str], params: list[Any], *, topic: str | None,
                 source_id: int | None, search: str | None) -> None:
         """The queue's filters as SQL on candidates `c` joined to their entry `e`."""
         if topic:

@@ -29,7 +29,7 @@ CONTENT_MIN = 0.08
 MAX_KEYS = 10
 #: An arriving article is compared with at most this many of a story's articles (a story carried
 #: by hundreds of outlets costs no more than one carried by a dozen).
-MAX_COMPARED = 12
+MAX_COMPARED = 6
 #: Of a long summary, only the start says what the story is; the rest is detail or boilerplate.
 MAX_TEXT_CHARS = 600
 

@@ -20,20 +20,21 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from .clock import iso, parse_iso
+from .clock import iso
 from .exceptions import NotFound, UsageError
 from .types import EntryData
 
 #: Stories looked at for one arriving entry: those sharing the most keys with it.
-MAX_STORIES = 16
+MAX_STORIES = 8
 #: Of a story's articles, the first few give it keys (enough to be found by any wording).
 KEYED_ARTICLES = 4
-_SIGNATURES = 4096
+_SIGNATURES = 8192
 
 
 def _time(value: str | None) -> datetime | None:
+    # fromisoformat, not clock.parse_iso's strptime: this runs for every article compared.
     try:
-        return parse_iso(value) if value else None
+        return datetime.fromisoformat(value) if value else None
     except ValueError:
         return None
 
@@ -55,12 +56,13 @@ class StoryIndex:
         sig = self._sigs.get(entry_id)
         if sig is None:
             sig = signature(title, text)
-            self._sigs[entry_id] = sig
-            if len(self._sigs) > _SIGNATURES:
-                self._sigs.popitem(last=False)
-        else:
-            self._sigs.move_to_end(entry_id)
+            self._remember(entry_id, sig)
         return sig
+
+    def _remember(self, entry_id: int, value: Any) -> None:
+        self._sigs[entry_id] = value
+        if len(self._sigs) > _SIGNATURES:
+            self._sigs.popitem(last=False)
 
     def place(self, conn: sqlite3.Connection, entry_id: int, source_id: int, e: EntryData,
               now: datetime) -> int | None:
@@ -85,24 +87,20 @@ class StoryIndex:
         published = e.published
         stories: list[Story] = []
         for cid in found:
-            members = self._members(conn, cid)
-            if not members:
-                continue
-            sources = {str(r[0]) for r in conn.execute(
-                "SELECT DISTINCT e.source_id FROM entries e WHERE e.url IN"
-                " (SELECT url FROM candidates WHERE id = ?1"
-                " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?1)", (cid,))}
-            kept = []
-            for m_id, m_title, m_text, m_first, m_published in members:
-                seen = _time(m_first) or now
-                other = _time(m_published)
+            sources: set[str] = set()
+            kept: list[tuple[datetime, Any]] = []
+            for m_id, m_source, m_first, m_published in self._members(conn, cid):
+                sources.add(str(m_source))
+                if len(kept) >= self._compared:
+                    continue
+                seen, other, m_sig = self._member(conn, m_id, m_first, m_published, now)
                 # First seen within the window, and published within it too where both say:
                 # a first poll sees months of articles at once.
-                if published and other and abs((published - other).total_seconds()) > self.window:
-                    continue
                 if published and other:
+                    if abs((published - other).total_seconds()) > self.window:
+                        continue
                     seen = min(seen, other)
-                kept.append((seen, self._signature(m_id, m_title, m_text)))
+                kept.append((seen, m_sig))
             if kept:
                 stories.append(Story(id=cid, first_seen=kept[0][0], sources=sources, members=kept))
         at = min(now, published) if published else now
@@ -110,14 +108,35 @@ class StoryIndex:
         story = best_story(article, sig, stories)
         return story.id if story else None
 
-    def _members(self, conn: sqlite3.Connection, cid: int) -> list[tuple[Any, ...]]:
+    @property
+    def _compared(self) -> int:
         from .stories import MAX_COMPARED
 
+        return MAX_COMPARED
+
+    def _members(self, conn: sqlite3.Connection, cid: int) -> list[tuple[Any, ...]]:
+        """A story's articles, first seen first: one entry per outlet's copy."""
         return conn.execute(
-            "SELECT e.id, e.title, substr(e.text, 1, 1000), e.first_seen, e.published"
+            "SELECT e.id, e.source_id, e.first_seen, e.published"
             " FROM entries e WHERE e.url IN (SELECT url FROM candidates WHERE id = ?1"
             " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?1)"
-            " ORDER BY e.first_seen, e.id LIMIT ?2", (cid, MAX_COMPARED)).fetchall()
+            " ORDER BY e.first_seen, e.id", (cid,)).fetchall()
+
+    def _member(self, conn: sqlite3.Connection, entry_id: int, first_seen: str | None,
+                published: str | None, now: datetime) -> tuple[datetime, datetime | None, Any]:
+        """An article's times and signature, kept for the life of the Store."""
+        cached = self._sigs.get(-entry_id)
+        if cached is not None:
+            self._sigs.move_to_end(-entry_id)
+            return cached  # type: ignore[no-any-return]
+        row = conn.execute("SELECT title, substr(text, 1, 1000) FROM entries WHERE id = ?",
+                           (entry_id,)).fetchone()
+        from .stories import signature
+
+        value = (_time(first_seen) or now, _time(published),
+                 signature(row[0] or "", row[1] or "") if row else signature("", ""))
+        self._remember(-entry_id, value)
+        return value
 
     def index(self, conn: sqlite3.Connection, candidate_id: int, entry_id: int, e: EntryData
               ) -> None:

@@ -257,3 +257,25 @@ def test_also_covered_by_is_escaped_and_drops_unsafe_links():
     # Markup in an outlet's title or name is reduced to its text; an unsafe link is left out.
     assert body.endswith('<p class="also">Also covered by <a href="https://b.example/y"'
                          ' title="Quoted &quot;title&quot;">B</a></p>')
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("12h", 12 * 3600), (0, 0), ("off", 0),
+                                                ("2d", 2 * 86400)])
+def test_stories_window_in_feeds_yaml(make_cli, value, seconds):
+    cli = make_cli([], TOPICS, stories={"window": value})
+    assert load(cli.config).stories_window == seconds
+
+
+def test_a_bad_stories_window_names_the_key(make_cli):
+    cli = make_cli([], TOPICS, stories={"window": "soon"})
+    assert "stories.window" in cli("candidates", code=2).stderr
+    assert load(make_cli([], TOPICS).config).stories_window == 48 * 3600
+
+
+def test_grouping_off_makes_every_article_a_candidate(server, make_cli, clock):
+    now = clock()
+    server.add("/a", rss("a", [("prime", *PRIME["reuters"], now)]))
+    server.add("/b", rss("b", [("prime", *PRIME["verge"], now)]))
+    cli = make_cli([server.url("/a"), server.url("/b")], TOPICS, stories={"window": 0})
+    cli("poll", "--json")
+    assert len(cli("candidates", "--json")) == 2
