@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import write_config
+from conftest import Cli, write_config
 from flask.testing import FlaskClient
 from test_web import (
     OTHER_PASSWORD,
@@ -523,3 +523,13 @@ def test_a_note_over_the_limit_is_refused_whole_and_the_draft_kept(desk: Desk,
     resp = post(client, f"/c/{cid}/feature", {"note": longest + "!"})
     assert resp.status_code == 422 and _textarea(resp.text) == longest + "!"
     assert desk.candidate(cid)["note"] == longest
+
+
+def test_editor_logout_ends_the_sessions_from_the_command_line(desk: Desk, client: FlaskClient
+                                                               ) -> None:
+    cli = Cli(desk.config.path)
+    assert client.get("/").status_code == 200
+    assert "every desk session of maria has ended" in cli("editor", "logout", "maria").stdout
+    assert client.get("/").status_code == 302
+    assert login(client).status_code == 302  # the password still works
+    cli("editor", "logout", "nobody", code=2)
