@@ -35,7 +35,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..clock import iso
 from ..config import Config, Follower
 from ..core import MAX_NOTE_CHARS, Curator, display_name
-from ..exceptions import PublishError
+from ..exceptions import PublishError, UsageError
 from .security import LoginThrottle, Refused, known_device, remember_device, safe_next
 from .text import excerpt, highlight, word_spans
 
