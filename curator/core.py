@@ -275,6 +275,8 @@ def candidate_json(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "note": row["note"],
         "featured_at": row["featured_at"],
+        "also": [{"title": a["title"], "url": a["url"], "source": a["source"]}
+                 for a in row.get("also") or []],
     }
 
 
@@ -475,6 +477,7 @@ class Curator:
                  now: Callable[[], datetime] | None = None) -> None:
         self.config = config
         self.store = store or Store(config.database)
+        self.store.stories.window = config.stories_window
         self._now = now or clock.now
         self.stop_requested = threading.Event()
         self._synced = False
@@ -507,6 +510,7 @@ class Curator:
             return None
         summary = _config_changes(old, new)
         self.config = new
+        self.store.stories.window = new.stories_window
         if new.sources != old.sources:
             self._synced = False  # the next poll brings the stored sources in line
         log.info("%s", summary)
@@ -831,8 +835,12 @@ class Curator:
         """One candidate with its summary, sources and history."""
         return self.store.candidate(candidate_id)
 
-    def feature(self, candidate_id: int, note: str | None, *, editor: str) -> dict[str, Any]:
-        """Feature a candidate with a Markdown commentary; again to edit the note."""
+    def feature(self, candidate_id: int, note: str | None, *, editor: str,
+                link: str | None = None) -> dict[str, Any]:
+        """Feature a candidate with a Markdown commentary; again to edit the note.
+
+        `link`: which of the story's articles the published item links (default: the first seen).
+        """
         if note is not None:
             # Invisible characters that reorder or hide text have no place in a published note.
             note = strip_invisible(note)
@@ -840,7 +848,15 @@ class Curator:
             raise UsageError(f"the note has {len(note):,} characters; the limit is "
                              f"{MAX_NOTE_CHARS:,}")
         return self.store.set_status(candidate_id, "featured", editor=editor, now=self.now(),
-                                     note=note)
+                                     note=note, link=link)
+
+    def split(self, candidate_id: int, url: str, *, editor: str) -> dict[str, Any]:
+        """Make one of a story's other articles a candidate of its own; the new candidate."""
+        return self.store.split(candidate_id, url, editor=editor, now=self.now())
+
+    def merge(self, candidate_id: int, other_id: int, *, editor: str) -> dict[str, Any]:
+        """Join another candidate's story to this one (it keeps this one's status and note)."""
+        return self.store.merge(candidate_id, other_id, editor=editor, now=self.now())
 
     def reject(self, candidate_id: int, *, editor: str) -> dict[str, Any]:
         """Reject a candidate (unfeatures it)."""
@@ -874,8 +890,12 @@ class Curator:
         self.store.add_editor(name, _password_hash(password), self.now())
 
     def set_editor_password(self, name: str, password: str) -> None:
-        """Change an editor's password."""
+        """Change an editor's password; their sessions end."""
         self.store.set_editor_password(name, _password_hash(password))
+
+    def end_sessions(self, name: str) -> None:
+        """End every session of an editor, on every browser (signing out does this)."""
+        self.store.end_editor_sessions(name)
 
     def remove_editor(self, name: str) -> None:
         """Delete an editor account (their past actions stay in the review log)."""
@@ -1015,9 +1035,11 @@ class Curator:
         source_id = self.store.find_source(source)["id"] if source else None
         return self.store.counts(topic=topic, source_id=source_id, search=search)
 
-    def editor_hash(self, name: str) -> str | None:
-        """An editor's stored password hash (sessions end when it changes), or None."""
-        return self.store.editor_hash(name)
+    def session_stamp(self, name: str) -> str | None:
+        """What an editor's sessions are bound to, or None for no such editor: it changes
+        with the password and at `end_sessions`, and every session begun before then ends."""
+        found = self.store.editor_session(name)
+        return None if found is None else f"{found[1]}:{found[0]}"
 
     def stored_sources(self) -> list[dict[str, Any]]:
         """The configured sources as stored, without syncing feeds.yaml first (read-only)."""
