@@ -413,7 +413,7 @@ def export_cmd(c: Ctx, fmt: str, status: str) -> None:
 
 @cli.command("import", epilog="\b\nExamples:\n  curator import featured.json\n"
              "  curator import - < reviewed.csv")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def import_cmd(c: Ctx, file: Any, as_json: bool) -> None:
