@@ -274,19 +274,30 @@ class Store:
     @_converts_errors
     def enable_source(self, source_id: int, *, editor: str | None, now: datetime
                       ) -> dict[str, Any]:
-        """Clear a source's disabled state and back-off, due now, and log who did it: together."""
-        stamp = iso(now)
+        """Clear a source's disabled state and back-off, due now, and log who did it: together.
+
+        The row comes back with `cleared`: "disabled", "back-off", or None when there was
+        nothing to clear (then nothing is changed or logged), and `cleared_failures`.
+        """
+        stamp = iso(now) or ""
         with self.write():
             # Read inside the transaction: the log says what this enable cleared, not what a
             # poll that finished a moment earlier had left.
             row = self.source(source_id)
+            if row["disabled"]:
+                cleared: str | None = "disabled"
+            elif row["failures"] or (row["retry_after"] or "") > stamp:
+                cleared = "back-off"
+            else:
+                return {**row, "cleared": None, "cleared_failures": 0}
             self.conn.execute(
                 "UPDATE sources SET disabled = NULL, failures = 0, retry_after = NULL,"
                 " failing_since = NULL, error = NULL, next_due = ? WHERE id = ?",
                 (stamp, source_id))
             self.log_activity("enable", editor=editor, now=now, source_id=source_id,
                               detail=row["disabled"] or row["error"])
-            return self.source(source_id)
+            return {**self.source(source_id), "cleared": cleared,
+                    "cleared_failures": int(row["failures"] or 0)}
 
     # ------------------------------------------------------------ activity log
 
