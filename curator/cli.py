@@ -354,6 +354,8 @@ def sources(c: Ctx, as_json: bool) -> None:
             state = "DISABLED"
         elif r["failures"]:
             state = f"FAILING×{r['failures']}" + (" for a week+" if r["stale"] else "")
+        elif r["last_ok"] and r["error"]:
+            state = "WARNING"  # fetched and parsed, but see the error line (no entries)
         elif r["last_ok"]:
             state = "ok"
         else:

@@ -251,6 +251,10 @@ class PollSummary:
             "new_entries", "updated_entries", "new_candidates")}
 
 
+# The warning on a source whose feed parsed but listed no entries (its failures stay 0).
+NO_ENTRIES = "no entries found: the feed is well-formed but lists no items"
+
+
 def display_name(source: dict[str, Any]) -> str:
     """What a source is called: its name in feeds.yaml, else the feed's title, else its URL."""
     return str(source.get("name") or source.get("title") or source.get("url_in_use")
@@ -735,6 +739,9 @@ class Curator:
 
             return then
 
+        if not source["failures"]:
+            # A warning from the last parse ("no entries found") holds while the body is the same.
+            del ok["error"]
         if isinstance(result, NotModified):
             ok["next_due"] = self._next_due(source, now, max_age=result.max_age)
             write(lambda: self.store.update_source(source["id"], **ok),
@@ -780,6 +787,9 @@ class Curator:
                                     max_age=result.max_age),
         )
         entries = parsed.entries
+        # A well-formed feed that lists nothing is a feed (not `failed`), but rarely what the
+        # editor meant to subscribe to: say so where the source's health is shown.
+        ok["error"] = None if entries else NO_ENTRIES
 
         def saved(counts: SaveResult) -> None:
             summary.fetched += 1
