@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import __version__, clock
 from .clock import iso, parse_iso
 from .config import Config, Follower
-from .exceptions import CuratorError, LockedError, ParseError, UsageError
+from .exceptions import CuratorError, LockedError, ParseError, PublishError, UsageError
 from .store import SaveResult, Store
 from .store import new_guid as _new_guid
 from .text import strip_invisible
@@ -506,6 +506,17 @@ def _config_changes(old: Config, new: Config) -> str:
         parts.append("topics changed (for entries stored from now on; `curator rematch` applies "
                      "them to those already stored)")
     return "feeds.yaml changed: " + ", ".join(parts or ["nothing curator uses"])
+
+
+def _unwritable(e: OSError, *paths: Path) -> str:
+    """Why the feeds could not be written, naming the folder (never a temporary file's name)."""
+    failed = Path(e.filename) if e.filename else paths[0]
+    target = next((p for p in paths if failed in (p, p.parent) or failed.parent == p.parent),
+                  paths[0])
+    reason = (e.strerror or str(e)).lower()
+    return (f"nothing was published: cannot write {target.name} into {target.parent} "
+            f"({reason}). Make that folder writable for the user running curator, or set "
+            "output.rss and output.atom in feeds.yaml to a folder it can write.")
 
 
 def _jitter(seconds: float, spread: float = 0.1) -> float:
@@ -1046,9 +1057,11 @@ class Curator:
         """Keep a small named value in the database."""
         self.store.set_state(key, value)
 
-    def counts(self) -> dict[str, int]:
-        """How many candidates have each status."""
-        return self.store.counts()
+    def counts(self, *, topic: str | None = None, source: str | None = None,
+               search: str | None = None) -> dict[str, int]:
+        """How many candidates have each status, of those the filters let through."""
+        source_id = self.store.find_source(source)["id"] if source else None
+        return self.store.counts(topic=topic, source_id=source_id, search=search)
 
     def editor_hash(self, name: str) -> str | None:
         """An editor's stored password hash (sessions end when it changes), or None."""
@@ -1062,9 +1075,9 @@ class Curator:
         """The commentary as readers will see it: the published feed's renderer and sanitiser."""
         return render_note(markdown)
 
-    def published_preview(self) -> list[tuple[PublishedItem, str]]:
-        """Each published item with the HTML body readers get."""
-        return [(item, item_html(item)) for item in self.published_items()]
+    def published_preview(self) -> list[tuple[int, PublishedItem, str]]:
+        """Each published item's candidate id, the item, and the HTML body readers get."""
+        return [(cid, item, item_html(item)) for cid, item in self._featured()]
 
     def highlight_spans(self, text: str) -> list[tuple[int, int]]:
         """Where the topics' terms match in `text`, for highlighting."""
@@ -1147,11 +1160,7 @@ class Curator:
             changed_rss = write_atomic(out.rss, rss)
             changed_atom = write_atomic(out.atom, atom)
         except OSError as e:
-            # The folder and the reason, not the temporary file's random name: the same failure
-            # must read the same at every retry (`run` logs a repeated error only now and then).
-            folder = Path(e.filename).parent if e.filename else out.rss.parent
-            raise CuratorError(f"could not write the feeds into {folder}: "
-                               f"{e.strerror or e}") from e
+            raise PublishError(_unwritable(e, out.rss, out.atom)) from e
         result["changed"] = changed_rss or changed_atom
         files = _digest(rss) + " " + _digest(atom)
         with self.store.write():

@@ -23,16 +23,16 @@ def test_repeated_publish_failure_is_logged_once_then_at_back_off(
                                                   "atom": "blocker/atom.xml"})
     try:
         run.tick()
-        assert len(logged(caplog, logging.ERROR, "could not write the feeds")) == 1
+        assert len(logged(caplog, logging.ERROR, "nothing was published: cannot write")) == 1
         for _ in range(9):  # 4.5 minutes of ticks: nothing new to say
             run.tick(seconds=30)
-        assert len(logged(caplog, logging.ERROR, "could not write the feeds")) == 1
+        assert len(logged(caplog, logging.ERROR, "nothing was published: cannot write")) == 1
         run.tick(seconds=31)  # five minutes on: reported again, with how long it has lasted
-        again = logged(caplog, logging.ERROR, "could not write the feeds")
+        again = logged(caplog, logging.ERROR, "nothing was published: cannot write")
         assert len(again) == 2 and "still failing: 11 times since" in again[1]
         for _ in range(19):  # the next report comes after twice the gap
             run.tick(seconds=30)
-        assert len(logged(caplog, logging.ERROR, "could not write the feeds")) == 2
+        assert len(logged(caplog, logging.ERROR, "nothing was published: cannot write")) == 2
         blocker.unlink()
         run.tick(seconds=30)
         assert logged(caplog, logging.INFO, "publish: works again (after 30 failures")
