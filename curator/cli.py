@@ -97,7 +97,8 @@ pass_ctx = click.make_pass_decorator(Ctx)
 
 def editor_name() -> str:
     """Who is editing from the command line: $CURATOR_EDITOR, else the login name."""
-    name = os.environ.get("CURATOR_EDITOR")
+    # Only what can be shown as it is: no control, bidi or zero-width characters in the log.
+    name = "".join(c for c in os.environ.get("CURATOR_EDITOR", "") if c.isprintable()).strip()
     if name:
         return name
     try:

@@ -929,8 +929,11 @@ class Curator:
     def add_editor(self, name: str, password: str) -> None:
         """Create an editor account; the password is kept only as a slow salted hash."""
         name = name.strip()
-        if not name or len(name) > 64 or any(c.isspace() for c in name):
-            raise UsageError("an editor name is 1 to 64 characters with no spaces")
+        # isprintable() also refuses the bidi overrides and zero-width characters (format
+        # characters) that would make one name look like another in the review history.
+        if (not name or len(name) > 64 or any(c.isspace() for c in name)
+                or not name.isprintable()):
+            raise UsageError("an editor name is 1 to 64 printable characters with no spaces")
         self.store.add_editor(name, _password_hash(password), self.now())
 
     def set_editor_password(self, name: str, password: str) -> None:
