@@ -394,6 +394,7 @@ def _normalise_copy(raw: Any, n: int) -> dict[str, Any]:
         "link": _http_field(raw, "link", n),
         "published": _time_field(raw, "published", n),
         "first_seen": _time_field(raw, "first_seen", n),
+        "text": _text_field(raw, "text", n) or "",
     }
 
 

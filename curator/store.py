@@ -1002,6 +1002,12 @@ class Store:
         for r in rows:
             r["history"] = self._q("SELECT action, editor, at, note FROM review_log"
                                    " WHERE candidate_id = ? ORDER BY id", (r["id"],))
+            # Each copy's text too: the published item quotes it, on the other install as here.
+            texts = {(feed, key): text for feed, key, text in self.conn.execute(
+                "SELECT s.url_in_use, e.key, e.text FROM entries e"
+                " JOIN sources s ON s.id = e.source_id WHERE e.url = ?", (r["url"],))}
+            for copy in r["carriers"]:
+                copy["text"] = texts.get((copy["feed"], copy["key"])) or ""
         rows.sort(key=lambda r: (r["featured_at"] or r["changed_at"] or "", r["id"]))
         return rows
 
@@ -1125,10 +1131,10 @@ class Store:
         # Not the hash a poll computes: the next poll of this feed updates the copy in place.
         digest = "import:" + key
         cur = conn.execute(
-            "INSERT INTO entries (url, link, title, published, hash, source_id, key, first_seen,"
-            " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (url, copy.get("link"), title, copy.get("published"), digest, source_id, key,
-             copy.get("first_seen") or stamp, stamp))
+            "INSERT INTO entries (url, link, title, text, published, hash, source_id, key,"
+            " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (url, copy.get("link"), title, copy.get("text") or "", copy.get("published"), digest,
+             source_id, key, copy.get("first_seen") or stamp, stamp))
         return int(cur.lastrowid or 0), True
 
     @_converts_errors
