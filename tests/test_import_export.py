@@ -143,3 +143,23 @@ def test_csv_keeps_the_source_and_its_feed(reviewed: Cli, tmp_path: Path, server
     out = other("publish", "--json")
     for entry in feedparser.parse(Path(out["rss"]).read_bytes()).entries:
         assert entry.source.href in {server.url("/rss20.xml"), server.url("/atom.xml")}
+
+
+def test_a_story_round_trips_with_its_other_articles(server: Any, make_cli: Any, clock: Any,
+                                                     tmp_path: Path) -> None:
+    rss = server.add("/rss20.xml", file="rss20.xml")
+    atom = server.add("/atom.xml", file="atom.xml", content_type="application/atom+xml")
+    cli: Cli = make_cli([{"url": rss, "name": "Policy Desk"}, {"url": atom}])
+    cli("poll", "--json")
+    first_cand, second_cand = cli("candidates", "--json")[:2]
+    cli("merge", str(first_cand["id"]), str(second_cand["id"]))
+    cli("feature", str(first_cand["id"]), "--note", "One story, two outlets")
+    first = items(cli)
+    [story] = [i for i in first if i["note"] == "One story, two outlets"]
+    assert second_cand["url"] in [a["url"] for a in story["also"]]
+
+    fresh_install = fresh(tmp_path, "other", [])
+    data = json.dumps({"curator_export": 1, "items": first})
+    fresh_install("import", "-", "--json", input=data)
+    assert items(fresh_install) == first
+    assert fresh_install("import", "-", "--json", input=data)["unchanged"] == len(first)
