@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__, configcache
 from .exceptions import ConfigError
-from .types import FetchSettings, Topic
+from .types import FetchSettings, RelevanceSettings, Topic
 
 if TYPE_CHECKING:
     import yaml
@@ -93,6 +93,7 @@ class Config:
     sources: tuple[SourceConfig, ...]
     topics: tuple[Topic, ...]
     retention: int | None = None  # seconds; None keeps every entry
+    relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -164,6 +165,12 @@ class _Node:
         if not isinstance(value, bool):
             raise self.fail("must be true or false")
         return value
+
+    def fraction(self) -> float:
+        value = self.scalar()
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise self.fail("must be a number from 0 to 1")
+        return float(value)
 
     def duration(self) -> int:
         value = self.scalar()
@@ -347,7 +354,7 @@ def parse(text: str, path: Path) -> Config:
     if root is None:
         raise ConfigError("the file is empty")
     top = _Node(root, "").mapping(
-        {"database", "poll", "output", "sources", "topics", "retention"},
+        {"database", "poll", "output", "sources", "topics", "retention", "relevance"},
         {"output", "sources"},
     )
     base = path.resolve().parent
@@ -451,6 +458,13 @@ def parse(text: str, path: Path) -> Config:
         poll = replace(poll, user_agent=user_agent_for(link))
 
     retention = top["retention"].duration() if "retention" in top else None
+    relevance = RelevanceSettings()
+    if "relevance" in top:
+        r = top["relevance"].mapping({"suggest", "suggest_above"})
+        relevance = RelevanceSettings(
+            suggest=r["suggest"].boolean() if "suggest" in r else relevance.suggest,
+            suggest_above=(r["suggest_above"].fraction() if "suggest_above" in r
+                           else relevance.suggest_above))
     return Config(
         path=path,
         database=database,
@@ -459,6 +473,7 @@ def parse(text: str, path: Path) -> Config:
         sources=tuple(sources),
         topics=tuple(topics),
         retention=retention,
+        relevance=relevance,
     )
 
 
