@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,14 +34,35 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False)
 
 
+# Control characters, C1 controls and the Unicode line separators: a log message carries text
+# from requests and feeds, and none of it may start a line of its own in the text log.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape_control(m: re.Match[str]) -> str:
+    ch = m.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
+    if named:
+        return named
+    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+
+class _TextFormatter(logging.Formatter):
+    """One event, one line: control characters in the message are shown escaped."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = _CONTROLS.sub(_escape_control, record.message)
+        return super().formatMessage(record)
+
+
 def setup_logging(fmt: str, level: int) -> None:
     """One line per event on stderr, as text or JSON."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)sZ %(levelname)s %(message)s",
-                                               "%Y-%m-%dT%H:%M:%S"))
+        handler.setFormatter(_TextFormatter("%(asctime)sZ %(levelname)s %(message)s",
+                                            "%Y-%m-%dT%H:%M:%S"))
     handler.formatter.converter = __import__("time").gmtime  # type: ignore[union-attr]
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -239,7 +261,9 @@ def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
     if as_json:
         doc = candidate_json(r)
         doc["summary"] = summary
-        doc["entries"] = r["carriers"]
+        doc["entries"] = r["carriers"] + [
+            {k: a[k] for k in ("source", "feed", "title", "link", "published", "first_seen")}
+            for a in r.get("also") or []]
         doc["history"] = r["history"]
         emit_json(doc)
         return
@@ -250,6 +274,11 @@ def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
     click.echo("  sources:")
     for e in r["carriers"]:
         click.echo(f"    - {e['source']}  ({_date(e['first_seen'])})")
+    if r.get("also"):
+        click.echo("  also covered by:")
+        for a in r["also"]:
+            click.echo(f"    - {a['source']}: {a['title']}")
+            click.echo(f"      {a['url']}")
     if summary:
         click.echo("")
         click.echo(click.wrap_text(_short(summary, 1200), 78, initial_indent="  ",
@@ -267,20 +296,44 @@ def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
 @cli.command(epilog="\b\nExamples:\n"
              "  curator feature 42 --note 'Why this matters: …'\n"
              "  curator feature 42 --note-file note.md\n"
-             "  $EDITOR note.md && curator feature 42 --note-file - < note.md")
+             "  $EDITOR note.md && curator feature 42 --note-file - < note.md\n"
+             "  curator feature 42 --link https://www.bbc.co.uk/news/articles/x  # another outlet")
 @click.argument("candidate_id", metavar="ID", type=int)
 @click.option("--note", metavar="TEXT", help="The commentary, in Markdown.")
 @click.option("--note-file", metavar="PATH_OR_-", type=click.File("r", encoding="utf-8"),
               help="Read the commentary from a file, or - for standard input.")
+@click.option("--link", metavar="URL",
+              help="Link this one of the story's articles (see `curator show ID`).")
 @pass_ctx
-def feature(c: Ctx, candidate_id: int, note: str | None, note_file: Any) -> None:
+def feature(c: Ctx, candidate_id: int, note: str | None, note_file: Any,
+            link: str | None) -> None:
     """Feature a candidate with a commentary in Markdown; run again to edit the note."""
     if note is not None and note_file is not None:
         raise UsageError("give --note or --note-file, not both")
     if note_file is not None:
         note = note_file.read()
-    r = c.curator().feature(candidate_id, note, editor=editor_name())
+    r = c.curator().feature(candidate_id, note, editor=editor_name(), link=link)
     click.echo(f"featured #{r['id']}: {r['title']}")
+
+
+@cli.command(epilog="\b\nExample:\n  curator split 42 https://www.theverge.com/2026/3/2/other-story")
+@click.argument("candidate_id", metavar="ID", type=int)
+@click.argument("url", metavar="URL")
+@pass_ctx
+def split(c: Ctx, candidate_id: int, url: str) -> None:
+    """Take one of a story's other articles out of it: a candidate of its own."""
+    r = c.curator().split(candidate_id, url, editor=editor_name())
+    click.echo(f"split #{r['id']} from #{candidate_id}: {r['title']}")
+
+
+@cli.command(epilog="\b\nExample:\n  curator merge 42 57   # 57's articles join story 42")
+@click.argument("candidate_id", metavar="ID", type=int)
+@click.argument("other_id", metavar="OTHER_ID", type=int)
+@pass_ctx
+def merge(c: Ctx, candidate_id: int, other_id: int) -> None:
+    """Join two candidates that report one story; the first keeps its status and note."""
+    r = c.curator().merge(candidate_id, other_id, editor=editor_name())
+    click.echo(f"merged #{other_id} into #{r['id']}: {r['title']}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator reject 42")
@@ -394,7 +447,7 @@ def backup(c: Ctx, path: str) -> None:
     click.echo(f"backed up to {target}")
 
 
-@cli.command(epilog="\b\nExample:\n  curator restore backups/curator-20261128T070000Z.db")
+@cli.command(epilog="\b\nExample:\n  curator restore backups/curator-20261128T070000.123Z.db")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @pass_ctx
 def restore(c: Ctx, path: str) -> None:
@@ -449,11 +502,20 @@ def opml_export(c: Ctx) -> None:
 @click.argument("file", type=click.File("rb"))
 @pass_ctx
 def opml_import(c: Ctx, file: Any) -> None:
-    """Add an OPML file's feeds to feeds.yaml (its comments and order are kept)."""
-    added = c.curator().import_opml(file.read(), file.name)
-    click.echo(f"{len(added)} sources added to {c.curator().config.path}")
-    for url in added:
+    """Add an OPML file's feeds to feeds.yaml (only the added lines change).
+
+    Feeds already in feeds.yaml, listed twice, or not http/https are skipped, each with why.
+    """
+    result = c.curator().import_opml(file.read(), file.name)
+    n = len(result.added)
+    click.echo(f"{n} source{'' if n == 1 else 's'} added to {c.curator().config.path}")
+    for url in result.added:
         click.echo(f"  + {url}")
+    if result.skipped:
+        n = len(result.skipped)
+        click.echo(f"{n} skipped:")
+        for s in result.skipped:
+            click.echo(f"  - {s.url}: {s.reason}")
 
 
 # ------------------------------------------------------------------ editors and the web desk
@@ -519,12 +581,15 @@ def editor_remove(c: Ctx, name: str) -> None:
              "  curator web --host 0.0.0.0 --port 8000   # behind a TLS-terminating proxy")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--trusted-proxy", metavar="ADDRESS", envvar="CURATOR_TRUSTED_PROXY",
+              help="The address of your TLS proxy: believe its X-Forwarded-For, so login "
+                   "limits count each client, not the proxy ($CURATOR_TRUSTED_PROXY).")
 @pass_ctx
-def web(c: Ctx, host: str, port: int) -> None:
+def web(c: Ctx, host: str, port: int, trusted_proxy: str | None) -> None:
     """Serve the editors' desk and the public feeds (/feed.xml, /atom.xml)."""
     from .web import serve
 
-    serve(c.curator().config, host=host, port=port)
+    serve(c.curator().config, host=host, port=port, trusted_proxy=trusted_proxy)
 
 
 def main() -> None:

@@ -15,17 +15,19 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import __version__, clock
 from .clock import iso, parse_iso
-from .config import Config, Follower, add_sources
-from .exceptions import CuratorError, LockedError, ParseError, UsageError
-from .store import SaveResult, Store
+from .config import Config, Follower
+from .exceptions import CuratorError, LockedError, ParseError, PublishError, StoreError, UsageError
+from .files import create_private, open_private_lock, private_folder
+from .store import SaveResult, Store, check_backup
 from .store import new_guid as _new_guid
+from .text import strip_invisible
 from .types import (
     Channel,
     Fetched,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     import asyncio
     from concurrent.futures import Executor
 
+    from .feedsfile import AddResult
     from .fetch import Fetcher
     from .match import Matcher
     from .relevance import Refreshed
@@ -272,6 +275,8 @@ def candidate_json(row: dict[str, Any]) -> dict[str, Any]:
         "featured_at": row["featured_at"],
         "score": candidate_score(row),
         "suggested": bool(row.get("suggested")),
+        "also": [{"title": a["title"], "url": a["url"], "source": a["source"]}
+                 for a in row.get("also") or []],
     }
 
 
@@ -381,9 +386,10 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# Bump when render.render_note's output changes for the same Markdown (a sanitiser rule, an
-# extension), so notes rendered before are rendered again even without a new release.
-NOTE_HTML_REVISION = 1
+# Bump when render's output changes for the same input (a sanitiser rule, an extension, how
+# titles are reduced to text), so notes rendered before are rendered again and the feeds are
+# written again even without a new release. 2: bidi overrides and zero-width characters go.
+NOTE_HTML_REVISION = 2
 
 
 def note_html_key(note: str) -> str:
@@ -437,6 +443,31 @@ def _config_changes(old: Config, new: Config) -> str:
     return "feeds.yaml changed: " + ", ".join(parts or ["nothing curator uses"])
 
 
+def _reserve(folder: Path, prefix: str, suffix: str, when: datetime) -> Path:
+    """Claim a new file `<prefix><UTC time to the ms>Z<suffix>` in `folder` (0600, empty).
+
+    Names sort in the order taken; one taken in the same millisecond (or by a frozen clock)
+    moves on a millisecond, so no copy ever replaces another.
+    """
+    utc = when.astimezone(UTC)
+    while True:
+        path = folder / f"{prefix}{utc:%Y%m%dT%H%M%S}.{utc.microsecond // 1000:03d}Z{suffix}"
+        if create_private(path):
+            return path
+        utc += timedelta(milliseconds=1)
+
+
+def _unwritable(e: OSError, *paths: Path) -> str:
+    """Why the feeds could not be written, naming the folder (never a temporary file's name)."""
+    failed = Path(e.filename) if e.filename else paths[0]
+    target = next((p for p in paths if failed in (p, p.parent) or failed.parent == p.parent),
+                  paths[0])
+    reason = (e.strerror or str(e)).lower()
+    return (f"nothing was published: cannot write {target.name} into {target.parent} "
+            f"({reason}). Make that folder writable for the user running curator, or set "
+            "output.rss and output.atom in feeds.yaml to a folder it can write.")
+
+
 def _jitter(seconds: float, spread: float = 0.1) -> float:
     # Spreads polls of sources added together, so they do not all fall due in the same second.
     import random
@@ -451,6 +482,7 @@ class Curator:
                  now: Callable[[], datetime] | None = None) -> None:
         self.config = config
         self.store = store or Store(config.database)
+        self.store.stories.window = config.stories_window
         self._now = now or clock.now
         self.stop_requested = threading.Event()
         self._synced = False
@@ -483,6 +515,7 @@ class Curator:
             return None
         summary = _config_changes(old, new)
         self.config = new
+        self.store.stories.window = new.stories_window
         if new.sources != old.sources:
             self._synced = False  # the next poll brings the stored sources in line
         log.info("%s", summary)
@@ -495,8 +528,12 @@ class Curator:
         """Hold the one-poll-at-a-time lock, waiting up to `wait` seconds for it."""
         wait = POLL_LOCK_WAIT if wait is None else wait
         path = self.config.database.with_name(self.config.database.name + ".poll.lock")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        # Beside the database, in its private folder (see Store), and 0600: another user can
+        # neither take the lock nor plant the file; one that another user owns is refused.
+        try:
+            fd = open_private_lock(path)
+        except OSError as e:
+            raise StoreError(f"poll lock {path}: {e.strerror or e}") from e
         try:
             deadline = time.monotonic() + wait
             while True:
@@ -806,13 +843,28 @@ class Curator:
         """One candidate with its summary, sources and history."""
         return self.store.candidate(candidate_id)
 
-    def feature(self, candidate_id: int, note: str | None, *, editor: str) -> dict[str, Any]:
-        """Feature a candidate with a Markdown commentary; again to edit the note."""
+    def feature(self, candidate_id: int, note: str | None, *, editor: str,
+                link: str | None = None) -> dict[str, Any]:
+        """Feature a candidate with a Markdown commentary; again to edit the note.
+
+        `link`: which of the story's articles the published item links (default: the first seen).
+        """
+        if note is not None:
+            # Invisible characters that reorder or hide text have no place in a published note.
+            note = strip_invisible(note)
         if note is not None and len(note) > MAX_NOTE_CHARS:
             raise UsageError(f"the note has {len(note):,} characters; the limit is "
                              f"{MAX_NOTE_CHARS:,}")
         return self.store.set_status(candidate_id, "featured", editor=editor, now=self.now(),
-                                     note=note)
+                                     note=note, link=link)
+
+    def split(self, candidate_id: int, url: str, *, editor: str) -> dict[str, Any]:
+        """Make one of a story's other articles a candidate of its own; the new candidate."""
+        return self.store.split(candidate_id, url, editor=editor, now=self.now())
+
+    def merge(self, candidate_id: int, other_id: int, *, editor: str) -> dict[str, Any]:
+        """Join another candidate's story to this one (it keeps this one's status and note)."""
+        return self.store.merge(candidate_id, other_id, editor=editor, now=self.now())
 
     def reject(self, candidate_id: int, *, editor: str) -> dict[str, Any]:
         """Reject a candidate (unfeatures it)."""
@@ -894,13 +946,32 @@ class Curator:
     # ------------------------------------------------------------------ moving work and data
 
     def backup(self, target: str | Path) -> Path:
-        """An online copy of the database (safe while polls and editors write)."""
+        """An online copy of the database (safe while polls and editors write), mode 0600.
+
+        A folder (or a path ending in /) gets a new `curator-<time>.db`, never one already there;
+        a missing last folder is made (0700), a missing path above it is refused, like mkdir.
+        """
         path = Path(target)
-        if path.is_dir() or str(target).endswith(("/", os.sep)):
-            path = path / f"curator-{self.now().strftime('%Y%m%dT%H%M%SZ')}.db"
-        if path.resolve() == self.config.database.resolve():
-            raise UsageError("the backup must not be the database itself")
-        self.store.backup(path)
+        into_folder = path.is_dir() or str(target).endswith(("/", os.sep))
+        folder = path if into_folder else path.parent
+        try:
+            if not folder.is_dir():
+                if not folder.parent.is_dir():
+                    raise UsageError(f"no folder {folder.parent} to put the backup in; "
+                                     "make it first (curator backup makes only the last folder)")
+                private_folder(folder, parents=False)
+            if into_folder:
+                path = _reserve(folder, "curator-", ".db", self.now())
+            elif path.resolve() == self.config.database.resolve():
+                raise UsageError("the backup must not be the database itself")
+            try:
+                self.store.backup(path)
+            except BaseException:
+                if into_folder:
+                    path.unlink(missing_ok=True)
+                raise
+        except OSError as e:
+            raise UsageError(f"cannot write the backup {path}: {e.strerror or e}") from e
         return path
 
     def restore(self, source: str | Path) -> Path:
@@ -909,20 +980,15 @@ class Curator:
         if not src.is_file():
             raise UsageError(f"no backup file at {src}")
         try:
-            check = Store(src, migrate=False)
+            ok, version = check_backup(src)  # read as it is: nothing is written beside it
         except CuratorError as e:
             raise UsageError(f"{src} is not a usable curator database: {e}") from e
-        try:
-            ok = check.integrity_ok()
-            version = check.schema_names()
-        finally:
-            check.close()
         if not ok:
             raise UsageError(f"{src} fails SQLite's integrity check; not restored")
         if not version:
             raise UsageError(f"{src} is not a curator database (no curator schema)")
-        keep = self.config.database.with_name(
-            f"{self.config.database.name}.before-restore-{self.now().strftime('%Y%m%dT%H%M%SZ')}.bak")
+        db = self.config.database
+        keep = _reserve(db.parent, f"{db.name}.before-restore-", ".bak", self.now())
         self.store.backup(keep)
         self.store.restore_from(src)
         self.store.close()
@@ -974,8 +1040,10 @@ class Curator:
                     for s in self.store.sources()]
         return export_opml(self.config.output.title, outlines, self.now())
 
-    def import_opml(self, data: bytes, where: str) -> list[str]:
-        """Add an OPML file's feeds to feeds.yaml (comments and order kept); returns URLs added."""
+    def import_opml(self, data: bytes, where: str) -> AddResult:
+        """Add an OPML file's feeds to feeds.yaml, changing only the lines added; returns what
+        was added and what was skipped (already there, listed twice, not http/https)."""
+        from .feedsfile import add_sources
         from .opml import parse_opml
 
         outlines = parse_opml(data, where)
@@ -991,9 +1059,11 @@ class Curator:
         """Keep a small named value in the database."""
         self.store.set_state(key, value)
 
-    def counts(self) -> dict[str, int]:
-        """How many candidates have each status."""
-        return self.store.counts()
+    def counts(self, *, topic: str | None = None, source: str | None = None,
+               search: str | None = None) -> dict[str, int]:
+        """How many candidates have each status, of those the filters let through."""
+        source_id = self.store.find_source(source)["id"] if source else None
+        return self.store.counts(topic=topic, source_id=source_id, search=search)
 
     def editor_hash(self, name: str) -> str | None:
         """An editor's stored password hash (sessions end when it changes), or None."""
@@ -1007,9 +1077,9 @@ class Curator:
         """The commentary as readers will see it: the published feed's renderer and sanitiser."""
         return render_note(markdown)
 
-    def published_preview(self) -> list[tuple[PublishedItem, str]]:
-        """Each published item with the HTML body readers get."""
-        return [(item, item_html(item)) for item in self.published_items()]
+    def published_preview(self) -> list[tuple[int, PublishedItem, str]]:
+        """Each published item's candidate id, the item, and the HTML body readers get."""
+        return [(cid, item, item_html(item)) for cid, item in self._featured()]
 
     def highlight_spans(self, text: str) -> list[tuple[int, int]]:
         """Where the topics' terms match in `text`, for highlighting."""
@@ -1026,7 +1096,8 @@ class Curator:
         o = self.config.output
         return Channel(title=o.title, link=o.link, description=o.description,
                        author_name=o.author_name, author_email=o.author_email,
-                       rss_url=o.rss_url, atom_url=o.atom_url)
+                       rss_url=o.rss_url, atom_url=o.atom_url,
+                       topic_titles=tuple((t.name, t.title) for t in self.config.topics))
 
     def published_items(self) -> list[PublishedItem]:
         """The featured candidates as they go into the feeds, newest feature first."""
@@ -1055,6 +1126,8 @@ class Curator:
                 published=parse_iso(r["published"]),
                 editor=r["changed_by"],
                 note_html=cached,
+                also=tuple((a["title"] or "", a["url"], a["source"] or "")
+                           for a in r.get("also") or []),
             )))
         return items
 
@@ -1076,7 +1149,7 @@ class Curator:
         # what the last publish left, the output would be the same bytes, so skip building it
         # (and importing the renderers) — the common case for a publish from cron. The items'
         # note_html is left out of their repr: it follows from the note and the version.
-        inputs = _digest(repr((__version__, channel, items)).encode())
+        inputs = _digest(repr((__version__, NOTE_HTML_REVISION, channel, items)).encode())
         output = self._output_digest()
         if self.store.get_state("published_inputs") == inputs and self._files_as_published():
             if (self.store.get_state("published_marker") != marker
@@ -1091,7 +1164,7 @@ class Curator:
             changed_rss = write_atomic(out.rss, rss)
             changed_atom = write_atomic(out.atom, atom)
         except OSError as e:
-            raise CuratorError(f"could not write the feeds: {e}") from e
+            raise PublishError(_unwritable(e, out.rss, out.atom)) from e
         result["changed"] = changed_rss or changed_atom
         files = _digest(rss) + " " + _digest(atom)
         with self.store.write():
@@ -1126,7 +1199,9 @@ class Curator:
     def _output_digest(self) -> str:
         # The output settings as of this publish: any process (the desk, cron, `curator run`)
         # can then tell that an edit of feeds.yaml's output section is not published yet.
-        return _digest(repr((__version__, self.config.output)).encode())
+        # Topic titles are the feeds' category labels: a renamed topic is an output change too.
+        titles = tuple((t.name, t.title) for t in self.config.topics)
+        return _digest(repr((__version__, NOTE_HTML_REVISION, self.config.output, titles)).encode())
 
     def needs_publish(self) -> bool:
         """True when a feature, note, status or the output settings changed since the last publish."""

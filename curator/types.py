@@ -119,6 +119,8 @@ class Channel:
     author_email: str | None
     rss_url: str  # self link of the RSS file
     atom_url: str  # self link of the Atom file
+    # Each topic's (slug, title): items carry slugs, readers are shown titles.
+    topic_titles: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ class PublishedItem:
     updated_at: datetime  # when the note last changed (>= featured_at)
     published: datetime | None = None  # the original article's date
     editor: str | None = None
+    # The story's other articles, as (title, url, source name): "Also covered by".
+    also: tuple[tuple[str, str, str], ...] = ()
     # render.render_note(note), when already known (the store keeps it): rendering then needs no
     # Markdown. Derived from note, so it takes no part in equality or repr, and so none in the
     # hash of a publish's inputs either.
