@@ -30,7 +30,7 @@ from markupsafe import Markup
 
 from ..clock import iso
 from ..config import Config, Follower
-from ..core import MAX_NOTE_CHARS, Curator, display_name
+from ..core import MAX_NOTE_CHARS, Curator, candidate_score, display_name, suggestion_reason
 from ..exceptions import PublishError, UsageError
 from .security import LoginThrottle, safe_next
 from .text import excerpt, highlight, word_spans
@@ -122,6 +122,8 @@ def _mark_row(c: Curator, row: dict[str, Any], width: int = EXCERPT_CHARS,
     row["excerpt_marked"] = excerpt(text, c.highlight_spans(text), width,
                                     hits=word_spans(text, words))
     row["terms"] = c.matched_terms(title, text)
+    row["score_value"] = candidate_score(row)
+    row["why"] = suggestion_reason(row)
     if row.get("status") == "featured" and row.get("note"):
         # The note as readers read it, reduced to text: no Markdown asterisks, no markup.
         import nh3
@@ -156,12 +158,13 @@ def queue() -> Any:
     topic = _arg("topic", set(topics), None)
     source = _arg("source", {u for u, _ in sources}, None)
     q = " ".join(request.args.get("q", "").split())[:200]
+    sort = _arg("sort", ("newest", "score"), "newest") or "newest"
     try:
         page = max(1, min(int(request.args.get("page", "1")), 10_000))
     except ValueError:
         page = 1
     rows = c.candidates(status=status, topic=topic, source=source, search=q or None,
-                        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+                        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, sort=sort)
     more = len(rows) > PAGE_SIZE
     words = tuple(q.split())
     rows = [_mark_row(c, r, words=words) for r in rows[:PAGE_SIZE]]
@@ -170,7 +173,8 @@ def queue() -> Any:
     counts = c.counts(topic=topic, source=source, search=q or None)
     counts["all"] = sum(counts.values())
     filters = {k: v for k, v in (("status", status if status != "new" else None),
-                                 ("topic", topic), ("source", source), ("q", q)) if v}
+                                 ("topic", topic), ("source", source), ("q", q),
+                                 ("sort", sort if sort != "newest" else None)) if v}
 
     def page_url(n: int) -> str:
         args = dict(filters, **({"page": str(n)} if n > 1 else {}))
@@ -186,6 +190,7 @@ def queue() -> Any:
         status_urls[s] = url_for("desk.queue") + ("?" + urlencode(args) if args else "")
     return render_template(
         "queue.html", active="queue", rows=rows, status=status, topic=topic, source=source, q=q,
+        sort=sort,
         page=page, topics=list(topics.values()), topic_titles=_topic_titles(c),
         sources=sources, counts=counts, totals=totals, filters=filters, status_urls=status_urls,
         prev_url=page_url(page - 1) if page > 1 else None,
