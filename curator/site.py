@@ -29,7 +29,7 @@ from . import render
 from .files import write_atomic
 from .types import Channel, PublishedItem, Topic
 
-__all__ = ["SiteFeed", "build", "remove_stale", "write"]
+__all__ = ["SiteFeed", "build", "page_csp", "remove_stale", "write"]
 
 _log = logging.getLogger(__name__)
 _TEMPLATES = Path(__file__).with_name("site_templates")
@@ -74,6 +74,11 @@ def _css() -> tuple[str, str]:
     return css, f"sha256-{digest}"
 
 
+def page_csp() -> str:
+    """The Content-Security-Policy of every page: its inline stylesheet, and nothing else."""
+    return _CSP.format(style=_css()[1])
+
+
 def _date(when: datetime) -> tuple[str, str]:
     utc = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
     return f"{utc.day} {utc:%B %Y}", utc.replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -115,8 +120,8 @@ class _Builder:
         self.topics = [t for t in topics if t.name]
         self.titles = {t.name: t.title or t.name for t in self.topics}
         self.main_feeds = list(main_feeds)
-        self.css, style = _css()
-        self.csp = _CSP.format(style=style)
+        self.css = _css()[0]
+        self.csp = page_csp()
         self.files: dict[str, bytes] = {}
 
     def topic_feeds(self, name: str) -> list[SiteFeed]:

@@ -281,3 +281,41 @@ def test_pages_pass_the_nu_html_checker(site: dict[str, Any]) -> None:
     result = subprocess.run([java, "-jar", str(jar), "--errors-only", "--format", "text", *pages],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_curator_web_serves_the_site_to_everyone_with_304(tmp_path: Path) -> None:
+    from test_web import build_desk, login, post
+
+    desk = build_desk(tmp_path)
+    editor = desk.app.test_client()
+    assert login(editor).status_code == 302
+    post(editor, f"/c/{desk.ids['s230']}/feature", {"note": "Read *this* one."})
+    post(editor, "/publish")
+    folder = desk.config.output.site_folder
+    feed = json.loads((folder / "feed.json").read_bytes())
+    page = "/" + feed["items"][0]["url"].split("/", 3)[3]
+    anon = desk.app.test_client()
+    topic = sorted(p.name for p in (folder / "topics").iterdir())[0]
+    for path, mime in [("/index.html", "text/html"), ("/feed.json", "application/feed+json"),
+                       (page, "text/html"), (f"/topics/{topic}/feed.xml", "application/rss+xml"),
+                       (f"/topics/{topic}/atom.xml", "application/atom+xml"),
+                       (f"/topics/{topic}/feed.json", "application/feed+json"),
+                       (f"/topics/{topic}/index.html", "text/html"),
+                       (f"/topics/{topic}/", "text/html")]:
+        resp = anon.get(path)
+        assert resp.status_code == 200, path
+        assert resp.mimetype == mime
+        on_disk = path.lstrip("/") + ("index.html" if path.endswith("/") else "")
+        assert resp.data == (folder / on_disk).read_bytes()
+        etag, modified = resp.headers["ETag"], resp.headers["Last-Modified"]
+        assert anon.get(path, headers={"If-None-Match": etag}).status_code == 304
+        assert anon.get(path, headers={"If-Modified-Since": modified}).status_code == 304
+        if mime == "text/html":
+            csp = resp.headers["Content-Security-Policy"]
+            assert "default-src 'none'" in csp and "script-src" not in csp
+    # `/` stays the desk: a visitor is sent to log in, and sees no candidate.
+    desk_page = anon.get("/")
+    assert desk_page.status_code in (302, 401, 403) and b"section-230" not in desk_page.data
+    for path in ("/items/../../feeds.yaml", "/items/x.html", "/topics/../db/", "/topics/a/b.txt",
+                 "/topics/UP/feed.xml", "/items/2026-01-01-0123456789ab.html"):
+        assert anon.get(path).status_code in (302, 404), path

@@ -271,7 +271,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, *,
     """Serve the desk and the public feeds with waitress until interrupted."""
     server = make_server(config, host=host, port=port, trusted_proxy=trusted_proxy)
     shown = f"[{host}]" if ":" in host else host
-    log.info("curator web: the desk is at http://%s:%d/ (feeds at /feed.xml and /atom.xml)",
+    log.info("curator web: the desk is at http://%s:%d/ (readers: /index.html, /feed.xml)",
              shown, port)
     if trusted_proxy:
         log.info("believing X-Forwarded-For from %s", trusted_proxy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     g,
@@ -46,7 +48,9 @@ CANDIDATE_TEXT_CHARS = 6000  # the page shows this much of the entry; the rest i
 PUBLISHES_SHOWN = 5  # the Published page's list of who published last
 FEED_MAX_AGE = 300  # seconds readers' apps may reuse a feed before asking again (then a cheap 304)
 # Endpoints anyone may reach; everything else needs a logged-in editor.
-OPEN_ENDPOINTS = frozenset({"desk.login", "desk.rss", "desk.atom", "static"})
+OPEN_ENDPOINTS = frozenset({"desk.login", "desk.rss", "desk.atom", "static", "desk.site_index",
+                            "desk.site_json", "desk.site_item", "desk.site_topic",
+                            "desk.site_topic_index"})
 
 
 @dataclass
@@ -412,6 +416,41 @@ def _send_feed(path: Path, mimetype: str) -> Any:
                      last_modified=st.st_mtime, max_age=FEED_MAX_AGE)
     # Public, read-only data: web-based feed readers may fetch it from their own pages.
     resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
+
+
+# The readers' site (curator/site.py): only the names a publish writes, each with its type.
+_SITE_TYPES = {"index.html": "text/html", "feed.xml": "application/rss+xml",
+               "atom.xml": "application/atom+xml", "feed.json": "application/feed+json"}
+_ITEM_PAGE = re.compile(r"\d{4}-\d\d-\d\d-[0-9a-f]{12}\.html\Z")
+_TOPIC = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
+
+
+# An endpoint per rule: rules of one endpoint with defaults would redirect to each other.
+@bp.get("/index.html", defaults={"folder": "", "name": "index.html"}, endpoint="site_index")
+@bp.get("/feed.json", defaults={"folder": "", "name": "feed.json"}, endpoint="site_json")
+@bp.get("/items/<name>", defaults={"folder": "items"}, endpoint="site_item")
+@bp.get("/topics/<folder>/<name>", endpoint="site_topic")
+@bp.get("/topics/<folder>/", defaults={"name": "index.html"}, endpoint="site_topic_index")
+def site_file(folder: str, name: str) -> Any:
+    """A file of the readers' site, open to everyone: pages, JSON Feed, per-topic feeds."""
+    if folder == "items":
+        if not _ITEM_PAGE.match(name):
+            abort(404)
+        kind = "text/html"
+    else:
+        kind = _SITE_TYPES.get(name, "")
+        if not kind or (folder and not _TOPIC.match(folder)):
+            abort(404)
+    rel = f"topics/{folder}/{name}" if folder and folder != "items" else (
+        f"items/{name}" if folder else name)
+    resp = _send_feed(desk().config.output.site_folder / rel, kind)
+    if kind == "text/html":
+        from ..site import page_csp
+
+        # The pages' own policy: their inline stylesheet and nothing else (no script at all).
+        resp.headers["Content-Security-Policy"] = page_csp()
+        resp.headers["X-Frame-Options"] = "SAMEORIGIN"
     return resp
 
 
