@@ -31,6 +31,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 
 browser:
 	sh scripts/install-chromium.sh
+	sh scripts/install-axe.sh
 
 test: install-test browser
 	$(BIN)/ruff check curator tests bench

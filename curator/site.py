@@ -192,7 +192,7 @@ class _Builder:
         self.page("index.html", "index.html", share_title=site_title,
                   description=render._line(channel.description) or site_title,
                   feeds=every_feed, own=self.main_feeds, follow=site_title,
-                  heading=site_title, items=[views[i.guid] for i in items])
+                  heading="Latest picks", items=[views[i.guid] for i in items])
         for item in items:
             view = views[item.guid]
             description = _shorten(render._line(item.excerpt)
