@@ -530,6 +530,12 @@ def _with_note_html(featured: Sequence[tuple[int, PublishedItem]]
     return items, rendered
 
 
+# The feeds of the readers' site (per topic, and the JSON Feed): a change to one is a WebSub ping.
+_FEED_FILES = ("feed.xml", "atom.xml", "feed.json")
+# Feeds whose WebSub ping the hub has not taken yet (newline-separated self URLs).
+WEBSUB_PENDING = "websub_pending"
+
+
 def _site_digest(files: dict[str, bytes]) -> str:
     """One digest of every file of the site, names and bytes."""
     return _digest("\n".join(f"{p} {_digest(files[p])}" for p in sorted(files)).encode())
@@ -1304,6 +1310,7 @@ class Curator:
             if (self.store.get_state("published_marker") != marker
                     or self.store.get_state("published_output") != output):
                 self.store.set_states({"published_marker": marker, "published_output": output})
+            self._websub(())  # feeds a failing hub missed last time
             return result
         from .files import write_atomic
 
@@ -1336,7 +1343,33 @@ class Curator:
                 n = len(items)
                 self.store.log_activity("publish", editor=editor, now=self.now(),
                                         detail=f"{n} item{'' if n == 1 else 's'}")
+        changed_feeds = [url for url, changed in ((out.rss_url, changed_rss),
+                                                  (out.atom_url, changed_atom)) if changed]
+        changed_feeds += [urljoin(out.link, p) for p in changed_site if p.endswith(_FEED_FILES)]
+        self._websub(changed_feeds)
         return result
+
+    def _websub(self, changed: Sequence[str]) -> None:
+        """Ping the WebSub hub for the feeds that changed and those a failing hub missed before.
+
+        A hub that fails is logged and its feeds kept for the next publish; it never fails this
+        one. Without a hub, nothing is pending.
+        """
+        hub = self.config.output.websub_hub
+        before = [u for u in (self.store.get_state(WEBSUB_PENDING) or "").split("\n") if u]
+        if hub is None:
+            if before:
+                self.store.set_state(WEBSUB_PENDING, None)
+            return
+        urls = list(dict.fromkeys([*before, *changed]))
+        if not urls:
+            return
+        from .websub import notify
+
+        poll = self.config.poll
+        failed = notify(hub, urls, timeout=poll.timeout, user_agent=poll.user_agent)
+        if failed != before:
+            self.store.set_state(WEBSUB_PENDING, "\n".join(failed) or None)
 
     def publishes(self, limit: int = 5) -> list[dict[str, Any]]:
         """The newest publishes that changed the feeds: who (None: `curator run`), when, what."""

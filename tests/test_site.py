@@ -319,3 +319,127 @@ def test_curator_web_serves_the_site_to_everyone_with_304(tmp_path: Path) -> Non
     for path in ("/items/../../feeds.yaml", "/items/x.html", "/topics/../db/", "/topics/a/b.txt",
                  "/topics/UP/feed.xml", "/items/2026-01-01-0123456789ab.html"):
         assert anon.get(path).status_code in (302, 404), path
+
+
+# ------------------------------------------------------------------ WebSub
+
+
+class Hub:
+    """A WebSub hub on 127.0.0.1 that records each publish ping; `status` is its answer."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+
+        self.pings: list[dict[str, list[str]]] = []
+        self.types: list[str] = []
+        self.status = 204
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                length = int(self.headers.get("Content-Length") or 0)
+                hub.types.append(self.headers.get("Content-Type") or "")
+                hub.pings.append(parse_qs(self.rfile.read(length).decode()))
+                self.send_response(hub.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hub"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def urls(self) -> list[str]:
+        out = []
+        for ping in self.pings:
+            assert ping["hub.mode"] == ["publish"]
+            out.extend(ping["hub.url"])
+        self.pings.clear()
+        return out
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hub() -> Any:
+    h = Hub()
+    yield h
+    h.close()
+
+
+def test_websub_names_the_hub_and_pings_each_changed_feed(server: Any, tmp_path: Path,
+                                                          clock: Any, hub: Hub) -> None:
+    from conftest import Cli
+
+    url = server.add("/src.xml", rss(ITEMS))
+    cli = Cli(write_config(tmp_path, [{"url": url}], output={"websub_hub": hub.url}))
+    cli("poll", "--json")
+    merger = next(c for c in cli("candidates", "--json") if c["url"].endswith("/b"))
+    cli("feature", str(merger["id"]), "--note", "n")
+    cli("publish", "--json")
+    folder = tmp_path / "public"
+    base = "https://watch.example.org/"
+    pinged = hub.urls()
+    # Every feed changed on the first publish: the main three and every topic's three.
+    assert set(pinged) == {base + "feed.xml", base + "atom.xml", base + "feed.json"} | {
+        f"{base}topics/{t}/{f}" for t in ("platform-accountability", "child-safety",
+                                          "surveillance", "antitrust")
+        for f in ("feed.xml", "atom.xml", "feed.json")}
+    assert len(pinged) == len(set(pinged))
+    assert set(hub.types) == {"application/x-www-form-urlencoded"}
+    # Each feed names the hub.
+    channel = ET.fromstring((folder / "feed.xml").read_bytes()).find("channel")
+    assert channel is not None
+    assert [link.get("href") for link in channel.findall(f"{ATOM}link[@rel='hub']")] == [hub.url]
+    atom = ET.fromstring((folder / "topics/antitrust/atom.xml").read_bytes())
+    assert [link.get("href") for link in atom.findall(f"{ATOM}link[@rel='hub']")] == [hub.url]
+    assert json.loads((folder / "feed.json").read_bytes())["hubs"] == [
+        {"type": "WebSub", "url": hub.url}]
+    assert feedparser.parse((folder / "feed.xml").read_bytes()).bozo == 0
+    # Nothing changed: no ping.
+    assert cli("publish", "--json")["changed"] is False
+    assert hub.urls() == []
+    # A note edit on an antitrust item changes the main feeds and the antitrust ones only.
+    clock.advance(minutes=1)
+    cli("feature", str(merger["id"]), "--note", "edited")
+    cli("publish", "--json")
+    assert set(hub.urls()) == {base + "feed.xml", base + "atom.xml", base + "feed.json",
+                               base + "topics/antitrust/feed.xml",
+                               base + "topics/antitrust/atom.xml",
+                               base + "topics/antitrust/feed.json"}
+
+
+def test_a_failing_hub_never_fails_a_publish_and_is_retried(server: Any, tmp_path: Path,
+                                                            clock: Any, hub: Hub) -> None:
+    from conftest import Cli
+
+    url = server.add("/src.xml", rss(ITEMS))
+    cli = Cli(write_config(tmp_path, [{"url": url}], topics=[
+        {"name": "antitrust", "any": ["merger"]}], output={"websub_hub": hub.url}))
+    cli("poll", "--json")
+    merger = cli("candidates", "--json")[0]
+    cli("feature", str(merger["id"]), "--note", "n")
+    hub.status = 500
+    assert cli("publish", "--json")["changed"] is True  # the hub failing is no failure here
+    failed = hub.urls()
+    assert len(failed) == 6
+    warning = cli.last.stderr
+    assert "did not take" in warning and "HTTP 500" in warning and "next publish" in warning
+    # The next publish, though nothing changed, pings the feeds the hub missed.
+    hub.status = 204
+    assert cli("publish", "--json")["changed"] is False
+    assert sorted(hub.urls()) == sorted(failed)
+    assert cli("publish", "--json")["changed"] is False
+    assert hub.urls() == []  # and once taken, never again
+    # A hub that cannot even be reached: the publish still works.
+    hub.close()
+    clock.advance(minutes=1)
+    cli("feature", str(merger["id"]), "--note", "again")
+    assert cli("publish", "--json")["changed"] is True
