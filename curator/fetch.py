@@ -36,8 +36,9 @@ from curator.types import (
 __all__ = ["Fetcher", "parse_max_age", "parse_retry_after"]
 
 ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
-    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, "
+    "application/json;q=0.8, */*;q=0.1"
 )
 ACCEPT_ENCODING = "gzip, deflate, br"
 

@@ -293,7 +293,7 @@ def _not_a_feed(url: str, content: bytes, data: bytes, root: str, headers: Mappi
         return NotAFeed(url, "not a feed: got an HTML page", alternate=_find_alternate(text, url))
     # The original bytes: the UTF-8 copy starts with the XML declaration feedparser prepends.
     if content.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] in (b"{", b"["):
-        return NotAFeed(url, "not a feed: got JSON (JSON Feed is not supported)")
+        return NotAFeed(url, "not a feed: got JSON that is not a JSON Feed")
     if root:
         return NotAFeed(url, f"not a feed: got an XML document with root <{root}>")
     return NotAFeed(url, "not a feed: no RSS, Atom or RDF document found")
@@ -506,6 +506,8 @@ def parse_feed(url: str, content: bytes, headers: Mapping[str, str]) -> ParsedFe
     """Parse a fetched body into the source's metadata and entries; raise ParseError or NotAFeed."""
     if not content.strip():
         raise ParseError(url, "empty body")
+    if content.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] == b"{":
+        return parse_json_feed(url, content)
     _coalesce_xml_text()
     headers = {k.lower(): v for k, v in headers.items()}
     try:
@@ -570,3 +572,108 @@ def _sax(e: SAXException) -> str:
     if isinstance(e, SAXParseException):
         return f"line {e.getLineNumber()}, column {e.getColumnNumber()}: {message}"
     return str(message)
+
+
+# ---------------------------------------------------------------- JSON Feed
+
+_JSON_FEED_VERSION = re.compile(r"https?://jsonfeed\.org/version/1(\.\d+)?/?\Z")
+
+
+def _json_time(value: Any) -> datetime | None:
+    """An RFC 3339 date (JSON Feed's), in UTC; None when it is missing or not a date."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return (when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)).replace(
+        microsecond=0)
+
+
+def _json_str(value: Any) -> str:
+    # A JSON Feed 1.0 id may be a number; anything but a string or a number is no value.
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return ""
+    return clean_text(str(value))
+
+
+def _json_author(item: Mapping[str, Any]) -> str | None:
+    # 1.1: authors (a list); 1.0: author (one object).
+    authors = item.get("authors")
+    candidates = authors if isinstance(authors, list) else [item.get("author")]
+    for a in candidates:
+        if isinstance(a, dict):
+            name = _collapse(_clean_prose(_json_str(a.get("name"))))
+            if name:
+                return name
+    return None
+
+
+def _json_entry(item: Mapping[str, Any], base: str) -> EntryData:
+    raw_link = _json_str(item.get("url")).strip() or _json_str(item.get("external_url")).strip()
+    link = _http_url(raw_link, base)
+    ident = _json_str(item.get("id")).strip()
+    # Titles and summaries are plain text in JSON Feed, yet producers put entities and tags in
+    # them as in RSS: reduced to their text the same way.
+    title = _plain(_json_str(item.get("title")))
+    content_html = _json_str(item.get("content_html"))
+    content_text = _json_str(item.get("content_text"))
+    summary_text = _json_str(item.get("summary"))
+    if content_html:
+        content = sanitize_html(content_html, base)
+    else:
+        content = html.escape(_clean_prose(content_text).strip(), quote=False)
+    summary = html.escape(_plain(summary_text), quote=False)
+    key = ident or raw_link
+    if not key:
+        raw = title + "\n" + (summary_text or content_html or content_text)
+        key = "hash:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+    updated = _json_time(item.get("date_modified"))
+    return EntryData(
+        key=key,
+        url=urls.canonicalize(link, base),
+        link=link,
+        title=title,
+        summary=summary,
+        content=content,
+        text=_combined_text(_safe_html_to_text(summary), _safe_html_to_text(content)),
+        author=_json_author(item),
+        published=_json_time(item.get("date_published")) or updated,
+        updated=updated,
+    )
+
+
+def parse_json_feed(url: str, content: bytes) -> ParsedFeed:
+    """A JSON Feed 1.0 or 1.1 document (https://jsonfeed.org/) as the source's metadata and
+    entries, with the same cleaning as RSS and Atom: text fields are plain text, content_html is
+    sanitised, links are absolute http(s) URLs or nothing."""
+    import json
+
+    try:
+        doc = json.loads(content.decode("utf-8-sig"))
+    except UnicodeDecodeError as e:
+        raise ParseError(url, f"unreadable body: JSON Feed must be UTF-8 ({e.reason})") from e
+    except RecursionError:
+        raise ParseError(url, "unreadable body: JSON nested too deeply") from None
+    except ValueError as e:
+        raise NotAFeed(url, f"not a feed: got broken JSON ({e})") from e
+    if not isinstance(doc, dict) or not _JSON_FEED_VERSION.match(_json_str(doc.get("version"))):
+        raise NotAFeed(url, "not a feed: got JSON that is not a JSON Feed")
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise NotAFeed(url, "not a feed: a JSON Feed without an items list")
+    source = SourceData(
+        title=_plain(_json_str(doc.get("title"))) or None,
+        link=_http_url(_json_str(doc.get("home_page_url")).strip(), url),
+    )
+    entries: list[EntryData] = []
+    seen: set[str] = set()
+    for raw in items:
+        if not isinstance(raw, dict):
+            continue
+        entry = _json_entry(raw, url)
+        if entry.key not in seen:
+            seen.add(entry.key)
+            entries.append(entry)
+    return ParsedFeed(source=source, entries=tuple(entries))

@@ -443,3 +443,37 @@ def test_a_failing_hub_never_fails_a_publish_and_is_retried(server: Any, tmp_pat
     clock.advance(minutes=1)
     cli("feature", str(merger["id"]), "--note", "again")
     assert cli("publish", "--json")["changed"] is True
+
+
+# ------------------------------------------------------------------ JSON Feed sources
+
+
+def test_a_json_feed_source_is_polled_like_rss(server: Any, tmp_path: Path, clock: Any) -> None:
+    from conftest import Cli
+
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "JSON Source",
+           "home_page_url": "https://json.example.org/",
+           "items": [{"id": "j1", "url": "https://json.example.org/merger?utm_medium=feed",
+                      "title": "Merger blocked by regulators",
+                      "content_html": "<p>The merger <script>alert(1)</script>is off.</p>",
+                      "date_published": "2026-11-25T08:00:00Z"}]}
+    url = server.add("/feed.json", json.dumps(doc), content_type="application/feed+json")
+    cli = Cli(write_config(tmp_path, [{"url": url}]))
+    summary = cli("poll", "--json")
+    assert summary["fetched"] == 1 and summary["failed"] == 0 and summary["new_candidates"] == 1
+    cand = cli("candidates", "--json")[0]
+    assert cand["title"] == "Merger blocked by regulators"
+    assert cand["url"] == "https://json.example.org/merger"
+    assert cand["source"] == "JSON Source" and cand["published"] == "2026-11-25T08:00:00Z"
+    assert cand["topics"] == ["antitrust"]
+    shown = cli("show", str(cand["id"]), "--json")
+    assert "alert" not in json.dumps(shown)
+    # Polled again: the same entry, not a second copy; the fetcher asked for JSON Feed too.
+    cli("poll", "--all", "--json")
+    assert len(cli("candidates", "--json", "--status", "all")) == 1
+    assert "application/feed+json" in server.requests[-1][1]["accept"]
+    # JSON that is not a JSON Feed is a failed poll with a clear reason.
+    server.add("/feed.json", '{"hello": "world"}', content_type="application/json")
+    assert cli("poll", "--all", "--json")["failed"] == 1
+    source = cli("sources", "--json")[0]
+    assert source["error"] == "not a feed: got JSON that is not a JSON Feed"
