@@ -375,6 +375,57 @@ def rematch(c: Ctx, as_json: bool) -> None:
                    f"candidates, {result['dropped']} dropped")
 
 
+@cli.group(epilog="\b\nExamples:\n  curator topics test tests/data/topics/labeled.tsv\n"
+           "  curator topics test examples.tsv --json")
+def topics() -> None:
+    """Tools for tuning the topics in feeds.yaml."""
+
+
+def _pct(value: float | None) -> str:
+    return "   -" if value is None else f"{value:4.2f}"
+
+
+@topics.command("test", epilog="\b\nFILE has one example a line: label<TAB>title<TAB>summary, the\n"
+                "label 1 (on the beat), 0 or - (off it), or the name of the topic that should\n"
+                "find it. Blank lines and lines starting with # are skipped.\n\n"
+                "\b\nExamples:\n  curator topics test tests/data/topics/labeled.tsv\n"
+                "  curator topics test examples.tsv --json | jq .recall")
+@click.argument("file", type=click.File("rb"))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@pass_ctx
+def topics_test(c: Ctx, file: Any, as_json: bool) -> None:
+    """Precision and recall of the topics on labelled headlines, with misses and false hits."""
+    from .topictest import evaluate, read_examples
+
+    where = getattr(file, "name", "-")
+    where = "<stdin>" if where in ("-", "<stdin>") else str(where)
+    try:
+        text = file.read().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{where}: not UTF-8 text (byte {e.start})") from e
+    config = config_mod.load(c.config_path)
+    examples = read_examples(text, where, [t.name for t in config.topics])
+    result = evaluate(examples, config.topics)
+    if as_json:
+        emit_json({k: result[k] for k in ("precision", "recall", "tp", "fp", "fn", "topics",
+                                          "misses", "false_hits")})
+        return
+    click.echo(f"{'topic':<28} {'prec':>5} {'recall':>6} {'tp':>4} {'fp':>4} {'fn':>4}")
+    for name, r in result["topics"].items():
+        click.echo(f"{_short(name, 28):<28} {_pct(r['precision']):>5} {_pct(r['recall']):>6} "
+                   f"{r['tp']:>4} {r['fp']:>4} {r['fn']:>4}")
+    click.echo(f"{'all topics':<28} {_pct(result['precision']):>5} {_pct(result['recall']):>6} "
+               f"{result['tp']:>4} {result['fp']:>4} {result['fn']:>4}"
+               f"   ({result['lines']} examples)")
+    for w in result["wrong"]:
+        if w["positive"]:
+            click.echo(f"miss       line {w['line']}: {w['title']}")
+    for w in result["wrong"]:
+        if not w["positive"]:
+            why = "; ".join(f"{name}: {', '.join(terms)}" for name, terms in w["terms"].items())
+            click.echo(f"false hit  line {w['line']}: {w['title']}  [{why}]")
+
+
 # ------------------------------------------------------------------ backups, moving work
 
 

@@ -166,7 +166,8 @@ class _CompiledTopic:
     name: str
     gate: tuple[_Term, ...]  # the terms of which at least one must match: `any`, else `all`
     any_re: re.Pattern[str] | None
-    all_res: tuple[re.Pattern[str], ...]  # one each: every one must be found on its own
+    # One per `all` item (a term, or a group of alternatives): every one must be found.
+    all_res: tuple[re.Pattern[str], ...]
     none_re: re.Pattern[str] | None
     terms: tuple[tuple[str, re.Pattern[str]], ...]  # `any` then `all`, for explain() and spans()
 
@@ -182,22 +183,35 @@ class _CompiledTopic:
         return self.none_re is None or self.none_re.search(folded) is None
 
 
+def _group(item: str | tuple[str, ...]) -> tuple[str, ...]:
+    """An `all` item as a group of alternatives: a plain term is a group of one."""
+    return (item,) if isinstance(item, str) else tuple(item)
+
+
 def _compile_topic(topic: Topic) -> _CompiledTopic:
     try:
         any_terms = tuple(_parse_term(t) for t in topic.any)
-        all_terms = tuple(_parse_term(t) for t in topic.all)
+        all_groups = tuple(tuple(_parse_term(t) for t in _group(item)) for item in topic.all)
         none_terms = tuple(_parse_term(t) for t in topic.none)
     except ValueError as e:
         raise ValueError(f"topic {topic.name!r}: {e}") from e
+    all_terms = tuple(t for group in all_groups for t in group)
     terms: dict[str, re.Pattern[str]] = {}
     for term in any_terms + all_terms:
         terms.setdefault(term.text, re.compile(term.source))
+    all_res = []
+    for group in all_groups:
+        pattern = _alternation(group)
+        if pattern is None:
+            raise ValueError(f"topic {topic.name!r}: an empty group under `all`")
+        all_res.append(pattern)
     return _CompiledTopic(
         name=topic.name,
-        # With no `any` terms the `any` rule is void, but a topic must still have a term to hit.
-        gate=any_terms or all_terms,
+        # With no `any` terms the `any` rule is void, but a topic must still have a term to hit:
+        # then the terms of its first `all` item are the gate.
+        gate=any_terms or (all_groups[0] if all_groups else ()),
         any_re=_alternation(any_terms),
-        all_res=tuple(re.compile(t.source) for t in all_terms),
+        all_res=tuple(all_res),
         none_re=_alternation(none_terms),
         terms=tuple(terms.items()),
     )

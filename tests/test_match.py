@@ -295,3 +295,27 @@ def test_big_text_and_many_terms() -> None:
     text = ("content " * 5000) + "term1  \n word1s"
     assert m.match(text) == ["big"]
     assert m.spans(text)[-1] == (len(text) - 15, len(text))
+
+
+def test_an_all_group_needs_any_one_of_its_terms() -> None:
+    topic = Topic(name="fines", title="Fines", any=("regulator", "watchdog"),
+                  all=(("fine", "fines", "fined"), ("TikTok", "Meta*")))
+    m = Matcher([topic])
+    assert m.match("Regulator fines TikTok €345m", "") == ["fines"]
+    assert m.match("Watchdog", "Metaverse firm fined") == ["fines"]
+    assert m.match("Regulator fines a utility", "") == []  # second group missing
+    assert m.match("Regulator praises TikTok", "") == []  # first group missing
+    assert m.explain("Regulator fines TikTok", "") == {"fines": ["regulator", "fines", "TikTok"]}
+    assert m.spans("Regulator fines TikTok") == [(0, 9), (10, 15), (16, 22)]
+
+
+def test_a_topic_with_only_all_groups_is_gated_by_the_first() -> None:
+    topic = Topic(name="g", title="G", any=(), all=(("alpha", "beta"), "gamma"))
+    m = Matcher([topic])
+    assert m.match("beta then gamma") == ["g"]
+    assert m.match("gamma alone") == []
+
+
+def test_an_empty_all_group_is_an_error() -> None:
+    with pytest.raises(ValueError, match="empty group"):
+        Matcher([Topic(name="e", title="E", any=("x",), all=((),))])
