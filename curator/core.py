@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import __version__, clock
 from .clock import iso, parse_iso
-from .config import Config, Follower, add_sources
+from .config import Config, Follower
 from .exceptions import CuratorError, LockedError, ParseError, UsageError
 from .store import SaveResult, Store
 from .store import new_guid as _new_guid
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import asyncio
     from concurrent.futures import Executor
 
+    from .feedsfile import AddResult
     from .fetch import Fetcher
     from .match import Matcher
 
@@ -917,8 +918,10 @@ class Curator:
                     for s in self.store.sources()]
         return export_opml(self.config.output.title, outlines, self.now())
 
-    def import_opml(self, data: bytes, where: str) -> list[str]:
-        """Add an OPML file's feeds to feeds.yaml (comments and order kept); returns URLs added."""
+    def import_opml(self, data: bytes, where: str) -> AddResult:
+        """Add an OPML file's feeds to feeds.yaml, changing only the lines added; returns what
+        was added and what was skipped (already there, listed twice, not http/https)."""
+        from .feedsfile import add_sources
         from .opml import parse_opml
 
         outlines = parse_opml(data, where)
