@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from curator.types import Topic
@@ -257,6 +257,23 @@ class Matcher:
             for topic in self._topics
             if topic.matches(folded, start)
         }
+
+    def where(self, fields: Mapping[str, str]) -> dict[str, list[tuple[str, list[str]]]]:
+        """For each topic the fields match (taken together, as match() takes them), each of its
+        `any`/`all` terms that is found, with the names of the fields it is found in."""
+        folded = {name: fold(text) for name, text in fields.items()}
+        matched = self.explain(*fields.values())
+        out: dict[str, list[tuple[str, list[str]]]] = {}
+        for topic in self._topics:
+            if topic.name not in matched:
+                continue
+            found = []
+            for term, pattern in topic.terms:
+                names = [name for name, text in folded.items() if pattern.search(text)]
+                if names:
+                    found.append((term, names))
+            out[topic.name] = found
+        return out
 
     def spans(self, text: str, topics: Iterable[str] | None = None) -> list[tuple[int, int]]:
         """Sorted, merged [start, end) offsets into text of every `any`/`all` term found in it.
