@@ -97,3 +97,11 @@ def test_a_candidate_page_says_which_terms_matched_where(desk, client):
     assert "Why it is here" in page
     assert "<mark>geofence</mark> in title, summary" in page
     assert token(client, f"/c/{desk.ids['geofence']}")
+
+
+def test_marked_escapes_everything_and_balances_the_marks():
+    from curator.web.text import marked
+
+    assert str(marked("a \x02<b>\x03 c", "\x02", "\x03")) == "a <mark>&lt;b&gt;</mark> c"
+    assert str(marked("\x03x\x02y", "\x02", "\x03")) == "x<mark>y</mark>"
+    assert str(marked("\x02\x02a\x03\x03", "\x02", "\x03")) == "<mark>a</mark>"
