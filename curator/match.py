@@ -104,10 +104,14 @@ def _parse_term(term: str) -> _Term:
     if not words:
         raise ValueError(f"empty topic term: {term!r}")
     atoms: list[str] = []
-    for word in words:
+    for i, word in enumerate(words):
         if atoms:
             atoms.append(_SEP)
-        atoms.extend(re.escape(c) for c in word)
+        # A word of a phrase may be a prefix too: "weaken* encrypt*" finds "weakening encryption".
+        inner = i < len(words) - 1 and len(word) > 1 and word.endswith("*")
+        atoms.extend(re.escape(c) for c in (word[:-1] if inner else word))
+        if inner:
+            atoms.append(_REST_OF_WORD)
     # A boundary is asserted only where the term's own edge is a word character: "C++" needs no
     # word boundary after its "+", and ".NET" should still be found in "ASP.NET".
     if prefix:

@@ -329,3 +329,15 @@ def test_where_names_the_fields_each_term_is_found_in() -> None:
     assert m.where(fields) == {"s": [("geofence", ["title"]), ("warrant*", ["title", "summary"]),
                                      ("court", ["title"]), ("judge", ["summary"])]}
     assert m.where({"title": "geofence", "summary": "", "content": ""}) == {}
+
+
+@pytest.mark.parametrize(("term", "text", "found"), [
+    ("weaken* encrypt*", "plans to weaken encryption", True),
+    ("weaken* encrypt*", "weakening end-to-end encrypted chats", False),
+    ("weaken* encrypt*", "it weakens encrypted apps", True),
+    ("monitor* social media", "agencies monitoring social media", True),
+    ("monitor* social media", "a monitor of social media", False),
+    ("a * b", "a * b", True),
+])
+def test_every_word_of_a_phrase_may_be_a_prefix(term: str, text: str, found: bool) -> None:
+    assert hits(term, text) is found
