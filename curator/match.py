@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from curator.types import Topic
@@ -104,10 +104,14 @@ def _parse_term(term: str) -> _Term:
     if not words:
         raise ValueError(f"empty topic term: {term!r}")
     atoms: list[str] = []
-    for word in words:
+    for i, word in enumerate(words):
         if atoms:
             atoms.append(_SEP)
-        atoms.extend(re.escape(c) for c in word)
+        # A word of a phrase may be a prefix too: "weaken* encrypt*" finds "weakening encryption".
+        inner = i < len(words) - 1 and len(word) > 1 and word.endswith("*")
+        atoms.extend(re.escape(c) for c in (word[:-1] if inner else word))
+        if inner:
+            atoms.append(_REST_OF_WORD)
     # A boundary is asserted only where the term's own edge is a word character: "C++" needs no
     # word boundary after its "+", and ".NET" should still be found in "ASP.NET".
     if prefix:
@@ -257,6 +261,23 @@ class Matcher:
             for topic in self._topics
             if topic.matches(folded, start)
         }
+
+    def where(self, fields: Mapping[str, str]) -> dict[str, list[tuple[str, list[str]]]]:
+        """For each topic the fields match (taken together, as match() takes them), each of its
+        `any`/`all` terms that is found, with the names of the fields it is found in."""
+        folded = {name: fold(text) for name, text in fields.items()}
+        matched = self.explain(*fields.values())
+        out: dict[str, list[tuple[str, list[str]]]] = {}
+        for topic in self._topics:
+            if topic.name not in matched:
+                continue
+            found = []
+            for term, pattern in topic.terms:
+                names = [name for name, text in folded.items() if pattern.search(text)]
+                if names:
+                    found.append((term, names))
+            out[topic.name] = found
+        return out
 
     def spans(self, text: str, topics: Iterable[str] | None = None) -> list[tuple[int, int]]:
         """Sorted, merged [start, end) offsets into text of every `any`/`all` term found in it.
