@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import __version__, clock
 from .clock import iso, parse_iso
 from .config import Config, Follower
-from .exceptions import CuratorError, LockedError, ParseError, UsageError
+from .exceptions import CuratorError, LockedError, ParseError, PublishError, UsageError
 from .store import SaveResult, Store
 from .store import new_guid as _new_guid
+from .text import strip_invisible
 from .types import (
     Channel,
     Fetched,
@@ -362,9 +363,10 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# Bump when render.render_note's output changes for the same Markdown (a sanitiser rule, an
-# extension), so notes rendered before are rendered again even without a new release.
-NOTE_HTML_REVISION = 1
+# Bump when render's output changes for the same input (a sanitiser rule, an extension, how
+# titles are reduced to text), so notes rendered before are rendered again and the feeds are
+# written again even without a new release. 2: bidi overrides and zero-width characters go.
+NOTE_HTML_REVISION = 2
 
 
 def note_html_key(note: str) -> str:
@@ -416,6 +418,17 @@ def _config_changes(old: Config, new: Config) -> str:
         parts.append("topics changed (for entries stored from now on; `curator rematch` applies "
                      "them to those already stored)")
     return "feeds.yaml changed: " + ", ".join(parts or ["nothing curator uses"])
+
+
+def _unwritable(e: OSError, *paths: Path) -> str:
+    """Why the feeds could not be written, naming the folder (never a temporary file's name)."""
+    failed = Path(e.filename) if e.filename else paths[0]
+    target = next((p for p in paths if failed in (p, p.parent) or failed.parent == p.parent),
+                  paths[0])
+    reason = (e.strerror or str(e)).lower()
+    return (f"nothing was published: cannot write {target.name} into {target.parent} "
+            f"({reason}). Make that folder writable for the user running curator, or set "
+            "output.rss and output.atom in feeds.yaml to a folder it can write.")
 
 
 def _jitter(seconds: float, spread: float = 0.1) -> float:
@@ -786,6 +799,9 @@ class Curator:
 
     def feature(self, candidate_id: int, note: str | None, *, editor: str) -> dict[str, Any]:
         """Feature a candidate with a Markdown commentary; again to edit the note."""
+        if note is not None:
+            # Invisible characters that reorder or hide text have no place in a published note.
+            note = strip_invisible(note)
         if note is not None and len(note) > MAX_NOTE_CHARS:
             raise UsageError(f"the note has {len(note):,} characters; the limit is "
                              f"{MAX_NOTE_CHARS:,}")
@@ -978,9 +994,11 @@ class Curator:
         """Keep a small named value in the database."""
         self.store.set_state(key, value)
 
-    def counts(self) -> dict[str, int]:
-        """How many candidates have each status."""
-        return self.store.counts()
+    def counts(self, *, topic: str | None = None, source: str | None = None,
+               search: str | None = None) -> dict[str, int]:
+        """How many candidates have each status, of those the filters let through."""
+        source_id = self.store.find_source(source)["id"] if source else None
+        return self.store.counts(topic=topic, source_id=source_id, search=search)
 
     def editor_hash(self, name: str) -> str | None:
         """An editor's stored password hash (sessions end when it changes), or None."""
@@ -994,9 +1012,9 @@ class Curator:
         """The commentary as readers will see it: the published feed's renderer and sanitiser."""
         return render_note(markdown)
 
-    def published_preview(self) -> list[tuple[PublishedItem, str]]:
-        """Each published item with the HTML body readers get."""
-        return [(item, item_html(item)) for item in self.published_items()]
+    def published_preview(self) -> list[tuple[int, PublishedItem, str]]:
+        """Each published item's candidate id, the item, and the HTML body readers get."""
+        return [(cid, item, item_html(item)) for cid, item in self._featured()]
 
     def highlight_spans(self, text: str) -> list[tuple[int, int]]:
         """Where the topics' terms match in `text`, for highlighting."""
@@ -1013,7 +1031,8 @@ class Curator:
         o = self.config.output
         return Channel(title=o.title, link=o.link, description=o.description,
                        author_name=o.author_name, author_email=o.author_email,
-                       rss_url=o.rss_url, atom_url=o.atom_url)
+                       rss_url=o.rss_url, atom_url=o.atom_url,
+                       topic_titles=tuple((t.name, t.title) for t in self.config.topics))
 
     def published_items(self) -> list[PublishedItem]:
         """The featured candidates as they go into the feeds, newest feature first."""
@@ -1063,7 +1082,7 @@ class Curator:
         # what the last publish left, the output would be the same bytes, so skip building it
         # (and importing the renderers) — the common case for a publish from cron. The items'
         # note_html is left out of their repr: it follows from the note and the version.
-        inputs = _digest(repr((__version__, channel, items)).encode())
+        inputs = _digest(repr((__version__, NOTE_HTML_REVISION, channel, items)).encode())
         output = self._output_digest()
         if self.store.get_state("published_inputs") == inputs and self._files_as_published():
             if (self.store.get_state("published_marker") != marker
@@ -1078,7 +1097,7 @@ class Curator:
             changed_rss = write_atomic(out.rss, rss)
             changed_atom = write_atomic(out.atom, atom)
         except OSError as e:
-            raise CuratorError(f"could not write the feeds: {e}") from e
+            raise PublishError(_unwritable(e, out.rss, out.atom)) from e
         result["changed"] = changed_rss or changed_atom
         files = _digest(rss) + " " + _digest(atom)
         with self.store.write():
@@ -1113,7 +1132,9 @@ class Curator:
     def _output_digest(self) -> str:
         # The output settings as of this publish: any process (the desk, cron, `curator run`)
         # can then tell that an edit of feeds.yaml's output section is not published yet.
-        return _digest(repr((__version__, self.config.output)).encode())
+        # Topic titles are the feeds' category labels: a renamed topic is an output change too.
+        titles = tuple((t.name, t.title) for t in self.config.topics)
+        return _digest(repr((__version__, NOTE_HTML_REVISION, self.config.output, titles)).encode())
 
     def needs_publish(self) -> bool:
         """True when a feature, note, status or the output settings changed since the last publish."""
