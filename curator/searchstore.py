@@ -4,7 +4,7 @@ making any entry a candidate, and what a rematch would change.
 The index is `entries_fts`, an FTS5 table over the entries' title and plain text (their summary
 and content), with the entries table as its content: triggers keep it in step with every insert,
 update and delete, so no code path that writes entries has to remember it. It is built by
-migration 0005 for databases that already hold entries.
+migration 0006 for databases that already hold entries.
 """
 
 from __future__ import annotations
@@ -85,6 +85,14 @@ class SearchStore:
         self.store = store
         self.conn = store.conn
 
+    def _candidate_of(self, url: str) -> str:
+        """SQL for the candidate an article URL belongs to: its own, or its story's."""
+        own = f"(SELECT id FROM candidates WHERE url = {url})"
+        if not self.store.has_stories:
+            return own
+        return (f"coalesce({own}, (SELECT candidate_id FROM story_articles"
+                f" WHERE url = {url}))")
+
     @_converts_errors
     def search(self, query: str, *, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
         """Entries matching the query, best match first; one row per article URL.
@@ -112,7 +120,7 @@ class SearchStore:
                    c.id AS candidate, c.status AS status, r.snippet
             FROM ranked r JOIN entries e ON e.id = r.id
             LEFT JOIN sources s ON s.id = e.source_id
-            LEFT JOIN candidates c ON c.url = e.url
+            LEFT JOIN candidates c ON c.id = {self._candidate_of("e.url")}
             WHERE r.n = 1
             ORDER BY r.rank, e.published DESC, e.id DESC
             LIMIT ? OFFSET ?"""
@@ -124,7 +132,7 @@ class SearchStore:
         row = self.store._one(
             "SELECT e.id AS entry, e.title, coalesce(e.url, e.link) AS url, e.url AS canonical,"
             " coalesce(s.name, s.title, s.url) AS source, e.published, e.text,"
-            " (SELECT c.id FROM candidates c WHERE c.url = e.url) AS candidate"
+            f" {self._candidate_of('e.url')} AS candidate"
             " FROM entries e LEFT JOIN sources s ON s.id = e.source_id WHERE e.id = ?",
             (entry_id,))
         if row is None:
@@ -149,6 +157,10 @@ class SearchStore:
             if not url:
                 raise UsageError(f"entry {entry_id} has no link to an article, so it cannot be "
                                  f"a candidate")
+            story = conn.execute(f"SELECT {self._candidate_of('?')}", (url, url)
+                                 ).fetchone()[0] if self.store.has_stories else None
+            if story is not None:
+                return int(story), False  # already a candidate, or an article of one's story
             cur = conn.execute(
                 "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING",
@@ -199,7 +211,14 @@ class SearchStore:
         for cid, topic in conn.execute("SELECT candidate_id, topic FROM candidate_topics"):
             if cid in by_id:
                 by_id[cid]["topics"].add(topic)
-        add_urls = [url for url in after if url not in current]
+        articles: dict[str, int] = {}
+        if self.store.has_stories:
+            articles = dict(conn.execute("SELECT url, candidate_id FROM story_articles"))
+        # A story's other articles lend it their topics, and never make candidates of their own.
+        lent: dict[int, set[str]] = {}
+        for url, cid in articles.items():
+            lent.setdefault(cid, set()).update(after.get(url, ()))
+        add_urls = [url for url in after if url not in current and url not in articles]
         titles: dict[int, str] = {}
         wanted = sorted(first[url] for url in add_urls if url in first)
         for i in range(0, len(wanted), 500):
@@ -211,7 +230,7 @@ class SearchStore:
                 "topics": sorted(after[url])} for url in sorted(add_urls, key=lambda u: first.get(u, 0))]
         drop, changed = [], []
         for c in sorted(current.values(), key=lambda c: c["id"]):
-            new_topics = after.get(c["url"], set())
+            new_topics = after.get(c["url"], set()) | lent.get(c["id"], set())
             if not new_topics and c["status"] == "new" and not c["promoted"]:
                 drop.append({"id": c["id"], "url": c["url"], "title": c["title"],
                              "topics": sorted(c["topics"])})

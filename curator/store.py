@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import storystore
 from .clock import iso
 from .exceptions import NotFound, StoreError, UsageError
+from .files import PRIVATE_DIR, PRIVATE_FILE, create_private, private_folder, tighten
 from .schema import MIGRATION_SET, MIGRATIONS
+from .storystore import StoryIndex
 from .types import EntryData
 
+log = logging.getLogger("curator")
+
 BUSY_TIMEOUT_S = 60.0
+STORY_WINDOW_S = 48 * 3600  # the default of feeds.yaml's stories.window
 #: Candidates an editor made by hand (`curator promote`): they stay without a topic match.
 PROMOTED = "SELECT candidate_id FROM review_log WHERE action = 'promote'"
 STATUSES = ("new", "featured", "rejected")
@@ -64,6 +71,73 @@ class SaveResult:
     new_candidates: int
 
 
+_warned_shared: set[Path] = set()
+
+
+def _protect(path: Path) -> None:
+    """The database's folder 0700 and its files 0600, whatever the umask; tightens older ones.
+
+    They hold the session-signing key and the password hashes. SQLite gives the -wal, -shm and
+    journal files the database file's mode, so creating that one 0600 covers them. A folder that
+    also holds other things (a project or web root) is left as it is, with a warning: its
+    curator files are still 0600.
+    """
+    folder = path.parent
+    private_folder(folder)
+    names = sorted(os.listdir(folder))
+    mine = [n for n in names if n.startswith(path.name)]
+    changed = []
+    if len(mine) == len(names):
+        old = tighten(folder, PRIVATE_DIR)
+        if old is not None:
+            changed.append(f"{folder}/ (was {old:o})")
+    elif os.stat(folder).st_mode & 0o077 and folder not in _warned_shared:
+        _warned_shared.add(folder)
+        log.warning("the database's folder %s is open to other users and holds other files; "
+                    "curator's files in it are kept 0600, but give the database a folder of "
+                    "its own (the default db/) that curator can keep private", folder)
+    create_private(path)
+    for name in mine:
+        old = tighten(folder / name, PRIVATE_FILE)
+        if old is not None:
+            changed.append(f"{name} (was {old:o})")
+    if changed:
+        log.warning("made the database's files private to this user (folder 0700, files 0600): "
+                    "%s; they hold the session key and password hashes", ", ".join(changed))
+
+
+def _applied(conn: sqlite3.Connection) -> list[str]:
+    """The curator migrations a database has applied, in order."""
+    try:
+        rows = conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?"
+                            " ORDER BY rowid", (MIGRATION_SET,)).fetchall()
+    except sqlite3.OperationalError:  # no migrations table: a new database
+        return []
+    return [r[0] for r in rows]
+
+
+def _open_backup(source: Path) -> sqlite3.Connection:
+    """A read-only connection to a backup that writes nothing beside it (no -wal, no -shm)."""
+    # A WAL-mode file opened read-only makes -wal and -shm that it cannot remove on close;
+    # "immutable" reads the file alone. A -wal already there (a copy of a live database) holds
+    # committed data, so then the file is read as a database in use is.
+    flag = "mode=ro" if source.with_name(source.name + "-wal").exists() else "immutable=1"
+    return sqlite3.connect(f"{source.resolve().as_uri()}?{flag}", uri=True)
+
+
+def check_backup(source: Path) -> tuple[bool, list[str]]:
+    """Whether a backup passes SQLite's integrity check, and the curator migrations it has."""
+    try:
+        conn = _open_backup(source)
+        try:
+            ok = conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            return ok, _applied(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise StoreError(f"database {source}: {e}") from e
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -74,8 +148,11 @@ class Store:
 
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = Path(path)
+        #: Story grouping; the window is the config's `stories.window` (Curator sets it).
+        self.stories = StoryIndex(STORY_WINDOW_S)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.name.startswith(":"):
+                _protect(self.path)
             existed = self.path.exists() and self.path.stat().st_size > 0
             conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                    check_same_thread=False)
@@ -88,15 +165,14 @@ class Store:
             conn.execute("PRAGMA foreign_keys = ON")
             if migrate:
                 self._migrate(existed)
-        except sqlite3.Error as e:
+        except (sqlite3.Error, OSError) as e:
+            why = (e.strerror or e) if isinstance(e, OSError) else e
             if not os.access(self.path.parent, os.W_OK) or (
                     self.path.exists() and not os.access(self.path, os.W_OK)):
                 raise StoreError(
                     f"database {self.path}: it or its folder is read-only; curator writes the "
-                    f"database and its -wal and -shm files beside it ({e})") from e
-            raise StoreError(f"database {self.path}: {e}") from e
-        except OSError as e:
-            raise StoreError(f"database {self.path}: {e.strerror or e}") from e
+                    f"database and its -wal and -shm files beside it ({why})") from e
+            raise StoreError(f"database {self.path}: {why}") from e
 
     # ------------------------------------------------------------ lifecycle
 
@@ -107,13 +183,14 @@ class Store:
 
         return Database(self.conn)
 
+    @functools.cached_property
+    def has_stories(self) -> bool:
+        """False only for a database opened unmigrated from before stories (migration 0005)."""
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                                 " AND name = 'story_articles'").fetchone() is not None
+
     def _applied(self) -> list[str]:
-        try:
-            rows = self.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?"
-                                     " ORDER BY rowid", (MIGRATION_SET,)).fetchall()
-        except sqlite3.OperationalError:  # no migrations table: a new database
-            return []
-        return [r[0] for r in rows]
+        return _applied(self.conn)
 
     def _migrate(self, existed: bool) -> None:
         applied = self._applied()
@@ -142,18 +219,29 @@ class Store:
 
     @_converts_errors
     def backup(self, target: str | Path) -> None:
-        """Copy the database with SQLite's online backup (safe while others write)."""
-        target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        dest = sqlite3.connect(str(tmp))
-        try:
-            self.conn.backup(dest)
-        finally:
-            dest.close()
-        import shutil
+        """Copy the database with SQLite's online backup (safe while others write), mode 0600.
 
-        shutil.move(str(tmp), str(target))
+        The copy is one self-contained file (rollback journal, not WAL): opening it later leaves
+        no -wal or -shm beside it. Its folder must exist: the caller decides what may be made.
+        """
+        import tempfile
+
+        target = Path(target)
+        # mkstemp makes the file 0600 (the backup API then keeps it) and never follows a link.
+        fd, tmp = tempfile.mkstemp(prefix=f"{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            dest = sqlite3.connect(tmp)
+            try:
+                self.conn.backup(dest)
+                dest.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dest.close()
+            os.replace(tmp, target)
+        except BaseException:
+            with suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
     @contextmanager
     def write(self) -> Iterator[None]:
@@ -213,10 +301,13 @@ class Store:
     @_converts_errors
     def change_marker(self) -> str:
         """Changes whenever anything that the published feed shows may have changed."""
+        # An article joining a story changes its "Also covered by"; splits and merges are logged.
         row = self._one("SELECT (SELECT max(id) FROM review_log) AS r, "
-                        "(SELECT count(*) FROM candidates WHERE status = 'featured') AS f")
+                        "(SELECT count(*) FROM candidates WHERE status = 'featured') AS f, "
+                        + ("(SELECT max(rowid) FROM story_articles)" if self.has_stories
+                           else "NULL") + " AS a")
         assert row is not None
-        return f"{row['r'] or 0}:{row['f']}"
+        return f"{row['r'] or 0}:{row['f']}:{row['a'] or 0}"
 
     # ------------------------------------------------------------ sources
 
@@ -381,7 +472,7 @@ class Store:
                     if t:
                         conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
                                          [(eid, name) for name in t])
-                        new_candidates += self._add_candidate(eid, e, t, stamp)
+                        new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now)
                 else:
                     eid, old_hash = existing[key]
                     if old_hash == h:
@@ -398,7 +489,7 @@ class Store:
                     conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
                                      [(eid, name) for name in t])
                     if t:
-                        new_candidates += self._add_candidate(eid, e, t, stamp)
+                        new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now)
                     conn.execute(
                         "UPDATE candidates SET title = ?, published = ?,"
                         " sort_time = coalesce(?, first_seen) WHERE entry_id = ?",
@@ -418,12 +509,28 @@ class Store:
                              (*source_fields.values(), source_id))
         return SaveResult(new=new, updated=updated, new_candidates=new_candidates)
 
-    def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None
-                       ) -> int:
-        """Make the entry's URL a candidate (or join an existing one); 1 if the URL is new."""
+    def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None,
+                       source_id: int, now: datetime) -> int:
+        """Make the entry's URL a candidate, or join the candidate of its URL or its story.
+
+        1 if it made a new candidate. Only an entry whose URL is new looks for a story: one
+        already a candidate, or already in a story, stays where it is (the editor's splits hold).
+        """
         if not e.url:
             return 0
         conn = self.conn
+        known = conn.execute("SELECT 1 FROM candidates WHERE url = ?", (e.url,)).fetchone()
+        if known is None and self.has_stories:
+            cid = storystore.story_of(conn, e.url)
+            if cid is None:
+                cid = self.stories.place(conn, entry_id, source_id, e, now)
+                if cid is not None:
+                    self.stories.join(conn, cid, entry_id, e, stamp)
+            if cid is not None:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
+                    [(cid, name) for name in topics])
+                return 0
         published = iso(e.published)
         cur = conn.execute(
             "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
@@ -431,6 +538,8 @@ class Store:
             (e.url, entry_id, e.title, published, published or stamp, stamp))
         created = cur.rowcount == 1
         cid = conn.execute("SELECT id FROM candidates WHERE url = ?", (e.url,)).fetchone()[0]
+        if created and self.has_stories:
+            self.stories.index(conn, cid, entry_id, e)
         conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
                          [(cid, name) for name in topics])
         return 1 if created else 0
@@ -509,12 +618,19 @@ class Store:
                 " SELECT e.url, e.id, e.title, e.published, coalesce(e.published, ?), ?"
                 " FROM entries e WHERE e.id IN (SELECT min(e2.id) FROM entries e2"
                 " JOIN entry_topics t ON t.entry_id = e2.id WHERE e2.url IS NOT NULL"
-                " GROUP BY e2.url) ORDER BY e.id"
+                + (" AND e2.url NOT IN (SELECT url FROM story_articles)" if self.has_stories
+                   else "")
+                + " GROUP BY e2.url) ORDER BY e.id"
                 " ON CONFLICT (url) DO NOTHING", (stamp, stamp))
             conn.execute(
                 "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
                 " SELECT c.id, t.topic FROM candidates c JOIN entries e ON e.url = c.url"
                 " JOIN entry_topics t ON t.entry_id = e.id")
+            if self.has_stories:  # a story's other articles lend it their topics
+                conn.execute(
+                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                    " SELECT a.candidate_id, t.topic FROM story_articles a JOIN entries e"
+                    " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id")
             dropped = conn.execute(
                 "DELETE FROM candidates WHERE status = 'new' AND id NOT IN"
                 f" (SELECT candidate_id FROM candidate_topics) AND id NOT IN ({PROMOTED})"
@@ -543,7 +659,10 @@ class Store:
                 cur = conn.execute(
                     "DELETE FROM entries WHERE id IN (SELECT id FROM entries WHERE last_seen < ?"
                     " AND (url IS NULL OR url NOT IN (SELECT url FROM candidates"
-                    " WHERE status IN ('featured', 'rejected')))"
+                    " WHERE status IN ('featured', 'rejected'))"
+                    + (" AND url NOT IN (SELECT a.url FROM story_articles a JOIN candidates c"
+                       " ON c.id = a.candidate_id WHERE c.status IN ('featured', 'rejected'))"
+                       if self.has_stories else "") + ")"
                     " AND id NOT IN (SELECT entry_id FROM candidates"
                     " WHERE status IN ('featured', 'rejected') AND entry_id IS NOT NULL) LIMIT ?)",
                     (iso(older_than), batch))
@@ -595,6 +714,16 @@ class Store:
                     r["sources"].append(name)
                 r["carriers"].append({"source": name, "feed": surl, "title": title, "link": link,
                                       "published": published, "first_seen": first_seen})
+        # A story's other articles: `also`, and their sources among the candidate's.
+        for r in rows:
+            r["also"] = []
+        for cid, articles in (storystore.also(conn, list(by_id)) if self.has_stories
+                              else {}).items():
+            r = by_id[cid]
+            r["also"] = articles
+            for a in articles:
+                if a["source"] not in r["sources"]:
+                    r["sources"].append(a["source"])
         return rows
 
     @_converts_errors
@@ -619,16 +748,18 @@ class Store:
             params.extend([limit, offset])
         return self._decorate(self._q(sql, params))
 
-    @staticmethod
-    def _filter(where: list[str], params: list[Any], *, topic: str | None,
+    def _filter(self, where: list[str], params: list[Any], *, topic: str | None,
                 source_id: int | None, search: str | None) -> None:
         """The queue's filters as SQL on candidates `c` joined to their entry `e`."""
         if topic:
             where.append("c.id IN (SELECT candidate_id FROM candidate_topics WHERE topic = ?)")
             params.append(topic)
         if source_id is not None:
-            where.append("c.url IN (SELECT url FROM entries WHERE source_id = ? AND url IS NOT NULL)")
-            params.append(source_id)
+            where.append("(c.url IN (SELECT url FROM entries WHERE source_id = ? AND url IS NOT NULL)"
+                         + (" OR c.id IN (SELECT a.candidate_id FROM story_articles a JOIN entries x"
+                            " ON x.url = a.url WHERE x.source_id = ?))" if self.has_stories
+                            else " OR ? IS NULL)"))
+            params.extend([source_id, source_id])
         if search:
             for word in search.split():
                 where.append("(c.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')")
@@ -673,14 +804,20 @@ class Store:
 
     @_converts_errors
     def set_status(self, candidate_id: int, status: str, *, editor: str, now: datetime,
-                   note: str | None = None) -> dict[str, Any]:
-        """Feature (with a note), reject or reset a candidate, and log who did it."""
+                   note: str | None = None, link: str | None = None) -> dict[str, Any]:
+        """Feature (with a note), reject or reset a candidate, and log who did it.
+
+        `link` (with featuring) picks which of the story's articles the item links.
+        """
         stamp = iso(now)
         with self.write():
             conn = self.conn
             row = self._one("SELECT * FROM candidates WHERE id = ?", (candidate_id,))
             if row is None:
                 raise NotFound("candidate", candidate_id)
+            if link is not None and status == "featured" and link != row["url"]:
+                storystore.link(conn, candidate_id, link, stamp)
+                self._log(candidate_id, "link", editor, stamp, link)
             if status == "featured":
                 if row["status"] == "featured":
                     if note is None or note == row["note"]:
@@ -714,6 +851,40 @@ class Store:
                          " VALUES (?, ?, ?, ?, ?)",
                          (candidate_id, action, editor, stamp,
                           final if action in ("feature", "edit-note") else None))
+            return self.candidate(candidate_id)
+
+    def _log(self, candidate_id: int, action: str, editor: str, stamp: str | None,
+             note: str | None) -> None:
+        self.conn.execute("INSERT INTO review_log (candidate_id, action, editor, at, note)"
+                          " VALUES (?, ?, ?, ?, ?)", (candidate_id, action, editor, stamp, note))
+
+    @_converts_errors
+    def split(self, candidate_id: int, url: str, *, editor: str, now: datetime
+              ) -> dict[str, Any]:
+        """Make one of a story's other articles a candidate of its own; the new candidate."""
+        stamp = iso(now)
+        with self.write():
+            if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
+                raise NotFound("candidate", candidate_id)
+            new_id = storystore.split(self.conn, candidate_id, url, stamp)
+            self._log(candidate_id, "split", editor, stamp, url)
+            self._log(new_id, "split", editor, stamp, f"from #{candidate_id}")
+            return self.candidate(new_id)
+
+    @_converts_errors
+    def merge(self, candidate_id: int, other_id: int, *, editor: str, now: datetime
+              ) -> dict[str, Any]:
+        """Join another candidate's story to this one; the story keeps this one's status and note."""
+        stamp = iso(now)
+        with self.write():
+            if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
+                raise NotFound("candidate", candidate_id)
+            other = self._one("SELECT url FROM candidates WHERE id = ?", (other_id,))
+            if other is None:
+                raise NotFound("candidate", other_id)
+            storystore.merge(self.conn, candidate_id, other_id, stamp)
+            self._log(candidate_id, "merge", editor, stamp, f"#{other_id} {other['url']}")
+            self._log(other_id, "merge", editor, stamp, f"into #{candidate_id}")
             return self.candidate(candidate_id)
 
     @_converts_errors
@@ -816,16 +987,11 @@ class Store:
     @_converts_errors
     def restore_from(self, source: Path) -> None:
         """Replace this database's content with `source`'s, through SQLite's backup API."""
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        src = _open_backup(source)
         try:
             src.backup(self.conn)
         finally:
             src.close()
-
-    @_converts_errors
-    def integrity_ok(self) -> bool:
-        """SQLite's own integrity check."""
-        return bool(self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
     @_converts_errors
     def schema_names(self) -> list[str]:
