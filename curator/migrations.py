@@ -229,8 +229,18 @@ def m0005_stories(db: Database) -> None:
         """)
 
 
-@migrations(name="0006_search_index")
-def m0006_search_index(db: Database) -> None:
+@migrations(name="0006_editor_session_generation")
+def m0006_editor_session_generation(db: Database) -> None:
+    """A per-editor session generation: a session is valid only for the generation it began in.
+
+    The session cookie is signed, not stored, so signing out cannot delete it; bumping the
+    generation (at sign-out, or with a new password) ends every copy of it instead.
+    """
+    _run(db, "ALTER TABLE editors ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations(name="0007_search_index")
+def m0007_search_index(db: Database) -> None:
     """Full-text search over every entry: an FTS5 index of title and plain text.
 
     The entries table is the index's content (FTS5 keeps only the index, not a second copy of
