@@ -13,6 +13,7 @@ MIGRATIONS: tuple[str, ...] = (
     "0004_activity_log",
     "0005_stories",
     "0006_editor_session_generation",
-    "0007_search_index",
+    "0007_relevance",
+    "0008_search_index",
 )
 MIGRATION_SET = "curator"

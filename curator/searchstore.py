@@ -4,7 +4,7 @@ making any entry a candidate, and what a rematch would change.
 The index is `entries_fts`, an FTS5 table over the entries' title and plain text (their summary
 and content), with the entries table as its content: triggers keep it in step with every insert,
 update and delete, so no code path that writes entries has to remember it. It is built by
-migration 0007 for databases that already hold entries.
+migration 0008 for databases that already hold entries.
 """
 
 from __future__ import annotations

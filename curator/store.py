@@ -603,7 +603,10 @@ class Store:
         conn.executemany("INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
                          [(cid, t) for t in topics])
         if not topics and status == "new":
-            conn.execute(f"DELETE FROM candidates WHERE id = ? AND id NOT IN ({PROMOTED})", (cid,))
+            # A suggestion never had topics: the relevance refresh decides whether it stays.
+            # One an editor promoted stays.
+            conn.execute("DELETE FROM candidates WHERE id = ? AND suggested = 0"
+                         f" AND id NOT IN ({PROMOTED})", (cid,))
         elif topics:
             # The entry that made it a candidate may have moved to another URL.
             primary = conn.execute(
@@ -676,8 +679,10 @@ class Store:
                     "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
                     " SELECT a.candidate_id, t.topic FROM story_articles a JOIN entries e"
                     " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id")
+            # Suggestions match no topic by nature; the relevance refresh that follows a
+            # rematch keeps or withdraws them by their score.
             dropped = conn.execute(
-                "DELETE FROM candidates WHERE status = 'new' AND id NOT IN"
+                "DELETE FROM candidates WHERE status = 'new' AND suggested = 0 AND id NOT IN"
                 f" (SELECT candidate_id FROM candidate_topics) AND id NOT IN ({PROMOTED})"
             ).rowcount
             after = {r[0] for r in conn.execute("SELECT url FROM candidates")}
@@ -776,8 +781,8 @@ class Store:
     @_converts_errors
     def candidates(self, *, status: str = "new", topic: str | None = None, limit: int | None = 50,
                    source_id: int | None = None, search: str | None = None,
-                   offset: int = 0) -> list[dict[str, Any]]:
-        """Candidates, newest first, with their topics and sources."""
+                   offset: int = 0, sort: str = "newest") -> list[dict[str, Any]]:
+        """Candidates, newest first (or best score first), with their topics and sources."""
         where: list[str] = []
         params: list[Any] = []
         if status != "all":
@@ -788,6 +793,10 @@ class Store:
         self._filter(where, params, topic=topic, source_id=source_id, search=search)
         order = ("c.featured_at DESC, c.id DESC" if status == "featured"
                  else "c.sort_time DESC, c.id DESC")
+        if sort == "score":
+            order = "coalesce(c.score, 0) DESC, " + order
+        elif sort != "newest":
+            raise UsageError(f"unknown sort {sort!r} (newest or score)")
         sql = self._CANDIDATE_SQL + (" WHERE " + " AND ".join(where) if where else "")
         sql += f" ORDER BY {order}"
         if limit is not None:

@@ -132,7 +132,7 @@ def test_the_index_follows_updates_and_deletes(store):
 def test_the_migration_indexes_what_an_older_database_holds(tmp_path):
     path = tmp_path / "old.db"
     old = Database(path)
-    migrations.migrations.apply(old, stop_before="0007_search_index")
+    migrations.migrations.apply(old, stop_before="0008_search_index")
     old.close()
     s = Store(path, migrate=False)
     s.sync_sources([("https://a.example/feed", "A", None)], T0)
