@@ -203,8 +203,12 @@ class SearchStore:
                 " WHERE e.id > ? AND e.url IS NOT NULL", (newest,)):
             after.setdefault(url, set()).add(topic)
         current: dict[str, dict[str, Any]] = {}
+        # A rematch keeps what the editors made (promote) and, where the learned queue is in
+        # the schema, its suggestions: they never had topics to lose.
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(candidates)")}
+        kept = f"id IN ({PROMOTED})" + (" OR suggested != 0" if "suggested" in columns else "")
         for cid, url, title, status, promoted in conn.execute(
-                f"SELECT id, url, title, status, id IN ({PROMOTED}) FROM candidates"):
+                f"SELECT id, url, title, status, {kept} FROM candidates"):
             current[url] = {"id": cid, "url": url, "title": title, "status": status,
                             "promoted": bool(promoted), "topics": set()}
         by_id = {c["id"]: c for c in current.values()}
