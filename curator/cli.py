@@ -527,6 +527,21 @@ def promote(c: Ctx, entry_id: int, as_json: bool) -> None:
         click.echo(f"candidate {row['id']} ({row['status']}): {row['title']}")
 
 
+@cli.command(epilog="\b\nExamples:\n  curator add https://www.propublica.org/article/some-story\n"
+             "  curator add https://example.com/news/x --note 'Why it matters: …' --json")
+@click.argument("url", metavar="URL")
+@click.option("--note", metavar="TEXT", help="Also feature it, with this commentary (Markdown).")
+@click.option("--json", "as_json", is_flag=True, help="Print the candidate object.")
+@pass_ctx
+def add(c: Ctx, url: str, note: str | None, as_json: bool) -> None:
+    """Add an article by its URL as a candidate: its page's title, summary and site name."""
+    row = c.curator().add_article(url, note=note, editor=editor_name())
+    if as_json:
+        emit_json(candidate_json(row))
+    else:
+        click.echo(f"candidate {row['id']} ({row['status']}): {row['title']}")
+
+
 @cli.group(epilog="\b\nExamples:\n  curator topics test tests/data/topics/labeled.tsv\n"
            "  curator topics test examples.tsv --json")
 def topics() -> None:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from . import __version__, clock
 from .clock import iso, parse_iso
@@ -1058,6 +1058,79 @@ class Curator:
         cid, created = self._search().promote(entry_id, editor=editor, now=self.now())
         if created:
             log.info("%s promoted entry %d to candidate %d", editor, entry_id, cid)
+        return self.store.candidate(cid)
+
+    # ------------------------------------------------------------------ add by URL
+
+    def add_article(self, url: str, *, note: str | None, editor: str) -> dict[str, Any]:
+        """Fetch an article page and make it a candidate (`--note`: and feature it).
+
+        The page comes through the poll's fetcher (its timeout, size limit, redirects and
+        private-address rule); its metadata through curator.article. Everything is checked
+        before anything is written, and then written in one transaction: a page that cannot be
+        added leaves nothing behind. Returns the candidate row.
+        """
+        import asyncio
+        import html
+
+        from .article import ARTICLE_ACCEPT, ArticleError, read_article
+        from .match import Matcher
+        from .types import EntryData, Fetched, FetchRequest
+        from .urls import canonicalize
+
+        url = url.strip()
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise UsageError(f"{url!r} is not an http(s) URL")
+        if note is not None:
+            note = strip_invisible(note)
+            if len(note) > MAX_NOTE_CHARS:
+                raise UsageError(f"the note has {len(note):,} characters; the limit is "
+                                 f"{MAX_NOTE_CHARS:,}")
+
+        async def fetch() -> Any:
+            from .fetch import Fetcher
+
+            async with Fetcher(self.config.poll.fetch_settings()) as fetcher:
+                return await fetcher.fetch(FetchRequest(url, accept=ARTICLE_ACCEPT))
+
+        result = asyncio.run(fetch())
+        if not isinstance(result, Fetched):
+            raise ArticleError(url, getattr(result, "message", "no page came back"))
+        article = read_article(result.final_url, result.content, result.headers)
+        canonical = canonicalize(article.url, result.final_url)
+        if not canonical:
+            raise ArticleError(url, "the page names no http(s) address for itself")
+        text = article.description
+        entry = EntryData(key=canonical, url=canonical, link=article.url, title=article.title,
+                          summary=html.escape(text, quote=False), content="", text=text,
+                          published=article.published)
+        topics = Matcher(self.config.topics).match(article.title, text)
+        home = urlunsplit((urlsplit(canonical).scheme, urlsplit(canonical).netloc, "/", "", ""))
+        now = self.now()
+        self.sync_sources()
+        with self.store.write():
+            conn = self.store.conn
+            row = conn.execute("SELECT id FROM sources WHERE url = ? OR url_in_use = ?"
+                               " ORDER BY in_config DESC, id LIMIT 1", (home, home)).fetchone()
+            if row is None:
+                # The site, as a source that is not in feeds.yaml: never polled, named by the page.
+                source_id = int(conn.execute(
+                    "INSERT INTO sources (url, url_in_use, title, link, in_config, added)"
+                    " VALUES (?, ?, ?, ?, 0, ?)",
+                    (home, home, article.site_name, home, iso(now))).lastrowid or 0)
+            else:
+                source_id = int(row[0])
+                conn.execute("UPDATE sources SET title = coalesce(title, ?) WHERE id = ?",
+                             (article.site_name, source_id))
+            self.store.save_entries(source_id, [entry], [topics], now)
+            entry_id = int(conn.execute("SELECT id FROM entries WHERE source_id = ? AND key = ?",
+                                        (source_id, canonical)).fetchone()[0])
+            cid, created = self._search().promote(entry_id, editor=editor, now=now)
+            if note is not None:
+                self.store.set_status(cid, "featured", editor=editor, now=now, note=note)
+        log.info("%s added %s as candidate %d%s", editor, canonical, cid,
+                 "" if created else " (it was one already)")
         return self.store.candidate(cid)
 
     def matched_where(self, candidate: dict[str, Any]) -> dict[str, list[tuple[str, list[str]]]]:

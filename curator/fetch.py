@@ -173,6 +173,8 @@ class Fetcher:
     async def _follow(self, session: aiohttp.ClientSession, req: FetchRequest, url: URL,
                       trail: _Trail) -> Fetched | NotModified:
         headers = {}
+        if req.accept:
+            headers["Accept"] = req.accept
         if req.etag:
             headers["If-None-Match"] = req.etag
         if req.last_modified:

@@ -28,6 +28,7 @@ class FetchRequest:
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    accept: str | None = None  # instead of the feed types (an article page: HTML)
 
 
 @dataclass(frozen=True)
