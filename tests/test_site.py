@@ -477,3 +477,64 @@ def test_a_json_feed_source_is_polled_like_rss(server: Any, tmp_path: Path, cloc
     assert cli("poll", "--all", "--json")["failed"] == 1
     source = cli("sources", "--json")[0]
     assert source["error"] == "not a feed: got JSON that is not a JSON Feed"
+
+
+# ------------------------------------------------------------------ validity of every feed
+
+
+def test_every_feed_follows_the_validators_rules(site: dict[str, Any]) -> None:
+    """The W3C feed validator's rules that matter (RSS, Atom) and JSON Feed 1.1's required
+    fields, on every feed the publish wrote: the main ones and each topic's."""
+    import re
+    from email.utils import parsedate_to_datetime
+
+    rfc822 = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d [A-Z][a-z]{2} \d{4} "
+                        r"\d\d:\d\d:\d\d \+0000\Z")
+    rfc3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)\Z")
+    folder = site["folder"]
+    base = "https://watch.example.org/"
+    checked = 0
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        self_url = base + rel
+        if path.name == "feed.xml":
+            channel = ET.fromstring(path.read_bytes()).find("channel")
+            assert channel is not None
+            assert channel.findtext("title") and channel.findtext("link")
+            assert channel.findtext("description")
+            selfs = [link.get("href") for link in channel.findall(f"{ATOM}link")
+                     if link.get("rel") == "self"]
+            assert selfs == [self_url], rel
+            for item in channel.iter("item"):
+                assert item.findtext("guid") and item.findtext("link") and item.findtext("title")
+                assert rfc822.match(item.findtext("pubDate") or ""), rel
+                parsedate_to_datetime(item.findtext("pubDate"))
+            assert feedparser.parse(path.read_bytes()).bozo == 0
+        elif path.name == "atom.xml":
+            feed = ET.fromstring(path.read_bytes())
+            for tag in ("id", "title", "updated"):
+                assert feed.findtext(f"{ATOM}{tag}"), (rel, tag)
+            assert feed.find(f"{ATOM}author/{ATOM}name") is not None
+            assert [link.get("href") for link in feed.findall(f"{ATOM}link")
+                    if link.get("rel") == "self"] == [self_url]
+            for entry in feed.iter(f"{ATOM}entry"):
+                for tag in ("id", "title", "updated", "published"):
+                    assert entry.findtext(f"{ATOM}{tag}"), (rel, tag)
+                assert rfc3339.match(entry.findtext(f"{ATOM}updated") or "")
+            assert feedparser.parse(path.read_bytes()).bozo == 0
+        elif path.name == "feed.json":
+            doc = json.loads(path.read_bytes())
+            assert doc["version"] == "https://jsonfeed.org/version/1.1"
+            assert isinstance(doc["title"], str) and doc["title"]
+            assert doc["feed_url"] == self_url and doc["home_page_url"].startswith(base)
+            assert isinstance(doc["items"], list)
+            for entry in doc["items"]:
+                assert isinstance(entry["id"], str) and entry["id"]
+                assert isinstance(entry.get("content_html"), str)
+                assert rfc3339.match(entry["date_published"])
+                assert all(isinstance(t, str) for t in entry.get("tags", []))
+            assert all(isinstance(a["name"], str) for a in doc["authors"])
+        else:
+            continue
+        checked += 1
+    assert checked == 3 + 3 * 4
