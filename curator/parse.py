@@ -463,6 +463,14 @@ def _entry(fp_entry: Mapping[str, Any], base: str, typed: bool) -> EntryData:
     author_detail = _detail(e, "author_detail") or {}
     author = _plain(author_detail.get("name") or e.get("author")) or None
     updated = _utc(e.get("updated_parsed"))
+    return _entry_data(key, link, base, title, summary, content, author,
+                       _utc(e.get("published_parsed")) or updated, updated)
+
+
+def _entry_data(key: str, link: str | None, base: str, title: str, summary: str, content: str,
+                author: str | None, published: datetime | None, updated: datetime | None
+                ) -> EntryData:
+    """An entry from its cleaned fields (any feed format): canonical URL and matching text."""
     return EntryData(
         key=key,
         url=urls.canonicalize(link, base),
@@ -472,7 +480,7 @@ def _entry(fp_entry: Mapping[str, Any], base: str, typed: bool) -> EntryData:
         content=content,
         text=_combined_text(_safe_html_to_text(summary), _safe_html_to_text(content)),
         author=author,
-        published=_utc(e.get("published_parsed")) or updated,
+        published=published,
         updated=updated,
     )
 
@@ -630,18 +638,8 @@ def _json_entry(item: Mapping[str, Any], base: str) -> EntryData:
         raw = title + "\n" + (summary_text or content_html or content_text)
         key = "hash:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
     updated = _json_time(item.get("date_modified"))
-    return EntryData(
-        key=key,
-        url=urls.canonicalize(link, base),
-        link=link,
-        title=title,
-        summary=summary,
-        content=content,
-        text=_combined_text(_safe_html_to_text(summary), _safe_html_to_text(content)),
-        author=_json_author(item),
-        published=_json_time(item.get("date_published")) or updated,
-        updated=updated,
-    )
+    return _entry_data(key, link, base, title, summary, content, _json_author(item),
+                       _json_time(item.get("date_published")) or updated, updated)
 
 
 def parse_json_feed(url: str, content: bytes) -> ParsedFeed:

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from test_web import build_desk, serving
-from test_web_browser import CHROMIUM, CHROMIUM_ARGS, LAPTOP, PHONE, SHOTS, TIMEOUT_MS
+from test_web_browser import LAPTOP, PHONE, SHOTS, TIMEOUT_MS
+from test_web_browser import browser as browser  # the same headless Chromium fixture
 
 from curator.core import Curator
 
@@ -23,19 +24,11 @@ AXE = Path(__file__).resolve().parents[1] / ".browser/node_modules/axe-core/axe.
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (or apt-get install chromium)")
+def axe() -> Path:
     if not AXE.exists():
+        # Never skipped, like Chromium: without axe-core the pages' accessibility is untested.
         pytest.fail(f"{AXE} is missing: run `make browser` (it installs axe-core with npm)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    return AXE
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +93,8 @@ def serious(browser: Any, base: str, path: str, viewport: dict[str, int], scheme
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("which", ["index", "item", "topic"])
-def test_axe_finds_no_serious_violation(browser: Any, site: dict[str, Any], which: str,
-                                        scheme: str) -> None:
+def test_axe_finds_no_serious_violation(browser: Any, axe: Path, site: dict[str, Any],
+                                        which: str, scheme: str) -> None:
     path = {"index": "/index.html", "item": site["item"], "topic": site["topic"]}[which]
     for viewport in (LAPTOP, PHONE):
         assert serious(browser, site["base"], path, viewport, scheme) == [], (path, viewport)
