@@ -3,47 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import io
 import json
 import logging
 import os
-import signal
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from . import __version__, clock
 from .clock import iso, parse_iso
 from .config import Config, Follower, add_sources
-from .exceptions import CuratorError, LockedError, ParseError, UsageError
-from .store import SaveResult, Store
+from .exceptions import CuratorError, UsageError
+from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
+from .store import Store, to_source
 from .store import new_guid as _new_guid
-from .types import (
-    Channel,
-    Fetched,
-    FetchError,
-    FetchRequest,
-    FetchResult,
-    NotModified,
-    ParsedFeed,
-    PublishedItem,
-    Topic,
-)
+from .types import Channel, PublishedItem
 
-if TYPE_CHECKING:
-    import asyncio
-    from concurrent.futures import Executor
-
-    from .fetch import Fetcher
-    from .match import Matcher
+__all__ = ["Curator", "PollSummary", "candidate_json", "display_name", "source_json"]
 
 
 # The heavy libraries load on first use: a poll that gets only 304s never needs feedparser or bs4
@@ -51,13 +32,6 @@ if TYPE_CHECKING:
 # note that is not cached in the database needs markdown-it.
 # Every command pays for what it imports at start-up, so this keeps `curator poll` and
 # `curator candidates` quick to start.
-def parse_feed(url: str, content: bytes, headers: dict[str, str]) -> ParsedFeed:
-    """parse.parse_feed, imported on first use."""
-    from .parse import parse_feed as parse
-
-    return parse(url, content, headers)
-
-
 def render_rss(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
     """render.render_rss, imported on first use."""
     from .render import render_rss as render
@@ -103,14 +77,9 @@ def check_password_hash(stored: str, password: str) -> bool:
 log = logging.getLogger("curator")
 
 DAY = 86400
-MAX_RETRY_AFTER = 7 * DAY  # a server asking for more is probably broken; try again in a week
 STALE_AFTER = 7 * DAY  # a source failing this long is flagged in `curator sources`
 MAX_NOTE_CHARS = 100_000
 MIN_PASSWORD = 10
-POLL_LOCK_WAIT = 5.0  # seconds a second poll waits for the first before standing down
-POOL_THRESHOLD = 8  # fewer bodies than this parse faster in-process than a pool starts
-
-ProgressFn = Callable[[int, int], None]
 
 
 def _password_hash(password: str) -> str:
@@ -125,129 +94,7 @@ def _dummy_hash() -> str:
     return generate_password_hash("curator-timing-equaliser")
 
 
-# ------------------------------------------------------------------ parse workers
-
-
-@lru_cache(maxsize=4)
-def _matcher(topics: tuple[Topic, ...]) -> Matcher:
-    from .match import Matcher
-
-    return Matcher(topics)
-
-
-def parse_and_match(url: str, content: bytes, headers: dict[str, str], topics: tuple[Topic, ...]
-                    ) -> tuple[ParsedFeed, list[list[str]]]:
-    """Parse a body and match its entries; runs in a worker process (top-level, picklable)."""
-    parsed = parse_feed(url, content, headers)
-    matcher = _matcher(topics)
-    return parsed, [matcher.match(e.title, e.text) for e in parsed.entries]
-
-
-def _worker_init(parent: int | None) -> None:
-    """Set up a parse worker: it leaves stopping to the poll and never outlives it."""
-    # Ctrl-C reaches the whole process group; the poll stops its workers itself once they finish
-    # the feed in hand. (SIGTERM stays: the pool uses it to end workers when one has crashed.)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Workers hold both ends of the pool's queues, so after a kill -9 of the poll they would wait
-    # for work for ever; make the kernel end them with it (Linux), or watch for it (elsewhere).
-    if sys.platform == "linux":
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    else:
-        first_parent = os.getppid()
-
-        def watch() -> None:
-            while os.getppid() == first_parent:
-                time.sleep(1.0)
-            os._exit(1)
-
-        threading.Thread(target=watch, daemon=True).start()
-    if parent is not None and os.getppid() != parent:  # the poll died while this worker started
-        os._exit(1)
-
-
-T = TypeVar("T")
-
-
-class _WriteBatch:
-    """Groups the writes of a poll into few transactions, one source's writes kept together.
-
-    Writing each source in its own transaction costs a commit per source; grouping the sources
-    that finish within a few milliseconds of each other keeps the order (a source's entries
-    first, its caching headers last) and the atomicity (a crash loses whole sources only, which
-    the next poll fetches again) at a fraction of the cost. A source queues its write and moves
-    on, so its place in the poll goes to the next source at once; the batch is written when it
-    is full, after `delay` seconds at most, and when the poll ends.
-    """
-
-    def __init__(self, store: Store, size: int = 64, delay: float = 0.05) -> None:
-        self._store = store
-        self._size = size
-        self._delay = delay
-        self._pending: list[tuple[Callable[[], Any], Callable[[Any], None],
-                                  Callable[[Exception], None]]] = []
-        self._timer: asyncio.TimerHandle | None = None
-
-    def submit(self, fn: Callable[[], T], done: Callable[[T], None],
-               failed: Callable[[Exception], None]) -> None:
-        """Queue fn for the next transaction; done(result) or failed(error) once it is settled."""
-        self._pending.append((fn, done, failed))
-        if len(self._pending) >= self._size:
-            self.flush()
-        elif self._timer is None:
-            import asyncio
-
-            self._timer = asyncio.get_running_loop().call_later(self._delay, self.flush)
-
-    def flush(self) -> None:
-        """Run every queued write in one transaction, then report each outcome."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
-        outcomes: list[tuple[Exception | None, Any]] = []
-        try:
-            with self._store.write():
-                for fn, _, _ in batch:
-                    try:
-                        outcomes.append((None, fn()))
-                    except Exception as e:  # noqa: BLE001 - that source's writes were undone
-                        outcomes.append((e, None))
-        except CuratorError as e:  # the commit failed: nothing in this batch was stored
-            outcomes = [(e, None)] * len(batch)
-        for (_, done, failed), (error, value) in zip(batch, outcomes, strict=True):
-            if error is None:
-                done(value)
-            else:
-                failed(error)
-
-
 # ------------------------------------------------------------------ results
-
-
-@dataclass
-class PollSummary:
-    sources: int = 0
-    fetched: int = 0
-    not_modified: int = 0
-    failed: int = 0
-    skipped: int = 0
-    new_entries: int = 0
-    updated_entries: int = 0
-    new_candidates: int = 0
-    errors: list[tuple[str, str]] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, int]:
-        """The shape SPEC.md gives for `curator poll --json`."""
-        return {k: getattr(self, k) for k in (
-            "sources", "fetched", "not_modified", "failed", "skipped",
-            "new_entries", "updated_entries", "new_candidates")}
 
 
 def display_name(source: dict[str, Any]) -> str:
@@ -409,13 +256,6 @@ def _config_changes(old: Config, new: Config) -> str:
     return "feeds.yaml changed: " + ", ".join(parts or ["nothing curator uses"])
 
 
-def _jitter(seconds: float, spread: float = 0.1) -> float:
-    # Spreads polls of sources added together, so they do not all fall due in the same second.
-    import random
-
-    return seconds * (1 + random.uniform(0, spread))
-
-
 class Curator:
     """Everything an editor or a scheduler can ask of curator."""
 
@@ -462,275 +302,21 @@ class Curator:
 
     # ------------------------------------------------------------------ poll
 
-    @contextmanager
-    def poll_lock(self, wait: float | None = None) -> Iterator[None]:
+    def poll_lock(self, wait: float | None = None) -> AbstractContextManager[None]:
         """Hold the one-poll-at-a-time lock, waiting up to `wait` seconds for it."""
-        wait = POLL_LOCK_WAIT if wait is None else wait
-        path = self.config.database.with_name(self.config.database.name + ".poll.lock")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise LockedError("another poll is running; this one stands down") from None
-                    time.sleep(0.1)
-            yield
-        finally:
-            os.close(fd)
+        return poll_lock(self.config.database, wait)
 
     def poll(self, *, force: bool = False, only: Sequence[str] = (),
              progress: ProgressFn | None = None) -> PollSummary:
         """Fetch the sources that are due (or `only` those named), store entries, match topics."""
         self.sync_sources()
-        now = self.now()
         if only:
             chosen = {s["id"]: s for s in (self.store.find_source(x) for x in only)}
             selected = list(chosen.values())
         else:
             selected = self.store.sources()
-        summary = PollSummary(sources=len(selected))
-        due = []
-        for s in selected:
-            if self._held_back(s, now, schedule=not (force or only)):
-                summary.skipped += 1
-            else:
-                due.append(s)
-        if due:
-            import asyncio  # here, not at the top: only polling needs it
-
-            with self._parser(len(due)) as pool:
-                asyncio.run(self._poll_async(due, summary, pool, progress))
-        return summary
-
-    @staticmethod
-    def _held_back(source: dict[str, Any], now: datetime, *, schedule: bool) -> bool:
-        """Disabled, or inside a server's Retry-After (always), or not due yet (by schedule)."""
-        if source["disabled"]:
-            return True
-        retry_after = parse_iso(source["retry_after"])
-        if retry_after and retry_after > now:
-            return True
-        next_due = parse_iso(source["next_due"])
-        return bool(schedule and next_due and next_due > now)
-
-    @contextmanager
-    def _parser(self, n: int) -> Iterator[Executor | None]:
-        workers = os.cpu_count() or 1
-        if n < POOL_THRESHOLD or workers < 2:
-            yield None
-            return
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # Fork (cheapest) only while this process has one thread, before the event loop starts
-        # any: a fork beside other threads (`curator run`'s scheduler) can copy a held lock. Then,
-        # and off Linux, workers come from a fork server that loads the parser once.
-        ctx: multiprocessing.context.BaseContext
-        if sys.platform == "linux" and threading.active_count() == 1:
-            ctx = multiprocessing.get_context("fork")
-            parent: int | None = os.getpid()
-        else:
-            server = multiprocessing.get_context("forkserver")
-            server.set_forkserver_preload(["curator.core", "curator.parse", "curator.match"])
-            ctx = server
-            parent = None  # workers are the fork server's children, not this process's
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                   initializer=_worker_init, initargs=(parent,))
-        try:
-            pool.submit(int).result()  # start the workers now, while this process has one thread
-            yield pool
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    async def _poll_async(self, due: list[dict[str, Any]], summary: PollSummary,
-                          pool: Executor | None, progress: ProgressFn | None) -> None:
-        import asyncio
-
-        settings = self.config.poll.fetch_settings()
-        # Bounds the bodies held in memory at once, fetched or waiting for a parser.
-        gate = asyncio.Semaphore(max(settings.concurrency, (os.cpu_count() or 1) * 4))
-        done = 0
-        from .fetch import Fetcher
-
-        writes = _WriteBatch(self.store)
-        if progress:
-            progress(0, len(due))  # the bar shows the total before the first source is done
-        async with Fetcher(settings) as fetcher:
-
-            async def one(source: dict[str, Any]) -> None:
-                nonlocal done
-                async with gate:
-                    if self.stop_requested.is_set():
-                        return
-                    try:
-                        await self._poll_one(fetcher, source, summary, pool, writes)
-                    except CuratorError as e:  # a store failure: report it, keep polling others
-                        log.error("poll %s: %s", display_name(source), e)
-                        summary.failed += 1
-                        summary.errors.append((source["url"], str(e)))
-                done += 1
-                if progress:
-                    progress(done, len(due))
-
-            tasks = [asyncio.create_task(one(s)) for s in due]
-            stopper = asyncio.create_task(self._watch_stop(tasks))
-            try:
-                await asyncio.gather(*tasks, return_exceptions=True)
-            finally:
-                stopper.cancel()
-                writes.flush()
-
-    async def _watch_stop(self, tasks: list[asyncio.Task[None]]) -> None:
-        import asyncio
-
-        while not self.stop_requested.is_set():
-            await asyncio.sleep(0.2)
-        for t in tasks:
-            t.cancel()
-
-    async def _poll_one(self, fetcher: Fetcher, source: dict[str, Any], summary: PollSummary,
-                        pool: Executor | None, writes: _WriteBatch | None = None) -> None:
-        import asyncio
-
-        started = time.monotonic()
-        name = display_name(source)
-        req = FetchRequest(url=source["url_in_use"], etag=source["etag"],
-                           last_modified=source["last_modified"])
-        result: FetchResult = await fetcher.fetch(req)
-        now = self.now()
-        moved = {"url_in_use": result.permanent_url} if result.permanent_url else {}
-        if moved:
-            log.info("poll %s: moved permanently to %s", name, result.permanent_url)
-
-        if isinstance(result, FetchError):
-            self._record_failure(source, now, result.message, status=result.status,
-                                 retry_after=result.retry_after, gone=result.gone, extra=moved)
-            summary.failed += 1
-            summary.errors.append((source["url"], result.message))
-            return
-
-        ok = {"status": result.status, "last_polled": iso(now), "last_ok": iso(now),
-              "failures": 0, "error": None, "failing_since": None, "retry_after": None,
-              "max_age": result.max_age, **moved}
-        if result.etag or result.last_modified or isinstance(result, Fetched):
-            ok.update(etag=result.etag, last_modified=result.last_modified)
-
-        def write(fn: Callable[[], T], then: Callable[[T], None]) -> None:
-            # Stored with other sources' writes (the summary counts it once committed), or at
-            # once when polling without a batch.
-            if writes is None:
-                then(fn())
-                return
-
-            def failed(e: Exception) -> None:
-                log.error("poll %s: %s", name, e)
-                summary.failed += 1
-                summary.errors.append((source["url"], str(e)))
-
-            writes.submit(fn, then, failed)
-
-        def not_modified(how: str) -> Callable[[None], None]:
-            def then(_: None) -> None:
-                summary.not_modified += 1
-                log.info("poll %s: %s (%.2fs)", name, how, time.monotonic() - started)
-
-            return then
-
-        if isinstance(result, NotModified):
-            ok["next_due"] = self._next_due(source, now, max_age=result.max_age)
-            write(lambda: self.store.update_source(source["id"], **ok),
-                  not_modified("not modified"))
-            return
-
-        assert isinstance(result, Fetched)
-        body_hash = _digest(result.content)
-        if body_hash == source["body_hash"]:
-            # Same bytes as last time, though the server sent no validators: nothing to parse.
-            ok["next_due"] = self._next_due(source, now, max_age=result.max_age)
-            write(lambda: self.store.update_source(source["id"], **ok),
-                  not_modified("unchanged body"))
-            return
-
-        try:
-            args = (result.final_url, result.content, result.headers, self.config.topics)
-            if pool is None:
-                parsed, topics = parse_and_match(*args)
-            else:
-                loop = asyncio.get_running_loop()
-                parsed, topics = await loop.run_in_executor(pool, parse_and_match, *args)
-        except ParseError as e:
-            self._record_failure(source, now, e.message, status=result.status, extra=moved)
-            summary.failed += 1
-            summary.errors.append((source["url"], e.message))
-            return
-        except Exception as e:  # a parser crash must not stop the other sources
-            log.exception("poll %s: parser failed", name)
-            message = f"could not parse the feed: {type(e).__name__}: {e}"
-            self._record_failure(source, now, message, status=result.status, extra=moved)
-            summary.failed += 1
-            summary.errors.append((source["url"], message))
-            return
-
-        now = self.now()
-        ok.update(
-            title=parsed.source.title or source["title"],
-            link=parsed.source.link or source["link"],
-            interval_hint=parsed.source.interval_hint,
-            body_hash=body_hash,
-            next_due=self._next_due(source, now, hint=parsed.source.interval_hint,
-                                    max_age=result.max_age),
-        )
-        entries = parsed.entries
-
-        def saved(counts: SaveResult) -> None:
-            summary.fetched += 1
-            summary.new_entries += counts.new
-            summary.updated_entries += counts.updated
-            summary.new_candidates += counts.new_candidates
-            log.info("poll %s: %d entries (%d new, %d updated), %d new candidates (%.2fs)", name,
-                     len(entries), counts.new, counts.updated, counts.new_candidates,
-                     time.monotonic() - started)
-
-        write(lambda: self.store.save_entries(source["id"], entries, topics, now, ok), saved)
-
-    def _record_failure(self, source: dict[str, Any], now: datetime, message: str, *,
-                        status: int | None, retry_after: datetime | None = None,
-                        gone: bool = False, extra: dict[str, Any] | None = None) -> None:
-        failures = int(source["failures"] or 0) + 1
-        fields: dict[str, Any] = {
-            "status": status, "last_polled": iso(now), "failures": failures, "error": message,
-            "failing_since": source["failing_since"] or iso(now), **(extra or {}),
-        }
-        if retry_after:
-            retry_after = min(retry_after, now + timedelta(seconds=MAX_RETRY_AFTER))
-            fields["retry_after"] = iso(retry_after)
-        if gone:
-            fields["disabled"] = f"{message} (since {iso(now)}); run `curator enable` to try again"
-        fields["next_due"] = self._next_due(source, now, failures=failures, retry_after=retry_after)
-        self.store.update_source(source["id"], **fields)
-        when = f"; next try {fields['next_due']}" if not gone else "; disabled"
-        log.warning("poll %s: failed (%d in a row): %s%s", display_name(source), failures,
-                    message, when)
-
-    def _next_due(self, source: dict[str, Any], now: datetime, *, failures: int = 0,
-                  hint: int | None = None, max_age: int | None = None,
-                  retry_after: datetime | None = None) -> str | None:
-        interval = int(source["interval"] or self.config.poll.interval)
-        if failures:
-            delay = min(_jitter(interval * 2 ** min(failures - 1, 20), 0.25), DAY)
-        else:
-            # The feed's own hints are a floor on the interval, never more than a day.
-            floor = max(min(hint or 0, DAY), min(max_age or 0, DAY))
-            delay = _jitter(max(interval, floor))
-        due = now + timedelta(seconds=int(delay))
-        if retry_after and retry_after > due:
-            due = retry_after
-        return iso(due)
+        return Poll(self.store, self.config, self.now, self.stop_requested).run(
+            [to_source(s) for s in selected], schedule=not (force or only), progress=progress)
 
     # ------------------------------------------------------------------ sources
 
@@ -956,11 +542,11 @@ class Curator:
 
     def highlight_spans(self, text: str) -> list[tuple[int, int]]:
         """Where the topics' terms match in `text`, for highlighting."""
-        return _matcher(self.config.topics).spans(text)
+        return matcher(self.config.topics).spans(text)
 
     def matched_terms(self, title: str, text: str) -> dict[str, list[str]]:
         """Which terms of which topics matched."""
-        return _matcher(self.config.topics).explain(title, text)
+        return matcher(self.config.topics).explain(title, text)
 
     # ------------------------------------------------------------------ publish
 

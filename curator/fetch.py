@@ -9,7 +9,7 @@ import re
 import socket
 import ssl
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -95,8 +95,11 @@ def parse_max_age(cache_control: str | None) -> int | None:
 class Fetcher:
     """One HTTP session for a poll; fetch() turns every outcome into a FetchResult."""
 
-    def __init__(self, settings: FetchSettings) -> None:
+    def __init__(self, settings: FetchSettings, *,
+                 now: Callable[[], datetime] | None = None) -> None:
         self._settings = settings
+        # The caller's clock (the poll's), so a Retry-After in seconds agrees with its schedule.
+        self._now = now or clock.now
         self._session: aiohttp.ClientSession | None = None
         self._resolver: _GuardedResolver | None = None
         self._slots: _Slots | None = None
@@ -223,8 +226,7 @@ class Fetcher:
             raise _Failure(f"gone ({label}): the server says this feed was removed for good",
                            status, gone=True)
         if status in (429, 503):
-            # curator's one clock, so a Retry-After in seconds agrees with the scheduler's time.
-            retry_after = parse_retry_after(headers.get("retry-after"), clock.now())
+            retry_after = parse_retry_after(headers.get("retry-after"), self._now())
             raise _Failure(label, status, retry_after=retry_after)
         if status >= 400:
             raise _Failure(label, status)

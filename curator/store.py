@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from .clock import iso
 from .exceptions import NotFound, StoreError, UsageError
 from .schema import MIGRATION_SET, MIGRATIONS
-from .types import EntryData
+from .types import EntryData, Failed, PollOutcome, Refreshed, Source
 
 BUSY_TIMEOUT_S = 60.0
 STATUSES = ("new", "featured", "rejected")
@@ -60,6 +60,52 @@ class SaveResult:
     new: int
     updated: int
     new_candidates: int
+
+
+def _poll_columns(outcome: PollOutcome) -> tuple[list[str], list[Any]]:
+    """The SET clauses and values that record a poll's outcome on its source row."""
+    cols: dict[str, Any] = {"status": outcome.status, "last_polled": iso(outcome.polled_at)}
+    if isinstance(outcome, Refreshed):
+        cols.update(last_ok=iso(outcome.polled_at), failures=0, error=None, failing_since=None,
+                    retry_after=None, max_age=outcome.max_age)
+        if outcome.validators is not None:
+            cols.update(etag=outcome.validators[0], last_modified=outcome.validators[1])
+    elif isinstance(outcome, Failed):
+        cols.update(failures=outcome.failures, error=outcome.message,
+                    failing_since=iso(outcome.failing_since))
+        if outcome.retry_after is not None:
+            cols["retry_after"] = iso(outcome.retry_after)
+        if outcome.disabled is not None:
+            cols["disabled"] = outcome.disabled
+    if outcome.moved_to:
+        cols["url_in_use"] = outcome.moved_to
+    cols["next_due"] = iso(outcome.next_due)
+    sets = [f"{k} = ?" for k in cols]
+    values = list(cols.values())
+    if isinstance(outcome, Refreshed) and outcome.body is not None:
+        # A feed that stops saying its title or site keeps the ones it said before.
+        feed = outcome.body.feed
+        sets += ["title = coalesce(?, title)", "link = coalesce(?, link)", "interval_hint = ?",
+                 "body_hash = ?"]
+        values += [feed.title or None, feed.link or None, feed.interval_hint,
+                   outcome.body.body_hash]
+    return sets, values
+
+
+_SOURCE_TIMES = ("last_polled", "last_ok", "failing_since", "next_due", "retry_after", "added")
+
+
+def to_source(row: dict[str, Any]) -> Source:
+    """A sources row as the typed Source (the one place rows become Sources)."""
+    from .clock import parse_iso
+
+    fields = {k: v for k, v in row.items() if k in Source.__dataclass_fields__}
+    for k in _SOURCE_TIMES:
+        if k in fields:
+            fields[k] = parse_iso(fields[k])
+    fields["in_config"] = bool(fields.get("in_config", 1))
+    fields["failures"] = int(fields.get("failures") or 0)
+    return Source(**fields)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -263,13 +309,24 @@ class Store:
 
     @_converts_errors
     def update_source(self, source_id: int, **fields: Any) -> None:
-        """Record a poll's outcome on a source (its own transaction, unless inside one)."""
+        """Set a source's columns (its own transaction, unless inside one)."""
         if not fields:
             return
         cols = ", ".join(f"{k} = ?" for k in fields)
         with self.write():
             self.conn.execute(f"UPDATE sources SET {cols} WHERE id = ?",
                                  (*fields.values(), source_id))
+
+    @_converts_errors
+    def record_poll(self, source_id: int, outcome: PollOutcome) -> None:
+        """Record a poll's outcome on its source (its own transaction, unless inside one)."""
+        with self.write():
+            self._record_poll(source_id, outcome)
+
+    def _record_poll(self, source_id: int, outcome: PollOutcome) -> None:
+        sets, values = _poll_columns(outcome)
+        self.conn.execute(f"UPDATE sources SET {', '.join(sets)} WHERE id = ?",
+                          (*values, source_id))
 
     @_converts_errors
     def enable_source(self, source_id: int, *, editor: str | None, now: datetime
@@ -339,8 +396,8 @@ class Store:
     @_converts_errors
     def save_entries(self, source_id: int, entries: Sequence[EntryData],
                      topics: Sequence[Sequence[str]], now: datetime,
-                     source_fields: dict[str, Any] | None = None) -> SaveResult:
-        """Store a source's entries and their topic matches, then the source's own fields.
+                     outcome: PollOutcome | None = None) -> SaveResult:
+        """Store a source's entries and their topic matches, then the poll's outcome on the source.
 
         One transaction: the entries first and the source's caching headers last, so a crash
         costs only a refetch. Inside a caller's transaction (a poll groups several sources into
@@ -410,10 +467,8 @@ class Store:
                     conn.execute(f"UPDATE entries SET last_seen = ? WHERE source_id = ? "
                                  f"AND key IN ({marks}) AND last_seen != ?",
                                  (stamp, source_id, *chunk, stamp))
-            if source_fields:
-                cols = ", ".join(f"{k} = ?" for k in source_fields)
-                conn.execute(f"UPDATE sources SET {cols} WHERE id = ?",
-                             (*source_fields.values(), source_id))
+            if outcome is not None:
+                self._record_poll(source_id, outcome)
         return SaveResult(new=new, updated=updated, new_candidates=new_candidates)
 
     def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None

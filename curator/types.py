@@ -155,3 +155,91 @@ class Topic:
     any: tuple[str, ...]
     all: tuple[str, ...] = ()
     none: tuple[str, ...] = ()
+
+# ---------------------------------------------------------------- stored rows
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source as stored: where it is fetched from and its health (built by the store only)."""
+
+    id: int
+    url: str  # as written in feeds.yaml: the source's identity
+    url_in_use: str  # moves on 301/308
+    name: str | None = None  # from feeds.yaml
+    title: str | None = None  # the feed's own title
+    link: str | None = None  # the feed's site
+    in_config: bool = True
+    interval: int | None = None  # seconds, from feeds.yaml
+    interval_hint: int | None = None  # seconds, from <ttl> / sy:updatePeriod
+    max_age: int | None = None  # seconds, from Cache-Control
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None  # sha256 of the last parsed body
+    status: int | None = None
+    last_polled: datetime | None = None
+    last_ok: datetime | None = None
+    failing_since: datetime | None = None
+    next_due: datetime | None = None
+    retry_after: datetime | None = None
+    failures: int = 0
+    error: str | None = None
+    disabled: str | None = None  # why, when the source is disabled
+    added: datetime | None = None
+
+    @property
+    def display_name(self) -> str:
+        """What a source is called: its name in feeds.yaml, else the feed's title, else its URL."""
+        return self.name or self.title or self.url_in_use or self.url
+
+
+# ---------------------------------------------------------------- poll outcomes
+# poll.decide() returns one of these per source; the store alone turns them into columns.
+
+
+@dataclass(frozen=True)
+class NewBody:
+    """A body unlike the last one parsed, parsed: what the feed says about itself."""
+
+    feed: SourceData
+    body_hash: str
+
+
+@dataclass(frozen=True)
+class Unparsable:
+    """A body the parser refused (or crashed on)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """A good poll: a new body parsed ("fetched"), a 304 or the same bytes as last time."""
+
+    how: str  # "fetched", "not modified" or "unchanged body"
+    polled_at: datetime
+    status: int
+    next_due: datetime
+    max_age: int | None
+    # (etag, last_modified) to store; None keeps the stored ones (a 304 that repeated neither).
+    validators: tuple[str | None, str | None] | None
+    moved_to: str | None = None  # every redirect hop was permanent: fetch this URL from now on
+    body: NewBody | None = None  # set for "fetched"
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A failed poll: backed off, held back by Retry-After, or disabled (410 Gone)."""
+
+    polled_at: datetime
+    status: int | None
+    message: str
+    failures: int  # in a row, this one included
+    failing_since: datetime
+    next_due: datetime
+    retry_after: datetime | None = None  # None keeps the stored one
+    disabled: str | None = None  # why, when the server said the feed is gone
+    moved_to: str | None = None
+
+
+PollOutcome = Refreshed | Failed
