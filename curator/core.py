@@ -2,96 +2,32 @@
 
 from __future__ import annotations
 
-import dataclasses
-import io
-import json
 import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import __version__, clock
-from .clock import iso, parse_iso
-from .config import Config, Follower, add_sources
+from . import clock, passwords
+from .clock import parse_iso
+from .config import Config, Follower
 from .exceptions import CuratorError, UsageError
 from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
+from .publish import Publisher, item_html, render_note
 from .store import Store, to_source
-from .store import new_guid as _new_guid
-from .types import Channel, PublishedItem
+from .types import MAX_NOTE_CHARS, Channel, PublishedItem
 
-__all__ = ["Curator", "PollSummary", "candidate_json", "display_name", "source_json"]
-
-
-# The heavy libraries load on first use: a poll that gets only 304s never needs feedparser or bs4
-# (workers import them when a body arrives), only publishing needs feedgen, and only rendering a
-# note that is not cached in the database needs markdown-it.
-# Every command pays for what it imports at start-up, so this keeps `curator poll` and
-# `curator candidates` quick to start.
-def render_rss(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
-    """render.render_rss, imported on first use."""
-    from .render import render_rss as render
-
-    return render(channel, items)
-
-
-def render_atom(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
-    """render.render_atom, imported on first use."""
-    from .render import render_atom as render
-
-    return render(channel, items)
-
-
-def render_note(markdown: str) -> str:
-    """render.render_note, imported on first use."""
-    from .render import render_note as render
-
-    return render(markdown)
-
-
-def item_html(item: PublishedItem) -> str:
-    """render.item_html, imported on first use."""
-    from .render import item_html as render
-
-    return render(item)
-
-
-def generate_password_hash(password: str) -> str:
-    """werkzeug's salted password hash, imported on first use."""
-    from werkzeug.security import generate_password_hash as make
-
-    return make(password)
-
-
-def check_password_hash(stored: str, password: str) -> bool:
-    """werkzeug's password check, imported on first use."""
-    from werkzeug.security import check_password_hash as check
-
-    return check(stored, password)
+__all__ = ["MAX_NOTE_CHARS", "Curator", "PollSummary", "candidate_json", "display_name",
+           "source_json"]
 
 
 log = logging.getLogger("curator")
 
 DAY = 86400
 STALE_AFTER = 7 * DAY  # a source failing this long is flagged in `curator sources`
-MAX_NOTE_CHARS = 100_000
-MIN_PASSWORD = 10
-
-
-def _password_hash(password: str) -> str:
-    """The stored form of a new password, after the length rule."""
-    if len(password) < MIN_PASSWORD:
-        raise UsageError(f"the password must have at least {MIN_PASSWORD} characters")
-    return generate_password_hash(password)
-
-
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return generate_password_hash("curator-timing-equaliser")
 
 
 # ------------------------------------------------------------------ results
@@ -132,104 +68,6 @@ def source_json(row: dict[str, Any]) -> dict[str, Any]:
         "error": row["error"],
         "disabled": row["disabled"],
     }
-
-
-EXPORT_CSV_FIELDS = ["url", "title", "status", "note", "guid", "featured_at", "note_updated_at",
-                     "published", "source", "sources", "topics"]
-
-
-def _read_export(text: str) -> list[dict[str, Any]]:
-    stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise UsageError(f"not a valid JSON export: {e}") from e
-        items = doc.get("items") if isinstance(doc, dict) else doc
-        if not isinstance(items, list):
-            raise UsageError("a JSON export has an `items` list")
-        return items
-    import csv
-
-    rows = list(csv.DictReader(io.StringIO(text)))
-    if rows and "url" not in rows[0]:
-        raise UsageError("a CSV export needs a `url` column")
-    for r in rows:
-        r["topics"] = [t.strip() for t in (r.get("topics") or "").split(";") if t.strip()]
-        for k in ("guid", "featured_at", "note_updated_at", "published", "note"):
-            r[k] = r.get(k) or None
-    return rows
-
-
-def _normalise_import(raw: Any, n: int, now: datetime) -> dict[str, Any]:
-    if not isinstance(raw, dict) or not raw.get("url"):
-        raise UsageError(f"item {n}: needs a url")
-    from .urls import canonicalize
-
-    url = canonicalize(str(raw["url"]))
-    if not url:
-        raise UsageError(f"item {n}: {raw['url']!r} is not an http(s) URL")
-    status = raw.get("status") or "featured"
-    if status not in ("featured", "rejected", "new"):
-        raise UsageError(f"item {n}: unknown status {status!r}")
-    for k in ("featured_at", "note_updated_at", "published"):
-        if raw.get(k):
-            try:
-                parse_iso(raw[k])
-            except ValueError as e:
-                raise UsageError(f"item {n}: {k} must look like 2026-11-24T12:00:00Z") from e
-    note = raw.get("note")
-    if note is not None and len(note) > MAX_NOTE_CHARS:
-        raise UsageError(f"item {n}: the note is over {MAX_NOTE_CHARS:,} characters")
-    featured = status == "featured"
-    featured_at = (raw.get("featured_at") or iso(now)) if featured else None
-    return {
-        "url": url, "title": raw.get("title") or url, "status": status,
-        "note": note if note is not None else ("" if featured else None),
-        "guid": (raw.get("guid") or _new_guid()) if featured else None,
-        "featured_at": featured_at,
-        "note_updated_at": (raw.get("note_updated_at") or featured_at) if featured else None,
-        "published": raw.get("published") or None,
-        "topics": [str(t) for t in raw.get("topics") or []],
-    }
-
-
-def _digest(data: bytes) -> str:
-    import hashlib  # here, like the other imports only some commands need
-
-    return hashlib.sha256(data).hexdigest()
-
-
-# Bump when render.render_note's output changes for the same Markdown (a sanitiser rule, an
-# extension), so notes rendered before are rendered again even without a new release.
-NOTE_HTML_REVISION = 1
-
-
-def note_html_key(note: str) -> str:
-    """What a note's cached HTML must have been rendered from: this note, by this curator version
-    and rendering revision.
-
-    Another version may render the same Markdown differently (a new markdown-it, a sanitiser rule),
-    so it renders every note again rather than trust the HTML an older one made.
-    """
-    stamp = f"{__version__}/{NOTE_HTML_REVISION}".encode()
-    return _digest(stamp + b"\0" + note.encode("utf-8", "surrogatepass"))
-
-
-def _with_note_html(featured: Sequence[tuple[int, PublishedItem]]
-                    ) -> tuple[list[PublishedItem], list[tuple[int, str, str]]]:
-    """Every item with its note's HTML, and the notes that had to be rendered, for the store.
-
-    Only a note with no valid cached HTML is rendered, so only then is Markdown loaded.
-    """
-    items, rendered = [], []
-    for candidate_id, item in featured:
-        if item.note_html is None:
-            html = render_note(item.note)
-            item = dataclasses.replace(item, note_html=html)
-            rendered.append((candidate_id, html, note_html_key(item.note)))
-        items.append(item)
-    return items, rendered
 
 
 def _config_changes(old: Config, new: Config) -> str:
@@ -395,14 +233,12 @@ class Curator:
 
     def add_editor(self, name: str, password: str) -> None:
         """Create an editor account; the password is kept only as a slow salted hash."""
-        name = name.strip()
-        if not name or len(name) > 64 or any(c.isspace() for c in name):
-            raise UsageError("an editor name is 1 to 64 characters with no spaces")
-        self.store.add_editor(name, _password_hash(password), self.now())
+        self.store.add_editor(passwords.check_name(name), passwords.hash_password(password),
+                              self.now())
 
     def set_editor_password(self, name: str, password: str) -> None:
         """Change an editor's password."""
-        self.store.set_editor_password(name, _password_hash(password))
+        self.store.set_editor_password(name, passwords.hash_password(password))
 
     def remove_editor(self, name: str) -> None:
         """Delete an editor account (their past actions stay in the review log)."""
@@ -414,11 +250,7 @@ class Curator:
 
     def check_password(self, name: str, password: str) -> bool:
         """True when `password` is this editor's; as slow for unknown names as for known ones."""
-        stored = self.store.editor_hash(name)
-        if stored is None:
-            check_password_hash(_dummy_hash(), password)  # same cost, so names cannot be probed
-            return False
-        return check_password_hash(stored, password)
+        return passwords.matches(self.store.editor_hash(name), password)
 
     # ------------------------------------------------------------------ moving work and data
 
@@ -461,54 +293,28 @@ class Curator:
 
     def export(self, fmt: str, statuses: Sequence[str] = ("featured",)) -> str:
         """The editor's reviewed items with notes, as JSON or CSV, to move to another install."""
-        rows = self.store.reviewed(statuses)
-        items = [{
-            "url": r["url"], "title": r["title"], "status": r["status"], "note": r["note"],
-            "guid": r["guid"], "featured_at": r["featured_at"],
-            "note_updated_at": r["note_updated_at"], "published": r["published"],
-            "source": r["source_name"] or (r["sources"][0] if r["sources"] else None),
-            "sources": r["sources"], "topics": r["topics"], "history": r["history"],
-        } for r in rows]
-        if fmt == "json":
-            return json.dumps({"curator_export": 1, "exported_at": iso(self.now()),
-                               "items": items}, ensure_ascii=False, indent=2) + "\n"
-        if fmt == "csv":
-            buf = io.StringIO()
-            import csv
+        from . import transfer
 
-            w = csv.DictWriter(buf, fieldnames=EXPORT_CSV_FIELDS, extrasaction="ignore")
-            w.writeheader()
-            for item in items:
-                w.writerow({**item, "sources": "; ".join(item["sources"]),
-                            "topics": "; ".join(item["topics"])})
-            return buf.getvalue()
-        raise UsageError(f"unknown export format {fmt!r} (json or csv)")
+        return transfer.export(self.store, fmt, statuses, self.now())
 
     def import_items(self, text: str, *, editor: str) -> dict[str, int]:
         """Apply an export (JSON or CSV); items match existing candidates by canonical URL."""
-        items = _read_export(text)
-        counts = {"added": 0, "updated": 0, "unchanged": 0}
-        now = self.now()
-        for n, raw in enumerate(items, 1):
-            item = _normalise_import(raw, n, now)
-            counts[self.store.import_reviewed(item, editor=editor, now=now)] += 1
-        return counts
+        from . import transfer
+
+        return transfer.import_items(self.store, text, editor=editor, now=self.now())
 
     def opml(self) -> bytes:
         """The configured sources as OPML 2.0."""
         self.sync_sources()
-        from .opml import Outline, export_opml
+        from . import transfer
 
-        outlines = [Outline(url=s["url"], title=s["name"] or s["title"], site=s["link"])
-                    for s in self.store.sources()]
-        return export_opml(self.config.output.title, outlines, self.now())
+        return transfer.opml(self.store, self.config.output.title, self.now())
 
     def import_opml(self, data: bytes, where: str) -> list[str]:
         """Add an OPML file's feeds to feeds.yaml (comments and order kept); returns URLs added."""
-        from .opml import parse_opml
+        from . import transfer
 
-        outlines = parse_opml(data, where)
-        return add_sources(self.config.path, [(o.url, o.title) for o in outlines])
+        return transfer.import_opml(self.config.path, data, where)
 
     # ------------------------------------------------------------------ for the desk
 
@@ -550,42 +356,17 @@ class Curator:
 
     # ------------------------------------------------------------------ publish
 
+    @property
+    def _publisher(self) -> Publisher:
+        return Publisher(self.store, self.config, self.now)
+
     def channel(self) -> Channel:
         """The outgoing feed's own metadata, from feeds.yaml."""
-        o = self.config.output
-        return Channel(title=o.title, link=o.link, description=o.description,
-                       author_name=o.author_name, author_email=o.author_email,
-                       rss_url=o.rss_url, atom_url=o.atom_url)
+        return self._publisher.channel()
 
     def published_items(self) -> list[PublishedItem]:
         """The featured candidates as they go into the feeds, newest feature first."""
-        return [item for _, item in self._featured()]
-
-    def _featured(self) -> list[tuple[int, PublishedItem]]:
-        """Each featured candidate's id and item; the item carries its note's cached HTML when
-        that was rendered from this note by this version (else note_html is None)."""
-        items = []
-        for r in self.store.featured(self.config.output.max_items):
-            featured_at = parse_iso(r["featured_at"])
-            assert featured_at is not None
-            note = r["note"] or ""
-            cached = r["note_html"] if r["note_html_key"] == note_html_key(note) else None
-            items.append((r["id"], PublishedItem(
-                guid=r["guid"],
-                title=r["title"] or r["url"],
-                url=r["url"],
-                note=note,
-                source_name=r["source_name"] or (r["sources"][0] if r["sources"] else r["url"]),
-                source_url=r["source_url_in_use"] or r["url"],
-                source_link=r["source_link"],
-                topics=tuple(r["topics"]),
-                featured_at=featured_at,
-                updated_at=parse_iso(r["note_updated_at"]) or featured_at,
-                published=parse_iso(r["published"]),
-                editor=r["changed_by"],
-                note_html=cached,
-            )))
-        return items
+        return [item for _, item in self._publisher.featured()]
 
     def publish(self, *, editor: str | None = None) -> dict[str, Any]:
         """Write the RSS and Atom files; unchanged content leaves them byte-identical.
@@ -594,74 +375,12 @@ class Curator:
         for curator itself. `curator run`'s publishes are logged too (as None): while it runs,
         they are how most changes reach readers. A publish that changed nothing is not logged.
         """
-        marker = self.store.change_marker()
-        featured = self._featured()
-        items = [item for _, item in featured]
-        channel = self.channel()
-        out = self.config.output
-        result = {"rss": str(out.rss), "atom": str(out.atom), "items": len(items),
-                  "changed": False}
-        # Rendering is a pure function of these inputs: when they and the files on disk are
-        # what the last publish left, the output would be the same bytes, so skip building it
-        # (and importing the renderers) — the common case for a publish from cron. The items'
-        # note_html is left out of their repr: it follows from the note and the version.
-        inputs = _digest(repr((__version__, channel, items)).encode())
-        output = self._output_digest()
-        if self.store.get_state("published_inputs") == inputs and self._files_as_published():
-            if (self.store.get_state("published_marker") != marker
-                    or self.store.get_state("published_output") != output):
-                self.store.set_states({"published_marker": marker, "published_output": output})
-            return result
-        from .files import write_atomic
-
-        items, rendered = _with_note_html(featured)
-        try:
-            rss, atom = render_rss(channel, items), render_atom(channel, items)
-            changed_rss = write_atomic(out.rss, rss)
-            changed_atom = write_atomic(out.atom, atom)
-        except OSError as e:
-            raise CuratorError(f"could not write the feeds: {e}") from e
-        result["changed"] = changed_rss or changed_atom
-        files = _digest(rss) + " " + _digest(atom)
-        with self.store.write():
-            # Logged when the files changed, or when they differ from what the last recorded
-            # publish wrote: the files are written before this transaction, so a publish whose
-            # commit failed left them changed, and the next one must not find them "unchanged"
-            # and go unrecorded.
-            logged = result["changed"] or self.store.get_state("published_files") != files
-            if rendered:
-                self.store.set_note_html(rendered)
-            self.store.set_states({"published_files": files, "published_inputs": inputs,
-                                   "published_marker": marker, "published_output": output})
-            if logged:
-                n = len(items)
-                self.store.log_activity("publish", editor=editor, now=self.now(),
-                                        detail=f"{n} item{'' if n == 1 else 's'}")
-        return result
+        return self._publisher.publish(editor=editor)
 
     def publishes(self, limit: int = 5) -> list[dict[str, Any]]:
         """The newest publishes that changed the feeds: who (None: `curator run`), when, what."""
         return self.store.activity("publish", limit)
 
-    def _files_as_published(self) -> bool:
-        """Both feed files exist with the bytes the last publish wrote."""
-        out = self.config.output
-        try:
-            found = _digest(out.rss.read_bytes()) + " " + _digest(out.atom.read_bytes())
-        except OSError:
-            return False
-        return found == self.store.get_state("published_files")
-
-    def _output_digest(self) -> str:
-        # The output settings as of this publish: any process (the desk, cron, `curator run`)
-        # can then tell that an edit of feeds.yaml's output section is not published yet.
-        return _digest(repr((__version__, self.config.output)).encode())
-
     def needs_publish(self) -> bool:
         """True when a feature, note, status or the output settings changed since the last publish."""
-        out = self.config.output
-        if not out.rss.exists() or not out.atom.exists():
-            return True
-        if self.store.get_state("published_output") != self._output_digest():
-            return True
-        return self.store.get_state("published_marker") != self.store.change_marker()
+        return self._publisher.needs_publish()

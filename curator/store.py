@@ -242,6 +242,14 @@ class Store:
         return None if row is None else row["value"]
 
     @_converts_errors
+    def get_states(self, keys: Sequence[str]) -> dict[str, str | None]:
+        """Several small named values at once (None for those never set)."""
+        marks = ",".join("?" * len(keys))
+        found = dict(self.conn.execute(f"SELECT key, value FROM state WHERE key IN ({marks})",
+                                       list(keys)).fetchall())
+        return {k: found.get(k) for k in keys}
+
+    @_converts_errors
     def set_state(self, key: str, value: str | None) -> None:
         """Set a small named value."""
         self.set_states({key: value})

@@ -107,6 +107,8 @@ class ParsedFeed:
 
 # ---------------------------------------------------------------- publish
 
+MAX_NOTE_CHARS = 100_000  # an editor's note, in characters
+
 
 @dataclass(frozen=True)
 class Channel:

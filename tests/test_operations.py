@@ -16,10 +16,11 @@ import yaml
 from conftest import Cli, write_config
 from sqlite_utils import Database
 
-from curator import core
+from curator import publish
 from curator.config import load
-from curator.core import Curator, note_html_key
+from curator.core import Curator
 from curator.migrations import migrations
+from curator.publish import note_html_key
 from curator.schema import MIGRATIONS
 from curator.store import Store
 
@@ -276,11 +277,11 @@ def test_a_publish_with_every_note_cached_never_loads_markdown(polled):
 
 
 def test_the_cache_key_names_the_note_and_the_version(monkeypatch):
-    key = core.note_html_key("A note")
-    assert key == core.note_html_key("A note")
-    assert key != core.note_html_key("A note.")
-    monkeypatch.setattr(core, "__version__", "99.0.0")
-    assert core.note_html_key("A note") != key
+    key = publish.note_html_key("A note")
+    assert key == publish.note_html_key("A note")
+    assert key != publish.note_html_key("A note.")
+    monkeypatch.setattr(publish, "__version__", "99.0.0")
+    assert publish.note_html_key("A note") != key
 
 
 def test_a_new_version_renders_every_cached_note_again(polled, monkeypatch):
@@ -298,13 +299,13 @@ def test_a_new_version_renders_every_cached_note_again(polled, monkeypatch):
     _drop_outputs(out)
     assert "from before" in _descriptions(cli("publish", "--json"))[0]
     # ...until the version changes.
-    monkeypatch.setattr(core, "__version__", "99.0.0")
+    monkeypatch.setattr(publish, "__version__", "99.0.0")
     out = cli("publish", "--json")
     assert out["changed"] is True
     body = _descriptions(out)[0]
     assert "from before" not in body and "<em>real</em>" in body
-    assert _cached(cli, cand["id"]) == (html, core.note_html_key("The *real* note."))
-    assert core.note_html_key("The *real* note.") != key
+    assert _cached(cli, cand["id"]) == (html, publish.note_html_key("The *real* note."))
+    assert publish.note_html_key("The *real* note.") != key
 
 
 def test_a_database_from_schema_0002_with_featured_items_publishes(server, tmp_path, clock):

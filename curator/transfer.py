@@ -1,0 +1,136 @@
+"""Moving an editor's work and the source list between installs: the export (JSON or CSV) and its
+import, and OPML out of the stored sources and into feeds.yaml.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .clock import iso, parse_iso
+from .exceptions import UsageError
+from .store import new_guid
+from .types import MAX_NOTE_CHARS
+
+if TYPE_CHECKING:
+    from .store import Store
+
+EXPORT_CSV_FIELDS = ["url", "title", "status", "note", "guid", "featured_at", "note_updated_at",
+                     "published", "source", "sources", "topics"]
+
+
+def read_export(text: str) -> list[dict[str, Any]]:
+    """The items of an export, JSON or CSV (told apart by the first character)."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"not a valid JSON export: {e}") from e
+        items = doc.get("items") if isinstance(doc, dict) else doc
+        if not isinstance(items, list):
+            raise UsageError("a JSON export has an `items` list")
+        return items
+    import csv
+
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if rows and "url" not in rows[0]:
+        raise UsageError("a CSV export needs a `url` column")
+    for r in rows:
+        r["topics"] = [t.strip() for t in (r.get("topics") or "").split(";") if t.strip()]
+        for k in ("guid", "featured_at", "note_updated_at", "published", "note"):
+            r[k] = r.get(k) or None
+    return rows
+
+
+def normalise_import(raw: Any, n: int, now: datetime) -> dict[str, Any]:
+    """Item `n` of an export, checked and completed as the store takes it."""
+    if not isinstance(raw, dict) or not raw.get("url"):
+        raise UsageError(f"item {n}: needs a url")
+    from .urls import canonicalize
+
+    url = canonicalize(str(raw["url"]))
+    if not url:
+        raise UsageError(f"item {n}: {raw['url']!r} is not an http(s) URL")
+    status = raw.get("status") or "featured"
+    if status not in ("featured", "rejected", "new"):
+        raise UsageError(f"item {n}: unknown status {status!r}")
+    for k in ("featured_at", "note_updated_at", "published"):
+        if raw.get(k):
+            try:
+                parse_iso(raw[k])
+            except ValueError as e:
+                raise UsageError(f"item {n}: {k} must look like 2026-11-24T12:00:00Z") from e
+    note = raw.get("note")
+    if note is not None and len(note) > MAX_NOTE_CHARS:
+        raise UsageError(f"item {n}: the note is over {MAX_NOTE_CHARS:,} characters")
+    featured = status == "featured"
+    featured_at = (raw.get("featured_at") or iso(now)) if featured else None
+    return {
+        "url": url, "title": raw.get("title") or url, "status": status,
+        "note": note if note is not None else ("" if featured else None),
+        "guid": (raw.get("guid") or new_guid()) if featured else None,
+        "featured_at": featured_at,
+        "note_updated_at": (raw.get("note_updated_at") or featured_at) if featured else None,
+        "published": raw.get("published") or None,
+        "topics": [str(t) for t in raw.get("topics") or []],
+    }
+
+
+def export(store: Store, fmt: str, statuses: Sequence[str], now: datetime) -> str:
+    """The reviewed items with notes, as JSON or CSV, to move to another install."""
+    rows = store.reviewed(statuses)
+    items = [{
+        "url": r["url"], "title": r["title"], "status": r["status"], "note": r["note"],
+        "guid": r["guid"], "featured_at": r["featured_at"],
+        "note_updated_at": r["note_updated_at"], "published": r["published"],
+        "source": r["source_name"] or (r["sources"][0] if r["sources"] else None),
+        "sources": r["sources"], "topics": r["topics"], "history": r["history"],
+    } for r in rows]
+    if fmt == "json":
+        return json.dumps({"curator_export": 1, "exported_at": iso(now),
+                           "items": items}, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        import csv
+
+        w = csv.DictWriter(buf, fieldnames=EXPORT_CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        for item in items:
+            w.writerow({**item, "sources": "; ".join(item["sources"]),
+                        "topics": "; ".join(item["topics"])})
+        return buf.getvalue()
+    raise UsageError(f"unknown export format {fmt!r} (json or csv)")
+
+
+def import_items(store: Store, text: str, *, editor: str, now: datetime) -> dict[str, int]:
+    """Apply an export (JSON or CSV); items match existing candidates by canonical URL."""
+    items = read_export(text)
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    for n, raw in enumerate(items, 1):
+        item = normalise_import(raw, n, now)
+        counts[store.import_reviewed(item, editor=editor, now=now)] += 1
+    return counts
+
+
+def opml(store: Store, title: str, now: datetime) -> bytes:
+    """The configured sources as OPML 2.0."""
+    from .opml import Outline, export_opml
+
+    outlines = [Outline(url=s["url"], title=s["name"] or s["title"], site=s["link"])
+                for s in store.sources()]
+    return export_opml(title, outlines, now)
+
+
+def import_opml(config_path: Path, data: bytes, where: str) -> list[str]:
+    """Add an OPML file's feeds to feeds.yaml (comments and order kept); returns URLs added."""
+    from .config import add_sources
+    from .opml import parse_opml
+
+    outlines = parse_opml(data, where)
+    return add_sources(config_path, [(o.url, o.title) for o in outlines])
+
