@@ -67,7 +67,7 @@ def test_upgrade_takes_a_backup_first(tmp_path, monkeypatch):
         db.execute("CREATE TABLE extra (x)")
 
     m.migrations(name="9999_test_extra")(m9999_extra)
-    monkeypatch.setattr("curator.store.MIGRATIONS", (*MIGRATIONS, "9999_test_extra"))
+    monkeypatch.setattr("curator.store.base.MIGRATIONS", (*MIGRATIONS, "9999_test_extra"))
     try:
         s = Store(path)
         assert "extra" in s.db.table_names()

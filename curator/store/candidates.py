@@ -1,0 +1,225 @@
+"""Candidates: the review queue, one candidate per canonical URL, with its topics, the sources
+that carried it and its review history; featuring, rejecting and resetting; moving reviewed work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from ..clock import iso
+from ..exceptions import NotFound, UsageError
+from .base import chunks, converts_errors
+from .logs import LogStore
+
+STATUSES = ("new", "featured", "rejected")
+
+
+def new_guid() -> str:
+    """A new feature's guid: a random UUID URN, stable for the life of the feature."""
+    import uuid  # loaded on first feature, not by every command
+
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+class CandidateStore(LogStore):
+    """The `candidates` and `candidate_topics` tables."""
+
+    _CANDIDATE_SQL = (
+        "SELECT c.*, s.url AS source_url, s.url_in_use AS source_url_in_use,"
+        " coalesce(s.name, s.title, s.url) AS source_name, s.link AS source_link,"
+        " e.summary AS summary_html, e.text AS text, e.link AS link"
+        " FROM candidates c LEFT JOIN entries e ON e.id = c.entry_id"
+        " LEFT JOIN sources s ON s.id = e.source_id")
+
+    def _decorate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add topics and every source that carried each candidate."""
+        if not rows:
+            return rows
+        conn = self.conn
+        by_id = {r["id"]: r for r in rows}
+        by_url = {r["url"]: r for r in rows}
+        for r in rows:
+            r["topics"] = []
+            r["sources"] = []
+            r["carriers"] = []
+        for chunk in chunks(list(by_id)):
+            marks = ",".join("?" * len(chunk))
+            for cid, topic in conn.execute(
+                    f"SELECT candidate_id, topic FROM candidate_topics WHERE candidate_id IN ({marks})"
+                    " ORDER BY topic", chunk):
+                by_id[cid]["topics"].append(topic)
+        for chunk in chunks(list(by_url)):
+            marks = ",".join("?" * len(chunk))
+            for url, name, surl, title, link, published, first_seen in conn.execute(
+                    "SELECT e.url, coalesce(s.name, s.title, s.url), s.url_in_use, e.title, e.link,"
+                    " e.published, e.first_seen FROM entries e JOIN sources s ON s.id = e.source_id"
+                    f" WHERE e.url IN ({marks}) ORDER BY e.first_seen, e.id", chunk):
+                r = by_url[url]
+                if name not in r["sources"]:
+                    r["sources"].append(name)
+                r["carriers"].append({"source": name, "feed": surl, "title": title, "link": link,
+                                      "published": published, "first_seen": first_seen})
+        return rows
+
+    @converts_errors
+    def candidates(self, *, status: str = "new", topic: str | None = None, limit: int | None = 50,
+                   source_id: int | None = None, search: str | None = None,
+                   offset: int = 0) -> list[dict[str, Any]]:
+        """Candidates, newest first, with their topics and sources."""
+        where: list[str] = []
+        params: list[Any] = []
+        if status != "all":
+            if status not in STATUSES:
+                raise UsageError(f"unknown status {status!r}")
+            where.append("c.status = ?")
+            params.append(status)
+        if topic:
+            where.append("c.id IN (SELECT candidate_id FROM candidate_topics WHERE topic = ?)")
+            params.append(topic)
+        if source_id is not None:
+            where.append("c.url IN (SELECT url FROM entries WHERE source_id = ? AND url IS NOT NULL)")
+            params.append(source_id)
+        if search:
+            for word in search.split():
+                where.append("(c.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')")
+                like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                params.extend([like, like])
+        order = ("c.featured_at DESC, c.id DESC" if status == "featured"
+                 else "c.sort_time DESC, c.id DESC")
+        sql = self._CANDIDATE_SQL + (" WHERE " + " AND ".join(where) if where else "")
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params.extend([limit, offset])
+        return self._decorate(self._q(sql, params))
+
+    @converts_errors
+    def candidate(self, candidate_id: int) -> dict[str, Any]:
+        """One candidate with its topics, sources and review history."""
+        row = self._one(self._CANDIDATE_SQL + " WHERE c.id = ?", (candidate_id,))
+        if row is None:
+            raise NotFound("candidate", candidate_id)
+        self._decorate([row])
+        if not row.get("text"):
+            # The copy that made it a candidate may have had no summary; another source's may.
+            other = self._one("SELECT text FROM entries WHERE url = ? AND text != ''"
+                              " ORDER BY first_seen, id LIMIT 1", (row["url"],))
+            if other:
+                row["text"] = other["text"]
+        row["history"] = self.history(candidate_id)
+        return row
+
+    @converts_errors
+    def counts(self) -> dict[str, int]:
+        """How many candidates have each status."""
+        out = dict.fromkeys(STATUSES, 0)
+        for status, n in self.conn.execute(
+                "SELECT status, count(*) FROM candidates GROUP BY status"):
+            out[status] = n
+        return out
+
+    @converts_errors
+    def set_status(self, candidate_id: int, status: str, *, editor: str, now: datetime,
+                   note: str | None = None) -> dict[str, Any]:
+        """Feature (with a note), reject or reset a candidate, and log who did it."""
+        stamp = iso(now)
+        with self.write():
+            conn = self.conn
+            row = self._one("SELECT * FROM candidates WHERE id = ?", (candidate_id,))
+            if row is None:
+                raise NotFound("candidate", candidate_id)
+            if status == "featured":
+                if row["status"] == "featured":
+                    if note is None or note == row["note"]:
+                        return self.candidate(candidate_id)
+                    conn.execute("UPDATE candidates SET note = ?, note_updated_at = ?,"
+                                 " changed_by = ?, changed_at = ? WHERE id = ?",
+                                 (note, stamp, editor, stamp, candidate_id))
+                    action = "edit-note"
+                else:
+                    conn.execute(
+                        "UPDATE candidates SET status = 'featured', note = ?, guid = ?,"
+                        " featured_at = ?, note_updated_at = ?, changed_by = ?, changed_at = ?"
+                        " WHERE id = ?",
+                        (note if note is not None else (row["note"] or ""),
+                         new_guid(), stamp, stamp, editor, stamp, candidate_id))
+                    action = "feature"
+            elif status in ("rejected", "new"):
+                if row["status"] == status:
+                    return self.candidate(candidate_id)
+                # The note stays as a draft: resetting and featuring again brings it back.
+                conn.execute(
+                    "UPDATE candidates SET status = ?, guid = NULL, featured_at = NULL,"
+                    " note_updated_at = NULL, changed_by = ?, changed_at = ? WHERE id = ?",
+                    (status, editor, stamp, candidate_id))
+                action = "reject" if status == "rejected" else "reset"
+            else:
+                raise UsageError(f"unknown status {status!r}")
+            final = conn.execute("SELECT note FROM candidates WHERE id = ?",
+                                 (candidate_id,)).fetchone()[0]
+            self._log_review(candidate_id, action, editor, stamp,
+                             final if action in ("feature", "edit-note") else None)
+            return self.candidate(candidate_id)
+
+    @converts_errors
+    def featured(self, limit: int) -> list[dict[str, Any]]:
+        """Featured candidates for the published feed, newest feature first."""
+        return self.candidates(status="featured", limit=limit)
+
+    @converts_errors
+    def set_note_html(self, rendered: Iterable[tuple[int, str, str]]) -> None:
+        """Keep rendered notes: (candidate id, HTML, the key saying what it was rendered from)."""
+        with self.write():
+            self.conn.executemany(
+                "UPDATE candidates SET note_html = ?, note_html_key = ? WHERE id = ?",
+                [(html, key, cid) for cid, html, key in rendered])
+
+    @converts_errors
+    def reviewed(self, statuses: Sequence[str]) -> list[dict[str, Any]]:
+        """Reviewed candidates with their notes, sources and history, oldest feature first."""
+        rows: list[dict[str, Any]] = []
+        for status in statuses:
+            rows.extend(self.candidates(status=status, limit=None))
+        for r in rows:
+            r["history"] = self.history(r["id"])
+        rows.sort(key=lambda r: (r["featured_at"] or r["changed_at"] or "", r["id"]))
+        return rows
+
+    @converts_errors
+    def import_reviewed(self, item: dict[str, Any], *, editor: str, now: datetime) -> str:
+        """Apply one exported item (matched by canonical URL); 'added', 'updated' or 'unchanged'."""
+        stamp = iso(now)
+        fields = ("status", "note", "guid", "featured_at", "note_updated_at")
+        with self.write():
+            conn = self.conn
+            row = self._one("SELECT * FROM candidates WHERE url = ?", (item["url"],))
+            if row is not None and all(row[k] == item.get(k) for k in fields):
+                return "unchanged"
+            if row is None:
+                cur = conn.execute(
+                    "INSERT INTO candidates (url, title, published, sort_time, first_seen)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (item["url"], item.get("title") or item["url"], item.get("published"),
+                     item.get("published") or stamp, stamp))
+                cid = int(cur.lastrowid or 0)
+                outcome = "added"
+            else:
+                cid = row["id"]
+                outcome = "updated"
+            conn.execute(
+                "UPDATE candidates SET status = ?, note = ?, guid = ?, featured_at = ?,"
+                " note_updated_at = ?, changed_by = ?, changed_at = ? WHERE id = ?",
+                (*(item.get(k) for k in fields), editor, stamp, cid))
+            conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                             " VALUES (?, ?)", [(cid, t) for t in item.get("topics") or []])
+            self._log_review(cid, "import", editor, stamp, item.get("note"))
+            return outcome
+
+    @converts_errors
+    def change_marker(self) -> str:
+        """Changes whenever anything that the published feed shows may have changed."""
+        row = self._one("SELECT (SELECT max(id) FROM review_log) AS r, "
+                        "(SELECT count(*) FROM candidates WHERE status = 'featured') AS f")
+        assert row is not None
+        return f"{row['r'] or 0}:{row['f']}"

@@ -1,0 +1,52 @@
+"""Editor accounts: names and password hashes (the rules are curator.passwords')."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from ..clock import iso
+from ..exceptions import NotFound, UsageError
+from .base import Base, converts_errors
+
+
+class EditorStore(Base):
+    """The `editors` table."""
+
+    @converts_errors
+    def add_editor(self, name: str, password_hash: str, now: datetime) -> None:
+        """Create an editor account."""
+        with self.write():
+            try:
+                self.conn.execute(
+                    "INSERT INTO editors (name, password_hash, created) VALUES (?, ?, ?)",
+                    (name, password_hash, iso(now)))
+            except sqlite3.IntegrityError as e:
+                raise UsageError(f"editor {name!r} exists already") from e
+
+    @converts_errors
+    def set_editor_password(self, name: str, password_hash: str) -> None:
+        """Change an editor's password."""
+        with self.write():
+            if self.conn.execute("UPDATE editors SET password_hash = ? WHERE name = ?",
+                                    (password_hash, name)).rowcount == 0:
+                raise NotFound("editor", name)
+
+    @converts_errors
+    def editors(self) -> list[dict[str, Any]]:
+        """Every editor, without password hashes."""
+        return self._q("SELECT name, created FROM editors ORDER BY name")
+
+    @converts_errors
+    def editor_hash(self, name: str) -> str | None:
+        """The stored password hash of an editor, or None."""
+        row = self._one("SELECT password_hash FROM editors WHERE name = ?", (name,))
+        return None if row is None else str(row["password_hash"])
+
+    @converts_errors
+    def remove_editor(self, name: str) -> None:
+        """Delete an editor account; their past actions stay in the review log."""
+        with self.write():
+            if self.conn.execute("DELETE FROM editors WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFound("editor", name)
