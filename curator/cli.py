@@ -443,11 +443,20 @@ def opml_export(c: Ctx) -> None:
 @click.argument("file", type=click.File("rb"))
 @pass_ctx
 def opml_import(c: Ctx, file: Any) -> None:
-    """Add an OPML file's feeds to feeds.yaml (its comments and order are kept)."""
-    added = c.curator().import_opml(file.read(), file.name)
-    click.echo(f"{len(added)} sources added to {c.curator().config.path}")
-    for url in added:
+    """Add an OPML file's feeds to feeds.yaml (only the added lines change).
+
+    Feeds already in feeds.yaml, listed twice, or not http/https are skipped, each with why.
+    """
+    result = c.curator().import_opml(file.read(), file.name)
+    n = len(result.added)
+    click.echo(f"{n} source{'' if n == 1 else 's'} added to {c.curator().config.path}")
+    for url in result.added:
         click.echo(f"  + {url}")
+    if result.skipped:
+        n = len(result.skipped)
+        click.echo(f"{n} skipped:")
+        for s in result.skipped:
+            click.echo(f"  - {s.url}: {s.reason}")
 
 
 # ------------------------------------------------------------------ editors and the web desk

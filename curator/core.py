@@ -13,16 +13,19 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, clock
 from .clock import iso, parse_iso
-from .config import Config, Follower, add_sources
+from .config import Config, Follower
 from .exceptions import CuratorError, UsageError
 from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
 from .store import Store, to_source
 from .store import new_guid as _new_guid
 from .types import Channel, PublishedItem
+
+if TYPE_CHECKING:
+    from .feedsfile import AddResult
 
 __all__ = ["Curator", "PollSummary", "candidate_json", "display_name", "source_json"]
 
@@ -503,8 +506,10 @@ class Curator:
                     for s in self.store.sources()]
         return export_opml(self.config.output.title, outlines, self.now())
 
-    def import_opml(self, data: bytes, where: str) -> list[str]:
-        """Add an OPML file's feeds to feeds.yaml (comments and order kept); returns URLs added."""
+    def import_opml(self, data: bytes, where: str) -> AddResult:
+        """Add an OPML file's feeds to feeds.yaml, changing only the lines added; returns what
+        was added and what was skipped (already there, listed twice, not http/https)."""
+        from .feedsfile import add_sources
         from .opml import parse_opml
 
         outlines = parse_opml(data, where)
