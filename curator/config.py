@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -460,46 +458,3 @@ def parse(text: str, path: Path) -> Config:
         topics=tuple(topics),
         retention=retention,
     )
-
-
-def add_sources(path: str | os.PathLike[str], new: Sequence[tuple[str, str | None]]) -> list[str]:
-    """Append sources to feeds.yaml, keeping its comments, order and layout; returns URLs added.
-
-    The result is validated before the file is replaced, so a failure changes nothing.
-    """
-    from ruamel.yaml import YAML
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    from .files import write_atomic
-
-    cfg_path = Path(path)
-    current = load(cfg_path)
-    have = {s.url for s in current.sources}
-    names = {s.name.casefold() for s in current.sources if s.name}
-    ry = YAML()  # round-trip mode: comments and key order survive
-    ry.preserve_quotes = True
-    ry.width = 4096
-    doc = ry.load(cfg_path.read_text(encoding="utf-8"))
-    seq = doc.get("sources")
-    if seq is None:
-        seq = doc["sources"] = CommentedSeq()
-    added: list[str] = []
-    for url, name in new:
-        if url in have:
-            continue
-        item = CommentedMap()
-        item["url"] = url
-        if name and name.casefold() not in names:
-            item["name"] = name
-            names.add(name.casefold())
-        seq.append(item)
-        have.add(url)
-        added.append(url)
-    if not added:
-        return added
-    buf = io.StringIO()
-    ry.dump(doc, buf)
-    text = buf.getvalue()
-    parse(text, cfg_path)  # never write a file that would not load
-    write_atomic(cfg_path, text.encode("utf-8"))
-    return added

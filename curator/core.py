@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import clock, passwords
 from .clock import parse_iso
@@ -19,6 +19,9 @@ from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
 from .publish import Publisher, item_html, render_note
 from .store import Store, to_source
 from .types import MAX_NOTE_CHARS, Channel, PublishedItem
+
+if TYPE_CHECKING:
+    from .feedsfile import AddResult
 
 __all__ = ["MAX_NOTE_CHARS", "Curator", "PollSummary", "candidate_json", "display_name",
            "source_json"]
@@ -310,8 +313,9 @@ class Curator:
 
         return transfer.opml(self.store, self.config.output.title, self.now())
 
-    def import_opml(self, data: bytes, where: str) -> list[str]:
-        """Add an OPML file's feeds to feeds.yaml (comments and order kept); returns URLs added."""
+    def import_opml(self, data: bytes, where: str) -> AddResult:
+        """Add an OPML file's feeds to feeds.yaml, changing only the lines added; returns what
+        was added and what was skipped (already there, listed twice, not http/https)."""
         from . import transfer
 
         return transfer.import_opml(self.config.path, data, where)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
-from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 import defusedxml.ElementTree as SafeET
@@ -41,7 +40,10 @@ def export_opml(title: str, outlines: Sequence[Outline], created: datetime) -> b
 
 
 def parse_opml(data: bytes, where: str) -> list[Outline]:
-    """Every outline with an http(s) xmlUrl, in document order, nested folders included."""
+    """Every outline with an xmlUrl, in document order, nested folders included.
+
+    Nothing is dropped here: the caller says which URLs it skips and why.
+    """
     try:
         # defusedxml refuses DTD entities and external references: an OPML file is input too.
         root = SafeET.fromstring(data, forbid_dtd=False)
@@ -50,12 +52,10 @@ def parse_opml(data: bytes, where: str) -> list[Outline]:
     if root.tag != "opml":
         raise UsageError(f"{where}: not an OPML file (root element <{root.tag}>)")
     out: list[Outline] = []
-    seen: set[str] = set()
     for node in root.iter("outline"):
         url = (node.get("xmlUrl") or node.get("xmlurl") or "").strip()
-        if not url or urlsplit(url).scheme not in ("http", "https") or url in seen:
-            continue
-        seen.add(url)
+        if not url:
+            continue  # a folder, or a plain outline
         title = (node.get("title") or node.get("text") or "").strip() or None
         out.append(Outline(url=url, title=title, site=(node.get("htmlUrl") or "").strip() or None))
     return out

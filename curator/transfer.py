@@ -17,6 +17,7 @@ from .store import new_guid
 from .types import MAX_NOTE_CHARS
 
 if TYPE_CHECKING:
+    from .feedsfile import AddResult
     from .store import Store
 
 EXPORT_CSV_FIELDS = ["url", "title", "status", "note", "guid", "featured_at", "note_updated_at",
@@ -126,9 +127,10 @@ def opml(store: Store, title: str, now: datetime) -> bytes:
     return export_opml(title, outlines, now)
 
 
-def import_opml(config_path: Path, data: bytes, where: str) -> list[str]:
-    """Add an OPML file's feeds to feeds.yaml (comments and order kept); returns URLs added."""
-    from .config import add_sources
+def import_opml(config_path: Path, data: bytes, where: str) -> AddResult:
+    """Add an OPML file's feeds to feeds.yaml, changing only the lines added; returns what
+    was added and what was skipped (already there, listed twice, not http/https)."""
+    from .feedsfile import add_sources
     from .opml import parse_opml
 
     outlines = parse_opml(data, where)

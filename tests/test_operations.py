@@ -112,7 +112,8 @@ def test_opml_export_and_import_keeps_comments_and_order(polled, tmp_path):
         '<outline type="rss" text="Dup" xmlUrl="' + yaml.safe_load(original)["sources"][0]["url"]
         + '"/><outline text="ftp" xmlUrl="ftp://nope.example/x"/></body></opml>')
     out = cli("opml", "import", str(incoming))
-    assert "1 sources added" in out.stdout
+    assert "1 source added" in out.stdout
+    assert "already in feeds.yaml" in out.stdout and "only http and https" in out.stdout
     text = cli.config.read_text()
     assert text.startswith("# my sources, hand-kept\n") and "# keep these first" in text
     doc = yaml.safe_load(text)
