@@ -9,13 +9,16 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import click
 
 from . import __version__
 from . import config as config_mod
-from .core import Curator, PollSummary, candidate_json, source_json
+from .clock import iso
+from .core import Curator, PollSummary
+from .documents import candidate_json, editor_json, entry_json, review_json, source_json
 from .exceptions import CuratorError, LockedError, UsageError
 
 log = logging.getLogger("curator")
@@ -116,8 +119,8 @@ def _short(value: str | None, width: int) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
 
-def _date(value: str | None) -> str:
-    return (value or "")[:16].replace("T", " ")
+def _date(value: datetime | None) -> str:
+    return (iso(value) or "")[:16].replace("T", " ")
 
 
 @contextmanager
@@ -238,10 +241,10 @@ def candidates(c: Ctx, topic: str | None, status: str, limit: int, as_json: bool
         click.echo(f"no {status if status != 'all' else ''} candidates".replace("  ", " "),
                    err=True)
     for r in rows:
-        flag = {"featured": "★", "rejected": "✗"}.get(r["status"], " ")
-        click.echo(f"{r['id']:>6} {flag} {_date(r['published'] or r['first_seen']):16}  "
-                   f"{_short(r['source_name'], 24):24}  {_short(r['title'], 80)}  "
-                   f"[{', '.join(r['topics'])}]")
+        flag = {"featured": "★", "rejected": "✗"}.get(r.status, " ")
+        click.echo(f"{r.id:>6} {flag} {_date(r.published or r.first_seen):16}  "
+                   f"{_short(r.source_name, 24):24}  {_short(r.title, 80)}  "
+                   f"[{', '.join(r.topics)}]")
 
 
 @cli.command(epilog="\b\nExamples:\n  curator show 42\n  curator show 42 --json")
@@ -251,33 +254,33 @@ def candidates(c: Ctx, topic: str | None, status: str, limit: int, as_json: bool
 def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
     """Show one candidate with its summary and every source that carried it."""
     r = c.curator().candidate(candidate_id)
-    summary = r.get("text") or ""
+    summary = r.text or ""
     if as_json:
         doc = candidate_json(r)
         doc["summary"] = summary
-        doc["entries"] = r["carriers"]
-        doc["history"] = r["history"]
+        doc["entries"] = [entry_json(e) for e in r.entries]
+        doc["history"] = [review_json(h) for h in r.history]
         emit_json(doc)
         return
-    click.echo(f"#{r['id']}  {r['title']}")
-    click.echo(f"  {r['url']}")
-    click.echo(f"  status: {r['status']}   topics: {', '.join(r['topics']) or '-'}   "
-               f"published: {_date(r['published']) or '-'}")
+    click.echo(f"#{r.id}  {r.title}")
+    click.echo(f"  {r.url}")
+    click.echo(f"  status: {r.status}   topics: {', '.join(r.topics) or '-'}   "
+               f"published: {_date(r.published) or '-'}")
     click.echo("  sources:")
-    for e in r["carriers"]:
-        click.echo(f"    - {e['source']}  ({_date(e['first_seen'])})")
+    for e in r.entries:
+        click.echo(f"    - {e.source}  ({_date(e.first_seen)})")
     if summary:
         click.echo("")
         click.echo(click.wrap_text(_short(summary, 1200), 78, initial_indent="  ",
                                    subsequent_indent="  "))
-    if r["note"]:
+    if r.note:
         click.echo("\n  note:")
-        click.echo(click.wrap_text(r["note"], 78, initial_indent="    ",
+        click.echo(click.wrap_text(r.note, 78, initial_indent="    ",
                                    subsequent_indent="    ", preserve_paragraphs=True))
-    if r["history"]:
+    if r.history:
         click.echo("\n  history:")
-        for h in r["history"]:
-            click.echo(f"    {_date(h['at'])}  {h['action']:<9} by {h['editor']}")
+        for h in r.history:
+            click.echo(f"    {_date(h.at)}  {h.action:<9} by {h.editor}")
 
 
 @cli.command(epilog="\b\nExamples:\n"
@@ -296,7 +299,7 @@ def feature(c: Ctx, candidate_id: int, note: str | None, note_file: Any) -> None
     if note_file is not None:
         note = note_file.read()
     r = c.curator().feature(candidate_id, note, editor=editor_name())
-    click.echo(f"featured #{r['id']}: {r['title']}")
+    click.echo(f"featured #{r.id}: {r.title}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator reject 42")
@@ -305,7 +308,7 @@ def feature(c: Ctx, candidate_id: int, note: str | None, note_file: Any) -> None
 def reject(c: Ctx, candidate_id: int) -> None:
     """Reject a candidate (and unfeature it)."""
     r = c.curator().reject(candidate_id, editor=editor_name())
-    click.echo(f"rejected #{r['id']}: {r['title']}")
+    click.echo(f"rejected #{r.id}: {r.title}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator reset 42")
@@ -314,7 +317,7 @@ def reject(c: Ctx, candidate_id: int) -> None:
 def reset(c: Ctx, candidate_id: int) -> None:
     """Put a candidate back to new (unfeatures it; its note is kept as a draft)."""
     r = c.curator().reset(candidate_id, editor=editor_name())
-    click.echo(f"reset #{r['id']}: {r['title']}")
+    click.echo(f"reset #{r.id}: {r.title}")
 
 
 # ------------------------------------------------------------------ publish, run
@@ -356,23 +359,23 @@ def sources(c: Ctx, as_json: bool) -> None:
         emit_json([source_json(r) for r in rows])
         return
     for r in rows:
-        if r["disabled"]:
+        if r.disabled:
             state = "DISABLED"
-        elif r["failures"]:
-            state = f"FAILING×{r['failures']}" + (" for a week+" if r["stale"] else "")
-        elif r["last_ok"]:
+        elif r.failures:
+            state = f"FAILING×{r.failures}" + (" for a week+" if r.stale else "")
+        elif r.last_ok:
             state = "ok"
         else:
             state = "not polled yet"
-        click.echo(f"{_short(r['display_name'], 40):40}  {state}")
-        click.echo(f"    {r['url_in_use']}" + (f"   (feeds.yaml: {r['url']})"
-                                                 if r["url_in_use"] != r["url"] else ""))
-        click.echo(f"    last status {r['status'] or '-'}, last ok {_date(r['last_ok']) or 'never'},"
-                   f" next due {_date(r['next_due']) or '-'}")
-        if r["disabled"]:
-            click.echo(f"    disabled: {r['disabled']}")
-        elif r["error"]:
-            click.echo(f"    error: {r['error']}")
+        click.echo(f"{_short(r.display_name, 40):40}  {state}")
+        click.echo(f"    {r.url_in_use}" + (f"   (feeds.yaml: {r.url})"
+                                            if r.url_in_use != r.url else ""))
+        click.echo(f"    last status {r.status or '-'}, last ok {_date(r.last_ok) or 'never'},"
+                   f" next due {_date(r.next_due) or '-'}")
+        if r.disabled:
+            click.echo(f"    disabled: {r.disabled}")
+        elif r.error:
+            click.echo(f"    error: {r.error}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator enable https://example.org/feed.xml")
@@ -381,7 +384,7 @@ def sources(c: Ctx, as_json: bool) -> None:
 def enable(c: Ctx, url_or_name: str) -> None:
     """Re-enable a disabled source and clear its back-off."""
     r = c.curator().enable(url_or_name, editor=editor_name())
-    click.echo(f"enabled {r['name'] or r['title'] or r['url']}; it will be polled next time")
+    click.echo(f"enabled {r.name or r.title or r.url}; it will be polled next time")
 
 
 @cli.command(epilog="\b\nExample:\n  curator rematch --json   # after editing topics in feeds.yaml")
@@ -525,10 +528,10 @@ def editor_list(c: Ctx, as_json: bool) -> None:
     """List the editors."""
     rows = c.curator().editors()
     if as_json:
-        emit_json(rows)
+        emit_json([editor_json(r) for r in rows])
         return
     for r in rows:
-        click.echo(f"{r['name']}  (since {_date(r['created'])})")
+        click.echo(f"{r.name}  (since {_date(r.created)})")
 
 
 @editor.command("remove", epilog="\b\nExample:\n  curator editor remove maria")

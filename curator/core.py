@@ -7,70 +7,30 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import clock, passwords
-from .clock import parse_iso
 from .config import Config, Follower
+from .documents import candidate_json, source_json
 from .exceptions import CuratorError, UsageError
 from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
 from .publish import Publisher, item_html, render_note
-from .store import Store, to_source
-from .types import MAX_NOTE_CHARS, Channel, PublishedItem
+from .store import Store
+from .types import MAX_NOTE_CHARS, Candidate, Channel, Editor, PublishedItem, Source
 
 if TYPE_CHECKING:
     from .feedsfile import AddResult
 
-__all__ = ["MAX_NOTE_CHARS", "Curator", "PollSummary", "candidate_json", "display_name",
-           "source_json"]
+__all__ = ["MAX_NOTE_CHARS", "Curator", "PollSummary", "candidate_json", "source_json"]
 
 
 log = logging.getLogger("curator")
 
 DAY = 86400
 STALE_AFTER = 7 * DAY  # a source failing this long is flagged in `curator sources`
-
-
-# ------------------------------------------------------------------ results
-
-
-def display_name(source: dict[str, Any]) -> str:
-    """What a source is called: its name in feeds.yaml, else the feed's title, else its URL."""
-    return str(source.get("name") or source.get("title") or source.get("url_in_use")
-               or source["url"])
-
-
-def candidate_json(row: dict[str, Any]) -> dict[str, Any]:
-    """A candidate object exactly as SPEC.md gives it."""
-    return {
-        "id": row["id"],
-        "title": row["title"],
-        "url": row["url"],
-        "source": row.get("source_name") or (row["sources"][0] if row.get("sources") else None),
-        "sources": list(row.get("sources") or []),
-        "published": row["published"],
-        "topics": list(row.get("topics") or []),
-        "status": row["status"],
-        "note": row["note"],
-        "featured_at": row["featured_at"],
-    }
-
-
-def source_json(row: dict[str, Any]) -> dict[str, Any]:
-    """A source row exactly as SPEC.md gives it for `curator sources --json`."""
-    return {
-        "url": row["url_in_use"],
-        "name": row.get("name") or row.get("title"),
-        "status": row["status"],
-        "last_polled": row["last_polled"],
-        "last_ok": row["last_ok"],
-        "next_due": row["next_due"],
-        "failures": row["failures"],
-        "error": row["error"],
-        "disabled": row["disabled"],
-    }
 
 
 def _config_changes(old: Config, new: Config) -> str:
@@ -152,34 +112,30 @@ class Curator:
         """Fetch the sources that are due (or `only` those named), store entries, match topics."""
         self.sync_sources()
         if only:
-            chosen = {s["id"]: s for s in (self.store.find_source(x) for x in only)}
+            chosen = {s.id: s for s in (self.store.find_source(x) for x in only)}
             selected = list(chosen.values())
         else:
             selected = self.store.sources()
         return Poll(self.store, self.config, self.now, self.stop_requested).run(
-            [to_source(s) for s in selected], schedule=not (force or only), progress=progress)
+            selected, schedule=not (force or only), progress=progress)
 
     # ------------------------------------------------------------------ sources
 
-    def sources(self) -> list[dict[str, Any]]:
+    def sources(self) -> list[Source]:
         """Every configured source with its health."""
         self.sync_sources()
-        rows = self.store.sources()
         now = self.now()
-        for r in rows:
-            since = parse_iso(r["failing_since"])
-            r["display_name"] = display_name(r)
-            r["stale"] = bool(since and (now - since).total_seconds() >= STALE_AFTER)
-        return rows
+        return [replace(s, stale=bool(s.failing_since and (now - s.failing_since).total_seconds()
+                                      >= STALE_AFTER)) for s in self.store.sources()]
 
-    def enable(self, url_or_name: str, *, editor: str | None = None) -> dict[str, Any]:
+    def enable(self, url_or_name: str, *, editor: str | None = None) -> Source:
         """Clear a source's disabled state and back-off, so the next poll fetches it.
 
         The activity log records who did it (and what it cleared) in the same transaction.
         """
         self.sync_sources()
         s = self.store.find_source(url_or_name)
-        return self.store.enable_source(s["id"], editor=editor, now=self.now())
+        return self.store.enable_source(s.id, editor=editor, now=self.now())
 
     def last_enabled(self) -> dict[int, dict[str, Any]]:
         """Who last enabled each source that was ever enabled, and when, by source id."""
@@ -189,20 +145,20 @@ class Curator:
 
     def candidates(self, *, status: str = "new", topic: str | None = None,
                    limit: int | None = 50, source: str | None = None, search: str | None = None,
-                   offset: int = 0) -> list[dict[str, Any]]:
+                   offset: int = 0) -> list[Candidate]:
         """Candidates, newest first."""
         if topic and topic not in {t.name for t in self.config.topics}:
             known = ", ".join(t.name for t in self.config.topics) or "none"
             raise UsageError(f"unknown topic {topic!r} (topics: {known})")
-        source_id = self.store.find_source(source)["id"] if source else None
+        source_id = self.store.find_source(source).id if source else None
         return self.store.candidates(status=status, topic=topic, limit=limit,
                                      source_id=source_id, search=search, offset=offset)
 
-    def candidate(self, candidate_id: int) -> dict[str, Any]:
+    def candidate(self, candidate_id: int) -> Candidate:
         """One candidate with its summary, sources and history."""
         return self.store.candidate(candidate_id)
 
-    def feature(self, candidate_id: int, note: str | None, *, editor: str) -> dict[str, Any]:
+    def feature(self, candidate_id: int, note: str | None, *, editor: str) -> Candidate:
         """Feature a candidate with a Markdown commentary; again to edit the note."""
         if note is not None and len(note) > MAX_NOTE_CHARS:
             raise UsageError(f"the note has {len(note):,} characters; the limit is "
@@ -210,11 +166,11 @@ class Curator:
         return self.store.set_status(candidate_id, "featured", editor=editor, now=self.now(),
                                      note=note)
 
-    def reject(self, candidate_id: int, *, editor: str) -> dict[str, Any]:
+    def reject(self, candidate_id: int, *, editor: str) -> Candidate:
         """Reject a candidate (unfeatures it)."""
         return self.store.set_status(candidate_id, "rejected", editor=editor, now=self.now())
 
-    def reset(self, candidate_id: int, *, editor: str) -> dict[str, Any]:
+    def reset(self, candidate_id: int, *, editor: str) -> Candidate:
         """Put a candidate back to new (unfeatures it)."""
         return self.store.set_status(candidate_id, "new", editor=editor, now=self.now())
 
@@ -247,7 +203,7 @@ class Curator:
         """Delete an editor account (their past actions stay in the review log)."""
         self.store.remove_editor(name)
 
-    def editors(self) -> list[dict[str, Any]]:
+    def editors(self) -> list[Editor]:
         """Every editor's name and creation time."""
         return self.store.editors()
 
@@ -338,7 +294,7 @@ class Curator:
         """An editor's stored password hash (sessions end when it changes), or None."""
         return self.store.editor_hash(name)
 
-    def stored_sources(self) -> list[dict[str, Any]]:
+    def stored_sources(self) -> list[Source]:
         """The configured sources as stored, without syncing feeds.yaml first (read-only)."""
         return self.store.sources()
 

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .clock import parse_iso
 from .exceptions import CuratorError
 from .types import Channel, PublishedItem
 
@@ -134,24 +133,23 @@ class Publisher:
         """Each featured candidate's id and item; the item carries its note's cached HTML when
         that was rendered from this note by this version (else note_html is None)."""
         items = []
-        for r in self.store.featured(self.config.output.max_items):
-            featured_at = parse_iso(r["featured_at"])
-            assert featured_at is not None
-            note = r["note"] or ""
-            cached = r["note_html"] if r["note_html_key"] == note_html_key(note) else None
-            items.append((r["id"], PublishedItem(
-                guid=r["guid"],
-                title=r["title"] or r["url"],
-                url=r["url"],
+        for c in self.store.featured(self.config.output.max_items):
+            assert c.featured_at is not None and c.guid is not None  # as every feature has
+            note = c.note or ""
+            cached = c.note_html if c.note_html_key == note_html_key(note) else None
+            items.append((c.id, PublishedItem(
+                guid=c.guid,
+                title=c.title or c.url,
+                url=c.url,
                 note=note,
-                source_name=r["source_name"] or (r["sources"][0] if r["sources"] else r["url"]),
-                source_url=r["source_url_in_use"] or r["url"],
-                source_link=r["source_link"],
-                topics=tuple(r["topics"]),
-                featured_at=featured_at,
-                updated_at=parse_iso(r["note_updated_at"]) or featured_at,
-                published=parse_iso(r["published"]),
-                editor=r["changed_by"],
+                source_name=c.source or c.url,
+                source_url=c.source_url_in_use or c.url,
+                source_link=c.source_link,
+                topics=c.topics,
+                featured_at=c.featured_at,
+                updated_at=c.note_updated_at or c.featured_at,
+                published=c.published,
+                editor=c.changed_by,
                 note_html=cached,
             )))
         return items

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .clock import iso, parse_iso
+from .documents import review_json
 from .exceptions import UsageError
 from .store import new_guid
 from .types import MAX_NOTE_CHARS
@@ -86,12 +87,11 @@ def export(store: Store, fmt: str, statuses: Sequence[str], now: datetime) -> st
     """The reviewed items with notes, as JSON or CSV, to move to another install."""
     rows = store.reviewed(statuses)
     items = [{
-        "url": r["url"], "title": r["title"], "status": r["status"], "note": r["note"],
-        "guid": r["guid"], "featured_at": r["featured_at"],
-        "note_updated_at": r["note_updated_at"], "published": r["published"],
-        "source": r["source_name"] or (r["sources"][0] if r["sources"] else None),
-        "sources": r["sources"], "topics": r["topics"], "history": r["history"],
-    } for r in rows]
+        "url": c.url, "title": c.title, "status": c.status, "note": c.note, "guid": c.guid,
+        "featured_at": iso(c.featured_at), "note_updated_at": iso(c.note_updated_at),
+        "published": iso(c.published), "source": c.source, "sources": list(c.sources),
+        "topics": list(c.topics), "history": [review_json(h) for h in c.history],
+    } for c in rows]
     if fmt == "json":
         return json.dumps({"curator_export": 1, "exported_at": iso(now),
                            "items": items}, ensure_ascii=False, indent=2) + "\n"
@@ -101,9 +101,8 @@ def export(store: Store, fmt: str, statuses: Sequence[str], now: datetime) -> st
 
         w = csv.DictWriter(buf, fieldnames=EXPORT_CSV_FIELDS, extrasaction="ignore")
         w.writeheader()
-        for item in items:
-            w.writerow({**item, "sources": "; ".join(item["sources"]),
-                        "topics": "; ".join(item["topics"])})
+        for c, item in zip(rows, items, strict=True):
+            w.writerow({**item, "sources": "; ".join(c.sources), "topics": "; ".join(c.topics)})
         return buf.getvalue()
     raise UsageError(f"unknown export format {fmt!r} (json or csv)")
 
@@ -122,7 +121,7 @@ def opml(store: Store, title: str, now: datetime) -> bytes:
     """The configured sources as OPML 2.0."""
     from .opml import Outline, export_opml
 
-    outlines = [Outline(url=s["url"], title=s["name"] or s["title"], site=s["link"])
+    outlines = [Outline(url=s.url, title=s.name or s.title, site=s.link)
                 for s in store.sources()]
     return export_opml(title, outlines, now)
 

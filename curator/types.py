@@ -188,11 +188,77 @@ class Source:
     error: str | None = None
     disabled: str | None = None  # why, when the source is disabled
     added: datetime | None = None
+    stale: bool = False  # failing for a week or more (Curator.sources() says, from its clock)
 
     @property
     def display_name(self) -> str:
         """What a source is called: its name in feeds.yaml, else the feed's title, else its URL."""
         return self.name or self.title or self.url_in_use or self.url
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One source's copy of an article, as a candidate lists it (built by the store only)."""
+
+    source: str  # the source's name in feeds.yaml, else its feed's title, else its URL
+    feed: str  # the URL the source is fetched from
+    title: str
+    link: str | None
+    published: datetime | None
+    first_seen: datetime | None
+
+
+@dataclass(frozen=True)
+class ReviewEvent:
+    """One line of a candidate's review log."""
+
+    action: str  # feature, edit-note, reject, reset, import
+    editor: str
+    at: datetime
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A canonical article URL that matched a topic, with its review state (built by the store)."""
+
+    id: int
+    url: str  # the article's canonical URL
+    title: str
+    status: str  # new, featured, rejected
+    note: str | None = None  # Markdown; kept as a draft when unfeatured
+    guid: str | None = None  # stable for the life of a feature
+    featured_at: datetime | None = None
+    note_updated_at: datetime | None = None
+    published: datetime | None = None
+    first_seen: datetime | None = None
+    changed_by: str | None = None
+    changed_at: datetime | None = None
+    note_html: str | None = None  # the note rendered, cached...
+    note_html_key: str | None = None  # ...and what it was rendered from
+    source_name: str | None = None  # the source of the entry that made it a candidate
+    source_url_in_use: str | None = None
+    source_link: str | None = None
+    summary_html: str | None = None
+    text: str | None = None  # plain text, for excerpts and highlighting
+    link: str | None = None
+    topics: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # every source that carried it, first seen first
+    entries: tuple[Entry, ...] = ()  # every copy, first seen first
+    history: tuple[ReviewEvent, ...] = ()  # filled for one candidate and for exports
+
+    @property
+    def source(self) -> str | None:
+        """The source to credit: the one that made it a candidate, else the first that carried it."""
+        return self.source_name or (self.sources[0] if self.sources else None)
+
+
+@dataclass(frozen=True)
+class Editor:
+    """An editor account, without its password hash."""
+
+    name: str
+    created: datetime
 
 
 # ---------------------------------------------------------------- poll outcomes

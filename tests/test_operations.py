@@ -321,8 +321,8 @@ def test_a_database_from_schema_0002_with_featured_items_publishes(server, tmp_p
     cur = Curator(load(config), store=Store(path, migrate=False))
     cur.poll()
     cands = cur.candidates()
-    cur.feature(cands[0]["id"], "Why *this* matters.", editor="alice")
-    cur.feature(cands[1]["id"], "", editor="alice")
+    cur.feature(cands[0].id, "Why *this* matters.", editor="alice")
+    cur.feature(cands[1].id, "", editor="alice")
     columns = {r[1] for r in cur.store.conn.execute("PRAGMA table_info(candidates)")}
     assert "note_html" not in columns and cur.store.schema_names() == list(MIGRATIONS[:2])
     cur.close()
@@ -334,8 +334,8 @@ def test_a_database_from_schema_0002_with_featured_items_publishes(server, tmp_p
     assert sum("<em>this</em> matters" in b for b in bodies) == 1
     assert all('<p class="via">' in b for b in bodies)
     assert (tmp_path / "db" / "curator.db.before-0003_note_html_cache.bak").exists()
-    assert _cached(cli, cands[0]["id"])[0] == "<p>Why <em>this</em> matters.</p>"
-    assert _cached(cli, cands[1]["id"])[0] == ""
+    assert _cached(cli, cands[0].id)[0] == "<p>Why <em>this</em> matters.</p>"
+    assert _cached(cli, cands[1].id)[0] == ""
     assert cli("publish", "--json")["changed"] is False
 
 
@@ -397,7 +397,7 @@ def test_a_database_from_schema_0003_gets_the_activity_log(server, tmp_path, clo
     cur = Curator(load(config), store=Store(path, migrate=False))
     cur.poll()
     assert cur.store.schema_names() == list(MIGRATIONS[:3])
-    assert cur.store.source(1)["disabled"]
+    assert cur.store.source(1).disabled
     cur.close()
 
     monkeypatch.setenv("CURATOR_EDITOR", "olga")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from curator.poll import DAY, MAX_RETRY_AFTER, decide, held_back, next_due
-from curator.store import Store, to_source
+from curator.store import Store
 from curator.types import (
     Failed,
     Fetched,
@@ -135,13 +135,13 @@ def test_held_back_by_disable_and_retry_after_always_and_by_schedule_only_when_a
 
 
 def _stored(store: Store) -> Source:
-    return to_source(store.source(store.sources()[0]["id"]))
+    return store.sources()[0]
 
 
 def test_the_store_turns_each_outcome_into_the_sources_columns(tmp_path):
     store = Store(tmp_path / "c.db")
     store.sync_sources([(URL, None, None)], NOW)
-    sid = store.sources()[0]["id"]
+    sid = store.sources()[0].id
     store.update_source(sid, title="Kept title", etag='"e1"', last_modified="lm1")
 
     store.record_poll(sid, run(error(status=429, retry_after=NOW + timedelta(hours=1),

@@ -166,8 +166,8 @@ def test_filter_feature_by_keyboard_publish_and_read_the_feed(browser: Any, live
     c = Curator(live.desk.config)
     try:
         row = c.candidate(live.desk.ids["s230"])
-        assert row["status"] == "featured" and row["history"][-1]["editor"] == "maria"
-        assert row["note"] == "Keys **all the way**: a *sharp* take."
+        assert row.status == "featured" and row.history[-1].editor == "maria"
+        assert row.note == "Keys **all the way**: a *sharp* take."
     finally:
         c.close()
     assert live.dialogs == [] and live.errors == []
@@ -224,7 +224,7 @@ def test_screenshots_on_laptop_and_phone(browser: Any, live: Live) -> None:
         live.desk.clock.advance(minutes=20)
         c.reset(live.desk.ids["s230"], editor="maria")
         live.desk.clock.advance(minutes=40)
-        c.store.update_source(c.store.find_source("Hostile Feed")["id"], failures=4,
+        c.store.update_source(c.store.find_source("Hostile Feed").id, failures=4,
                               error="HTTP 410 Gone", disabled="HTTP 410 Gone; run `curator "
                               "enable` to try again", status=410)
     finally:

@@ -165,7 +165,7 @@ def test_a_body_just_over_the_limit_gets_the_desks_own_page(desk: Desk, client: 
                        data={"csrf_token": token(client), "note": "x" * MAX_REQUEST_BYTES})
     assert resp.status_code == 413
     assert "<!doctype html>" in resp.text.lower() and "Content-Security-Policy" in resp.headers
-    assert desk.candidate(desk.ids["s230"])["status"] == "new"
+    assert desk.candidate(desk.ids["s230"]).status == "new"
 
 
 def test_waitress_own_errors_carry_the_security_headers(desk: Desk) -> None:

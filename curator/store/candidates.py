@@ -4,11 +4,13 @@ that carried it and its review history; featuring, rejecting and resetting; movi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
-from ..clock import iso
+from ..clock import iso, parse_iso
 from ..exceptions import NotFound, UsageError
+from ..types import Candidate, Entry, ReviewEvent
 from .base import chunks, converts_errors
 from .logs import LogStore
 
@@ -22,6 +24,27 @@ def new_guid() -> str:
     return f"urn:uuid:{uuid.uuid4()}"
 
 
+_TIMES = ("featured_at", "note_updated_at", "published", "first_seen", "changed_at")
+
+
+def to_candidate(row: dict[str, Any], topics: Sequence[str], entries: Sequence[Entry],
+                 history: Sequence[ReviewEvent]) -> Candidate:
+    """A candidates row (joined with its entry and source) as the typed Candidate: the one place
+    rows become Candidates."""
+    values = {k: v for k, v in row.items() if k in _FIELDS}
+    for k in _TIMES:
+        values[k] = parse_iso(values.get(k))
+    sources: list[str] = []
+    for e in entries:
+        if e.source not in sources:
+            sources.append(e.source)
+    return Candidate(**values, topics=tuple(topics), sources=tuple(sources),
+                     entries=tuple(entries), history=tuple(history))
+
+
+_FIELDS = {f.name for f in fields(Candidate)} - {"topics", "sources", "entries", "history"}
+
+
 class CandidateStore(LogStore):
     """The `candidates` and `candidate_topics` tables."""
 
@@ -32,40 +55,36 @@ class CandidateStore(LogStore):
         " FROM candidates c LEFT JOIN entries e ON e.id = c.entry_id"
         " LEFT JOIN sources s ON s.id = e.source_id")
 
-    def _decorate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Add topics and every source that carried each candidate."""
+    def _decorate(self, rows: list[dict[str, Any]],
+                  history: bool = False) -> list[Candidate]:
+        """Candidates from their rows, with topics and every source that carried each."""
         if not rows:
-            return rows
+            return []
         conn = self.conn
-        by_id = {r["id"]: r for r in rows}
-        by_url = {r["url"]: r for r in rows}
-        for r in rows:
-            r["topics"] = []
-            r["sources"] = []
-            r["carriers"] = []
-        for chunk in chunks(list(by_id)):
+        topics: dict[int, list[str]] = {r["id"]: [] for r in rows}
+        copies: dict[str, list[Entry]] = {r["url"]: [] for r in rows}
+        for chunk in chunks(list(topics)):
             marks = ",".join("?" * len(chunk))
             for cid, topic in conn.execute(
                     f"SELECT candidate_id, topic FROM candidate_topics WHERE candidate_id IN ({marks})"
                     " ORDER BY topic", chunk):
-                by_id[cid]["topics"].append(topic)
-        for chunk in chunks(list(by_url)):
+                topics[cid].append(topic)
+        for chunk in chunks(list(copies)):
             marks = ",".join("?" * len(chunk))
             for url, name, surl, title, link, published, first_seen in conn.execute(
                     "SELECT e.url, coalesce(s.name, s.title, s.url), s.url_in_use, e.title, e.link,"
                     " e.published, e.first_seen FROM entries e JOIN sources s ON s.id = e.source_id"
                     f" WHERE e.url IN ({marks}) ORDER BY e.first_seen, e.id", chunk):
-                r = by_url[url]
-                if name not in r["sources"]:
-                    r["sources"].append(name)
-                r["carriers"].append({"source": name, "feed": surl, "title": title, "link": link,
-                                      "published": published, "first_seen": first_seen})
-        return rows
+                copies[url].append(Entry(source=name, feed=surl, title=title, link=link,
+                                         published=parse_iso(published),
+                                         first_seen=parse_iso(first_seen)))
+        return [to_candidate(r, topics[r["id"]], copies[r["url"]],
+                             self.history(r["id"]) if history else ()) for r in rows]
 
     @converts_errors
     def candidates(self, *, status: str = "new", topic: str | None = None, limit: int | None = 50,
                    source_id: int | None = None, search: str | None = None,
-                   offset: int = 0) -> list[dict[str, Any]]:
+                   offset: int = 0) -> list[Candidate]:
         """Candidates, newest first, with their topics and sources."""
         where: list[str] = []
         params: list[Any] = []
@@ -95,20 +114,18 @@ class CandidateStore(LogStore):
         return self._decorate(self._q(sql, params))
 
     @converts_errors
-    def candidate(self, candidate_id: int) -> dict[str, Any]:
+    def candidate(self, candidate_id: int) -> Candidate:
         """One candidate with its topics, sources and review history."""
         row = self._one(self._CANDIDATE_SQL + " WHERE c.id = ?", (candidate_id,))
         if row is None:
             raise NotFound("candidate", candidate_id)
-        self._decorate([row])
         if not row.get("text"):
             # The copy that made it a candidate may have had no summary; another source's may.
             other = self._one("SELECT text FROM entries WHERE url = ? AND text != ''"
                               " ORDER BY first_seen, id LIMIT 1", (row["url"],))
             if other:
                 row["text"] = other["text"]
-        row["history"] = self.history(candidate_id)
-        return row
+        return self._decorate([row], history=True)[0]
 
     @converts_errors
     def counts(self) -> dict[str, int]:
@@ -121,7 +138,7 @@ class CandidateStore(LogStore):
 
     @converts_errors
     def set_status(self, candidate_id: int, status: str, *, editor: str, now: datetime,
-                   note: str | None = None) -> dict[str, Any]:
+                   note: str | None = None) -> Candidate:
         """Feature (with a note), reject or reset a candidate, and log who did it."""
         stamp = iso(now)
         with self.write():
@@ -163,7 +180,7 @@ class CandidateStore(LogStore):
             return self.candidate(candidate_id)
 
     @converts_errors
-    def featured(self, limit: int) -> list[dict[str, Any]]:
+    def featured(self, limit: int) -> list[Candidate]:
         """Featured candidates for the published feed, newest feature first."""
         return self.candidates(status="featured", limit=limit)
 
@@ -176,14 +193,13 @@ class CandidateStore(LogStore):
                 [(html, key, cid) for cid, html, key in rendered])
 
     @converts_errors
-    def reviewed(self, statuses: Sequence[str]) -> list[dict[str, Any]]:
+    def reviewed(self, statuses: Sequence[str]) -> list[Candidate]:
         """Reviewed candidates with their notes, sources and history, oldest feature first."""
-        rows: list[dict[str, Any]] = []
+        rows: list[Candidate] = []
         for status in statuses:
-            rows.extend(self.candidates(status=status, limit=None))
-        for r in rows:
-            r["history"] = self.history(r["id"])
-        rows.sort(key=lambda r: (r["featured_at"] or r["changed_at"] or "", r["id"]))
+            rows.extend(replace(c, history=tuple(self.history(c.id)))
+                        for c in self.candidates(status=status, limit=None))
+        rows.sort(key=lambda c: (iso(c.featured_at or c.changed_at) or "", c.id))
         return rows
 
     @converts_errors

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Any
 
-from ..clock import iso
+from ..clock import iso, parse_iso
 from ..exceptions import NotFound, UsageError
+from ..types import Editor
 from .base import Base, converts_errors
+
+
+def _time(stamp: str) -> datetime:
+    at = parse_iso(stamp)
+    assert at is not None  # the column is NOT NULL
+    return at
 
 
 class EditorStore(Base):
@@ -34,9 +40,10 @@ class EditorStore(Base):
                 raise NotFound("editor", name)
 
     @converts_errors
-    def editors(self) -> list[dict[str, Any]]:
+    def editors(self) -> list[Editor]:
         """Every editor, without password hashes."""
-        return self._q("SELECT name, created FROM editors ORDER BY name")
+        return [Editor(name=name, created=_time(created)) for name, created in
+                self.conn.execute("SELECT name, created FROM editors ORDER BY name")]
 
     @converts_errors
     def editor_hash(self, name: str) -> str | None:

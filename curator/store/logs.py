@@ -6,17 +6,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..clock import iso
+from ..clock import iso, parse_iso
+from ..types import ReviewEvent
 from .base import Base, converts_errors
+
+
+def _at(stamp: str) -> datetime:
+    at = parse_iso(stamp)
+    assert at is not None  # the column is NOT NULL
+    return at
 
 
 class LogStore(Base):
     """Appends to and reads the two logs; entries are never changed once written."""
 
-    def history(self, candidate_id: int) -> list[dict[str, Any]]:
+    def history(self, candidate_id: int) -> list[ReviewEvent]:
         """A candidate's review log, oldest first."""
-        return self._q("SELECT action, editor, at, note FROM review_log WHERE candidate_id = ?"
-                       " ORDER BY id", (candidate_id,))
+        return [ReviewEvent(action=action, editor=editor, at=_at(at), note=note)
+                for action, editor, at, note in self.conn.execute(
+                    "SELECT action, editor, at, note FROM review_log WHERE candidate_id = ?"
+                    " ORDER BY id", (candidate_id,))]
 
     def _log_review(self, candidate_id: int, action: str, editor: str, stamp: str | None,
                     note: str | None) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from ..clock import iso
+from ..clock import iso, parse_iso
 from ..exceptions import NotFound, UsageError
 from ..types import Failed, PollOutcome, Refreshed, Source
 from .base import converts_errors
@@ -48,15 +49,16 @@ _SOURCE_TIMES = ("last_polled", "last_ok", "failing_since", "next_due", "retry_a
 
 def to_source(row: dict[str, Any]) -> Source:
     """A sources row as the typed Source (the one place rows become Sources)."""
-    from ..clock import parse_iso
-
-    fields = {k: v for k, v in row.items() if k in Source.__dataclass_fields__}
+    values = {k: v for k, v in row.items() if k in _FIELDS}
     for k in _SOURCE_TIMES:
-        if k in fields:
-            fields[k] = parse_iso(fields[k])
-    fields["in_config"] = bool(fields.get("in_config", 1))
-    fields["failures"] = int(fields.get("failures") or 0)
-    return Source(**fields)
+        if k in values:
+            values[k] = parse_iso(values[k])
+    values["in_config"] = bool(values.get("in_config", 1))
+    values["failures"] = int(values.get("failures") or 0)
+    return Source(**values)
+
+
+_FIELDS = {f.name for f in fields(Source)} - {"stale"}
 
 
 class SourceStore(LogStore):
@@ -79,21 +81,21 @@ class SourceStore(LogStore):
                     (url, url, name, interval, stamp, stamp))
 
     @converts_errors
-    def sources(self, *, in_config: bool = True) -> list[dict[str, Any]]:
+    def sources(self, *, in_config: bool = True) -> list[Source]:
         """Every source (those in feeds.yaml unless in_config=False), in feeds.yaml order of adding."""
         where = "WHERE in_config = 1" if in_config else ""
-        return self._q(f"SELECT * FROM sources {where} ORDER BY id")
+        return [to_source(r) for r in self._q(f"SELECT * FROM sources {where} ORDER BY id")]
 
     @converts_errors
-    def source(self, source_id: int) -> dict[str, Any]:
+    def source(self, source_id: int) -> Source:
         """One source by id."""
         row = self._one("SELECT * FROM sources WHERE id = ?", (source_id,))
         if row is None:
             raise NotFound("source", source_id)
-        return row
+        return to_source(row)
 
     @converts_errors
-    def find_source(self, url_or_name: str) -> dict[str, Any]:
+    def find_source(self, url_or_name: str) -> Source:
         """A configured source by its feeds.yaml URL, its URL in use, or its name (any case)."""
         rows = self._q(
             "SELECT * FROM sources WHERE in_config = 1 AND (url = ? OR url_in_use = ? "
@@ -103,7 +105,7 @@ class SourceStore(LogStore):
             raise NotFound("source", url_or_name)
         if len(rows) > 1:
             raise UsageError(f"{url_or_name!r} names {len(rows)} sources; use the URL")
-        return rows[0]
+        return to_source(rows[0])
 
     @converts_errors
     def update_source(self, source_id: int, **fields: Any) -> None:
@@ -127,8 +129,7 @@ class SourceStore(LogStore):
                           (*values, source_id))
 
     @converts_errors
-    def enable_source(self, source_id: int, *, editor: str | None, now: datetime
-                      ) -> dict[str, Any]:
+    def enable_source(self, source_id: int, *, editor: str | None, now: datetime) -> Source:
         """Clear a source's disabled state and back-off, due now, and log who did it: together."""
         stamp = iso(now)
         with self.write():
@@ -140,5 +141,5 @@ class SourceStore(LogStore):
                 " failing_since = NULL, error = NULL, next_due = ? WHERE id = ?",
                 (stamp, source_id))
             self.log_activity("enable", editor=editor, now=now, source_id=source_id,
-                              detail=row["disabled"] or row["error"])
+                              detail=row.disabled or row.error)
             return self.source(source_id)

@@ -34,8 +34,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ..clock import iso
 from ..config import Config, Follower
-from ..core import MAX_NOTE_CHARS, Curator, display_name
+from ..core import MAX_NOTE_CHARS, Curator
 from ..exceptions import UsageError
+from ..types import Candidate
 from .security import LoginThrottle, safe_next
 from .text import excerpt
 
@@ -188,15 +189,21 @@ def _arg(name: str, allowed: set[str] | tuple[str, ...], default: str | None) ->
     return value if value in allowed else default
 
 
-def _mark_row(c: Curator, row: dict[str, Any], width: int = EXCERPT_CHARS) -> dict[str, Any]:
-    """Add the highlighted title, excerpt and matched terms that the templates show."""
-    title = row.get("title") or row.get("url") or ""
-    text = row.get("text") or ""
-    # Titles stay plain text: a title is what editors (and scripts) look for on the page.
-    row["display_title"] = title
-    row["excerpt_marked"] = excerpt(text, c.highlight_spans(text), width)
-    row["terms"] = c.matched_terms(title, text)
-    return row
+class Marked:
+    """A candidate as the templates show it: its fields, plus the title, highlighted excerpt and
+    matched terms."""
+
+    def __init__(self, c: Curator, candidate: Candidate, width: int = EXCERPT_CHARS) -> None:
+        self.candidate = candidate
+        title = candidate.title or candidate.url or ""
+        text = candidate.text or ""
+        # Titles stay plain text: a title is what editors (and scripts) look for on the page.
+        self.display_title = title
+        self.excerpt_marked = excerpt(text, c.highlight_spans(text), width)
+        self.terms = c.matched_terms(title, text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.candidate, name)
 
 
 def here() -> str:
@@ -219,7 +226,7 @@ def queue() -> Any:
     """Candidates, newest first, filtered by status, topic, source and words."""
     c = curator()
     topics = {t.name: t for t in c.config.topics}
-    sources = sorted(((s["url"], display_name(s)) for s in c.stored_sources()),
+    sources = sorted(((s.url, s.display_name) for s in c.stored_sources()),
                      key=lambda s: s[1].casefold())
     status = _arg("status", STATUSES, "new") or "new"
     topic = _arg("topic", set(topics), None)
@@ -232,7 +239,7 @@ def queue() -> Any:
     rows = c.candidates(status=status, topic=topic, source=source, search=q or None,
                         limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     more = len(rows) > PAGE_SIZE
-    rows = [_mark_row(c, r) for r in rows[:PAGE_SIZE]]
+    marked = [Marked(c, r) for r in rows[:PAGE_SIZE]]
     counts = c.counts()
     counts["all"] = sum(counts.values())
     filters = {k: v for k, v in (("status", status if status != "new" else None),
@@ -251,7 +258,7 @@ def queue() -> Any:
             args = {"status": s, **args}
         status_urls[s] = url_for("desk.queue") + ("?" + urlencode(args) if args else "")
     return render_template(
-        "queue.html", active="queue", rows=rows, status=status, topic=topic, source=source, q=q,
+        "queue.html", active="queue", rows=marked, status=status, topic=topic, source=source, q=q,
         page=page, topics=list(topics.values()), topic_titles=_topic_titles(c),
         sources=sources, counts=counts, filters=filters, status_urls=status_urls,
         prev_url=page_url(page - 1) if page > 1 else None,
@@ -263,10 +270,10 @@ def queue() -> Any:
 
 def _candidate_page(cid: int, note: str | None = None, status: int = 200) -> Any:
     c = curator()
-    row = _mark_row(c, c.candidate(cid), CANDIDATE_TEXT_CHARS)
-    draft = (row.get("note") or "") if note is None else note
+    row = Marked(c, c.candidate(cid), CANDIDATE_TEXT_CHARS)
+    draft = (row.note or "") if note is None else note
     preview = Markup(c.preview_note(draft)) if draft.strip() else None
-    history = list(reversed(row.get("history") or []))
+    history = list(reversed(row.history))
     body = render_template("candidate.html", active="queue", c=row, note=draft, preview=preview,
                            history=history, back=queue_url(), max_note=MAX_NOTE_CHARS,
                            topic_titles=_topic_titles(c), now=c.now())
@@ -283,8 +290,8 @@ def _after_action(cid: int) -> Any:
     return redirect(safe_next(request.form.get("next"), url_for("desk.candidate", cid=cid)))
 
 
-def _title(row: dict[str, Any]) -> str:
-    title = str(row.get("title") or row.get("url") or f"#{row['id']}")
+def _title(row: Candidate) -> str:
+    title = row.title or row.url or f"#{row.id}"
     return title if len(title) <= 80 else title[:79] + "…"
 
 
@@ -297,8 +304,8 @@ def feature(cid: int) -> Any:
         return _candidate_page(cid, note=note)
     before = c.candidate(cid)
     row = c.feature(cid, note, editor=editor())
-    if before["status"] == "featured":
-        changed = (before.get("note") or "") != (row.get("note") or "")
+    if before.status == "featured":
+        changed = (before.note or "") != (row.note or "")
         notify(f"Note saved on “{_title(row)}”." if changed
                else f"“{_title(row)}” is featured; the note is unchanged.", cid)
     else:
@@ -383,7 +390,7 @@ def sources() -> Any:
     """Every source's health, with a way to re-enable disabled ones."""
     c = curator()
     rows = c.sources()
-    problems = sum(1 for r in rows if r["disabled"] or r["failures"])
+    problems = sum(1 for r in rows if r.disabled or r.failures)
     return render_template("sources.html", active="sources", rows=rows, problems=problems,
                            enabled=c.last_enabled(), now=c.now())
 
@@ -393,9 +400,9 @@ def enable() -> Any:
     """Clear a source's disabled state and back-off."""
     c = curator()
     row = c.enable(request.form.get("source", ""), editor=editor())
-    name = display_name(row)
+    name = row.display_name
     notify(f"“{name}” is enabled; the next poll will fetch it.")
-    log.info("%s re-enabled source %s", editor(), row["url"])
+    log.info("%s re-enabled source %s", editor(), row.url)
     return redirect(url_for("desk.sources"))
 
 

@@ -1,0 +1,56 @@
+"""The JSON documents curator prints and exports, from the typed rows: their one definition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .clock import iso
+from .types import Candidate, Editor, Entry, ReviewEvent, Source
+
+
+def candidate_json(c: Candidate) -> dict[str, Any]:
+    """A candidate object exactly as SPEC.md gives it."""
+    return {
+        "id": c.id,
+        "title": c.title,
+        "url": c.url,
+        "source": c.source,
+        "sources": list(c.sources),
+        "published": iso(c.published),
+        "topics": list(c.topics),
+        "status": c.status,
+        "note": c.note,
+        "featured_at": iso(c.featured_at),
+    }
+
+
+def source_json(s: Source) -> dict[str, Any]:
+    """A source exactly as SPEC.md gives it for `curator sources --json`."""
+    return {
+        "url": s.url_in_use,
+        "name": s.name or s.title,
+        "status": s.status,
+        "last_polled": iso(s.last_polled),
+        "last_ok": iso(s.last_ok),
+        "next_due": iso(s.next_due),
+        "failures": s.failures,
+        "error": s.error,
+        "disabled": s.disabled,
+    }
+
+
+def entry_json(e: Entry) -> dict[str, Any]:
+    """One source's copy of a candidate, as `curator show --json` lists it."""
+    return {"source": e.source, "feed": e.feed, "title": e.title, "link": e.link,
+            "published": iso(e.published), "first_seen": iso(e.first_seen)}
+
+
+def review_json(event: ReviewEvent) -> dict[str, Any]:
+    """One line of a review log, as exports and `curator show --json` give it."""
+    return {"action": event.action, "editor": event.editor, "at": iso(event.at),
+            "note": event.note}
+
+
+def editor_json(e: Editor) -> dict[str, Any]:
+    """An editor as `curator editor list --json` gives it."""
+    return {"name": e.name, "created": iso(e.created)}
