@@ -18,6 +18,7 @@ from .exceptions import CuratorError, UsageError
 from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
 from .publish import Publisher, item_html, render_note
 from .store import Store, to_source
+from .text import strip_invisible
 from .types import MAX_NOTE_CHARS, Channel, PublishedItem
 
 if TYPE_CHECKING:
@@ -204,6 +205,9 @@ class Curator:
 
     def feature(self, candidate_id: int, note: str | None, *, editor: str) -> dict[str, Any]:
         """Feature a candidate with a Markdown commentary; again to edit the note."""
+        if note is not None:
+            # Invisible characters that reorder or hide text have no place in a published note.
+            note = strip_invisible(note)
         if note is not None and len(note) > MAX_NOTE_CHARS:
             raise UsageError(f"the note has {len(note):,} characters; the limit is "
                              f"{MAX_NOTE_CHARS:,}")

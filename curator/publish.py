@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from .config import Config
     from .store import Store
 
-# Bump when render.render_note's output changes for the same Markdown (a sanitiser rule, an
-# extension), so notes rendered before are rendered again even without a new release.
-NOTE_HTML_REVISION = 1
+# Bump when render's output changes for the same input (a sanitiser rule, an extension, how
+# titles are reduced to text), so notes rendered before are rendered again and the feeds are
+# written again even without a new release. 2: bidi overrides and zero-width characters go.
+NOTE_HTML_REVISION = 2
 
 
 # The renderers load on first use: only a publish that renders needs feedgen, and only rendering
@@ -128,7 +129,8 @@ class Publisher:
         o = self.config.output
         return Channel(title=o.title, link=o.link, description=o.description,
                        author_name=o.author_name, author_email=o.author_email,
-                       rss_url=o.rss_url, atom_url=o.atom_url)
+                       rss_url=o.rss_url, atom_url=o.atom_url,
+                       topic_titles=tuple((t.name, t.title) for t in self.config.topics))
 
     def featured(self) -> list[tuple[int, PublishedItem]]:
         """Each featured candidate's id and item; the item carries its note's cached HTML when
@@ -163,7 +165,9 @@ class Publisher:
     def output_digest(self) -> str:
         """The output settings as of this publish: any process (the desk, cron, `curator run`)
         can then tell that an edit of feeds.yaml's output section is not published yet."""
-        return digest(repr((__version__, self.config.output)).encode())
+        # Topic titles are the feeds' category labels: a renamed topic is an output change too.
+        titles = tuple((t.name, t.title) for t in self.config.topics)
+        return digest(repr((__version__, NOTE_HTML_REVISION, self.config.output, titles)).encode())
 
     def files_on_disk(self) -> str | None:
         """The digests of both feed files as they are, or None when one is missing."""
@@ -188,7 +192,7 @@ class Publisher:
                   "changed": False}
         # The items' note_html is left out of their repr: it follows from the note and the
         # version. Skipping also skips importing the renderers: the common case from cron.
-        inputs = digest(repr((__version__, channel, items)).encode())
+        inputs = digest(repr((__version__, NOTE_HTML_REVISION, channel, items)).encode())
         output = self.output_digest()
         last = self.last()
         if can_skip(last, inputs, self.files_on_disk()):
