@@ -303,6 +303,8 @@ class Follower:
         self.config = config
         self._text: str | None = None  # the text self.config was built from, once looked at
         self._trouble: str | None = None  # what was wrong with the file, once logged
+        # Why the file on disk is not the one in use (the desk shows it), or None.
+        self.problem: ConfigError | None = None
         self._lock = threading.Lock()
 
     def refresh(self) -> Config | None:
@@ -339,11 +341,13 @@ class Follower:
         return self.config
 
     def _failed(self, trouble: str, error: ConfigError) -> None:
+        self.problem = error
         if trouble != self._trouble:
             self._trouble = trouble
             _log.error("feeds.yaml not reloaded; still running on the last good one: %s", error)
 
     def _loads_again(self) -> None:
+        self.problem = None
         if self._trouble is not None:
             self._trouble = None
             _log.info("feeds.yaml loads again")

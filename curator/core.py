@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import clock, passwords
 from .clock import parse_iso
 from .config import Config, Follower
-from .exceptions import CuratorError, UsageError
+from .exceptions import UsageError
 from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
 from .publish import Publisher, item_html, render_note
 from .store import Store, to_source
@@ -262,38 +261,19 @@ class Curator:
     # ------------------------------------------------------------------ moving work and data
 
     def backup(self, target: str | Path) -> Path:
-        """An online copy of the database (safe while polls and editors write)."""
-        path = Path(target)
-        if path.is_dir() or str(target).endswith(("/", os.sep)):
-            path = path / f"curator-{self.now().strftime('%Y%m%dT%H%M%SZ')}.db"
-        if path.resolve() == self.config.database.resolve():
-            raise UsageError("the backup must not be the database itself")
-        self.store.backup(path)
-        return path
+        """An online copy of the database (safe while polls and editors write), mode 0600.
+
+        A folder (or a path ending in /) gets a new `curator-<time>.db`, never one already there.
+        """
+        from . import transfer
+
+        return transfer.backup(self.store, self.config.database, target, self.now())
 
     def restore(self, source: str | Path) -> Path:
         """Replace the database with a backup, after checking it; keeps a copy of the current one."""
-        src = Path(source)
-        if not src.is_file():
-            raise UsageError(f"no backup file at {src}")
-        try:
-            check = Store(src, migrate=False)
-        except CuratorError as e:
-            raise UsageError(f"{src} is not a usable curator database: {e}") from e
-        try:
-            ok = check.integrity_ok()
-            version = check.schema_names()
-        finally:
-            check.close()
-        if not ok:
-            raise UsageError(f"{src} fails SQLite's integrity check; not restored")
-        if not version:
-            raise UsageError(f"{src} is not a curator database (no curator schema)")
-        keep = self.config.database.with_name(
-            f"{self.config.database.name}.before-restore-{self.now().strftime('%Y%m%dT%H%M%SZ')}.bak")
-        self.store.backup(keep)
-        self.store.restore_from(src)
-        self.store.close()
+        from . import transfer
+
+        keep = transfer.restore(self.store, self.config.database, source, self.now())
         self.store = Store(self.config.database)  # migrates a backup from an older version
         self._synced = False
         return keep
@@ -334,9 +314,11 @@ class Curator:
         """Keep a small named value in the database."""
         self.store.set_state(key, value)
 
-    def counts(self) -> dict[str, int]:
-        """How many candidates have each status."""
-        return self.store.counts()
+    def counts(self, *, topic: str | None = None, source: str | None = None,
+               search: str | None = None) -> dict[str, int]:
+        """How many candidates have each status, of those the filters let through."""
+        source_id = self.store.find_source(source)["id"] if source else None
+        return self.store.counts(topic=topic, source_id=source_id, search=search)
 
     def editor_hash(self, name: str) -> str | None:
         """An editor's stored password hash (sessions end when it changes), or None."""
@@ -350,9 +332,9 @@ class Curator:
         """The commentary as readers will see it: the published feed's renderer and sanitiser."""
         return render_note(markdown)
 
-    def published_preview(self) -> list[tuple[PublishedItem, str]]:
-        """Each published item with the HTML body readers get."""
-        return [(item, item_html(item)) for item in self.published_items()]
+    def published_preview(self) -> list[tuple[int, PublishedItem, str]]:
+        """Each published item's candidate id, the item, and the HTML body readers get."""
+        return [(cid, item, item_html(item)) for cid, item in self._publisher.featured()]
 
     def highlight_spans(self, text: str) -> list[tuple[int, int]]:
         """Where the topics' terms match in `text`, for highlighting."""

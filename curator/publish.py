@@ -8,11 +8,12 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .clock import parse_iso
-from .exceptions import CuratorError
+from .exceptions import PublishError
 from .types import Channel, PublishedItem
 
 if TYPE_CHECKING:
@@ -116,6 +117,17 @@ def unpublished(last: PublishState, *, files_exist: bool, marker: str, output: s
 # ------------------------------------------------------------------ publishing
 
 
+def _unwritable(e: OSError, *paths: Path) -> str:
+    """Why the feeds could not be written, naming the folder (never a temporary file's name)."""
+    failed = Path(e.filename) if e.filename else paths[0]
+    target = next((p for p in paths if failed in (p, p.parent) or failed.parent == p.parent),
+                  paths[0])
+    reason = (e.strerror or str(e)).lower()
+    return (f"nothing was published: cannot write {target.name} into {target.parent} "
+            f"({reason}). Make that folder writable for the user running curator, or set "
+            "output.rss and output.atom in feeds.yaml to a folder it can write.")
+
+
 class Publisher:
     """Turns the featured candidates into the RSS and Atom files feeds.yaml names."""
 
@@ -208,7 +220,7 @@ class Publisher:
             changed_rss = write_atomic(out.rss, rss)
             changed_atom = write_atomic(out.atom, atom)
         except OSError as e:
-            raise CuratorError(f"could not write the feeds: {e}") from e
+            raise PublishError(_unwritable(e, out.rss, out.atom)) from e
         result["changed"] = changed_rss or changed_atom
         files = digest(rss) + " " + digest(atom)
         with self.store.write():

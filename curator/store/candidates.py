@@ -74,6 +74,20 @@ class CandidateStore(LogStore):
                 raise UsageError(f"unknown status {status!r}")
             where.append("c.status = ?")
             params.append(status)
+        self._filter(where, params, topic=topic, source_id=source_id, search=search)
+        order = ("c.featured_at DESC, c.id DESC" if status == "featured"
+                 else "c.sort_time DESC, c.id DESC")
+        sql = self._CANDIDATE_SQL + (" WHERE " + " AND ".join(where) if where else "")
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params.extend([limit, offset])
+        return self._decorate(self._q(sql, params))
+
+    @staticmethod
+    def _filter(where: list[str], params: list[Any], *, topic: str | None,
+                source_id: int | None, search: str | None) -> None:
+        """The queue's filters as SQL on candidates `c` joined to their entry `e`."""
         if topic:
             where.append("c.id IN (SELECT candidate_id FROM candidate_topics WHERE topic = ?)")
             params.append(topic)
@@ -85,14 +99,6 @@ class CandidateStore(LogStore):
                 where.append("(c.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')")
                 like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 params.extend([like, like])
-        order = ("c.featured_at DESC, c.id DESC" if status == "featured"
-                 else "c.sort_time DESC, c.id DESC")
-        sql = self._CANDIDATE_SQL + (" WHERE " + " AND ".join(where) if where else "")
-        sql += f" ORDER BY {order}"
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            params.extend([limit, offset])
-        return self._decorate(self._q(sql, params))
 
     @converts_errors
     def candidate(self, candidate_id: int) -> dict[str, Any]:
@@ -111,11 +117,20 @@ class CandidateStore(LogStore):
         return row
 
     @converts_errors
-    def counts(self) -> dict[str, int]:
-        """How many candidates have each status."""
+    def counts(self, *, topic: str | None = None, source_id: int | None = None,
+               search: str | None = None) -> dict[str, int]:
+        """How many candidates have each status (of those the filters let through)."""
         out = dict.fromkeys(STATUSES, 0)
-        for status, n in self.conn.execute(
-                "SELECT status, count(*) FROM candidates GROUP BY status"):
+        where: list[str] = []
+        params: list[Any] = []
+        self._filter(where, params, topic=topic, source_id=source_id, search=search)
+        if where:
+            sql = ("SELECT c.status, count(*) FROM candidates c"
+                   " LEFT JOIN entries e ON e.id = c.entry_id WHERE " + " AND ".join(where)
+                   + " GROUP BY c.status")
+        else:
+            sql = "SELECT status, count(*) FROM candidates GROUP BY status"
+        for status, n in self.conn.execute(sql, params):
             out[status] = n
         return out
 

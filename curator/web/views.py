@@ -35,9 +35,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..clock import iso
 from ..config import Config, Follower
 from ..core import MAX_NOTE_CHARS, Curator, display_name
-from ..exceptions import UsageError
+from ..exceptions import PublishError, UsageError
 from .security import LoginThrottle, safe_next
-from .text import excerpt
+from .text import excerpt, highlight, word_spans
 
 log = logging.getLogger("curator.web")
 
@@ -188,14 +188,24 @@ def _arg(name: str, allowed: set[str] | tuple[str, ...], default: str | None) ->
     return value if value in allowed else default
 
 
-def _mark_row(c: Curator, row: dict[str, Any], width: int = EXCERPT_CHARS) -> dict[str, Any]:
-    """Add the highlighted title, excerpt and matched terms that the templates show."""
+def _mark_row(c: Curator, row: dict[str, Any], width: int = EXCERPT_CHARS,
+              words: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Add the highlighted title, excerpt and matched terms that the templates show.
+
+    `words` (a search) are marked in the title and the excerpt; topic terms only in the excerpt
+    (a title is what editors look for on the page: it stays easy to read).
+    """
     title = row.get("title") or row.get("url") or ""
     text = row.get("text") or ""
-    # Titles stay plain text: a title is what editors (and scripts) look for on the page.
-    row["display_title"] = title
-    row["excerpt_marked"] = excerpt(text, c.highlight_spans(text), width)
+    row["display_title"] = highlight(title, (), word_spans(title, words)) if words else title
+    row["excerpt_marked"] = excerpt(text, c.highlight_spans(text), width,
+                                    hits=word_spans(text, words))
     row["terms"] = c.matched_terms(title, text)
+    if row.get("status") == "featured" and row.get("note"):
+        # The note as readers read it, reduced to text: no Markdown asterisks, no markup.
+        import nh3
+
+        row["note_text"] = Markup(nh3.clean(c.preview_note(row["note"][:600]), tags=set()).strip())
     return row
 
 
@@ -232,8 +242,11 @@ def queue() -> Any:
     rows = c.candidates(status=status, topic=topic, source=source, search=q or None,
                         limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     more = len(rows) > PAGE_SIZE
-    rows = [_mark_row(c, r) for r in rows[:PAGE_SIZE]]
-    counts = c.counts()
+    words = tuple(q.split())
+    rows = [_mark_row(c, r, words=words) for r in rows[:PAGE_SIZE]]
+    totals = c.counts()
+    # The tabs count what each would show with these filters; the heading counts everything.
+    counts = c.counts(topic=topic, source=source, search=q or None)
     counts["all"] = sum(counts.values())
     filters = {k: v for k, v in (("status", status if status != "new" else None),
                                  ("topic", topic), ("source", source), ("q", q)) if v}
@@ -253,7 +266,7 @@ def queue() -> Any:
     return render_template(
         "queue.html", active="queue", rows=rows, status=status, topic=topic, source=source, q=q,
         page=page, topics=list(topics.values()), topic_titles=_topic_titles(c),
-        sources=sources, counts=counts, filters=filters, status_urls=status_urls,
+        sources=sources, counts=counts, totals=totals, filters=filters, status_urls=status_urls,
         prev_url=page_url(page - 1) if page > 1 else None,
         next_url=page_url(page + 1) if more else None, here_url=here_url, now=c.now())
 
@@ -352,7 +365,7 @@ def _file_info(path: Path) -> dict[str, Any]:
 def published() -> Any:
     """The published items as readers see them, and the Publish button."""
     c = curator()
-    items = [(item, Markup(body)) for item, body in c.published_preview()]
+    items = [(cid, item, Markup(body)) for cid, item, body in c.published_preview()]
     out = c.config.output
     return render_template(
         "published.html", active="published", items=items, pending=c.needs_publish(),
@@ -365,7 +378,14 @@ def published() -> Any:
 def publish() -> Any:
     """Write the feeds now."""
     c = curator()
-    result = c.publish(editor=editor())
+    try:
+        result = c.publish(editor=editor())
+    except PublishError as e:
+        # Said on the page, where the editor can act on it (and in the log for whoever can).
+        log.error("%s could not publish: %s", editor(), e)
+        text = str(e)
+        flash(text[0].upper() + text[1:], "error")
+        return redirect(url_for("desk.published"))
     n = result["items"]
     what = f"{n} item{'' if n == 1 else 's'}"
     text = (f"Published {what}." if result["changed"]
