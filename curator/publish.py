@@ -167,6 +167,8 @@ class Publisher:
                 published=parse_iso(r["published"]),
                 editor=r["changed_by"],
                 note_html=cached,
+                also=tuple((a["title"] or "", a["url"], a["source"] or "")
+                           for a in r.get("also") or []),
             )))
         return items
 

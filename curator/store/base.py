@@ -22,10 +22,12 @@ from typing import Any, TypeVar
 from ..exceptions import StoreError
 from ..files import PRIVATE_DIR, PRIVATE_FILE, create_private, private_folder, tighten
 from ..schema import MIGRATION_SET, MIGRATIONS
+from .stories import StoryIndex
 
 log = logging.getLogger("curator")
 
 BUSY_TIMEOUT_S = 60.0
+STORY_WINDOW_S = 48 * 3600  # the default of feeds.yaml's stories.window
 _CHUNK = 500  # SQLite allows 32766 variables; stay well under while keeping round trips few
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -122,6 +124,8 @@ class Base:
 
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = Path(path)
+        #: Story grouping; the window is the config's `stories.window` (Curator sets it).
+        self.stories = StoryIndex(STORY_WINDOW_S)
         try:
             if not self.path.name.startswith(":"):
                 _protect(self.path)
@@ -152,6 +156,12 @@ class Base:
         from sqlite_utils import Database
 
         return Database(self.conn)
+
+    @functools.cached_property
+    def has_stories(self) -> bool:
+        """False only for a database opened unmigrated from before stories (migration 0005)."""
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                                 " AND name = 'story_articles'").fetchone() is not None
 
     def _applied(self) -> list[str]:
         return _applied(self.conn)

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..clock import iso
 from ..exceptions import NotFound, UsageError
+from . import stories as storystore
 from .base import chunks, converts_errors
 from .logs import LogStore
 
@@ -60,6 +61,16 @@ class CandidateStore(LogStore):
                     r["sources"].append(name)
                 r["carriers"].append({"source": name, "feed": surl, "title": title, "link": link,
                                       "published": published, "first_seen": first_seen})
+        # A story's other articles: `also`, and their sources among the candidate's.
+        for r in rows:
+            r["also"] = []
+        for cid, articles in (storystore.also(conn, list(by_id)) if self.has_stories
+                              else {}).items():
+            r = by_id[cid]
+            r["also"] = articles
+            for a in articles:
+                if a["source"] not in r["sources"]:
+                    r["sources"].append(a["source"])
         return rows
 
     @converts_errors
@@ -84,16 +95,18 @@ class CandidateStore(LogStore):
             params.extend([limit, offset])
         return self._decorate(self._q(sql, params))
 
-    @staticmethod
-    def _filter(where: list[str], params: list[Any], *, topic: str | None,
+    def _filter(self, where: list[str], params: list[Any], *, topic: str | None,
                 source_id: int | None, search: str | None) -> None:
         """The queue's filters as SQL on candidates `c` joined to their entry `e`."""
         if topic:
             where.append("c.id IN (SELECT candidate_id FROM candidate_topics WHERE topic = ?)")
             params.append(topic)
         if source_id is not None:
-            where.append("c.url IN (SELECT url FROM entries WHERE source_id = ? AND url IS NOT NULL)")
-            params.append(source_id)
+            where.append("(c.url IN (SELECT url FROM entries WHERE source_id = ? AND url IS NOT NULL)"
+                         + (" OR c.id IN (SELECT a.candidate_id FROM story_articles a JOIN entries x"
+                            " ON x.url = a.url WHERE x.source_id = ?))" if self.has_stories
+                            else " OR ? IS NULL)"))
+            params.extend([source_id, source_id])
         if search:
             for word in search.split():
                 where.append("(c.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')")
@@ -136,14 +149,20 @@ class CandidateStore(LogStore):
 
     @converts_errors
     def set_status(self, candidate_id: int, status: str, *, editor: str, now: datetime,
-                   note: str | None = None) -> dict[str, Any]:
-        """Feature (with a note), reject or reset a candidate, and log who did it."""
+                   note: str | None = None, link: str | None = None) -> dict[str, Any]:
+        """Feature (with a note), reject or reset a candidate, and log who did it.
+
+        `link` (with featuring) picks which of the story's articles the item links.
+        """
         stamp = iso(now)
         with self.write():
             conn = self.conn
             row = self._one("SELECT * FROM candidates WHERE id = ?", (candidate_id,))
             if row is None:
                 raise NotFound("candidate", candidate_id)
+            if link is not None and status == "featured" and link != row["url"]:
+                storystore.link(conn, candidate_id, link, stamp)
+                self._log_review(candidate_id, "link", editor, stamp, link)
             if status == "featured":
                 if row["status"] == "featured":
                     if note is None or note == row["note"]:
@@ -173,8 +192,10 @@ class CandidateStore(LogStore):
                 raise UsageError(f"unknown status {status!r}")
             final = conn.execute("SELECT note FROM candidates WHERE id = ?",
                                  (candidate_id,)).fetchone()[0]
-            self._log_review(candidate_id, action, editor, stamp,
-                             final if action in ("feature", "edit-note") else None)
+            conn.execute("INSERT INTO review_log (candidate_id, action, editor, at, note)"
+                         " VALUES (?, ?, ?, ?, ?)",
+                         (candidate_id, action, editor, stamp,
+                          final if action in ("feature", "edit-note") else None))
             return self.candidate(candidate_id)
 
     @converts_errors
@@ -234,7 +255,40 @@ class CandidateStore(LogStore):
     @converts_errors
     def change_marker(self) -> str:
         """Changes whenever anything that the published feed shows may have changed."""
+        # An article joining a story changes its "Also covered by"; splits and merges are logged.
         row = self._one("SELECT (SELECT max(id) FROM review_log) AS r, "
-                        "(SELECT count(*) FROM candidates WHERE status = 'featured') AS f")
+                        "(SELECT count(*) FROM candidates WHERE status = 'featured') AS f, "
+                        + ("(SELECT max(rowid) FROM story_articles)" if self.has_stories
+                           else "NULL") + " AS a")
         assert row is not None
-        return f"{row['r'] or 0}:{row['f']}"
+        return f"{row['r'] or 0}:{row['f']}:{row['a'] or 0}"
+
+    @converts_errors
+    def split(self, candidate_id: int, url: str, *, editor: str, now: datetime
+              ) -> dict[str, Any]:
+        """Make one of a story's other articles a candidate of its own; the new candidate."""
+        stamp = iso(now)
+        with self.write():
+            if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
+                raise NotFound("candidate", candidate_id)
+            new_id = storystore.split(self.conn, candidate_id, url, stamp)
+            self._log_review(candidate_id, "split", editor, stamp, url)
+            self._log_review(new_id, "split", editor, stamp, f"from #{candidate_id}")
+            return self.candidate(new_id)
+
+    @converts_errors
+    def merge(self, candidate_id: int, other_id: int, *, editor: str, now: datetime
+              ) -> dict[str, Any]:
+        """Join another candidate's story to this one; the story keeps this one's status and note."""
+        stamp = iso(now)
+        with self.write():
+            if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
+                raise NotFound("candidate", candidate_id)
+            other = self._one("SELECT url FROM candidates WHERE id = ?", (other_id,))
+            if other is None:
+                raise NotFound("candidate", other_id)
+            storystore.merge(self.conn, candidate_id, other_id, stamp)
+            self._log_review(candidate_id, "merge", editor, stamp, f"#{other_id} {other['url']}")
+            self._log_review(other_id, "merge", editor, stamp, f"into #{candidate_id}")
+            return self.candidate(candidate_id)
+
