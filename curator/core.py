@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -15,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 from . import clock, passwords
 from .config import Config, Follower
 from .documents import candidate_json, source_json
-from .exceptions import CuratorError, UsageError
+from .exceptions import UsageError
 from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
 from .publish import Publisher, item_html, render_note
 from .store import Store
+from .text import strip_invisible
 from .types import MAX_NOTE_CHARS, Candidate, Channel, Editor, PublishedItem, Source
 
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ class Curator:
                  now: Callable[[], datetime] | None = None) -> None:
         self.config = config
         self.store = store or Store(config.database)
+        self.store.stories.window = config.stories_window
         self._now = now or clock.now
         self.stop_requested = threading.Event()
         self._synced = False
@@ -96,6 +97,7 @@ class Curator:
             return None
         summary = _config_changes(old, new)
         self.config = new
+        self.store.stories.window = new.stories_window
         if new.sources != old.sources:
             self._synced = False  # the next poll brings the stored sources in line
         log.info("%s", summary)
@@ -158,13 +160,28 @@ class Curator:
         """One candidate with its summary, sources and history."""
         return self.store.candidate(candidate_id)
 
-    def feature(self, candidate_id: int, note: str | None, *, editor: str) -> Candidate:
-        """Feature a candidate with a Markdown commentary; again to edit the note."""
+    def feature(self, candidate_id: int, note: str | None, *, editor: str,
+                link: str | None = None) -> Candidate:
+        """Feature a candidate with a Markdown commentary; again to edit the note.
+
+        `link`: which of the story's articles the published item links (default: the first seen).
+        """
+        if note is not None:
+            # Invisible characters that reorder or hide text have no place in a published note.
+            note = strip_invisible(note)
         if note is not None and len(note) > MAX_NOTE_CHARS:
             raise UsageError(f"the note has {len(note):,} characters; the limit is "
                              f"{MAX_NOTE_CHARS:,}")
         return self.store.set_status(candidate_id, "featured", editor=editor, now=self.now(),
-                                     note=note)
+                                     note=note, link=link)
+
+    def split(self, candidate_id: int, url: str, *, editor: str) -> Candidate:
+        """Make one of a story's other articles a candidate of its own; the new candidate."""
+        return self.store.split(candidate_id, url, editor=editor, now=self.now())
+
+    def merge(self, candidate_id: int, other_id: int, *, editor: str) -> Candidate:
+        """Join another candidate's story to this one (it keeps this one's status and note)."""
+        return self.store.merge(candidate_id, other_id, editor=editor, now=self.now())
 
     def reject(self, candidate_id: int, *, editor: str) -> Candidate:
         """Reject a candidate (unfeatures it)."""
@@ -214,38 +231,19 @@ class Curator:
     # ------------------------------------------------------------------ moving work and data
 
     def backup(self, target: str | Path) -> Path:
-        """An online copy of the database (safe while polls and editors write)."""
-        path = Path(target)
-        if path.is_dir() or str(target).endswith(("/", os.sep)):
-            path = path / f"curator-{self.now().strftime('%Y%m%dT%H%M%SZ')}.db"
-        if path.resolve() == self.config.database.resolve():
-            raise UsageError("the backup must not be the database itself")
-        self.store.backup(path)
-        return path
+        """An online copy of the database (safe while polls and editors write), mode 0600.
+
+        A folder (or a path ending in /) gets a new `curator-<time>.db`, never one already there.
+        """
+        from . import transfer
+
+        return transfer.backup(self.store, self.config.database, target, self.now())
 
     def restore(self, source: str | Path) -> Path:
         """Replace the database with a backup, after checking it; keeps a copy of the current one."""
-        src = Path(source)
-        if not src.is_file():
-            raise UsageError(f"no backup file at {src}")
-        try:
-            check = Store(src, migrate=False)
-        except CuratorError as e:
-            raise UsageError(f"{src} is not a usable curator database: {e}") from e
-        try:
-            ok = check.integrity_ok()
-            version = check.schema_names()
-        finally:
-            check.close()
-        if not ok:
-            raise UsageError(f"{src} fails SQLite's integrity check; not restored")
-        if not version:
-            raise UsageError(f"{src} is not a curator database (no curator schema)")
-        keep = self.config.database.with_name(
-            f"{self.config.database.name}.before-restore-{self.now().strftime('%Y%m%dT%H%M%SZ')}.bak")
-        self.store.backup(keep)
-        self.store.restore_from(src)
-        self.store.close()
+        from . import transfer
+
+        keep = transfer.restore(self.store, self.config.database, source, self.now())
         self.store = Store(self.config.database)  # migrates a backup from an older version
         self._synced = False
         return keep
@@ -286,9 +284,11 @@ class Curator:
         """Keep a small named value in the database."""
         self.store.set_state(key, value)
 
-    def counts(self) -> dict[str, int]:
-        """How many candidates have each status."""
-        return self.store.counts()
+    def counts(self, *, topic: str | None = None, source: str | None = None,
+               search: str | None = None) -> dict[str, int]:
+        """How many candidates have each status, of those the filters let through."""
+        source_id = self.store.find_source(source).id if source else None
+        return self.store.counts(topic=topic, source_id=source_id, search=search)
 
     def editor_hash(self, name: str) -> str | None:
         """An editor's stored password hash (sessions end when it changes), or None."""
@@ -302,9 +302,9 @@ class Curator:
         """The commentary as readers will see it: the published feed's renderer and sanitiser."""
         return render_note(markdown)
 
-    def published_preview(self) -> list[tuple[PublishedItem, str]]:
-        """Each published item with the HTML body readers get."""
-        return [(item, item_html(item)) for item in self.published_items()]
+    def published_preview(self) -> list[tuple[int, PublishedItem, str]]:
+        """Each published item's candidate id, the item, and the HTML body readers get."""
+        return [(cid, item, item_html(item)) for cid, item in self._publisher.featured()]
 
     def highlight_spans(self, text: str) -> list[tuple[int, int]]:
         """Where the topics' terms match in `text`, for highlighting."""

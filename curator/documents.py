@@ -21,6 +21,7 @@ def candidate_json(c: Candidate) -> dict[str, Any]:
         "status": c.status,
         "note": c.note,
         "featured_at": iso(c.featured_at),
+        "also": [{"title": a.title, "url": a.url, "source": a.source} for a in c.also],
     }
 
 

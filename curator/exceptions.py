@@ -49,6 +49,10 @@ class StoreError(CuratorError):
     """The database could not be read or written."""
 
 
+class PublishError(CuratorError):
+    """The feed files could not be written (a read-only or missing folder, a full disk)."""
+
+
 class ParseError(CuratorError):
     """A body that is not a usable feed."""
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .clock import iso
-from .exceptions import CuratorError, LockedError, ParseError
+from .exceptions import CuratorError, LockedError, ParseError, StoreError
+from .files import open_private_lock
 from .types import (
     Failed,
     Fetched,
@@ -247,8 +248,12 @@ def poll_lock(database: Path, wait: float | None = None) -> Iterator[None]:
     """Hold the one-poll-at-a-time lock of `database`, waiting up to `wait` seconds for it."""
     wait = POLL_LOCK_WAIT if wait is None else wait
     path = database.with_name(database.name + ".poll.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # Beside the database, in its private folder (see Store), and 0600: another user can
+    # neither take the lock nor plant the file; one that another user owns is refused.
+    try:
+        fd = open_private_lock(path)
+    except OSError as e:
+        raise StoreError(f"poll lock {path}: {e.strerror or e}") from e
     try:
         deadline = time.monotonic() + wait
         while True:

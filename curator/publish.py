@@ -8,19 +8,21 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .exceptions import CuratorError
+from .exceptions import PublishError
 from .types import Channel, PublishedItem
 
 if TYPE_CHECKING:
     from .config import Config
     from .store import Store
 
-# Bump when render.render_note's output changes for the same Markdown (a sanitiser rule, an
-# extension), so notes rendered before are rendered again even without a new release.
-NOTE_HTML_REVISION = 1
+# Bump when render's output changes for the same input (a sanitiser rule, an extension, how
+# titles are reduced to text), so notes rendered before are rendered again and the feeds are
+# written again even without a new release. 2: bidi overrides and zero-width characters go.
+NOTE_HTML_REVISION = 2
 
 
 # The renderers load on first use: only a publish that renders needs feedgen, and only rendering
@@ -114,6 +116,17 @@ def unpublished(last: PublishState, *, files_exist: bool, marker: str, output: s
 # ------------------------------------------------------------------ publishing
 
 
+def _unwritable(e: OSError, *paths: Path) -> str:
+    """Why the feeds could not be written, naming the folder (never a temporary file's name)."""
+    failed = Path(e.filename) if e.filename else paths[0]
+    target = next((p for p in paths if failed in (p, p.parent) or failed.parent == p.parent),
+                  paths[0])
+    reason = (e.strerror or str(e)).lower()
+    return (f"nothing was published: cannot write {target.name} into {target.parent} "
+            f"({reason}). Make that folder writable for the user running curator, or set "
+            "output.rss and output.atom in feeds.yaml to a folder it can write.")
+
+
 class Publisher:
     """Turns the featured candidates into the RSS and Atom files feeds.yaml names."""
 
@@ -127,7 +140,8 @@ class Publisher:
         o = self.config.output
         return Channel(title=o.title, link=o.link, description=o.description,
                        author_name=o.author_name, author_email=o.author_email,
-                       rss_url=o.rss_url, atom_url=o.atom_url)
+                       rss_url=o.rss_url, atom_url=o.atom_url,
+                       topic_titles=tuple((t.name, t.title) for t in self.config.topics))
 
     def featured(self) -> list[tuple[int, PublishedItem]]:
         """Each featured candidate's id and item; the item carries its note's cached HTML when
@@ -151,6 +165,7 @@ class Publisher:
                 published=c.published,
                 editor=c.changed_by,
                 note_html=cached,
+                also=tuple((a.title or "", a.url or "", a.source or "") for a in c.also),
             )))
         return items
 
@@ -161,7 +176,9 @@ class Publisher:
     def output_digest(self) -> str:
         """The output settings as of this publish: any process (the desk, cron, `curator run`)
         can then tell that an edit of feeds.yaml's output section is not published yet."""
-        return digest(repr((__version__, self.config.output)).encode())
+        # Topic titles are the feeds' category labels: a renamed topic is an output change too.
+        titles = tuple((t.name, t.title) for t in self.config.topics)
+        return digest(repr((__version__, NOTE_HTML_REVISION, self.config.output, titles)).encode())
 
     def files_on_disk(self) -> str | None:
         """The digests of both feed files as they are, or None when one is missing."""
@@ -186,7 +203,7 @@ class Publisher:
                   "changed": False}
         # The items' note_html is left out of their repr: it follows from the note and the
         # version. Skipping also skips importing the renderers: the common case from cron.
-        inputs = digest(repr((__version__, channel, items)).encode())
+        inputs = digest(repr((__version__, NOTE_HTML_REVISION, channel, items)).encode())
         output = self.output_digest()
         last = self.last()
         if can_skip(last, inputs, self.files_on_disk()):
@@ -202,7 +219,7 @@ class Publisher:
             changed_rss = write_atomic(out.rss, rss)
             changed_atom = write_atomic(out.atom, atom)
         except OSError as e:
-            raise CuratorError(f"could not write the feeds: {e}") from e
+            raise PublishError(_unwritable(e, out.rss, out.atom)) from e
         result["changed"] = changed_rss or changed_atom
         files = digest(rss) + " " + digest(atom)
         with self.store.write():

@@ -1,20 +1,23 @@
 """Moving an editor's work and the source list between installs: the export (JSON or CSV) and its
-import, and OPML out of the stored sources and into feeds.yaml.
+import, OPML out of the stored sources and into feeds.yaml, and copies of the whole database
+(backup and restore).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .clock import iso, parse_iso
 from .documents import review_json
-from .exceptions import UsageError
-from .store import new_guid
+from .exceptions import CuratorError, UsageError
+from .files import create_private, private_folder
+from .store import check_backup, new_guid
 from .types import MAX_NOTE_CHARS
 
 if TYPE_CHECKING:
@@ -135,3 +138,72 @@ def import_opml(config_path: Path, data: bytes, where: str) -> AddResult:
     outlines = parse_opml(data, where)
     return add_sources(config_path, [(o.url, o.title) for o in outlines])
 
+
+# ------------------------------------------------------------------ copies of the database
+
+
+def _reserve(folder: Path, prefix: str, suffix: str, when: datetime) -> Path:
+    """Claim a new file `<prefix><UTC time to the ms>Z<suffix>` in `folder` (0600, empty).
+
+    Names sort in the order taken; one taken in the same millisecond (or by a frozen clock)
+    moves on a millisecond, so no copy ever replaces another.
+    """
+    utc = when.astimezone(UTC)
+    while True:
+        path = folder / f"{prefix}{utc:%Y%m%dT%H%M%S}.{utc.microsecond // 1000:03d}Z{suffix}"
+        if create_private(path):
+            return path
+        utc += timedelta(milliseconds=1)
+
+
+def backup(store: Store, database: Path, target: str | Path, now: datetime) -> Path:
+    """An online copy of the database (safe while polls and editors write), mode 0600.
+
+    A folder (or a path ending in /) gets a new `curator-<time>.db`, never one already there;
+    a missing last folder is made (0700), a missing path above it is refused, like mkdir.
+    """
+    path = Path(target)
+    into_folder = path.is_dir() or str(target).endswith(("/", os.sep))
+    folder = path if into_folder else path.parent
+    try:
+        if not folder.is_dir():
+            if not folder.parent.is_dir():
+                raise UsageError(f"no folder {folder.parent} to put the backup in; "
+                                 "make it first (curator backup makes only the last folder)")
+            private_folder(folder, parents=False)
+        if into_folder:
+            path = _reserve(folder, "curator-", ".db", now)
+        elif path.resolve() == database.resolve():
+            raise UsageError("the backup must not be the database itself")
+        try:
+            store.backup(path)
+        except BaseException:
+            if into_folder:
+                path.unlink(missing_ok=True)
+            raise
+    except OSError as e:
+        raise UsageError(f"cannot write the backup {path}: {e.strerror or e}") from e
+    return path
+
+
+def restore(store: Store, database: Path, source: str | Path, now: datetime) -> Path:
+    """Replace the database with a backup, after checking it; keeps a copy of the current one
+    and returns its path. `store` is closed: the caller opens the database again (which
+    migrates a backup from an older version)."""
+    src = Path(source)
+    if not src.is_file():
+        raise UsageError(f"no backup file at {src}")
+    try:
+        ok, version = check_backup(src)  # read as it is: nothing is written beside it
+    except CuratorError as e:
+        raise UsageError(f"{src} is not a usable curator database: {e}") from e
+    if not ok:
+        raise UsageError(f"{src} fails SQLite's integrity check; not restored")
+    if not version:
+        raise UsageError(f"{src} is not a curator database (no curator schema)")
+    db = database
+    keep = _reserve(db.parent, f"{db.name}.before-restore-", ".bak", now)
+    store.backup(keep)
+    store.restore_from(src)
+    store.close()
+    return keep

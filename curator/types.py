@@ -121,6 +121,8 @@ class Channel:
     author_email: str | None
     rss_url: str  # self link of the RSS file
     atom_url: str  # self link of the Atom file
+    # Each topic's (slug, title): items carry slugs, readers are shown titles.
+    topic_titles: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ class PublishedItem:
     updated_at: datetime  # when the note last changed (>= featured_at)
     published: datetime | None = None  # the original article's date
     editor: str | None = None
+    # The story's other articles, as (title, url, source name): "Also covered by".
+    also: tuple[tuple[str, str, str], ...] = ()
     # render.render_note(note), when already known (the store keeps it): rendering then needs no
     # Markdown. Derived from note, so it takes no part in equality or repr, and so none in the
     # hash of a publish's inputs either.
@@ -206,13 +210,14 @@ class Entry:
     link: str | None
     published: datetime | None
     first_seen: datetime | None
+    url: str | None = None  # set for a story's other articles (Candidate.also)
 
 
 @dataclass(frozen=True)
 class ReviewEvent:
     """One line of a candidate's review log."""
 
-    action: str  # feature, edit-note, reject, reset, import
+    action: str  # feature, edit-note, reject, reset, import, link, split, merge
     editor: str
     at: datetime
     note: str | None
@@ -245,6 +250,7 @@ class Candidate:
     topics: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()  # every source that carried it, first seen first
     entries: tuple[Entry, ...] = ()  # every copy, first seen first
+    also: tuple[Entry, ...] = ()  # the story's other articles, in the order they joined
     history: tuple[ReviewEvent, ...] = ()  # filled for one candidate and for exports
 
     @property

@@ -49,7 +49,7 @@ def test_every_feed_shape_is_polled_matched_and_deduplicated(loop):
     cands = cli("candidates", "--json")
     assert {c["status"] for c in cands} == {"new"}
     assert set(cands[0]) == {"id", "title", "url", "source", "sources", "published", "topics",
-                             "status", "note", "featured_at"}
+                             "status", "note", "featured_at", "also"}
     # The same article from two feeds, with different tracking parameters, is one candidate.
     s230 = [c for c in cands if c["url"] == "https://policy.example.com/2026/11/section-230-design"]
     assert len(s230) == 1
@@ -152,7 +152,10 @@ def test_feature_publish_and_read_back(loop, clock, tmp_path):
     assert "Why it matters" in first.description and "Policy Desk" in first.description
     assert first.source.title == "Policy Desk"
     assert first.source.href == server.url("/rss20.xml")
-    assert {t.term for t in first.tags} == {"platform-accountability"}
+    # Readers are shown the topic's title; its slug names the category's domain.
+    assert {t.term for t in first.tags} == {"Platform accountability"}
+    assert {t.scheme for t in first.tags} == {
+        "https://watch.example.org/topics/platform-accountability/"}
     assert any(link.rel == "self" for link in rss.feed.links)
 
     atom = feedparser.parse(atom_bytes)

@@ -8,15 +8,15 @@ migrating, the transaction helpers). Another backend implements the same public 
 
 from __future__ import annotations
 
-from .base import BUSY_TIMEOUT_S
+from .base import BUSY_TIMEOUT_S, check_backup
 from .candidates import STATUSES, CandidateStore, new_guid
 from .editors import EditorStore
 from .entries import EntryStore, SaveResult, entry_hash
 from .sources import to_source
 from .state import StateStore
 
-__all__ = ["BUSY_TIMEOUT_S", "STATUSES", "SaveResult", "Store", "entry_hash", "new_guid",
-           "to_source"]
+__all__ = ["BUSY_TIMEOUT_S", "STATUSES", "SaveResult", "Store", "check_backup", "entry_hash",
+           "new_guid", "to_source"]
 
 
 class Store(EntryStore, CandidateStore, EditorStore, StateStore):

@@ -11,6 +11,7 @@ from typing import Any
 from ..clock import iso, parse_iso
 from ..exceptions import NotFound, UsageError
 from ..types import Candidate, Entry, ReviewEvent
+from . import stories as storystore
 from .base import chunks, converts_errors
 from .logs import LogStore
 
@@ -28,21 +29,22 @@ _TIMES = ("featured_at", "note_updated_at", "published", "first_seen", "changed_
 
 
 def to_candidate(row: dict[str, Any], topics: Sequence[str], entries: Sequence[Entry],
-                 history: Sequence[ReviewEvent]) -> Candidate:
+                 also: Sequence[Entry], history: Sequence[ReviewEvent]) -> Candidate:
     """A candidates row (joined with its entry and source) as the typed Candidate: the one place
     rows become Candidates."""
     values = {k: v for k, v in row.items() if k in _FIELDS}
     for k in _TIMES:
         values[k] = parse_iso(values.get(k))
     sources: list[str] = []
-    for e in entries:
+    for e in (*entries, *also):  # a story's other articles' sources count among its own
         if e.source not in sources:
             sources.append(e.source)
     return Candidate(**values, topics=tuple(topics), sources=tuple(sources),
-                     entries=tuple(entries), history=tuple(history))
+                     entries=tuple(entries), also=tuple(also), history=tuple(history))
 
 
-_FIELDS = {f.name for f in fields(Candidate)} - {"topics", "sources", "entries", "history"}
+_FIELDS = {f.name for f in fields(Candidate)} - {"topics", "sources", "entries", "also",
+                                                 "history"}
 
 
 class CandidateStore(LogStore):
@@ -78,7 +80,15 @@ class CandidateStore(LogStore):
                 copies[url].append(Entry(source=name, feed=surl, title=title, link=link,
                                          published=parse_iso(published),
                                          first_seen=parse_iso(first_seen)))
-        return [to_candidate(r, topics[r["id"]], copies[r["url"]],
+        # A story's other articles: `also`, and their sources among the candidate's.
+        also: dict[int, list[Entry]] = {}
+        if self.has_stories:
+            for cid, articles in storystore.also(conn, list(topics)).items():
+                also[cid] = [Entry(source=a["source"], feed=a["feed"], title=a["title"],
+                                   link=a["link"], published=parse_iso(a["published"]),
+                                   first_seen=parse_iso(a["first_seen"]), url=a["url"])
+                             for a in articles]
+        return [to_candidate(r, topics[r["id"]], copies[r["url"]], also.get(r["id"], ()),
                              self.history(r["id"]) if history else ()) for r in rows]
 
     @converts_errors
@@ -93,17 +103,7 @@ class CandidateStore(LogStore):
                 raise UsageError(f"unknown status {status!r}")
             where.append("c.status = ?")
             params.append(status)
-        if topic:
-            where.append("c.id IN (SELECT candidate_id FROM candidate_topics WHERE topic = ?)")
-            params.append(topic)
-        if source_id is not None:
-            where.append("c.url IN (SELECT url FROM entries WHERE source_id = ? AND url IS NOT NULL)")
-            params.append(source_id)
-        if search:
-            for word in search.split():
-                where.append("(c.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')")
-                like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                params.extend([like, like])
+        self._filter(where, params, topic=topic, source_id=source_id, search=search)
         order = ("c.featured_at DESC, c.id DESC" if status == "featured"
                  else "c.sort_time DESC, c.id DESC")
         sql = self._CANDIDATE_SQL + (" WHERE " + " AND ".join(where) if where else "")
@@ -112,6 +112,24 @@ class CandidateStore(LogStore):
             sql += " LIMIT ? OFFSET ?"
             params.extend([limit, offset])
         return self._decorate(self._q(sql, params))
+
+    def _filter(self, where: list[str], params: list[Any], *, topic: str | None,
+                source_id: int | None, search: str | None) -> None:
+        """The queue's filters as SQL on candidates `c` joined to their entry `e`."""
+        if topic:
+            where.append("c.id IN (SELECT candidate_id FROM candidate_topics WHERE topic = ?)")
+            params.append(topic)
+        if source_id is not None:
+            where.append("(c.url IN (SELECT url FROM entries WHERE source_id = ? AND url IS NOT NULL)"
+                         + (" OR c.id IN (SELECT a.candidate_id FROM story_articles a JOIN entries x"
+                            " ON x.url = a.url WHERE x.source_id = ?))" if self.has_stories
+                            else " OR ? IS NULL)"))
+            params.extend([source_id, source_id])
+        if search:
+            for word in search.split():
+                where.append("(c.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')")
+                like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                params.extend([like, like])
 
     @converts_errors
     def candidate(self, candidate_id: int) -> Candidate:
@@ -128,24 +146,39 @@ class CandidateStore(LogStore):
         return self._decorate([row], history=True)[0]
 
     @converts_errors
-    def counts(self) -> dict[str, int]:
-        """How many candidates have each status."""
+    def counts(self, *, topic: str | None = None, source_id: int | None = None,
+               search: str | None = None) -> dict[str, int]:
+        """How many candidates have each status (of those the filters let through)."""
         out = dict.fromkeys(STATUSES, 0)
-        for status, n in self.conn.execute(
-                "SELECT status, count(*) FROM candidates GROUP BY status"):
+        where: list[str] = []
+        params: list[Any] = []
+        self._filter(where, params, topic=topic, source_id=source_id, search=search)
+        if where:
+            sql = ("SELECT c.status, count(*) FROM candidates c"
+                   " LEFT JOIN entries e ON e.id = c.entry_id WHERE " + " AND ".join(where)
+                   + " GROUP BY c.status")
+        else:
+            sql = "SELECT status, count(*) FROM candidates GROUP BY status"
+        for status, n in self.conn.execute(sql, params):
             out[status] = n
         return out
 
     @converts_errors
     def set_status(self, candidate_id: int, status: str, *, editor: str, now: datetime,
-                   note: str | None = None) -> Candidate:
-        """Feature (with a note), reject or reset a candidate, and log who did it."""
+                   note: str | None = None, link: str | None = None) -> Candidate:
+        """Feature (with a note), reject or reset a candidate, and log who did it.
+
+        `link` (with featuring) picks which of the story's articles the item links.
+        """
         stamp = iso(now)
         with self.write():
             conn = self.conn
             row = self._one("SELECT * FROM candidates WHERE id = ?", (candidate_id,))
             if row is None:
                 raise NotFound("candidate", candidate_id)
+            if link is not None and status == "featured" and link != row["url"]:
+                storystore.link(conn, candidate_id, link, stamp)
+                self._log_review(candidate_id, "link", editor, stamp, link)
             if status == "featured":
                 if row["status"] == "featured":
                     if note is None or note == row["note"]:
@@ -175,8 +208,10 @@ class CandidateStore(LogStore):
                 raise UsageError(f"unknown status {status!r}")
             final = conn.execute("SELECT note FROM candidates WHERE id = ?",
                                  (candidate_id,)).fetchone()[0]
-            self._log_review(candidate_id, action, editor, stamp,
-                             final if action in ("feature", "edit-note") else None)
+            conn.execute("INSERT INTO review_log (candidate_id, action, editor, at, note)"
+                         " VALUES (?, ?, ?, ?, ?)",
+                         (candidate_id, action, editor, stamp,
+                          final if action in ("feature", "edit-note") else None))
             return self.candidate(candidate_id)
 
     @converts_errors
@@ -235,7 +270,40 @@ class CandidateStore(LogStore):
     @converts_errors
     def change_marker(self) -> str:
         """Changes whenever anything that the published feed shows may have changed."""
+        # An article joining a story changes its "Also covered by"; splits and merges are logged.
         row = self._one("SELECT (SELECT max(id) FROM review_log) AS r, "
-                        "(SELECT count(*) FROM candidates WHERE status = 'featured') AS f")
+                        "(SELECT count(*) FROM candidates WHERE status = 'featured') AS f, "
+                        + ("(SELECT max(rowid) FROM story_articles)" if self.has_stories
+                           else "NULL") + " AS a")
         assert row is not None
-        return f"{row['r'] or 0}:{row['f']}"
+        return f"{row['r'] or 0}:{row['f']}:{row['a'] or 0}"
+
+    @converts_errors
+    def split(self, candidate_id: int, url: str, *, editor: str, now: datetime
+              ) -> Candidate:
+        """Make one of a story's other articles a candidate of its own; the new candidate."""
+        stamp = iso(now)
+        with self.write():
+            if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
+                raise NotFound("candidate", candidate_id)
+            new_id = storystore.split(self.conn, candidate_id, url, stamp)
+            self._log_review(candidate_id, "split", editor, stamp, url)
+            self._log_review(new_id, "split", editor, stamp, f"from #{candidate_id}")
+            return self.candidate(new_id)
+
+    @converts_errors
+    def merge(self, candidate_id: int, other_id: int, *, editor: str, now: datetime
+              ) -> Candidate:
+        """Join another candidate's story to this one; the story keeps this one's status and note."""
+        stamp = iso(now)
+        with self.write():
+            if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
+                raise NotFound("candidate", candidate_id)
+            other = self._one("SELECT url FROM candidates WHERE id = ?", (other_id,))
+            if other is None:
+                raise NotFound("candidate", other_id)
+            storystore.merge(self.conn, candidate_id, other_id, stamp)
+            self._log_review(candidate_id, "merge", editor, stamp, f"#{other_id} {other['url']}")
+            self._log_review(other_id, "merge", editor, stamp, f"into #{candidate_id}")
+            return self.candidate(candidate_id)
+

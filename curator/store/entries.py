@@ -9,6 +9,7 @@ from datetime import datetime
 
 from ..clock import iso
 from ..types import EntryData, PollOutcome
+from . import stories as storystore
 from .base import chunks, converts_errors
 from .sources import SourceStore
 
@@ -77,7 +78,7 @@ class EntryStore(SourceStore):
                     if t:
                         conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
                                          [(eid, name) for name in t])
-                        new_candidates += self._add_candidate(eid, e, t, stamp)
+                        new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now)
                 else:
                     eid, old_hash = existing[key]
                     if old_hash == h:
@@ -94,7 +95,7 @@ class EntryStore(SourceStore):
                     conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
                                      [(eid, name) for name in t])
                     if t:
-                        new_candidates += self._add_candidate(eid, e, t, stamp)
+                        new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now)
                     conn.execute(
                         "UPDATE candidates SET title = ?, published = ?,"
                         " sort_time = coalesce(?, first_seen) WHERE entry_id = ?",
@@ -112,12 +113,28 @@ class EntryStore(SourceStore):
                 self._record_poll(source_id, outcome)
         return SaveResult(new=new, updated=updated, new_candidates=new_candidates)
 
-    def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None
-                       ) -> int:
-        """Make the entry's URL a candidate (or join an existing one); 1 if the URL is new."""
+    def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None,
+                       source_id: int, now: datetime) -> int:
+        """Make the entry's URL a candidate, or join the candidate of its URL or its story.
+
+        1 if it made a new candidate. Only an entry whose URL is new looks for a story: one
+        already a candidate, or already in a story, stays where it is (the editor's splits hold).
+        """
         if not e.url:
             return 0
         conn = self.conn
+        known = conn.execute("SELECT 1 FROM candidates WHERE url = ?", (e.url,)).fetchone()
+        if known is None and self.has_stories:
+            cid = storystore.story_of(conn, e.url)
+            if cid is None:
+                cid = self.stories.place(conn, entry_id, source_id, e, now)
+                if cid is not None:
+                    self.stories.join(conn, cid, entry_id, e, stamp)
+            if cid is not None:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
+                    [(cid, name) for name in topics])
+                return 0
         published = iso(e.published)
         cur = conn.execute(
             "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
@@ -125,6 +142,8 @@ class EntryStore(SourceStore):
             (e.url, entry_id, e.title, published, published or stamp, stamp))
         created = cur.rowcount == 1
         cid = conn.execute("SELECT id FROM candidates WHERE url = ?", (e.url,)).fetchone()[0]
+        if created and self.has_stories:
+            self.stories.index(conn, cid, entry_id, e)
         conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
                          [(cid, name) for name in topics])
         return 1 if created else 0
@@ -193,12 +212,19 @@ class EntryStore(SourceStore):
                 " SELECT e.url, e.id, e.title, e.published, coalesce(e.published, ?), ?"
                 " FROM entries e WHERE e.id IN (SELECT min(e2.id) FROM entries e2"
                 " JOIN entry_topics t ON t.entry_id = e2.id WHERE e2.url IS NOT NULL"
-                " GROUP BY e2.url) ORDER BY e.id"
+                + (" AND e2.url NOT IN (SELECT url FROM story_articles)" if self.has_stories
+                   else "")
+                + " GROUP BY e2.url) ORDER BY e.id"
                 " ON CONFLICT (url) DO NOTHING", (stamp, stamp))
             conn.execute(
                 "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
                 " SELECT c.id, t.topic FROM candidates c JOIN entries e ON e.url = c.url"
                 " JOIN entry_topics t ON t.entry_id = e.id")
+            if self.has_stories:  # a story's other articles lend it their topics
+                conn.execute(
+                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                    " SELECT a.candidate_id, t.topic FROM story_articles a JOIN entries e"
+                    " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id")
             dropped = conn.execute(
                 "DELETE FROM candidates WHERE status = 'new' AND id NOT IN"
                 " (SELECT candidate_id FROM candidate_topics)").rowcount
@@ -226,7 +252,10 @@ class EntryStore(SourceStore):
                 cur = conn.execute(
                     "DELETE FROM entries WHERE id IN (SELECT id FROM entries WHERE last_seen < ?"
                     " AND (url IS NULL OR url NOT IN (SELECT url FROM candidates"
-                    " WHERE status IN ('featured', 'rejected')))"
+                    " WHERE status IN ('featured', 'rejected'))"
+                    + (" AND url NOT IN (SELECT a.url FROM story_articles a JOIN candidates c"
+                       " ON c.id = a.candidate_id WHERE c.status IN ('featured', 'rejected'))"
+                       if self.has_stories else "") + ")"
                     " AND id NOT IN (SELECT entry_id FROM candidates"
                     " WHERE status IN ('featured', 'rejected') AND entry_id IS NOT NULL) LIMIT ?)",
                     (iso(older_than), batch))
@@ -240,3 +269,4 @@ class EntryStore(SourceStore):
                     "DELETE FROM candidates WHERE status = 'new' AND NOT EXISTS"
                     " (SELECT 1 FROM entries e WHERE e.url = candidates.url)")
         return removed
+

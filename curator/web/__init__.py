@@ -98,7 +98,8 @@ def create_app(config: Config, *, now: Callable[[], datetime] | None = None) -> 
         # (the login page); either way a look at the file, not a second one (see views.Desk).
         c = g.get("curator")
         title = (c.config if c is not None else views.desk().config).output.title
-        return {"editor_name": g.get("editor"), "desk_title": title}
+        problem = views.desk().follower.problem if g.get("editor") else None
+        return {"editor_name": g.get("editor"), "desk_title": title, "config_problem": problem}
 
     @app.errorhandler(CSRFError)
     def _csrf(e: CSRFError) -> Any:
@@ -120,9 +121,19 @@ def create_app(config: Config, *, now: Callable[[], datetime] | None = None) -> 
     def _http_error(e: HTTPException) -> Any:
         if e.code == 401:
             return _error(401, "Sign in to use the desk.")
+        if e.code == 404:
+            return _error(404, _not_found_message())
         return _error(e.code or 500, e.description or e.name)
 
     return app
+
+
+def _not_found_message() -> str:
+    path = request.path
+    if path.startswith("/c/"):
+        return (f"There is no candidate “{path[3:][:80]}”: candidates are numbered, as in "
+                "/c/12. Find it in the queue instead.")
+    return f"There is no page at {path[:120]}."
 
 
 def _error(status: int, message: str) -> Any:

@@ -13,19 +13,45 @@ from ..clock import iso, parse_iso
 Spans = Sequence[tuple[int, int]]
 
 
-def highlight(text: str, spans: Spans) -> Markup:
-    """`text` escaped, with each [start, end) span wrapped in <mark>; nothing else is markup."""
+def highlight(text: str, spans: Spans, hits: Spans = ()) -> Markup:
+    """`text` escaped, with each [start, end) span wrapped in <mark>; nothing else is markup.
+
+    `hits` (the words searched for) are marked `<mark class="hit">`, ahead of topic terms.
+    """
     out: list[str] = []
     pos = 0
-    for start, end in sorted(spans):
+    # A topic term that overlaps a searched word gives way to it, rather than being cut in two.
+    terms = [(s, e, 1) for s, e in spans if not any(s < he and hs < e for hs, he in hits)]
+    tagged = sorted([(s, e, 0) for s, e in hits] + terms)
+    for start, end, kind in tagged:
         start, end = max(start, pos), min(end, len(text))
         if end <= start:
             continue
         out.append(escape(text[pos:start]))
-        out.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
+        tag = Markup('<mark class="hit">') if kind == 0 else Markup("<mark>")
+        out.append(tag + escape(text[start:end]) + Markup("</mark>"))
         pos = end
     out.append(escape(text[pos:]))
     return Markup("").join(out)
+
+
+def word_spans(text: str, words: Sequence[str]) -> list[tuple[int, int]]:
+    """Where each of `words` occurs in `text`, ignoring case, as the queue's search finds them."""
+    folded = text.casefold()
+    spans: list[tuple[int, int]] = []
+    if len(folded) != len(text):  # a character whose case folds longer: fall back to lower()
+        folded = text.lower()
+        if len(folded) != len(text):
+            return spans
+    for word in words:
+        w = word.casefold() if len(word.casefold()) == len(word) else word.lower()
+        if not w:
+            continue
+        at = folded.find(w)
+        while at != -1:
+            spans.append((at, at + len(w)))
+            at = folded.find(w, at + len(w))
+    return sorted(spans)
 
 
 def _word_start(text: str, i: int) -> int:
@@ -44,20 +70,26 @@ def _word_end(text: str, i: int) -> int:
     return i if space == -1 or i - space > 20 else space
 
 
-def excerpt(text: str, spans: Spans, width: int = 280, lead: int = 60) -> Markup:
-    """About `width` characters of `text` around its first highlight, escaped and marked."""
+def excerpt(text: str, spans: Spans, width: int = 280, lead: int = 60,
+            hits: Spans = ()) -> Markup:
+    """About `width` characters of `text` around its first highlight (a searched word's, if
+    any), escaped and marked."""
     text = text or ""
     if len(text) <= width:
-        return highlight(text, spans)
+        return highlight(text, spans, hits)
     start = 0
-    if spans and spans[0][1] > width - lead:
+    first = hits[0] if hits else (spans[0] if spans else None)
+    if first and first[1] > width - lead:
         # Show the first match with some context before it rather than the article's opening.
-        start = _word_start(text, max(0, spans[0][0] - lead))
+        start = _word_start(text, max(0, first[0] - lead))
     end = _word_end(text, min(len(text), start + width))
     if end <= start:
         end = min(len(text), start + width)
-    window = [(max(s, start) - start, min(e, end) - start) for s, e in spans if e > start and s < end]
-    body = highlight(text[start:end], window)
+    def clip(marks: Spans) -> list[tuple[int, int]]:
+        return [(max(s, start) - start, min(e, end) - start) for s, e in marks
+                if e > start and s < end]
+
+    body = highlight(text[start:end], clip(spans), clip(hits))
     prefix = Markup("…") if start > 0 else Markup("")
     suffix = Markup("…") if end < len(text) else Markup("")
     return prefix + body + suffix

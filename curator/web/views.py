@@ -35,10 +35,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..clock import iso
 from ..config import Config, Follower
 from ..core import MAX_NOTE_CHARS, Curator
-from ..exceptions import UsageError
+from ..exceptions import PublishError, UsageError
 from ..types import Candidate
 from .security import LoginThrottle, safe_next
-from .text import excerpt
+from .text import excerpt, highlight, word_spans
 
 log = logging.getLogger("curator.web")
 
@@ -190,17 +190,27 @@ def _arg(name: str, allowed: set[str] | tuple[str, ...], default: str | None) ->
 
 
 class Marked:
-    """A candidate as the templates show it: its fields, plus the title, highlighted excerpt and
-    matched terms."""
+    """A candidate as the templates show it: its fields, plus the title and excerpt marked up,
+    the matched terms and, when featured, the note as text."""
 
-    def __init__(self, c: Curator, candidate: Candidate, width: int = EXCERPT_CHARS) -> None:
+    def __init__(self, c: Curator, candidate: Candidate, width: int = EXCERPT_CHARS,
+                 words: tuple[str, ...] = ()) -> None:
+        """`words` (a search) are marked in the title and the excerpt; topic terms only in the
+        excerpt (a title is what editors look for on the page: it stays easy to read)."""
         self.candidate = candidate
         title = candidate.title or candidate.url or ""
         text = candidate.text or ""
-        # Titles stay plain text: a title is what editors (and scripts) look for on the page.
-        self.display_title = title
-        self.excerpt_marked = excerpt(text, c.highlight_spans(text), width)
+        self.display_title = highlight(title, (), word_spans(title, words)) if words else title
+        self.excerpt_marked = excerpt(text, c.highlight_spans(text), width,
+                                      hits=word_spans(text, words))
         self.terms = c.matched_terms(title, text)
+        self.note_text: Markup | None = None
+        if candidate.status == "featured" and candidate.note:
+            # The note as readers read it, reduced to text: no Markdown asterisks, no markup.
+            import nh3
+
+            self.note_text = Markup(nh3.clean(c.preview_note(candidate.note[:600]),
+                                              tags=set()).strip())
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.candidate, name)
@@ -239,8 +249,11 @@ def queue() -> Any:
     rows = c.candidates(status=status, topic=topic, source=source, search=q or None,
                         limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     more = len(rows) > PAGE_SIZE
-    marked = [Marked(c, r) for r in rows[:PAGE_SIZE]]
-    counts = c.counts()
+    words = tuple(q.split())
+    marked = [Marked(c, r, words=words) for r in rows[:PAGE_SIZE]]
+    totals = c.counts()
+    # The tabs count what each would show with these filters; the heading counts everything.
+    counts = c.counts(topic=topic, source=source, search=q or None)
     counts["all"] = sum(counts.values())
     filters = {k: v for k, v in (("status", status if status != "new" else None),
                                  ("topic", topic), ("source", source), ("q", q)) if v}
@@ -260,7 +273,7 @@ def queue() -> Any:
     return render_template(
         "queue.html", active="queue", rows=marked, status=status, topic=topic, source=source, q=q,
         page=page, topics=list(topics.values()), topic_titles=_topic_titles(c),
-        sources=sources, counts=counts, filters=filters, status_urls=status_urls,
+        sources=sources, counts=counts, totals=totals, filters=filters, status_urls=status_urls,
         prev_url=page_url(page - 1) if page > 1 else None,
         next_url=page_url(page + 1) if more else None, here_url=here_url, now=c.now())
 
@@ -303,7 +316,8 @@ def feature(cid: int) -> Any:
     if request.form.get("action") == "preview":
         return _candidate_page(cid, note=note)
     before = c.candidate(cid)
-    row = c.feature(cid, note, editor=editor())
+    link = request.form.get("link") or None
+    row = c.feature(cid, note, editor=editor(), link=link)
     if before.status == "featured":
         changed = (before.note or "") != (row.note or "")
         notify(f"Note saved on “{_title(row)}”." if changed
@@ -329,6 +343,27 @@ def reset(cid: int) -> Any:
     row = curator().reset(cid, editor=editor())
     notify(f"“{_title(row)}” is back in the queue.", cid)
     log.info("%s reset candidate %d", editor(), cid)
+    return _after_action(cid)
+
+
+@bp.post("/c/<int:cid>/split")
+def split(cid: int) -> Any:
+    """Take one of the story's other articles out of it: a candidate of its own."""
+    row = curator().split(cid, request.form.get("url", ""), editor=editor())
+    notify(f"“{_title(row)}” is a candidate of its own now.", row.id)
+    log.info("%s split candidate %d from %d", editor(), row.id, cid)
+    return _after_action(cid)
+
+
+@bp.post("/c/<int:cid>/merge")
+def merge(cid: int) -> Any:
+    """Join another candidate (by its number) to this story."""
+    raw = request.form.get("other", "").strip().lstrip("#")
+    if not raw.isdigit():
+        raise UsageError(f"give the number of the candidate to merge, not {raw!r}")
+    row = curator().merge(cid, int(raw), editor=editor())
+    notify(f"#{raw} merged into “{_title(row)}”.", cid)
+    log.info("%s merged candidate %s into %d", editor(), raw, cid)
     return _after_action(cid)
 
 
@@ -359,7 +394,7 @@ def _file_info(path: Path) -> dict[str, Any]:
 def published() -> Any:
     """The published items as readers see them, and the Publish button."""
     c = curator()
-    items = [(item, Markup(body)) for item, body in c.published_preview()]
+    items = [(cid, item, Markup(body)) for cid, item, body in c.published_preview()]
     out = c.config.output
     return render_template(
         "published.html", active="published", items=items, pending=c.needs_publish(),
@@ -372,7 +407,14 @@ def published() -> Any:
 def publish() -> Any:
     """Write the feeds now."""
     c = curator()
-    result = c.publish(editor=editor())
+    try:
+        result = c.publish(editor=editor())
+    except PublishError as e:
+        # Said on the page, where the editor can act on it (and in the log for whoever can).
+        log.error("%s could not publish: %s", editor(), e)
+        text = str(e)
+        flash(text[0].upper() + text[1:], "error")
+        return redirect(url_for("desk.published"))
     n = result["items"]
     what = f"{n} item{'' if n == 1 else 's'}"
     text = (f"Published {what}." if result["changed"]

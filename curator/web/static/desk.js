@@ -128,6 +128,16 @@
     });
   });
 
+  // ---------------------------------------------------------------- confirmations
+
+  $$("[data-toasts] [data-dismiss]").forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const flash = button.closest(".flash");
+      if (flash) flash.hidden = true;
+    });
+  });
+
   // ---------------------------------------------------------------- keys
 
   function clickIn(root, selector) {
@@ -176,6 +186,13 @@
         if (!search) return;
         search.focus();
         search.select();
+        break;
+      }
+      case "z": {
+        // Undo what the last confirmation offers to undo (a feature or a reject).
+        const undo = $("[data-toasts] .flash:not([hidden]) [data-undo] button");
+        if (!undo) return;
+        undo.click();
         break;
       }
       case "?":

@@ -1,0 +1,112 @@
+"""The desk's editing and density features in a real headless Chromium on a real waitress server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import test_web_browser
+from test_web import build_desk, serving
+from test_web_browser import LAPTOP, PHONE, SHOTS, Live, shot
+
+from curator.core import Curator
+
+pytestmark = pytest.mark.browser
+chromium = test_web_browser.browser  # one Chromium for this module's tests
+
+
+@pytest.fixture
+def busy(tmp_path: Path) -> Iterator[Live]:
+    """A desk with a queue longer than a screen."""
+    desk = build_desk(tmp_path, extra_new=20)
+    with serving(desk) as base:
+        yield Live(desk=desk, base=base)
+
+
+def uncovered(page: Any, selector: str) -> bool:
+    """Whether the element is on screen and is what a click at its centre would hit."""
+    return bool(page.evaluate("""(sel) => {
+        const el = document.querySelector(sel);
+        if (!el) return false;
+        const r = el.getBoundingClientRect();
+        if (r.top < 0 || r.bottom > innerHeight || r.width === 0) return false;
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return !!hit && (hit === el || el.contains(hit));
+    }""", selector))
+
+
+def test_undo_after_ctrl_enter_is_in_view_and_z_undoes(chromium: Any, busy: Live) -> None:
+    ctx = busy.context(chromium, LAPTOP)
+    page = busy.watch(ctx.new_page())
+    busy.login(page)
+    for _ in range(12):  # well down the queue: the page scrolls to keep the selection in view
+        page.keyboard.press("j")
+    title = page.locator("[data-row].is-selected [data-row-link]").inner_text()
+    page.keyboard.press("f")
+    page.wait_for_url("**/c/*#note")
+    cid = int(page.url.split("/c/")[1].split("#")[0])
+    page.keyboard.type("Worth a look.")
+    page.keyboard.press("Control+Enter")
+    page.get_by_text(f"Featured “{title[:30]}").wait_for()
+    page.wait_for_function("scrollY > 0")  # the queue came back scrolled to the selection
+    undo = "[data-toasts] [data-undo] button"
+    assert uncovered(page, undo), "the Undo button is hidden"
+    page.screenshot(path=str(SHOTS / "undo-toast-laptop.png"))
+    assert busy.desk.candidate(cid)["status"] == "featured"
+    page.keyboard.press("z")
+    page.get_by_text("is back in the queue").wait_for()
+    assert busy.desk.candidate(cid)["status"] == "new"
+    # A confirmation can be dismissed.
+    page.locator("[data-toasts] [data-dismiss]").click()
+    page.locator("[data-toasts] .flash").wait_for(state="hidden")
+    assert busy.errors == [] and busy.dialogs == []
+    ctx.close()
+
+
+def test_phone_width_hides_key_hints_and_topic_chips_fit(chromium: Any, busy: Live) -> None:
+    path = busy.desk.config.path
+    long_title = "Platform accountability, intermediary liability and Section 230 reform"
+    path.write_text(path.read_text().replace("title: Platform accountability",
+                                             f"title: {long_title}"))
+    ctx = busy.context(chromium, PHONE)
+    page = busy.watch(ctx.new_page())
+    busy.login(page)
+    page.goto("/?topic=platform-accountability")
+    chip = page.locator(".chip").first
+    assert long_title in chip.inner_text()
+    box = chip.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.locator("[data-help-open]").is_hidden()
+    page.goto(f"/c/{busy.desk.ids['s230']}")
+    assert page.locator(".keys-hint").is_hidden()
+    shot(page, "candidate-phone-no-key-hints")
+    # A keyboard-sized window still shows them.
+    page.set_viewport_size(LAPTOP)
+    assert page.locator(".keys-hint").is_visible()
+    ctx.close()
+
+
+def test_a_failed_publish_and_a_broken_feeds_yaml_are_said_on_the_page(chromium: Any,
+                                                                      busy: Live) -> None:
+    c = Curator(busy.desk.config, now=busy.desk.clock)
+    c.feature(busy.desk.ids["merger"], "x", editor="sam")
+    c.close()
+    path = busy.desk.config.path
+    good = path.read_text()
+    path.write_text(good.replace("rss: public/feed.xml", "rss: /sys/curator.xml"))
+    ctx = busy.context(chromium, LAPTOP)
+    page = busy.watch(ctx.new_page())
+    busy.login(page)
+    page.goto("/published")
+    page.get_by_role("button", name="Publish now").click()
+    alert = page.get_by_role("alert")
+    assert "cannot write curator.xml into /sys" in alert.inner_text()
+    path.write_text(good + "\ntopics: [\n")
+    page.goto("/")
+    banner = page.locator("[data-config-problem]")
+    assert "feeds.yaml does not load (line" in banner.inner_text()
+    shot(page, "config-problem-laptop")
+    ctx.close()
