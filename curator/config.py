@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, configcache
+from . import __version__, configcache, types
 from .exceptions import ConfigError
 from .types import FetchSettings, Topic
 
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG = "feeds.yaml"
 
 _log = logging.getLogger("curator")
+
+# The code that validates a feeds.yaml: a cached Config built by other code is not used.
+_CODE = (__file__, types.__file__ or "")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -277,7 +280,7 @@ def from_text(text: str, cfg_path: Path) -> Config:
     For a caller that has the text already (`curator run` compares it with the last one it
     loaded), so the Config is built from exactly the text it compared.
     """
-    cached = configcache.get(cfg_path, text)
+    cached: Config | None = configcache.get(cfg_path, text, _CODE)
     if cached is not None:
         # The same file may have been named another way last time (relative, from elsewhere).
         return cached if cached.path == cfg_path else replace(cached, path=cfg_path)
@@ -287,7 +290,7 @@ def from_text(text: str, cfg_path: Path) -> Config:
         if e.path is None:
             raise ConfigError(e.message, key=e.key, line=e.line, path=str(cfg_path)) from e
         raise
-    configcache.put(cfg_path, text, config)
+    configcache.put(cfg_path, text, config, _CODE)
     return config
 
 

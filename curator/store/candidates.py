@@ -11,9 +11,12 @@ from typing import Any
 from ..clock import iso, parse_iso
 from ..exceptions import NotFound, UsageError
 from ..types import Candidate, Entry, ReviewEvent
-from . import stories as storystore
 from .base import chunks, converts_errors
 from .logs import LogStore
+from .stories import also as story_also
+from .stories import link as story_link
+from .stories import merge as story_merge
+from .stories import split as story_split
 
 STATUSES = ("new", "featured", "rejected")
 
@@ -83,7 +86,7 @@ class CandidateStore(LogStore):
         # A story's other articles: `also`, and their sources among the candidate's.
         also: dict[int, list[Entry]] = {}
         if self.has_stories:
-            for cid, articles in storystore.also(conn, list(topics)).items():
+            for cid, articles in story_also(conn, list(topics)).items():
                 also[cid] = [Entry(source=a["source"], feed=a["feed"], title=a["title"],
                                    link=a["link"], published=parse_iso(a["published"]),
                                    first_seen=parse_iso(a["first_seen"]), url=a["url"])
@@ -177,7 +180,7 @@ class CandidateStore(LogStore):
             if row is None:
                 raise NotFound("candidate", candidate_id)
             if link is not None and status == "featured" and link != row["url"]:
-                storystore.link(conn, candidate_id, link, stamp)
+                story_link(conn, candidate_id, link, stamp)
                 self._log_review(candidate_id, "link", editor, stamp, link)
             if status == "featured":
                 if row["status"] == "featured":
@@ -286,7 +289,7 @@ class CandidateStore(LogStore):
         with self.write():
             if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
                 raise NotFound("candidate", candidate_id)
-            new_id = storystore.split(self.conn, candidate_id, url, stamp)
+            new_id = story_split(self.conn, candidate_id, url, stamp)
             self._log_review(candidate_id, "split", editor, stamp, url)
             self._log_review(new_id, "split", editor, stamp, f"from #{candidate_id}")
             return self.candidate(new_id)
@@ -302,7 +305,7 @@ class CandidateStore(LogStore):
             other = self._one("SELECT url FROM candidates WHERE id = ?", (other_id,))
             if other is None:
                 raise NotFound("candidate", other_id)
-            storystore.merge(self.conn, candidate_id, other_id, stamp)
+            story_merge(self.conn, candidate_id, other_id, stamp)
             self._log_review(candidate_id, "merge", editor, stamp, f"#{other_id} {other['url']}")
             self._log_review(other_id, "merge", editor, stamp, f"into #{candidate_id}")
             return self.candidate(candidate_id)

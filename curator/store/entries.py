@@ -9,9 +9,9 @@ from datetime import datetime
 
 from ..clock import iso
 from ..types import EntryData, PollOutcome
-from . import stories as storystore
 from .base import chunks, converts_errors
 from .sources import SourceStore
+from .stories import story_of
 
 
 def entry_hash(e: EntryData) -> str:
@@ -125,7 +125,7 @@ class EntryStore(SourceStore):
         conn = self.conn
         known = conn.execute("SELECT 1 FROM candidates WHERE url = ?", (e.url,)).fetchone()
         if known is None and self.has_stories:
-            cid = storystore.story_of(conn, e.url)
+            cid = story_of(conn, e.url)
             if cid is None:
                 cid = self.stories.place(conn, entry_id, source_id, e, now)
                 if cid is not None:
