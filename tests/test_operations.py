@@ -19,10 +19,10 @@ from sqlite_utils import Database
 from curator import publish
 from curator.config import load
 from curator.core import Curator
-from curator.migrations import migrations
 from curator.publish import note_html_key
 from curator.schema import MIGRATIONS
 from curator.store import Store
+from curator.store.migrations import migrations
 
 
 @pytest.fixture

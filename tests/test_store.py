@@ -9,9 +9,9 @@ import pytest
 
 from curator.clock import iso
 from curator.exceptions import NotFound, StoreError
-from curator.migrations import SCHEMA_VERSION
 from curator.schema import MIGRATIONS
 from curator.store import Store
+from curator.store.migrations import SCHEMA_VERSION
 from curator.types import EntryData
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -59,7 +59,7 @@ def test_reopening_applies_nothing_and_a_newer_database_is_refused(tmp_path):
 
 
 def test_upgrade_takes_a_backup_first(tmp_path, monkeypatch):
-    from curator import migrations as m
+    from curator.store import migrations as m
 
     path = tmp_path / "c.db"
     Store(path).close()

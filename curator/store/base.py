@@ -170,7 +170,7 @@ class Base:
         applied = self._applied()
         if tuple(applied) == MIGRATIONS:
             return  # up to date: the common case costs one query
-        from ..migrations import migrations, registered
+        from .migrations import migrations, registered
 
         known = set(registered())
         unknown = [name for name in applied if name not in known]

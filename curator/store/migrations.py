@@ -6,7 +6,7 @@ import json
 
 from sqlite_utils import Database, Migrations
 
-from .schema import MIGRATION_SET, MIGRATIONS
+from ..schema import MIGRATION_SET, MIGRATIONS
 
 migrations = Migrations(MIGRATION_SET)
 
