@@ -283,7 +283,7 @@ def test_a_pasted_note_over_the_limit_is_kept_and_refused_with_a_message(browser
     page.get_by_role("button", name="Feature").click()
     page.wait_for_url(lambda url: f"/c/{cid}" not in url)
     row = live.desk.candidate(cid)
-    assert row["status"] == "featured" and row["note"] == "z" * MAX_NOTE_CHARS
+    assert row.status == "featured" and row.note == "z" * MAX_NOTE_CHARS
     # The refused POST itself is the only thing the console reports.
     assert [e for e in live.errors if "status of 422" not in e] == [], live.errors
     ctx.close()
