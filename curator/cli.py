@@ -16,9 +16,15 @@ import click
 
 from . import __version__
 from . import config as config_mod
-from .clock import iso
 from .core import Curator, PollSummary
-from .documents import candidate_json, editor_json, entry_json, review_json, source_json
+from .documents import (
+    article_entry_json,
+    candidate_json,
+    editor_json,
+    entry_json,
+    review_json,
+    source_json,
+)
 from .exceptions import CuratorError, LockedError, UsageError
 
 log = logging.getLogger("curator")
@@ -99,7 +105,8 @@ pass_ctx = click.make_pass_decorator(Ctx)
 
 def editor_name() -> str:
     """Who is editing from the command line: $CURATOR_EDITOR, else the login name."""
-    name = os.environ.get("CURATOR_EDITOR")
+    # Only what can be shown as it is: no control, bidi or zero-width characters in the log.
+    name = "".join(c for c in os.environ.get("CURATOR_EDITOR", "") if c.isprintable()).strip()
     if name:
         return name
     try:
@@ -119,8 +126,17 @@ def _short(value: str | None, width: int) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
 
-def _date(value: datetime | None) -> str:
-    return (iso(value) or "")[:16].replace("T", " ")
+def _date(when: datetime | None) -> str:
+    """A stored UTC time as local time to the minute, with its zone: `2026-11-24 13:00 CET`."""
+    if when is None:
+        return ""
+    local = when.astimezone()  # the zone of $TZ, else the system's
+    return f"{local:%Y-%m-%d %H:%M} {local.strftime('%Z') or local.strftime('%z')}"
+
+
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    """`1 source`, `2 sources`, `1 entry`, `3 entries`."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
 
 
 @contextmanager
@@ -213,10 +229,11 @@ def poll(c: Ctx, force: bool, only: tuple[str, ...], as_json: bool) -> None:
         emit_json(summary.as_json())
     elif not c.quiet:
         click.echo(
-            f"{summary.sources} sources: {summary.fetched} fetched, {summary.not_modified} not "
-            f"modified, {summary.failed} failed, {summary.skipped} skipped; "
-            f"{summary.new_entries} new entries, {summary.updated_entries} updated, "
-            f"{summary.new_candidates} new candidates")
+            f"{_count(summary.sources, 'source')}: {summary.fetched} fetched, "
+            f"{summary.not_modified} not modified, {summary.failed} failed, "
+            f"{summary.skipped} skipped; {_count(summary.new_entries, 'new entry', 'new entries')}"
+            f", {summary.updated_entries} updated, "
+            f"{_count(summary.new_candidates, 'new candidate')}")
 
 
 # ------------------------------------------------------------------ review
@@ -242,7 +259,7 @@ def candidates(c: Ctx, topic: str | None, status: str, limit: int, as_json: bool
                    err=True)
     for r in rows:
         flag = {"featured": "★", "rejected": "✗"}.get(r.status, " ")
-        click.echo(f"{r.id:>6} {flag} {_date(r.published or r.first_seen):16}  "
+        click.echo(f"{r.id:>6} {flag} {_date(r.published or r.first_seen):21}  "
                    f"{_short(r.source_name, 24):24}  {_short(r.title, 80)}  "
                    f"[{', '.join(r.topics)}]")
 
@@ -258,7 +275,8 @@ def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
     if as_json:
         doc = candidate_json(r)
         doc["summary"] = summary
-        doc["entries"] = [entry_json(e) for e in (*r.entries, *r.also)]
+        doc["entries"] = ([entry_json(e) for e in r.entries]
+                          + [article_entry_json(a) for a in r.also])
         doc["history"] = [review_json(h) for h in r.history]
         emit_json(doc)
         return
@@ -362,7 +380,7 @@ def publish(c: Ctx, as_json: bool) -> None:
         emit_json(result)
     elif not c.quiet:
         state = "written" if result["changed"] else "unchanged"
-        click.echo(f"{result['items']} items, {state}: {result['rss']} {result['atom']}")
+        click.echo(f"{_count(result['items'], 'item')}, {state}: {result['rss']} {result['atom']}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator run            # under systemd, or in a terminal;"
@@ -392,13 +410,15 @@ def sources(c: Ctx, as_json: bool) -> None:
             state = "DISABLED"
         elif r.failures:
             state = f"FAILING×{r.failures}" + (" for a week+" if r.stale else "")
+        elif r.last_ok and r.error:
+            state = "WARNING"  # fetched and parsed, but see the error line (no entries)
         elif r.last_ok:
             state = "ok"
         else:
             state = "not polled yet"
         click.echo(f"{_short(r.display_name, 40):40}  {state}")
         click.echo(f"    {r.url_in_use}" + (f"   (feeds.yaml: {r.url})"
-                                            if r.url_in_use != r.url else ""))
+                                                 if r.url_in_use != r.url else ""))
         click.echo(f"    last status {r.status or '-'}, last ok {_date(r.last_ok) or 'never'},"
                    f" next due {_date(r.next_due) or '-'}")
         if r.disabled:
@@ -413,7 +433,14 @@ def sources(c: Ctx, as_json: bool) -> None:
 def enable(c: Ctx, url_or_name: str) -> None:
     """Re-enable a disabled source and clear its back-off."""
     r = c.curator().enable(url_or_name, editor=editor_name())
-    click.echo(f"enabled {r.name or r.title or r.url}; it will be polled next time")
+    name = r.source.name or r.source.title or r.source.url
+    if r.cleared == "disabled":
+        click.echo(f"enabled {name}; it will be polled next time")
+    elif r.cleared == "back-off":
+        click.echo(f"{name} was not disabled; cleared its back-off after "
+                   f"{_count(r.cleared_failures, 'failure')}: it will be polled next time")
+    else:
+        click.echo(f"{name} was not disabled and has no back-off: nothing to do")
 
 
 @cli.command(epilog="\b\nExample:\n  curator rematch --json   # after editing topics in feeds.yaml")
@@ -425,8 +452,9 @@ def rematch(c: Ctx, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"{result['entries']} entries matched again: {result['new_candidates']} new "
-                   f"candidates, {result['dropped']} dropped")
+        click.echo(f"{_count(result['entries'], 'entry', 'entries')} matched again: "
+                   f"{_count(result['new_candidates'], 'new candidate')}, {result['dropped']} "
+                   "dropped")
 
 
 # ------------------------------------------------------------------ backups, moving work
@@ -467,7 +495,7 @@ def export_cmd(c: Ctx, fmt: str, status: str) -> None:
 
 @cli.command("import", epilog="\b\nExamples:\n  curator import featured.json\n"
              "  curator import - < reviewed.csv")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def import_cmd(c: Ctx, file: Any, as_json: bool) -> None:

@@ -19,7 +19,7 @@ from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
 from .publish import Publisher, item_html, render_note
 from .store import Store
 from .text import strip_invisible
-from .types import MAX_NOTE_CHARS, Candidate, Channel, Editor, PublishedItem, Source
+from .types import MAX_NOTE_CHARS, Candidate, Channel, Editor, Enabled, PublishedItem, Source
 
 if TYPE_CHECKING:
     from .feedsfile import AddResult
@@ -130,7 +130,7 @@ class Curator:
         return [replace(s, stale=bool(s.failing_since and (now - s.failing_since).total_seconds()
                                       >= STALE_AFTER)) for s in self.store.sources()]
 
-    def enable(self, url_or_name: str, *, editor: str | None = None) -> Source:
+    def enable(self, url_or_name: str, *, editor: str | None = None) -> Enabled:
         """Clear a source's disabled state and back-off, so the next poll fetches it.
 
         The activity log records who did it (and what it cleared) in the same transaction.
@@ -258,11 +258,12 @@ class Curator:
 
         return transfer.export(self.store, fmt, statuses, self.now())
 
-    def import_items(self, text: str, *, editor: str) -> dict[str, int]:
-        """Apply an export (JSON or CSV); items match existing candidates by canonical URL."""
+    def import_items(self, data: bytes, *, editor: str) -> dict[str, int]:
+        """Apply an export (JSON or CSV) whole or not at all; items match candidates by URL."""
         from . import transfer
 
-        return transfer.import_items(self.store, text, editor=editor, now=self.now())
+        self.sync_sources()  # an item's copies find their sources by feed URL
+        return transfer.import_items(self.store, data, editor=editor, now=self.now())
 
     def opml(self) -> bytes:
         """The configured sources as OPML 2.0."""

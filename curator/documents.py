@@ -41,9 +41,21 @@ def source_json(s: Source) -> dict[str, Any]:
 
 
 def entry_json(e: Entry) -> dict[str, Any]:
-    """One source's copy of a candidate, as `curator show --json` lists it."""
-    return {"source": e.source, "feed": e.feed, "title": e.title, "link": e.link,
-            "published": iso(e.published), "first_seen": iso(e.first_seen)}
+    """One source's copy of a candidate, as `curator show --json` and exports list it."""
+    return {"source": e.source, "feed": e.feed, "site": e.site, "key": e.key, "title": e.title,
+            "link": e.link, "published": iso(e.published), "first_seen": iso(e.first_seen)}
+
+
+def article_entry_json(a: Entry) -> dict[str, Any]:
+    """One of a story's other articles among `curator show --json`'s entries."""
+    return {"source": a.source, "feed": a.feed, "title": a.title, "link": a.link,
+            "published": iso(a.published), "first_seen": iso(a.first_seen)}
+
+
+def article_json(a: Entry) -> dict[str, Any]:
+    """One of a story's other articles, as an export's `also` lists it."""
+    return {"title": a.title, "url": a.url, "source": a.source, "feed": a.feed, "link": a.link,
+            "published": iso(a.published), "first_seen": iso(a.first_seen)}
 
 
 def review_json(event: ReviewEvent) -> dict[str, Any]:

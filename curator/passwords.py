@@ -14,10 +14,14 @@ MAX_NAME = 64
 
 
 def check_name(name: str) -> str:
-    """An editor's name, stripped, after the rule: 1 to 64 characters with no spaces."""
+    """An editor's name, stripped, after the rule: 1 to 64 printable characters, no spaces."""
     name = name.strip()
-    if not name or len(name) > MAX_NAME or any(c.isspace() for c in name):
-        raise UsageError(f"an editor name is 1 to {MAX_NAME} characters with no spaces")
+    # isprintable() also refuses the bidi overrides and zero-width characters (format
+    # characters) that would make one name look like another in the review history.
+    if (not name or len(name) > MAX_NAME or any(c.isspace() for c in name)
+            or not name.isprintable()):
+        raise UsageError(f"an editor name is 1 to {MAX_NAME} printable characters with no "
+                         "spaces")
     return name
 
 

@@ -57,6 +57,9 @@ MAX_RETRY_AFTER = 7 * DAY  # a server asking for more is probably broken; try ag
 POLL_LOCK_WAIT = 5.0  # seconds a second poll waits for the first before standing down
 POOL_THRESHOLD = 8  # fewer bodies than this parse faster in-process than a pool starts
 
+# The warning on a source whose feed parsed but listed no entries (its failures stay 0).
+NO_ENTRIES = "no entries found: the feed is well-formed but lists no items"
+
 ProgressFn = Callable[[int, int], None]
 T = TypeVar("T")
 
@@ -134,11 +137,19 @@ def decide(source: Source, result: FetchResult, now: datetime, *, interval: int,
         how = "fetched"
     keep = isinstance(result, NotModified) and not (result.etag or result.last_modified)
     hint = body.feed.interval_hint if body is not None else None
+    if body is not None:
+        # A well-formed feed that lists nothing is a feed (not `failed`), but rarely what the
+        # editor meant to subscribe to: say so where the source's health is shown.
+        warning: str | None = None if body.entries else NO_ENTRIES
+    else:
+        # A warning from the last parse ("no entries found") holds while the body is the same;
+        # an error from a failing source goes with the failure.
+        warning = source.error if not source.failures else None
     return Refreshed(
         how=how, polled_at=now, status=result.status, max_age=result.max_age,
         next_due=next_due(interval, now, roll, hint=hint, max_age=result.max_age),
         validators=None if keep else (result.etag, result.last_modified),
-        moved_to=moved, body=body)
+        moved_to=moved, body=body, warning=warning)
 
 
 def _failed(source: Source, now: datetime, message: str, *, status: int | None, interval: int,
@@ -430,7 +441,7 @@ class Poll:
                 else:
                     loop = asyncio.get_running_loop()
                     parsed, topics = await loop.run_in_executor(pool, parse_and_match, *args)
-                body, entries = NewBody(parsed.source, h), parsed.entries
+                body, entries = NewBody(parsed.source, h, len(parsed.entries)), parsed.entries
             except ParseError as e:
                 body = Unparsable(e.message)
             except Exception as e:  # a parser crash must not stop the other sources

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .clock import iso, parse_iso
-from .documents import review_json
+from .documents import article_json, entry_json, review_json
 from .exceptions import CuratorError, UsageError
 from .files import create_private, private_folder
 from .store import check_backup, new_guid
+from .text import strip_invisible
 from .types import MAX_NOTE_CHARS
 
 if TYPE_CHECKING:
@@ -25,12 +26,19 @@ if TYPE_CHECKING:
     from .store import Store
 
 EXPORT_CSV_FIELDS = ["url", "title", "status", "note", "guid", "featured_at", "note_updated_at",
-                     "published", "source", "sources", "topics"]
+                     "published", "source", "sources", "topics", "feed", "site"]
+_EXPORT_HELP = "expected what `curator export` writes: JSON, or CSV with a header row"
 
 
-def read_export(text: str) -> list[dict[str, Any]]:
-    """The items of an export, JSON or CSV (told apart by the first character)."""
-    stripped = text.lstrip()
+def read_export(data: bytes) -> list[Any]:
+    """The items of an export, JSON or CSV; UsageError for anything else."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"not a curator export: not UTF-8 text ({_EXPORT_HELP})") from e
+    stripped = text.strip()
+    if not stripped:
+        raise UsageError(f"nothing to import: the input is empty ({_EXPORT_HELP})")
     if stripped.startswith(("{", "[")):
         try:
             doc = json.loads(text)
@@ -38,18 +46,119 @@ def read_export(text: str) -> list[dict[str, Any]]:
             raise UsageError(f"not a valid JSON export: {e}") from e
         items = doc.get("items") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
-            raise UsageError("a JSON export has an `items` list")
+            raise UsageError("not a curator export: a JSON export is an object with an "
+                             "`items` list")
         return items
     import csv
 
-    rows = list(csv.DictReader(io.StringIO(text)))
-    if rows and "url" not in rows[0]:
-        raise UsageError("a CSV export needs a `url` column")
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        header = [h.strip() for h in reader.fieldnames or []]
+        if "url" not in header or not {"title", "status", "note"} & set(header):
+            raise UsageError(f"not a curator export ({_EXPORT_HELP} naming url, title, status,"
+                             " note…)")
+        rows: list[Any] = list(reader)
+    except csv.Error as e:
+        raise UsageError(f"not a valid CSV export: {e}") from e
     for r in rows:
+        r.pop(None, None)  # cells beyond the header
         r["topics"] = [t.strip() for t in (r.get("topics") or "").split(";") if t.strip()]
-        for k in ("guid", "featured_at", "note_updated_at", "published", "note"):
+        for k in ("guid", "featured_at", "note_updated_at", "published", "note", "feed",
+                  "site"):
             r[k] = r.get(k) or None
+        if r.get("feed"):
+            # One copy, the first source's: a CSV has no room for the others or the history.
+            r["entries"] = [{"source": r.get("source") or None, "feed": r["feed"],
+                             "site": r.get("site"), "title": r.get("title"), "link": r["url"],
+                             "published": r.get("published")}]
     return rows
+
+
+def _text_field(raw: dict[str, Any], key: str, n: int, *, required: bool = False
+                ) -> str | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        if required:
+            raise UsageError(f"item {n}: needs {key}")
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"item {n}: {key} must be text")
+    return strip_invisible(value)
+
+
+def _time_field(raw: dict[str, Any], key: str, n: int) -> str | None:
+    value = _text_field(raw, key, n)
+    if value is not None:
+        try:
+            parse_iso(value)
+        except ValueError as e:
+            raise UsageError(f"item {n}: {key} must look like 2026-11-24T12:00:00Z") from e
+    return value
+
+
+def _http_field(raw: dict[str, Any], key: str, n: int, *, required: bool = False) -> str | None:
+    from urllib.parse import urlsplit
+
+    value = _text_field(raw, key, n, required=required)
+    if value is not None:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(f"item {n}: {key} {value!r} is not an http(s) URL")
+        value = value.strip()
+    return value
+
+
+def _normalise_copy(raw: Any, n: int) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise UsageError(f"item {n}: each of `entries` is an object")
+    return {
+        "source": _text_field(raw, "source", n),
+        "feed": _http_field(raw, "feed", n, required=True),
+        "site": _http_field(raw, "site", n),
+        "key": _text_field(raw, "key", n),
+        "title": _text_field(raw, "title", n),
+        "link": _http_field(raw, "link", n),
+        "published": _time_field(raw, "published", n),
+        "first_seen": _time_field(raw, "first_seen", n),
+    }
+
+
+def _normalise_article(raw: Any, n: int) -> dict[str, Any]:
+    """One of a story's other articles, as `also` lists it."""
+    from .urls import canonicalize
+
+    if not isinstance(raw, dict):
+        raise UsageError(f"item {n}: each of `also` is an object")
+    url = canonicalize(_http_field(raw, "url", n, required=True))
+    if not url:
+        raise UsageError(f"item {n}: {raw['url']!r} in `also` is not an http(s) URL")
+    return {
+        "url": url,
+        "title": _text_field(raw, "title", n),
+        "source": _text_field(raw, "source", n),
+        "feed": _http_field(raw, "feed", n),
+        "link": _http_field(raw, "link", n),
+        "published": _time_field(raw, "published", n),
+        "first_seen": _time_field(raw, "first_seen", n),
+    }
+
+
+def _normalise_history(raw: Any, n: int) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise UsageError(f"item {n}: each of `history` is an object")
+    return {"action": _text_field(raw, "action", n, required=True),
+            "editor": _text_field(raw, "editor", n, required=True),
+            "at": _time_field(raw, "at", n) or _text_field(raw, "at", n, required=True),
+            "note": _text_field(raw, "note", n)}
+
+
+def _list_field(raw: dict[str, Any], key: str, n: int) -> list[Any]:
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise UsageError(f"item {n}: {key} must be a list")
+    return value
 
 
 def normalise_import(raw: Any, n: int, now: datetime) -> dict[str, Any]:
@@ -64,25 +173,29 @@ def normalise_import(raw: Any, n: int, now: datetime) -> dict[str, Any]:
     status = raw.get("status") or "featured"
     if status not in ("featured", "rejected", "new"):
         raise UsageError(f"item {n}: unknown status {status!r}")
-    for k in ("featured_at", "note_updated_at", "published"):
-        if raw.get(k):
-            try:
-                parse_iso(raw[k])
-            except ValueError as e:
-                raise UsageError(f"item {n}: {k} must look like 2026-11-24T12:00:00Z") from e
-    note = raw.get("note")
+    featured_at, note_updated_at, published, changed_at = (
+        _time_field(raw, k, n) for k in ("featured_at", "note_updated_at", "published",
+                                         "changed_at"))
+    note = _text_field(raw, "note", n)
     if note is not None and len(note) > MAX_NOTE_CHARS:
         raise UsageError(f"item {n}: the note is over {MAX_NOTE_CHARS:,} characters")
+    topics = _list_field(raw, "topics", n)
+    if not all(isinstance(t, str) for t in topics):
+        raise UsageError(f"item {n}: topics must be a list of names")
     featured = status == "featured"
-    featured_at = (raw.get("featured_at") or iso(now)) if featured else None
+    featured_at = (featured_at or iso(now)) if featured else None
     return {
-        "url": url, "title": raw.get("title") or url, "status": status,
+        "url": url, "title": _text_field(raw, "title", n) or url, "status": status,
         "note": note if note is not None else ("" if featured else None),
-        "guid": (raw.get("guid") or new_guid()) if featured else None,
+        "guid": (_text_field(raw, "guid", n) or new_guid()) if featured else None,
         "featured_at": featured_at,
-        "note_updated_at": (raw.get("note_updated_at") or featured_at) if featured else None,
-        "published": raw.get("published") or None,
-        "topics": [str(t) for t in raw.get("topics") or []],
+        "note_updated_at": (note_updated_at or featured_at) if featured else None,
+        "published": published,
+        "changed_by": _text_field(raw, "changed_by", n), "changed_at": changed_at,
+        "topics": topics,
+        "entries": [_normalise_copy(c, n) for c in _list_field(raw, "entries", n)],
+        "also": [_normalise_article(a, n) for a in _list_field(raw, "also", n)],
+        "history": [_normalise_history(h, n) for h in _list_field(raw, "history", n)],
     }
 
 
@@ -93,7 +206,10 @@ def export(store: Store, fmt: str, statuses: Sequence[str], now: datetime) -> st
         "url": c.url, "title": c.title, "status": c.status, "note": c.note, "guid": c.guid,
         "featured_at": iso(c.featured_at), "note_updated_at": iso(c.note_updated_at),
         "published": iso(c.published), "source": c.source, "sources": list(c.sources),
-        "topics": list(c.topics), "history": [review_json(h) for h in c.history],
+        "topics": list(c.topics), "changed_by": c.changed_by, "changed_at": iso(c.changed_at),
+        "entries": [entry_json(e) for e in c.entries],
+        "also": [article_json(a) for a in c.also],
+        "history": [review_json(h) for h in c.history],
     } for c in rows]
     if fmt == "json":
         return json.dumps({"curator_export": 1, "exported_at": iso(now),
@@ -105,19 +221,18 @@ def export(store: Store, fmt: str, statuses: Sequence[str], now: datetime) -> st
         w = csv.DictWriter(buf, fieldnames=EXPORT_CSV_FIELDS, extrasaction="ignore")
         w.writeheader()
         for c, item in zip(rows, items, strict=True):
-            w.writerow({**item, "sources": "; ".join(c.sources), "topics": "; ".join(c.topics)})
+            first = c.entries[0] if c.entries else None
+            w.writerow({**item, "sources": "; ".join(c.sources), "topics": "; ".join(c.topics),
+                        "feed": first and first.feed, "site": first and first.site})
         return buf.getvalue()
     raise UsageError(f"unknown export format {fmt!r} (json or csv)")
 
 
-def import_items(store: Store, text: str, *, editor: str, now: datetime) -> dict[str, int]:
-    """Apply an export (JSON or CSV); items match existing candidates by canonical URL."""
-    items = read_export(text)
-    counts = {"added": 0, "updated": 0, "unchanged": 0}
-    for n, raw in enumerate(items, 1):
-        item = normalise_import(raw, n, now)
-        counts[store.import_reviewed(item, editor=editor, now=now)] += 1
-    return counts
+def import_items(store: Store, data: bytes, *, editor: str, now: datetime) -> dict[str, int]:
+    """Apply an export (JSON or CSV) whole or not at all; items match candidates by URL."""
+    # Every item is checked before anything is written: a bad one changes nothing.
+    items = [normalise_import(raw, n, now) for n, raw in enumerate(read_export(data), 1)]
+    return store.import_reviewed(items, editor=editor, now=now)
 
 
 def opml(store: Store, title: str, now: datetime) -> bytes:

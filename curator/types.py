@@ -206,10 +206,12 @@ class Entry:
 
     source: str  # the source's name in feeds.yaml, else its feed's title, else its URL
     feed: str  # the URL the source is fetched from
-    title: str
-    link: str | None
-    published: datetime | None
-    first_seen: datetime | None
+    site: str | None = None  # the source's site
+    key: str | None = None  # the entry's identity within its source (see EntryData.key)
+    title: str = ""
+    link: str | None = None
+    published: datetime | None = None
+    first_seen: datetime | None = None
     url: str | None = None  # set for a story's other articles (Candidate.also)
 
 
@@ -260,6 +262,15 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Enabled:
+    """What re-enabling a source did."""
+
+    source: Source  # as it is now
+    cleared: str | None  # "disabled", "back-off", or None when there was nothing to clear
+    cleared_failures: int  # the failures in a row it cleared
+
+
+@dataclass(frozen=True)
 class Editor:
     """An editor account, without its password hash."""
 
@@ -277,6 +288,7 @@ class NewBody:
 
     feed: SourceData
     body_hash: str
+    entries: int = 0  # how many entries it lists
 
 
 @dataclass(frozen=True)
@@ -299,6 +311,7 @@ class Refreshed:
     validators: tuple[str | None, str | None] | None
     moved_to: str | None = None  # every redirect hop was permanent: fetch this URL from now on
     body: NewBody | None = None  # set for "fetched"
+    warning: str | None = None  # shown as the source's error though it is not failing
 
 
 @dataclass(frozen=True)

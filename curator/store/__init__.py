@@ -9,9 +9,10 @@ migrating, the transaction helpers). Another backend implements the same public 
 from __future__ import annotations
 
 from .base import BUSY_TIMEOUT_S, check_backup
-from .candidates import STATUSES, CandidateStore, new_guid
+from .candidates import STATUSES, new_guid
 from .editors import EditorStore
-from .entries import EntryStore, SaveResult, entry_hash
+from .entries import SaveResult, entry_hash
+from .imports import ImportStore
 from .sources import to_source
 from .state import StateStore
 
@@ -19,9 +20,10 @@ __all__ = ["BUSY_TIMEOUT_S", "STATUSES", "SaveResult", "Store", "check_backup", 
            "new_guid", "to_source"]
 
 
-class Store(EntryStore, CandidateStore, EditorStore, StateStore):
+class Store(ImportStore, EditorStore, StateStore):
     """One database: every domain's reads and writes, over one connection.
 
     EntryStore carries SourceStore (a poll's entries and its source's outcome are written in
-    one transaction); both CandidateStore and SourceStore write the logs.
+    one transaction); both CandidateStore and SourceStore write the logs; ImportStore writes
+    entries and candidates together.
     """

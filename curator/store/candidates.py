@@ -76,12 +76,13 @@ class CandidateStore(LogStore):
                 topics[cid].append(topic)
         for chunk in chunks(list(copies)):
             marks = ",".join("?" * len(chunk))
-            for url, name, surl, title, link, published, first_seen in conn.execute(
-                    "SELECT e.url, coalesce(s.name, s.title, s.url), s.url_in_use, e.title, e.link,"
-                    " e.published, e.first_seen FROM entries e JOIN sources s ON s.id = e.source_id"
+            for url, name, surl, site, key, title, link, published, first_seen in conn.execute(
+                    "SELECT e.url, coalesce(s.name, s.title, s.url), s.url_in_use, s.link, e.key,"
+                    " e.title, e.link, e.published, e.first_seen"
+                    " FROM entries e JOIN sources s ON s.id = e.source_id"
                     f" WHERE e.url IN ({marks}) ORDER BY e.first_seen, e.id", chunk):
-                copies[url].append(Entry(source=name, feed=surl, title=title, link=link,
-                                         published=parse_iso(published),
+                copies[url].append(Entry(source=name, feed=surl, site=site, key=key, title=title,
+                                         link=link, published=parse_iso(published),
                                          first_seen=parse_iso(first_seen)))
         # A story's other articles: `also`, and their sources among the candidate's.
         also: dict[int, list[Entry]] = {}
@@ -239,36 +240,6 @@ class CandidateStore(LogStore):
                         for c in self.candidates(status=status, limit=None))
         rows.sort(key=lambda c: (iso(c.featured_at or c.changed_at) or "", c.id))
         return rows
-
-    @converts_errors
-    def import_reviewed(self, item: dict[str, Any], *, editor: str, now: datetime) -> str:
-        """Apply one exported item (matched by canonical URL); 'added', 'updated' or 'unchanged'."""
-        stamp = iso(now)
-        fields = ("status", "note", "guid", "featured_at", "note_updated_at")
-        with self.write():
-            conn = self.conn
-            row = self._one("SELECT * FROM candidates WHERE url = ?", (item["url"],))
-            if row is not None and all(row[k] == item.get(k) for k in fields):
-                return "unchanged"
-            if row is None:
-                cur = conn.execute(
-                    "INSERT INTO candidates (url, title, published, sort_time, first_seen)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (item["url"], item.get("title") or item["url"], item.get("published"),
-                     item.get("published") or stamp, stamp))
-                cid = int(cur.lastrowid or 0)
-                outcome = "added"
-            else:
-                cid = row["id"]
-                outcome = "updated"
-            conn.execute(
-                "UPDATE candidates SET status = ?, note = ?, guid = ?, featured_at = ?,"
-                " note_updated_at = ?, changed_by = ?, changed_at = ? WHERE id = ?",
-                (*(item.get(k) for k in fields), editor, stamp, cid))
-            conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
-                             " VALUES (?, ?)", [(cid, t) for t in item.get("topics") or []])
-            self._log_review(cid, "import", editor, stamp, item.get("note"))
-            return outcome
 
     @converts_errors
     def change_marker(self) -> str:

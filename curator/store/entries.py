@@ -4,7 +4,7 @@ entries, applying new topics to every stored entry, retention."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..clock import iso
@@ -65,6 +65,11 @@ class EntryStore(SourceStore):
             unchanged: list[str] = []  # new and updated rows get last_seen as they are written
             for key, (e, t) in batch.items():
                 h = entry_hash(e)
+                if e.url and (key not in existing or existing[key][1] != h):
+                    stored = self._stored_spelling(e.url, existing[key][0] if key in existing
+                                                   else None)
+                    if stored != e.url:
+                        e = replace(e, url=stored)
                 row = (e.url, e.link, e.title, e.summary, e.content, e.text, e.author,
                        iso(e.published), iso(e.updated), h)
                 if key not in existing:
@@ -112,6 +117,35 @@ class EntryStore(SourceStore):
             if outcome is not None:
                 self._record_poll(source_id, outcome)
         return SaveResult(new=new, updated=updated, new_candidates=new_candidates)
+
+    def _stored_spelling(self, url: str, entry_id: int | None = None) -> str:
+        """The spelling under which this article is already stored, else url itself.
+
+        Canonical URLs change when the tracking-parameter list grows: an article stored as
+        `…/a?at_medium=RSS` is `…/a` for the new rules. Its candidate keeps the URL it has (it is
+        what the editors saw and what the feeds link), and a copy arriving under the new spelling
+        joins it rather than making a second candidate.
+        """
+        from ..urls import canonicalize
+
+        conn = self.conn
+        if entry_id is not None:
+            row = conn.execute("SELECT url FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            if row and row[0] and row[0] != url and canonicalize(row[0]) == url:
+                return str(row[0])
+        path = url.split("?", 1)[0]
+        # The same path with the exact query, or with any query (an older spelling has one):
+        # two index lookups on each table's URL index.
+        for table in ("candidates", "entries"):
+            rows = [r[0] for r in conn.execute(
+                f"SELECT url FROM {table} WHERE url = ? OR (url >= ? AND url < ?) LIMIT 64",
+                (url, path + "?", path + "@"))]
+            if url in rows:
+                return url
+            for stored in rows:
+                if stored and canonicalize(stored) == url:
+                    return str(stored)
+        return url
 
     def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None,
                        source_id: int, now: datetime) -> int:

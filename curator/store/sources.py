@@ -9,7 +9,7 @@ from typing import Any
 
 from ..clock import iso, parse_iso
 from ..exceptions import NotFound, UsageError
-from ..types import Failed, PollOutcome, Refreshed, Source
+from ..types import Enabled, Failed, PollOutcome, Refreshed, Source
 from .base import converts_errors
 from .logs import LogStore
 
@@ -18,8 +18,8 @@ def _poll_columns(outcome: PollOutcome) -> tuple[list[str], list[Any]]:
     """The SET clauses and values that record a poll's outcome on its source row."""
     cols: dict[str, Any] = {"status": outcome.status, "last_polled": iso(outcome.polled_at)}
     if isinstance(outcome, Refreshed):
-        cols.update(last_ok=iso(outcome.polled_at), failures=0, error=None, failing_since=None,
-                    retry_after=None, max_age=outcome.max_age)
+        cols.update(last_ok=iso(outcome.polled_at), failures=0, error=outcome.warning,
+                    failing_since=None, retry_after=None, max_age=outcome.max_age)
         if outcome.validators is not None:
             cols.update(etag=outcome.validators[0], last_modified=outcome.validators[1])
     elif isinstance(outcome, Failed):
@@ -129,17 +129,26 @@ class SourceStore(LogStore):
                           (*values, source_id))
 
     @converts_errors
-    def enable_source(self, source_id: int, *, editor: str | None, now: datetime) -> Source:
-        """Clear a source's disabled state and back-off, due now, and log who did it: together."""
-        stamp = iso(now)
+    def enable_source(self, source_id: int, *, editor: str | None, now: datetime) -> Enabled:
+        """Clear a source's disabled state and back-off, due now, and log who did it: together.
+
+        When there was nothing to clear, nothing is changed or logged.
+        """
         with self.write():
             # Read inside the transaction: the log says what this enable cleared, not what a
             # poll that finished a moment earlier had left.
             row = self.source(source_id)
+            if row.disabled:
+                cleared: str | None = "disabled"
+            elif row.failures or (row.retry_after and row.retry_after > now):
+                cleared = "back-off"
+            else:
+                return Enabled(source=row, cleared=None, cleared_failures=0)
             self.conn.execute(
                 "UPDATE sources SET disabled = NULL, failures = 0, retry_after = NULL,"
                 " failing_since = NULL, error = NULL, next_due = ? WHERE id = ?",
-                (stamp, source_id))
+                (iso(now), source_id))
             self.log_activity("enable", editor=editor, now=now, source_id=source_id,
                               detail=row.disabled or row.error)
-            return self.source(source_id)
+            return Enabled(source=self.source(source_id), cleared=cleared,
+                           cleared_failures=row.failures)

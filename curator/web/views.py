@@ -494,7 +494,7 @@ def sources() -> Any:
 def enable() -> Any:
     """Clear a source's disabled state and back-off."""
     c = curator()
-    row = c.enable(request.form.get("source", ""), editor=editor())
+    row = c.enable(request.form.get("source", ""), editor=editor()).source
     name = row.display_name
     notify(f"“{name}” is enabled; the next poll will fetch it.")
     log.info("%s re-enabled source %s", editor(), row.url)
