@@ -8,10 +8,10 @@ from curator import passwords
 from curator.exceptions import UsageError
 
 
-def test_names_are_stripped_and_must_be_1_to_64_characters_without_spaces():
+def test_names_are_stripped_and_must_be_1_to_64_printable_characters_without_spaces():
     assert passwords.check_name("  maria ") == "maria"
-    for bad in ("", "   ", "two words", "x" * 65, "tab\there"):
-        with pytest.raises(UsageError, match="1 to 64 characters"):
+    for bad in ("", "   ", "two words", "x" * 65, "tab\there", "ma\u202eria", "zero\u200bwidth"):
+        with pytest.raises(UsageError, match="1 to 64 printable characters"):
             passwords.check_name(bad)
 
 

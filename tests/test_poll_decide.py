@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from curator.poll import DAY, MAX_RETRY_AFTER, decide, held_back, next_due
+from curator.poll import DAY, MAX_RETRY_AFTER, NO_ENTRIES, decide, held_back, next_due
 from curator.store import Store
 from curator.types import (
     Failed,
@@ -52,11 +52,23 @@ def run(result: object, source: Source = SOURCE, **kw: object) -> object:
 
 
 def test_a_new_body_is_fetched_with_its_validators_and_the_feeds_interval_hint_as_a_floor():
-    body = NewBody(SourceData(title="A", link="https://a.example/", interval_hint=7200), "h-new")
+    body = NewBody(SourceData(title="A", link="https://a.example/", interval_hint=7200), "h-new",
+                   entries=3)
     out = run(fetched(max_age=60), body=body)
     assert out == Refreshed(how="fetched", polled_at=NOW, status=200, max_age=60,
                             next_due=NOW + timedelta(hours=2), validators=('"new"', None),
                             body=body)
+
+
+def test_a_feed_listing_no_entries_is_fetched_with_a_warning_that_holds_while_unchanged():
+    empty = run(fetched(), body=NewBody(SourceData(title="A", link=None), "h-empty"))
+    assert isinstance(empty, Refreshed) and empty.warning == NO_ENTRIES
+    warned = replace(SOURCE, error=NO_ENTRIES)
+    assert run(not_modified(), warned).warning == NO_ENTRIES  # type: ignore[attr-defined]
+    assert run(fetched(), warned).warning == NO_ENTRIES  # type: ignore[attr-defined]
+    # A failing source's error goes with its failure once a poll succeeds.
+    failing = replace(SOURCE, error="HTTP 500", failures=2)
+    assert run(not_modified(), failing).warning is None  # type: ignore[attr-defined]
 
 
 def test_a_304_keeps_the_stored_validators_when_it_repeats_neither():
