@@ -218,3 +218,12 @@ def test_prune_works_in_small_batches(store):
     later = T0 + timedelta(days=200)
     assert store.prune(later, batch=5) == 23
     assert store.entry_count() == 0 and store.candidates(status="all") == []
+
+
+def test_stored_times_read_back_as_written_and_an_odd_imported_spelling_still_reads():
+    from curator.clock import parse_iso, read_iso
+
+    for value in ("2026-11-26T12:00:00Z", "1999-01-02T03:04:05Z", "2026-1-5T1:2:3Z"):
+        assert read_iso(value) == parse_iso(value)
+        assert read_iso(value).tzinfo is not None  # type: ignore[union-attr]
+    assert read_iso(None) is None and read_iso("") is None

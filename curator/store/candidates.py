@@ -8,7 +8,7 @@ from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
-from ..clock import iso, parse_iso
+from ..clock import iso, read_iso
 from ..exceptions import NotFound, UsageError
 from ..types import Candidate, Entry, ReviewEvent
 from .base import chunks, converts_errors
@@ -37,7 +37,7 @@ def to_candidate(row: dict[str, Any], topics: Sequence[str], entries: Sequence[E
     rows become Candidates."""
     values = {k: v for k, v in row.items() if k in _FIELDS}
     for k in _TIMES:
-        values[k] = parse_iso(values.get(k))
+        values[k] = read_iso(values.get(k))
     sources: list[str] = []
     for e in (*entries, *also):  # a story's other articles' sources count among its own
         if e.source not in sources:
@@ -82,15 +82,15 @@ class CandidateStore(LogStore):
                     " FROM entries e JOIN sources s ON s.id = e.source_id"
                     f" WHERE e.url IN ({marks}) ORDER BY e.first_seen, e.id", chunk):
                 copies[url].append(Entry(source=name, feed=surl, site=site, key=key, title=title,
-                                         link=link, published=parse_iso(published),
-                                         first_seen=parse_iso(first_seen)))
+                                         link=link, published=read_iso(published),
+                                         first_seen=read_iso(first_seen)))
         # A story's other articles: `also`, and their sources among the candidate's.
         also: dict[int, list[Entry]] = {}
         if self.has_stories:
             for cid, articles in story_also(conn, list(topics)).items():
                 also[cid] = [Entry(source=a["source"], feed=a["feed"], title=a["title"],
-                                   link=a["link"], published=parse_iso(a["published"]),
-                                   first_seen=parse_iso(a["first_seen"]), url=a["url"])
+                                   link=a["link"], published=read_iso(a["published"]),
+                                   first_seen=read_iso(a["first_seen"]), url=a["url"])
                              for a in articles]
         return [to_candidate(r, topics[r["id"]], copies[r["url"]], also.get(r["id"], ()),
                              self.history(r["id"]) if history else ()) for r in rows]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from ..clock import iso, parse_iso
+from ..clock import iso, read_iso
 from ..exceptions import NotFound, UsageError
 from ..types import Editor
 from .base import Base, converts_errors
 
 
 def _time(stamp: str) -> datetime:
-    at = parse_iso(stamp)
+    at = read_iso(stamp)
     assert at is not None  # the column is NOT NULL
     return at
 

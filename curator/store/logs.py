@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..clock import iso, parse_iso
+from ..clock import iso, read_iso
 from ..types import ReviewEvent
 from .base import Base, converts_errors
 
 
 def _at(stamp: str) -> datetime:
-    at = parse_iso(stamp)
+    at = read_iso(stamp)
     assert at is not None  # the column is NOT NULL
     return at
 

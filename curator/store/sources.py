@@ -7,7 +7,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from ..clock import iso, parse_iso
+from ..clock import iso, read_iso
 from ..exceptions import NotFound, UsageError
 from ..types import Enabled, Failed, PollOutcome, Refreshed, Source
 from .base import converts_errors
@@ -52,7 +52,7 @@ def to_source(row: dict[str, Any]) -> Source:
     values = {k: v for k, v in row.items() if k in _FIELDS}
     for k in _SOURCE_TIMES:
         if k in values:
-            values[k] = parse_iso(values[k])
+            values[k] = read_iso(values[k])
     values["in_config"] = bool(values.get("in_config", 1))
     values["failures"] = int(values.get("failures") or 0)
     return Source(**values)
