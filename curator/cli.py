@@ -20,6 +20,7 @@ from .core import Curator, PollSummary
 from .documents import (
     article_entry_json,
     candidate_json,
+    candidate_score,
     editor_json,
     entry_json,
     review_json,
@@ -241,16 +242,21 @@ def poll(c: Ctx, force: bool, only: tuple[str, ...], as_json: bool) -> None:
 
 @cli.command(epilog="\b\nExamples:\n  curator candidates\n"
              "  curator candidates --topic child-safety --limit 20\n"
-             "  curator candidates --status featured --json")
+             "  curator candidates --status featured --json\n"
+             "  curator candidates --sort score      # the likeliest to be featured first")
 @click.option("--topic", metavar="NAME", help="Only candidates matching this topic.")
 @click.option("--status", type=click.Choice(["new", "featured", "rejected", "all"]),
               default="new", show_default=True)
+@click.option("--sort", type=click.Choice(["newest", "score"]), default="newest",
+              show_default=True,
+              help="Newest first, or by score: what the editors are likeliest to feature first.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of candidate objects.")
 @pass_ctx
-def candidates(c: Ctx, topic: str | None, status: str, limit: int, as_json: bool) -> None:
-    """List candidates, newest first."""
-    rows = c.curator().candidates(status=status, topic=topic, limit=limit)
+def candidates(c: Ctx, topic: str | None, status: str, sort: str, limit: int,
+               as_json: bool) -> None:
+    """List candidates, newest first (or best score first)."""
+    rows = c.curator().candidates(status=status, topic=topic, limit=limit, sort=sort)
     if as_json:
         emit_json([candidate_json(r) for r in rows])
         return
@@ -259,9 +265,10 @@ def candidates(c: Ctx, topic: str | None, status: str, limit: int, as_json: bool
                    err=True)
     for r in rows:
         flag = {"featured": "★", "rejected": "✗"}.get(r.status, " ")
-        click.echo(f"{r.id:>6} {flag} {_date(r.published or r.first_seen):21}  "
-                   f"{_short(r.source_name, 24):24}  {_short(r.title, 80)}  "
-                   f"[{', '.join(r.topics)}]")
+        topics = "suggested" if r.suggested else ", ".join(r.topics)
+        click.echo(f"{r.id:>6} {flag} {candidate_score(r):4.2f} "
+                   f"{_date(r.published or r.first_seen):21}  "
+                   f"{_short(r.source_name, 24):24}  {_short(r.title, 80)}  [{topics}]")
 
 
 @cli.command(epilog="\b\nExamples:\n  curator show 42\n  curator show 42 --json")

@@ -23,6 +23,7 @@ from .types import MAX_NOTE_CHARS, Candidate, Channel, Editor, Enabled, Publishe
 
 if TYPE_CHECKING:
     from .feedsfile import AddResult
+    from .relevance import Refreshed as RelevanceRefreshed
 
 __all__ = ["MAX_NOTE_CHARS", "Curator", "PollSummary", "candidate_json", "source_json"]
 
@@ -118,8 +119,12 @@ class Curator:
             selected = list(chosen.values())
         else:
             selected = self.store.sources()
-        return Poll(self.store, self.config, self.now, self.stop_requested).run(
+        summary = Poll(self.store, self.config, self.now, self.stop_requested).run(
             selected, schedule=not (force or only), progress=progress)
+        done = self.refresh_relevance()
+        if done is not None:
+            summary.new_candidates += done.suggested
+        return summary
 
     # ------------------------------------------------------------------ sources
 
@@ -147,14 +152,14 @@ class Curator:
 
     def candidates(self, *, status: str = "new", topic: str | None = None,
                    limit: int | None = 50, source: str | None = None, search: str | None = None,
-                   offset: int = 0) -> list[Candidate]:
-        """Candidates, newest first."""
+                   offset: int = 0, sort: str = "newest") -> list[Candidate]:
+        """Candidates, newest first (sort="score": the likeliest to be featured first)."""
         if topic and topic not in {t.name for t in self.config.topics}:
             known = ", ".join(t.name for t in self.config.topics) or "none"
             raise UsageError(f"unknown topic {topic!r} (topics: {known})")
         source_id = self.store.find_source(source).id if source else None
         return self.store.candidates(status=status, topic=topic, limit=limit,
-                                     source_id=source_id, search=search, offset=offset)
+                                     source_id=source_id, search=search, offset=offset, sort=sort)
 
     def candidate(self, candidate_id: int) -> Candidate:
         """One candidate with its summary, sources and history."""
@@ -197,7 +202,33 @@ class Curator:
 
         matcher = Matcher(self.config.topics)
         entries, new, dropped = self.store.rematch(lambda t, x: matcher.match(t, x), self.now())
+        done = self.refresh_relevance(everything=True)
+        if done is not None:
+            new += done.suggested
+            dropped += done.withdrawn
         return {"entries": entries, "new_candidates": new, "dropped": dropped}
+
+    def refresh_relevance(self, *, everything: bool = False) -> RelevanceRefreshed | None:
+        """Retrain on changed decisions, score candidates, make suggestions (see relevance.py).
+
+        Never fails the poll or rematch that asks: a failure is logged, and the scores stay as
+        they were (or the topic matches' until a refresh works).
+        """
+        from .relevance import refresh
+        from .store.relevance import RelevanceStore
+
+        try:
+            done = refresh(RelevanceStore(self.store), self.config.relevance, self.now(),
+                           everything=everything)
+        except Exception:  # noqa: BLE001 - the learned queue is a help, never a stop
+            log.exception("relevance: could not update the scores")
+            return None
+        if done.trained:
+            log.info("relevance: retrained on the editors' decisions (%s)",
+                     "model ready" if done.model else "too few to learn from yet")
+        if done.suggested or done.withdrawn:
+            log.info("relevance: %d new suggestions, %d withdrawn", done.suggested, done.withdrawn)
+        return done
 
     def prune(self) -> int:
         """Apply `retention`: delete old entries no reviewed candidate needs."""

@@ -21,6 +21,8 @@ def candidate_json(c: Candidate) -> dict[str, Any]:
         "status": c.status,
         "note": c.note,
         "featured_at": iso(c.featured_at),
+        "score": candidate_score(c),
+        "suggested": c.suggested,
         "also": [{"title": a.title, "url": a.url, "source": a.source} for a in c.also],
     }
 
@@ -38,6 +40,32 @@ def source_json(s: Source) -> dict[str, Any]:
         "error": s.error,
         "disabled": s.disabled,
     }
+
+
+def candidate_score(c: Candidate) -> float:
+    """A candidate's stored score; one not scored yet (stored a moment ago) scores by topics."""
+    if c.score is None:
+        return round(len(c.topics) / (len(c.topics) + 1.0), 6)
+    return float(min(1.0, max(0.0, c.score)))
+
+
+def suggestion_reason(c: Candidate) -> str | None:
+    """Why a suggestion was suggested, in the desk's words ("like 7 items you featured: …")."""
+    if not c.suggested:
+        return None
+    import json
+
+    try:
+        why = json.loads(c.suggestion or "{}")
+        like = int(why.get("like") or 0)
+        words = [str(w) for w in why.get("words") or []][:3]
+    except (ValueError, TypeError, AttributeError):
+        like, words = 0, []
+    if like > 0:
+        text = f"like {like} item{'' if like == 1 else 's'} you featured"
+    else:
+        text = "like what you featured"
+    return text + (f" ({', '.join(words)})" if words else "")
 
 
 def entry_json(e: Entry) -> dict[str, Any]:

@@ -243,6 +243,9 @@ class Candidate:
     changed_at: datetime | None = None
     note_html: str | None = None  # the note rendered, cached...
     note_html_key: str | None = None  # ...and what it was rendered from
+    score: float | None = None  # how likely the editors are to feature it (relevance.py)
+    suggested: bool = False  # no topic matched; the learned model did
+    suggestion: str | None = None  # why it was suggested (JSON: like how many, which words)
     source_name: str | None = None  # the source of the entry that made it a candidate
     source_url_in_use: str | None = None
     source_link: str | None = None
@@ -330,3 +333,18 @@ class Failed:
 
 
 PollOutcome = Refreshed | Failed
+
+
+
+# ---------------------------------------------------------------- relevance
+
+
+@dataclass(frozen=True)
+class RelevanceSettings:
+    """feeds.yaml's `relevance` section."""
+
+    suggest: bool = True  # entries no topic matched become candidates when the model rates them
+    # The score from which an entry becomes a suggestion. On the benchmark's stream
+    # (bench/relevance_bench.py) about nine suggestions in ten from this score on are featured,
+    # and they recover about four in five of the stories the topics missed.
+    suggest_above: float = 0.4

@@ -38,6 +38,7 @@ def to_candidate(row: dict[str, Any], topics: Sequence[str], entries: Sequence[E
     values = {k: v for k, v in row.items() if k in _FIELDS}
     for k in _TIMES:
         values[k] = read_iso(values.get(k))
+    values["suggested"] = bool(values.get("suggested"))
     sources: list[str] = []
     for e in (*entries, *also):  # a story's other articles' sources count among its own
         if e.source not in sources:
@@ -98,8 +99,8 @@ class CandidateStore(LogStore):
     @converts_errors
     def candidates(self, *, status: str = "new", topic: str | None = None, limit: int | None = 50,
                    source_id: int | None = None, search: str | None = None,
-                   offset: int = 0) -> list[Candidate]:
-        """Candidates, newest first, with their topics and sources."""
+                   offset: int = 0, sort: str = "newest") -> list[Candidate]:
+        """Candidates, newest first (or best score first), with their topics and sources."""
         where: list[str] = []
         params: list[Any] = []
         if status != "all":
@@ -110,6 +111,10 @@ class CandidateStore(LogStore):
         self._filter(where, params, topic=topic, source_id=source_id, search=search)
         order = ("c.featured_at DESC, c.id DESC" if status == "featured"
                  else "c.sort_time DESC, c.id DESC")
+        if sort == "score":
+            order = "coalesce(c.score, 0) DESC, " + order
+        elif sort != "newest":
+            raise UsageError(f"unknown sort {sort!r} (newest or score)")
         sql = self._CANDIDATE_SQL + (" WHERE " + " AND ".join(where) if where else "")
         sql += f" ORDER BY {order}"
         if limit is not None:

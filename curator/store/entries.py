@@ -196,7 +196,8 @@ class EntryStore(SourceStore):
         conn.executemany("INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
                          [(cid, t) for t in topics])
         if not topics and status == "new":
-            conn.execute("DELETE FROM candidates WHERE id = ?", (cid,))
+            # A suggestion never had topics: the relevance refresh decides whether it stays.
+            conn.execute("DELETE FROM candidates WHERE id = ? AND suggested = 0", (cid,))
         elif topics:
             # The entry that made it a candidate may have moved to another URL.
             primary = conn.execute(
@@ -259,8 +260,10 @@ class EntryStore(SourceStore):
                     "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
                     " SELECT a.candidate_id, t.topic FROM story_articles a JOIN entries e"
                     " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id")
+            # Suggestions match no topic by nature; the relevance refresh that follows a
+            # rematch keeps or withdraws them by their score.
             dropped = conn.execute(
-                "DELETE FROM candidates WHERE status = 'new' AND id NOT IN"
+                "DELETE FROM candidates WHERE status = 'new' AND suggested = 0 AND id NOT IN"
                 " (SELECT candidate_id FROM candidate_topics)").rowcount
             after = {r[0] for r in conn.execute("SELECT url FROM candidates")}
         return count, len(after - before), dropped

@@ -31,6 +31,7 @@ from markupsafe import Markup
 from ..clock import iso
 from ..config import Config, Follower
 from ..core import MAX_NOTE_CHARS, Curator
+from ..documents import candidate_score, suggestion_reason
 from ..exceptions import PublishError, UsageError
 from ..types import Candidate
 from .security import LoginThrottle, safe_next
@@ -125,6 +126,8 @@ class Marked:
         self.excerpt_marked = excerpt(text, c.highlight_spans(text), width,
                                       hits=word_spans(text, words))
         self.terms = c.matched_terms(title, text)
+        self.score_value = candidate_score(candidate)
+        self.why = suggestion_reason(candidate)
         self.note_text: Markup | None = None
         if candidate.status == "featured" and candidate.note:
             # The note as readers read it, reduced to text: no Markdown asterisks, no markup.
@@ -163,12 +166,13 @@ def queue() -> Any:
     topic = _arg("topic", set(topics), None)
     source = _arg("source", {u for u, _ in sources}, None)
     q = " ".join(request.args.get("q", "").split())[:200]
+    sort = _arg("sort", ("newest", "score"), "newest") or "newest"
     try:
         page = max(1, min(int(request.args.get("page", "1")), 10_000))
     except ValueError:
         page = 1
     rows = c.candidates(status=status, topic=topic, source=source, search=q or None,
-                        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+                        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, sort=sort)
     more = len(rows) > PAGE_SIZE
     words = tuple(q.split())
     marked = [Marked(c, r, words=words) for r in rows[:PAGE_SIZE]]
@@ -177,7 +181,8 @@ def queue() -> Any:
     counts = c.counts(topic=topic, source=source, search=q or None)
     counts["all"] = sum(counts.values())
     filters = {k: v for k, v in (("status", status if status != "new" else None),
-                                 ("topic", topic), ("source", source), ("q", q)) if v}
+                                 ("topic", topic), ("source", source), ("q", q),
+                                 ("sort", sort if sort != "newest" else None)) if v}
 
     def page_url(n: int) -> str:
         args = dict(filters, **({"page": str(n)} if n > 1 else {}))
