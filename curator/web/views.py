@@ -198,6 +198,7 @@ def queue() -> Any:
         status_urls[s] = url_for("desk.queue") + ("?" + urlencode(args) if args else "")
     return render_template(
         "queue.html", active="queue", rows=marked, status=status, topic=topic, source=source, q=q,
+        sort=sort,
         page=page, topics=list(topics.values()), topic_titles=_topic_titles(c),
         sources=sources, counts=counts, totals=totals, filters=filters, status_urls=status_urls,
         prev_url=page_url(page - 1) if page > 1 else None,
