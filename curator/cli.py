@@ -431,7 +431,8 @@ def sources(c: Ctx, as_json: bool) -> None:
         if r.disabled:
             click.echo(f"    disabled: {r.disabled}")
         elif r.error:
-            click.echo(f"    error: {r.error}")
+            # A fetched source's error is a warning about what it fetched ("no entries found").
+            click.echo(f"    {'error' if r.failures else 'warning'}: {r.error}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator enable https://example.org/feed.xml")
@@ -538,7 +539,7 @@ def opml_import(c: Ctx, file: Any) -> None:
     """
     result = c.curator().import_opml(file.read(), file.name)
     n = len(result.added)
-    click.echo(f"{n} source{'' if n == 1 else 's'} added to {c.curator().config.path}")
+    click.echo(f"{_count(n, 'source')} added to {c.curator().config.path}")
     for url in result.added:
         click.echo(f"  + {url}")
     if result.skipped:

@@ -108,12 +108,14 @@ def _http_field(raw: dict[str, Any], key: str, n: int, *, required: bool = False
     return value
 
 
-def _normalise_copy(raw: Any, n: int) -> dict[str, Any]:
+def _normalise_copy(raw: Any, n: int, field: str) -> dict[str, Any]:
+    """One copy of an article: one of `entries` (a source's copy of the item's own article:
+    its feed is required), or of `also` (a story's other article: its URL is required)."""
     if not isinstance(raw, dict):
-        raise UsageError(f"item {n}: each of `entries` is an object")
-    return {
+        raise UsageError(f"item {n}: each of `{field}` is an object")
+    copy = {
         "source": _text_field(raw, "source", n),
-        "feed": _http_field(raw, "feed", n, required=True),
+        "feed": _http_field(raw, "feed", n, required=field == "entries"),
         "site": _http_field(raw, "site", n),
         "key": _text_field(raw, "key", n),
         "title": _text_field(raw, "title", n),
@@ -121,26 +123,13 @@ def _normalise_copy(raw: Any, n: int) -> dict[str, Any]:
         "published": _time_field(raw, "published", n),
         "first_seen": _time_field(raw, "first_seen", n),
     }
+    if field == "also":
+        from .urls import canonicalize
 
-
-def _normalise_article(raw: Any, n: int) -> dict[str, Any]:
-    """One of a story's other articles, as `also` lists it."""
-    from .urls import canonicalize
-
-    if not isinstance(raw, dict):
-        raise UsageError(f"item {n}: each of `also` is an object")
-    url = canonicalize(_http_field(raw, "url", n, required=True))
-    if not url:
-        raise UsageError(f"item {n}: {raw['url']!r} in `also` is not an http(s) URL")
-    return {
-        "url": url,
-        "title": _text_field(raw, "title", n),
-        "source": _text_field(raw, "source", n),
-        "feed": _http_field(raw, "feed", n),
-        "link": _http_field(raw, "link", n),
-        "published": _time_field(raw, "published", n),
-        "first_seen": _time_field(raw, "first_seen", n),
-    }
+        copy["url"] = canonicalize(_http_field(raw, "url", n, required=True))
+        if not copy["url"]:
+            raise UsageError(f"item {n}: {raw['url']!r} in `also` is not an http(s) URL")
+    return copy
 
 
 def _normalise_history(raw: Any, n: int) -> dict[str, Any]:
@@ -193,8 +182,8 @@ def normalise_import(raw: Any, n: int, now: datetime) -> dict[str, Any]:
         "published": published,
         "changed_by": _text_field(raw, "changed_by", n), "changed_at": changed_at,
         "topics": topics,
-        "entries": [_normalise_copy(c, n) for c in _list_field(raw, "entries", n)],
-        "also": [_normalise_article(a, n) for a in _list_field(raw, "also", n)],
+        "entries": [_normalise_copy(c, n, "entries") for c in _list_field(raw, "entries", n)],
+        "also": [_normalise_copy(a, n, "also") for a in _list_field(raw, "also", n)],
         "history": [_normalise_history(h, n) for h in _list_field(raw, "history", n)],
     }
 
