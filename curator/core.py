@@ -132,8 +132,9 @@ class Curator:
         """Every configured source with its health."""
         self.sync_sources()
         now = self.now()
-        return [replace(s, stale=bool(s.failing_since and (now - s.failing_since).total_seconds()
-                                      >= STALE_AFTER)) for s in self.store.sources()]
+        return [replace(s, stale=True) if s.failing_since
+                and (now - s.failing_since).total_seconds() >= STALE_AFTER else s
+                for s in self.store.sources()]
 
     def enable(self, url_or_name: str, *, editor: str | None = None) -> Enabled:
         """Clear a source's disabled state and back-off, so the next poll fetches it.
