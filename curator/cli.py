@@ -25,6 +25,7 @@ from .documents import (
     entry_json,
     review_json,
     source_json,
+    suggestion_reason,
 )
 from .exceptions import CuratorError, LockedError, UsageError
 
@@ -290,7 +291,10 @@ def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
     click.echo(f"#{r.id}  {r.title}")
     click.echo(f"  {r.url}")
     click.echo(f"  status: {r.status}   topics: {', '.join(r.topics) or '-'}   "
-               f"published: {_date(r.published) or '-'}")
+               f"published: {_date(r.published) or '-'}   score: {candidate_score(r):.2f}")
+    why = suggestion_reason(r)
+    if why:
+        click.echo(f"  suggested: {why}")
     click.echo("  sources:")
     for e in r.entries:
         click.echo(f"    - {e.source}  ({_date(e.first_seen)})")
