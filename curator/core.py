@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import clock, passwords
-from .config import Config, Follower
+from .config import Config, Follower, describe_changes
 from .documents import candidate_json, source_json
 from .exceptions import UsageError
 from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
 from .publish import Publisher, item_html, render_note
 from .store import Store
+from .store.search import MAX_QUERY, SNIPPET_END, SNIPPET_START, SearchStore
 from .text import strip_invisible
 from .types import MAX_NOTE_CHARS, Candidate, Channel, Editor, Enabled, PublishedItem, Source
 
@@ -25,37 +26,14 @@ if TYPE_CHECKING:
     from .feedsfile import AddResult
     from .relevance import Refreshed as RelevanceRefreshed
 
-__all__ = ["MAX_NOTE_CHARS", "Curator", "PollSummary", "candidate_json", "source_json"]
+__all__ = ["MAX_NOTE_CHARS", "MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "Curator", "PollSummary",
+           "candidate_json", "source_json"]
 
 
 log = logging.getLogger("curator")
 
 DAY = 86400
 STALE_AFTER = 7 * DAY  # a source failing this long is flagged in `curator sources`
-
-
-def _config_changes(old: Config, new: Config) -> str:
-    """One line saying what an edit of feeds.yaml changed, for the log."""
-    before = {s.url: s for s in old.sources}
-    after = {s.url: s for s in new.sources}
-    counts = [(len(after.keys() - before.keys()), "added"),
-              (len(before.keys() - after.keys()), "removed"),
-              (sum(after[u] != before[u] for u in after.keys() & before.keys()), "edited")]
-    parts: list[str] = []
-    for n, what in counts:
-        if n:
-            noun = "" if parts else (" source" if n == 1 else " sources")
-            parts.append(f"{n}{noun} {what}")
-    if not parts and new.sources != old.sources:
-        parts.append("sources reordered")
-    for name, section in (("poll settings", "poll"), ("output", "output"),
-                          ("retention", "retention")):
-        if getattr(new, section) != getattr(old, section):
-            parts.append(f"{name} changed")
-    if new.topics != old.topics:
-        parts.append("topics changed (for entries stored from now on; `curator rematch` applies "
-                     "them to those already stored)")
-    return "feeds.yaml changed: " + ", ".join(parts or ["nothing curator uses"])
 
 
 class Curator:
@@ -96,7 +74,7 @@ class Curator:
         new = self._follower.refresh()
         if new is None:
             return None
-        summary = _config_changes(old, new)
+        summary = describe_changes(old, new)
         self.config = new
         self.store.stories.window = new.stories_window
         if new.sources != old.sources:
@@ -197,17 +175,44 @@ class Curator:
         """Put a candidate back to new (unfeatures it)."""
         return self.store.set_status(candidate_id, "new", editor=editor, now=self.now())
 
-    def rematch(self) -> dict[str, int]:
-        """Apply the current topics to every stored entry."""
+    def rematch(self, *, dry_run: bool = False) -> dict[str, Any]:
+        """Apply the current topics to every stored entry; with dry_run, say what would change."""
         from .match import Matcher
 
         matcher = Matcher(self.config.topics)
+        if dry_run:
+            return self._search().rematch_preview(lambda t, x: matcher.match(t, x))
         entries, new, dropped = self.store.rematch(lambda t, x: matcher.match(t, x), self.now())
         done = self.refresh_relevance(everything=True)
         if done is not None:
             new += done.suggested
             dropped += done.withdrawn
         return {"entries": entries, "new_candidates": new, "dropped": dropped}
+
+    # ------------------------------------------------------------------ search and promote
+
+    def _search(self) -> SearchStore:
+        return SearchStore(self.store)
+
+    def search(self, query: str, *, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
+        """Every stored entry matching the query, best match first (one per article)."""
+        return self._search().search(query, limit=limit, offset=offset)
+
+    def entry(self, entry_id: int) -> dict[str, Any]:
+        """One stored entry, with the candidate its article is (or None)."""
+        return self._search().entry(entry_id)
+
+    def promote(self, entry_id: int, *, editor: str) -> Candidate:
+        """Make a stored entry's article a candidate (topics []), recorded with the editor."""
+        cid, created = self._search().promote(entry_id, editor=editor, now=self.now())
+        if created:
+            log.info("%s promoted entry %d to candidate %d", editor, entry_id, cid)
+        return self.store.candidate(cid)
+
+    def matched_where(self, candidate: Candidate) -> dict[str, list[tuple[str, list[str]]]]:
+        """For each topic the candidate matches: each term found, and in which of its fields."""
+        fields = self._search().fields(candidate.entry_id)
+        return {} if fields is None else matcher(self.config.topics).where(fields)
 
     def refresh_relevance(self, *, everything: bool = False) -> RelevanceRefreshed | None:
         """Retrain on changed decisions, score candidates, make suggestions (see relevance.py).

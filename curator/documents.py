@@ -42,6 +42,13 @@ def source_json(s: Source) -> dict[str, Any]:
     }
 
 
+def search_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A search result exactly as SPEC.md gives it."""
+    return {"entry": row["entry"], "title": row["title"], "url": row["url"],
+            "source": row["source"], "published": row["published"],
+            "candidate": row["candidate"]}
+
+
 def candidate_score(c: Candidate) -> float:
     """A candidate's stored score; one not scored yet (stored a moment ago) scores by topics."""
     if c.score is None:

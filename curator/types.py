@@ -159,7 +159,8 @@ class Topic:
     name: str  # slug, unique
     title: str
     any: tuple[str, ...]
-    all: tuple[str, ...] = ()
+    # Each item must match: a term, or a group of terms of which any one will do.
+    all: tuple[str | tuple[str, ...], ...] = ()
     none: tuple[str, ...] = ()
 
 # ---------------------------------------------------------------- stored rows
@@ -252,6 +253,7 @@ class Candidate:
     summary_html: str | None = None
     text: str | None = None  # plain text, for excerpts and highlighting
     link: str | None = None
+    entry_id: int | None = None  # the entry that made it a candidate
     topics: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()  # every source that carried it, first seen first
     entries: tuple[Entry, ...] = ()  # every copy, first seen first

@@ -32,6 +32,10 @@ class SaveResult:
     new_candidates: int
 
 
+#: Candidates an editor made by hand (`curator promote`): they stay without a topic match.
+PROMOTED = "SELECT candidate_id FROM review_log WHERE action = 'promote'"
+
+
 class EntryStore(SourceStore):
     """The `entries` and `entry_topics` tables, and the candidates that entries create."""
 
@@ -197,7 +201,9 @@ class EntryStore(SourceStore):
                          [(cid, t) for t in topics])
         if not topics and status == "new":
             # A suggestion never had topics: the relevance refresh decides whether it stays.
-            conn.execute("DELETE FROM candidates WHERE id = ? AND suggested = 0", (cid,))
+            # One an editor promoted stays.
+            conn.execute("DELETE FROM candidates WHERE id = ? AND suggested = 0"
+                         f" AND id NOT IN ({PROMOTED})", (cid,))
         elif topics:
             # The entry that made it a candidate may have moved to another URL.
             primary = conn.execute(
@@ -211,15 +217,16 @@ class EntryStore(SourceStore):
                              " sort_time = coalesce(?, first_seen) WHERE id = ?",
                              (primary[0], primary[1], primary[2], primary[2], cid))
 
-    @converts_errors
-    def rematch(self, match: Callable[[str, str], list[str]], now: datetime
-                ) -> tuple[int, int, int]:
-        """Apply `match(title, text)` to every stored entry; returns (entries, new, dropped)."""
-        stamp = iso(now)
+    def match_all(self, match: Callable[[str, str], list[str]]
+                  ) -> tuple[int, int, list[tuple[int, str]]]:
+        """Apply `match(title, text)` to every stored entry, holding no lock.
+
+        Returns (entries matched, the newest entry id looked at, (entry id, topic) pairs).
+        """
         conn = self.conn
-        # Match first, holding no write lock (WAL readers never block writers): at a million
-        # entries this takes minutes, and the desk and the scheduler must go on writing meanwhile.
-        # Entries stored after this point keep the topics their poll gave them.
+        # WAL readers never block writers: at a million entries this takes minutes, and the
+        # desk and the scheduler must go on writing meanwhile. Entries stored after this point
+        # keep the topics their poll gave them.
         newest = conn.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()[0]
         pairs: list[tuple[int, str]] = []
         count = last = 0
@@ -233,6 +240,15 @@ class EntryStore(SourceStore):
                 pairs.extend((eid, name) for name in match(title or "", text or ""))
             count += len(rows)
             last = rows[-1][0]
+        return count, newest, pairs
+
+    @converts_errors
+    def rematch(self, match: Callable[[str, str], list[str]], now: datetime
+                ) -> tuple[int, int, int]:
+        """Apply `match(title, text)` to every stored entry; returns (entries, new, dropped)."""
+        stamp = iso(now)
+        conn = self.conn
+        count, newest, pairs = self.match_all(match)
         with self.write():
             before = {r[0] for r in conn.execute("SELECT url FROM candidates")}
             conn.execute("DELETE FROM entry_topics WHERE entry_id <= ?", (newest,))
@@ -264,7 +280,8 @@ class EntryStore(SourceStore):
             # rematch keeps or withdraws them by their score.
             dropped = conn.execute(
                 "DELETE FROM candidates WHERE status = 'new' AND suggested = 0 AND id NOT IN"
-                " (SELECT candidate_id FROM candidate_topics)").rowcount
+                f" (SELECT candidate_id FROM candidate_topics) AND id NOT IN ({PROMOTED})"
+            ).rowcount
             after = {r[0] for r in conn.execute("SELECT url FROM candidates")}
         return count, len(after - before), dropped
 
