@@ -315,7 +315,7 @@ def test_an_article_of_a_story_leads_to_its_story_s_candidate(store):
     # A rematch preview counts the article's topics as the story's, and adds no candidate.
     preview = ss.rematch_preview(lambda title, text: ["kids"] if "children" in title else [])
     assert preview["add"] == [] and preview["drop"] == []
-    assert preview["changed"] == [{"id": cand["id"], "url": cand["url"], "title": cand["title"],
+    assert preview["changed"] == [{"id": cand.id, "url": cand.url, "title": cand.title,
                                    "before": ["privacy"], "after": ["kids"]}]
     store.rematch(lambda title, text: ["kids"] if "children" in title else [], T0)
-    assert store.candidate(cand["id"])["topics"] == ["kids"]
+    assert store.candidate(cand.id).topics == ("kids",)
