@@ -265,9 +265,9 @@ class Curator:
             source_id = self.store.outside_source(home, title=article.site_name, site=home,
                                                   stamp=iso(now) or "")
             self.store.save_entries(source_id, [entry], [topics], now)
-            row = self.store.conn.execute("SELECT id FROM entries WHERE source_id = ? AND key = ?",
-                                          (source_id, canonical)).fetchone()
-            cid, created = self._search().promote(int(row[0]), editor=editor, now=now)
+            entry_id = self.store.entry_id(source_id, canonical)
+            assert entry_id is not None  # saved just above, in this transaction
+            cid, created = self._search().promote(entry_id, editor=editor, now=now)
             if note is not None:
                 self.store.set_status(cid, "featured", editor=editor, now=now, note=note)
         log.info("%s added %s as candidate %d%s", editor, canonical, cid,

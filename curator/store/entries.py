@@ -286,6 +286,13 @@ class EntryStore(SourceStore):
         return count, len(after - before), dropped
 
     @converts_errors
+    def entry_id(self, source_id: int, key: str) -> int | None:
+        """The id of the source's entry with this key (see EntryData.key), or None."""
+        row = self.conn.execute("SELECT id FROM entries WHERE source_id = ? AND key = ?",
+                                (source_id, key)).fetchone()
+        return None if row is None else int(row[0])
+
+    @converts_errors
     def entry_count(self) -> int:
         """How many entries are stored."""
         return int(self.conn.execute("SELECT count(*) FROM entries").fetchone()[0])
