@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from .exceptions import CuratorError
+from .exceptions import ArticleError
 
 __all__ = ["Article", "ArticleError", "read_article", "ARTICLE_ACCEPT"]
 
@@ -32,15 +32,6 @@ _MAX_LD_BLOCKS = 20
 _MAX_LD_CHARS = 500_000
 _MIN_PARAGRAPH = 40  # characters: shorter first paragraphs are bylines, captions, "Advertisement"
 _MAX_TEXT = 2000  # characters kept of a description: it is quoted as an excerpt, not archived
-
-
-class ArticleError(CuratorError):
-    """The page cannot be added: one line saying why."""
-
-    def __init__(self, url: str, message: str) -> None:
-        super().__init__(f"{url}: {message}")
-        self.url = url
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,13 @@ __all__ = ["MAX_NOTE_CHARS", "MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "Curat
            "candidate_json", "source_json"]
 
 
+def site_page_csp() -> str:
+    """The Content-Security-Policy of the readers' pages (site.page_csp, imported on first use)."""
+    from .site import page_csp
+
+    return page_csp()
+
+
 log = logging.getLogger("curator")
 
 DAY = 86400

@@ -83,3 +83,12 @@ class NotAFeed(ParseError):
 
 class LockedError(CuratorError):
     """Another poll holds the poll lock."""
+
+
+class ArticleError(CuratorError):
+    """An article page (for `curator add`) that cannot be added: one line saying why."""
+
+    def __init__(self, url: str, message: str) -> None:
+        super().__init__(f"{url}: {message}")
+        self.url = url
+        self.message = message

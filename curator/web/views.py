@@ -33,9 +33,9 @@ from markupsafe import Markup
 
 from ..clock import iso
 from ..config import Config, Follower
-from ..core import MAX_NOTE_CHARS, Curator
+from ..core import MAX_NOTE_CHARS, Curator, site_page_csp
 from ..documents import candidate_score, suggestion_reason
-from ..exceptions import PublishError, UsageError
+from ..exceptions import CuratorError, PublishError, UsageError
 from ..types import Candidate
 from .security import LoginThrottle, safe_next
 from .text import excerpt, highlight, marked, word_spans
@@ -288,8 +288,6 @@ def add_form() -> Any:
 @bp.post("/add")
 def add() -> Any:
     """Fetch the page and make it a candidate; with a note, feature it."""
-    from ..article import ArticleError
-
     url = request.form.get("url", "").strip()[:4000]
     note = request.form.get("note", "")
     if note.strip():
@@ -298,7 +296,7 @@ def add() -> Any:
             return _add_page(url, note, too_long, 400)
     try:
         row = curator().add_article(url, note=note if note.strip() else None, editor=editor())
-    except (ArticleError, UsageError) as e:
+    except CuratorError as e:  # the page, the URL or the note: one line, nothing stored
         return _add_page(url, note, f"Nothing was added: {e}", 400)
     notify(f"“{_title(row)}” is {'featured' if note.strip() else 'a candidate'} now.", row.id)
     return redirect(url_for("desk.candidate", cid=row.id))
@@ -551,10 +549,8 @@ def site_file(folder: str, name: str) -> Any:
         f"items/{name}" if folder else name)
     resp = _send_feed(desk().config.output.site_folder / rel, kind)
     if kind == "text/html":
-        from ..site import page_csp
-
         # The pages' own policy: their inline stylesheet and nothing else (no script at all).
-        resp.headers["Content-Security-Policy"] = page_csp()
+        resp.headers["Content-Security-Policy"] = site_page_csp()
         resp.headers["X-Frame-Options"] = "SAMEORIGIN"
     return resp
 
