@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from . import clock, passwords
 from .config import Config, Follower, describe_changes
@@ -29,13 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_NOTE_CHARS", "MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "Curator", "PollSummary",
            "candidate_json", "source_json"]
-
-
-def site_page_csp() -> str:
-    """The Content-Security-Policy of the readers' pages (site.page_csp, imported on first use)."""
-    from .site import page_csp
-
-    return page_csp()
 
 
 log = logging.getLogger("curator")
@@ -217,68 +209,13 @@ class Curator:
             log.info("%s promoted entry %d to candidate %d", editor, entry_id, cid)
         return self.store.candidate(cid)
 
-    # ------------------------------------------------------------------ add by URL
-
     def add_article(self, url: str, *, note: str | None, editor: str) -> Candidate:
-        """Fetch an article page and make it a candidate (`--note`: and feature it).
+        """Fetch an article page and make it a candidate (with a note: feature it); adding.py."""
+        from .adding import add_article
 
-        The page comes through the poll's fetcher (its timeout, size limit, redirects and
-        private-address rule); its metadata through curator.article. Everything is checked
-        before anything is written, and then written in one transaction: a page that cannot be
-        added leaves nothing behind.
-        """
-        import asyncio
-        import html
-
-        from .article import ARTICLE_ACCEPT, ArticleError, read_article
-        from .clock import iso
-        from .types import EntryData, Fetched, FetchRequest
-        from .urls import canonicalize
-
-        url = url.strip()
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-            raise UsageError(f"{url!r} is not an http(s) URL")
-        if note is not None:
-            note = strip_invisible(note)
-            if len(note) > MAX_NOTE_CHARS:
-                raise UsageError(f"the note has {len(note):,} characters; the limit is "
-                                 f"{MAX_NOTE_CHARS:,}")
-
-        async def fetch() -> Any:
-            from .fetch import Fetcher
-
-            async with Fetcher(self.config.poll.fetch_settings()) as fetcher:
-                return await fetcher.fetch(FetchRequest(url, accept=ARTICLE_ACCEPT))
-
-        result = asyncio.run(fetch())
-        if not isinstance(result, Fetched):
-            raise ArticleError(url, getattr(result, "message", "no page came back"))
-        article = read_article(result.final_url, result.content, result.headers)
-        canonical = canonicalize(article.url, result.final_url)
-        if not canonical:
-            raise ArticleError(url, "the page names no http(s) address for itself")
-        text = article.description
-        entry = EntryData(key=canonical, url=canonical, link=article.url, title=article.title,
-                          summary=html.escape(text, quote=False), content="", text=text,
-                          published=article.published)
-        topics = matcher(self.config.topics).match(article.title, text)
-        site = urlsplit(canonical)
-        home = urlunsplit((site.scheme, site.netloc, "/", "", ""))
-        now = self.now()
         self.sync_sources()
-        with self.store.write():
-            # The site, as a source that is not in feeds.yaml: never polled, named by the page.
-            source_id = self.store.outside_source(home, title=article.site_name, site=home,
-                                                  stamp=iso(now) or "")
-            self.store.save_entries(source_id, [entry], [topics], now)
-            entry_id = self.store.entry_id(source_id, canonical)
-            assert entry_id is not None  # saved just above, in this transaction
-            cid, created = self._search().promote(entry_id, editor=editor, now=now)
-            if note is not None:
-                self.store.set_status(cid, "featured", editor=editor, now=now, note=note)
-        log.info("%s added %s as candidate %d%s", editor, canonical, cid,
-                 "" if created else " (it was one already)")
+        cid, _ = add_article(self.store, self._search(), self.config, url, note=note,
+                             editor=editor, now=self.now())
         return self.store.candidate(cid)
 
     def matched_where(self, candidate: Candidate) -> dict[str, list[tuple[str, list[str]]]]:

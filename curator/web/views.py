@@ -33,7 +33,7 @@ from markupsafe import Markup
 
 from ..clock import iso
 from ..config import Config, Follower
-from ..core import MAX_NOTE_CHARS, Curator, site_page_csp
+from ..core import MAX_NOTE_CHARS, Curator
 from ..documents import candidate_score, suggestion_reason
 from ..exceptions import CuratorError, PublishError, UsageError
 from ..types import Candidate
@@ -549,8 +549,10 @@ def site_file(folder: str, name: str) -> Any:
         f"items/{name}" if folder else name)
     resp = _send_feed(desk().config.output.site_folder / rel, kind)
     if kind == "text/html":
+        from ..site import page_csp
+
         # The pages' own policy: their inline stylesheet and nothing else (no script at all).
-        resp.headers["Content-Security-Policy"] = site_page_csp()
+        resp.headers["Content-Security-Policy"] = page_csp()
         resp.headers["X-Frame-Options"] = "SAMEORIGIN"
     return resp
 
