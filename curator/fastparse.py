@@ -26,6 +26,7 @@ import calendar
 import contextlib
 import re
 import time
+from functools import lru_cache
 from typing import Any
 
 from feedparser.datetimes import _parse_date
@@ -60,6 +61,49 @@ _EMAIL = re.compile(
 )
 _ENTITY_LEFT = re.compile("&([A-Za-z0-9_]+);")
 _C1 = re.compile("[\x80-\x9f]")
+
+
+# The keys parse.py reads from feedparser's results (and the state feedparser keeps in them).
+_READ_KEYS = frozenset({
+    "title", "title_detail", "summary", "summary_detail", "content", "id", "link", "links",
+    "author", "author_detail", "authors", "published", "published_parsed", "updated",
+    "updated_parsed", "ttl", "sy_updateperiod", "sy_updatefrequency", "guidislink", "image",
+    "textinput", "source", "description", "subtitle",
+})
+
+
+@lru_cache(maxsize=1)
+def _feedparser_names() -> tuple[dict[str, str], frozenset[str], type]:
+    from feedparser.api import StrictFeedParser
+    from feedparser.mixin import _FeedParserMixin
+
+    namespaces = {k.lower(): v for k, v in _FeedParserMixin.namespaces.items()}
+    return namespaces, frozenset(namespaces.values()), StrictFeedParser
+
+
+@lru_cache(maxsize=512)
+def _ignored_by_feedparser(tag: str, given_prefix: str | None) -> bool:
+    """Whether feedparser keeps an element only under a key of its own, which nothing reads.
+
+    feedparser names an element by its namespace's usual prefix (the document's own prefix for
+    a namespace it does not know) and its lower-cased local name; an element without a
+    `_start_` handler is stored under that name, so it is harmless unless the name is one that
+    parse.py reads (a default-namespace <title xmlns="urn:x"> is a title to feedparser).
+    """
+    namespaces, known_prefixes, parser = _feedparser_names()
+    ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    prefix = namespaces.get(ns.lower(), given_prefix) if ns else ""
+    if ns and ns.lower() not in namespaces and given_prefix in known_prefixes:
+        return False  # a document prefix feedparser may map to a namespace it knows
+    prefix = (prefix or "").lower()
+    name = f"{prefix}_{local.lower()}" if prefix else local.lower()
+    if hasattr(parser, "_start_" + name) or hasattr(parser, "_end_" + name):
+        return False
+    return name not in _READ_KEYS and ":" not in name
+
+
+def _harmless(el: Any) -> bool:
+    return not len(el) and _ignored_by_feedparser(el.tag, el.prefix)
 
 
 class _Fallback(Exception):
@@ -98,6 +142,8 @@ def parse(data: bytes) -> dict[str, Any] | None:
     try:
         if root.getroottree().docinfo.doctype:
             raise _Fallback
+        if root.tag == _ATOM + "feed":
+            return _atom_feed(root)
         if root.tag != "rss" or root.get("version") != "2.0":
             raise _Fallback
         channels = [c for c in root if isinstance(c.tag, str)]
@@ -122,9 +168,11 @@ def _finish(s: str) -> str:
     return s.translate(_cp1252) if _C1.search(s) else s
 
 
-def _text(el: Any, uri: bool = False) -> str:
+def _text(el: Any, uri: bool = False, attributes: bool = False) -> str:
     if len(el):
         raise _Fallback  # markup inside a text element: feedparser re-serialises it
+    if el.attrib and not attributes:
+        raise _Fallback  # type="..." or mode="base64" change how feedparser decodes the text
     s = (el.text or "").strip()
     if uri and s:
         s = _urljoin("", s)
@@ -215,7 +263,7 @@ def _channel(channel: Any) -> dict[str, Any]:
                     _leaf(child)
         elif tag in _CHANNEL_IGNORED:
             _leaf(el)
-        else:
+        elif not _harmless(el):
             raise _Fallback
     return {"version": "rss20", "feed": feed, "entries": entries}
 
@@ -262,7 +310,7 @@ def _item(item: Any) -> tuple[dict[str, Any], int]:
             if set(attrs) - {"ispermalink"} or len(attrs) != len(el.attrib):
                 raise _Fallback
             guid_is_link = attrs.get("ispermalink", "true") == "true"
-            guid = _text(el, uri=guid_is_link)
+            guid = _text(el, uri=guid_is_link, attributes=True)
             e["id"] = guid
         elif tag == "description":
             value = _text(el)
@@ -287,7 +335,7 @@ def _item(item: Any) -> tuple[dict[str, Any], int]:
             has_links = True  # feedparser lists enclosures among the links
         elif tag in _ITEM_IGNORED:
             _leaf(el)
-        else:
+        elif not _harmless(el):
             raise _Fallback
     if content is not None and "summary" not in e:
         e["summary"] = content  # feedparser copies the content into an absent summary
@@ -323,3 +371,153 @@ def _author(e: dict[str, Any], author: str) -> None:
         detail["email"] = email
     if detail:
         e["author_detail"] = detail
+
+
+# ---------------------------------------------------------------- Atom 1.0
+
+
+_ATOM_FEED_IGNORED = frozenset(
+    _ATOM + t for t in ("subtitle", "updated", "generator", "icon", "logo", "rights", "category")
+)
+_ATOM_ENTRY_IGNORED = frozenset(_ATOM + t for t in ("category", "rights"))
+_ATOM_ONCE = frozenset(
+    _ATOM + t for t in ("id", "title", "summary", "content", "published", "updated", "author")
+)
+_PERSON_CHILDREN = frozenset(_ATOM + t for t in ("name", "email", "uri"))
+_ATOM_TEXT_TYPES = frozenset({"text/plain", "text/html"})
+
+
+def _atom_text(el: Any, default: str) -> tuple[str, dict[str, str]]:
+    """An Atom text construct (text or html; xhtml and others go to feedparser) and its detail."""
+    if set(el.attrib) - {"type"}:
+        raise _Fallback
+    kind = _map_type(el.get("type", default))
+    if kind not in _ATOM_TEXT_TYPES:
+        raise _Fallback
+    value = _text(el, attributes=True)
+    return value, {"type": kind, "base": "", "value": value}
+
+
+def _atom_link(el: Any) -> str | None:
+    """The href of an alternate HTML link as feedparser keeps it; None for any other link."""
+    _leaf(el)
+    attrs = {k.lower(): v for k, v in el.attrib.items()}
+    if "href" not in attrs or "url" in attrs or "uri" in attrs or len(attrs) != len(el.attrib):
+        raise _Fallback
+    rel = attrs.get("rel", "alternate")
+    kind = attrs.get("type", "application/atom+xml" if rel == "self" else "text/html")
+    if rel == "alternate" and _map_type(kind) in _HTML_TYPES:
+        return str(_urljoin("", attrs["href"]))
+    return None
+
+
+def _person(el: Any) -> str | None:
+    """An Atom author's name (stripped only: feedparser reads it as raw text)."""
+    if el.attrib or (el.text or "").strip():
+        raise _Fallback
+    name = None
+    seen: set[str] = set()
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag not in _PERSON_CHILDREN or child.tag in seen or len(child) or child.attrib:
+            raise _Fallback
+        seen.add(child.tag)
+        if (child.tail or "").strip():
+            raise _Fallback
+        if child.tag == _ATOM + "name":
+            name = (child.text or "").strip()
+    return name
+
+
+def _atom_feed(root: Any) -> dict[str, Any]:
+    if set(root.attrib) - {"version"} or root.get("version") not in (None, "1.0"):
+        raise _Fallback
+    if {"http://purl.org/rss/1.0/", "http://my.netscape.com/rdf/simple/0.9/"} & {
+            str(uri).lower() for uri in root.nsmap.values()}:
+        raise _Fallback  # feedparser may take the version from these declarations
+    feed: dict[str, Any] = {}
+    entries: list[dict[str, Any]] = []
+    title_depth = -1
+    for el in root:
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        if tag == _ATOM + "entry":
+            entry, title_depth = _atom_entry(el)
+            entries.append(entry)
+        elif tag == _ATOM + "title":
+            value, detail = _atom_text(el, "text/plain")
+            if not -1 < title_depth <= 2:
+                feed["title"] = value
+                feed["title_detail"] = detail
+            if value:
+                title_depth = 2
+        elif tag == _ATOM + "link":
+            href = _atom_link(el)
+            if href is not None:
+                feed["link"] = href
+        elif tag == _ATOM + "id":
+            # feedparser treats an id like a permalink guid: the link, until a link says otherwise.
+            feed.setdefault("link", _text(el, uri=True))
+        elif tag == _ATOM + "author":
+            _person(el)
+        elif tag in _ATOM_FEED_IGNORED:
+            _leaf(el)
+        elif not _harmless(el):
+            raise _Fallback
+    return {"version": "atom10", "feed": feed, "entries": entries}
+
+
+def _atom_entry(entry: Any) -> tuple[dict[str, Any], int]:
+    if entry.attrib:
+        raise _Fallback
+    e: dict[str, Any] = {}
+    seen: set[str] = set()
+    title_depth = -1
+    content: str | None = None
+    for el in entry:
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        if tag in _ATOM_ONCE:
+            if tag in seen:
+                raise _Fallback
+            seen.add(tag)
+        if tag == _ATOM + "id":
+            value = _text(el, uri=True)
+            e["id"] = value
+            e.setdefault("link", value)
+        elif tag == _ATOM + "title":
+            value, detail = _atom_text(el, "text/plain")
+            e["title"] = value
+            e["title_detail"] = detail
+            if value:
+                title_depth = 3
+        elif tag == _ATOM + "link":
+            e["links"] = []
+            href = _atom_link(el)
+            if href is not None:
+                e["link"] = href
+        elif tag == _ATOM + "summary":
+            e["summary"], e["summary_detail"] = _atom_text(el, "text/plain")
+        elif tag == _ATOM + "content":
+            content, detail = _atom_text(el, "text/plain")
+            e["content"] = [detail]
+        elif tag == _ATOM + "published":
+            e["published_parsed"] = parse_date(_text(el))
+        elif tag == _ATOM + "updated":
+            e["updated_parsed"] = parse_date(_text(el))
+        elif tag == _ATOM + "author":
+            name = _person(el)
+            if not name:
+                raise _Fallback
+            e["author"] = name
+            e["author_detail"] = {"name": name}
+        elif tag in _ATOM_ENTRY_IGNORED:
+            _leaf(el)
+        elif not _harmless(el):
+            raise _Fallback
+    if content is not None and "summary" not in e:
+        e["summary"] = content
+    return e, title_depth

@@ -522,7 +522,7 @@ def parse_feed(url: str, content: bytes, headers: Mapping[str, str]) -> ParsedFe
         raise _not_a_feed(url, content, data, root, headers)
 
     fp_headers = {"content-type": "application/xml; charset=utf-8"}  # converted above
-    if _BASE_ATTR.search(data):
+    if b"base" in data and _BASE_ATTR.search(data):  # the plain test is 20x faster
         # feedparser nests xml:base correctly only below an absolute base, so give it one.
         # Otherwise it gets none and leaves relative guids and links as written (we resolve
         # links against url ourselves), which keeps entry keys independent of the feed's URL.

@@ -69,8 +69,15 @@ _RSS = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"{ns}><channel><
         "{channel}<item><title>A</title><guid>g</guid>{item}</item></channel></rss>")
 
 
+_ATOM = ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+         "<title>T</title>{feed}<entry><id>urn:x</id><title>A</title>{entry}</entry></feed>")
+
+
 @pytest.mark.parametrize("feed", [
-    _RSS.format(ns="", channel="", item="<foo>unknown element</foo>"),
+    _RSS.format(ns="", channel="", item="<foo><bar>unknown markup</bar></foo>"),
+    _RSS.format(ns="", channel="", item='<title xmlns="urn:x">a title to feedparser</title>'),
+    _RSS.format(ns=' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"', channel="",
+                item="<itunes:summary>becomes the summary</itunes:summary>"),
     _RSS.format(ns=' xmlns:media="http://search.yahoo.com/mrss/"', channel="",
                 item="<media:title>media title replaces the title</media:title>"),
     _RSS.format(ns="", channel="", item="<title>second title</title>"),
@@ -82,9 +89,25 @@ _RSS = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"{ns}><channel><
     _RSS.format(ns="", channel="", item="").replace('"2.0"', '"0.91"'),
     _RSS.format(ns="", channel="", item="").replace("<item>", '<item lastmod="2003-01-01">'),
     _RSS.format(ns="", channel="", item="<unclosed>"),
+    _RSS.format(ns="", channel="", item='<description mode="base64">eA==</description>'),
+    _RSS.format(ns="", channel="", item='<title type="text/plain">typed</title>'),
     '<?xml version="1.0"?><!DOCTYPE rss SYSTEM "x.dtd">' + _RSS.format(ns="", channel="",
                                                                         item="")[21:],
-    '<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom</title></feed>',
+    _ATOM.format(feed="", entry="<foo><bar/></foo>"),
+    _ATOM.format(feed="", entry='<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+                 "x</div></content>"),
+    _ATOM.format(feed="", entry='<content src="http://example.com/x"/>'),
+    _ATOM.format(feed="", entry='<content type="application/octet-stream">eA==</content>'),
+    _ATOM.format(feed="", entry='<summary mode="base64">eA==</summary>'),
+    _ATOM.format(feed="", entry="<title>second</title>"),
+    _ATOM.format(feed="", entry="<author><name>a</name></author><author><name>b</name></author>"),
+    _ATOM.format(feed="", entry="<author><email>a@example.com</email></author>"),
+    _ATOM.format(feed="", entry="<contributor><name>c</name></contributor>"),
+    _ATOM.format(feed="", entry="<link>text link</link>"),
+    _ATOM.format(feed="", entry='<link url="http://example.com/"/>'),
+    _ATOM.format(feed="<entry><source/></entry>", entry=""),
+    _ATOM.format(feed="", entry="").replace("<feed ", '<feed version="0.3" '),
+    _ATOM.format(feed="", entry="").replace("2005/Atom", "2005/Atomic"),
 ])
 def test_anything_unknown_goes_to_feedparser(feed: str) -> None:
     assert fastparse.parse(feed.encode()) is None
@@ -95,6 +118,24 @@ def test_known_feed_takes_the_fast_path() -> None:
     assert result is not None
     assert result["feed"]["title"] == "T"
     assert result["entries"][0]["link"] == "g"
+    atom = fastparse.parse(_ATOM.format(feed="", entry="").encode())
+    assert atom is not None and atom["version"] == "atom10"
+    assert atom["entries"][0]["title_detail"]["type"] == "text/plain"
+
+
+@pytest.mark.parametrize("feed", [
+    _RSS.format(ns="", channel='<site xmlns="com-wordpress:feed-additions:1">123</site>',
+                item="<foo>kept by feedparser as foo, read by nobody</foo>"),
+    _ATOM.format(feed="", entry='<yt:videoId xmlns:yt="http://www.youtube.com/xml/schemas/2015">'
+                 "v</yt:videoId>"),
+])
+def test_elements_feedparser_only_stores_take_the_fast_path(feed: str,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    assert fastparse.parse(feed.encode()) is not None
+    fast = parse_mod.parse_feed(URL, feed.encode(), {})
+    monkeypatch.setattr(fastparse, "parse", lambda data: None)
+    assert parse_mod.parse_feed(URL, feed.encode(), {}) == fast
 
 
 def test_xml_base_skips_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
