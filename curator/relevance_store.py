@@ -226,8 +226,13 @@ class RelevanceStore:
 
     @_converts_errors
     def drop_suggestions(self, below: float | None = None) -> int:
-        """Take back undecided suggestions (all, or those now scored below `below`)."""
-        sql = "DELETE FROM candidates WHERE suggested = 1 AND status = 'new'"
+        """Take back undecided suggestions (all, or those now scored below `below`).
+
+        One an editor ever acted on (featured then put back, a draft note) stays: withdrawing
+        it would lose their work.
+        """
+        sql = ("DELETE FROM candidates WHERE suggested = 1 AND status = 'new' AND note IS NULL"
+               " AND NOT EXISTS (SELECT 1 FROM review_log r WHERE r.candidate_id = candidates.id)")
         params: list[Any] = []
         if below is not None:
             sql += " AND score < ?"
