@@ -14,5 +14,6 @@ MIGRATIONS: tuple[str, ...] = (
     "0005_stories",
     "0006_editor_session_generation",
     "0007_relevance",
+    "0008_search_index",
 )
 MIGRATION_SET = "curator"

@@ -25,6 +25,8 @@ log = logging.getLogger("curator")
 
 BUSY_TIMEOUT_S = 60.0
 STORY_WINDOW_S = 48 * 3600  # the default of feeds.yaml's stories.window
+#: Candidates an editor made by hand (`curator promote`): they stay without a topic match.
+PROMOTED = "SELECT candidate_id FROM review_log WHERE action = 'promote'"
 STATUSES = ("new", "featured", "rejected")
 _CHUNK = 500  # SQLite allows 32766 variables; stay well under while keeping round trips few
 
@@ -602,7 +604,9 @@ class Store:
                          [(cid, t) for t in topics])
         if not topics and status == "new":
             # A suggestion never had topics: the relevance refresh decides whether it stays.
-            conn.execute("DELETE FROM candidates WHERE id = ? AND suggested = 0", (cid,))
+            # One an editor promoted stays.
+            conn.execute("DELETE FROM candidates WHERE id = ? AND suggested = 0"
+                         f" AND id NOT IN ({PROMOTED})", (cid,))
         elif topics:
             # The entry that made it a candidate may have moved to another URL.
             primary = conn.execute(
@@ -616,15 +620,16 @@ class Store:
                              " sort_time = coalesce(?, first_seen) WHERE id = ?",
                              (primary[0], primary[1], primary[2], primary[2], cid))
 
-    @_converts_errors
-    def rematch(self, match: Callable[[str, str], list[str]], now: datetime
-                ) -> tuple[int, int, int]:
-        """Apply `match(title, text)` to every stored entry; returns (entries, new, dropped)."""
-        stamp = iso(now)
+    def match_all(self, match: Callable[[str, str], list[str]]
+                  ) -> tuple[int, int, list[tuple[int, str]]]:
+        """Apply `match(title, text)` to every stored entry, holding no lock.
+
+        Returns (entries matched, the newest entry id looked at, (entry id, topic) pairs).
+        """
         conn = self.conn
-        # Match first, holding no write lock (WAL readers never block writers): at a million
-        # entries this takes minutes, and the desk and the scheduler must go on writing meanwhile.
-        # Entries stored after this point keep the topics their poll gave them.
+        # WAL readers never block writers: at a million entries this takes minutes, and the
+        # desk and the scheduler must go on writing meanwhile. Entries stored after this point
+        # keep the topics their poll gave them.
         newest = conn.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()[0]
         pairs: list[tuple[int, str]] = []
         count = last = 0
@@ -638,6 +643,15 @@ class Store:
                 pairs.extend((eid, name) for name in match(title or "", text or ""))
             count += len(rows)
             last = rows[-1][0]
+        return count, newest, pairs
+
+    @_converts_errors
+    def rematch(self, match: Callable[[str, str], list[str]], now: datetime
+                ) -> tuple[int, int, int]:
+        """Apply `match(title, text)` to every stored entry; returns (entries, new, dropped)."""
+        stamp = iso(now)
+        conn = self.conn
+        count, newest, pairs = self.match_all(match)
         with self.write():
             before = {r[0] for r in conn.execute("SELECT url FROM candidates")}
             conn.execute("DELETE FROM entry_topics WHERE entry_id <= ?", (newest,))
@@ -669,7 +683,8 @@ class Store:
             # rematch keeps or withdraws them by their score.
             dropped = conn.execute(
                 "DELETE FROM candidates WHERE status = 'new' AND suggested = 0 AND id NOT IN"
-                " (SELECT candidate_id FROM candidate_topics)").rowcount
+                f" (SELECT candidate_id FROM candidate_topics) AND id NOT IN ({PROMOTED})"
+            ).rowcount
             after = {r[0] for r in conn.execute("SELECT url FROM candidates")}
         return count, len(after - before), dropped
 
