@@ -188,6 +188,13 @@ class RelevanceStore:
                " AND NOT EXISTS (SELECT 1 FROM candidates c WHERE c.url = e.url)")
         params: list[Any] = [after_id]
         if since is not None:
+            # Through the first_seen index to the oldest id in range: scanning ids down to the
+            # first entry ever stored would read the whole table at every retrain.
+            first = self.conn.execute("SELECT min(id) FROM entries WHERE first_seen >= ?",
+                                      (since,)).fetchone()[0]
+            if first is None:
+                return
+            params[0] = max(after_id, int(first) - 1)
             sql += " AND e.first_seen >= ?"
             params.append(since)
         sql += " ORDER BY e.id DESC"
