@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 #: An arriving article joins a story when its best score against the story reaches this.
 THRESHOLD = 0.28
@@ -234,6 +235,18 @@ def _title_text(title: str) -> str:
     return " ".join(_stem(w.lower()) for w in _WORD.findall(title) if _rarity(w.lower()) > 0)
 
 
+@lru_cache(maxsize=1)
+def _fuzz() -> Any:
+    from rapidfuzz import fuzz
+
+    return fuzz
+
+
+def _title_ratio(a: str, b: str) -> float:
+    """Character similarity of two titles' stems, 0 to 100, word order aside."""
+    return float(_fuzz().token_sort_ratio(a, b))
+
+
 def score(a: Signature, b: Signature, hours_apart: float = 0.0) -> float:
     """How surely a and b report the same story, from 0 up (THRESHOLD and above: the same)."""
     if a.generic or b.generic or not a.norm or not b.norm:
@@ -241,9 +254,7 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0) -> float:
     shared = a.terms.keys() & b.terms.keys()
     dot = sum(a.terms[t] * b.terms[t] for t in shared)
     cosine = dot / (a.norm * b.norm)
-    from rapidfuzz import fuzz
-
-    title = fuzz.token_sort_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
+    title = _title_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
     value = 0.75 * cosine + 0.25 * title
     # The same people and companies with nothing else in common: another event in their story.
     content = sum(a.terms[t] * b.terms[t] for t in shared - a.names - b.names)
