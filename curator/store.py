@@ -446,7 +446,7 @@ class Store:
             if cid is None:
                 cid = self.stories.place(conn, entry_id, source_id, e, now)
                 if cid is not None:
-                    self.stories.join(conn, cid, entry_id, e, stamp)
+                    self.stories.join(conn, cid, entry_id, source_id, e, stamp)
             if cid is not None:
                 conn.executemany(
                     "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
@@ -777,6 +777,7 @@ class Store:
             if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
                 raise NotFound("candidate", candidate_id)
             new_id = storystore.split(self.conn, candidate_id, url, stamp)
+            self.stories.forget(candidate_id, new_id)
             self._log(candidate_id, "split", editor, stamp, url)
             self._log(new_id, "split", editor, stamp, f"from #{candidate_id}")
             return self.candidate(new_id)
@@ -793,6 +794,7 @@ class Store:
             if other is None:
                 raise NotFound("candidate", other_id)
             storystore.merge(self.conn, candidate_id, other_id, stamp)
+            self.stories.forget(candidate_id, other_id)
             self._log(candidate_id, "merge", editor, stamp, f"#{other_id} {other['url']}")
             self._log(other_id, "merge", editor, stamp, f"into #{candidate_id}")
             return self.candidate(candidate_id)

@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 #: An arriving article joins a story when its best score against the story reaches this.
-THRESHOLD = 0.28
+THRESHOLD = 0.26
 #: Below this share of words other than names in common, sharing names is not enough.
 CONTENT_MIN = 0.08
 #: Index keys per article: its rarest terms and its figures.
@@ -270,7 +270,7 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0) -> float:
     if a.figures & b.figures:
         value += 0.08
     # Stories fade: two articles a day and a half apart need to agree more.
-    value -= 0.05 * max(0.0, hours_apart - 12.0) / 12.0
+    value -= 0.1 * max(0.0, hours_apart - 3.0) / 12.0
     return value
 
 
@@ -292,6 +292,8 @@ class Story:
 def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> Story | None:
     """The story the article joins, or None: the best-scoring one at THRESHOLD or above.
 
+    A story scores the mean of the article's scores against its first MAX_COMPARED articles.
+
     A story that already has an article from the same source is not joined: one outlet's second
     article on a story is a follow-up, and it stays a candidate of its own.
     """
@@ -301,10 +303,11 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> St
     for story in stories:
         if article.source in story.sources:
             continue
-        top = 0.0
-        for seen, other in story.members[:MAX_COMPARED]:
-            hours = abs((article.seen - seen).total_seconds()) / 3600.0
-            top = max(top, score(sig, other, hours))
+        # The mean over the story's first articles, not the best match: an article that merely
+        # shares a theme with one of them (a roundup, a follow-up) does not chain two stories.
+        scores = [score(sig, other, abs((article.seen - seen).total_seconds()) / 3600.0)
+                  for seen, other in story.members[:MAX_COMPARED]]
+        top = sum(scores) / len(scores)
         if top >= THRESHOLD and (best is None or top > best[0]):
             best = (top, story)
     return best[1] if best else None

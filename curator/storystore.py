@@ -25,7 +25,7 @@ from .exceptions import NotFound, UsageError
 from .types import EntryData
 
 #: Stories looked at for one arriving entry: those sharing the most keys with it.
-MAX_STORIES = 8
+MAX_STORIES = 6
 #: Of a story's articles, the first few give it keys (enough to be found by any wording).
 KEYED_ARTICLES = 4
 _SIGNATURES = 8192
@@ -45,6 +45,7 @@ class StoryIndex:
     def __init__(self, window: int) -> None:
         self.window = window  # seconds; 0 turns grouping off
         self._sigs: OrderedDict[int, Any] = OrderedDict()
+        self._sources: OrderedDict[int, set[int]] = OrderedDict()
         self._pending: dict[str, Any] = {}
         self._swept: datetime | None = None
 
@@ -87,14 +88,8 @@ class StoryIndex:
         published = e.published
         stories: list[Story] = []
         for cid in found:
-            # One outlet's second article on a story stays its own (see stories.best_story):
-            # known from one indexed lookup, before any article is read.
-            # (`+e.source_id`: look entries up by the story's URLs, never by the source, whose
-            # entries grow with the database.)
-            if conn.execute("SELECT 1 FROM (SELECT url FROM candidates WHERE id = ?1 UNION ALL"
-                            " SELECT url FROM story_articles WHERE candidate_id = ?1) u"
-                            " JOIN entries e ON e.url = u.url WHERE +e.source_id = ?2 LIMIT 1",
-                            (cid, source_id)).fetchone():
+            # One outlet's second article on a story stays its own (see stories.best_story).
+            if source_id in self._story_sources(conn, cid):
                 continue
             kept: list[tuple[datetime, Any]] = []
             for m_id, m_first, m_published in self._members(conn, cid):
@@ -112,6 +107,29 @@ class StoryIndex:
         article = Article(id=entry_id, source=str(source_id), title=e.title, text=e.text, seen=at)
         story = best_story(article, sig, stories)
         return story.id if story else None
+
+    def forget(self, *candidate_ids: int) -> None:
+        """Drop what is kept of these stories (after a split or a merge changed them)."""
+        for cid in candidate_ids:
+            self._sources.pop(cid, None)
+
+    def _story_sources(self, conn: sqlite3.Connection, cid: int) -> set[int]:
+        """The sources of a story's articles, read once per story for the life of the Store.
+
+        Looked up by the story's URLs (`+e.source_id` keeps SQLite off the source's own
+        entries, which grow with the database). Another process's additions meanwhile are
+        missed; that only lets its outlet's second article join, never loses one.
+        """
+        known = self._sources.get(cid)
+        if known is None:
+            known = {int(r[0]) for r in conn.execute(
+                "SELECT DISTINCT e.source_id FROM (SELECT url FROM candidates WHERE id = ?1"
+                " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?1) u"
+                " JOIN entries e ON e.url = u.url", (cid,))}
+            self._sources[cid] = known
+            if len(self._sources) > _SIGNATURES:
+                self._sources.popitem(last=False)
+        return known
 
     def _members(self, conn: sqlite3.Connection, cid: int) -> list[tuple[Any, ...]]:
         """The story's first few articles (one entry per outlet's copy), first seen first."""
@@ -155,9 +173,11 @@ class StoryIndex:
             "INSERT OR IGNORE INTO story_keys (key, first_seen, candidate_id) VALUES (?, ?, ?)",
             [(k, first_seen, candidate_id) for k in sig.keys])
 
-    def join(self, conn: sqlite3.Connection, candidate_id: int, entry_id: int, e: EntryData,
-             stamp: str | None) -> None:
+    def join(self, conn: sqlite3.Connection, candidate_id: int, entry_id: int, source_id: int,
+             e: EntryData, stamp: str | None) -> None:
         """Record the entry's URL as another article of the candidate's story."""
+        if candidate_id in self._sources:
+            self._sources[candidate_id].add(source_id)
         conn.execute("INSERT OR IGNORE INTO story_articles (url, candidate_id, added)"
                      " VALUES (?, ?, ?)", (e.url, candidate_id, stamp))
         count = conn.execute("SELECT count(*) FROM story_articles WHERE candidate_id = ?",
