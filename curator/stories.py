@@ -116,7 +116,7 @@ def _rarity(word: str) -> float:
     if word in _NEWSY or len(word) < 2:
         return 0.0
     zipf = zipf_frequency(word, "en")
-    return max(0.0, min(4.5, 6.3 - zipf))
+    return max(0.0, min(3.5, 6.3 - zipf))
 
 
 def _amount_keys(text: str) -> tuple[set[str], set[str]]:
