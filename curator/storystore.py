@@ -46,6 +46,7 @@ class StoryIndex:
         self.window = window  # seconds; 0 turns grouping off
         self._sigs: OrderedDict[int, Any] = OrderedDict()
         self._sources: OrderedDict[int, set[int]] = OrderedDict()
+        self._firsts: OrderedDict[int, list[tuple[Any, ...]]] = OrderedDict()
         self._pending: dict[str, Any] = {}
         self._swept: datetime | None = None
 
@@ -74,6 +75,8 @@ class StoryIndex:
 
         self._sweep(conn, now)
         sig = self._signature(entry_id, e.title, e.text)
+        # As a member of a story (its own or one it joins), it is compared with what comes next.
+        self._remember(-entry_id, (now, e.published, sig))
         if sig.generic or not sig.keys:
             return None
         since = iso(now - timedelta(seconds=self.window))
@@ -112,6 +115,7 @@ class StoryIndex:
         """Drop what is kept of these stories (after a split or a merge changed them)."""
         for cid in candidate_ids:
             self._sources.pop(cid, None)
+            self._firsts.pop(cid, None)
 
     def _story_sources(self, conn: sqlite3.Connection, cid: int) -> set[int]:
         """The sources of a story's articles, read once per story for the life of the Store.
@@ -137,11 +141,20 @@ class StoryIndex:
 
         # The candidate's own article and the first that joined: a story of 300 outlets costs
         # no more than one of six.
-        return conn.execute(
+        firsts = self._firsts.get(cid)
+        if firsts is not None:
+            return firsts
+        firsts = conn.execute(
             "SELECT e.id, e.first_seen, e.published FROM entries e WHERE e.url IN"
             " (SELECT url FROM candidates WHERE id = ?1 UNION ALL SELECT url FROM"
             " (SELECT url FROM story_articles WHERE candidate_id = ?1 ORDER BY added, rowid"
             " LIMIT ?2)) ORDER BY e.first_seen, e.id LIMIT ?2", (cid, MAX_COMPARED)).fetchall()
+        if len(firsts) == MAX_COMPARED:
+            # A story's first articles stay its first: kept until a split or merge changes it.
+            self._firsts[cid] = firsts
+            if len(self._firsts) > _SIGNATURES:
+                self._firsts.popitem(last=False)
+        return firsts
 
     def _member(self, conn: sqlite3.Connection, entry_id: int, first_seen: str | None,
                 published: str | None, now: datetime) -> tuple[datetime, datetime | None, Any]:
