@@ -873,8 +873,14 @@ class Store:
         with self.write():
             conn = self.conn
             row = self._one("SELECT * FROM candidates WHERE url = ?", (item["url"],))
-            if row is not None and all(row[k] == item.get(k) for k in fields):
-                return "unchanged"
+            story = (storystore.story_of(conn, item["url"])
+                     if row is None and self.has_stories else None)
+            if story is not None:
+                # Grouped here into another article's story, but reviewed on its own there: it
+                # keeps its own item (and guid), as a candidate of its own.
+                storystore.split(conn, story, item["url"], stamp)
+                self.stories.forget(story)
+                row = self._one("SELECT * FROM candidates WHERE url = ?", (item["url"],))
             if row is None:
                 cur = conn.execute(
                     "INSERT INTO candidates (url, title, published, sort_time, first_seen)"
