@@ -845,14 +845,19 @@ class Store:
         self.conn.execute("INSERT INTO review_log (candidate_id, action, editor, at, note)"
                           " VALUES (?, ?, ?, ?, ?)", (candidate_id, action, editor, stamp, note))
 
+    def _candidate_url(self, candidate_id: int) -> str:
+        row = self._one("SELECT url FROM candidates WHERE id = ?", (candidate_id,))
+        if row is None:
+            raise NotFound("candidate", candidate_id)
+        return str(row["url"])
+
     @_converts_errors
     def split(self, candidate_id: int, url: str, *, editor: str, now: datetime
               ) -> dict[str, Any]:
         """Make one of a story's other articles a candidate of its own; the new candidate."""
         stamp = iso(now)
         with self.write():
-            if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
-                raise NotFound("candidate", candidate_id)
+            self._candidate_url(candidate_id)
             new_id = storystore.split(self.conn, candidate_id, url, stamp)
             self.stories.forget(candidate_id, new_id)
             self._log(candidate_id, "split", editor, stamp, url)
@@ -865,14 +870,11 @@ class Store:
         """Join another candidate's story to this one; the story keeps this one's status and note."""
         stamp = iso(now)
         with self.write():
-            if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
-                raise NotFound("candidate", candidate_id)
-            other = self._one("SELECT url FROM candidates WHERE id = ?", (other_id,))
-            if other is None:
-                raise NotFound("candidate", other_id)
+            self._candidate_url(candidate_id)
+            other_url = self._candidate_url(other_id)
             storystore.merge(self.conn, candidate_id, other_id, stamp)
             self.stories.forget(candidate_id, other_id)
-            self._log(candidate_id, "merge", editor, stamp, f"#{other_id} {other['url']}")
+            self._log(candidate_id, "merge", editor, stamp, f"#{other_id} {other_url}")
             self._log(other_id, "merge", editor, stamp, f"into #{candidate_id}")
             return self.candidate(candidate_id)
 
