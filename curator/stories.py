@@ -119,6 +119,20 @@ def _rarity(word: str) -> float:
     return max(0.0, min(3.5, 6.3 - zipf))
 
 
+@lru_cache(maxsize=200_000)
+def _pieces(word: str) -> tuple[tuple[str, float], ...]:
+    """A lower-cased word's stems and rarities: possessive dropped, hyphenated parts apart."""
+    word = word.replace("’", "'").strip("'.-")
+    if word.endswith("'s"):
+        word = word[:-2]
+    out = []
+    for piece in word.split("-") if "-" in word else (word,):
+        weight = _rarity(piece)
+        if weight > 0:
+            out.append((_stem(piece), weight))
+    return tuple(out)
+
+
 def _amount_keys(text: str) -> tuple[set[str], set[str]]:
     amounts: set[str] = set()
     figures: set[str] = set()
@@ -169,7 +183,7 @@ def _initials(text: str) -> list[str]:
             run.append(word.split("'")[0].split("’")[0])
         elif run and word.lower() in _CONNECTORS:
             run.append(word)
-        else:
+        elif run:
             flush()
     flush()
     return out
@@ -199,14 +213,7 @@ def signature(title: str, text: str) -> Signature:
         if part_text is title and generic:
             continue
         for n, raw in enumerate(_WORD.findall(part_text)):
-            word = raw.lower().replace("’", "'").strip("'.-")
-            if word.endswith("'s"):
-                word = word[:-2]
-            for piece in word.split("-") if "-" in word else (word,):
-                weight = _rarity(piece)
-                if weight <= 0:
-                    continue
-                stem = _stem(piece)
+            for stem, weight in _pieces(raw.lower()):
                 if weight > terms.get(stem, 0.0):
                     terms[stem] = weight
                 if case_counts:
@@ -305,9 +312,13 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> St
             continue
         # The mean over the story's first articles, not the best match: an article that merely
         # shares a theme with one of them (a roundup, a follow-up) does not chain two stories.
-        scores = [score(sig, other, abs((article.seen - seen).total_seconds()) / 3600.0)
-                  for seen, other in story.members[:MAX_COMPARED]]
-        top = sum(scores) / len(scores)
+        members = story.members[:MAX_COMPARED]
+        scores = []
+        for seen, other in members:
+            scores.append(score(sig, other, abs((article.seen - seen).total_seconds()) / 3600.0))
+            if len(scores) == 1 and len(members) > 1 and scores[0] < THRESHOLD / 2:
+                break  # far from the story's first article: taken as another story, unscored
+        top = sum(scores) / len(members) if len(scores) == len(members) else 0.0
         if top >= THRESHOLD and (best is None or top > best[0]):
             best = (top, story)
     return best[1] if best else None
