@@ -253,6 +253,13 @@ class PollSummary:
             "new_entries", "updated_entries", "new_candidates")}
 
 
+def _article_url(url: str) -> str:
+    """An article URL as the editor gave it, in the canonical form candidates are stored under."""
+    from .urls import canonicalize
+
+    return canonicalize(url.strip()) or url.strip()
+
+
 def display_name(source: dict[str, Any]) -> str:
     """What a source is called: its name in feeds.yaml, else the feed's title, else its URL."""
     return str(source.get("name") or source.get("title") or source.get("url_in_use")
@@ -825,11 +832,11 @@ class Curator:
             raise UsageError(f"the note has {len(note):,} characters; the limit is "
                              f"{MAX_NOTE_CHARS:,}")
         return self.store.set_status(candidate_id, "featured", editor=editor, now=self.now(),
-                                     note=note, link=link)
+                                     note=note, link=_article_url(link) if link else None)
 
     def split(self, candidate_id: int, url: str, *, editor: str) -> dict[str, Any]:
         """Make one of a story's other articles a candidate of its own; the new candidate."""
-        return self.store.split(candidate_id, url, editor=editor, now=self.now())
+        return self.store.split(candidate_id, _article_url(url), editor=editor, now=self.now())
 
     def merge(self, candidate_id: int, other_id: int, *, editor: str) -> dict[str, Any]:
         """Join another candidate's story to this one (it keeps this one's status and note)."""

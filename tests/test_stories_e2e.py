@@ -296,3 +296,13 @@ def test_importing_a_review_of_a_grouped_article_keeps_its_own_item(outlets, tmp
     assert cands["https://verge.example/prime"]["status"] == "featured"
     assert "https://verge.example/prime" not in [a["url"] for a in
                                                  outlets("show", str(story["id"]), "--json")["also"]]
+
+
+def test_link_and_split_take_the_url_as_pasted(outlets):
+    story = prime_of(outlets)
+    sid = str(story["id"])
+    # Tracking parameters and a fragment, as a URL copied from a browser has them.
+    outlets("feature", sid, "--link", "https://BBC.example/prime?utm_source=x#top")
+    assert outlets("show", sid, "--json")["url"] == "https://bbc.example/prime"
+    outlets("split", sid, " https://verge.example/prime?utm_medium=rss ")
+    assert "https://verge.example/prime" in [c["url"] for c in outlets("candidates", "--json")]
