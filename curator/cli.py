@@ -549,6 +549,15 @@ def editor_passwd(c: Ctx, name: str, password_stdin: bool) -> None:
     click.echo(f"password of {name} changed")
 
 
+@editor.command("logout", epilog="\b\nExample:\n  curator editor logout maria   # a laptop was lost")
+@click.argument("name")
+@pass_ctx
+def editor_logout(c: Ctx, name: str) -> None:
+    """End an editor's desk sessions on every browser (the password stays)."""
+    c.curator().end_sessions(name)
+    click.echo(f"every desk session of {name} has ended")
+
+
 @editor.command("list", epilog="\b\nExample:\n  curator editor list --json")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx

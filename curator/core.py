@@ -874,8 +874,12 @@ class Curator:
         self.store.add_editor(name, _password_hash(password), self.now())
 
     def set_editor_password(self, name: str, password: str) -> None:
-        """Change an editor's password."""
+        """Change an editor's password; their sessions end."""
         self.store.set_editor_password(name, _password_hash(password))
+
+    def end_sessions(self, name: str) -> None:
+        """End every session of an editor, on every browser (signing out does this)."""
+        self.store.end_editor_sessions(name)
 
     def remove_editor(self, name: str) -> None:
         """Delete an editor account (their past actions stay in the review log)."""
@@ -1015,9 +1019,11 @@ class Curator:
         source_id = self.store.find_source(source)["id"] if source else None
         return self.store.counts(topic=topic, source_id=source_id, search=search)
 
-    def editor_hash(self, name: str) -> str | None:
-        """An editor's stored password hash (sessions end when it changes), or None."""
-        return self.store.editor_hash(name)
+    def session_stamp(self, name: str) -> str | None:
+        """What an editor's sessions are bound to, or None for no such editor: it changes
+        with the password and at `end_sessions`, and every session begun before then ends."""
+        found = self.store.editor_session(name)
+        return None if found is None else f"{found[1]}:{found[0]}"
 
     def stored_sources(self) -> list[dict[str, Any]]:
         """The configured sources as stored, without syncing feeds.yaml first (read-only)."""

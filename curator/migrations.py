@@ -229,6 +229,16 @@ def m0005_stories(db: Database) -> None:
         """)
 
 
+@migrations(name="0006_editor_session_generation")
+def m0006_editor_session_generation(db: Database) -> None:
+    """A per-editor session generation: a session is valid only for the generation it began in.
+
+    The session cookie is signed, not stored, so signing out cannot delete it; bumping the
+    generation (at sign-out, or with a new password) ends every copy of it instead.
+    """
+    _run(db, "ALTER TABLE editors ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0")
+
+
 # schema.MIGRATIONS lets the store skip importing this module when nothing is pending; the two
 # lists must agree, or an up-to-date database would look out of date (or the reverse).
 assert tuple(m.name for m in migrations._migrations) == MIGRATIONS, "update curator/schema.py"

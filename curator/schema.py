@@ -12,5 +12,6 @@ MIGRATIONS: tuple[str, ...] = (
     "0003_note_html_cache",
     "0004_activity_log",
     "0005_stories",
+    "0006_editor_session_generation",
 )
 MIGRATION_SET = "curator"

@@ -908,9 +908,27 @@ class Store:
     def set_editor_password(self, name: str, password_hash: str) -> None:
         """Change an editor's password."""
         with self.write():
-            if self.conn.execute("UPDATE editors SET password_hash = ? WHERE name = ?",
-                                    (password_hash, name)).rowcount == 0:
+            if self.conn.execute(
+                    "UPDATE editors SET password_hash = ?,"
+                    " session_generation = session_generation + 1 WHERE name = ?",
+                    (password_hash, name)).rowcount == 0:
                 raise NotFound("editor", name)
+
+    @_converts_errors
+    def end_editor_sessions(self, name: str) -> None:
+        """Move an editor to a new session generation: every session begun before ends."""
+        with self.write():
+            if self.conn.execute(
+                    "UPDATE editors SET session_generation = session_generation + 1"
+                    " WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFound("editor", name)
+
+    @_converts_errors
+    def editor_session(self, name: str) -> tuple[str, int] | None:
+        """An editor's password hash and session generation, or None."""
+        row = self._one("SELECT password_hash, session_generation FROM editors WHERE name = ?",
+                        (name,))
+        return None if row is None else (str(row["password_hash"]), int(row["session_generation"]))
 
     @_converts_errors
     def editors(self) -> list[dict[str, Any]]:
