@@ -978,6 +978,8 @@ class Store:
                 storystore.split(conn, story, item["url"], stamp)
                 self.stories.forget(story)
                 row = self._one("SELECT * FROM candidates WHERE url = ?", (item["url"],))
+            if row is not None and all(row[k] == item.get(k) for k in fields):
+                return "unchanged"
             if row is None:
                 cur = conn.execute(
                     "INSERT INTO candidates (url, title, published, sort_time, first_seen)"

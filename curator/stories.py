@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 #: An arriving article joins a story when its best score against the story reaches this.
-THRESHOLD = 0.26
+THRESHOLD = 0.28
 #: Below this share of words other than names in common, sharing names is not enough.
 CONTENT_MIN = 0.08
 #: Index keys per article: its rarest terms and its figures.

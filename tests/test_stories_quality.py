@@ -1,9 +1,9 @@
 """Grouping quality on labeled articles: pairwise precision and recall of curator.stories.
 
 tuning.yaml was used to choose the weights and the threshold; each held-out set was written after
-the judgement was frozen, measured once, and (held_out_beat, held_out_2) then used in the next
-round of changes, after which a new held-out set was written: held_out_3.yaml is the one no change
-has seen. Every set must reach the targets: precision matters more than recall.
+the judgement was frozen and measured once; held_out_beat and held_out_2 then led to the next
+change each, after which a new held-out set was written (README "Stories" tells the history).
+Every set must reach the targets: precision matters more than recall.
 """
 
 from __future__ import annotations
