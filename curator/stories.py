@@ -31,8 +31,8 @@ MAX_KEYS = 10
 #: An arriving article is compared with at most this many of a story's articles (a story carried
 #: by hundreds of outlets costs no more than one carried by a dozen).
 MAX_COMPARED = 6
-#: Of a long summary, only the start says what the story is; the rest is detail or boilerplate.
-MAX_TEXT_CHARS = 600
+#: Of a long summary, only the lede (a sentence or two) says what the story is; the rest is detail.
+MAX_TEXT_CHARS = 300
 
 _WORD = re.compile(r"[^\W\d_](?:[\w'’.-]*\w)?", re.UNICODE)
 # An amount: optional currency, a number with separators, optional scale or percent.
@@ -258,15 +258,18 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0) -> float:
     """How surely a and b report the same story, from 0 up (THRESHOLD and above: the same)."""
     if a.generic or b.generic or not a.norm or not b.norm:
         return 0.0
-    shared = a.terms.keys() & b.terms.keys()
-    dot = sum(a.terms[t] * b.terms[t] for t in shared)
+    at, bt, an, bn = a.terms, b.terms, a.names, b.names
+    dot = content = 0.0
+    for t in at.keys() & bt.keys():
+        product = at[t] * bt[t]
+        dot += product
+        if t not in an and t not in bn:
+            content += product
     cosine = dot / (a.norm * b.norm)
     title = _title_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
     value = 0.75 * cosine + 0.25 * title
     # The same people and companies with nothing else in common: another event in their story.
-    content = sum(a.terms[t] * b.terms[t] for t in shared - a.names - b.names)
-    content /= a.norm * b.norm
-    if content < CONTENT_MIN:
+    if content / (a.norm * b.norm) < CONTENT_MIN:
         value *= 0.7
     same_amounts = a.amounts & b.amounts
     if same_amounts:

@@ -25,7 +25,7 @@ from .exceptions import NotFound, UsageError
 from .types import EntryData
 
 #: Stories looked at for one arriving entry: those sharing the most keys with it.
-MAX_STORIES = 6
+MAX_STORIES = 4
 #: Of a story's articles, the first few give it keys (enough to be found by any wording).
 KEYED_ARTICLES = 4
 _SIGNATURES = 8192
