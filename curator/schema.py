@@ -13,5 +13,6 @@ MIGRATIONS: tuple[str, ...] = (
     "0004_activity_log",
     "0005_stories",
     "0006_editor_session_generation",
+    "0007_relevance",
 )
 MIGRATION_SET = "curator"
