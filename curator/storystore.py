@@ -47,7 +47,6 @@ class StoryIndex:
         self._sigs: OrderedDict[int, Any] = OrderedDict()
         self._sources: OrderedDict[int, set[int]] = OrderedDict()
         self._firsts: OrderedDict[int, list[tuple[Any, ...]]] = OrderedDict()
-        self._pending: dict[str, Any] = {}
         self._swept: datetime | None = None
 
     # ------------------------------------------------------------ grouping
