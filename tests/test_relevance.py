@@ -17,7 +17,7 @@ from curator import relevance as R
 from curator.config import load
 from curator.core import Curator
 from curator.exceptions import ConfigError
-from curator.relevance_store import RelevanceStore
+from curator.store.relevance import RelevanceStore
 
 ON_BEAT = [  # (title, summary) the editors feature; each carries a topic term
     ("Antitrust regulators fine Meta over teenagers' data", "The watchdog fined the company "
@@ -185,6 +185,21 @@ def test_suggest_false_makes_none_and_withdraws_the_undecided(
     assert not any(c["suggested"] for c in cli("candidates", "--json", "--limit", "100"))
 
 
+def test_a_suggestion_an_editor_worked_on_is_never_withdrawn(
+        two_days: tuple[Cli, FeedServer], tmp_path: Path, clock: Any) -> None:
+    cli, server = two_days
+    cli("poll", "--json")
+    missed = by_url(cli("candidates", "--json", "--limit", "100"), "missed")
+    cli("feature", str(missed["id"]), "--note", "A draft worth keeping.")
+    cli("reset", str(missed["id"]))  # back to new, the note kept as a draft
+    write_config(tmp_path, [{"url": server.url("/f.xml"), "name": "Src"}],
+                 relevance={"suggest": False})
+    clock.advance(hours=1)
+    cli("poll", "--json")
+    kept = cli("show", str(missed["id"]), "--json")
+    assert kept["status"] == "new" and kept["note"] == "A draft worth keeping."
+
+
 def test_a_higher_suggest_above_makes_fewer(two_days: tuple[Cli, FeedServer], tmp_path: Path
                                             ) -> None:
     cli, server = two_days
@@ -258,7 +273,7 @@ def test_same_data_same_score_in_another_copy(two_days: tuple[Cli, FeedServer],
     shutil.copy(db, copy)
     with sqlite3.connect(copy) as conn:
         conn.execute("DELETE FROM relevance_model")
-    code = ("import sys; from curator.store import Store; from curator.relevance_store import "
+    code = ("import sys; from curator.store import Store; from curator.store.relevance import "
             "RelevanceStore; from curator.relevance import train; rs = RelevanceStore(Store("
             "sys.argv[1])); m = train(rs.examples(), rs.fingerprint()); "
             "print(m.to_blob().hex())")
@@ -356,7 +371,7 @@ def test_many_decisions_train_on_the_newest(tmp_path: Path, monkeypatch: Any) ->
     rs = RelevanceStore(cur.store)
     assert rs.decision_count() == 100_000
     monkeypatch.setattr(R, "MAX_DECISIONS", 2000)
-    monkeypatch.setattr("curator.relevance_store.MAX_DECISIONS", 2000)
+    monkeypatch.setattr("curator.store.relevance.MAX_DECISIONS", 2000)
     examples = rs.examples()
     assert len(examples) == 2000
     done = cur.refresh_relevance()
