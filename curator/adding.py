@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .exceptions import ArticleError, UsageError
-from .text import strip_invisible
-from .types import MAX_NOTE_CHARS
+from .publish import clean_note
 
 if TYPE_CHECKING:
     from .config import Config
@@ -41,11 +40,7 @@ def add_article(store: Store, search: SearchStore, config: Config, url: str, *,
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise UsageError(f"{url!r} is not an http(s) URL")
-    if note is not None:
-        note = strip_invisible(note)
-        if len(note) > MAX_NOTE_CHARS:
-            raise UsageError(f"the note has {len(note):,} characters; the limit is "
-                             f"{MAX_NOTE_CHARS:,}")
+    note = clean_note(note)  # checked before the page is fetched
 
     async def fetch() -> Any:
         from .fetch import Fetcher

@@ -16,10 +16,9 @@ from .config import Config, Follower, describe_changes
 from .documents import candidate_json, source_json
 from .exceptions import UsageError
 from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
-from .publish import Publisher, item_html, render_note
+from .publish import Publisher, clean_note, item_html, render_note
 from .store import Store
 from .store.search import MAX_QUERY, SNIPPET_END, SNIPPET_START, SearchStore
-from .text import strip_invisible
 from .types import MAX_NOTE_CHARS, Candidate, Channel, Editor, Enabled, PublishedItem, Source
 
 if TYPE_CHECKING:
@@ -158,14 +157,8 @@ class Curator:
 
         `link`: which of the story's articles the published item links (default: the first seen).
         """
-        if note is not None:
-            # Invisible characters that reorder or hide text have no place in a published note.
-            note = strip_invisible(note)
-        if note is not None and len(note) > MAX_NOTE_CHARS:
-            raise UsageError(f"the note has {len(note):,} characters; the limit is "
-                             f"{MAX_NOTE_CHARS:,}")
         return self.store.set_status(candidate_id, "featured", editor=editor, now=self.now(),
-                                     note=note, link=_article_url(link) if link else None)
+                                     note=clean_note(note), link=_article_url(link) if link else None)
 
     def split(self, candidate_id: int, url: str, *, editor: str) -> Candidate:
         """Make one of a story's other articles a candidate of its own; the new candidate."""
@@ -220,7 +213,6 @@ class Curator:
     def add_article(self, url: str, *, note: str | None, editor: str) -> Candidate:
         """Fetch an article page and make it a candidate (with a note: feature it); adding.py."""
         from .adding import add_article
-
         self.sync_sources()
         cid, _ = add_article(self.store, self._search(), self.config, url, note=note,
                              editor=editor, now=self.now())

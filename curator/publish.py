@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from . import __version__
-from .exceptions import PublishError
-from .text import excerpt
-from .types import Channel, PublishedItem
+from .exceptions import PublishError, UsageError
+from .text import excerpt, strip_invisible
+from .types import MAX_NOTE_CHARS, Channel, PublishedItem
 
 if TYPE_CHECKING:
     from .config import Config
@@ -59,6 +59,17 @@ def item_html(item: PublishedItem) -> str:
     from .render import item_html as render
 
     return render(item)
+
+
+def clean_note(note: str | None) -> str | None:
+    """A note as it may be saved: invisible characters that reorder or hide text have no place in
+    a published note, and it stays within MAX_NOTE_CHARS (else a UsageError saying so)."""
+    if note is None:
+        return None
+    note = strip_invisible(note)
+    if len(note) > MAX_NOTE_CHARS:
+        raise UsageError(f"the note has {len(note):,} characters; the limit is {MAX_NOTE_CHARS:,}")
+    return note
 
 
 def digest(data: bytes) -> str:
