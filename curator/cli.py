@@ -16,7 +16,14 @@ import click
 from . import __version__
 from . import config as config_mod
 from .clock import parse_iso
-from .core import Curator, PollSummary, candidate_json, candidate_score, source_json
+from .core import (
+    Curator,
+    PollSummary,
+    candidate_json,
+    candidate_score,
+    source_json,
+    suggestion_reason,
+)
 from .exceptions import CuratorError, LockedError, UsageError
 
 log = logging.getLogger("curator")
@@ -287,7 +294,10 @@ def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
     click.echo(f"#{r['id']}  {r['title']}")
     click.echo(f"  {r['url']}")
     click.echo(f"  status: {r['status']}   topics: {', '.join(r['topics']) or '-'}   "
-               f"published: {_date(r['published']) or '-'}")
+               f"published: {_date(r['published']) or '-'}   score: {candidate_score(r):.2f}")
+    why = suggestion_reason(r)
+    if why:
+        click.echo(f"  suggested: {why}")
     click.echo("  sources:")
     for e in r["carriers"]:
         click.echo(f"    - {e['source']}  ({_date(e['first_seen'])})")
