@@ -111,7 +111,7 @@ def test_a_suggestion_says_why_it_is_here(desk, client):
     c = Curator(desk.config, now=desk.clock)
     try:
         [hit] = c.search("doorbell")
-        cid = c.promote(hit["entry"], editor="maria")["id"]
+        cid = c.promote(hit["entry"], editor="maria").id
         # As the learned queue marks a suggestion (not an editor's promote).
         c.store.conn.execute("DELETE FROM review_log WHERE candidate_id = ?", (cid,))
         c.store.conn.execute("UPDATE candidates SET suggested = 1, suggestion = ? WHERE id = ?",
