@@ -1,7 +1,7 @@
 """The names of the schema migrations this version knows, in order, without importing them.
 
 Opening an up-to-date database then costs one query instead of importing sqlite-utils; the
-migrations themselves (curator/migrations.py) load only when one is pending.
+migrations themselves (curator/store/migrations.py) load only when one is pending.
 """
 
 from __future__ import annotations
@@ -14,5 +14,6 @@ MIGRATIONS: tuple[str, ...] = (
     "0005_stories",
     "0006_editor_session_generation",
     "0007_relevance",
+    "0008_search_index",
 )
 MIGRATION_SET = "curator"

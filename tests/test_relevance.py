@@ -17,7 +17,7 @@ from curator import relevance as R
 from curator.config import load
 from curator.core import Curator
 from curator.exceptions import ConfigError
-from curator.relevance_store import RelevanceStore
+from curator.store.relevance import RelevanceStore
 
 ON_BEAT = [  # (title, summary) the editors feature; each carries a topic term
     ("Antitrust regulators fine Meta over teenagers' data", "The watchdog fined the company "
@@ -147,6 +147,9 @@ def test_an_entry_no_topic_matched_is_suggested(two_days: tuple[Cli, FeedServer]
     assert summary["new_candidates"] == 3  # beat-new, trap-new and the suggestion
     shown = cli("show", str(missed["id"]), "--json")
     assert shown["suggested"] is True
+    text = cli("show", str(missed["id"])).stdout
+    assert f"score: {missed['score']:.2f}" in text
+    assert "suggested: like " in text and "you featured" in text
 
 
 def test_a_rejected_suggestion_teaches_like_any_reject(two_days: tuple[Cli, FeedServer],
@@ -210,6 +213,19 @@ def test_rematch_keeps_suggestions_and_counts_them_once(two_days: tuple[Cli, Fee
     assert result["new_candidates"] == 0 and result["dropped"] == 0
 
 
+def test_a_suggestion_a_topic_comes_to_match_is_an_ordinary_candidate(
+        two_days: tuple[Cli, FeedServer], tmp_path: Path) -> None:
+    cli, server = two_days
+    cli("poll", "--json")
+    assert by_url(cli("candidates", "--json", "--limit", "100"), "missed")["suggested"] is True
+    topics = [{"name": "fines", "any": ["watchdog fines"]}, {"name": "antitrust",
+                                                             "any": ["antitrust", "monopol*"]}]
+    write_config(tmp_path, [{"url": server.url("/f.xml"), "name": "Src"}], topics)
+    cli("rematch", "--json")
+    missed = by_url(cli("candidates", "--json", "--limit", "100"), "missed")
+    assert missed["suggested"] is False and missed["topics"] == ["fines"]
+
+
 def test_a_damaged_model_is_rebuilt(two_days: tuple[Cli, FeedServer], clock: Any) -> None:
     cli, _ = two_days
     cli("poll", "--json")
@@ -242,7 +258,7 @@ def test_same_data_same_score_in_another_copy(two_days: tuple[Cli, FeedServer],
     shutil.copy(db, copy)
     with sqlite3.connect(copy) as conn:
         conn.execute("DELETE FROM relevance_model")
-    code = ("import sys; from curator.store import Store; from curator.relevance_store import "
+    code = ("import sys; from curator.store import Store; from curator.store.relevance import "
             "RelevanceStore; from curator.relevance import train; rs = RelevanceStore(Store("
             "sys.argv[1])); m = train(rs.examples(), rs.fingerprint()); "
             "print(m.to_blob().hex())")
@@ -340,7 +356,7 @@ def test_many_decisions_train_on_the_newest(tmp_path: Path, monkeypatch: Any) ->
     rs = RelevanceStore(cur.store)
     assert rs.decision_count() == 100_000
     monkeypatch.setattr(R, "MAX_DECISIONS", 2000)
-    monkeypatch.setattr("curator.relevance_store.MAX_DECISIONS", 2000)
+    monkeypatch.setattr("curator.store.relevance.MAX_DECISIONS", 2000)
     examples = rs.examples()
     assert len(examples) == 2000
     done = cur.refresh_relevance()

@@ -30,10 +30,12 @@ from markupsafe import Markup
 
 from ..clock import iso
 from ..config import Config, Follower
-from ..core import MAX_NOTE_CHARS, Curator, candidate_score, display_name, suggestion_reason
+from ..core import MAX_NOTE_CHARS, Curator
+from ..documents import candidate_score, suggestion_reason
 from ..exceptions import PublishError, UsageError
+from ..types import Candidate
 from .security import LoginThrottle, safe_next
-from .text import excerpt, highlight, word_spans
+from .text import excerpt, highlight, marked, word_spans
 
 log = logging.getLogger("curator.web")
 
@@ -109,27 +111,35 @@ def _arg(name: str, allowed: set[str] | tuple[str, ...], default: str | None) ->
     return value if value in allowed else default
 
 
-def _mark_row(c: Curator, row: dict[str, Any], width: int = EXCERPT_CHARS,
-              words: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Add the highlighted title, excerpt and matched terms that the templates show.
+class Marked:
+    """A candidate as the templates show it: its fields, plus the title and excerpt marked up,
+    the matched terms and, when featured, the note as text."""
 
-    `words` (a search) are marked in the title and the excerpt; topic terms only in the excerpt
-    (a title is what editors look for on the page: it stays easy to read).
-    """
-    title = row.get("title") or row.get("url") or ""
-    text = row.get("text") or ""
-    row["display_title"] = highlight(title, (), word_spans(title, words)) if words else title
-    row["excerpt_marked"] = excerpt(text, c.highlight_spans(text), width,
-                                    hits=word_spans(text, words))
-    row["terms"] = c.matched_terms(title, text)
-    row["score_value"] = candidate_score(row)
-    row["why"] = suggestion_reason(row)
-    if row.get("status") == "featured" and row.get("note"):
-        # The note as readers read it, reduced to text: no Markdown asterisks, no markup.
-        import nh3
+    def __init__(self, c: Curator, candidate: Candidate, width: int = EXCERPT_CHARS,
+                 words: tuple[str, ...] = ()) -> None:
+        """`words` (a search) are marked in the title and the excerpt; topic terms only in the
+        excerpt (a title is what editors look for on the page: it stays easy to read)."""
+        self.candidate = candidate
+        title = candidate.title or candidate.url or ""
+        text = candidate.text or ""
+        self.display_title = highlight(title, (), word_spans(title, words)) if words else title
+        self.excerpt_marked = excerpt(text, c.highlight_spans(text), width,
+                                      hits=word_spans(text, words))
+        self.terms = c.matched_terms(title, text)
+        self.where: dict[str, list[tuple[str, list[str]]]] = {}  # the candidate page fills it
+        self.promoted_by: str | None = None
+        self.score_value = candidate_score(candidate)
+        self.why = suggestion_reason(candidate)
+        self.note_text: Markup | None = None
+        if candidate.status == "featured" and candidate.note:
+            # The note as readers read it, reduced to text: no Markdown asterisks, no markup.
+            import nh3
 
-        row["note_text"] = Markup(nh3.clean(c.preview_note(row["note"][:600]), tags=set()).strip())
-    return row
+            self.note_text = Markup(nh3.clean(c.preview_note(candidate.note[:600]),
+                                              tags=set()).strip())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.candidate, name)
 
 
 def here() -> str:
@@ -152,7 +162,7 @@ def queue() -> Any:
     """Candidates, newest first, filtered by status, topic, source and words."""
     c = curator()
     topics = {t.name: t for t in c.config.topics}
-    sources = sorted(((s["url"], display_name(s)) for s in c.stored_sources()),
+    sources = sorted(((s.url, s.display_name) for s in c.stored_sources()),
                      key=lambda s: s[1].casefold())
     status = _arg("status", STATUSES, "new") or "new"
     topic = _arg("topic", set(topics), None)
@@ -167,7 +177,7 @@ def queue() -> Any:
                         limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, sort=sort)
     more = len(rows) > PAGE_SIZE
     words = tuple(q.split())
-    rows = [_mark_row(c, r, words=words) for r in rows[:PAGE_SIZE]]
+    marked = [Marked(c, r, words=words) for r in rows[:PAGE_SIZE]]
     totals = c.counts()
     # The tabs count what each would show with these filters; the heading counts everything.
     counts = c.counts(topic=topic, source=source, search=q or None)
@@ -189,12 +199,58 @@ def queue() -> Any:
             args = {"status": s, **args}
         status_urls[s] = url_for("desk.queue") + ("?" + urlencode(args) if args else "")
     return render_template(
-        "queue.html", active="queue", rows=rows, status=status, topic=topic, source=source, q=q,
+        "queue.html", active="queue", rows=marked, status=status, topic=topic, source=source, q=q,
         sort=sort,
         page=page, topics=list(topics.values()), topic_titles=_topic_titles(c),
         sources=sources, counts=counts, totals=totals, filters=filters, status_urls=status_urls,
         prev_url=page_url(page - 1) if page > 1 else None,
         next_url=page_url(page + 1) if more else None, here_url=here_url, now=c.now())
+
+
+# ------------------------------------------------------------------ search everything stored
+
+
+def _page() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", "1")), 10_000))
+    except ValueError:
+        return 1
+
+
+@bp.get("/search")
+def search() -> Any:
+    """Every stored entry matching the words, best match first, with a way into the queue."""
+    from ..core import MAX_QUERY, SNIPPET_END, SNIPPET_START
+
+    c = curator()
+    q = " ".join(request.args.get("q", "").split())[:MAX_QUERY]
+    page = _page()
+    rows = c.search(q, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE) if q else []
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    for r in rows:
+        r["snippet_marked"] = marked(r.get("snippet") or "", SNIPPET_START, SNIPPET_END)
+
+    def page_url(n: int) -> str:
+        args = {"q": q, **({"page": str(n)} if n > 1 else {})}
+        return url_for("desk.search") + "?" + urlencode(args)
+
+    return render_template(
+        "search.html", active="search", q=q, rows=rows, page=page, here_url=here(),
+        prev_url=page_url(page - 1) if page > 1 else None,
+        next_url=page_url(page + 1) if more else None, now=c.now())
+
+
+@bp.post("/e/<int:eid>/promote")
+def promote(eid: int) -> Any:
+    """Make a stored entry a candidate (no topic matched it), then open it to feature it."""
+    c = curator()
+    known = c.entry(eid)["candidate"]
+    row = c.promote(eid, editor=editor())
+    if known is None:
+        notify(f"“{_title(row)}” is a candidate now.", row.id)
+        log.info("%s promoted entry %d to candidate %d", editor(), eid, row.id)
+    return redirect(url_for("desk.candidate", cid=row.id))
 
 
 # ------------------------------------------------------------------ one candidate
@@ -212,10 +268,12 @@ def note_too_long(note: str) -> str | None:
 def _candidate_page(cid: int, note: str | None = None, status: int = 200,
                     note_error: str | None = None) -> Any:
     c = curator()
-    row = _mark_row(c, c.candidate(cid), CANDIDATE_TEXT_CHARS)
-    draft = (row.get("note") or "") if note is None else note
+    row = Marked(c, c.candidate(cid), CANDIDATE_TEXT_CHARS)
+    row.where = c.matched_where(row.candidate)
+    row.promoted_by = next((h.editor for h in row.history if h.action == "promote"), None)
+    draft = (row.note or "") if note is None else note
     preview = Markup(c.preview_note(draft)) if draft.strip() and not note_error else None
-    history = list(reversed(row.get("history") or []))
+    history = list(reversed(row.history))
     body = render_template("candidate.html", active="queue", c=row, note=draft, preview=preview,
                            history=history, back=queue_url(), max_note=MAX_NOTE_CHARS,
                            note_error=note_error,
@@ -233,8 +291,8 @@ def _after_action(cid: int) -> Any:
     return redirect(safe_next(request.form.get("next"), url_for("desk.candidate", cid=cid)))
 
 
-def _title(row: dict[str, Any]) -> str:
-    title = str(row.get("title") or row.get("url") or f"#{row['id']}")
+def _title(row: Candidate) -> str:
+    title = row.title or row.url or f"#{row.id}"
     return title if len(title) <= 80 else title[:79] + "…"
 
 
@@ -253,8 +311,8 @@ def feature(cid: int) -> Any:
     before = c.candidate(cid)
     link = request.form.get("link") or None
     row = c.feature(cid, note, editor=editor(), link=link)
-    if before["status"] == "featured":
-        changed = (before.get("note") or "") != (row.get("note") or "")
+    if before.status == "featured":
+        changed = (before.note or "") != (row.note or "")
         notify(f"Note saved on “{_title(row)}”." if changed
                else f"“{_title(row)}” is featured; the note is unchanged.", cid)
     else:
@@ -285,8 +343,8 @@ def reset(cid: int) -> Any:
 def split(cid: int) -> Any:
     """Take one of the story's other articles out of it: a candidate of its own."""
     row = curator().split(cid, request.form.get("url", ""), editor=editor())
-    notify(f"“{_title(row)}” is a candidate of its own now.", row["id"])
-    log.info("%s split candidate %d from %d", editor(), row["id"], cid)
+    notify(f"“{_title(row)}” is a candidate of its own now.", row.id)
+    log.info("%s split candidate %d from %d", editor(), row.id, cid)
     return _after_action(cid)
 
 
@@ -368,7 +426,7 @@ def sources() -> Any:
     """Every source's health, with a way to re-enable disabled ones."""
     c = curator()
     rows = c.sources()
-    problems = sum(1 for r in rows if r["disabled"] or r["failures"])
+    problems = sum(1 for r in rows if r.disabled or r.failures)
     return render_template("sources.html", active="sources", rows=rows, problems=problems,
                            enabled=c.last_enabled(), now=c.now())
 
@@ -377,10 +435,10 @@ def sources() -> Any:
 def enable() -> Any:
     """Clear a source's disabled state and back-off."""
     c = curator()
-    row = c.enable(request.form.get("source", ""), editor=editor())
-    name = display_name(row)
+    row = c.enable(request.form.get("source", ""), editor=editor()).source
+    name = row.display_name
     notify(f"“{name}” is enabled; the next poll will fetch it.")
-    log.info("%s re-enabled source %s", editor(), row["url"])
+    log.info("%s re-enabled source %s", editor(), row.url)
     return redirect(url_for("desk.sources"))
 
 

@@ -6,7 +6,7 @@ import json
 
 from sqlite_utils import Database, Migrations
 
-from .schema import MIGRATION_SET, MIGRATIONS
+from ..schema import MIGRATION_SET, MIGRATIONS
 
 migrations = Migrations(MIGRATION_SET)
 
@@ -270,6 +270,44 @@ def m0007_relevance(db: Database) -> None:
         """)
 
 
+@migrations(name="0008_search_index")
+def m0008_search_index(db: Database) -> None:
+    """Full-text search over every entry: an FTS5 index of title and plain text.
+
+    The entries table is the index's content (FTS5 keeps only the index, not a second copy of
+    the text), and triggers keep it in step with every insert, update and delete, whichever
+    code writes the entries. An update indexes again only when the title or text changed: a
+    poll touches last_seen on every entry it sees again. `rebuild` indexes what is already
+    stored. Porter stemming lets "fine" find "fined" and "fines"; diacritics fold away.
+    """
+    db.execute("""
+        CREATE VIRTUAL TABLE entries_fts USING fts5(
+            title, text, content='entries', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2')""")
+    db.execute("""
+        CREATE TRIGGER entries_fts_insert AFTER INSERT ON entries BEGIN
+            INSERT INTO entries_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+        END""")
+    db.execute("""
+        CREATE TRIGGER entries_fts_delete AFTER DELETE ON entries BEGIN
+            INSERT INTO entries_fts (entries_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+        END""")
+    db.execute("""
+        CREATE TRIGGER entries_fts_update AFTER UPDATE OF title, text ON entries
+        WHEN old.title IS NOT new.title OR old.text IS NOT new.text BEGIN
+            INSERT INTO entries_fts (entries_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+            INSERT INTO entries_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+        END""")
+    db.execute("INSERT INTO entries_fts (entries_fts) VALUES ('rebuild')")
+
+
+def registered() -> list[str]:
+    """Every migration this version knows, in order: those pending on an empty database."""
+    return [m.name for m in migrations.pending(Database(memory=True))]
+
+
 # schema.MIGRATIONS lets the store skip importing this module when nothing is pending; the two
 # lists must agree, or an up-to-date database would look out of date (or the reverse).
-assert tuple(m.name for m in migrations._migrations) == MIGRATIONS, "update curator/schema.py"
+assert tuple(registered()) == MIGRATIONS, "update curator/schema.py"
