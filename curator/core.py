@@ -774,14 +774,15 @@ class Curator:
 
     def candidates(self, *, status: str = "new", topic: str | None = None,
                    limit: int | None = 50, source: str | None = None, search: str | None = None,
-                   offset: int = 0) -> list[dict[str, Any]]:
-        """Candidates, newest first."""
+                   offset: int = 0, seen: bool | None = None) -> list[dict[str, Any]]:
+        """Candidates, newest first (`seen`: only those marked seen, or only the others)."""
         if topic and topic not in {t.name for t in self.config.topics}:
             known = ", ".join(t.name for t in self.config.topics) or "none"
             raise UsageError(f"unknown topic {topic!r} (topics: {known})")
         source_id = self.store.find_source(source)["id"] if source else None
         return self.store.candidates(status=status, topic=topic, limit=limit,
-                                     source_id=source_id, search=search, offset=offset)
+                                     source_id=source_id, search=search, offset=offset,
+                                     seen=seen)
 
     def candidate(self, candidate_id: int) -> dict[str, Any]:
         """One candidate with its summary, sources and history."""
@@ -798,6 +799,13 @@ class Curator:
     def reject(self, candidate_id: int, *, editor: str) -> dict[str, Any]:
         """Reject a candidate (unfeatures it)."""
         return self.store.set_status(candidate_id, "rejected", editor=editor, now=self.now())
+
+    def mark_seen(self, ids: Sequence[int], *, editor: str, seen: bool = True) -> list[int]:
+        """Mark new candidates as seen by `editor` (or not seen again); returns those changed.
+
+        Seen is not a decision: the candidate stays new, and nothing is published or learnt.
+        """
+        return self.store.mark_seen(list(ids), editor=editor, now=self.now(), seen=seen)
 
     def reset(self, candidate_id: int, *, editor: str) -> dict[str, Any]:
         """Put a candidate back to new (unfeatures it)."""

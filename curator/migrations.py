@@ -202,6 +202,19 @@ def m0004_activity_log(db: Database) -> None:
     db.execute("DELETE FROM state WHERE key = 'web_last_publish'")
 
 
+@migrations(name="0005_candidate_seen")
+def m0005_candidate_seen(db: Database) -> None:
+    """Who marked a new candidate as seen, and when: the desk's New tab leaves seen ones out.
+
+    Seen is a note for the editors, not a decision: it stays out of review_log (whose newest id
+    is the publish marker) and clears when the candidate is put back to new.
+    """
+    _run(db, """
+        ALTER TABLE candidates ADD COLUMN seen_at TEXT;
+        ALTER TABLE candidates ADD COLUMN seen_by TEXT
+        """)
+
+
 # schema.MIGRATIONS lets the store skip importing this module when nothing is pending; the two
 # lists must agree, or an up-to-date database would look out of date (or the reverse).
 assert tuple(m.name for m in migrations._migrations) == MIGRATIONS, "update curator/schema.py"

@@ -587,8 +587,9 @@ class Store:
     @_converts_errors
     def candidates(self, *, status: str = "new", topic: str | None = None, limit: int | None = 50,
                    source_id: int | None = None, search: str | None = None,
-                   offset: int = 0) -> list[dict[str, Any]]:
-        """Candidates, newest first, with their topics and sources."""
+                   offset: int = 0, seen: bool | None = None) -> list[dict[str, Any]]:
+        """Candidates, newest first, with their topics and sources (`seen`: only those an
+        editor marked seen, or only those not; None: both)."""
         where: list[str] = []
         params: list[Any] = []
         if status != "all":
@@ -597,6 +598,8 @@ class Store:
             where.append("c.status = ?")
             params.append(status)
         self._filter(where, params, topic=topic, source_id=source_id, search=search)
+        if seen is not None:
+            where.append("c.seen_at IS NOT NULL" if seen else "c.seen_at IS NULL")
         order = ("c.featured_at DESC, c.id DESC" if status == "featured"
                  else "c.sort_time DESC, c.id DESC")
         sql = self._CANDIDATE_SQL + (" WHERE " + " AND ".join(where) if where else "")
@@ -643,20 +646,49 @@ class Store:
     @_converts_errors
     def counts(self, *, topic: str | None = None, source_id: int | None = None,
                search: str | None = None) -> dict[str, int]:
-        """How many candidates have each status (of those the filters let through)."""
+        """How many candidates have each status (of those the filters let through), and under
+        `seen` how many of the new ones an editor marked seen."""
         out = dict.fromkeys(STATUSES, 0)
         where: list[str] = []
         params: list[Any] = []
         self._filter(where, params, topic=topic, source_id=source_id, search=search)
+        seen = 0
         if where:
-            sql = ("SELECT c.status, count(*) FROM candidates c"
+            sql = ("SELECT c.status, c.seen_at IS NOT NULL, count(*) FROM candidates c"
                    " LEFT JOIN entries e ON e.id = c.entry_id WHERE " + " AND ".join(where)
-                   + " GROUP BY c.status")
+                   + " GROUP BY 1, 2")
         else:
-            sql = "SELECT status, count(*) FROM candidates GROUP BY status"
-        for status, n in self.conn.execute(sql, params):
-            out[status] = n
+            sql = ("SELECT status, seen_at IS NOT NULL, count(*) FROM candidates"
+                   " GROUP BY 1, 2")
+        for status, is_seen, n in self.conn.execute(sql, params):
+            out[status] += n
+            if status == "new" and is_seen:
+                seen += n
+        out["seen"] = seen
         return out
+
+    @_converts_errors
+    def mark_seen(self, ids: list[int], *, editor: str, now: datetime, seen: bool = True
+                  ) -> list[int]:
+        """Mark new candidates seen (or not) by `editor`; returns the ids that changed."""
+        if not ids:
+            return []
+        changed: list[int] = []
+        with self.write():
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                if seen:
+                    rows = self.conn.execute(
+                        f"UPDATE candidates SET seen_at = ?, seen_by = ? WHERE id IN ({marks})"
+                        " AND status = 'new' AND seen_at IS NULL RETURNING id",
+                        (iso(now), editor, *chunk)).fetchall()
+                else:
+                    rows = self.conn.execute(
+                        "UPDATE candidates SET seen_at = NULL, seen_by = NULL"
+                        f" WHERE id IN ({marks}) AND seen_at IS NOT NULL RETURNING id",
+                        chunk).fetchall()
+                changed.extend(r[0] for r in rows)
+        return sorted(changed)
 
     @_converts_errors
     def set_status(self, candidate_id: int, status: str, *, editor: str, now: datetime,
@@ -688,9 +720,11 @@ class Store:
                 if row["status"] == status:
                     return self.candidate(candidate_id)
                 # The note stays as a draft: resetting and featuring again brings it back.
+                # Back to new, it is new again: out of the desk's Seen tab too.
                 conn.execute(
                     "UPDATE candidates SET status = ?, guid = NULL, featured_at = NULL,"
-                    " note_updated_at = NULL, changed_by = ?, changed_at = ? WHERE id = ?",
+                    " note_updated_at = NULL, changed_by = ?, changed_at = ?, seen_at = NULL,"
+                    " seen_by = NULL WHERE id = ?",
                     (status, editor, stamp, candidate_id))
                 action = "reject" if status == "rejected" else "reset"
             else:

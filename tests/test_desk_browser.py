@@ -110,3 +110,75 @@ def test_a_failed_publish_and_a_broken_feeds_yaml_are_said_on_the_page(chromium:
     assert "feeds.yaml does not load (line" in banner.inner_text()
     shot(page, "config-problem-laptop")
     ctx.close()
+
+
+def rows_in_view(page: Any) -> int:
+    """How many queue rows are wholly on screen."""
+    return int(page.evaluate("""() => [...document.querySelectorAll('[data-row]')]
+        .filter(r => { const b = r.getBoundingClientRect();
+                       return b.top >= 0 && b.bottom <= innerHeight; }).length"""))
+
+
+def test_compact_list_and_bulk_actions_by_keyboard(chromium: Any, busy: Live) -> None:
+    ctx = busy.context(chromium, LAPTOP)
+    page = busy.watch(ctx.new_page())
+    busy.login(page)
+    comfortable = rows_in_view(page)
+    page.keyboard.press("v")  # compact, and remembered
+    page.wait_for_selector("body.density-compact")
+    compact = rows_in_view(page)
+    page.screenshot(path=str(SHOTS / "queue-compact-laptop.png"))
+    assert compact >= 12 and compact >= 3 * comfortable, (comfortable, compact)
+    page.reload()
+    assert "density-compact" in (page.locator("body").get_attribute("class") or "")
+
+    # s ticks the current row, j moves, s ticks another; e marks the ticked ones seen.
+    page.keyboard.press("j")
+    first = page.locator("[data-row].is-selected [data-row-link]").inner_text()
+    page.keyboard.press("s")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    third = page.locator("[data-row].is-selected [data-row-link]").inner_text()
+    page.keyboard.press("s")
+    assert page.locator("[data-selected-count]").inner_text() == "2 selected"
+    page.keyboard.press("e")
+    page.get_by_text("Marked 2 candidates as seen.").wait_for()
+    titles = page.locator("[data-row-link]").all_inner_texts()
+    assert first not in titles and third not in titles
+    # z undoes it.
+    page.keyboard.press("z")
+    page.get_by_text("2 candidates back among the new.").wait_for()
+    assert first in page.locator("[data-row-link]").all_inner_texts()
+
+    # Without a tick, the buttons act on all shown: here every antitrust candidate, by mouse.
+    page.goto("/?topic=antitrust")
+    shown = page.locator("[data-row]").count()
+    assert page.locator("[data-bulk-shown]").is_visible()
+    page.locator("[data-bulk-shown-action=seen]").click()
+    page.get_by_text(f"Marked {shown} candidates as seen.").wait_for()
+    page.goto("/")
+    # a ticks every row shown (again: none); a and x reject them all.
+    left = page.locator("[data-row]").count()
+    assert 0 < left < 25 - shown + 1
+    page.keyboard.press("a")
+    assert page.locator("[data-select]:checked").count() == left
+    page.keyboard.press("a")
+    assert page.locator("[data-select]:checked").count() == 0
+    page.keyboard.press("a")
+    page.keyboard.press("x")
+    page.get_by_text(f"Rejected {left} candidate{'' if left == 1 else 's'}.").wait_for()
+    page.get_by_text("The queue is clear.").wait_for()
+    assert busy.desk.candidate(busy.desk.ids["s230"])["status"] == "rejected"
+    assert busy.errors == [] and busy.dialogs == []
+    ctx.close()
+
+
+def test_compact_list_fits_a_phone(chromium: Any, busy: Live) -> None:
+    ctx = busy.context(chromium, PHONE)
+    page = busy.watch(ctx.new_page())
+    busy.login(page)
+    page.get_by_role("button", name="Compact list").click()
+    page.wait_for_selector("body.density-compact")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(SHOTS / "queue-compact-phone.png"))
+    ctx.close()

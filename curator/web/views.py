@@ -44,7 +44,9 @@ log = logging.getLogger("curator.web")
 bp = Blueprint("desk", __name__)
 
 PAGE_SIZE = 25
-STATUSES = ("new", "featured", "rejected", "all")
+STATUSES = ("new", "seen", "featured", "rejected", "all")  # "seen": new, marked seen
+DENSITIES = ("comfortable", "compact")
+BULK_MAX = 200  # ids one bulk action takes (a page shows PAGE_SIZE)
 EXCERPT_CHARS = 280
 CANDIDATE_TEXT_CHARS = 6000  # the page shows this much of the entry; the rest is at the original
 PUBLISHES_SHOWN = 5  # the Published page's list of who published last
@@ -239,15 +241,17 @@ def queue() -> Any:
         page = max(1, min(int(request.args.get("page", "1")), 10_000))
     except ValueError:
         page = 1
-    rows = c.candidates(status=status, topic=topic, source=source, search=q or None,
-                        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    # New is what no editor has marked seen yet; Seen, the new ones someone has.
+    seen = {"new": False, "seen": True}.get(status)
+    rows = c.candidates(status="new" if seen is not None else status, topic=topic,
+                        source=source, search=q or None, limit=PAGE_SIZE + 1,
+                        offset=(page - 1) * PAGE_SIZE, seen=seen)
     more = len(rows) > PAGE_SIZE
     words = tuple(q.split())
     rows = [_mark_row(c, r, words=words) for r in rows[:PAGE_SIZE]]
-    totals = c.counts()
     # The tabs count what each would show with these filters; the heading counts everything.
-    counts = c.counts(topic=topic, source=source, search=q or None)
-    counts["all"] = sum(counts.values())
+    totals = _tab_counts(c.counts())
+    counts = _tab_counts(c.counts(topic=topic, source=source, search=q or None))
     filters = {k: v for k, v in (("status", status if status != "new" else None),
                                  ("topic", topic), ("source", source), ("q", q)) if v}
 
@@ -268,7 +272,99 @@ def queue() -> Any:
         page=page, topics=list(topics.values()), topic_titles=_topic_titles(c),
         sources=sources, counts=counts, totals=totals, filters=filters, status_urls=status_urls,
         prev_url=page_url(page - 1) if page > 1 else None,
-        next_url=page_url(page + 1) if more else None, here_url=here_url, now=c.now())
+        next_url=page_url(page + 1) if more else None, here_url=here_url, now=c.now(),
+        density=_density())
+
+
+def _tab_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Store counts (new includes seen) as the tabs show them (new excludes seen)."""
+    out = dict(counts)
+    out["all"] = counts["new"] + counts["featured"] + counts["rejected"]
+    out["new"] = counts["new"] - counts["seen"]
+    return out
+
+
+def _density() -> str:
+    value = session.get("density")
+    return value if value in DENSITIES else "comfortable"
+
+
+@bp.post("/prefs/density")
+def density() -> Any:
+    """Show the queue comfortable (title, excerpt, topics) or compact (a line per candidate)."""
+    value = request.form.get("density", "")
+    if value not in DENSITIES:
+        value = "compact" if _density() == "comfortable" else "comfortable"
+    session["density"] = value
+    return redirect(safe_next(request.form.get("next"), url_for("desk.queue")))
+
+
+def _ids(field: str) -> list[int]:
+    """Candidate ids from a form: repeated fields or comma-separated, numbers only, capped."""
+    out: list[int] = []
+    for value in request.form.getlist(field):
+        for part in value.split(","):
+            part = part.strip()
+            if part.isdigit() and len(part) < 12:
+                out.append(int(part))
+    if len(out) > BULK_MAX:
+        raise UsageError(f"at most {BULK_MAX} candidates at once")
+    return list(dict.fromkeys(out))
+
+
+def _count(n: int, one: str = "candidate") -> str:
+    return f"{n} {one}{'' if n == 1 else 's'}"
+
+
+@bp.post("/bulk")
+def bulk() -> Any:
+    """Reject or mark seen the selected candidates (`scope=selected`) or all those shown
+    (`scope=shown`); `reset` and `unseen` undo them. Each is recorded with the editor."""
+    c = curator()
+    action = request.form.get("action", "")
+    if action not in ("reject", "seen", "unseen", "reset"):
+        raise UsageError(f"unknown bulk action {action!r}")
+    ids = _ids("shown" if request.values.get("scope") == "shown" else "ids")
+    back = safe_next(request.form.get("next"), queue_url())
+    if not ids:
+        flash("Select some candidates first (or use the buttons for all shown).", "info")
+        return redirect(back)
+    who = editor()
+    if action in ("seen", "unseen"):
+        changed = c.mark_seen(ids, editor=who, seen=action == "seen")
+        if action == "seen":
+            text = f"Marked {_count(len(changed))} as seen."
+        else:
+            text = f"{_count(len(changed))} back among the new."
+        _bulk_notify(text, changed, "unseen" if action == "seen" else None)
+    else:
+        changed = []
+        kept = 0
+        for cid in ids:
+            row = c.candidate(cid)
+            if action == "reject" and row["status"] == "featured":
+                kept += 1  # a bulk reject never takes a published item down
+                continue
+            if row["status"] == ("rejected" if action == "reject" else "new"):
+                continue
+            (c.reject if action == "reject" else c.reset)(cid, editor=who)
+            changed.append(cid)
+        if action == "reject":
+            text = f"Rejected {_count(len(changed))}."
+            if kept:
+                text += f" {_count(kept, 'featured candidate')} left as {'it was' if kept == 1 else 'they were'}."
+        else:
+            text = f"{_count(len(changed))} back in the queue."
+        _bulk_notify(text, changed, "reset" if action == "reject" else None)
+    log.info("%s: bulk %s of %d candidates (%d changed)", who, action, len(ids), len(changed))
+    return redirect(back)
+
+
+def _bulk_notify(text: str, ids: list[int], undo: str | None) -> None:
+    message: dict[str, Any] = {"text": text}
+    if undo and ids:
+        message.update(bulk_undo=undo, ids=",".join(map(str, ids)))
+    flash(message, "success")  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ one candidate
