@@ -362,11 +362,26 @@ def enable(c: Ctx, url_or_name: str) -> None:
     click.echo(f"enabled {r['name'] or r['title'] or r['url']}; it will be polled next time")
 
 
-@cli.command(epilog="\b\nExample:\n  curator rematch --json   # after editing topics in feeds.yaml")
+@cli.command(epilog="\b\nExamples:\n  curator rematch --dry-run   # what would change\n"
+             "  curator rematch --json      # after editing topics in feeds.yaml")
+@click.option("--dry-run", is_flag=True, help="Say what would be added and dropped; change nothing.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def rematch(c: Ctx, as_json: bool) -> None:
+def rematch(c: Ctx, dry_run: bool, as_json: bool) -> None:
     """Apply the current topics to every stored entry."""
+    if dry_run:
+        preview = c.curator().rematch_preview()
+        if as_json:
+            emit_json(preview)
+            return
+        click.echo(f"{preview['entries']} entries: a rematch would add "
+                   f"{preview['new_candidates']} candidates and drop {preview['dropped']} "
+                   "(nothing changed)")
+        for a in preview["would_add"]:
+            click.echo(f"  + {a['title']}")
+        for d in preview["would_drop"]:
+            click.echo(f"  - {d['id']}  {d['title']}")
+        return
     result = c.curator().rematch()
     if as_json:
         emit_json(result)

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     import asyncio
     from concurrent.futures import Executor
 
-    from .feedsfile import AddResult
+    from .feedsfile import AddResult, FeedsFile
     from .fetch import Fetcher
     from .match import Matcher
 
@@ -421,6 +421,11 @@ def _unwritable(e: OSError, *paths: Path) -> str:
             "output.rss and output.atom in feeds.yaml to a folder it can write.")
 
 
+# The activity-log actions that change what is polled or matched (the Sources page lists them).
+CONFIG_ACTIONS = ("enable", "disable", "source-add", "source-rename", "source-remove",
+                  "topic-add", "topic-edit", "topic-remove")
+
+
 def _jitter(seconds: float, spread: float = 0.1) -> float:
     # Spreads polls of sources added together, so they do not all fall due in the same second.
     import random
@@ -765,6 +770,111 @@ class Curator:
         self.sync_sources()
         s = self.store.find_source(url_or_name)
         return self.store.enable_source(s["id"], editor=editor, now=self.now())
+
+    def disable(self, url_or_name: str, *, editor: str | None = None) -> dict[str, Any]:
+        """Stop polling a source (it stays in feeds.yaml) until `enable`; logged with the editor."""
+        self.sync_sources()
+        s = self.store.find_source(url_or_name)
+        if s["disabled"]:
+            return s
+        reason = f"disabled by {editor}" if editor else "disabled"
+        return self.store.disable_source(s["id"], reason, editor=editor, now=self.now())
+
+    # ------------------------------------------------------------------ editing feeds.yaml
+
+    def edit_config(self, edit: Callable[[FeedsFile], str | None], *, editor: str | None,
+                    action: str, source: str | None = None) -> str | None:
+        """Change feeds.yaml through `edit` (which returns the log's line of detail), write it
+        with only the edited lines changed, take the new configuration in, and log the change
+        with the editor. Nothing is written or logged when the edit or the result is refused."""
+        from .feedsfile import FeedsFile
+
+        f = FeedsFile(self.config.path)
+        detail = edit(f)
+        if not f.changed():
+            return detail
+        config = dataclasses.replace(f.check(), database=self.config.database)
+        now = self.now()
+        with self.store.write():
+            self.store.sync_sources(((s.url, s.name, s.interval) for s in config.sources), now)
+            row = self.store._one("SELECT id FROM sources WHERE url = ?", (source,)) \
+                if source else None
+            self.store.log_activity(action, editor=editor, now=now,
+                                    source_id=row["id"] if row else None, detail=detail)
+            # The file is written last: if that fails, the log and the sources roll back.
+            f.save()
+        self.config = config
+        self._synced = True
+        return detail
+
+    def add_source(self, url: str, name: str | None = None, *, editor: str | None) -> str:
+        """Add a source to feeds.yaml (only its lines are added); returns its URL."""
+        url = url.strip()
+        def edit(f: FeedsFile) -> str:
+            f.add_source(url, name)
+            return f"{name} ({url})" if name else url
+
+        self.edit_config(edit, editor=editor, action="source-add", source=url)
+        return url
+
+    def rename_source(self, url: str, name: str | None, *, editor: str | None) -> None:
+        """Set or clear a source's name in feeds.yaml."""
+        old = next((s.name for s in self.config.sources if s.url == url), None)
+
+        def edit(f: FeedsFile) -> str:
+            f.rename_source(url, name)
+            return f"{old or url} → {(name or '').strip() or url}"
+
+        self.edit_config(edit, editor=editor, action="source-rename", source=url)
+
+    def remove_source(self, url: str, *, editor: str | None) -> None:
+        """Take a source out of feeds.yaml; what it brought in stays stored."""
+        old = next((s.name for s in self.config.sources if s.url == url), None)
+
+        def edit(f: FeedsFile) -> str:
+            f.remove_source(url)
+            return f"{old} ({url})" if old else url
+
+        self.edit_config(edit, editor=editor, action="source-remove", source=url)
+
+    def put_topic(self, name: str, *, title: str | None, any_terms: Sequence[Any],
+                  all_terms: Sequence[Any] = (), none_terms: Sequence[Any] = (),
+                  create: bool = False, editor: str | None) -> None:
+        """Create a topic in feeds.yaml, or change one's title and terms (then `rematch`)."""
+        def edit(f: FeedsFile) -> str:
+            f.put_topic(name, title=title, any_terms=any_terms, all_terms=all_terms,
+                        none_terms=none_terms, create=create)
+            n = len(any_terms) + len(all_terms) + len(none_terms)
+            return f"{name}: {n} term{'' if n == 1 else 's'}"
+
+        self.edit_config(edit, editor=editor, action="topic-add" if create else "topic-edit")
+
+    def remove_topic(self, name: str, *, editor: str | None) -> None:
+        """Take a topic out of feeds.yaml (then `rematch`)."""
+        def edit(f: FeedsFile) -> str:
+            f.remove_topic(name)
+            return name
+
+        self.edit_config(edit, editor=editor, action="topic-remove")
+
+    def topics_after(self, edit: Callable[[FeedsFile], Any]) -> tuple[Topic, ...]:
+        """The topics feeds.yaml would have after `edit`, without writing anything."""
+        from .feedsfile import FeedsFile
+
+        f = FeedsFile(self.config.path)
+        edit(f)
+        return f.check().topics
+
+    def rematch_preview(self, topics: Sequence[Topic] | None = None) -> dict[str, Any]:
+        """What `rematch` would add and drop with these topics (default: feeds.yaml's)."""
+        from .match import Matcher
+
+        matcher = Matcher(tuple(self.config.topics if topics is None else topics))
+        return self.store.rematch_preview(lambda t, x: matcher.match(t, x))
+
+    def source_activity(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The newest changes to the sources and topics, newest first."""
+        return self.store.activity(CONFIG_ACTIONS, limit)
 
     def last_enabled(self) -> dict[int, dict[str, Any]]:
         """Who last enabled each source that was ever enabled, and when, by source id."""

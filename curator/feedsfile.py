@@ -372,6 +372,10 @@ class FeedsFile:
         _yaml(self.indent).dump(self.doc, buf)
         return buf.getvalue()
 
+    def check(self) -> Config:
+        """The configuration the edited text gives (ConfigError if it would not load)."""
+        return parse(self.text(), self.path)
+
     def changed(self) -> bool:
         return self._whole or bool(self._splices)
 
@@ -382,10 +386,10 @@ class FeedsFile:
         """
         from .files import write_atomic
 
-        text = self.text()
-        config = parse(text, self.path)  # never write a file that would not load
+        config = self.check()  # never write a file that would not load
         if not self.changed():
             return config
+        text = self.text()
         with _LOCK:
             try:
                 now = self.path.read_text(encoding="utf-8")

@@ -300,12 +300,6 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?)", (action, source_id, editor, iso(now), detail))
 
     @_converts_errors
-    def activity(self, action: str, limit: int = 10) -> list[dict[str, Any]]:
-        """The newest entries of one action in the activity log, newest first."""
-        return self._q("SELECT id, action, source_id, editor, at, detail FROM activity_log"
-                       " WHERE action = ? ORDER BY id DESC LIMIT ?", (action, limit))
-
-    @_converts_errors
     def last_enabled(self) -> dict[int, dict[str, Any]]:
         """Each re-enabled source's newest enable (editor, at, detail), by source id."""
         rows = self._q(
@@ -313,6 +307,50 @@ class Store:
             " (SELECT max(id) FROM activity_log WHERE action = 'enable'"
             " AND source_id IS NOT NULL GROUP BY source_id)")
         return {r["source_id"]: r for r in rows}
+
+    @_converts_errors
+    def disable_source(self, source_id: int, reason: str, *, editor: str | None,
+                       now: datetime) -> dict[str, Any]:
+        """Stop polling a source until it is enabled again, and log who did it: together."""
+        with self.write():
+            self.conn.execute("UPDATE sources SET disabled = ? WHERE id = ?", (reason, source_id))
+            self.log_activity("disable", editor=editor, now=now, source_id=source_id,
+                              detail=reason)
+            return self.source(source_id)
+
+    @_converts_errors
+    def source_counts(self) -> dict[int, dict[str, int]]:
+        """Per source id: entries stored, and the candidates among them."""
+        out: dict[int, dict[str, int]] = {}
+        for sid, n in self.conn.execute(
+                "SELECT source_id, count(*) FROM entries GROUP BY source_id"):
+            out[sid] = {"entries": n, "candidates": 0}
+        for sid, n in self.conn.execute(
+                "SELECT e.source_id, count(DISTINCT c.id) FROM candidates c"
+                " JOIN entries e ON e.url = c.url GROUP BY e.source_id"):
+            out.setdefault(sid, {"entries": 0, "candidates": 0})["candidates"] = n
+        return out
+
+    @_converts_errors
+    def topic_counts(self) -> dict[str, dict[str, int]]:
+        """Per topic: how many candidates it matched, by status."""
+        out: dict[str, dict[str, int]] = {}
+        for topic, status, n in self.conn.execute(
+                "SELECT t.topic, c.status, count(*) FROM candidate_topics t"
+                " JOIN candidates c ON c.id = t.candidate_id GROUP BY 1, 2"):
+            out.setdefault(topic, dict.fromkeys(STATUSES, 0))[status] = n
+        return out
+
+    @_converts_errors
+    def activity(self, actions: str | Sequence[str], limit: int = 10) -> list[dict[str, Any]]:
+        """The newest activity-log rows of these kinds, newest first, with the source's URL."""
+        if isinstance(actions, str):
+            actions = (actions,)
+        marks = ",".join("?" * len(actions))
+        return self._q(
+            "SELECT a.*, s.url AS source_url, coalesce(s.name, s.title, s.url) AS source_name"
+            " FROM activity_log a LEFT JOIN sources s ON s.id = a.source_id"
+            f" WHERE a.action IN ({marks}) ORDER BY a.id DESC LIMIT ?", (*actions, limit))
 
     # ------------------------------------------------------------ entries
 
@@ -508,6 +546,36 @@ class Store:
                 " (SELECT candidate_id FROM candidate_topics)").rowcount
             after = {r[0] for r in conn.execute("SELECT url FROM candidates")}
         return count, len(after - before), dropped
+
+    @_converts_errors
+    def rematch_preview(self, match: Callable[[str, str], list[str]], sample: int = 50
+                        ) -> dict[str, Any]:
+        """What `rematch(match)` would do, changing nothing: the entries it would read, the
+        candidates it would add and those it would drop (new ones no topic matches any more;
+        featured and rejected ones are never dropped), each with up to `sample` examples."""
+        conn = self.conn
+        matched: dict[str, str] = {}  # canonical URL -> the title of its first matching entry
+        count = last = 0
+        while True:
+            rows = conn.execute(
+                "SELECT id, url, title, text FROM entries WHERE id > ? ORDER BY id LIMIT 2000",
+                (last,)).fetchall()
+            if not rows:
+                break
+            for _eid, url, title, text in rows:
+                if url and url not in matched and match(title or "", text or ""):
+                    matched[url] = title or url
+            count += len(rows)
+            last = rows[-1][0]
+        have = {url: (cid, status, title) for cid, url, status, title in conn.execute(
+            "SELECT id, url, status, title FROM candidates")}
+        added = [{"url": u, "title": t} for u, t in matched.items() if u not in have]
+        dropped = [{"id": cid, "url": u, "title": title or u}
+                   for u, (cid, status, title) in have.items()
+                   if status == "new" and u not in matched]
+        dropped.sort(key=lambda d: -int(d["id"]))
+        return {"entries": count, "new_candidates": len(added), "dropped": len(dropped),
+                "would_add": added[-sample:][::-1], "would_drop": dropped[:sample]}
 
     @_converts_errors
     def entry_count(self) -> int:

@@ -182,3 +182,37 @@ def test_compact_list_fits_a_phone(chromium: Any, busy: Live) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(SHOTS / "queue-compact-phone.png"))
     ctx.close()
+
+
+def test_sources_and_topics_edited_from_the_desk(chromium: Any, busy: Live) -> None:
+    path = busy.desk.config.path
+    ctx = busy.context(chromium, LAPTOP)
+    page = busy.watch(ctx.new_page())
+    busy.login(page)
+    page.get_by_role("link", name="Sources").click()
+    page.get_by_label("Add a feed").fill("https://new.example.org/feed.xml")
+    page.get_by_label("Name").first.fill("New Desk")
+    page.get_by_role("button", name="Add source").click()
+    page.get_by_text("Added “New Desk”").wait_for()
+    assert "url: https://new.example.org/feed.xml" in path.read_text()
+    row = page.locator('tr[data-source="https://news.example.com/ledger.rss"]')
+    assert "2 entries" in row.locator("[data-counts]").inner_text()
+    row.get_by_text("Edit").click()
+    row.locator("input[name=name]").fill("The Ledger")
+    row.get_by_role("button", name="Rename").click()
+    page.get_by_text("Renamed to “The Ledger”.").wait_for()
+    shot(page, "sources-editing-laptop")
+
+    page.get_by_role("link", name="Topics", exact=True).click()
+    page.locator('[data-topic="antitrust"]').get_by_role("link", name="Edit").click()
+    page.get_by_label("Any of these").fill("monopol*\nchipmakers")
+    page.get_by_role("button", name="Preview what changes").click()
+    preview = page.locator("[data-rematch-preview]")
+    assert preview.locator("[data-would-drop]").inner_text() == "20"
+    shot(page, "topic-preview-laptop")
+    assert "chipmakers" not in path.read_text()  # a preview writes nothing
+    page.get_by_role("button", name="Save and apply").click()
+    page.get_by_text("Saved the topic").wait_for()
+    assert "chipmakers" in path.read_text()
+    assert busy.errors == [] and busy.dialogs == []
+    ctx.close()
