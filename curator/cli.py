@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,14 +34,35 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False)
 
 
+# Control characters, C1 controls and the Unicode line separators: a log message carries text
+# from requests and feeds, and none of it may start a line of its own in the text log.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape_control(m: re.Match[str]) -> str:
+    ch = m.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
+    if named:
+        return named
+    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+
+class _TextFormatter(logging.Formatter):
+    """One event, one line: control characters in the message are shown escaped."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = _CONTROLS.sub(_escape_control, record.message)
+        return super().formatMessage(record)
+
+
 def setup_logging(fmt: str, level: int) -> None:
     """One line per event on stderr, as text or JSON."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)sZ %(levelname)s %(message)s",
-                                               "%Y-%m-%dT%H:%M:%S"))
+        handler.setFormatter(_TextFormatter("%(asctime)sZ %(levelname)s %(message)s",
+                                            "%Y-%m-%dT%H:%M:%S"))
     handler.formatter.converter = __import__("time").gmtime  # type: ignore[union-attr]
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -537,12 +559,15 @@ def editor_remove(c: Ctx, name: str) -> None:
              "  curator web --host 0.0.0.0 --port 8000   # behind a TLS-terminating proxy")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--trusted-proxy", metavar="ADDRESS", envvar="CURATOR_TRUSTED_PROXY",
+              help="The address of your TLS proxy: believe its X-Forwarded-For, so login "
+                   "limits count each client, not the proxy ($CURATOR_TRUSTED_PROXY).")
 @pass_ctx
-def web(c: Ctx, host: str, port: int) -> None:
+def web(c: Ctx, host: str, port: int, trusted_proxy: str | None) -> None:
     """Serve the editors' desk and the public feeds (/feed.xml, /atom.xml)."""
     from .web import serve
 
-    serve(c.curator().config, host=host, port=port)
+    serve(c.curator().config, host=host, port=port, trusted_proxy=trusted_proxy)
 
 
 def main() -> None:

@@ -30,6 +30,8 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
 _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2,
                "gb": 1000**3, "gib": 1024**3}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# What HTTP forbids in a header value (RFC 9110 5.5): CR and LF would start a new header line.
+_HEADER_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 # The everyday shape of a feed URL. Every command reads feeds.yaml, and urlsplit costs about 5 ms
 # per 1,000 sources, so URLs of this shape (which urlsplit always accepts) skip it; any other
 # shape gets the full check.
@@ -149,6 +151,24 @@ class _Node:
         text = str(value).strip()
         if not text and not allow_empty:
             raise self.fail("must not be empty")
+        return text
+
+    def text(self) -> str:
+        """A name or title: a string without bidi overrides or zero-width characters."""
+        from .text import strip_invisible
+
+        text = strip_invisible(self.string()).strip()
+        if not text:
+            raise self.fail("must not be empty")
+        return text
+
+    def header_value(self) -> str:
+        """A string sent as an HTTP header value: no line breaks or other control characters."""
+        text = self.string()
+        bad = _HEADER_UNSAFE.search(text)
+        if bad:
+            raise self.fail(f"must be one line without control characters (found "
+                            f"{bad.group()!r}): it is sent as an HTTP header")
         return text
 
     def integer(self, minimum: int = 0) -> int:
@@ -364,7 +384,8 @@ def parse(text: str, path: Path) -> Config:
             interval=p["interval"].duration() if "interval" in p else poll.interval,
             timeout=float(p["timeout"].duration()) if "timeout" in p else poll.timeout,
             max_bytes=p["max_bytes"].size() if "max_bytes" in p else poll.max_bytes,
-            user_agent=p["user_agent"].string() if "user_agent" in p else poll.user_agent,
+            user_agent=(p["user_agent"].header_value() if "user_agent" in p
+                        else poll.user_agent),
             block_private_addresses=(p["block_private_addresses"].boolean()
                                      if "block_private_addresses" in p else False),
             concurrency=p["concurrency"].integer(1) if "concurrency" in p else poll.concurrency,
@@ -376,16 +397,16 @@ def parse(text: str, path: Path) -> Config:
          "atom_url"},
         {"title", "link", "description"},
     )
-    title = o["title"].string()
+    title = o["title"].text()
     link = o["link"].url()
     author_name, author_email = title, None
     if "author" in o:
         a = o["author"]
         if _kind(a.node) == "scalar":
-            author_name = a.string()
+            author_name = a.text()
         else:
             am = a.mapping({"name", "email"}, {"name"})
-            author_name = am["name"].string()
+            author_name = am["name"].text()
             if "email" in am:
                 author_email = am["email"].string()
                 if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", author_email):
@@ -397,7 +418,7 @@ def parse(text: str, path: Path) -> Config:
     output = OutputConfig(
         title=title,
         link=link,
-        description=o["description"].string(),
+        description=o["description"].text(),
         author_name=author_name,
         author_email=author_email,
         rss=rss,
@@ -417,7 +438,7 @@ def parse(text: str, path: Path) -> Config:
             m = s.mapping({"url", "name", "interval"}, {"url"})
             src = SourceConfig(
                 url=m["url"].url(),
-                name=m["name"].string() if "name" in m else None,
+                name=m["name"].text() if "name" in m else None,
                 interval=m["interval"].duration() if "interval" in m else None,
             )
         if src.url in seen_urls:
@@ -443,7 +464,7 @@ def parse(text: str, path: Path) -> Config:
                 f"topic {name!r} has no terms: give at least one under `any`")
         topics.append(Topic(
             name=name,
-            title=m["title"].string() if "title" in m else name,
+            title=m["title"].text() if "title" in m else name,
             any=any_terms,
             all=m["all"].terms() if "all" in m else (),
             none=m["none"].terms() if "none" in m else (),

@@ -26,6 +26,7 @@ from .config import Config, Follower
 from .exceptions import CuratorError, LockedError, ParseError, PublishError, UsageError
 from .store import SaveResult, Store
 from .store import new_guid as _new_guid
+from .text import strip_invisible
 from .types import (
     Channel,
     Fetched,
@@ -354,9 +355,10 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# Bump when render.render_note's output changes for the same Markdown (a sanitiser rule, an
-# extension), so notes rendered before are rendered again even without a new release.
-NOTE_HTML_REVISION = 1
+# Bump when render's output changes for the same input (a sanitiser rule, an extension, how
+# titles are reduced to text), so notes rendered before are rendered again and the feeds are
+# written again even without a new release. 2: bidi overrides and zero-width characters go.
+NOTE_HTML_REVISION = 2
 
 
 def note_html_key(note: str) -> str:
@@ -900,6 +902,9 @@ class Curator:
 
     def feature(self, candidate_id: int, note: str | None, *, editor: str) -> dict[str, Any]:
         """Feature a candidate with a Markdown commentary; again to edit the note."""
+        if note is not None:
+            # Invisible characters that reorder or hide text have no place in a published note.
+            note = strip_invisible(note)
         if note is not None and len(note) > MAX_NOTE_CHARS:
             raise UsageError(f"the note has {len(note):,} characters; the limit is "
                              f"{MAX_NOTE_CHARS:,}")
@@ -1103,7 +1108,8 @@ class Curator:
         o = self.config.output
         return Channel(title=o.title, link=o.link, description=o.description,
                        author_name=o.author_name, author_email=o.author_email,
-                       rss_url=o.rss_url, atom_url=o.atom_url)
+                       rss_url=o.rss_url, atom_url=o.atom_url,
+                       topic_titles=tuple((t.name, t.title) for t in self.config.topics))
 
     def published_items(self) -> list[PublishedItem]:
         """The featured candidates as they go into the feeds, newest feature first."""
@@ -1153,7 +1159,7 @@ class Curator:
         # what the last publish left, the output would be the same bytes, so skip building it
         # (and importing the renderers) — the common case for a publish from cron. The items'
         # note_html is left out of their repr: it follows from the note and the version.
-        inputs = _digest(repr((__version__, channel, items)).encode())
+        inputs = _digest(repr((__version__, NOTE_HTML_REVISION, channel, items)).encode())
         output = self._output_digest()
         if self.store.get_state("published_inputs") == inputs and self._files_as_published():
             if (self.store.get_state("published_marker") != marker
@@ -1203,7 +1209,9 @@ class Curator:
     def _output_digest(self) -> str:
         # The output settings as of this publish: any process (the desk, cron, `curator run`)
         # can then tell that an edit of feeds.yaml's output section is not published yet.
-        return _digest(repr((__version__, self.config.output)).encode())
+        # Topic titles are the feeds' category labels: a renamed topic is an output change too.
+        titles = tuple((t.name, t.title) for t in self.config.topics)
+        return _digest(repr((__version__, NOTE_HTML_REVISION, self.config.output, titles)).encode())
 
     def needs_publish(self) -> bool:
         """True when a feature, note, status or the output settings changed since the last publish."""

@@ -331,29 +331,75 @@ class _GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
+# NAT64 (RFC 6052): 64:ff9b::/96 carries an IPv4 address in its last 32 bits; the translator
+# forwards to that address, so that address is what is judged. 64:ff9b:1::/48 (RFC 8215) is a
+# site's own translator, a private range whatever it embeds.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+# IPv4-compatible addresses (::a.b.c.d, RFC 4291 2.5.5.1, deprecated): some stacks still route
+# them to the IPv4 address.
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address leads to, with the form that carries each."""
+    found: list[tuple[str, ipaddress.IPv4Address]] = []
+    if ip.sixtofour is not None:
+        found.append(("6to4", ip.sixtofour))
+    if ip.teredo is not None:
+        server, client = ip.teredo
+        found += [("Teredo", server), ("Teredo", client)]
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _NAT64:
+        found.append(("NAT64", low32))
+    elif ip in _IPV4_COMPATIBLE and int(ip) > 1:  # not :: nor ::1
+        found.append(("IPv4-compatible", low32))
+    return found
+
+
+def _address_kind(ip: _IPAddress) -> str | None:
+    """Which forbidden kind of range ip is in, judged on ip alone; None for a public address."""
+    # Most specific first: ipaddress counts link-local and reserved ranges as private too,
+    # and ::1 as reserved.
+    if ip.is_loopback:
+        return "private/loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
+        return "site-local"  # fec0::/10: deprecated, yet still routed inside some sites
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_unspecified:
+        return "unspecified"
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64_LOCAL:
+        return "private/loopback"
+    if ip.is_reserved:
+        return "reserved"
+    if ip.is_private:
+        return "private/loopback"
+    if not ip.is_global:
+        return "non-public"  # e.g. 100.64.0.0/10, carrier-grade NAT
+    return None
+
+
 def _address_refusal(ip: _IPAddress) -> str | None:
     """Why an address may not be fetched under block_private_addresses, or None."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-    # Most specific first: ipaddress counts link-local and reserved ranges as private too,
-    # and ::1 as reserved.
-    if ip.is_loopback:
-        kind = "private/loopback"
-    elif ip.is_link_local:
-        kind = "link-local"
-    elif ip.is_multicast:
-        kind = "multicast"
-    elif ip.is_unspecified:
-        kind = "unspecified"
-    elif ip.is_reserved:
-        kind = "reserved"
-    elif ip.is_private:
-        kind = "private/loopback"
-    elif not ip.is_global:
-        kind = "non-public"  # e.g. 100.64.0.0/10, carrier-grade NAT
-    else:
-        return None
-    return f"refused: {ip} is a {kind} address"
+    if isinstance(ip, ipaddress.IPv6Address):
+        for form, inner in _embedded_ipv4(ip):
+            kind = _address_kind(inner)
+            if kind:
+                return f"refused: {ip} embeds {inner} ({form}), {_a(kind)} address"
+        if ip in _NAT64:
+            # It stands for the IPv4 address alone, judged above; Python calls it reserved.
+            return None
+    kind = _address_kind(ip)
+    return f"refused: {ip} is {_a(kind)} address" if kind else None
+
+
+def _a(kind: str) -> str:
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def _parse_url(raw: str) -> URL:

@@ -23,6 +23,7 @@ from feedparser.encodings import convert_to_utf8
 
 from . import urls
 from .exceptions import NotAFeed, ParseError
+from .text import strip_invisible
 from .types import EntryData, ParsedFeed, SourceData
 
 # ---------------------------------------------------------------- text
@@ -38,6 +39,15 @@ def clean_text(s: str) -> str:
     s = _ILLEGAL_CHARS.sub("", s)
     # NFC so that "é" typed two ways matches the same topic term and compares equal.
     return unicodedata.normalize("NFC", s)
+
+
+def _clean_prose(s: str) -> str:
+    """clean_text for text a reader sees: also without bidi overrides and zero-width characters.
+
+    Not for ids, links or the change hash: those must stay what they were, or an upgrade would
+    see every such entry as new or changed.
+    """
+    return strip_invisible(clean_text(s))
 
 
 def _collapse(s: str) -> str:
@@ -69,10 +79,10 @@ _SERIALISED_TAG = re.compile(r'<[^"<>]*(?:"[^"]*"[^"<>]*)*>')
 def html_to_text(html_: str) -> str:
     """Plain text of an HTML fragment: no tags or scripts, entities decoded once, one space."""
     if "<" not in html_ and "&" not in html_:
-        return _collapse(clean_text(html_))
+        return _collapse(_clean_prose(html_))
     # nh3 emits the text with &, < and > escaped; unescaping that once gives the text exactly.
     stripped = _TEXT_CLEANER.clean(_BLOCK_BOUNDARY.sub(" <", html_))
-    return _collapse(clean_text(html.unescape(stripped)))
+    return _collapse(_clean_prose(html.unescape(stripped)))
 
 
 # The same boundaries in nh3's output, whose tag names are always lower case (3x faster).
@@ -82,7 +92,7 @@ _BLOCK_BOUNDARY_LC = re.compile(_BLOCK_BOUNDARY.pattern)
 def _safe_html_to_text(safe_html: str) -> str:
     """html_to_text for our own sanitised output, without a second HTML parse."""
     stripped = _SERIALISED_TAG.sub("", _BLOCK_BOUNDARY_LC.sub(" <", safe_html))
-    return _collapse(clean_text(html.unescape(stripped)))
+    return _collapse(_clean_prose(html.unescape(stripped)))
 
 
 # ---------------------------------------------------------------- HTML
@@ -143,7 +153,7 @@ def sanitize_html(html_: str, base: str | None = None) -> str:
     """Allow-listed tags and attributes; http/https/mailto links made absolute against base."""
     if not html_:
         return ""
-    return clean_text(_html_cleaner(_http_base(base)).clean(html_)).strip()
+    return _clean_prose(_html_cleaner(_http_base(base)).clean(html_)).strip()
 
 
 # ---------------------------------------------------------------- bytes -> UTF-8 XML
@@ -319,7 +329,7 @@ def _plain(value: Any, detail: Mapping[str, Any] | None = None, typed: bool = Fa
     if not value:
         return ""
     s = str(value)
-    return html_to_text(s) if _is_html(detail, typed) else _collapse(clean_text(s))
+    return html_to_text(s) if _is_html(detail, typed) else _collapse(_clean_prose(s))
 
 
 def _html(value: Any, detail: Mapping[str, Any] | None, base: str, typed: bool) -> str:
@@ -328,7 +338,7 @@ def _html(value: Any, detail: Mapping[str, Any] | None, base: str, typed: bool) 
         return ""
     s = str(value)
     if not _is_html(detail, typed):
-        return html.escape(clean_text(s).strip(), quote=False)
+        return html.escape(_clean_prose(s).strip(), quote=False)
     # The field's xml:base, which feedparser leaves relative when the document gave no base.
     detail_base = str(detail.get("base") or "") if detail is not None else ""
     return sanitize_html(s, _http_base(urljoin(base, detail_base)) if detail_base else base)

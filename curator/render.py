@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 from feedgen.entry import FeedEntry
@@ -18,6 +18,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from curator import __version__
+from curator.text import strip_invisible
 from curator.types import Channel, PublishedItem
 
 if TYPE_CHECKING:
@@ -30,10 +31,9 @@ GENERATOR = "curator"
 # Characters XML 1.0 cannot carry (lxml refuses them) plus C1 controls and lone surrogates: one
 # of them in a source's title would otherwise make the whole feed unparseable.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-# Something in a "plain text" field that an HTML reader would take for a tag or an entity.
-_LOOKS_LIKE_MARKUP = re.compile(
-    r"<[A-Za-z/!?]|&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);"
-)
+# Each level of escaping costs one round of _plain_text; real feeds nest two or three deep.
+_MAX_ESCAPE_LEVELS = 32
+_MARKUP_CHARS = re.compile("[<>&]")
 _URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+\Z")
 _SAFE_SCHEMES = frozenset({"http", "https"})
 
@@ -83,7 +83,9 @@ _LINK_REL = "noopener noreferrer nofollow"
 
 
 def _xml_text(text: str) -> str:
-    return _NOT_XML.sub("", text)
+    # Bidi overrides and zero-width characters too: in a title or a name they make a reader show
+    # something other than what the text says.
+    return strip_invisible(_NOT_XML.sub("", text))
 
 
 def _absolute_urls_only(tag: str, attribute: str, value: str) -> str | None:
@@ -112,13 +114,26 @@ def _line(text: str) -> str:
     return " ".join(_xml_text(text).split())
 
 
-def _plain_title(text: str) -> str:
-    """A title as one line of plain text, any markup that slipped through reduced to its text."""
+def _plain_text(text: str) -> str:
+    """One line of plain text that no reader can take for markup, however often it was escaped.
+
+    Many readers render an RSS <title> as HTML, so a title whose text is `&lt;img onerror=…&gt;`
+    (a source's `&amp;lt;img …&amp;gt;`) would become an element there. Reduce the text to what
+    an HTML parser would show, again and again, until that changes nothing: then a reader that
+    takes it as HTML shows the same text as one that takes it as text. SPEC wants a source's
+    markup reduced to its text; each round removes one level of escaping or the tags it exposed.
+    """
     text = _xml_text(text)
-    if _LOOKS_LIKE_MARKUP.search(text):
-        # Many RSS readers render <title> as HTML; SPEC wants a source's markup reduced to its
-        # text, so make sure of it here rather than trust every upstream stage to have done it.
-        text = html.unescape(nh3.clean(text, tags=set()))
+    for _ in range(_MAX_ESCAPE_LEVELS):
+        if "<" not in text and "&" not in text:
+            break
+        reduced = html.unescape(nh3.clean(text, tags=set()))
+        if reduced == text:
+            break
+        text = reduced
+    else:
+        # Deeper than any real feed nests: keep the words, drop what could still be read as markup.
+        text = _MARKUP_CHARS.sub(" ", text)
     return _line(text)
 
 
@@ -144,11 +159,11 @@ def _utc(when: datetime) -> datetime:
 
 
 def _title(item: PublishedItem) -> str:
-    return _plain_title(item.title) or _safe_url(item.url) or "(untitled)"
+    return _plain_text(item.title) or _safe_url(item.url) or "(untitled)"
 
 
 def _source_name(item: PublishedItem) -> str:
-    name = _line(item.source_name)
+    name = _plain_text(item.source_name)
     if name:
         return name
     feed_url = _safe_url(item.source_url)
@@ -163,12 +178,22 @@ def _atom_id(guid: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, guid)}"
 
 
-def _topics(item: PublishedItem) -> list[str]:
-    seen: list[str] = []
+def _categories(channel: Channel, item: PublishedItem) -> list[tuple[str, str]]:
+    """The item's topics as (title, scheme): what readers show, and a URI naming the topic.
+
+    The slug is an identifier for feeds.yaml, not a label; it stays in the category's
+    domain/scheme, under the feed's site, so a reader can still tell two topics apart.
+    """
+    titles = dict(channel.topic_titles)
+    base = _safe_url(channel.link)
+    seen: list[tuple[str, str]] = []
     for topic in item.topics:
-        term = _line(topic)
-        if term and term not in seen:
-            seen.append(term)
+        slug = _line(topic)
+        title = _plain_text(titles.get(topic, "")) or slug
+        if not slug or any(t == title for t, _ in seen):
+            continue
+        scheme = urljoin(base, f"topics/{quote(slug, safe='')}/") if base else ""
+        seen.append((title, scheme))
     return seen
 
 
@@ -251,8 +276,8 @@ def render_rss(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
         fe.guid(_xml_text(item.guid).strip(), permalink=False)
         fe.description(item_html(item))
         fe.pubDate(_utc(item.featured_at))
-        for topic in _topics(item):
-            fe.category(term=topic)
+        for title, scheme in _categories(channel, item):
+            fe.category(term=title, scheme=scheme or None)
         source_url = _safe_url(item.source_url)
         if source_url:
             fe.source(url=source_url, title=_source_name(item))
@@ -286,8 +311,8 @@ def render_atom(channel: Channel, items: Sequence[PublishedItem]) -> bytes:
         fe.content(item_html(item), type="html")
         fe.published(_utc(item.featured_at))
         fe.updated(_utc(item.updated_at))
-        for topic in _topics(item):
-            fe.category(term=topic)
+        for title, scheme in _categories(channel, item):
+            fe.category(term=title, label=title, scheme=scheme or None)
     with _FEEDGEN:
         root, doc = fg._create_atom()
     for entry, item in zip(root.iterfind("entry"), items, strict=True):

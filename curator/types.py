@@ -119,6 +119,8 @@ class Channel:
     author_email: str | None
     rss_url: str  # self link of the RSS file
     atom_url: str  # self link of the Atom file
+    # Each topic's (slug, title): items carry slugs, readers are shown titles.
+    topic_titles: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

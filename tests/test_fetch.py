@@ -824,8 +824,8 @@ def test_private_address_check_runs_at_every_redirect_hop(
     ("10.1.2.3", "private/loopback"),
     ("172.16.0.1", "private/loopback"),
     ("192.168.1.1", "private/loopback"),
-    ("0.0.0.0", "unspecified"),
-    ("::", "unspecified"),
+    ("0.0.0.0", "an unspecified"),
+    ("::", "an unspecified"),
     ("::1", "private/loopback"),
     ("fd00::1", "private/loopback"),
     ("::ffff:10.0.0.1", "private/loopback"),
@@ -844,7 +844,38 @@ def test_address_policy(address: str, kind: str | None) -> None:
     if kind is None:
         assert reason is None
     else:
-        assert reason is not None and reason.endswith(f"is a {kind} address"), reason
+        assert reason is not None and reason.endswith(f" {kind} address"), reason
+
+
+@pytest.mark.parametrize(("address", "refusal"), [
+    # 6to4 (2002::/16) carries an IPv4 address that the relay forwards to.
+    ("2002:7f00::1", "embeds 127.0.0.0 (6to4), a private/loopback address"),
+    ("2002:7f00:1::", "embeds 127.0.0.1 (6to4), a private/loopback address"),
+    ("2002:a00:1::1", "embeds 10.0.0.1 (6to4), a private/loopback address"),
+    ("2002:c0a8:101::1", "embeds 192.168.1.1 (6to4), a private/loopback address"),
+    ("2002:a9fe:a9fe::", "embeds 169.254.169.254 (6to4), a link-local address"),
+    ("2002:808:808::1", None),
+    # NAT64: the well-known prefix stands for the IPv4 address; a site's own prefix is private.
+    ("64:ff9b::7f00:1", "embeds 127.0.0.1 (NAT64), a private/loopback address"),
+    ("64:ff9b::a9fe:a9fe", "embeds 169.254.169.254 (NAT64), a link-local address"),
+    ("64:ff9b::808:808", None),
+    ("64:ff9b:1::a00:1", "is a private/loopback address"),
+    # IPv4-compatible (deprecated) and Teredo forms.
+    ("::127.0.0.1", "embeds 127.0.0.1 (IPv4-compatible), a private/loopback address"),
+    ("::10.0.0.1", "embeds 10.0.0.1 (IPv4-compatible), a private/loopback address"),
+    ("::8.8.8.8", "is a reserved address"),
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "(Teredo), a private/loopback address"),
+    # Site-local (fec0::/10), deprecated but still routed inside some networks.
+    ("fec0::1", "is a site-local address"),
+    ("feff:ffff::1", "is a site-local address"),
+    ("::ffff:192.168.0.1", "192.168.0.1 is a private/loopback address"),
+])
+def test_address_policy_sees_ipv4_inside_ipv6(address: str, refusal: str | None) -> None:
+    reason = fetch_module._address_refusal(ip_address(address))
+    if refusal is None:
+        assert reason is None
+    else:
+        assert reason is not None and reason.endswith(refusal), reason
 
 
 # ---------------------------------------------------------------- header parsing

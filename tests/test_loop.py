@@ -152,7 +152,10 @@ def test_feature_publish_and_read_back(loop, clock, tmp_path):
     assert "Why it matters" in first.description and "Policy Desk" in first.description
     assert first.source.title == "Policy Desk"
     assert first.source.href == server.url("/rss20.xml")
-    assert {t.term for t in first.tags} == {"platform-accountability"}
+    # Readers are shown the topic's title; its slug names the category's domain.
+    assert {t.term for t in first.tags} == {"Platform accountability"}
+    assert {t.scheme for t in first.tags} == {
+        "https://watch.example.org/topics/platform-accountability/"}
     assert any(link.rel == "self" for link in rss.feed.links)
 
     atom = feedparser.parse(atom_bytes)

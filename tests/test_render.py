@@ -234,7 +234,8 @@ def test_item_html_escapes_everything() -> None:
         note="",
     )
     out = item_html(item)
-    assert "Ars &lt;Technica&gt; &amp; &quot;Co&quot;" in out
+    # A source's name is plain text too: a tag in it is reduced to its text like a title's.
+    assert "Ars &amp; &quot;Co&quot;" in out
     assert "AT&amp;T &quot;wins&quot; big" in out  # the title's markup reduced to its text
     assert 'href="https://news.example.com/x?a=1&amp;b=&quot;2&quot;"' in out
     assert "<b>" not in out
@@ -617,7 +618,7 @@ def test_hostile_input_is_well_formed_and_safe(render: Any) -> None:
     entry = parsed.entries[0]
     assert entry.title == "AT&T fined over data & more"
     assert entry.id == "tag:example.org,2026:candidate/7"
-    assert entry.source.title == "Ars <Technica> & Co"
+    assert entry.source.title == "Ars & Co"  # plain text: the tag reduced like a title's
     assert [t.term for t in entry.tags] == ["platform-accountability", "badtopic"]
 
     # the HTML exactly as published, before feedparser's own sanitiser has a go at it

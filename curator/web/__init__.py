@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import logging
-import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -19,12 +21,26 @@ from ..config import Config, Follower
 from ..core import Curator
 from ..exceptions import CuratorError, NotFound, UsageError
 from . import text, views
-from .security import LoginThrottle, SessionInterface, add_security_headers
+from .security import (
+    HEADERS,
+    LoginThrottle,
+    RowIdConverter,
+    SessionInterface,
+    add_security_headers,
+    check_referrer,
+)
 
 log = logging.getLogger("curator.web")
 
 SECRET_KEY_STATE = "web_secret_key"
-MAX_REQUEST_BYTES = 1024 * 1024  # a note is at most 100,000 characters; nothing else is big
+# The biggest legitimate request is a note of MAX_NOTE_CHARS characters, form-encoded: up to
+# 12 bytes a character (a 4-byte UTF-8 character as %XX%XX%XX%XX). Bigger bodies are refused
+# before they are read; a note that fits here but is too long gets a clear message instead.
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+# waitress stops reading at this size and answers 413 itself (Flask would otherwise only see
+# the body after waitress had buffered all of it to disk). A little above Flask's own limit, so
+# that a body just over it is refused by the desk's own, friendlier page.
+MAX_SERVER_BODY_BYTES = MAX_REQUEST_BYTES + 64 * 1024
 
 __all__ = ["create_app", "make_server", "serve"]
 
@@ -66,8 +82,11 @@ def create_app(config: Config, *, now: Callable[[], datetime] | None = None) -> 
     app.jinja_env.globals["ago"] = text.ago
     app.jinja_env.globals["here"] = views.here
 
+    # Every <int:…> in the desk's URLs is a row id (set before the blueprint's rules are made).
+    app.url_map.converters["int"] = RowIdConverter
     # Login is checked before CSRF, so an anonymous POST is a plain 401 either way.
     app.before_request(views.require_login)
+    app.before_request(check_referrer)
     CSRFProtect(app)
     app.register_blueprint(views.bp)
     app.teardown_appcontext(views.close_curator)
@@ -132,6 +151,13 @@ def _after(response: Response) -> Response:
     return response
 
 
+def _log_request(address: str, method: str, target: str, status: str, started: float) -> None:
+    # The target as the client sent it, percent-encoded; the text log also escapes any control
+    # character left, so no request can forge a log line.
+    log.info("%s %s %s %s %.0f ms", address, method, target, status,
+             (time.monotonic() - started) * 1000)
+
+
 class _AccessLog:
     """WSGI middleware: one log line per request (waitress itself logs none)."""
 
@@ -150,43 +176,105 @@ class _AccessLog:
         try:
             return self.app(environ, start)
         finally:
-            path = environ.get("PATH_INFO", "")
-            if environ.get("QUERY_STRING"):
-                path += "?" + environ["QUERY_STRING"]
-            log.info("%s %s %s %s %.0f ms", environ.get("REMOTE_ADDR", "-"),
-                     environ.get("REQUEST_METHOD", "-"), path, status[0],
-                     (time.monotonic() - started) * 1000)
+            target = environ.get("REQUEST_URI") or quote(
+                environ.get("PATH_INFO", ""), safe="/;:@&=+$,!~*'()%")
+            if "REQUEST_URI" not in environ and environ.get("QUERY_STRING"):
+                target += "?" + environ["QUERY_STRING"]
+            _log_request(environ.get("REMOTE_ADDR", "-"), environ.get("REQUEST_METHOD", "-"),
+                         target, status[0], started)
+
+
+def _waitress_classes() -> Any:
+    """waitress's channel, with its own error answers (413, 400, 431, 500) made like ours."""
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    class SecureErrorTask(ErrorTask):  # type: ignore[misc]
+        """An error waitress answers before the app sees the request: the security headers too,
+        and a line in the access log."""
+
+        def execute(self) -> None:
+            started = time.monotonic()
+            self.response_headers.extend(HEADERS.items())
+            self.response_headers.append(("Cache-Control", "no-store"))
+            super().execute()
+            request = self.request
+            _log_request(str(self.channel.addr[0]) if self.channel.addr else "-",
+                         request.command or "-", request.request_uri or "-",
+                         self.status.split(" ", 1)[0], started)
+
+    class Channel(HTTPChannel):  # type: ignore[misc]
+        error_task_class = SecureErrorTask
+
+    return Channel
+
+
+def _listen_error(host: str, port: int, e: BaseException) -> UsageError:
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if isinstance(e, OSError) and e.errno == errno.EADDRINUSE:
+        reason = "the port is in use (is another `curator web` running?)"
+    elif isinstance(e, OSError) and e.errno == errno.EADDRNOTAVAIL:
+        reason = "no interface of this machine has that address"
+    elif isinstance(e, OSError) and e.errno == errno.EACCES:
+        reason = "permission denied (ports below 1024 need privileges)"
+    elif isinstance(e, socket.gaierror | UnicodeError):
+        reason = "the host name does not resolve"
+    else:
+        reason = getattr(e, "strerror", None) or str(e)
+    return UsageError(f"cannot serve on {shown}: {reason}")
 
 
 def make_server(config: Config, host: str = "127.0.0.1", port: int = 8080, *, threads: int = 8,
+                trusted_proxy: str | None = None,
                 now: Callable[[], datetime] | None = None) -> Any:
     """The desk on a waitress server, bound but not yet serving (port 0: any free port).
 
     A TLS-terminating proxy on the same host is believed about the scheme and host
-    (X-Forwarded-Proto/-Host), so the session cookie is marked Secure behind it. A proxy
-    elsewhere: set CURATOR_TRUSTED_PROXY to its address, and its X-Forwarded-For is believed too.
+    (X-Forwarded-Proto/-Host), so the session cookie is marked Secure behind it.
+    `trusted_proxy` names the proxy's address: its X-Forwarded-For is then believed too, so
+    login limits count the real client rather than the proxy.
     """
-    from waitress.server import create_server
+    from waitress.server import BaseWSGIServer, create_server
 
+    try:
+        # Resolved here, not by waitress: it turns a name that does not resolve into a bare
+        # "Invalid host/port specified".
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as e:
+        raise _listen_error(host, port, e) from e
     app = create_app(config, now=now)
     app.wsgi_app = _AccessLog(app.wsgi_app)  # type: ignore[method-assign]
-    proxy = os.environ.get("CURATOR_TRUSTED_PROXY")
     # Not X-Forwarded-For from loopback by default: any local process could then pick the
-    # address that login back-off is counted against. Scheme and host it could send anyway.
+    # address that login limits are counted against. Scheme and host it could send anyway.
     headers = {"x-forwarded-proto", "x-forwarded-host"}
-    if proxy:
+    if trusted_proxy:
         headers.add("x-forwarded-for")
-    return create_server(app, host=host, port=port, threads=threads, ident="curator",
-                         trusted_proxy=proxy or "127.0.0.1", trusted_proxy_count=1,
-                         trusted_proxy_headers=headers, clear_untrusted_proxy_headers=True)
+    sockets: dict[int, Any] = {}  # waitress's socket map: its listeners are in it after this
+    try:
+        server = create_server(
+            app, map=sockets, host=host, port=port, threads=threads, ident="curator",
+            max_request_body_size=MAX_SERVER_BODY_BYTES,
+            trusted_proxy=trusted_proxy or "127.0.0.1", trusted_proxy_count=1,
+            trusted_proxy_headers=headers, clear_untrusted_proxy_headers=True)
+    except (OSError, ValueError) as e:
+        raise _listen_error(host, port, e) from e
+    channel = _waitress_classes()
+    # One server, or one per address the host resolves to (each accepts its own connections).
+    for listener in sockets.values():
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = channel
+    return server
 
 
-def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:
+def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, *,
+          trusted_proxy: str | None = None) -> None:
     """Serve the desk and the public feeds with waitress until interrupted."""
-    server = make_server(config, host=host, port=port)
+    server = make_server(config, host=host, port=port, trusted_proxy=trusted_proxy)
     shown = f"[{host}]" if ":" in host else host
     log.info("curator web: the desk is at http://%s:%d/ (feeds at /feed.xml and /atom.xml)",
              shown, port)
+    if trusted_proxy:
+        log.info("believing X-Forwarded-For from %s", trusted_proxy)
     c = Curator(config)
     try:
         if not c.editors():

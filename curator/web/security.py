@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, has_request_context, request
+from flask import Flask, Response, abort, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.routing import IntegerConverter
 
 # No inline script or style anywhere: the desk's own JS and CSS are files under /static/.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -30,6 +32,35 @@ def add_security_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in the desk's URLs: a row id, so at most what SQLite can hold.
+
+    A longer number would reach SQLite as an overflow (a 500), and one of thousands of digits
+    would fail Python's int() itself; either is simply a page that does not exist (404).
+    """
+
+    regex = r"\d{1,19}"
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def check_referrer() -> None:
+    """Before Flask-WTF's same-origin check of HTTPS POSTs: a Referer (or Host) that is not a
+    URL is a bad request (400), where the check itself would fail on it (500)."""
+    if request.method in ("GET", "HEAD", "OPTIONS", "TRACE") or not request.is_secure:
+        return
+    for url in (request.referrer, f"https://{request.host}/"):
+        if not url:
+            continue
+        try:
+            parts = urlsplit(url)
+            _ = parts.hostname, parts.port
+        except ValueError:
+            abort(400, "The form did not come from this desk (its Referer is not a valid URL).")
 
 
 class SessionInterface(SecureCookieSessionInterface):
