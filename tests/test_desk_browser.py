@@ -181,6 +181,11 @@ def test_compact_list_fits_a_phone(chromium: Any, busy: Live) -> None:
     page.wait_for_selector("body.density-compact")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(SHOTS / "queue-compact-phone.png"))
+    for path in ("/sources", "/topics", "/topics/antitrust", "/topics/new"):
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], (path, width)
+    shot(page, "topic-new-phone")
     ctx.close()
 
 
