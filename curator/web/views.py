@@ -93,11 +93,17 @@ def close_curator(_exc: BaseException | None = None) -> None:
         c.close()
 
 
-def notify(text: str, cid: int | None = None, *, undo: bool = False) -> None:
-    """A flash message for the next page; with a candidate id it links there (and can undo)."""
+def notify(text: str, cid: int | None = None, *, undo: bool = False,
+           undo_post: tuple[str, dict[str, str]] | None = None) -> None:
+    """A flash message for the next page; with a candidate id it links there. Its Undo button
+    posts `undo_post` (an endpoint's URL and form fields), or with `undo` puts `cid` back."""
     message: dict[str, Any] = {"text": text}
     if cid is not None:
-        message.update(id=cid, undo=undo)
+        message["id"] = cid
+        if undo:
+            undo_post = (url_for("desk.reset", cid=cid), {})
+    if undo_post:
+        message["undo"] = {"url": undo_post[0], "fields": undo_post[1]}
     # Flask stores any JSON-able message; its stubs say str.
     flash(message, "success")  # type: ignore[arg-type]
 
@@ -361,10 +367,8 @@ def bulk() -> Any:
 
 
 def _bulk_notify(text: str, ids: list[int], undo: str | None) -> None:
-    message: dict[str, Any] = {"text": text}
-    if undo and ids:
-        message.update(bulk_undo=undo, ids=",".join(map(str, ids)))
-    flash(message, "success")  # type: ignore[arg-type]
+    fields = {"action": undo or "", "ids": ",".join(map(str, ids))}
+    notify(text, undo_post=(url_for("desk.bulk"), fields) if undo and ids else None)
 
 
 # ------------------------------------------------------------------ one candidate
@@ -570,10 +574,8 @@ def remove_source() -> Any:
 
     def run() -> None:
         c.remove_source(url, editor=editor())
-        message: dict[str, Any] = {"text": f"Removed “{name or url}” from feeds.yaml; what it "
-                                           "brought in stays.", "readd": url,
-                                   "readd_name": name or ""}
-        flash(message, "success")  # type: ignore[arg-type]
+        notify(f"Removed “{name or url}” from feeds.yaml; what it brought in stays.",
+               undo_post=(url_for("desk.add_source"), {"url": url, "name": name or ""}))
         log.info("%s removed source %s", editor(), url)
 
     return _config_edit(run, "")
