@@ -425,7 +425,7 @@ def backup(c: Ctx, path: str) -> None:
     click.echo(f"backed up to {target}")
 
 
-@cli.command(epilog="\b\nExample:\n  curator restore backups/curator-20261128T070000Z.db")
+@cli.command(epilog="\b\nExample:\n  curator restore backups/curator-20261128T070000.123Z.db")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @pass_ctx
 def restore(c: Ctx, path: str) -> None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import __version__, clock
 from .clock import iso, parse_iso
 from .config import Config, Follower
-from .exceptions import CuratorError, LockedError, ParseError, PublishError, UsageError
-from .store import SaveResult, Store
+from .exceptions import CuratorError, LockedError, ParseError, PublishError, StoreError, UsageError
+from .files import create_private, open_private_lock, private_folder
+from .store import SaveResult, Store, check_backup
 from .store import new_guid as _new_guid
 from .text import strip_invisible
 from .types import (
@@ -412,6 +413,20 @@ def _config_changes(old: Config, new: Config) -> str:
     return "feeds.yaml changed: " + ", ".join(parts or ["nothing curator uses"])
 
 
+def _reserve(folder: Path, prefix: str, suffix: str, when: datetime) -> Path:
+    """Claim a new file `<prefix><UTC time to the ms>Z<suffix>` in `folder` (0600, empty).
+
+    Names sort in the order taken; one taken in the same millisecond (or by a frozen clock)
+    moves on a millisecond, so no copy ever replaces another.
+    """
+    utc = when.astimezone(UTC)
+    while True:
+        path = folder / f"{prefix}{utc:%Y%m%dT%H%M%S}.{utc.microsecond // 1000:03d}Z{suffix}"
+        if create_private(path):
+            return path
+        utc += timedelta(milliseconds=1)
+
+
 def _unwritable(e: OSError, *paths: Path) -> str:
     """Why the feeds could not be written, naming the folder (never a temporary file's name)."""
     failed = Path(e.filename) if e.filename else paths[0]
@@ -486,8 +501,12 @@ class Curator:
         """Hold the one-poll-at-a-time lock, waiting up to `wait` seconds for it."""
         wait = POLL_LOCK_WAIT if wait is None else wait
         path = self.config.database.with_name(self.config.database.name + ".poll.lock")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        # Beside the database, in its private folder (see Store), and 0600: another user can
+        # neither take the lock nor plant the file; one that another user owns is refused.
+        try:
+            fd = open_private_lock(path)
+        except OSError as e:
+            raise StoreError(f"poll lock {path}: {e.strerror or e}") from e
         try:
             deadline = time.monotonic() + wait
             while True:
@@ -972,13 +991,32 @@ class Curator:
     # ------------------------------------------------------------------ moving work and data
 
     def backup(self, target: str | Path) -> Path:
-        """An online copy of the database (safe while polls and editors write)."""
+        """An online copy of the database (safe while polls and editors write), mode 0600.
+
+        A folder (or a path ending in /) gets a new `curator-<time>.db`, never one already there;
+        a missing last folder is made (0700), a missing path above it is refused, like mkdir.
+        """
         path = Path(target)
-        if path.is_dir() or str(target).endswith(("/", os.sep)):
-            path = path / f"curator-{self.now().strftime('%Y%m%dT%H%M%SZ')}.db"
-        if path.resolve() == self.config.database.resolve():
-            raise UsageError("the backup must not be the database itself")
-        self.store.backup(path)
+        into_folder = path.is_dir() or str(target).endswith(("/", os.sep))
+        folder = path if into_folder else path.parent
+        try:
+            if not folder.is_dir():
+                if not folder.parent.is_dir():
+                    raise UsageError(f"no folder {folder.parent} to put the backup in; "
+                                     "make it first (curator backup makes only the last folder)")
+                private_folder(folder, parents=False)
+            if into_folder:
+                path = _reserve(folder, "curator-", ".db", self.now())
+            elif path.resolve() == self.config.database.resolve():
+                raise UsageError("the backup must not be the database itself")
+            try:
+                self.store.backup(path)
+            except BaseException:
+                if into_folder:
+                    path.unlink(missing_ok=True)
+                raise
+        except OSError as e:
+            raise UsageError(f"cannot write the backup {path}: {e.strerror or e}") from e
         return path
 
     def restore(self, source: str | Path) -> Path:
@@ -987,20 +1025,15 @@ class Curator:
         if not src.is_file():
             raise UsageError(f"no backup file at {src}")
         try:
-            check = Store(src, migrate=False)
+            ok, version = check_backup(src)  # read as it is: nothing is written beside it
         except CuratorError as e:
             raise UsageError(f"{src} is not a usable curator database: {e}") from e
-        try:
-            ok = check.integrity_ok()
-            version = check.schema_names()
-        finally:
-            check.close()
         if not ok:
             raise UsageError(f"{src} fails SQLite's integrity check; not restored")
         if not version:
             raise UsageError(f"{src} is not a curator database (no curator schema)")
-        keep = self.config.database.with_name(
-            f"{self.config.database.name}.before-restore-{self.now().strftime('%Y%m%dT%H%M%SZ')}.bak")
+        db = self.config.database
+        keep = _reserve(db.parent, f"{db.name}.before-restore-", ".bak", self.now())
         self.store.backup(keep)
         self.store.restore_from(src)
         self.store.close()

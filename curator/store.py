@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,8 +15,11 @@ from typing import Any, TypeVar
 
 from .clock import iso
 from .exceptions import NotFound, StoreError, UsageError
+from .files import PRIVATE_DIR, PRIVATE_FILE, create_private, private_folder, tighten
 from .schema import MIGRATION_SET, MIGRATIONS
 from .types import EntryData
+
+log = logging.getLogger("curator")
 
 BUSY_TIMEOUT_S = 60.0
 STATUSES = ("new", "featured", "rejected")
@@ -62,6 +66,73 @@ class SaveResult:
     new_candidates: int
 
 
+_warned_shared: set[Path] = set()
+
+
+def _protect(path: Path) -> None:
+    """The database's folder 0700 and its files 0600, whatever the umask; tightens older ones.
+
+    They hold the session-signing key and the password hashes. SQLite gives the -wal, -shm and
+    journal files the database file's mode, so creating that one 0600 covers them. A folder that
+    also holds other things (a project or web root) is left as it is, with a warning: its
+    curator files are still 0600.
+    """
+    folder = path.parent
+    private_folder(folder)
+    names = sorted(os.listdir(folder))
+    mine = [n for n in names if n.startswith(path.name)]
+    changed = []
+    if len(mine) == len(names):
+        old = tighten(folder, PRIVATE_DIR)
+        if old is not None:
+            changed.append(f"{folder}/ (was {old:o})")
+    elif os.stat(folder).st_mode & 0o077 and folder not in _warned_shared:
+        _warned_shared.add(folder)
+        log.warning("the database's folder %s is open to other users and holds other files; "
+                    "curator's files in it are kept 0600, but give the database a folder of "
+                    "its own (the default db/) that curator can keep private", folder)
+    create_private(path)
+    for name in mine:
+        old = tighten(folder / name, PRIVATE_FILE)
+        if old is not None:
+            changed.append(f"{name} (was {old:o})")
+    if changed:
+        log.warning("made the database's files private to this user (folder 0700, files 0600): "
+                    "%s; they hold the session key and password hashes", ", ".join(changed))
+
+
+def _applied(conn: sqlite3.Connection) -> list[str]:
+    """The curator migrations a database has applied, in order."""
+    try:
+        rows = conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?"
+                            " ORDER BY rowid", (MIGRATION_SET,)).fetchall()
+    except sqlite3.OperationalError:  # no migrations table: a new database
+        return []
+    return [r[0] for r in rows]
+
+
+def _open_backup(source: Path) -> sqlite3.Connection:
+    """A read-only connection to a backup that writes nothing beside it (no -wal, no -shm)."""
+    # A WAL-mode file opened read-only makes -wal and -shm that it cannot remove on close;
+    # "immutable" reads the file alone. A -wal already there (a copy of a live database) holds
+    # committed data, so then the file is read as a database in use is.
+    flag = "mode=ro" if source.with_name(source.name + "-wal").exists() else "immutable=1"
+    return sqlite3.connect(f"{source.resolve().as_uri()}?{flag}", uri=True)
+
+
+def check_backup(source: Path) -> tuple[bool, list[str]]:
+    """Whether a backup passes SQLite's integrity check, and the curator migrations it has."""
+    try:
+        conn = _open_backup(source)
+        try:
+            ok = conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            return ok, _applied(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise StoreError(f"database {source}: {e}") from e
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -73,7 +144,8 @@ class Store:
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.name.startswith(":"):
+                _protect(self.path)
             existed = self.path.exists() and self.path.stat().st_size > 0
             conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                    check_same_thread=False)
@@ -86,15 +158,14 @@ class Store:
             conn.execute("PRAGMA foreign_keys = ON")
             if migrate:
                 self._migrate(existed)
-        except sqlite3.Error as e:
+        except (sqlite3.Error, OSError) as e:
+            why = (e.strerror or e) if isinstance(e, OSError) else e
             if not os.access(self.path.parent, os.W_OK) or (
                     self.path.exists() and not os.access(self.path, os.W_OK)):
                 raise StoreError(
                     f"database {self.path}: it or its folder is read-only; curator writes the "
-                    f"database and its -wal and -shm files beside it ({e})") from e
-            raise StoreError(f"database {self.path}: {e}") from e
-        except OSError as e:
-            raise StoreError(f"database {self.path}: {e.strerror or e}") from e
+                    f"database and its -wal and -shm files beside it ({why})") from e
+            raise StoreError(f"database {self.path}: {why}") from e
 
     # ------------------------------------------------------------ lifecycle
 
@@ -106,12 +177,7 @@ class Store:
         return Database(self.conn)
 
     def _applied(self) -> list[str]:
-        try:
-            rows = self.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?"
-                                     " ORDER BY rowid", (MIGRATION_SET,)).fetchall()
-        except sqlite3.OperationalError:  # no migrations table: a new database
-            return []
-        return [r[0] for r in rows]
+        return _applied(self.conn)
 
     def _migrate(self, existed: bool) -> None:
         applied = self._applied()
@@ -140,18 +206,29 @@ class Store:
 
     @_converts_errors
     def backup(self, target: str | Path) -> None:
-        """Copy the database with SQLite's online backup (safe while others write)."""
-        target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        dest = sqlite3.connect(str(tmp))
-        try:
-            self.conn.backup(dest)
-        finally:
-            dest.close()
-        import shutil
+        """Copy the database with SQLite's online backup (safe while others write), mode 0600.
 
-        shutil.move(str(tmp), str(target))
+        The copy is one self-contained file (rollback journal, not WAL): opening it later leaves
+        no -wal or -shm beside it. Its folder must exist: the caller decides what may be made.
+        """
+        import tempfile
+
+        target = Path(target)
+        # mkstemp makes the file 0600 (the backup API then keeps it) and never follows a link.
+        fd, tmp = tempfile.mkstemp(prefix=f"{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            dest = sqlite3.connect(tmp)
+            try:
+                self.conn.backup(dest)
+                dest.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dest.close()
+            os.replace(tmp, target)
+        except BaseException:
+            with suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
     @contextmanager
     def write(self) -> Iterator[None]:
@@ -905,16 +982,11 @@ class Store:
     @_converts_errors
     def restore_from(self, source: Path) -> None:
         """Replace this database's content with `source`'s, through SQLite's backup API."""
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        src = _open_backup(source)
         try:
             src.backup(self.conn)
         finally:
             src.close()
-
-    @_converts_errors
-    def integrity_ok(self) -> bool:
-        """SQLite's own integrity check."""
-        return bool(self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
     @_converts_errors
     def schema_names(self) -> list[str]:

@@ -153,7 +153,7 @@ def test_a_second_poll_waits_then_stands_down_with_exit_0(server, make_cli, monk
 
     monkeypatch.setattr(curator.core, "POLL_LOCK_WAIT", 0.3)
     lock = cli.config.parent / "db" / "curator.db.poll.lock"
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)  # as another curator process makes it
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         started = time.monotonic()

@@ -171,6 +171,7 @@ def test_backup_is_a_consistent_copy(store, tmp_path):
     a = ids(store)["https://a.example/feed"]
     store.save_entries(a, [entry("1", "https://x.example/1", "One")], [["t"]], T0)
     target = tmp_path / "backups" / "copy.db"
+    target.parent.mkdir()  # the store writes into a folder its caller chose (and made)
     store.backup(target)
     copy = Store(target)
     assert copy.entry_count() == 1
