@@ -895,7 +895,7 @@ class Curator:
 
     def source_activity(self, limit: int = 10) -> list[dict[str, Any]]:
         """The newest changes to the sources and topics, newest first."""
-        return self.store.activity(CONFIG_ACTIONS, limit)
+        return self.store.activity(CONFIG_ACTIONS, limit, sources=True)
 
     def last_enabled(self) -> dict[int, dict[str, Any]]:
         """Who last enabled each source that was ever enabled, and when, by source id."""

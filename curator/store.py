@@ -419,13 +419,17 @@ class Store:
         return out
 
     @_converts_errors
-    def activity(self, actions: str | Sequence[str], limit: int = 10) -> list[dict[str, Any]]:
-        """The newest activity-log rows of these kinds, newest first, with the source's URL."""
+    def activity(self, actions: str | Sequence[str], limit: int = 10, *,
+                 sources: bool = False) -> list[dict[str, Any]]:
+        """The newest activity-log rows of these kinds, newest first; with `sources`, each
+        also names its source (`source_url`, `source_name`)."""
         if isinstance(actions, str):
             actions = (actions,)
         marks = ",".join("?" * len(actions))
+        extra = (", s.url AS source_url, coalesce(s.name, s.title, s.url) AS source_name"
+                 if sources else "")
         return self._q(
-            "SELECT a.*, s.url AS source_url, coalesce(s.name, s.title, s.url) AS source_name"
+            f"SELECT a.id, a.action, a.source_id, a.editor, a.at, a.detail{extra}"
             " FROM activity_log a LEFT JOIN sources s ON s.id = a.source_id"
             f" WHERE a.action IN ({marks}) ORDER BY a.id DESC LIMIT ?", (*actions, limit))
 
