@@ -525,7 +525,7 @@ def sources() -> Any:
     return _sources_page()
 
 
-def _config_edit(run: Any, done: str, draft: dict[str, str] | None = None) -> Any:
+def _config_edit(run: Any, draft: dict[str, str] | None = None) -> Any:
     """Run a feeds.yaml edit; on a refusal, the Sources page again with why (and the draft)."""
     try:
         run()
@@ -533,7 +533,7 @@ def _config_edit(run: Any, done: str, draft: dict[str, str] | None = None) -> An
         if isinstance(e, StoreError):
             raise
         return _sources_page(error=str(e), draft=draft, status=400)
-    return redirect(url_for("desk.sources") + done)
+    return redirect(url_for("desk.sources"))
 
 
 @bp.post("/sources/add")
@@ -548,7 +548,7 @@ def add_source() -> Any:
         notify(f"Added “{name or url}”; the next poll fetches it.")
         log.info("%s added source %s", editor(), url)
 
-    return _config_edit(run, "", draft)
+    return _config_edit(run, draft)
 
 
 @bp.post("/sources/rename")
@@ -562,7 +562,7 @@ def rename_source() -> Any:
         notify(f"Renamed to “{name}”." if name else f"{url} is called by its feed's title now.")
         log.info("%s renamed source %s to %r", editor(), url, name)
 
-    return _config_edit(run, "")
+    return _config_edit(run)
 
 
 @bp.post("/sources/remove")
@@ -578,7 +578,7 @@ def remove_source() -> Any:
                undo_post=(url_for("desk.add_source"), {"url": url, "name": name or ""}))
         log.info("%s removed source %s", editor(), url)
 
-    return _config_edit(run, "")
+    return _config_edit(run)
 
 
 @bp.post("/sources/disable")
