@@ -255,7 +255,9 @@ def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
     if as_json:
         doc = candidate_json(r)
         doc["summary"] = summary
-        doc["entries"] = r["carriers"]
+        doc["entries"] = r["carriers"] + [
+            {k: a[k] for k in ("source", "feed", "title", "link", "published", "first_seen")}
+            for a in r.get("also") or []]
         doc["history"] = r["history"]
         emit_json(doc)
         return
@@ -266,6 +268,11 @@ def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
     click.echo("  sources:")
     for e in r["carriers"]:
         click.echo(f"    - {e['source']}  ({_date(e['first_seen'])})")
+    if r.get("also"):
+        click.echo("  also covered by:")
+        for a in r["also"]:
+            click.echo(f"    - {a['source']}: {a['title']}")
+            click.echo(f"      {a['url']}")
     if summary:
         click.echo("")
         click.echo(click.wrap_text(_short(summary, 1200), 78, initial_indent="  ",
@@ -283,20 +290,44 @@ def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
 @cli.command(epilog="\b\nExamples:\n"
              "  curator feature 42 --note 'Why this matters: …'\n"
              "  curator feature 42 --note-file note.md\n"
-             "  $EDITOR note.md && curator feature 42 --note-file - < note.md")
+             "  $EDITOR note.md && curator feature 42 --note-file - < note.md\n"
+             "  curator feature 42 --link https://www.bbc.co.uk/news/articles/x  # another outlet")
 @click.argument("candidate_id", metavar="ID", type=int)
 @click.option("--note", metavar="TEXT", help="The commentary, in Markdown.")
 @click.option("--note-file", metavar="PATH_OR_-", type=click.File("r", encoding="utf-8"),
               help="Read the commentary from a file, or - for standard input.")
+@click.option("--link", metavar="URL",
+              help="Link this one of the story's articles (see `curator show ID`).")
 @pass_ctx
-def feature(c: Ctx, candidate_id: int, note: str | None, note_file: Any) -> None:
+def feature(c: Ctx, candidate_id: int, note: str | None, note_file: Any,
+            link: str | None) -> None:
     """Feature a candidate with a commentary in Markdown; run again to edit the note."""
     if note is not None and note_file is not None:
         raise UsageError("give --note or --note-file, not both")
     if note_file is not None:
         note = note_file.read()
-    r = c.curator().feature(candidate_id, note, editor=editor_name())
+    r = c.curator().feature(candidate_id, note, editor=editor_name(), link=link)
     click.echo(f"featured #{r['id']}: {r['title']}")
+
+
+@cli.command(epilog="\b\nExample:\n  curator split 42 https://www.theverge.com/2026/3/2/other-story")
+@click.argument("candidate_id", metavar="ID", type=int)
+@click.argument("url", metavar="URL")
+@pass_ctx
+def split(c: Ctx, candidate_id: int, url: str) -> None:
+    """Take one of a story's other articles out of it: a candidate of its own."""
+    r = c.curator().split(candidate_id, url, editor=editor_name())
+    click.echo(f"split #{r['id']} from #{candidate_id}: {r['title']}")
+
+
+@cli.command(epilog="\b\nExample:\n  curator merge 42 57   # 57's articles join story 42")
+@click.argument("candidate_id", metavar="ID", type=int)
+@click.argument("other_id", metavar="OTHER_ID", type=int)
+@pass_ctx
+def merge(c: Ctx, candidate_id: int, other_id: int) -> None:
+    """Join two candidates that report one story; the first keeps its status and note."""
+    r = c.curator().merge(candidate_id, other_id, editor=editor_name())
+    click.echo(f"merged #{other_id} into #{r['id']}: {r['title']}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator reject 42")

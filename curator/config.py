@@ -93,6 +93,7 @@ class Config:
     sources: tuple[SourceConfig, ...]
     topics: tuple[Topic, ...]
     retention: int | None = None  # seconds; None keeps every entry
+    stories_window: int = 48 * 3600  # seconds; 0 turns story grouping off
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -369,7 +370,7 @@ def parse(text: str, path: Path) -> Config:
     if root is None:
         raise ConfigError("the file is empty")
     top = _Node(root, "").mapping(
-        {"database", "poll", "output", "sources", "topics", "retention"},
+        {"database", "poll", "output", "sources", "topics", "retention", "stories"},
         {"output", "sources"},
     )
     base = path.resolve().parent
@@ -474,6 +475,13 @@ def parse(text: str, path: Path) -> Config:
         poll = replace(poll, user_agent=user_agent_for(link))
 
     retention = top["retention"].duration() if "retention" in top else None
+    stories_window = Config.stories_window
+    if "stories" in top:
+        st = top["stories"].mapping({"window"})
+        if "window" in st:
+            # 0 (or off) turns grouping off: every article is a candidate of its own.
+            raw = st["window"].scalar()
+            stories_window = 0 if raw in (0, "0", "off") else st["window"].duration()
     return Config(
         path=path,
         database=database,
@@ -482,4 +490,5 @@ def parse(text: str, path: Path) -> Config:
         sources=tuple(sources),
         topics=tuple(topics),
         retention=retention,
+        stories_window=stories_window,
     )

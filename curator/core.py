@@ -272,6 +272,8 @@ def candidate_json(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "note": row["note"],
         "featured_at": row["featured_at"],
+        "also": [{"title": a["title"], "url": a["url"], "source": a["source"]}
+                 for a in row.get("also") or []],
     }
 
 
@@ -457,6 +459,7 @@ class Curator:
                  now: Callable[[], datetime] | None = None) -> None:
         self.config = config
         self.store = store or Store(config.database)
+        self.store.stories.window = config.stories_window
         self._now = now or clock.now
         self.stop_requested = threading.Event()
         self._synced = False
@@ -489,6 +492,7 @@ class Curator:
             return None
         summary = _config_changes(old, new)
         self.config = new
+        self.store.stories.window = new.stories_window
         if new.sources != old.sources:
             self._synced = False  # the next poll brings the stored sources in line
         log.info("%s", summary)
@@ -919,8 +923,12 @@ class Curator:
         """One candidate with its summary, sources and history."""
         return self.store.candidate(candidate_id)
 
-    def feature(self, candidate_id: int, note: str | None, *, editor: str) -> dict[str, Any]:
-        """Feature a candidate with a Markdown commentary; again to edit the note."""
+    def feature(self, candidate_id: int, note: str | None, *, editor: str,
+                link: str | None = None) -> dict[str, Any]:
+        """Feature a candidate with a Markdown commentary; again to edit the note.
+
+        `link`: which of the story's articles the published item links (default: the first seen).
+        """
         if note is not None:
             # Invisible characters that reorder or hide text have no place in a published note.
             note = strip_invisible(note)
@@ -928,7 +936,15 @@ class Curator:
             raise UsageError(f"the note has {len(note):,} characters; the limit is "
                              f"{MAX_NOTE_CHARS:,}")
         return self.store.set_status(candidate_id, "featured", editor=editor, now=self.now(),
-                                     note=note)
+                                     note=note, link=link)
+
+    def split(self, candidate_id: int, url: str, *, editor: str) -> dict[str, Any]:
+        """Make one of a story's other articles a candidate of its own; the new candidate."""
+        return self.store.split(candidate_id, url, editor=editor, now=self.now())
+
+    def merge(self, candidate_id: int, other_id: int, *, editor: str) -> dict[str, Any]:
+        """Join another candidate's story to this one (it keeps this one's status and note)."""
+        return self.store.merge(candidate_id, other_id, editor=editor, now=self.now())
 
     def reject(self, candidate_id: int, *, editor: str) -> dict[str, Any]:
         """Reject a candidate (unfeatures it)."""
@@ -1171,6 +1187,8 @@ class Curator:
                 published=parse_iso(r["published"]),
                 editor=r["changed_by"],
                 note_html=cached,
+                also=tuple((a["title"] or "", a["url"], a["source"] or "")
+                           for a in r.get("also") or []),
             )))
         return items
 

@@ -202,8 +202,35 @@ def m0004_activity_log(db: Database) -> None:
     db.execute("DELETE FROM state WHERE key = 'web_last_publish'")
 
 
-@migrations(name="0005_candidate_seen")
-def m0005_candidate_seen(db: Database) -> None:
+@migrations(name="0005_stories")
+def m0005_stories(db: Database) -> None:
+    """Stories: the other articles of a candidate's story, and the index that finds stories.
+
+    A URL is either a candidate's own or one of a story's other articles, never both.
+    Candidates from before this migration have no keys: they stay as they are, and entries
+    arriving from now on group with the candidates made from now on.
+    """
+    _run(db, """
+        CREATE TABLE story_articles (
+            url TEXT PRIMARY KEY,              -- an article of the story other than candidates.url
+            candidate_id INTEGER NOT NULL REFERENCES candidates (id) ON DELETE CASCADE,
+            added TEXT NOT NULL
+        );
+        CREATE INDEX story_articles_candidate ON story_articles (candidate_id, added);
+
+        CREATE TABLE story_keys (
+            key TEXT NOT NULL,                 -- a rare term or a figure of one of its articles
+            first_seen TEXT NOT NULL,          -- the story's: only stories in the window count
+            candidate_id INTEGER NOT NULL REFERENCES candidates (id) ON DELETE CASCADE,
+            PRIMARY KEY (key, first_seen, candidate_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX story_keys_seen ON story_keys (first_seen);
+        CREATE INDEX story_keys_candidate ON story_keys (candidate_id)
+        """)
+
+
+@migrations(name="0006_candidate_seen")
+def m0006_candidate_seen(db: Database) -> None:
     """Who marked a new candidate as seen, and when: the desk's New tab leaves seen ones out.
 
     Seen is a note for the editors, not a decision: it stays out of review_log (whose newest id

@@ -216,8 +216,24 @@ def item_html(item: PublishedItem) -> str:
     via_source = f'<a href="{html.escape(site)}">{name}</a>' if site else name
     via_article = f'<a href="{html.escape(article)}">{title}</a>' if article else title
     via = f'<p class="via">Via {via_source}: {via_article}</p>'
+    also = _also_html(item)
+    if also:
+        via = f"{via}\n{also}"
     note = render_note(item.note) if item.note_html is None else item.note_html
     return f"{note}\n{via}" if note else via
+
+
+def _also_html(item: PublishedItem) -> str:
+    """"Also covered by" links to the story's other articles, each named by its outlet."""
+    links = []
+    for title, url, source in item.also:
+        href = _safe_url(url)
+        if not href:
+            continue
+        name = html.escape(_plain_text(source) or urlsplit(href).netloc)
+        label = html.escape(_plain_text(title))
+        links.append(f'<a href="{html.escape(href)}" title="{label}">{name}</a>')
+    return f'<p class="also">Also covered by {", ".join(links)}</p>' if links else ""
 
 
 def _generator(channel: Channel, self_url: str, self_type: str) -> FeedGenerator:

@@ -11,6 +11,7 @@ MIGRATIONS: tuple[str, ...] = (
     "0002_indexes_for_retention",
     "0003_note_html_cache",
     "0004_activity_log",
-    "0005_candidate_seen",
+    "0005_stories",
+    "0006_candidate_seen",
 )
 MIGRATION_SET = "curator"

@@ -13,15 +13,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import storystore
 from .clock import iso
 from .exceptions import NotFound, StoreError, UsageError
 from .files import PRIVATE_DIR, PRIVATE_FILE, create_private, private_folder, tighten
 from .schema import MIGRATION_SET, MIGRATIONS
+from .storystore import StoryIndex
 from .types import EntryData
 
 log = logging.getLogger("curator")
 
 BUSY_TIMEOUT_S = 60.0
+STORY_WINDOW_S = 48 * 3600  # the default of feeds.yaml's stories.window
 STATUSES = ("new", "featured", "rejected")
 _CHUNK = 500  # SQLite allows 32766 variables; stay well under while keeping round trips few
 
@@ -143,6 +146,8 @@ class Store:
 
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = Path(path)
+        #: Story grouping; the window is the config's `stories.window` (Curator sets it).
+        self.stories = StoryIndex(STORY_WINDOW_S)
         try:
             if not self.path.name.startswith(":"):
                 _protect(self.path)
@@ -175,6 +180,12 @@ class Store:
         from sqlite_utils import Database
 
         return Database(self.conn)
+
+    @functools.cached_property
+    def has_stories(self) -> bool:
+        """False only for a database opened unmigrated from before stories (migration 0005)."""
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                                 " AND name = 'story_articles'").fetchone() is not None
 
     def _applied(self) -> list[str]:
         return _applied(self.conn)
@@ -288,10 +299,13 @@ class Store:
     @_converts_errors
     def change_marker(self) -> str:
         """Changes whenever anything that the published feed shows may have changed."""
+        # An article joining a story changes its "Also covered by"; splits and merges are logged.
         row = self._one("SELECT (SELECT max(id) FROM review_log) AS r, "
-                        "(SELECT count(*) FROM candidates WHERE status = 'featured') AS f")
+                        "(SELECT count(*) FROM candidates WHERE status = 'featured') AS f, "
+                        + ("(SELECT max(rowid) FROM story_articles)" if self.has_stories
+                           else "NULL") + " AS a")
         assert row is not None
-        return f"{row['r'] or 0}:{row['f']}"
+        return f"{row['r'] or 0}:{row['f']}:{row['a'] or 0}"
 
     # ------------------------------------------------------------ sources
 
@@ -498,7 +512,7 @@ class Store:
                     if t:
                         conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
                                          [(eid, name) for name in t])
-                        new_candidates += self._add_candidate(eid, e, t, stamp)
+                        new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now)
                 else:
                     eid, old_hash = existing[key]
                     if old_hash == h:
@@ -515,7 +529,7 @@ class Store:
                     conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
                                      [(eid, name) for name in t])
                     if t:
-                        new_candidates += self._add_candidate(eid, e, t, stamp)
+                        new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now)
                     conn.execute(
                         "UPDATE candidates SET title = ?, published = ?,"
                         " sort_time = coalesce(?, first_seen) WHERE entry_id = ?",
@@ -535,12 +549,28 @@ class Store:
                              (*source_fields.values(), source_id))
         return SaveResult(new=new, updated=updated, new_candidates=new_candidates)
 
-    def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None
-                       ) -> int:
-        """Make the entry's URL a candidate (or join an existing one); 1 if the URL is new."""
+    def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None,
+                       source_id: int, now: datetime) -> int:
+        """Make the entry's URL a candidate, or join the candidate of its URL or its story.
+
+        1 if it made a new candidate. Only an entry whose URL is new looks for a story: one
+        already a candidate, or already in a story, stays where it is (the editor's splits hold).
+        """
         if not e.url:
             return 0
         conn = self.conn
+        known = conn.execute("SELECT 1 FROM candidates WHERE url = ?", (e.url,)).fetchone()
+        if known is None and self.has_stories:
+            cid = storystore.story_of(conn, e.url)
+            if cid is None:
+                cid = self.stories.place(conn, entry_id, source_id, e, now)
+                if cid is not None:
+                    self.stories.join(conn, cid, entry_id, e, stamp)
+            if cid is not None:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
+                    [(cid, name) for name in topics])
+                return 0
         published = iso(e.published)
         cur = conn.execute(
             "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
@@ -548,6 +578,8 @@ class Store:
             (e.url, entry_id, e.title, published, published or stamp, stamp))
         created = cur.rowcount == 1
         cid = conn.execute("SELECT id FROM candidates WHERE url = ?", (e.url,)).fetchone()[0]
+        if created and self.has_stories:
+            self.stories.index(conn, cid, entry_id, e)
         conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
                          [(cid, name) for name in topics])
         return 1 if created else 0
@@ -616,12 +648,19 @@ class Store:
                 " SELECT e.url, e.id, e.title, e.published, coalesce(e.published, ?), ?"
                 " FROM entries e WHERE e.id IN (SELECT min(e2.id) FROM entries e2"
                 " JOIN entry_topics t ON t.entry_id = e2.id WHERE e2.url IS NOT NULL"
-                " GROUP BY e2.url) ORDER BY e.id"
+                + (" AND e2.url NOT IN (SELECT url FROM story_articles)" if self.has_stories
+                   else "")
+                + " GROUP BY e2.url) ORDER BY e.id"
                 " ON CONFLICT (url) DO NOTHING", (stamp, stamp))
             conn.execute(
                 "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
                 " SELECT c.id, t.topic FROM candidates c JOIN entries e ON e.url = c.url"
                 " JOIN entry_topics t ON t.entry_id = e.id")
+            if self.has_stories:  # a story's other articles lend it their topics
+                conn.execute(
+                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                    " SELECT a.candidate_id, t.topic FROM story_articles a JOIN entries e"
+                    " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id")
             dropped = conn.execute(
                 "DELETE FROM candidates WHERE status = 'new' AND id NOT IN"
                 " (SELECT candidate_id FROM candidate_topics)").rowcount
@@ -650,10 +689,15 @@ class Store:
             last = rows[-1][0]
         have = {url: (cid, status, title) for cid, url, status, title in conn.execute(
             "SELECT id, url, status, title FROM candidates")}
-        added = [{"url": u, "title": t} for u, t in matched.items() if u not in have]
+        # A story's other articles make no candidate of their own; they keep theirs matched.
+        story: dict[str, int] = dict(conn.execute(
+            "SELECT url, candidate_id FROM story_articles")) if self.has_stories else {}
+        kept = {story[u] for u in matched if u in story}
+        added = [{"url": u, "title": t} for u, t in matched.items()
+                 if u not in have and u not in story]
         dropped = [{"id": cid, "url": u, "title": title or u}
                    for u, (cid, status, title) in have.items()
-                   if status == "new" and u not in matched]
+                   if status == "new" and u not in matched and cid not in kept]
         dropped.sort(key=lambda d: -int(d["id"]))
         return {"entries": count, "new_candidates": len(added), "dropped": len(dropped),
                 "would_add": added[-sample:][::-1], "would_drop": dropped[:sample]}
@@ -679,7 +723,10 @@ class Store:
                 cur = conn.execute(
                     "DELETE FROM entries WHERE id IN (SELECT id FROM entries WHERE last_seen < ?"
                     " AND (url IS NULL OR url NOT IN (SELECT url FROM candidates"
-                    " WHERE status IN ('featured', 'rejected')))"
+                    " WHERE status IN ('featured', 'rejected'))"
+                    + (" AND url NOT IN (SELECT a.url FROM story_articles a JOIN candidates c"
+                       " ON c.id = a.candidate_id WHERE c.status IN ('featured', 'rejected'))"
+                       if self.has_stories else "") + ")"
                     " AND id NOT IN (SELECT entry_id FROM candidates"
                     " WHERE status IN ('featured', 'rejected') AND entry_id IS NOT NULL) LIMIT ?)",
                     (iso(older_than), batch))
@@ -731,6 +778,16 @@ class Store:
                     r["sources"].append(name)
                 r["carriers"].append({"source": name, "feed": surl, "title": title, "link": link,
                                       "published": published, "first_seen": first_seen})
+        # A story's other articles: `also`, and their sources among the candidate's.
+        for r in rows:
+            r["also"] = []
+        for cid, articles in (storystore.also(conn, list(by_id)) if self.has_stories
+                              else {}).items():
+            r = by_id[cid]
+            r["also"] = articles
+            for a in articles:
+                if a["source"] not in r["sources"]:
+                    r["sources"].append(a["source"])
         return rows
 
     @_converts_errors
@@ -758,16 +815,18 @@ class Store:
             params.extend([limit, offset])
         return self._decorate(self._q(sql, params))
 
-    @staticmethod
-    def _filter(where: list[str], params: list[Any], *, topic: str | None,
+    def _filter(self, where: list[str], params: list[Any], *, topic: str | None,
                 source_id: int | None, search: str | None) -> None:
         """The queue's filters as SQL on candidates `c` joined to their entry `e`."""
         if topic:
             where.append("c.id IN (SELECT candidate_id FROM candidate_topics WHERE topic = ?)")
             params.append(topic)
         if source_id is not None:
-            where.append("c.url IN (SELECT url FROM entries WHERE source_id = ? AND url IS NOT NULL)")
-            params.append(source_id)
+            where.append("(c.url IN (SELECT url FROM entries WHERE source_id = ? AND url IS NOT NULL)"
+                         + (" OR c.id IN (SELECT a.candidate_id FROM story_articles a JOIN entries x"
+                            " ON x.url = a.url WHERE x.source_id = ?))" if self.has_stories
+                            else " OR ? IS NULL)"))
+            params.extend([source_id, source_id])
         if search:
             for word in search.split():
                 where.append("(c.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')")
@@ -841,14 +900,20 @@ class Store:
 
     @_converts_errors
     def set_status(self, candidate_id: int, status: str, *, editor: str, now: datetime,
-                   note: str | None = None) -> dict[str, Any]:
-        """Feature (with a note), reject or reset a candidate, and log who did it."""
+                   note: str | None = None, link: str | None = None) -> dict[str, Any]:
+        """Feature (with a note), reject or reset a candidate, and log who did it.
+
+        `link` (with featuring) picks which of the story's articles the item links.
+        """
         stamp = iso(now)
         with self.write():
             conn = self.conn
             row = self._one("SELECT * FROM candidates WHERE id = ?", (candidate_id,))
             if row is None:
                 raise NotFound("candidate", candidate_id)
+            if link is not None and status == "featured" and link != row["url"]:
+                storystore.link(conn, candidate_id, link, stamp)
+                self._log(candidate_id, "link", editor, stamp, link)
             if status == "featured":
                 if row["status"] == "featured":
                     if note is None or note == row["note"]:
@@ -884,6 +949,40 @@ class Store:
                          " VALUES (?, ?, ?, ?, ?)",
                          (candidate_id, action, editor, stamp,
                           final if action in ("feature", "edit-note") else None))
+            return self.candidate(candidate_id)
+
+    def _log(self, candidate_id: int, action: str, editor: str, stamp: str | None,
+             note: str | None) -> None:
+        self.conn.execute("INSERT INTO review_log (candidate_id, action, editor, at, note)"
+                          " VALUES (?, ?, ?, ?, ?)", (candidate_id, action, editor, stamp, note))
+
+    @_converts_errors
+    def split(self, candidate_id: int, url: str, *, editor: str, now: datetime
+              ) -> dict[str, Any]:
+        """Make one of a story's other articles a candidate of its own; the new candidate."""
+        stamp = iso(now)
+        with self.write():
+            if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
+                raise NotFound("candidate", candidate_id)
+            new_id = storystore.split(self.conn, candidate_id, url, stamp)
+            self._log(candidate_id, "split", editor, stamp, url)
+            self._log(new_id, "split", editor, stamp, f"from #{candidate_id}")
+            return self.candidate(new_id)
+
+    @_converts_errors
+    def merge(self, candidate_id: int, other_id: int, *, editor: str, now: datetime
+              ) -> dict[str, Any]:
+        """Join another candidate's story to this one; the story keeps this one's status and note."""
+        stamp = iso(now)
+        with self.write():
+            if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
+                raise NotFound("candidate", candidate_id)
+            other = self._one("SELECT url FROM candidates WHERE id = ?", (other_id,))
+            if other is None:
+                raise NotFound("candidate", other_id)
+            storystore.merge(self.conn, candidate_id, other_id, stamp)
+            self._log(candidate_id, "merge", editor, stamp, f"#{other_id} {other['url']}")
+            self._log(other_id, "merge", editor, stamp, f"into #{candidate_id}")
             return self.candidate(candidate_id)
 
     @_converts_errors

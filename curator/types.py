@@ -139,6 +139,8 @@ class PublishedItem:
     updated_at: datetime  # when the note last changed (>= featured_at)
     published: datetime | None = None  # the original article's date
     editor: str | None = None
+    # The story's other articles, as (title, url, source name): "Also covered by".
+    also: tuple[tuple[str, str, str], ...] = ()
     # render.render_note(note), when already known (the store keeps it): rendering then needs no
     # Markdown. Derived from note, so it takes no part in equality or repr, and so none in the
     # hash of a publish's inputs either.

@@ -46,9 +46,12 @@ def snapshot(db: Path) -> tuple[set, set]:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         entries = set(conn.execute(
             "SELECT s.url, e.key, e.hash, e.url FROM entries e JOIN sources s ON s.id = e.source_id"))
+        # Every matched article is a candidate or one of a story's other articles. Which story
+        # an article joins depends on the order polls stored them in, so compare articles.
         cands = set(conn.execute(
-            "SELECT c.url, group_concat(t.topic) FROM candidates c LEFT JOIN candidate_topics t"
-            " ON t.candidate_id = c.id GROUP BY c.id"))
+            "SELECT u.url, (SELECT group_concat(topic) FROM (SELECT DISTINCT t.topic FROM entries e"
+            " JOIN entry_topics t ON t.entry_id = e.id WHERE e.url = u.url ORDER BY t.topic))"
+            " FROM (SELECT url FROM candidates UNION SELECT url FROM story_articles) u"))
         return entries, cands
     finally:
         conn.close()

@@ -42,7 +42,7 @@ CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 POLL_KEYS = {"sources", "fetched", "not_modified", "failed", "skipped", "new_entries",
              "updated_entries", "new_candidates"}
 CANDIDATE_KEYS = {"id", "title", "url", "source", "sources", "published", "topics", "status",
-                  "note", "featured_at"}
+                  "note", "featured_at", "also"}
 SOURCE_KEYS = {"url", "name", "status", "last_polled", "last_ok", "next_due", "failures", "error",
                "disabled"}
 PUBLISH_KEYS = {"rss", "atom", "items", "changed"}

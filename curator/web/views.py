@@ -409,7 +409,8 @@ def feature(cid: int) -> Any:
     if request.form.get("action") == "preview":
         return _candidate_page(cid, note=note)
     before = c.candidate(cid)
-    row = c.feature(cid, note, editor=editor())
+    link = request.form.get("link") or None
+    row = c.feature(cid, note, editor=editor(), link=link)
     if before["status"] == "featured":
         changed = (before.get("note") or "") != (row.get("note") or "")
         notify(f"Note saved on “{_title(row)}”." if changed
@@ -435,6 +436,27 @@ def reset(cid: int) -> Any:
     row = curator().reset(cid, editor=editor())
     notify(f"“{_title(row)}” is back in the queue.", cid)
     log.info("%s reset candidate %d", editor(), cid)
+    return _after_action(cid)
+
+
+@bp.post("/c/<int:cid>/split")
+def split(cid: int) -> Any:
+    """Take one of the story's other articles out of it: a candidate of its own."""
+    row = curator().split(cid, request.form.get("url", ""), editor=editor())
+    notify(f"“{_title(row)}” is a candidate of its own now.", row["id"])
+    log.info("%s split candidate %d from %d", editor(), row["id"], cid)
+    return _after_action(cid)
+
+
+@bp.post("/c/<int:cid>/merge")
+def merge(cid: int) -> Any:
+    """Join another candidate (by its number) to this story."""
+    raw = request.form.get("other", "").strip().lstrip("#")
+    if not raw.isdigit():
+        raise UsageError(f"give the number of the candidate to merge, not {raw!r}")
+    row = curator().merge(cid, int(raw), editor=editor())
+    notify(f"#{raw} merged into “{_title(row)}”.", cid)
+    log.info("%s merged candidate %s into %d", editor(), raw, cid)
     return _after_action(cid)
 
 

@@ -1,0 +1,263 @@
+"""Stories in the database: the index that finds a story for an arriving entry, and its articles.
+
+The store calls in here at three narrow points: when a matched entry would make a new candidate
+(`StoryIndex.place`, then `StoryIndex.index` if it made one), when candidates are read
+(`also`), and when the editor splits, merges or picks the article to link. The judgement itself
+is curator/stories.py; this module only stores and finds.
+
+Tables (migration 0005): `story_articles` maps each of a story's other URLs to its candidate;
+`story_keys` maps a story's rare terms and figures to it, with the story's first-seen time, so
+an arriving entry looks at the few stories in the window that share a key with it (one indexed
+range per key) rather than at every candidate. Keys older than the window are deleted as polls
+go, so the index stays the size of the window however large the database grows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from .clock import iso
+from .exceptions import NotFound, UsageError
+from .types import EntryData
+
+#: Stories looked at for one arriving entry: those sharing the most keys with it.
+MAX_STORIES = 8
+#: Of a story's articles, the first few give it keys (enough to be found by any wording).
+KEYED_ARTICLES = 4
+_SIGNATURES = 8192
+
+
+def _time(value: str | None) -> datetime | None:
+    # fromisoformat, not clock.parse_iso's strptime: this runs for every article compared.
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+class StoryIndex:
+    """Finds and records stories for one Store's connection."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window  # seconds; 0 turns grouping off
+        self._sigs: OrderedDict[int, Any] = OrderedDict()
+        self._pending: dict[str, Any] = {}
+        self._swept: datetime | None = None
+
+    # ------------------------------------------------------------ grouping
+
+    def _signature(self, entry_id: int, title: str, text: str) -> Any:
+        from .stories import signature
+
+        sig = self._sigs.get(entry_id)
+        if sig is None:
+            sig = signature(title, text)
+            self._remember(entry_id, sig)
+        return sig
+
+    def _remember(self, entry_id: int, value: Any) -> None:
+        self._sigs[entry_id] = value
+        if len(self._sigs) > _SIGNATURES:
+            self._sigs.popitem(last=False)
+
+    def place(self, conn: sqlite3.Connection, entry_id: int, source_id: int, e: EntryData,
+              now: datetime) -> int | None:
+        """The candidate whose story the new entry reports, or None to make a candidate of it."""
+        if not self.window:
+            return None
+        from .stories import Article, Story, best_story
+
+        self._sweep(conn, now)
+        sig = self._signature(entry_id, e.title, e.text)
+        if sig.generic or not sig.keys:
+            return None
+        since = iso(now - timedelta(seconds=self.window))
+        keys = list(sig.keys)
+        marks = ",".join("?" * len(keys))
+        found = [r[0] for r in conn.execute(
+            f"SELECT candidate_id FROM story_keys WHERE key IN ({marks}) AND first_seen >= ?"
+            " GROUP BY candidate_id ORDER BY count(*) DESC, candidate_id DESC LIMIT ?",
+            (*keys, since, MAX_STORIES))]
+        if not found:
+            return None
+        published = e.published
+        stories: list[Story] = []
+        for cid in found:
+            sources: set[str] = set()
+            kept: list[tuple[datetime, Any]] = []
+            for m_id, m_source, m_first, m_published in self._members(conn, cid):
+                sources.add(str(m_source))
+                if len(kept) >= self._compared:
+                    continue
+                seen, other, m_sig = self._member(conn, m_id, m_first, m_published, now)
+                # First seen within the window, and published within it too where both say:
+                # a first poll sees months of articles at once.
+                if published and other:
+                    if abs((published - other).total_seconds()) > self.window:
+                        continue
+                    seen = min(seen, other)
+                kept.append((seen, m_sig))
+            if kept:
+                stories.append(Story(id=cid, first_seen=kept[0][0], sources=sources, members=kept))
+        at = min(now, published) if published else now
+        article = Article(id=entry_id, source=str(source_id), title=e.title, text=e.text, seen=at)
+        story = best_story(article, sig, stories)
+        return story.id if story else None
+
+    @property
+    def _compared(self) -> int:
+        from .stories import MAX_COMPARED
+
+        return MAX_COMPARED
+
+    def _members(self, conn: sqlite3.Connection, cid: int) -> list[tuple[Any, ...]]:
+        """A story's articles, first seen first: one entry per outlet's copy."""
+        return conn.execute(
+            "SELECT e.id, e.source_id, e.first_seen, e.published"
+            " FROM entries e WHERE e.url IN (SELECT url FROM candidates WHERE id = ?1"
+            " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?1)"
+            " ORDER BY e.first_seen, e.id", (cid,)).fetchall()
+
+    def _member(self, conn: sqlite3.Connection, entry_id: int, first_seen: str | None,
+                published: str | None, now: datetime) -> tuple[datetime, datetime | None, Any]:
+        """An article's times and signature, kept for the life of the Store."""
+        cached = self._sigs.get(-entry_id)
+        if cached is not None:
+            self._sigs.move_to_end(-entry_id)
+            return cached  # type: ignore[no-any-return]
+        row = conn.execute("SELECT title, substr(text, 1, 1000) FROM entries WHERE id = ?",
+                           (entry_id,)).fetchone()
+        from .stories import signature
+
+        value = (_time(first_seen) or now, _time(published),
+                 signature(row[0] or "", row[1] or "") if row else signature("", ""))
+        self._remember(-entry_id, value)
+        return value
+
+    def index(self, conn: sqlite3.Connection, candidate_id: int, entry_id: int, e: EntryData
+              ) -> None:
+        """Give the story's keys from this article, so later articles can find the story."""
+        if not self.window:
+            return
+        sig = self._signature(entry_id, e.title, e.text)
+        if sig.generic:
+            return
+        first_seen = conn.execute("SELECT first_seen FROM candidates WHERE id = ?",
+                                  (candidate_id,)).fetchone()[0]
+        conn.executemany(
+            "INSERT OR IGNORE INTO story_keys (key, first_seen, candidate_id) VALUES (?, ?, ?)",
+            [(k, first_seen, candidate_id) for k in sig.keys])
+
+    def join(self, conn: sqlite3.Connection, candidate_id: int, entry_id: int, e: EntryData,
+             stamp: str | None) -> None:
+        """Record the entry's URL as another article of the candidate's story."""
+        conn.execute("INSERT OR IGNORE INTO story_articles (url, candidate_id, added)"
+                     " VALUES (?, ?, ?)", (e.url, candidate_id, stamp))
+        count = conn.execute("SELECT count(*) FROM story_articles WHERE candidate_id = ?",
+                             (candidate_id,)).fetchone()[0]
+        if count < KEYED_ARTICLES:
+            self.index(conn, candidate_id, entry_id, e)
+
+    def _sweep(self, conn: sqlite3.Connection, now: datetime) -> None:
+        """Drop keys of stories older than the window, at most once an hour."""
+        if self._swept and now - self._swept < timedelta(hours=1):
+            return
+        self._swept = now
+        conn.execute("DELETE FROM story_keys WHERE first_seen < ?",
+                     (iso(now - timedelta(seconds=self.window)),))
+
+
+def story_of(conn: sqlite3.Connection, url: str) -> int | None:
+    """The candidate whose story has this URL among its other articles."""
+    row = conn.execute("SELECT candidate_id FROM story_articles WHERE url = ?", (url,)).fetchone()
+    return int(row[0]) if row else None
+
+
+def also(conn: sqlite3.Connection, candidate_ids: Sequence[int]
+         ) -> dict[int, list[dict[str, Any]]]:
+    """Each candidate's other articles, in the order they joined: title, url, source, more."""
+    out: dict[int, list[dict[str, Any]]] = {cid: [] for cid in candidate_ids}
+    for i in range(0, len(candidate_ids), 500):
+        chunk = candidate_ids[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        for cid, url, title, source, feed, link, published, first_seen in conn.execute(
+                "SELECT a.candidate_id, a.url, e.title, coalesce(s.name, s.title, s.url),"
+                " s.url_in_use, e.link, e.published, e.first_seen FROM story_articles a"
+                " JOIN entries e ON e.id = (SELECT min(e2.id) FROM entries e2 WHERE e2.url = a.url)"
+                " JOIN sources s ON s.id = e.source_id"
+                f" WHERE a.candidate_id IN ({marks}) ORDER BY a.added, a.rowid", chunk):
+            out[cid].append({"title": title, "url": url, "source": source, "feed": feed,
+                             "link": link, "published": published, "first_seen": first_seen})
+    return out
+
+
+def split(conn: sqlite3.Connection, candidate_id: int, url: str, stamp: str | None) -> int:
+    """Make one of the story's other articles a candidate of its own; its id."""
+    if story_of(conn, url) != candidate_id:
+        raise UsageError(f"{url} is not one of the other articles of candidate {candidate_id}")
+    entry = conn.execute("SELECT id, title, published FROM entries WHERE url = ?"
+                         " ORDER BY first_seen, id LIMIT 1", (url,)).fetchone()
+    if entry is None:
+        raise NotFound("article", url)
+    conn.execute("DELETE FROM story_articles WHERE url = ?", (url,))
+    cur = conn.execute(
+        "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
+        " VALUES (?, ?, ?, ?, ?, ?)", (url, entry[0], entry[1], entry[2], entry[2] or stamp, stamp))
+    new_id = int(cur.lastrowid or 0)
+    conn.execute("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                 " SELECT DISTINCT ?, t.topic FROM entries e JOIN entry_topics t"
+                 " ON t.entry_id = e.id WHERE e.url = ?", (new_id, url))
+    refresh_topics(conn, candidate_id)
+    return new_id
+
+
+def merge(conn: sqlite3.Connection, candidate_id: int, other_id: int, stamp: str | None) -> None:
+    """Make the other candidate's articles (its own and its story's) part of this story."""
+    if candidate_id == other_id:
+        raise UsageError("a candidate cannot be merged with itself")
+    row = conn.execute("SELECT url FROM candidates WHERE id = ?", (other_id,)).fetchone()
+    if row is None:
+        raise NotFound("candidate", other_id)
+    conn.execute("UPDATE story_articles SET candidate_id = ? WHERE candidate_id = ?",
+                 (candidate_id, other_id))
+    conn.execute("UPDATE story_keys SET candidate_id = ? WHERE candidate_id = ?"
+                 " AND NOT EXISTS (SELECT 1 FROM story_keys k WHERE k.key = story_keys.key"
+                 " AND k.first_seen = story_keys.first_seen AND k.candidate_id = ?)",
+                 (candidate_id, other_id, candidate_id))
+    conn.execute("DELETE FROM candidates WHERE id = ?", (other_id,))
+    conn.execute("INSERT INTO story_articles (url, candidate_id, added) VALUES (?, ?, ?)",
+                 (row[0], candidate_id, stamp))
+    refresh_topics(conn, candidate_id)
+
+
+def link(conn: sqlite3.Connection, candidate_id: int, url: str, stamp: str | None) -> None:
+    """Make another of the story's articles the one the candidate links; the old one joins `also`."""
+    current = conn.execute("SELECT url FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
+    if current is None:
+        raise NotFound("candidate", candidate_id)
+    if current[0] == url:
+        return
+    if story_of(conn, url) != candidate_id:
+        raise UsageError(f"{url} is not one of the articles of candidate {candidate_id}; "
+                         "`curator show` lists them")
+    entry = conn.execute("SELECT id, title, published FROM entries WHERE url = ?"
+                         " ORDER BY first_seen, id LIMIT 1", (url,)).fetchone()
+    conn.execute("DELETE FROM story_articles WHERE url = ?", (url,))
+    conn.execute("UPDATE candidates SET url = ?, entry_id = ?, title = ?, published = ?"
+                 " WHERE id = ?", (url, entry[0], entry[1], entry[2], candidate_id))
+    conn.execute("INSERT INTO story_articles (url, candidate_id, added) VALUES (?, ?, ?)",
+                 (current[0], candidate_id, stamp))
+
+
+def refresh_topics(conn: sqlite3.Connection, candidate_id: int) -> None:
+    """A story's topics: those of all its articles' entries."""
+    conn.execute("DELETE FROM candidate_topics WHERE candidate_id = ?", (candidate_id,))
+    conn.execute(
+        "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+        " SELECT DISTINCT ?1, t.topic FROM entries e JOIN entry_topics t ON t.entry_id = e.id"
+        " WHERE e.url IN (SELECT url FROM candidates WHERE id = ?1"
+        " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?1)", (candidate_id,))

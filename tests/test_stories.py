@@ -1,0 +1,135 @@
+"""The sameness judgement and in-memory grouping of curator.stories, signal by signal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from curator import stories
+from curator.stories import Article, signature
+
+T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+
+
+def art(i: int, source: str, title: str, text: str = "", hours: float = 0.0) -> Article:
+    return Article(id=i, source=source, title=title, text=text, seen=T0 + timedelta(hours=hours))
+
+
+@pytest.mark.parametrize("title", ["Live updates", "Morning briefing", "Podcast: episode 212",
+                                   "Live: latest updates", "The Daily newsletter",
+                                   "Today's headlines, 3 March 2026"])
+def test_generic_titles_are_not_stories(title: str) -> None:
+    assert stories.is_generic(title)
+    a = signature(title, "Follow the latest developments in Ukraine.")
+    b = signature(title, "Follow the latest developments in Ukraine.")
+    assert not stories.same_story(a, b)
+
+
+@pytest.mark.parametrize("title", ["Live Nation sued by Justice Department",
+                                   "Podcast app Overcast adds transcripts"])
+def test_a_format_word_in_a_real_title_is_not_generic(title: str) -> None:
+    assert not stories.is_generic(title)
+
+
+def test_amounts_in_any_spelling_are_one_figure() -> None:
+    spellings = ["$69bn", "$69 billion", "69,000,000,000 dollars", "$69B"]
+    keys = [signature("Deal", f"Microsoft pays {s} for Activision").amounts for s in spellings]
+    assert keys[0] == {"6.9e+10"}
+    assert all(k == keys[0] for k in keys[:2] + keys[3:])
+    assert "6.9e+10" in signature("", "69,000,000,000").figures
+    assert signature("", "up 7% and 5.25 per cent").amounts == {"7%", "5.25%"}
+    # Years and small counts say little: they are not figures.
+    assert not signature("", "in 2024 three times").figures
+
+
+def test_a_regulator_is_its_initials() -> None:
+    sig = signature("Amazon sued", "The Federal Trade Commission sued Amazon on Wednesday.")
+    assert "ftc" in sig.terms and "ftc" in sig.names
+    assert "ftc" in signature("FTC sues Amazon", "").terms
+
+
+def test_same_event_in_other_words_is_one_story() -> None:
+    a = signature("US FTC sues Amazon, alleging it tricked users into Prime sign-ups",
+                  "The Federal Trade Commission sued Amazon.com, accusing the retailer of enrolling"
+                  " consumers in Prime without consent and making it hard to cancel.")
+    b = signature("The FTC is suing Amazon over its Prime cancellation maze",
+                  "The agency says Amazon used dark patterns to push shoppers into Prime"
+                  " subscriptions and made cancelling hard.")
+    assert stories.same_story(a, b, hours_apart=2)
+
+
+def test_same_company_and_regulator_other_event_stays_apart() -> None:
+    a = signature("US FTC sues Amazon, alleging it tricked users into Prime sign-ups",
+                  "The Federal Trade Commission sued Amazon.com, accusing the retailer of enrolling"
+                  " consumers in Prime without consent and making it hard to cancel.")
+    b = signature("Judge lets FTC's antitrust case against Amazon move toward trial",
+                  "A federal judge declined to dismiss the Federal Trade Commission's lawsuit"
+                  " accusing Amazon of illegally maintaining a monopoly.")
+    assert not stories.same_story(a, b, hours_apart=2)
+
+
+def test_contradicting_amounts_count_against() -> None:
+    base = "Microsoft agrees to buy the games maker Activision Blizzard for {}"
+    same = stories.score(signature("Microsoft buys Activision", base.format("$69bn")),
+                         signature("Microsoft to acquire Activision", base.format("$69 billion")))
+    other = stories.score(signature("Microsoft buys Activision", base.format("$69bn")),
+                          signature("Microsoft to acquire Activision", base.format("$12 billion")))
+    assert same > other
+
+
+def test_time_apart_lowers_the_score() -> None:
+    a = signature("Tesla recalls 2 million cars over Autopilot", "NHTSA investigation")
+    b = signature("Tesla recalling two million vehicles over Autopilot defect", "")
+    assert stories.score(a, b, 0) > stories.score(a, b, 40)
+
+
+def test_no_summary_still_groups_on_the_title() -> None:
+    a = signature("Nintendo confirms Switch 2 console in first-look video", "")
+    b = signature("Nintendo Switch 2 is official, launching in 2025", "")
+    assert stories.same_story(a, b)
+    assert not stories.same_story(signature("", ""), signature("", ""))
+
+
+def test_grouping_joins_across_sources_but_not_within_one() -> None:
+    story_of = stories.group([
+        art(1, "Reuters", "Tesla recalls over 2 million US vehicles to fix Autopilot defect",
+            "The recall follows an NHTSA investigation into Autopilot crashes."),
+        art(2, "BBC", "Tesla recalls two million cars over Autopilot safety concerns",
+            "The US road safety regulator NHTSA said Autopilot controls may not prevent misuse.", 1),
+        # A second Reuters piece on the same recall is that outlet's follow-up: its own candidate.
+        art(3, "Reuters", "Tesla recall of 2 million vehicles over Autopilot: what owners need to do",
+            "The NHTSA recall of Autopilot is a software update.", 2),
+    ])
+    assert story_of[2] == story_of[1] == 1
+    assert story_of[3] == 3
+
+
+def test_window_bounds_the_story() -> None:
+    a = art(1, "Reuters", "Tesla recalls over 2 million US vehicles to fix Autopilot defect", "NHTSA")
+    b = art(2, "BBC", "Tesla recalls 2 million US vehicles to fix Autopilot defect", "NHTSA", 60)
+    assert stories.group([a, b], window_hours=48) == {1: 1, 2: 2}
+    assert stories.group([a, b], window_hours=72) == {1: 1, 2: 1}
+
+
+def test_one_story_from_300_outlets_is_one_story_and_compares_a_bounded_number() -> None:
+    titles = ["Bank of England cuts interest rates to 4.5%",
+              "Bank of England lowers base rate to 4.5% and halves growth forecast",
+              "BoE cuts Bank Rate to 4.5% as two policymakers back bigger cut"]
+    summary = "The Monetary Policy Committee voted 7-2 to cut Bank Rate to 4.5% from 4.75%."
+    articles = [art(i, f"Outlet {i}", titles[i % 3], summary, i / 100) for i in range(300)]
+    calls = 0
+    real = stories.score
+
+    def counting(*args: object, **kwargs: object) -> float:
+        nonlocal calls
+        calls += 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    stories.score = counting  # type: ignore[assignment]
+    try:
+        story_of = stories.group(articles)
+    finally:
+        stories.score = real  # type: ignore[assignment]
+    assert set(story_of.values()) == {0}
+    assert calls <= 300 * stories.MAX_COMPARED
