@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -674,7 +675,16 @@ class Store:
         candidates it would add and those it would drop (new ones no topic matches any more;
         featured and rejected ones are never dropped), each with up to `sample` examples."""
         conn = self.conn
-        matched: dict[str, str] = {}  # canonical URL -> the title of its first matching entry
+        # Candidates (and a story's other articles) first: they are few next to the entries,
+        # and the entries need to be remembered only when they would make a new candidate.
+        have = {url: (cid, status, title) for cid, url, status, title in conn.execute(
+            "SELECT id, url, status, title FROM candidates")}
+        # A story's other articles make no candidate of their own; they keep theirs matched.
+        story: dict[str, int] = dict(conn.execute(
+            "SELECT url, candidate_id FROM story_articles")) if self.has_stories else {}
+        kept: set[int] = set()
+        new: set[str] = set()
+        examples: deque[dict[str, str]] = deque(maxlen=sample)  # the newest would-be candidates
         count = last = 0
         while True:
             rows = conn.execute(
@@ -683,24 +693,29 @@ class Store:
             if not rows:
                 break
             for _eid, url, title, text in rows:
-                if url and url not in matched and match(title or "", text or ""):
-                    matched[url] = title or url
+                if not url or url in new:
+                    continue
+                known = have.get(url)
+                if (known and known[0] in kept) or (url in story and story[url] in kept):
+                    continue
+                if not match(title or "", text or ""):
+                    continue
+                if known:
+                    kept.add(known[0])
+                elif url in story:
+                    kept.add(story[url])
+                else:
+                    new.add(url)
+                    examples.append({"url": url, "title": title or url})
             count += len(rows)
             last = rows[-1][0]
-        have = {url: (cid, status, title) for cid, url, status, title in conn.execute(
-            "SELECT id, url, status, title FROM candidates")}
-        # A story's other articles make no candidate of their own; they keep theirs matched.
-        story: dict[str, int] = dict(conn.execute(
-            "SELECT url, candidate_id FROM story_articles")) if self.has_stories else {}
-        kept = {story[u] for u in matched if u in story}
-        added = [{"url": u, "title": t} for u, t in matched.items()
-                 if u not in have and u not in story]
+        added = list(examples)
         dropped = [{"id": cid, "url": u, "title": title or u}
                    for u, (cid, status, title) in have.items()
-                   if status == "new" and u not in matched and cid not in kept]
+                   if status == "new" and cid not in kept]
         dropped.sort(key=lambda d: -int(d["id"]))
-        return {"entries": count, "new_candidates": len(added), "dropped": len(dropped),
-                "would_add": added[-sample:][::-1], "would_drop": dropped[:sample]}
+        return {"entries": count, "new_candidates": len(new), "dropped": len(dropped),
+                "would_add": added[::-1], "would_drop": dropped[:sample]}
 
     @_converts_errors
     def entry_count(self) -> int:

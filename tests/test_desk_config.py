@@ -230,3 +230,17 @@ def test_rematch_dry_run_changes_nothing(desk: Desk) -> None:
     text = Cli(path)("rematch", "--dry-run").stdout
     assert "nothing changed" in text
     assert desk.snapshot() == before
+
+
+def test_the_dry_run_says_what_the_rematch_then_does(desk: Desk) -> None:
+    path = desk.config.path
+    # Antitrust now matches the new fab story and no longer the merger; surveillance goes.
+    text = path.read_text().replace("- merger", "- fab")
+    path.write_text(re.sub(r"- name: surveillance\n(?:  .*\n|    .*\n)*", "", text))
+    preview = Cli(path)("rematch", "--dry-run", "--json")
+    assert [a["title"] for a in preview["would_add"]] == ["A new chip fab breaks ground"]
+    assert {d["title"] for d in preview["would_drop"]} == {"Court limits geofence warrants"}
+    done = Cli(path)("rematch", "--json")
+    assert (done["new_candidates"], done["dropped"]) == (preview["new_candidates"],
+                                                         preview["dropped"])
+    assert Cli(path)("rematch", "--dry-run", "--json")["dropped"] == 0
