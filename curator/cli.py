@@ -15,6 +15,7 @@ import click
 
 from . import __version__
 from . import config as config_mod
+from .clock import parse_iso
 from .core import Curator, PollSummary, candidate_json, source_json
 from .exceptions import CuratorError, LockedError, UsageError
 
@@ -96,7 +97,8 @@ pass_ctx = click.make_pass_decorator(Ctx)
 
 def editor_name() -> str:
     """Who is editing from the command line: $CURATOR_EDITOR, else the login name."""
-    name = os.environ.get("CURATOR_EDITOR")
+    # Only what can be shown as it is: no control, bidi or zero-width characters in the log.
+    name = "".join(c for c in os.environ.get("CURATOR_EDITOR", "") if c.isprintable()).strip()
     if name:
         return name
     try:
@@ -117,7 +119,21 @@ def _short(value: str | None, width: int) -> str:
 
 
 def _date(value: str | None) -> str:
-    return (value or "")[:16].replace("T", " ")
+    """A stored UTC time as local time to the minute, with its zone: `2026-11-24 13:00 CET`."""
+    if not value:
+        return ""
+    try:
+        when = parse_iso(value)
+    except ValueError:
+        return value
+    assert when is not None
+    local = when.astimezone()  # the zone of $TZ, else the system's
+    return f"{local:%Y-%m-%d %H:%M} {local.strftime('%Z') or local.strftime('%z')}"
+
+
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    """`1 source`, `2 sources`, `1 entry`, `3 entries`."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
 
 
 @contextmanager
@@ -210,10 +226,11 @@ def poll(c: Ctx, force: bool, only: tuple[str, ...], as_json: bool) -> None:
         emit_json(summary.as_json())
     elif not c.quiet:
         click.echo(
-            f"{summary.sources} sources: {summary.fetched} fetched, {summary.not_modified} not "
-            f"modified, {summary.failed} failed, {summary.skipped} skipped; "
-            f"{summary.new_entries} new entries, {summary.updated_entries} updated, "
-            f"{summary.new_candidates} new candidates")
+            f"{_count(summary.sources, 'source')}: {summary.fetched} fetched, "
+            f"{summary.not_modified} not modified, {summary.failed} failed, "
+            f"{summary.skipped} skipped; {_count(summary.new_entries, 'new entry', 'new entries')}"
+            f", {summary.updated_entries} updated, "
+            f"{_count(summary.new_candidates, 'new candidate')}")
 
 
 # ------------------------------------------------------------------ review
@@ -239,7 +256,7 @@ def candidates(c: Ctx, topic: str | None, status: str, limit: int, as_json: bool
                    err=True)
     for r in rows:
         flag = {"featured": "★", "rejected": "✗"}.get(r["status"], " ")
-        click.echo(f"{r['id']:>6} {flag} {_date(r['published'] or r['first_seen']):16}  "
+        click.echo(f"{r['id']:>6} {flag} {_date(r['published'] or r['first_seen']):21}  "
                    f"{_short(r['source_name'], 24):24}  {_short(r['title'], 80)}  "
                    f"[{', '.join(r['topics'])}]")
 
@@ -361,7 +378,7 @@ def publish(c: Ctx, as_json: bool) -> None:
         emit_json(result)
     elif not c.quiet:
         state = "written" if result["changed"] else "unchanged"
-        click.echo(f"{result['items']} items, {state}: {result['rss']} {result['atom']}")
+        click.echo(f"{_count(result['items'], 'item')}, {state}: {result['rss']} {result['atom']}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator run            # under systemd, or in a terminal;"
@@ -391,6 +408,8 @@ def sources(c: Ctx, as_json: bool) -> None:
             state = "DISABLED"
         elif r["failures"]:
             state = f"FAILING×{r['failures']}" + (" for a week+" if r["stale"] else "")
+        elif r["last_ok"] and r["error"]:
+            state = "WARNING"  # fetched and parsed, but see the error line (no entries)
         elif r["last_ok"]:
             state = "ok"
         else:
@@ -412,7 +431,14 @@ def sources(c: Ctx, as_json: bool) -> None:
 def enable(c: Ctx, url_or_name: str) -> None:
     """Re-enable a disabled source and clear its back-off."""
     r = c.curator().enable(url_or_name, editor=editor_name())
-    click.echo(f"enabled {r['name'] or r['title'] or r['url']}; it will be polled next time")
+    name = r["name"] or r["title"] or r["url"]
+    if r["cleared"] == "disabled":
+        click.echo(f"enabled {name}; it will be polled next time")
+    elif r["cleared"] == "back-off":
+        click.echo(f"{name} was not disabled; cleared its back-off after "
+                   f"{_count(r['cleared_failures'], 'failure')}: it will be polled next time")
+    else:
+        click.echo(f"{name} was not disabled and has no back-off: nothing to do")
 
 
 @cli.command(epilog="\b\nExamples:\n  curator rematch --dry-run   # what would change\n"
@@ -439,8 +465,9 @@ def rematch(c: Ctx, dry_run: bool, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"{result['entries']} entries matched again: {result['new_candidates']} new "
-                   f"candidates, {result['dropped']} dropped")
+        click.echo(f"{_count(result['entries'], 'entry', 'entries')} matched again: "
+                   f"{_count(result['new_candidates'], 'new candidate')}, {result['dropped']} "
+                   "dropped")
 
 
 # ------------------------------------------------------------------ backups, moving work
@@ -481,7 +508,7 @@ def export_cmd(c: Ctx, fmt: str, status: str) -> None:
 
 @cli.command("import", epilog="\b\nExamples:\n  curator import featured.json\n"
              "  curator import - < reviewed.csv")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def import_cmd(c: Ctx, file: Any, as_json: bool) -> None:
@@ -562,6 +589,15 @@ def editor_passwd(c: Ctx, name: str, password_stdin: bool) -> None:
     """Change an editor's password."""
     c.curator().set_editor_password(name, _read_password(password_stdin, "New password"))
     click.echo(f"password of {name} changed")
+
+
+@editor.command("logout", epilog="\b\nExample:\n  curator editor logout maria   # a laptop was lost")
+@click.argument("name")
+@pass_ctx
+def editor_logout(c: Ctx, name: str) -> None:
+    """End an editor's desk sessions on every browser (the password stays)."""
+    c.curator().end_sessions(name)
+    click.echo(f"every desk session of {name} has ended")
 
 
 @editor.command("list", epilog="\b\nExample:\n  curator editor list --json")

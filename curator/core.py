@@ -253,6 +253,10 @@ class PollSummary:
             "new_entries", "updated_entries", "new_candidates")}
 
 
+# The warning on a source whose feed parsed but listed no entries (its failures stay 0).
+NO_ENTRIES = "no entries found: the feed is well-formed but lists no items"
+
+
 def display_name(source: dict[str, Any]) -> str:
     """What a source is called: its name in feeds.yaml, else the feed's title, else its URL."""
     return str(source.get("name") or source.get("title") or source.get("url_in_use")
@@ -293,11 +297,19 @@ def source_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 EXPORT_CSV_FIELDS = ["url", "title", "status", "note", "guid", "featured_at", "note_updated_at",
-                     "published", "source", "sources", "topics"]
+                     "published", "source", "sources", "topics", "feed", "site"]
+_EXPORT_HELP = "expected what `curator export` writes: JSON, or CSV with a header row"
 
 
-def _read_export(text: str) -> list[dict[str, Any]]:
-    stripped = text.lstrip()
+def _read_export(data: bytes) -> list[Any]:
+    """The items of an export, JSON or CSV; UsageError for anything else."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"not a curator export: not UTF-8 text ({_EXPORT_HELP})") from e
+    stripped = text.strip()
+    if not stripped:
+        raise UsageError(f"nothing to import: the input is empty ({_EXPORT_HELP})")
     if stripped.startswith(("{", "[")):
         try:
             doc = json.loads(text)
@@ -305,18 +317,119 @@ def _read_export(text: str) -> list[dict[str, Any]]:
             raise UsageError(f"not a valid JSON export: {e}") from e
         items = doc.get("items") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
-            raise UsageError("a JSON export has an `items` list")
+            raise UsageError("not a curator export: a JSON export is an object with an "
+                             "`items` list")
         return items
     import csv
 
-    rows = list(csv.DictReader(io.StringIO(text)))
-    if rows and "url" not in rows[0]:
-        raise UsageError("a CSV export needs a `url` column")
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        header = [h.strip() for h in reader.fieldnames or []]
+        if "url" not in header or not {"title", "status", "note"} & set(header):
+            raise UsageError(f"not a curator export ({_EXPORT_HELP} naming url, title, status,"
+                             " note…)")
+        rows: list[Any] = list(reader)
+    except csv.Error as e:
+        raise UsageError(f"not a valid CSV export: {e}") from e
     for r in rows:
+        r.pop(None, None)  # cells beyond the header
         r["topics"] = [t.strip() for t in (r.get("topics") or "").split(";") if t.strip()]
-        for k in ("guid", "featured_at", "note_updated_at", "published", "note"):
+        for k in ("guid", "featured_at", "note_updated_at", "published", "note", "feed",
+                  "site"):
             r[k] = r.get(k) or None
+        if r.get("feed"):
+            # One copy, the first source's: a CSV has no room for the others or the history.
+            r["entries"] = [{"source": r.get("source") or None, "feed": r["feed"],
+                             "site": r.get("site"), "title": r.get("title"), "link": r["url"],
+                             "published": r.get("published")}]
     return rows
+
+
+def _text_field(raw: dict[str, Any], key: str, n: int, *, required: bool = False
+                ) -> str | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        if required:
+            raise UsageError(f"item {n}: needs {key}")
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"item {n}: {key} must be text")
+    return strip_invisible(value)
+
+
+def _time_field(raw: dict[str, Any], key: str, n: int) -> str | None:
+    value = _text_field(raw, key, n)
+    if value is not None:
+        try:
+            parse_iso(value)
+        except ValueError as e:
+            raise UsageError(f"item {n}: {key} must look like 2026-11-24T12:00:00Z") from e
+    return value
+
+
+def _http_field(raw: dict[str, Any], key: str, n: int, *, required: bool = False) -> str | None:
+    from urllib.parse import urlsplit
+
+    value = _text_field(raw, key, n, required=required)
+    if value is not None:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(f"item {n}: {key} {value!r} is not an http(s) URL")
+        value = value.strip()
+    return value
+
+
+def _normalise_copy(raw: Any, n: int) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise UsageError(f"item {n}: each of `entries` is an object")
+    return {
+        "source": _text_field(raw, "source", n),
+        "feed": _http_field(raw, "feed", n, required=True),
+        "site": _http_field(raw, "site", n),
+        "key": _text_field(raw, "key", n),
+        "title": _text_field(raw, "title", n),
+        "link": _http_field(raw, "link", n),
+        "published": _time_field(raw, "published", n),
+        "first_seen": _time_field(raw, "first_seen", n),
+    }
+
+
+def _normalise_article(raw: Any, n: int) -> dict[str, Any]:
+    """One of a story's other articles, as `also` lists it."""
+    from .urls import canonicalize
+
+    if not isinstance(raw, dict):
+        raise UsageError(f"item {n}: each of `also` is an object")
+    url = canonicalize(_http_field(raw, "url", n, required=True))
+    if not url:
+        raise UsageError(f"item {n}: {raw['url']!r} in `also` is not an http(s) URL")
+    return {
+        "url": url,
+        "title": _text_field(raw, "title", n),
+        "source": _text_field(raw, "source", n),
+        "feed": _http_field(raw, "feed", n),
+        "link": _http_field(raw, "link", n),
+        "published": _time_field(raw, "published", n),
+        "first_seen": _time_field(raw, "first_seen", n),
+    }
+
+
+def _normalise_history(raw: Any, n: int) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise UsageError(f"item {n}: each of `history` is an object")
+    return {"action": _text_field(raw, "action", n, required=True),
+            "editor": _text_field(raw, "editor", n, required=True),
+            "at": _time_field(raw, "at", n) or _text_field(raw, "at", n, required=True),
+            "note": _text_field(raw, "note", n)}
+
+
+def _list_field(raw: dict[str, Any], key: str, n: int) -> list[Any]:
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise UsageError(f"item {n}: {key} must be a list")
+    return value
 
 
 def _normalise_import(raw: Any, n: int, now: datetime) -> dict[str, Any]:
@@ -330,25 +443,29 @@ def _normalise_import(raw: Any, n: int, now: datetime) -> dict[str, Any]:
     status = raw.get("status") or "featured"
     if status not in ("featured", "rejected", "new"):
         raise UsageError(f"item {n}: unknown status {status!r}")
-    for k in ("featured_at", "note_updated_at", "published"):
-        if raw.get(k):
-            try:
-                parse_iso(raw[k])
-            except ValueError as e:
-                raise UsageError(f"item {n}: {k} must look like 2026-11-24T12:00:00Z") from e
-    note = raw.get("note")
+    featured_at, note_updated_at, published, changed_at = (
+        _time_field(raw, k, n) for k in ("featured_at", "note_updated_at", "published",
+                                         "changed_at"))
+    note = _text_field(raw, "note", n)
     if note is not None and len(note) > MAX_NOTE_CHARS:
         raise UsageError(f"item {n}: the note is over {MAX_NOTE_CHARS:,} characters")
+    topics = _list_field(raw, "topics", n)
+    if not all(isinstance(t, str) for t in topics):
+        raise UsageError(f"item {n}: topics must be a list of names")
     featured = status == "featured"
-    featured_at = (raw.get("featured_at") or iso(now)) if featured else None
+    featured_at = (featured_at or iso(now)) if featured else None
     return {
-        "url": url, "title": raw.get("title") or url, "status": status,
+        "url": url, "title": _text_field(raw, "title", n) or url, "status": status,
         "note": note if note is not None else ("" if featured else None),
-        "guid": (raw.get("guid") or _new_guid()) if featured else None,
+        "guid": (_text_field(raw, "guid", n) or _new_guid()) if featured else None,
         "featured_at": featured_at,
-        "note_updated_at": (raw.get("note_updated_at") or featured_at) if featured else None,
-        "published": raw.get("published") or None,
-        "topics": [str(t) for t in raw.get("topics") or []],
+        "note_updated_at": (note_updated_at or featured_at) if featured else None,
+        "published": published,
+        "changed_by": _text_field(raw, "changed_by", n), "changed_at": changed_at,
+        "topics": topics,
+        "entries": [_normalise_copy(c, n) for c in _list_field(raw, "entries", n)],
+        "also": [_normalise_article(a, n) for a in _list_field(raw, "also", n)],
+        "history": [_normalise_history(h, n) for h in _list_field(raw, "history", n)],
     }
 
 
@@ -683,6 +800,9 @@ class Curator:
 
             return then
 
+        if not source["failures"]:
+            # A warning from the last parse ("no entries found") holds while the body is the same.
+            del ok["error"]
         if isinstance(result, NotModified):
             ok["next_due"] = self._next_due(source, now, max_age=result.max_age)
             write(lambda: self.store.update_source(source["id"], **ok),
@@ -728,6 +848,9 @@ class Curator:
                                     max_age=result.max_age),
         )
         entries = parsed.entries
+        # A well-formed feed that lists nothing is a feed (not `failed`), but rarely what the
+        # editor meant to subscribe to: say so where the source's health is shown.
+        ok["error"] = None if entries else NO_ENTRIES
 
         def saved(counts: SaveResult) -> None:
             summary.fetched += 1
@@ -980,13 +1103,20 @@ class Curator:
     def add_editor(self, name: str, password: str) -> None:
         """Create an editor account; the password is kept only as a slow salted hash."""
         name = name.strip()
-        if not name or len(name) > 64 or any(c.isspace() for c in name):
-            raise UsageError("an editor name is 1 to 64 characters with no spaces")
+        # isprintable() also refuses the bidi overrides and zero-width characters (format
+        # characters) that would make one name look like another in the review history.
+        if (not name or len(name) > 64 or any(c.isspace() for c in name)
+                or not name.isprintable()):
+            raise UsageError("an editor name is 1 to 64 printable characters with no spaces")
         self.store.add_editor(name, _password_hash(password), self.now())
 
     def set_editor_password(self, name: str, password: str) -> None:
-        """Change an editor's password."""
+        """Change an editor's password; their sessions end."""
         self.store.set_editor_password(name, _password_hash(password))
+
+    def end_sessions(self, name: str) -> None:
+        """End every session of an editor, on every browser (signing out does this)."""
+        self.store.end_editor_sessions(name)
 
     def remove_editor(self, name: str) -> None:
         """Delete an editor account (their past actions stay in the review log)."""
@@ -1065,7 +1195,9 @@ class Curator:
             "guid": r["guid"], "featured_at": r["featured_at"],
             "note_updated_at": r["note_updated_at"], "published": r["published"],
             "source": r["source_name"] or (r["sources"][0] if r["sources"] else None),
-            "sources": r["sources"], "topics": r["topics"], "history": r["history"],
+            "sources": r["sources"], "topics": r["topics"],
+            "changed_by": r["changed_by"], "changed_at": r["changed_at"],
+            "entries": r["carriers"], "also": r.get("also") or [], "history": r["history"],
         } for r in rows]
         if fmt == "json":
             return json.dumps({"curator_export": 1, "exported_at": iso(self.now()),
@@ -1077,20 +1209,20 @@ class Curator:
             w = csv.DictWriter(buf, fieldnames=EXPORT_CSV_FIELDS, extrasaction="ignore")
             w.writeheader()
             for item in items:
+                first = item["entries"][0] if item["entries"] else {}
                 w.writerow({**item, "sources": "; ".join(item["sources"]),
-                            "topics": "; ".join(item["topics"])})
+                            "topics": "; ".join(item["topics"]),
+                            "feed": first.get("feed"), "site": first.get("site")})
             return buf.getvalue()
         raise UsageError(f"unknown export format {fmt!r} (json or csv)")
 
-    def import_items(self, text: str, *, editor: str) -> dict[str, int]:
-        """Apply an export (JSON or CSV); items match existing candidates by canonical URL."""
-        items = _read_export(text)
-        counts = {"added": 0, "updated": 0, "unchanged": 0}
+    def import_items(self, data: bytes, *, editor: str) -> dict[str, int]:
+        """Apply an export (JSON or CSV) whole or not at all; items match candidates by URL."""
         now = self.now()
-        for n, raw in enumerate(items, 1):
-            item = _normalise_import(raw, n, now)
-            counts[self.store.import_reviewed(item, editor=editor, now=now)] += 1
-        return counts
+        # Every item is checked before anything is written: a bad one changes nothing.
+        items = [_normalise_import(raw, n, now) for n, raw in enumerate(_read_export(data), 1)]
+        self.sync_sources()
+        return self.store.import_reviewed(items, editor=editor, now=now)
 
     def opml(self) -> bytes:
         """The configured sources as OPML 2.0."""
@@ -1126,9 +1258,11 @@ class Curator:
         source_id = self.store.find_source(source)["id"] if source else None
         return self.store.counts(topic=topic, source_id=source_id, search=search)
 
-    def editor_hash(self, name: str) -> str | None:
-        """An editor's stored password hash (sessions end when it changes), or None."""
-        return self.store.editor_hash(name)
+    def session_stamp(self, name: str) -> str | None:
+        """What an editor's sessions are bound to, or None for no such editor: it changes
+        with the password and at `end_sessions`, and every session begun before then ends."""
+        found = self.store.editor_session(name)
+        return None if found is None else f"{found[1]}:{found[0]}"
 
     def stored_sources(self) -> list[dict[str, Any]]:
         """The configured sources as stored, without syncing feeds.yaml first (read-only)."""

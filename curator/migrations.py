@@ -229,8 +229,18 @@ def m0005_stories(db: Database) -> None:
         """)
 
 
-@migrations(name="0006_candidate_seen")
-def m0006_candidate_seen(db: Database) -> None:
+@migrations(name="0006_editor_session_generation")
+def m0006_editor_session_generation(db: Database) -> None:
+    """A per-editor session generation: a session is valid only for the generation it began in.
+
+    The session cookie is signed, not stored, so signing out cannot delete it; bumping the
+    generation (at sign-out, or with a new password) ends every copy of it instead.
+    """
+    _run(db, "ALTER TABLE editors ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations(name="0007_candidate_seen")
+def m0007_candidate_seen(db: Database) -> None:
     """Who marked a new candidate as seen, and when: the desk's New tab leaves seen ones out.
 
     Seen is a note for the editors, not a decision: it stays out of review_log (whose newest id

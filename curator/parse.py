@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from xml.sax import SAXException, SAXParseException
 
 import feedparser
 import nh3
@@ -555,4 +556,17 @@ def parse_feed(url: str, content: bytes, headers: Mapping[str, str]) -> ParsedFe
         if entry.key not in seen:
             seen.add(entry.key)
             entries.append(entry)
+    broken = result.get("bozo_exception")
+    if not entries and isinstance(broken, SAXException):
+        # A feed's root and nothing else readable (a broken prolog, a truncated body): not a
+        # usable feed, so a failure with the parser's reason, never "ok" with nothing in it.
+        raise NotAFeed(url, f"not a feed: no entries found; the XML is broken ({_sax(broken)})")
     return ParsedFeed(source=source, entries=tuple(entries))
+
+
+def _sax(e: SAXException) -> str:
+    """A SAX error as `line 1, column 5: not well-formed (invalid token)`."""
+    message = e.getMessage() if hasattr(e, "getMessage") else str(e)
+    if isinstance(e, SAXParseException):
+        return f"line {e.getLineNumber()}, column {e.getColumnNumber()}: {message}"
+    return str(message)

@@ -12,6 +12,7 @@ MIGRATIONS: tuple[str, ...] = (
     "0003_note_html_cache",
     "0004_activity_log",
     "0005_stories",
-    "0006_candidate_seen",
+    "0006_editor_session_generation",
+    "0007_candidate_seen",
 )
 MIGRATION_SET = "curator"

@@ -9,7 +9,7 @@ import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -366,19 +366,30 @@ class Store:
     @_converts_errors
     def enable_source(self, source_id: int, *, editor: str | None, now: datetime
                       ) -> dict[str, Any]:
-        """Clear a source's disabled state and back-off, due now, and log who did it: together."""
-        stamp = iso(now)
+        """Clear a source's disabled state and back-off, due now, and log who did it: together.
+
+        The row comes back with `cleared`: "disabled", "back-off", or None when there was
+        nothing to clear (then nothing is changed or logged), and `cleared_failures`.
+        """
+        stamp = iso(now) or ""
         with self.write():
             # Read inside the transaction: the log says what this enable cleared, not what a
             # poll that finished a moment earlier had left.
             row = self.source(source_id)
+            if row["disabled"]:
+                cleared: str | None = "disabled"
+            elif row["failures"] or (row["retry_after"] or "") > stamp:
+                cleared = "back-off"
+            else:
+                return {**row, "cleared": None, "cleared_failures": 0}
             self.conn.execute(
                 "UPDATE sources SET disabled = NULL, failures = 0, retry_after = NULL,"
                 " failing_since = NULL, error = NULL, next_due = ? WHERE id = ?",
                 (stamp, source_id))
             self.log_activity("enable", editor=editor, now=now, source_id=source_id,
                               detail=row["disabled"] or row["error"])
-            return self.source(source_id)
+            return {**self.source(source_id), "cleared": cleared,
+                    "cleared_failures": int(row["failures"] or 0)}
 
     # ------------------------------------------------------------ activity log
 
@@ -500,6 +511,11 @@ class Store:
             unchanged: list[str] = []  # new and updated rows get last_seen as they are written
             for key, (e, t) in batch.items():
                 h = entry_hash(e)
+                if e.url and (key not in existing or existing[key][1] != h):
+                    stored = self._stored_spelling(e.url, existing[key][0] if key in existing
+                                                   else None)
+                    if stored != e.url:
+                        e = replace(e, url=stored)
                 row = (e.url, e.link, e.title, e.summary, e.content, e.text, e.author,
                        iso(e.published), iso(e.updated), h)
                 if key not in existing:
@@ -549,6 +565,35 @@ class Store:
                 conn.execute(f"UPDATE sources SET {cols} WHERE id = ?",
                              (*source_fields.values(), source_id))
         return SaveResult(new=new, updated=updated, new_candidates=new_candidates)
+
+    def _stored_spelling(self, url: str, entry_id: int | None = None) -> str:
+        """The spelling under which this article is already stored, else url itself.
+
+        Canonical URLs change when the tracking-parameter list grows: an article stored as
+        `…/a?at_medium=RSS` is `…/a` for the new rules. Its candidate keeps the URL it has (it is
+        what the editors saw and what the feeds link), and a copy arriving under the new spelling
+        joins it rather than making a second candidate.
+        """
+        from .urls import canonicalize
+
+        conn = self.conn
+        if entry_id is not None:
+            row = conn.execute("SELECT url FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            if row and row[0] and row[0] != url and canonicalize(row[0]) == url:
+                return str(row[0])
+        path = url.split("?", 1)[0]
+        # The same path with the exact query, or with any query (an older spelling has one):
+        # two index lookups on each table's URL index.
+        for table in ("candidates", "entries"):
+            rows = [r[0] for r in conn.execute(
+                f"SELECT url FROM {table} WHERE url = ? OR (url >= ? AND url < ?) LIMIT 64",
+                (url, path + "?", path + "@"))]
+            if url in rows:
+                return url
+            for stored in rows:
+                if stored and canonicalize(stored) == url:
+                    return str(stored)
+        return url
 
     def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None,
                        source_id: int, now: datetime) -> int:
@@ -784,15 +829,17 @@ class Store:
                 by_id[cid]["topics"].append(topic)
         for chunk in _chunks(list(by_url)):
             marks = ",".join("?" * len(chunk))
-            for url, name, surl, title, link, published, first_seen in conn.execute(
-                    "SELECT e.url, coalesce(s.name, s.title, s.url), s.url_in_use, e.title, e.link,"
-                    " e.published, e.first_seen FROM entries e JOIN sources s ON s.id = e.source_id"
+            for url, name, surl, site, key, title, link, published, first_seen in conn.execute(
+                    "SELECT e.url, coalesce(s.name, s.title, s.url), s.url_in_use, s.link, e.key,"
+                    " e.title, e.link, e.published, e.first_seen"
+                    " FROM entries e JOIN sources s ON s.id = e.source_id"
                     f" WHERE e.url IN ({marks}) ORDER BY e.first_seen, e.id", chunk):
                 r = by_url[url]
                 if name not in r["sources"]:
                     r["sources"].append(name)
-                r["carriers"].append({"source": name, "feed": surl, "title": title, "link": link,
-                                      "published": published, "first_seen": first_seen})
+                r["carriers"].append({"source": name, "feed": surl, "site": site, "key": key,
+                                      "title": title, "link": link, "published": published,
+                                      "first_seen": first_seen})
         # A story's other articles: `also`, and their sources among the candidate's.
         for r in rows:
             r["also"] = []
@@ -1030,9 +1077,27 @@ class Store:
     def set_editor_password(self, name: str, password_hash: str) -> None:
         """Change an editor's password."""
         with self.write():
-            if self.conn.execute("UPDATE editors SET password_hash = ? WHERE name = ?",
-                                    (password_hash, name)).rowcount == 0:
+            if self.conn.execute(
+                    "UPDATE editors SET password_hash = ?,"
+                    " session_generation = session_generation + 1 WHERE name = ?",
+                    (password_hash, name)).rowcount == 0:
                 raise NotFound("editor", name)
+
+    @_converts_errors
+    def end_editor_sessions(self, name: str) -> None:
+        """Move an editor to a new session generation: every session begun before ends."""
+        with self.write():
+            if self.conn.execute(
+                    "UPDATE editors SET session_generation = session_generation + 1"
+                    " WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFound("editor", name)
+
+    @_converts_errors
+    def editor_session(self, name: str) -> tuple[str, int] | None:
+        """An editor's password hash and session generation, or None."""
+        row = self._one("SELECT password_hash, session_generation FROM editors WHERE name = ?",
+                        (name,))
+        return None if row is None else (str(row["password_hash"]), int(row["session_generation"]))
 
     @_converts_errors
     def editors(self) -> list[dict[str, Any]]:
@@ -1067,35 +1132,130 @@ class Store:
         return rows
 
     @_converts_errors
-    def import_reviewed(self, item: dict[str, Any], *, editor: str, now: datetime) -> str:
-        """Apply one exported item (matched by canonical URL); 'added', 'updated' or 'unchanged'."""
-        stamp = iso(now)
-        fields = ("status", "note", "guid", "featured_at", "note_updated_at")
+    def import_reviewed(self, items: Sequence[dict[str, Any]], *, editor: str, now: datetime
+                        ) -> dict[str, int]:
+        """Apply exported items (matched by canonical URL) in one transaction: all or nothing.
+
+        Returns how many were 'added', 'updated' and 'unchanged'. Each item's copies (`entries`:
+        the source's name, feed and site, the article's title, link and dates) and its review
+        history come back as exported, so an export, an import into a new database and an export
+        again give the same items. The import itself is logged in the activity log.
+        """
+        counts = {"added": 0, "updated": 0, "unchanged": 0}
         with self.write():
-            conn = self.conn
-            row = self._one("SELECT * FROM candidates WHERE url = ?", (item["url"],))
-            if row is not None and all(row[k] == item.get(k) for k in fields):
-                return "unchanged"
-            if row is None:
-                cur = conn.execute(
-                    "INSERT INTO candidates (url, title, published, sort_time, first_seen)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (item["url"], item.get("title") or item["url"], item.get("published"),
-                     item.get("published") or stamp, stamp))
-                cid = int(cur.lastrowid or 0)
-                outcome = "added"
-            else:
-                cid = row["id"]
-                outcome = "updated"
+            for item in items:
+                counts[self._import_one(item, editor=editor, stamp=iso(now) or "")] += 1
+            if counts["added"] or counts["updated"]:
+                n = counts["added"] + counts["updated"]
+                self.log_activity("import", editor=editor, now=now,
+                                  detail=f"{n} item{'' if n == 1 else 's'}")
+        return counts
+
+    def _import_one(self, item: dict[str, Any], *, editor: str, stamp: str) -> str:
+        fields = ("status", "note", "guid", "featured_at", "note_updated_at")
+        conn = self.conn
+        item = {**item, "url": self._stored_spelling(item["url"])}
+        row = self._one("SELECT * FROM candidates WHERE url = ?", (item["url"],))
+        changed = row is None or any(row[k] != item.get(k) for k in fields)
+        if row is None:
+            cur = conn.execute(
+                "INSERT INTO candidates (url, title, published, sort_time, first_seen)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (item["url"], item.get("title") or item["url"], item.get("published"),
+                 item.get("published") or stamp, item.get("first_seen") or stamp))
+            cid = int(cur.lastrowid or 0)
+        else:
+            cid = row["id"]
+        first_entry = None
+        for copy in item.get("entries") or ():
+            eid, added = self._import_entry(item["url"], copy, stamp)
+            changed = changed or added
+            first_entry = first_entry or eid
+        for article in item.get("also") or () if self.has_stories else ():
+            changed = self._import_story_article(cid, item["url"], article, stamp) or changed
+        if first_entry is not None and (row is None or row["entry_id"] is None):
+            conn.execute("UPDATE candidates SET entry_id = ? WHERE id = ?", (first_entry, cid))
+        if changed:
             conn.execute(
                 "UPDATE candidates SET status = ?, note = ?, guid = ?, featured_at = ?,"
                 " note_updated_at = ?, changed_by = ?, changed_at = ? WHERE id = ?",
-                (*(item.get(k) for k in fields), editor, stamp, cid))
-            conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
-                             " VALUES (?, ?)", [(cid, t) for t in item.get("topics") or []])
+                (*(item.get(k) for k in fields), item.get("changed_by") or editor,
+                 item.get("changed_at") or stamp, cid))
+        conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                         " VALUES (?, ?)", [(cid, t) for t in item.get("topics") or []])
+        history = item.get("history")
+        if history:
+            known = {(h["action"], h["editor"], h["at"], h["note"]) for h in self._q(
+                "SELECT action, editor, at, note FROM review_log WHERE candidate_id = ?", (cid,))}
+            new = [(cid, h["action"], h["editor"], h["at"], h.get("note")) for h in history
+                   if (h["action"], h["editor"], h["at"], h.get("note")) not in known]
+            conn.executemany("INSERT INTO review_log (candidate_id, action, editor, at, note)"
+                             " VALUES (?, ?, ?, ?, ?)", new)
+            changed = changed or bool(new)
+        elif changed:
+            # An export without history (CSV, or an older curator's): record the import itself.
             conn.execute("INSERT INTO review_log (candidate_id, action, editor, at, note)"
                          " VALUES (?, 'import', ?, ?, ?)", (cid, editor, stamp, item.get("note")))
-            return outcome
+        if not changed:
+            return "unchanged"
+        return "added" if row is None else "updated"
+
+    def _import_story_article(self, cid: int, own_url: str, article: dict[str, Any],
+                              stamp: str) -> bool:
+        """One of a story's other articles (`also`) back in the candidate's story; True if added.
+
+        An article that is already a candidate, or already in a story, stays where it is.
+        """
+        conn = self.conn
+        url = self._stored_spelling(article["url"])
+        if url == own_url or conn.execute(
+                "SELECT 1 FROM candidates WHERE url = ? UNION ALL"
+                " SELECT 1 FROM story_articles WHERE url = ?", (url, url)).fetchone():
+            return False
+        if article.get("feed"):
+            self._import_entry(url, article, stamp)
+        # In the order exported: `also` lists a story's articles by when they joined, then rowid.
+        conn.execute("INSERT INTO story_articles (url, candidate_id, added) VALUES (?, ?, ?)",
+                     (url, cid, stamp))
+        return True
+
+    def _import_entry(self, url: str, copy: dict[str, Any], stamp: str) -> tuple[int, bool]:
+        """The entry for one exported copy of an article, made if missing: (id, whether made).
+
+        Its source is found by feed URL (as written in feeds.yaml or in use), else added as one
+        that is not in feeds.yaml (never polled), so the item keeps naming its source and feed.
+        """
+        conn = self.conn
+        feed = copy["feed"]
+        src = conn.execute("SELECT id FROM sources WHERE url = ? OR url_in_use = ?"
+                           " ORDER BY in_config DESC, id LIMIT 1", (feed, feed)).fetchone()
+        if src is None:
+            source_id = int(conn.execute(
+                "INSERT INTO sources (url, url_in_use, title, link, in_config, added)"
+                " VALUES (?, ?, ?, ?, 0, ?)",
+                (feed, feed, copy.get("source"), copy.get("site"), stamp)).lastrowid or 0)
+        else:
+            source_id = src[0]
+            # A source never polled here yet still shows the name and site it had there.
+            conn.execute("UPDATE sources SET title = coalesce(title, ?), link = coalesce(link, ?)"
+                         " WHERE id = ?", (copy.get("source"), copy.get("site"), source_id))
+        key = copy.get("key") or copy.get("link") or url
+        # By its key, else (a CSV has no keys) any copy of this article from this source.
+        found = conn.execute("SELECT id FROM entries WHERE source_id = ? AND key = ?",
+                             (source_id, key)).fetchone() or conn.execute(
+            "SELECT id FROM entries WHERE source_id = ? AND url = ? ORDER BY id LIMIT 1",
+            (source_id, url)).fetchone()
+        if found is not None:
+            return int(found[0]), False
+        title = copy.get("title") or ""
+        # Not the hash a poll computes: the next poll of this feed updates the copy in place.
+        digest = "import:" + key
+        cur = conn.execute(
+            "INSERT INTO entries (url, link, title, published, hash, source_id, key, first_seen,"
+            " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (url, copy.get("link"), title, copy.get("published"), digest, source_id, key,
+             copy.get("first_seen") or stamp, stamp))
+        return int(cur.lastrowid or 0), True
 
     @_converts_errors
     def restore_from(self, source: Path) -> None:

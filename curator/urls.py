@@ -7,20 +7,42 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# Click and campaign identifiers that never select content. Names are compared lower-cased;
-# anything starting with "utm_" is dropped too. Deliberately no generic names such as "ref",
-# "source" or "id": on some sites those choose the page.
+# Click, campaign and analytics identifiers that never select content, compared lower-cased.
+# Taken from the lists that browsers and URL cleaners maintain, keeping only names that are
+# tracking everywhere (rules tied to one site, and generic names such as "ref", "source", "src",
+# "from" or "id", which choose the page on some sites, are left out):
+#  - ClearURLs' global rules (github.com/ClearURLs/Rules, data.min.json, provider globalRules);
+#  - Firefox's query-stripping list (Enhanced Tracking Protection, "query-stripping" records);
+#  - AdGuard's TrackParamFilter (github.com/AdguardTeam/AdguardFilters, general_url.txt);
+#  - names found in real feeds' links: BBC (at_medium, at_campaign), Deutsche Welle (maca),
+#    Yahoo, Engadget and TechCrunch (guccounter, guce_referrer, ncid), MSN (ocid).
+# No maintained Python package carries such a list for offline use: see README, "Entries".
 TRACKING_PARAMS = frozenset({
     # the spec's list (utm_* is handled as a prefix)
     "fbclid", "gclid", "mc_cid", "mc_eid",
-    # other ad-click ids
-    "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid", "li_fat_id",
-    "igshid", "srsltid",
-    # analytics and mail-campaign cookies passed in the URL
-    "_ga", "_gl", "mkt_tok", "_hsenc", "_hsmi", "__hstc", "__hssc", "__hsfp", "hsctatracking",
-    "oly_anon_id", "oly_enc_id", "vero_conv", "vero_id", "rb_clickid", "s_cid", "wickedid",
-    "fb_action_ids", "fb_action_types", "fb_ref", "fb_source",
+    # ad-click ids
+    "dclid", "gbraid", "wbraid", "msclkid", "yclid", "ysclid", "twclid", "ttclid", "li_fat_id",
+    "igshid", "srsltid", "gclsrc", "gad_source", "s_kwcid", "ef_id", "epik", "rb_clickid",
+    # analytics and mail-campaign ids passed in the URL
+    "_ga", "_gl", "mkt_tok", "_hsenc", "_hsmi", "__hstc", "__hssc", "__hsfp", "__s",
+    "hsctatracking", "oly_anon_id", "oly_enc_id", "vero_conv", "vero_id", "s_cid", "wickedid",
+    "mc_tc", "ml_subscriber", "ml_subscriber_hash", "_openstat", "os_ehash", "wtrid", "wt_mc",
+    "wt_zmc", "cmpid", "xtor", "spm", "echobox", "__twitter_impression", "tracking_source",
+    "traffic_source",
+    "fb_action_ids", "fb_action_types", "fb_ref", "fb_source", "action_object_map",
+    "action_type_map", "action_ref_map",
+    "hmb_campaign", "hmb_medium", "hmb_source",
+    "pk_campaign", "pk_kwd", "pk_keyword", "pk_source", "pk_medium", "pk_content", "pk_cid",
+    # AT Internet / Piano Analytics campaign tags (the BBC's feeds carry at_medium=RSS)
+    "at_medium", "at_campaign", "at_custom1", "at_custom2", "at_custom3", "at_custom4",
+    "at_bbc_team", "at_link", "at_link_id", "at_link_origin", "at_link_type", "at_ptr_name",
+    "at_send_date", "at_emailtype", "at_creation",
+    # news sites' feed and referral codes
+    "maca", "guccounter", "guce_referrer", "guce_referrer_sig", "ncid", "ocid",
 })
+# Whole families, by prefix: Google Analytics (utm_), Matomo (mtm_), HubSpot ads (hsa_),
+# internal campaign tags (itm_, otm_).
+_TRACKING_PREFIXES = ("utm_", "mtm_", "hsa_", "itm_", "otm_")
 
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # What may stay literal in a path or query: unreserved, sub-delims, ":" "@" "/" "?" (RFC 3986).
@@ -94,7 +116,7 @@ def _host(hostname: str) -> str | None:
 
 def _is_tracking(name: str) -> bool:
     lowered = name.lower()
-    return lowered.startswith("utm_") or lowered in TRACKING_PARAMS
+    return lowered.startswith(_TRACKING_PREFIXES) or lowered in TRACKING_PARAMS
 
 
 def canonicalize(url: str | None, base: str | None = None) -> str | None:

@@ -212,3 +212,18 @@ def test_categories_are_topic_titles_with_the_slug_in_the_scheme(server: Any, ma
     config = cli.config.read_text().replace("Platform accountability", "Accountability")
     cli.config.write_text(config)
     assert cli("publish", "--json")["changed"] is True
+
+
+def test_editor_names_are_printable(make_cli: Any, clock: Any, monkeypatch: Any) -> None:
+    cli = make_cli([])
+    for name in ("ma\u202eria", "sam\u200b", "bell\x07"):
+        result = cli("editor", "add", name, "--password-stdin", input="long enough password\n",
+                     code=2)
+        assert "printable" in result.stderr
+    cli("editor", "add", "maría", "--password-stdin", input="long enough password\n")
+    assert [e["name"] for e in cli("editor", "list", "--json")] == ["maría"]
+    # Edits from the command line are recorded under a name that shows as it is.
+    monkeypatch.setenv("CURATOR_EDITOR", "o\u202elga\r\n")
+    from curator.cli import editor_name
+
+    assert editor_name() == "olga"

@@ -139,3 +139,21 @@ def test_same_article_from_two_sources_meets() -> None:
     a = canonicalize("HTTPS://www.Example.com:443/news/story?utm_source=feed#comments")
     b = canonicalize("/news/story?fbclid=xyz", base="https://www.example.com/rss")
     assert a == b == "https://www.example.com/news/story"
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    # Seen in real feeds' links: the BBC, Deutsche Welle, Yahoo/Engadget, MSN.
+    ("https://www.bbc.co.uk/news/articles/c1?at_medium=RSS&at_campaign=rss",
+     "https://www.bbc.co.uk/news/articles/c1"),
+    ("https://www.dw.com/en/story/a-7?maca=en-rss-en-all-1573-rdf", "https://www.dw.com/en/story/a-7"),
+    ("https://news.example.com/a?traffic_source=rss&page=2", "https://news.example.com/a?page=2"),
+    ("https://techcrunch.com/2026/a/?guccounter=1&guce_referrer=aHR0", "https://techcrunch.com/2026/a/"),
+    ("https://e.example/a?ncid=rss&ocid=msn&xtor=RSS-1", "https://e.example/a"),
+    # Families by prefix: Matomo, HubSpot ads, internal campaign tags.
+    ("https://e.example/a?mtm_campaign=x&hsa_acc=1&itm_source=y&b=1", "https://e.example/a?b=1"),
+    # Generic names that choose the page on some sites stay.
+    ("https://e.example/a?ref=main&source=2&src=x&from=3&id=4",
+     "https://e.example/a?ref=main&source=2&src=x&from=3&id=4"),
+])
+def test_tracking_parameters_real_feeds_use(url: str, expected: str) -> None:
+    assert canonicalize(url) == expected

@@ -164,9 +164,10 @@ def build_desk(tmp_path: Path, extra_new: int = 0) -> Desk:
 
 
 @contextmanager
-def serving(desk: Desk) -> Iterator[str]:
+def serving(desk: Desk, **kw: Any) -> Iterator[str]:
     """The desk on the production server (waitress) on 127.0.0.1; yields its base URL."""
-    server = make_server(desk.config, "127.0.0.1", 0, threads=4, now=desk.clock)
+    kw.setdefault("threads", 4)
+    server = make_server(desk.config, "127.0.0.1", 0, now=desk.clock, **kw)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

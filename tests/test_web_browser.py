@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from test_web import PASSWORD, Desk, build_desk, serving
 
-from curator.core import Curator
+from curator.core import MAX_NOTE_CHARS, Curator
 
 pytestmark = pytest.mark.browser
 
@@ -254,3 +254,36 @@ def test_screenshots_on_laptop_and_phone(browser: Any, live: Live) -> None:
             assert width <= viewport["width"], (size, path, width)
         ctx.close()
     assert live.dialogs == [] and live.errors == []
+
+
+def test_a_pasted_note_over_the_limit_is_kept_and_refused_with_a_message(browser: Any,
+                                                                        live: Live) -> None:
+    cid = live.desk.ids["s230"]
+    ctx = live.context(browser, LAPTOP)
+    page = live.watch(ctx.new_page())
+    live.login(page)
+    page.goto(f"/c/{cid}")
+    note = page.locator("#note")
+    note.click()
+    too_long = MAX_NOTE_CHARS + 5
+    page.keyboard.insert_text("z" * too_long)  # as a paste: a maxlength would cut it short
+    assert note.evaluate("n => n.value.length") == too_long
+    page.get_by_text("100,005 of 100,000 characters").wait_for()
+    page.locator("[data-preview]").get_by_text("Shorten it by 5").wait_for()
+    page.get_by_role("button", name="Feature").click()
+    page.locator("#note-error").wait_for()
+    assert "a note can have at most 100,000" in page.locator("#note-error").inner_text()
+    assert page.locator("#note").evaluate("n => n.value.length") == too_long
+    assert live.desk.candidate(cid)["status"] == "new"
+    # Shortened by five, it saves.
+    page.locator("#note").focus()
+    page.keyboard.press("End")
+    for _ in range(5):
+        page.keyboard.press("Backspace")
+    page.get_by_role("button", name="Feature").click()
+    page.wait_for_url(lambda url: f"/c/{cid}" not in url)
+    row = live.desk.candidate(cid)
+    assert row["status"] == "featured" and row["note"] == "z" * MAX_NOTE_CHARS
+    # The refused POST itself is the only thing the console reports.
+    assert [e for e in live.errors if "status of 422" not in e] == [], live.errors
+    ctx.close()

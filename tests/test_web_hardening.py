@@ -3,24 +3,44 @@
 
 from __future__ import annotations
 
+import html
+import http.cookiejar
+import logging
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import write_config
+from conftest import Cli, write_config
 from flask.testing import FlaskClient
-from test_web import PASSWORD, Desk, build_desk, login, serving, token, token_from
+from test_web import (
+    OTHER_PASSWORD,
+    PASSWORD,
+    Desk,
+    build_desk,
+    login,
+    post,
+    serving,
+    token,
+    token_from,
+)
 
+from curator.core import MAX_NOTE_CHARS
 from curator.web import MAX_REQUEST_BYTES, MAX_SERVER_BODY_BYTES
+from curator.web.security import Rate
 
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options",
                     "Referrer-Policy")
@@ -265,3 +285,251 @@ def test_curator_web_on_a_busy_port_or_a_bad_host_says_so_in_one_line(tmp_path: 
         assert run.returncode == 2, run.stderr
         assert run.stderr.strip().splitlines() == [
             f"curator: error: cannot serve on {host}:8080: the host name does not resolve"]
+
+
+# ------------------------------------------------------------------ signing in and out
+
+
+def test_logout_ends_every_copy_of_the_session_cookie(desk: Desk, client: FlaskClient) -> None:
+    stolen = desk.app.test_client()
+    cookie = client.get_cookie("curator_session")
+    assert cookie is not None
+    stolen.set_cookie("curator_session", cookie.value)
+    assert stolen.get("/").status_code == 200  # a copy works while the session lasts
+    sam = desk.app.test_client()
+    assert login(sam, name="sam", password=OTHER_PASSWORD).status_code == 302
+
+    assert client.post("/logout", data={"csrf_token": token(client)}).status_code == 302
+    assert client.get("/").status_code == 302
+    resp = stolen.get("/")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+    assert stolen.post("/publish", data={"csrf_token": "x"}).status_code == 401
+    assert sam.get("/").status_code == 200  # another editor's session is not touched
+    # Signing in again opens a new session; the old copy stays dead.
+    assert login(client).status_code == 302
+    assert client.get("/").status_code == 200
+    assert stolen.get("/").status_code == 302
+
+
+def test_a_new_password_ends_sessions_through_the_same_generation(desk: Desk,
+                                                                  client: FlaskClient) -> None:
+    cur = desk.curator()
+    try:
+        before = cur.session_stamp("maria")
+        cur.set_editor_password("maria", "a brand new password")
+        after = cur.session_stamp("maria")
+        assert before and after and before.split(":", 1)[0] != after.split(":", 1)[0]
+        assert cur.session_stamp("nobody") is None
+    finally:
+        cur.close()
+    assert client.get("/").status_code == 302
+
+
+def _browsers(n: int, base: str) -> list[tuple[Any, str]]:
+    """n browsers (cookie jars) with the login page open: (opener, CSRF token)."""
+    out = []
+    for _ in range(n):
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        with opener.open(base + "/login", timeout=10) as resp:
+            out.append((opener, token_from(resp.read().decode())))
+    return out
+
+
+def _post_login(opener: Any, base: str, csrf: str, name: str, password: str,
+                headers: dict[str, str] | None = None) -> tuple[int, str]:
+    data = urllib.parse.urlencode({"username": name, "password": password,
+                                   "csrf_token": csrf}).encode()
+    request = urllib.request.Request(base + "/login", data=data, headers=headers or {})
+    try:
+        with opener.open(request, timeout=30) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_concurrent_wrong_passwords_are_not_all_checked(desk: Desk) -> None:
+    with serving(desk, threads=8) as base:
+        browsers = _browsers(8, base)
+        start = threading.Barrier(len(browsers))
+        results: list[tuple[int, str]] = []
+
+        def guess(opener: Any, csrf: str, i: int) -> None:
+            start.wait()
+            results.append(_post_login(opener, base, csrf, "maria", f"guess number {i}"))
+
+        threads = [threading.Thread(target=guess, args=(o, t, i))
+                   for i, (o, t) in enumerate(browsers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    checked = [body for status, body in results if status == 200]
+    refused = [status for status, _ in results if status != 200]
+    # One guess was checked; the others arrived while it was and were turned away unchecked.
+    assert len(checked) == 1 and "do not match" in checked[0]
+    assert refused and set(refused) <= {429, 503}, results
+
+
+def test_password_checks_run_a_few_at_a_time_with_slots_kept_for_known_browsers(
+        desk: Desk) -> None:
+    throttle = desk.app.extensions["curator_desk"].throttle
+    maria = desk.app.test_client()
+    assert login(maria).status_code == 302  # this browser is now known for maria
+    assert maria.post("/logout", data={"csrf_token": token(maria)}).status_code == 302
+    stranger = desk.app.test_client()
+    with throttle.hashing(known=False), throttle.hashing(known=False):
+        # Every slot for unknown browsers is taken: a stranger waits a moment, then is told so.
+        resp = login(stranger)
+        assert resp.status_code == 503 and resp.headers["Retry-After"] == "1"
+        assert "busy" in resp.text
+        # maria's own browser has slots of its own.
+        assert login(maria).status_code == 302
+    assert login(stranger).status_code == 302
+
+
+def _fake_time(desk: Desk) -> list[float]:
+    throttle = desk.app.extensions["curator_desk"].throttle
+    now = [1000.0]
+    throttle.clock = lambda: now[0]
+    # Smaller bursts than the real ones, so a test needs few slow password checks.
+    throttle.rates = {"address": Rate(burst=3, every=30.0), "name": Rate(burst=4, every=60.0),
+                      "all": Rate(burst=6, every=1.0)}
+    return now
+
+
+def test_guessing_across_names_from_one_address_is_limited(desk: Desk) -> None:
+    now = _fake_time(desk)
+    spray = desk.app.test_client()
+    for name in ("anna", "bob", "carl"):
+        assert login(spray, name=name, password="Password123").status_code == 200
+    resp = login(spray, name="dora", password="Password123")
+    assert resp.status_code == 429 and "Too many sign-in attempts" in resp.text
+    assert resp.headers["Retry-After"] == "30"
+    # Even the right password waits: the attempt is refused before it is checked.
+    assert login(spray, name="maria").status_code == 429
+    # Another address is not held back; and the limit refills.
+    other = desk.app.test_client()
+    assert login(other, environ_base={"REMOTE_ADDR": "10.1.1.1"}).status_code == 302
+    now[0] += 30
+    assert login(spray, name="maria").status_code == 302
+
+
+def test_nobody_can_lock_an_editor_out_of_a_browser_they_use(desk: Desk) -> None:
+    now = _fake_time(desk)
+    maria = desk.app.test_client()
+    assert login(maria).status_code == 302
+    raw = maria.get_cookie("curator_device", path="/login")
+    assert raw is not None, "no device cookie"
+    assert raw.http_only and raw.same_site == "Strict" and raw.path == "/login"
+    assert maria.post("/logout", data={"csrf_token": token(maria)}).status_code == 302
+
+    # Guesses at maria from many addresses (as behind a proxy that hides them, or a botnet).
+    for i in range(4):
+        attacker = desk.app.test_client()
+        assert login(attacker, password="guess-guess",
+                     environ_base={"REMOTE_ADDR": f"10.6.6.{i}"}).status_code == 200
+    newcomer = desk.app.test_client()
+    resp = login(newcomer, environ_base={"REMOTE_ADDR": "10.7.7.7"})
+    assert resp.status_code == 429 and "a browser you have signed in with before" in resp.text
+    # maria's own browser still gets in, from the address the attacker used too.
+    assert login(maria, environ_base={"REMOTE_ADDR": "10.6.6.0"}).status_code == 302
+    maria.post("/logout", data={"csrf_token": token(maria)})
+    # A forged or foreign device cookie is no pass.
+    forger = desk.app.test_client()
+    forger.set_cookie("curator_device", raw.value[:-2] + "xx", path="/login")
+    assert login(forger, environ_base={"REMOTE_ADDR": "10.8.8.8"}).status_code == 429
+    sam = desk.app.test_client()
+    assert login(sam, name="sam", password=OTHER_PASSWORD).status_code == 302
+    sam_device = sam.get_cookie("curator_device", path="/login")
+    assert sam_device is not None
+    thief = desk.app.test_client()
+    thief.set_cookie("curator_device", sam_device.value, path="/login")
+    assert login(thief, environ_base={"REMOTE_ADDR": "10.8.8.9"}).status_code == 429
+
+    # Strangers everywhere use up the limit for everyone: newcomers wait, maria does not.
+    for i in range(6):
+        stranger = desk.app.test_client()
+        login(stranger, name=f"user{i}", password="guess-guess",
+              environ_base={"REMOTE_ADDR": f"10.9.{i}.1"})
+    late = desk.app.test_client()
+    assert login(late, name="sam", password=OTHER_PASSWORD,
+                 environ_base={"REMOTE_ADDR": "10.10.10.10"}).status_code == 429
+    assert login(maria).status_code == 302
+    # A known browser's wrong passwords still back off, on that browser alone.
+    maria.post("/logout", data={"csrf_token": token(maria)})
+    assert login(maria, password="wrong wrong wrong").status_code == 200
+    assert login(maria).status_code == 429
+    now[0] += 1.0
+    assert login(maria).status_code == 302
+
+
+def test_behind_a_proxy_its_forwarded_addresses_count_only_when_trusted(
+        desk: Desk, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="curator.web")
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    with serving(desk) as base:
+        (opener, csrf), = _browsers(1, base)
+        assert _post_login(opener, base, csrf, "maria", "wrong password",
+                           headers=forwarded)[0] == 200
+    assert any("failed login for 'maria' from 127.0.0.1" in r.getMessage()
+               for r in caplog.records)
+    caplog.clear()
+    with serving(desk, trusted_proxy="127.0.0.1") as base:
+        (opener, csrf), = _browsers(1, base)
+        assert _post_login(opener, base, csrf, "maria", "wrong password",
+                           headers=forwarded)[0] == 200
+        # The back-off holds that client, not everyone behind the proxy.
+        (other, csrf2), = _browsers(1, base)
+        status, _ = _post_login(other, base, csrf2, "maria", PASSWORD,
+                                headers={"X-Forwarded-For": "198.51.100.9"})
+        assert status == 200  # urllib followed the redirect to the queue
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("failed login for 'maria' from 203.0.113.7" in m for m in messages), messages
+    assert any("maria logged in from 198.51.100.9" in m for m in messages), messages
+
+
+# ------------------------------------------------------------------ a note over the limit
+
+
+def _textarea(page: str) -> str:
+    m = re.search(r'<textarea[^>]*\bid="note"[^>]*>(.*?)</textarea>', page, re.S)
+    assert m, "no note field"
+    return html.unescape(m.group(1))
+
+
+def test_a_note_over_the_limit_is_refused_whole_and_the_draft_kept(desk: Desk,
+                                                                   client: FlaskClient) -> None:
+    cid = desk.ids["s230"]
+    assert "maxlength" not in client.get(f"/c/{cid}").text  # the browser would cut it silently
+    draft = "Worth <reading>. " + "x" * MAX_NOTE_CHARS
+    for action in ("feature", "preview"):
+        resp = post(client, f"/c/{cid}/feature", {"note": draft, "action": action})
+        assert resp.status_code == 422, action
+        assert (f"This note has {len(draft):,} characters; a note can have at most 100,000. "
+                f"Shorten it by {len(draft) - MAX_NOTE_CHARS:,}") in resp.text
+        assert 'aria-invalid="true"' in resp.text
+        assert _textarea(resp.text) == draft  # every character of it, escaped
+    assert desk.candidate(cid)["status"] == "new" and not desk.candidate(cid)["note"]
+    resp = post(client, "/preview", {"note": draft})
+    assert resp.status_code == 422 and "at most 100,000" in resp.json["error"]
+
+    # Exactly at the limit is fine, in any script: the body cap leaves room for it.
+    longest = "😀" * MAX_NOTE_CHARS
+    assert post(client, "/preview", {"note": longest}).status_code == 200
+    assert post(client, f"/c/{cid}/feature", {"note": longest}).status_code == 302
+    assert desk.candidate(cid)["note"] == longest
+    # An over-long edit of a featured item's note leaves the saved note as it was.
+    resp = post(client, f"/c/{cid}/feature", {"note": longest + "!"})
+    assert resp.status_code == 422 and _textarea(resp.text) == longest + "!"
+    assert desk.candidate(cid)["note"] == longest
+
+
+def test_editor_logout_ends_the_sessions_from_the_command_line(desk: Desk, client: FlaskClient
+                                                               ) -> None:
+    cli = Cli(desk.config.path)
+    assert client.get("/").status_code == 200
+    assert "every desk session of maria has ended" in cli("editor", "logout", "maria").stdout
+    assert client.get("/").status_code == 302
+    assert login(client).status_code == 302  # the password still works
+    cli("editor", "logout", "nobody", code=2)

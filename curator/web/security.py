@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, has_request_context, request
+from flask import Flask, Response, abort, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.routing import IntegerConverter
+from werkzeug.wrappers import Response as BaseResponse
 
 # No inline script or style anywhere: the desk's own JS and CSS are files under /static/.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -77,59 +81,189 @@ class SessionInterface(SecureCookieSessionInterface):
         return has_request_context() and request.is_secure
 
 
-class LoginThrottle:
-    """Back-off after failed logins, per (username, client address): 1 s, 2 s, 4 s … 15 min.
+@dataclass(frozen=True)
+class Rate:
+    """A token bucket: `burst` attempts at once, then one every `every` seconds."""
 
-    Kept in memory: a restart forgets it, which costs an attacker a restart they cannot cause.
+    burst: int
+    every: float
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A login attempt, counted before its password is checked."""
+
+    backoff: tuple[str, ...]  # the key of its own back-off
+    buckets: tuple[tuple[str, ...], ...]  # the shared limits it took from
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A login attempt refused before its password was checked."""
+
+    wait: float  # seconds
+    limit: str  # "back-off" (this client's own), or a shared one: "address", "name", "all"
+
+    @property
+    def shared(self) -> bool:
+        """Refused by a limit shared with others, not by this client's own back-off."""
+        return self.limit != "back-off"
+
+
+class LoginThrottle:
+    """Limits on password checks: guessing stays slow, and nobody can lock an editor out.
+
+    Every attempt is counted before its password is checked (as a failure, until it succeeds),
+    so concurrent guesses at one name wait for each other's outcome rather than all being
+    checked. The limits:
+
+    - a back-off per name and client address: 1 s, 2 s, 4 s … 15 min after each failure;
+    - per client address, across names: a burst of 20 attempts, then one every 30 s;
+    - per name, across addresses: a burst of 20, then one a minute;
+    - everyone together: a burst of 60, then one a second.
+
+    A browser that has signed in as the editor before (it holds a signed device cookie, see
+    `known_device`) is held only to its own back-off: the shared limits, which anyone can use
+    up, never keep an editor out of a browser they already use. Password hashing, slow and
+    memory-hungry on purpose, runs a few at a time whatever the number of server threads.
+    Kept in memory; a restart forgets it.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, *, base: float = 1.0,
-                 cap: float = 900.0, max_keys: int = 10_000) -> None:
+                 cap: float = 900.0, max_keys: int = 10_000, hashing: int = 2) -> None:
         self.clock = clock
         self.base = base
         self.cap = cap
         self.max_keys = max_keys
+        self.rates = {"address": Rate(burst=20, every=30.0), "name": Rate(burst=20, every=60.0),
+                      "all": Rate(burst=60, every=1.0)}
         self._lock = threading.Lock()
-        self._failures: dict[tuple[str, str], tuple[int, float]] = {}  # key -> (count, until)
+        # key -> (failures, until): until is None while an attempt's password is being checked
+        self._backoff: dict[tuple[str, ...], tuple[int, float | None]] = {}
+        self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}  # key -> (tokens, at)
+        # Known browsers have slots of their own: a flood of strangers cannot queue them out.
+        self._hashing = {False: threading.BoundedSemaphore(hashing),
+                         True: threading.BoundedSemaphore(hashing)}
 
-    @staticmethod
-    def _key(name: str, address: str | None) -> tuple[str, str]:
-        return (name.strip().casefold(), address or "?")
+    def _keys(self, name: str, address: str | None, device: str | None
+              ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+        who = name.strip().casefold()
+        if device:
+            return ("device", device), ()
+        where = address or "?"
+        return ("name+address", who, where), (("address", where), ("name", who), ("all",))
 
-    def wait(self, name: str, address: str | None) -> float:
-        """Seconds before this name may try again from this address (0: now)."""
-        with self._lock:
-            entry = self._failures.get(self._key(name, address))
-        if entry is None:
-            return 0.0
-        return max(0.0, float(entry[1] - self.clock()))
+    def _tokens(self, key: tuple[str, ...], now: float) -> float:
+        rate = self.rates[key[0]]
+        tokens, at = self._buckets.get(key, (float(rate.burst), now))
+        return min(float(rate.burst), tokens + max(0.0, now - at) / rate.every)
 
-    def failed(self, name: str, address: str | None) -> float:
-        """Record a failed attempt; returns the delay before the next one is allowed."""
-        key = self._key(name, address)
+    def _delay(self, count: int) -> float:
+        return min(self.cap, self.base * 2.0 ** min(count - 1, 30))
+
+    def begin(self, name: str, address: str | None, device: str | None = None
+              ) -> Attempt | Refused:
+        """Count an attempt at `name` before checking it, or refuse it: how long to wait."""
+        backoff, buckets = self._keys(name, address, device)
         now = self.clock()
         with self._lock:
-            count = self._failures.get(key, (0, now))[0] + 1
-            delay = min(self.cap, self.base * 2.0 ** min(count - 1, 30))
-            self._failures[key] = (count, now + delay)
-            if len(self._failures) > self.max_keys:
+            count, until = self._backoff.get(backoff, (0, now))
+            if until is None:  # another attempt is being checked: its outcome comes first
+                return Refused(self.base, "back-off")
+            if until > now:
+                return Refused(until - now, "back-off")
+            levels = {key: self._tokens(key, now) for key in buckets}
+            waits = [Refused((1.0 - tokens) * self.rates[key[0]].every, key[0])
+                     for key, tokens in levels.items() if tokens < 1.0]
+            if waits:
+                return max(waits, key=lambda r: r.wait)
+            self._backoff[backoff] = (count + 1, None)
+            for key, tokens in levels.items():
+                self._buckets[key] = (tokens - 1.0, now)
+            if len(self._backoff) + len(self._buckets) > self.max_keys:
                 self._forget(now)
+        return Attempt(backoff, buckets)
+
+    def failed(self, attempt: Attempt) -> float:
+        """The attempt's password was wrong (or could not be checked): the seconds before
+        this client may try again, counted from now."""
+        with self._lock:
+            count, _ = self._backoff.get(attempt.backoff, (1, None))
+            delay = self._delay(count)
+            self._backoff[attempt.backoff] = (count, self.clock() + delay)
         return delay
 
-    def succeeded(self, name: str, address: str | None) -> None:
-        """Forget the failures of this name from this address."""
+    def succeeded(self, attempt: Attempt) -> None:
+        """The attempt's password was right: forget the client's failures, give back its turn."""
+        now = self.clock()
         with self._lock:
-            self._failures.pop(self._key(name, address), None)
+            self._backoff.pop(attempt.backoff, None)
+            for key in attempt.buckets:
+                rate = self.rates[key[0]]
+                self._buckets[key] = (min(float(rate.burst), self._tokens(key, now) + 1.0), now)
+
+    @contextmanager
+    def hashing(self, known: bool, timeout: float = 1.0) -> Iterator[bool]:
+        """A slot to check a password in (False: all taken for `timeout` seconds)."""
+        slots = self._hashing[known]
+        got = slots.acquire(timeout=timeout)
+        try:
+            yield got
+        finally:
+            if got:
+                slots.release()
 
     def _forget(self, now: float) -> None:
-        # A flood of names must not grow memory without bound: drop what has long expired,
-        # then, if still too many, the entries whose back-off ends soonest.
-        expired = [k for k, (_, until) in self._failures.items() if until + self.cap < now]
-        for k in expired:
-            del self._failures[k]
-        if len(self._failures) > self.max_keys:
-            keep = sorted(self._failures.items(), key=lambda kv: kv[1][1])[-self.max_keys // 2:]
-            self._failures = dict(keep)
+        # A flood of names and addresses must not grow memory without bound: drop back-offs
+        # long over and buckets full again, then, if still too many, the least recent.
+        for key in [k for k, (_, until) in self._backoff.items()
+                    if until is not None and until + self.cap < now]:
+            del self._backoff[key]
+        for key in [k for k in self._buckets if self._tokens(k, now) >= self.rates[k[0]].burst]:
+            del self._buckets[key]
+        half = self.max_keys // 2
+        if len(self._backoff) > half:
+            keep = sorted(self._backoff.items(),
+                          key=lambda kv: now + self.cap if kv[1][1] is None else kv[1][1])[-half:]
+            self._backoff = dict(keep)
+        if len(self._buckets) > half:
+            keep_b = sorted(self._buckets.items(), key=lambda kv: kv[1][1])[-half:]
+            self._buckets = dict(keep_b)
+
+
+DEVICE_COOKIE = "curator_device"
+DEVICE_DAYS = 365
+
+
+def _devices() -> Any:
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(str(current_app.secret_key), salt="curator-device")
+
+
+def known_device(name: str) -> str | None:
+    """This browser's device id when it has signed in as `name` before, else None."""
+    from itsdangerous import BadData
+
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _devices().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("name") != name.strip().casefold():
+        return None
+    device = data.get("device")
+    return device if isinstance(device, str) and device else None
+
+
+def remember_device(response: BaseResponse, name: str, device: str | None) -> None:
+    """After a sign-in: mark this browser as one `name` uses (the shared limits spare it)."""
+    value = _devices().dumps({"name": name.strip().casefold(),
+                              "device": device or secrets.token_urlsafe(16)})
+    response.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_DAYS * 86400, path="/login",
+                        secure=request.is_secure, httponly=True, samesite="Strict")
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -36,7 +36,7 @@ from ..clock import iso
 from ..config import Config, Follower
 from ..core import MAX_NOTE_CHARS, Curator, display_name
 from ..exceptions import CuratorError, NotFound, PublishError, StoreError, UsageError
-from .security import LoginThrottle, safe_next
+from .security import LoginThrottle, Refused, known_device, remember_device, safe_next
 from .text import excerpt, highlight, word_spans
 
 log = logging.getLogger("curator.web")
@@ -116,11 +116,12 @@ def editor() -> str:
 # ------------------------------------------------------------------ login
 
 
-def _fingerprint(password_hash: str) -> str:
-    # Ties a session to the password it was opened with: changing the password (or removing
-    # the editor) ends every session, though the cookie itself is stateless.
+def _fingerprint(stamp: str) -> str:
+    # Ties a session to the editor's session stamp (password hash and session generation):
+    # a new password, signing out or removing the editor ends every copy of the cookie,
+    # though the cookie itself is stateless.
     key = str(current_app.secret_key).encode()
-    return hmac.new(key, password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, stamp.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def require_login() -> BaseResponse | None:
@@ -129,9 +130,9 @@ def require_login() -> BaseResponse | None:
         return None
     name = session.get("editor")
     if isinstance(name, str):
-        stored = curator().editor_hash(name)
-        if stored is not None and hmac.compare_digest(str(session.get("pw", "")),
-                                                      _fingerprint(stored)):
+        stamp = curator().session_stamp(name)
+        if stamp is not None and hmac.compare_digest(str(session.get("pw", "")),
+                                                     _fingerprint(stamp)):
             g.editor = name
             return None
         session.clear()
@@ -139,6 +140,24 @@ def require_login() -> BaseResponse | None:
         target = request.full_path if request.query_string else request.path
         return redirect(url_for("desk.login", next=target))
     abort(401)
+
+
+REFUSALS = {"back-off": "back-off after a failure",
+            "address": "too many attempts from this address",
+            "name": "too many attempts at this name",
+            "all": "too many attempts in all"}
+
+
+def _login_refused(next_url: str, name: str, status: int, seconds: int, error: str) -> Any:
+    body = render_template("login.html", next=next_url, username=name, error=error)
+    return Response(body, status, {"Retry-After": str(seconds)})
+
+
+def _seconds(wait: float) -> str:
+    seconds = max(1, math.ceil(wait))
+    if seconds < 120:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -153,35 +172,52 @@ def login() -> Any:
     password = request.form.get("password", "")
     address = request.remote_addr
     throttle = desk().throttle
-    wait = throttle.wait(name, address)
-    if wait > 0:
-        seconds = math.ceil(wait)
-        log.warning("login for %r from %s refused: %d s back-off left", name, address, seconds)
-        error = (f"Too many failed attempts. Try again in {seconds} second"
-                 f"{'' if seconds == 1 else 's'}.")
-        body = render_template("login.html", next=next_url, username=name, error=error)
-        return Response(body, 429, {"Retry-After": str(seconds)})
-    c = curator()
-    # check_password costs the same for unknown names, so names cannot be probed by timing.
-    if not name or len(name) > 200 or not c.check_password(name, password):
-        delay = throttle.failed(name, address)
-        log.warning("failed login for %r from %s; next try allowed in %.0f s", name, address,
-                    delay)
-        error = "That name and password do not match an editor."
-        return render_template("login.html", next=next_url, username=name, error=error), 200
-    throttle.succeeded(name, address)
-    stored = c.editor_hash(name) or ""
+    device = known_device(name)
+    with throttle.hashing(known=device is not None) as slot:
+        if not slot:
+            log.warning("login for %r from %s refused: every password check slot is busy",
+                        name, address)
+            return _login_refused(next_url, name, 503, 1, "The desk is busy checking other "
+                                  "sign-ins. Try again in a moment.")
+        attempt = throttle.begin(name, address, device)
+        if isinstance(attempt, Refused):
+            seconds = max(1, math.ceil(attempt.wait))
+            log.warning("login for %r from %s refused for %d s: %s", name, address, seconds,
+                        REFUSALS[attempt.limit])
+            error = f"Too many failed attempts. Try again in {_seconds(attempt.wait)}."
+            if attempt.shared:
+                error = (f"Too many sign-in attempts. Try again in {_seconds(attempt.wait)}, "
+                         "or from a browser you have signed in with before.")
+            return _login_refused(next_url, name, 429, seconds, error)
+        c = curator()
+        try:
+            # As slow for unknown names as for known ones: names cannot be probed by timing.
+            ok = bool(name) and len(name) <= 200 and c.check_password(name, password)
+        except BaseException:
+            throttle.failed(attempt)  # not left "being checked" for ever
+            raise
+        if not ok:
+            delay = throttle.failed(attempt)
+            log.warning("failed login for %r from %s; next try allowed in %.0f s", name,
+                        address, delay)
+            error = "That name and password do not match an editor."
+            return render_template("login.html", next=next_url, username=name, error=error), 200
+        throttle.succeeded(attempt)
+    stamp = c.session_stamp(name) or ""
     session.clear()  # a fresh session (and CSRF token) for the logged-in editor
     session["editor"] = name
-    session["pw"] = _fingerprint(stored)
+    session["pw"] = _fingerprint(stamp)
     session.permanent = True
     log.info("%s logged in from %s", name, address)
-    return redirect(next_url)
+    response = redirect(next_url)
+    remember_device(response, name, device)
+    return response
 
 
 @bp.post("/logout")
 def logout() -> Any:
-    """End the session."""
+    """End the session, and every copy of it: the editor's sessions everywhere end."""
+    curator().end_sessions(editor())
     log.info("%s logged out", editor())
     session.clear()
     flash("You are signed out.", "info")
@@ -374,14 +410,25 @@ def _bulk_notify(text: str, ids: list[int], undo: str | None) -> None:
 # ------------------------------------------------------------------ one candidate
 
 
-def _candidate_page(cid: int, note: str | None = None, status: int = 200) -> Any:
+def note_too_long(note: str) -> str | None:
+    """Why a note cannot be saved because of its length, or None when it can."""
+    if len(note) <= MAX_NOTE_CHARS:
+        return None
+    return (f"This note has {len(note):,} characters; a note can have at most "
+            f"{MAX_NOTE_CHARS:,}. Shorten it by {len(note) - MAX_NOTE_CHARS:,} and try again: "
+            "nothing was saved, and your draft is still here.")
+
+
+def _candidate_page(cid: int, note: str | None = None, status: int = 200,
+                    note_error: str | None = None) -> Any:
     c = curator()
     row = _mark_row(c, c.candidate(cid), CANDIDATE_TEXT_CHARS)
     draft = (row.get("note") or "") if note is None else note
-    preview = Markup(c.preview_note(draft)) if draft.strip() else None
+    preview = Markup(c.preview_note(draft)) if draft.strip() and not note_error else None
     history = list(reversed(row.get("history") or []))
     body = render_template("candidate.html", active="queue", c=row, note=draft, preview=preview,
                            history=history, back=queue_url(), max_note=MAX_NOTE_CHARS,
+                           note_error=note_error,
                            topic_titles=_topic_titles(c), now=c.now())
     return body, status
 
@@ -406,6 +453,11 @@ def feature(cid: int) -> Any:
     """Feature with the note (or save an edited note); `action=preview` only shows it."""
     c = curator()
     note = request.form.get("note", "").replace("\r\n", "\n").strip()
+    too_long = note_too_long(note)
+    if too_long:
+        # Refused whole, never cut short: the draft comes back in the form to be shortened.
+        log.info("%s: note on candidate %d refused: %d characters", editor(), cid, len(note))
+        return _candidate_page(cid, note=note, status=422, note_error=too_long)
     if request.form.get("action") == "preview":
         return _candidate_page(cid, note=note)
     before = c.candidate(cid)
@@ -463,10 +515,11 @@ def merge(cid: int) -> Any:
 @bp.post("/preview")
 def preview() -> Any:
     """The note rendered and sanitised exactly as the published feed will carry it."""
-    note = request.form.get("note", "")
-    if len(note) > MAX_NOTE_CHARS:
-        raise UsageError(f"the note has {len(note):,} characters; the limit is {MAX_NOTE_CHARS:,}")
-    resp = jsonify(html=curator().preview_note(note))
+    note = request.form.get("note", "").replace("\r\n", "\n").strip()
+    too_long = note_too_long(note)
+    resp = jsonify(error=too_long) if too_long else jsonify(html=curator().preview_note(note))
+    if too_long:
+        resp.status_code = 422
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

@@ -136,6 +136,38 @@
 
   if (note && location.hash === "#note") focusNote();
 
+  // The note's length, as the server counts it (characters, not UTF-16 units), shown near
+  // the limit: the desk refuses a longer note rather than cut it.
+  const maxNote = note ? Number(note.getAttribute("data-max-note")) || 0 : 0;
+  const counter = $("[data-note-count]");
+
+  function noteLength() {
+    const text = note.value.replace(/\r\n/g, "\n").trim();
+    return text.length <= maxNote ? text.length : Array.from(text).length;
+  }
+
+  function noteTooLong() {
+    if (!note || !maxNote) return "";
+    const n = noteLength();
+    const fmt = (x) => x.toLocaleString("en-US");
+    if (counter) {
+      counter.textContent = n > maxNote * 0.9 ? `${fmt(n)} of ${fmt(maxNote)} characters` : "";
+      counter.classList.toggle("is-over", n > maxNote);
+    }
+    if (n <= maxNote) {
+      note.removeAttribute("aria-invalid");
+      return "";
+    }
+    note.setAttribute("aria-invalid", "true");
+    return `This note has ${fmt(n)} characters; a note can have at most ${fmt(maxNote)}. ` +
+      `Shorten it by ${fmt(n - maxNote)} to save it.`;
+  }
+
+  if (note) {
+    noteTooLong();
+    note.addEventListener("input", noteTooLong);
+  }
+
   // ---------------------------------------------------------------- live preview
 
   const preview = $("[data-preview]");
@@ -148,8 +180,22 @@
     let timer = 0;
     let sequence = 0;
 
+    const showError = (message) => {
+      preview.textContent = "";
+      const p = document.createElement("p");
+      p.className = "alert";
+      p.textContent = message;
+      preview.appendChild(p);
+      preview.classList.remove("is-stale");
+    };
+
     const update = async () => {
       const mine = ++sequence;
+      const tooLong = noteTooLong();
+      if (tooLong) {
+        showError(tooLong); // no use sending megabytes to be told the same
+        return;
+      }
       try {
         const response = await fetch(previewUrl, {
           method: "POST",
@@ -157,9 +203,13 @@
           headers: { "X-CSRFToken": token, "Content-Type": "application/x-www-form-urlencoded" },
           body: new URLSearchParams({ note: note.value }),
         });
-        if (!response.ok) throw new Error("preview: HTTP " + response.status);
-        const data = await response.json();
+        const data = await response.json().catch(() => ({}));
         if (mine !== sequence) return; // an older answer arriving late
+        if (data.error) {
+          showError(data.error);
+          return;
+        }
+        if (!response.ok) throw new Error("preview: HTTP " + response.status);
         // This HTML came from the server's Markdown renderer through nh3, the same path the
         // published feed takes; the page's CSP also refuses any inline script or handler.
         if (data.html && data.html.trim()) {
