@@ -16,7 +16,7 @@ import click
 from . import __version__
 from . import config as config_mod
 from .clock import parse_iso
-from .core import Curator, PollSummary, candidate_json, source_json
+from .core import Curator, PollSummary, candidate_json, candidate_score, source_json
 from .exceptions import CuratorError, LockedError, UsageError
 
 log = logging.getLogger("curator")
@@ -238,16 +238,21 @@ def poll(c: Ctx, force: bool, only: tuple[str, ...], as_json: bool) -> None:
 
 @cli.command(epilog="\b\nExamples:\n  curator candidates\n"
              "  curator candidates --topic child-safety --limit 20\n"
-             "  curator candidates --status featured --json")
+             "  curator candidates --status featured --json\n"
+             "  curator candidates --sort score      # the likeliest to be featured first")
 @click.option("--topic", metavar="NAME", help="Only candidates matching this topic.")
 @click.option("--status", type=click.Choice(["new", "featured", "rejected", "all"]),
               default="new", show_default=True)
+@click.option("--sort", type=click.Choice(["newest", "score"]), default="newest",
+              show_default=True,
+              help="Newest first, or by score: what the editors are likeliest to feature first.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of candidate objects.")
 @pass_ctx
-def candidates(c: Ctx, topic: str | None, status: str, limit: int, as_json: bool) -> None:
-    """List candidates, newest first."""
-    rows = c.curator().candidates(status=status, topic=topic, limit=limit)
+def candidates(c: Ctx, topic: str | None, status: str, sort: str, limit: int,
+               as_json: bool) -> None:
+    """List candidates, newest first (or best score first)."""
+    rows = c.curator().candidates(status=status, topic=topic, limit=limit, sort=sort)
     if as_json:
         emit_json([candidate_json(r) for r in rows])
         return
@@ -256,9 +261,10 @@ def candidates(c: Ctx, topic: str | None, status: str, limit: int, as_json: bool
                    err=True)
     for r in rows:
         flag = {"featured": "★", "rejected": "✗"}.get(r["status"], " ")
-        click.echo(f"{r['id']:>6} {flag} {_date(r['published'] or r['first_seen']):21}  "
-                   f"{_short(r['source_name'], 24):24}  {_short(r['title'], 80)}  "
-                   f"[{', '.join(r['topics'])}]")
+        topics = "suggested" if r.get("suggested") else ", ".join(r["topics"])
+        click.echo(f"{r['id']:>6} {flag} {candidate_score(r):4.2f} "
+                   f"{_date(r['published'] or r['first_seen']):21}  "
+                   f"{_short(r['source_name'], 24):24}  {_short(r['title'], 80)}  [{topics}]")
 
 
 @cli.command(epilog="\b\nExamples:\n  curator show 42\n  curator show 42 --json")
@@ -422,7 +428,8 @@ def sources(c: Ctx, as_json: bool) -> None:
         if r["disabled"]:
             click.echo(f"    disabled: {r['disabled']}")
         elif r["error"]:
-            click.echo(f"    error: {r['error']}")
+            # A fetched source's error is a warning about what it fetched ("no entries found").
+            click.echo(f"    {'error' if r['failures'] else 'warning'}: {r['error']}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator enable https://example.org/feed.xml")
@@ -544,7 +551,7 @@ def opml_import(c: Ctx, file: Any) -> None:
     """
     result = c.curator().import_opml(file.read(), file.name)
     n = len(result.added)
-    click.echo(f"{n} source{'' if n == 1 else 's'} added to {c.curator().config.path}")
+    click.echo(f"{_count(n, 'source')} added to {c.curator().config.path}")
     for url in result.added:
         click.echo(f"  + {url}")
     if result.skipped:

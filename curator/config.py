@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__, configcache
 from .exceptions import ConfigError
-from .types import FetchSettings, Topic
+from .types import FetchSettings, RelevanceSettings, Topic
 
 if TYPE_CHECKING:
     import yaml
@@ -93,6 +93,7 @@ class Config:
     sources: tuple[SourceConfig, ...]
     topics: tuple[Topic, ...]
     retention: int | None = None  # seconds; None keeps every entry
+    relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
     stories_window: int = 48 * 3600  # seconds; 0 turns story grouping off
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -183,6 +184,12 @@ class _Node:
         if not isinstance(value, bool):
             raise self.fail("must be true or false")
         return value
+
+    def fraction(self) -> float:
+        value = self.scalar()
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise self.fail("must be a number from 0 to 1")
+        return float(value)
 
     def duration(self) -> int:
         value = self.scalar()
@@ -370,7 +377,7 @@ def parse(text: str, path: Path) -> Config:
     if root is None:
         raise ConfigError("the file is empty")
     top = _Node(root, "").mapping(
-        {"database", "poll", "output", "sources", "topics", "retention", "stories"},
+        {"database", "poll", "output", "sources", "topics", "retention", "relevance", "stories"},
         {"output", "sources"},
     )
     base = path.resolve().parent
@@ -475,6 +482,13 @@ def parse(text: str, path: Path) -> Config:
         poll = replace(poll, user_agent=user_agent_for(link))
 
     retention = top["retention"].duration() if "retention" in top else None
+    relevance = RelevanceSettings()
+    if "relevance" in top:
+        r = top["relevance"].mapping({"suggest", "suggest_above"})
+        relevance = RelevanceSettings(
+            suggest=r["suggest"].boolean() if "suggest" in r else relevance.suggest,
+            suggest_above=(r["suggest_above"].fraction() if "suggest_above" in r
+                           else relevance.suggest_above))
     stories_window = Config.stories_window
     if "stories" in top:
         st = top["stories"].mapping({"window"})
@@ -490,5 +504,6 @@ def parse(text: str, path: Path) -> Config:
         sources=tuple(sources),
         topics=tuple(topics),
         retention=retention,
+        relevance=relevance,
         stories_window=stories_window,
     )

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from .feedsfile import AddResult, FeedsFile
     from .fetch import Fetcher
     from .match import Matcher
+    from .relevance import Refreshed
 
 
 # The heavy libraries load on first use: a poll that gets only 304s never needs feedparser or bs4
@@ -276,9 +277,36 @@ def candidate_json(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "note": row["note"],
         "featured_at": row["featured_at"],
+        "score": candidate_score(row),
+        "suggested": bool(row.get("suggested")),
         "also": [{"title": a["title"], "url": a["url"], "source": a["source"]}
                  for a in row.get("also") or []],
     }
+
+
+def candidate_score(row: dict[str, Any]) -> float:
+    """A candidate's stored score; one not scored yet (stored a moment ago) scores by topics."""
+    score = row.get("score")
+    if score is None:
+        return round(len(row.get("topics") or []) / (len(row.get("topics") or []) + 1.0), 6)
+    return float(min(1.0, max(0.0, score)))
+
+
+def suggestion_reason(row: dict[str, Any]) -> str | None:
+    """Why a suggestion was suggested, in the desk's words ("like 7 items you featured: …")."""
+    if not row.get("suggested"):
+        return None
+    try:
+        why = json.loads(row.get("suggestion") or "{}")
+        like = int(why.get("like") or 0)
+        words = [str(w) for w in why.get("words") or []][:3]
+    except (ValueError, TypeError, AttributeError):
+        like, words = 0, []
+    if like > 0:
+        text = f"like {like} item{'' if like == 1 else 's'} you featured"
+    else:
+        text = "like what you featured"
+    return text + (f" ({', '.join(words)})" if words else "")
 
 
 def source_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -379,12 +407,14 @@ def _http_field(raw: dict[str, Any], key: str, n: int, *, required: bool = False
     return value
 
 
-def _normalise_copy(raw: Any, n: int) -> dict[str, Any]:
+def _normalise_copy(raw: Any, n: int, field: str) -> dict[str, Any]:
+    """One copy of an article: one of `entries` (a source's copy of the item's own article:
+    its feed is required), or of `also` (a story's other article: its URL is required)."""
     if not isinstance(raw, dict):
-        raise UsageError(f"item {n}: each of `entries` is an object")
-    return {
+        raise UsageError(f"item {n}: each of `{field}` is an object")
+    copy = {
         "source": _text_field(raw, "source", n),
-        "feed": _http_field(raw, "feed", n, required=True),
+        "feed": _http_field(raw, "feed", n, required=field == "entries"),
         "site": _http_field(raw, "site", n),
         "key": _text_field(raw, "key", n),
         "title": _text_field(raw, "title", n),
@@ -392,26 +422,13 @@ def _normalise_copy(raw: Any, n: int) -> dict[str, Any]:
         "published": _time_field(raw, "published", n),
         "first_seen": _time_field(raw, "first_seen", n),
     }
+    if field == "also":
+        from .urls import canonicalize
 
-
-def _normalise_article(raw: Any, n: int) -> dict[str, Any]:
-    """One of a story's other articles, as `also` lists it."""
-    from .urls import canonicalize
-
-    if not isinstance(raw, dict):
-        raise UsageError(f"item {n}: each of `also` is an object")
-    url = canonicalize(_http_field(raw, "url", n, required=True))
-    if not url:
-        raise UsageError(f"item {n}: {raw['url']!r} in `also` is not an http(s) URL")
-    return {
-        "url": url,
-        "title": _text_field(raw, "title", n),
-        "source": _text_field(raw, "source", n),
-        "feed": _http_field(raw, "feed", n),
-        "link": _http_field(raw, "link", n),
-        "published": _time_field(raw, "published", n),
-        "first_seen": _time_field(raw, "first_seen", n),
-    }
+        copy["url"] = canonicalize(_http_field(raw, "url", n, required=True))
+        if not copy["url"]:
+            raise UsageError(f"item {n}: {raw['url']!r} in `also` is not an http(s) URL")
+    return copy
 
 
 def _normalise_history(raw: Any, n: int) -> dict[str, Any]:
@@ -463,8 +480,8 @@ def _normalise_import(raw: Any, n: int, now: datetime) -> dict[str, Any]:
         "published": published,
         "changed_by": _text_field(raw, "changed_by", n), "changed_at": changed_at,
         "topics": topics,
-        "entries": [_normalise_copy(c, n) for c in _list_field(raw, "entries", n)],
-        "also": [_normalise_article(a, n) for a in _list_field(raw, "also", n)],
+        "entries": [_normalise_copy(c, n, "entries") for c in _list_field(raw, "entries", n)],
+        "also": [_normalise_copy(a, n, "also") for a in _list_field(raw, "also", n)],
         "history": [_normalise_history(h, n) for h in _list_field(raw, "history", n)],
     }
 
@@ -664,6 +681,9 @@ class Curator:
 
             with self._parser(len(due)) as pool:
                 asyncio.run(self._poll_async(due, summary, pool, progress))
+        done = self.refresh_relevance()
+        if done is not None:
+            summary.new_candidates += done.suggested
         return summary
 
     @staticmethod
@@ -1032,14 +1052,16 @@ class Curator:
 
     def candidates(self, *, status: str = "new", topic: str | None = None,
                    limit: int | None = 50, source: str | None = None, search: str | None = None,
-                   offset: int = 0, seen: bool | None = None) -> list[dict[str, Any]]:
-        """Candidates, newest first (`seen`: only those marked seen, or only the others)."""
+                   offset: int = 0, sort: str = "newest", seen: bool | None = None
+                   ) -> list[dict[str, Any]]:
+        """Candidates, newest first (sort="score": the likeliest to be featured first;
+        `seen`: only those an editor marked seen, or only the others)."""
         if topic and topic not in {t.name for t in self.config.topics}:
             known = ", ".join(t.name for t in self.config.topics) or "none"
             raise UsageError(f"unknown topic {topic!r} (topics: {known})")
         source_id = self.store.find_source(source)["id"] if source else None
         return self.store.candidates(status=status, topic=topic, limit=limit,
-                                     source_id=source_id, search=search, offset=offset,
+                                     source_id=source_id, search=search, offset=offset, sort=sort,
                                      seen=seen)
 
     def candidate(self, candidate_id: int) -> dict[str, Any]:
@@ -1090,7 +1112,33 @@ class Curator:
 
         matcher = Matcher(self.config.topics)
         entries, new, dropped = self.store.rematch(lambda t, x: matcher.match(t, x), self.now())
+        done = self.refresh_relevance(everything=True)
+        if done is not None:
+            new += done.suggested
+            dropped += done.withdrawn
         return {"entries": entries, "new_candidates": new, "dropped": dropped}
+
+    def refresh_relevance(self, *, everything: bool = False) -> Refreshed | None:
+        """Retrain on changed decisions, score candidates, make suggestions (see relevance.py).
+
+        Never fails the poll or rematch that asks: a failure is logged, and the scores stay as
+        they were (or the topic matches' until a refresh works).
+        """
+        from .relevance import refresh
+        from .relevance_store import RelevanceStore
+
+        try:
+            done = refresh(RelevanceStore(self.store), self.config.relevance, self.now(),
+                           everything=everything)
+        except Exception:  # noqa: BLE001 - the learned queue is a help, never a stop
+            log.exception("relevance: could not update the scores")
+            return None
+        if done.trained:
+            log.info("relevance: retrained on the editors' decisions (%s)",
+                     "model ready" if done.model else "too few to learn from yet")
+        if done.suggested or done.withdrawn:
+            log.info("relevance: %d new suggestions, %d withdrawn", done.suggested, done.withdrawn)
+        return done
 
     def prune(self) -> int:
         """Apply `retention`: delete old entries no reviewed candidate needs."""

@@ -239,8 +239,39 @@ def m0006_editor_session_generation(db: Database) -> None:
     _run(db, "ALTER TABLE editors ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0")
 
 
-@migrations(name="0007_candidate_seen")
-def m0007_candidate_seen(db: Database) -> None:
+@migrations(name="0007_relevance")
+def m0007_relevance(db: Database) -> None:
+    """The learned queue: each candidate's score, suggestions, and the model they come from.
+
+    score is kept on the candidate so that listing by score reads one indexed column and never
+    loads the model; a candidate stored before this migration gets the score of its topic matches
+    (what curator gives before any decision), and the next poll or rematch scores it again.
+    suggested marks a candidate that no topic matched but the model did; suggestion keeps why
+    (JSON: how many featured items it is like, and its strongest words) for the desk.
+    relevance_model holds one model: its weights as compressed JSON (never a pickle, so reading
+    it runs no code), and the fingerprint of the decisions it learned from.
+    """
+    _run(db, """
+        ALTER TABLE candidates ADD COLUMN score REAL;
+        ALTER TABLE candidates ADD COLUMN suggested INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE candidates ADD COLUMN suggestion TEXT;
+        UPDATE candidates SET score = (SELECT count(*) * 1.0 / (count(*) + 1)
+            FROM candidate_topics t WHERE t.candidate_id = candidates.id);
+        CREATE INDEX candidates_status_score ON candidates (status, score);
+        CREATE INDEX candidates_unscored ON candidates (id) WHERE score IS NULL;
+        CREATE TABLE relevance_model (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            format INTEGER NOT NULL,
+            fingerprint TEXT NOT NULL,
+            trained_at TEXT NOT NULL,
+            model BLOB NOT NULL,               -- zlib-compressed JSON: intercept, weights
+            meta TEXT NOT NULL DEFAULT '{}'    -- JSON: how many examples of each kind
+        )
+        """)
+
+
+@migrations(name="0008_candidate_seen")
+def m0008_candidate_seen(db: Database) -> None:
     """Who marked a new candidate as seen, and when: the desk's New tab leaves seen ones out.
 
     Seen is a note for the editors, not a decision: it stays out of review_log (whose newest id

@@ -13,6 +13,7 @@ MIGRATIONS: tuple[str, ...] = (
     "0004_activity_log",
     "0005_stories",
     "0006_editor_session_generation",
-    "0007_candidate_seen",
+    "0007_relevance",
+    "0008_candidate_seen",
 )
 MIGRATION_SET = "curator"

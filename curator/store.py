@@ -644,7 +644,8 @@ class Store:
         conn.executemany("INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
                          [(cid, t) for t in topics])
         if not topics and status == "new":
-            conn.execute("DELETE FROM candidates WHERE id = ?", (cid,))
+            # A suggestion never had topics: the relevance refresh decides whether it stays.
+            conn.execute("DELETE FROM candidates WHERE id = ? AND suggested = 0", (cid,))
         elif topics:
             # The entry that made it a candidate may have moved to another URL.
             primary = conn.execute(
@@ -707,8 +708,10 @@ class Store:
                     "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
                     " SELECT a.candidate_id, t.topic FROM story_articles a JOIN entries e"
                     " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id")
+            # Suggestions match no topic by nature; the relevance refresh that follows a
+            # rematch keeps or withdraws them by their score.
             dropped = conn.execute(
-                "DELETE FROM candidates WHERE status = 'new' AND id NOT IN"
+                "DELETE FROM candidates WHERE status = 'new' AND suggested = 0 AND id NOT IN"
                 " (SELECT candidate_id FROM candidate_topics)").rowcount
             after = {r[0] for r in conn.execute("SELECT url FROM candidates")}
         return count, len(after - before), dropped
@@ -718,12 +721,15 @@ class Store:
                         ) -> dict[str, Any]:
         """What `rematch(match)` would do, changing nothing: the entries it would read, the
         candidates it would add and those it would drop (new ones no topic matches any more;
-        featured and rejected ones are never dropped), each with up to `sample` examples."""
+        featured and rejected ones are never dropped), each with up to `sample` examples.
+        Suggestions the relevance model would then make or withdraw are not foreseen."""
         conn = self.conn
         # Candidates (and a story's other articles) first: they are few next to the entries,
         # and the entries need to be remembered only when they would make a new candidate.
         have = {url: (cid, status, title) for cid, url, status, title in conn.execute(
             "SELECT id, url, status, title FROM candidates")}
+        # Suggestions (the relevance model's, with no topic) are not the topics' to drop.
+        suggested = {r[0] for r in conn.execute("SELECT id FROM candidates WHERE suggested = 1")}
         # A story's other articles make no candidate of their own; they keep theirs matched.
         story: dict[str, int] = dict(conn.execute(
             "SELECT url, candidate_id FROM story_articles")) if self.has_stories else {}
@@ -757,7 +763,7 @@ class Store:
         added = list(examples)
         dropped = [{"id": cid, "url": u, "title": title or u}
                    for u, (cid, status, title) in have.items()
-                   if status == "new" and cid not in kept]
+                   if status == "new" and cid not in kept and cid not in suggested]
         dropped.sort(key=lambda d: -int(d["id"]))
         return {"entries": count, "new_candidates": len(new), "dropped": len(dropped),
                 "would_add": added[::-1], "would_drop": dropped[:sample]}
@@ -855,9 +861,10 @@ class Store:
     @_converts_errors
     def candidates(self, *, status: str = "new", topic: str | None = None, limit: int | None = 50,
                    source_id: int | None = None, search: str | None = None,
-                   offset: int = 0, seen: bool | None = None) -> list[dict[str, Any]]:
-        """Candidates, newest first, with their topics and sources (`seen`: only those an
-        editor marked seen, or only those not; None: both)."""
+                   offset: int = 0, sort: str = "newest", seen: bool | None = None
+                   ) -> list[dict[str, Any]]:
+        """Candidates, newest first (or best score first), with their topics and sources
+        (`seen`: only those an editor marked seen, or only those not; None: both)."""
         where: list[str] = []
         params: list[Any] = []
         if status != "all":
@@ -870,6 +877,10 @@ class Store:
             where.append("c.seen_at IS NOT NULL" if seen else "c.seen_at IS NULL")
         order = ("c.featured_at DESC, c.id DESC" if status == "featured"
                  else "c.sort_time DESC, c.id DESC")
+        if sort == "score":
+            order = "coalesce(c.score, 0) DESC, " + order
+        elif sort != "newest":
+            raise UsageError(f"unknown sort {sort!r} (newest or score)")
         sql = self._CANDIDATE_SQL + (" WHERE " + " AND ".join(where) if where else "")
         sql += f" ORDER BY {order}"
         if limit is not None:

@@ -159,3 +159,17 @@ class Topic:
     any: tuple[str, ...]
     all: tuple[str, ...] = ()
     none: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- relevance
+
+
+@dataclass(frozen=True)
+class RelevanceSettings:
+    """feeds.yaml's `relevance` section."""
+
+    suggest: bool = True  # entries no topic matched become candidates when the model rates them
+    # The score from which an entry becomes a suggestion. On the benchmark's stream
+    # (bench/relevance_bench.py) about nine suggestions in ten from this score on are featured,
+    # and they recover about four in five of the stories the topics missed.
+    suggest_above: float = 0.4

@@ -47,7 +47,8 @@ def test_a_broken_feed_with_no_entries_fails(server: Any, make_cli: Any, clock: 
     [row] = cli("sources", "--json")
     assert row["status"] == 200 and row["failures"] == 1
     assert row["error"].startswith("not a feed: no entries found; the XML is broken (line 1")
-    assert "FAILING×1" in cli("sources").stdout and "no entries found" in cli("sources").stdout
+    assert "FAILING×1" in cli("sources").stdout
+    assert "error: not a feed: no entries found" in cli("sources").stdout
     page = desk_sources(cli, clock)
     assert "Failing ×1" in page and "no entries found" in page
 
@@ -64,7 +65,7 @@ def test_a_well_formed_empty_feed_is_a_warning_not_a_failure(server: Any, make_c
     assert rows["Empty"]["error"].startswith("no entries found")
     assert rows["Fine"]["error"] is None
     human = cli("sources").stdout
-    assert "Empty" in human and "WARNING" in human and "no entries found" in human
+    assert "Empty" in human and "WARNING" in human and "warning: no entries found" in human
     page = desk_sources(cli, clock)
     assert "Warning" in page and "no entries found" in page
     # The same body again (a 304 here) keeps the warning; entries appearing clear it.

@@ -49,7 +49,7 @@ def test_every_feed_shape_is_polled_matched_and_deduplicated(loop):
     cands = cli("candidates", "--json")
     assert {c["status"] for c in cands} == {"new"}
     assert set(cands[0]) == {"id", "title", "url", "source", "sources", "published", "topics",
-                             "status", "note", "featured_at", "also"}
+                             "status", "note", "featured_at", "also", "score", "suggested"}
     # The same article from two feeds, with different tracking parameters, is one candidate.
     s230 = [c for c in cands if c["url"] == "https://policy.example.com/2026/11/section-230-design"]
     assert len(s230) == 1

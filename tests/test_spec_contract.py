@@ -42,7 +42,7 @@ CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 POLL_KEYS = {"sources", "fetched", "not_modified", "failed", "skipped", "new_entries",
              "updated_entries", "new_candidates"}
 CANDIDATE_KEYS = {"id", "title", "url", "source", "sources", "published", "topics", "status",
-                  "note", "featured_at", "also"}
+                  "note", "featured_at", "also", "score", "suggested"}
 SOURCE_KEYS = {"url", "name", "status", "last_polled", "last_ok", "next_due", "failures", "error",
                "disabled"}
 PUBLISH_KEYS = {"rss", "atom", "items", "changed"}
@@ -585,6 +585,8 @@ def test_candidate_json_shape_and_time_format(server: Any, make_cli: Any, clock:
         assert type(c["id"]) is int and isinstance(c["sources"], list)
         assert c["status"] == "new" and c["note"] is None and c["featured_at"] is None
         assert c["topics"] == ["stories"]
+        # Before any decision the score comes from the topic matches alone.
+        assert type(c["score"]) is float and c["score"] == 0.5 and c["suggested"] is False
     assert by_title(cands, "Offset story")["published"] == "2026-11-24T09:30:00Z"
     assert by_title(cands, "Fraction story")["published"] == "2026-11-25T11:00:00Z"
     assert by_title(cands, "Fraction story")["source"] == "Atom Src"

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from ..config import Config, Follower
 from ..core import Curator
 from ..exceptions import CuratorError, NotFound, UsageError
-from . import text, views
+from . import auth, text, views
 from .security import (
     HEADERS,
     LoginThrottle,
@@ -85,7 +85,7 @@ def create_app(config: Config, *, now: Callable[[], datetime] | None = None) -> 
     # Every <int:…> in the desk's URLs is a row id (set before the blueprint's rules are made).
     app.url_map.converters["int"] = RowIdConverter
     # Login is checked before CSRF, so an anonymous POST is a plain 401 either way.
-    app.before_request(views.require_login)
+    app.before_request(auth.require_login)
     app.before_request(check_referrer)
     CSRFProtect(app)
     app.register_blueprint(views.bp)

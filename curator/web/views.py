@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
-import math
 import os
 import threading
 from dataclasses import dataclass
@@ -17,7 +15,6 @@ from urllib.parse import urlencode
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     g,
@@ -30,13 +27,12 @@ from flask import (
     url_for,
 )
 from markupsafe import Markup
-from werkzeug.wrappers import Response as BaseResponse
 
 from ..clock import iso
 from ..config import Config, Follower
-from ..core import MAX_NOTE_CHARS, Curator, display_name
+from ..core import MAX_NOTE_CHARS, Curator, candidate_score, display_name, suggestion_reason
 from ..exceptions import CuratorError, NotFound, PublishError, StoreError, UsageError
-from .security import LoginThrottle, Refused, known_device, remember_device, safe_next
+from .security import LoginThrottle, safe_next
 from .text import excerpt, highlight, word_spans
 
 log = logging.getLogger("curator.web")
@@ -113,117 +109,6 @@ def editor() -> str:
     return str(g.editor)
 
 
-# ------------------------------------------------------------------ login
-
-
-def _fingerprint(stamp: str) -> str:
-    # Ties a session to the editor's session stamp (password hash and session generation):
-    # a new password, signing out or removing the editor ends every copy of the cookie,
-    # though the cookie itself is stateless.
-    key = str(current_app.secret_key).encode()
-    return hmac.new(key, stamp.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def require_login() -> BaseResponse | None:
-    """Before every request: let open endpoints through, else require a valid session."""
-    if request.endpoint in OPEN_ENDPOINTS:
-        return None
-    name = session.get("editor")
-    if isinstance(name, str):
-        stamp = curator().session_stamp(name)
-        if stamp is not None and hmac.compare_digest(str(session.get("pw", "")),
-                                                     _fingerprint(stamp)):
-            g.editor = name
-            return None
-        session.clear()
-    if request.method in ("GET", "HEAD"):
-        target = request.full_path if request.query_string else request.path
-        return redirect(url_for("desk.login", next=target))
-    abort(401)
-
-
-REFUSALS = {"back-off": "back-off after a failure",
-            "address": "too many attempts from this address",
-            "name": "too many attempts at this name",
-            "all": "too many attempts in all"}
-
-
-def _login_refused(next_url: str, name: str, status: int, seconds: int, error: str) -> Any:
-    body = render_template("login.html", next=next_url, username=name, error=error)
-    return Response(body, status, {"Retry-After": str(seconds)})
-
-
-def _seconds(wait: float) -> str:
-    seconds = max(1, math.ceil(wait))
-    if seconds < 120:
-        return f"{seconds} second{'' if seconds == 1 else 's'}"
-    return f"{math.ceil(seconds / 60)} minutes"
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login() -> Any:
-    """The login form; on success, to the page asked for."""
-    next_url = safe_next(request.values.get("next"), url_for("desk.queue"))
-    if request.method == "GET":
-        if session.get("editor"):
-            return redirect(next_url)
-        return render_template("login.html", next=next_url, username="")
-    name = request.form.get("username", "").strip()
-    password = request.form.get("password", "")
-    address = request.remote_addr
-    throttle = desk().throttle
-    device = known_device(name)
-    with throttle.hashing(known=device is not None) as slot:
-        if not slot:
-            log.warning("login for %r from %s refused: every password check slot is busy",
-                        name, address)
-            return _login_refused(next_url, name, 503, 1, "The desk is busy checking other "
-                                  "sign-ins. Try again in a moment.")
-        attempt = throttle.begin(name, address, device)
-        if isinstance(attempt, Refused):
-            seconds = max(1, math.ceil(attempt.wait))
-            log.warning("login for %r from %s refused for %d s: %s", name, address, seconds,
-                        REFUSALS[attempt.limit])
-            error = f"Too many failed attempts. Try again in {_seconds(attempt.wait)}."
-            if attempt.shared:
-                error = (f"Too many sign-in attempts. Try again in {_seconds(attempt.wait)}, "
-                         "or from a browser you have signed in with before.")
-            return _login_refused(next_url, name, 429, seconds, error)
-        c = curator()
-        try:
-            # As slow for unknown names as for known ones: names cannot be probed by timing.
-            ok = bool(name) and len(name) <= 200 and c.check_password(name, password)
-        except BaseException:
-            throttle.failed(attempt)  # not left "being checked" for ever
-            raise
-        if not ok:
-            delay = throttle.failed(attempt)
-            log.warning("failed login for %r from %s; next try allowed in %.0f s", name,
-                        address, delay)
-            error = "That name and password do not match an editor."
-            return render_template("login.html", next=next_url, username=name, error=error), 200
-        throttle.succeeded(attempt)
-    stamp = c.session_stamp(name) or ""
-    session.clear()  # a fresh session (and CSRF token) for the logged-in editor
-    session["editor"] = name
-    session["pw"] = _fingerprint(stamp)
-    session.permanent = True
-    log.info("%s logged in from %s", name, address)
-    response = redirect(next_url)
-    remember_device(response, name, device)
-    return response
-
-
-@bp.post("/logout")
-def logout() -> Any:
-    """End the session, and every copy of it: the editor's sessions everywhere end."""
-    curator().end_sessions(editor())
-    log.info("%s logged out", editor())
-    session.clear()
-    flash("You are signed out.", "info")
-    return redirect(url_for("desk.login"))
-
-
 # ------------------------------------------------------------------ the queue
 
 
@@ -245,6 +130,8 @@ def _mark_row(c: Curator, row: dict[str, Any], width: int = EXCERPT_CHARS,
     row["excerpt_marked"] = excerpt(text, c.highlight_spans(text), width,
                                     hits=word_spans(text, words))
     row["terms"] = c.matched_terms(title, text)
+    row["score_value"] = candidate_score(row)
+    row["why"] = suggestion_reason(row)
     if row.get("status") == "featured" and row.get("note"):
         # The note as readers read it, reduced to text: no Markdown asterisks, no markup.
         import nh3
@@ -279,6 +166,7 @@ def queue() -> Any:
     topic = _arg("topic", set(topics), None)
     source = _arg("source", {u for u, _ in sources}, None)
     q = " ".join(request.args.get("q", "").split())[:200]
+    sort = _arg("sort", ("newest", "score"), "newest") or "newest"
     try:
         page = max(1, min(int(request.args.get("page", "1")), 10_000))
     except ValueError:
@@ -287,7 +175,7 @@ def queue() -> Any:
     seen = {"new": False, "seen": True}.get(status)
     rows = c.candidates(status="new" if seen is not None else status, topic=topic,
                         source=source, search=q or None, limit=PAGE_SIZE + 1,
-                        offset=(page - 1) * PAGE_SIZE, seen=seen)
+                        offset=(page - 1) * PAGE_SIZE, sort=sort, seen=seen)
     more = len(rows) > PAGE_SIZE
     words = tuple(q.split())
     rows = [_mark_row(c, r, words=words) for r in rows[:PAGE_SIZE]]
@@ -295,7 +183,8 @@ def queue() -> Any:
     totals = _tab_counts(c.counts())
     counts = _tab_counts(c.counts(topic=topic, source=source, search=q or None))
     filters = {k: v for k, v in (("status", status if status != "new" else None),
-                                 ("topic", topic), ("source", source), ("q", q)) if v}
+                                 ("topic", topic), ("source", source), ("q", q),
+                                 ("sort", sort if sort != "newest" else None)) if v}
 
     def page_url(n: int) -> str:
         args = dict(filters, **({"page": str(n)} if n > 1 else {}))
@@ -311,6 +200,7 @@ def queue() -> Any:
         status_urls[s] = url_for("desk.queue") + ("?" + urlencode(args) if args else "")
     return render_template(
         "queue.html", active="queue", rows=rows, status=status, topic=topic, source=source, q=q,
+        sort=sort,
         page=page, topics=list(topics.values()), topic_titles=_topic_titles(c),
         sources=sources, counts=counts, totals=totals, filters=filters, status_urls=status_urls,
         prev_url=page_url(page - 1) if page > 1 else None,
