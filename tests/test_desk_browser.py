@@ -123,6 +123,10 @@ def test_compact_list_and_bulk_actions_by_keyboard(chromium: Any, busy: Live) ->
     ctx = busy.context(chromium, LAPTOP)
     page = busy.watch(ctx.new_page())
     busy.login(page)
+    # The filters, however many, take one line on a laptop.
+    bottoms = page.evaluate("""() => [...document.querySelectorAll('.filters > *')]
+        .map(el => Math.round(el.getBoundingClientRect().bottom))""")
+    assert max(bottoms) - min(bottoms) <= 4, bottoms
     comfortable = rows_in_view(page)
     page.keyboard.press("v")  # compact, and remembered
     page.wait_for_selector("body.density-compact")
