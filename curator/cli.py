@@ -16,7 +16,14 @@ import click
 from . import __version__
 from . import config as config_mod
 from .clock import parse_iso
-from .core import Curator, PollSummary, candidate_json, candidate_score, source_json
+from .core import (
+    Curator,
+    PollSummary,
+    candidate_json,
+    candidate_score,
+    source_json,
+    suggestion_reason,
+)
 from .exceptions import CuratorError, LockedError, UsageError
 
 log = logging.getLogger("curator")
@@ -287,7 +294,10 @@ def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
     click.echo(f"#{r['id']}  {r['title']}")
     click.echo(f"  {r['url']}")
     click.echo(f"  status: {r['status']}   topics: {', '.join(r['topics']) or '-'}   "
-               f"published: {_date(r['published']) or '-'}")
+               f"published: {_date(r['published']) or '-'}   score: {candidate_score(r):.2f}")
+    why = suggestion_reason(r)
+    if why:
+        click.echo(f"  suggested: {why}")
     click.echo("  sources:")
     for e in r["carriers"]:
         click.echo(f"    - {e['source']}  ({_date(e['first_seen'])})")
@@ -448,33 +458,124 @@ def enable(c: Ctx, url_or_name: str) -> None:
         click.echo(f"{name} was not disabled and has no back-off: nothing to do")
 
 
-@cli.command(epilog="\b\nExamples:\n  curator rematch --dry-run   # what would change\n"
+@cli.command(epilog="\b\nExamples:\n  curator rematch --dry-run   # what edited topics would change\n"
              "  curator rematch --json      # after editing topics in feeds.yaml")
-@click.option("--dry-run", is_flag=True, help="Say what would be added and dropped; change nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Say what would be added, dropped and re-topicked; change nothing.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def rematch(c: Ctx, dry_run: bool, as_json: bool) -> None:
     """Apply the current topics to every stored entry."""
-    if dry_run:
-        preview = c.curator().rematch_preview()
-        if as_json:
-            emit_json(preview)
-            return
-        click.echo(f"{preview['entries']} entries: a rematch would add "
-                   f"{preview['new_candidates']} candidates and drop {preview['dropped']} "
-                   "(nothing changed)")
-        for a in preview["would_add"]:
-            click.echo(f"  + {a['title']}")
-        for d in preview["would_drop"]:
-            click.echo(f"  - {d['id']}  {d['title']}")
-        return
-    result = c.curator().rematch()
+    result = c.curator().rematch(dry_run=dry_run)
     if as_json:
         emit_json(result)
-    else:
+        return
+    if not dry_run:
         click.echo(f"{_count(result['entries'], 'entry', 'entries')} matched again: "
                    f"{_count(result['new_candidates'], 'new candidate')}, {result['dropped']} "
                    "dropped")
+        return
+    click.echo(f"{_count(result['entries'], 'entry', 'entries')} matched (dry run, nothing "
+               "changed): "
+               f"{result['new_candidates']} would become candidates, {result['dropped']} would "
+               f"be dropped, {len(result['changed'])} would change topics")
+    for a in result["add"]:
+        click.echo(f"  + {_short(a['title'], 70)}  [{', '.join(a['topics'])}]  {a['url']}")
+    for d in result["drop"]:
+        click.echo(f"  - #{d['id']} {_short(d['title'], 70)}  [{', '.join(d['topics'])}]")
+    for ch in result["changed"]:
+        click.echo(f"  ~ #{ch['id']} {_short(ch['title'], 60)}  [{', '.join(ch['before'])}]"
+                   f" -> [{', '.join(ch['after'])}]")
+
+
+@cli.command(epilog="\b\nQuery: words must all be found (stems count: fine finds fined);\n"
+             "\"a phrase\"; prefix*; a OR b; -word leaves out.\n\n"
+             "\b\nExamples:\n  curator search 'doorbell police'\n"
+             "  curator search '\"age verification\" -porn' --limit 5 --json")
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(min=1, max=1000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results.")
+@pass_ctx
+def search(c: Ctx, query: str, limit: int, as_json: bool) -> None:
+    """Full-text search over every stored entry, best match first."""
+    from .core import search_json
+
+    rows = c.curator().search(query, limit=limit)
+    if as_json:
+        emit_json([search_json(r) for r in rows])
+        return
+    if not rows:
+        click.echo("no entries match", err=True)
+        return
+    for r in rows:
+        where = f"candidate {r['candidate']} ({r['status']})" if r["candidate"] else "not a candidate"
+        click.echo(f"{r['entry']:>7}  {_date(r['published']):16}  {_short(r['source'], 20):20}  "
+                   f"{_short(r['title'], 60)}  [{where}]")
+
+
+@cli.command(epilog="\b\nExamples:\n  curator search 'doorbell police'   # find the entry's number\n"
+             "  curator promote 1234 --json")
+@click.argument("entry_id", metavar="ENTRY", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the candidate object.")
+@pass_ctx
+def promote(c: Ctx, entry_id: int, as_json: bool) -> None:
+    """Make a stored entry a candidate, though no topic matched it."""
+    row = c.curator().promote(entry_id, editor=editor_name())
+    if as_json:
+        emit_json(candidate_json(row))
+    else:
+        click.echo(f"candidate {row['id']} ({row['status']}): {row['title']}")
+
+
+@cli.group(epilog="\b\nExamples:\n  curator topics test tests/data/topics/labeled.tsv\n"
+           "  curator topics test examples.tsv --json")
+def topics() -> None:
+    """Tools for tuning the topics in feeds.yaml."""
+
+
+def _pct(value: float | None) -> str:
+    return "   -" if value is None else f"{value:4.2f}"
+
+
+@topics.command("test", epilog="\b\nFILE has one example a line: label<TAB>title<TAB>summary, the\n"
+                "label 1 (on the beat), 0 or - (off it), or the name of the topic that should\n"
+                "find it. Blank lines and lines starting with # are skipped.\n\n"
+                "\b\nExamples:\n  curator topics test tests/data/topics/labeled.tsv\n"
+                "  curator topics test examples.tsv --json | jq .recall")
+@click.argument("file", type=click.File("rb"))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@pass_ctx
+def topics_test(c: Ctx, file: Any, as_json: bool) -> None:
+    """Precision and recall of the topics on labelled headlines, with misses and false hits."""
+    from .topictest import evaluate, read_examples
+
+    where = getattr(file, "name", "-")
+    where = "<stdin>" if where in ("-", "<stdin>") else str(where)
+    try:
+        text = file.read().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{where}: not UTF-8 text (byte {e.start})") from e
+    config = config_mod.load(c.config_path)
+    examples = read_examples(text, where, [t.name for t in config.topics])
+    result = evaluate(examples, config.topics)
+    if as_json:
+        emit_json({k: result[k] for k in ("precision", "recall", "tp", "fp", "fn", "topics",
+                                          "misses", "false_hits")})
+        return
+    click.echo(f"{'topic':<28} {'prec':>5} {'recall':>6} {'tp':>4} {'fp':>4} {'fn':>4}")
+    for name, r in result["topics"].items():
+        click.echo(f"{_short(name, 28):<28} {_pct(r['precision']):>5} {_pct(r['recall']):>6} "
+                   f"{r['tp']:>4} {r['fp']:>4} {r['fn']:>4}")
+    click.echo(f"{'all topics':<28} {_pct(result['precision']):>5} {_pct(result['recall']):>6} "
+               f"{result['tp']:>4} {result['fp']:>4} {result['fn']:>4}"
+               f"   ({result['lines']} examples)")
+    for w in result["wrong"]:
+        if w["positive"]:
+            click.echo(f"miss       line {w['line']}: {w['title']}")
+    for w in result["wrong"]:
+        if not w["positive"]:
+            why = "; ".join(f"{name}: {', '.join(terms)}" for name, terms in w["terms"].items())
+            click.echo(f"false hit  line {w['line']}: {w['title']}  [{why}]")
 
 
 # ------------------------------------------------------------------ backups, moving work

@@ -228,13 +228,26 @@ class _Node:
             raise self.fail(f"bad URL {text!r}: {e}") from e
         return text
 
+    def term(self) -> str:
+        term = self.string()
+        if term.strip("*").strip() == "":
+            raise self.fail("a term must have at least one letter or digit")
+        return term
+
     def terms(self) -> tuple[str, ...]:
-        out = []
+        return tuple(item.term() for item in self.sequence())
+
+    def term_groups(self) -> tuple[str | tuple[str, ...], ...]:
+        """`all` items: a term, or a list of terms of which any one will do."""
+        out: list[str | tuple[str, ...]] = []
         for item in self.sequence():
-            term = item.string()
-            if term.strip("*").strip() == "":
-                raise item.fail("a term must have at least one letter or digit")
-            out.append(term)
+            if _kind(item.node) == "sequence":
+                group = item.terms()
+                if not group:
+                    raise item.fail("a group of terms must not be empty")
+                out.append(group)
+            else:
+                out.append(item.term())
         return tuple(out)
 
 
@@ -474,7 +487,7 @@ def parse(text: str, path: Path) -> Config:
             name=name,
             title=m["title"].text() if "title" in m else name,
             any=any_terms,
-            all=m["all"].terms() if "all" in m else (),
+            all=m["all"].term_groups() if "all" in m else (),
             none=m["none"].terms() if "none" in m else (),
         ))
 

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from .fetch import Fetcher
     from .match import Matcher
     from .relevance import Refreshed
+    from .searchstore import SearchStore
 
 
 # The heavy libraries load on first use: a poll that gets only 304s never needs feedparser or bs4
@@ -282,6 +283,13 @@ def candidate_json(row: dict[str, Any]) -> dict[str, Any]:
         "also": [{"title": a["title"], "url": a["url"], "source": a["source"]}
                  for a in row.get("also") or []],
     }
+
+
+def search_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A search result exactly as SPEC.md gives it."""
+    return {"entry": row["entry"], "title": row["title"], "url": row["url"],
+            "source": row["source"], "published": row["published"],
+            "candidate": row["candidate"]}
 
 
 def candidate_score(row: dict[str, Any]) -> float:
@@ -1033,13 +1041,6 @@ class Curator:
         edit(f)
         return f.check().topics
 
-    def rematch_preview(self, topics: Sequence[Topic] | None = None) -> dict[str, Any]:
-        """What `rematch` would add and drop with these topics (default: feeds.yaml's)."""
-        from .match import Matcher
-
-        matcher = Matcher(tuple(self.config.topics if topics is None else topics))
-        return self.store.rematch_preview(lambda t, x: matcher.match(t, x))
-
     def source_activity(self, limit: int = 10) -> list[dict[str, Any]]:
         """The newest changes to the sources and topics, newest first."""
         return self.store.activity(CONFIG_ACTIONS, limit, sources=True)
@@ -1106,17 +1107,54 @@ class Curator:
         """Put a candidate back to new (unfeatures it)."""
         return self.store.set_status(candidate_id, "new", editor=editor, now=self.now())
 
-    def rematch(self) -> dict[str, int]:
-        """Apply the current topics to every stored entry."""
+    def rematch(self, *, dry_run: bool = False,
+                topics: Sequence[Topic] | None = None) -> dict[str, Any]:
+        """Apply the current topics to every stored entry; with dry_run, say what would change
+        (with `topics`, what these would change in place of feeds.yaml's: the desk's preview)."""
         from .match import Matcher
 
-        matcher = Matcher(self.config.topics)
+        if topics is not None and not dry_run:
+            raise UsageError("only a dry run can try other topics")
+        matcher = Matcher(tuple(self.config.topics if topics is None else topics))
+        if dry_run:
+            return self._search().rematch_preview(lambda t, x: matcher.match(t, x))
         entries, new, dropped = self.store.rematch(lambda t, x: matcher.match(t, x), self.now())
         done = self.refresh_relevance(everything=True)
         if done is not None:
             new += done.suggested
             dropped += done.withdrawn
         return {"entries": entries, "new_candidates": new, "dropped": dropped}
+
+    # ------------------------------------------------------------------ search and promote
+
+    def _search(self) -> SearchStore:
+        from .searchstore import SearchStore
+
+        return SearchStore(self.store)
+
+    def search(self, query: str, *, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
+        """Every stored entry matching the query, best match first (one per article)."""
+        return self._search().search(query, limit=limit, offset=offset)
+
+    def entry(self, entry_id: int) -> dict[str, Any]:
+        """One stored entry, with the candidate its article is (or None)."""
+        return self._search().entry(entry_id)
+
+    def promote(self, entry_id: int, *, editor: str) -> dict[str, Any]:
+        """Make a stored entry's article a candidate (topics []), recorded with the editor."""
+        cid, created = self._search().promote(entry_id, editor=editor, now=self.now())
+        if created:
+            log.info("%s promoted entry %d to candidate %d", editor, entry_id, cid)
+        return self.store.candidate(cid)
+
+    def matched_where(self, candidate: dict[str, Any]) -> dict[str, list[tuple[str, list[str]]]]:
+        """For each topic the candidate matches: each term found, and in which of its fields."""
+        from .match import Matcher
+
+        fields = self._search().fields(candidate.get("entry_id"))
+        if fields is None:
+            return {}
+        return Matcher(self.config.topics).where(fields)
 
     def refresh_relevance(self, *, everything: bool = False) -> Refreshed | None:
         """Retrain on changed decisions, score candidates, make suggestions (see relevance.py).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from curator.types import Topic
@@ -104,10 +104,14 @@ def _parse_term(term: str) -> _Term:
     if not words:
         raise ValueError(f"empty topic term: {term!r}")
     atoms: list[str] = []
-    for word in words:
+    for i, word in enumerate(words):
         if atoms:
             atoms.append(_SEP)
-        atoms.extend(re.escape(c) for c in word)
+        # A word of a phrase may be a prefix too: "weaken* encrypt*" finds "weakening encryption".
+        inner = i < len(words) - 1 and len(word) > 1 and word.endswith("*")
+        atoms.extend(re.escape(c) for c in (word[:-1] if inner else word))
+        if inner:
+            atoms.append(_REST_OF_WORD)
     # A boundary is asserted only where the term's own edge is a word character: "C++" needs no
     # word boundary after its "+", and ".NET" should still be found in "ASP.NET".
     if prefix:
@@ -166,7 +170,8 @@ class _CompiledTopic:
     name: str
     gate: tuple[_Term, ...]  # the terms of which at least one must match: `any`, else `all`
     any_re: re.Pattern[str] | None
-    all_res: tuple[re.Pattern[str], ...]  # one each: every one must be found on its own
+    # One per `all` item (a term, or a group of alternatives): every one must be found.
+    all_res: tuple[re.Pattern[str], ...]
     none_re: re.Pattern[str] | None
     terms: tuple[tuple[str, re.Pattern[str]], ...]  # `any` then `all`, for explain() and spans()
 
@@ -182,22 +187,35 @@ class _CompiledTopic:
         return self.none_re is None or self.none_re.search(folded) is None
 
 
+def _group(item: str | tuple[str, ...]) -> tuple[str, ...]:
+    """An `all` item as a group of alternatives: a plain term is a group of one."""
+    return (item,) if isinstance(item, str) else tuple(item)
+
+
 def _compile_topic(topic: Topic) -> _CompiledTopic:
     try:
         any_terms = tuple(_parse_term(t) for t in topic.any)
-        all_terms = tuple(_parse_term(t) for t in topic.all)
+        all_groups = tuple(tuple(_parse_term(t) for t in _group(item)) for item in topic.all)
         none_terms = tuple(_parse_term(t) for t in topic.none)
     except ValueError as e:
         raise ValueError(f"topic {topic.name!r}: {e}") from e
+    all_terms = tuple(t for group in all_groups for t in group)
     terms: dict[str, re.Pattern[str]] = {}
     for term in any_terms + all_terms:
         terms.setdefault(term.text, re.compile(term.source))
+    all_res = []
+    for group in all_groups:
+        pattern = _alternation(group)
+        if pattern is None:
+            raise ValueError(f"topic {topic.name!r}: an empty group under `all`")
+        all_res.append(pattern)
     return _CompiledTopic(
         name=topic.name,
-        # With no `any` terms the `any` rule is void, but a topic must still have a term to hit.
-        gate=any_terms or all_terms,
+        # With no `any` terms the `any` rule is void, but a topic must still have a term to hit:
+        # then the terms of its first `all` item are the gate.
+        gate=any_terms or (all_groups[0] if all_groups else ()),
         any_re=_alternation(any_terms),
-        all_res=tuple(re.compile(t.source) for t in all_terms),
+        all_res=tuple(all_res),
         none_re=_alternation(none_terms),
         terms=tuple(terms.items()),
     )
@@ -243,6 +261,23 @@ class Matcher:
             for topic in self._topics
             if topic.matches(folded, start)
         }
+
+    def where(self, fields: Mapping[str, str]) -> dict[str, list[tuple[str, list[str]]]]:
+        """For each topic the fields match (taken together, as match() takes them), each of its
+        `any`/`all` terms that is found, with the names of the fields it is found in."""
+        folded = {name: fold(text) for name, text in fields.items()}
+        matched = self.explain(*fields.values())
+        out: dict[str, list[tuple[str, list[str]]]] = {}
+        for topic in self._topics:
+            if topic.name not in matched:
+                continue
+            found = []
+            for term, pattern in topic.terms:
+                names = [name for name, text in folded.items() if pattern.search(text)]
+                if names:
+                    found.append((term, names))
+            out[topic.name] = found
+        return out
 
     def spans(self, text: str, topics: Iterable[str] | None = None) -> list[tuple[int, int]]:
         """Sorted, merged [start, end) offsets into text of every `any`/`all` term found in it.

@@ -270,8 +270,41 @@ def m0007_relevance(db: Database) -> None:
         """)
 
 
-@migrations(name="0008_candidate_seen")
-def m0008_candidate_seen(db: Database) -> None:
+@migrations(name="0008_search_index")
+def m0008_search_index(db: Database) -> None:
+    """Full-text search over every entry: an FTS5 index of title and plain text.
+
+    The entries table is the index's content (FTS5 keeps only the index, not a second copy of
+    the text), and triggers keep it in step with every insert, update and delete, whichever
+    code writes the entries. An update indexes again only when the title or text changed: a
+    poll touches last_seen on every entry it sees again. `rebuild` indexes what is already
+    stored. Porter stemming lets "fine" find "fined" and "fines"; diacritics fold away.
+    """
+    db.execute("""
+        CREATE VIRTUAL TABLE entries_fts USING fts5(
+            title, text, content='entries', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2')""")
+    db.execute("""
+        CREATE TRIGGER entries_fts_insert AFTER INSERT ON entries BEGIN
+            INSERT INTO entries_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+        END""")
+    db.execute("""
+        CREATE TRIGGER entries_fts_delete AFTER DELETE ON entries BEGIN
+            INSERT INTO entries_fts (entries_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+        END""")
+    db.execute("""
+        CREATE TRIGGER entries_fts_update AFTER UPDATE OF title, text ON entries
+        WHEN old.title IS NOT new.title OR old.text IS NOT new.text BEGIN
+            INSERT INTO entries_fts (entries_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+            INSERT INTO entries_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+        END""")
+    db.execute("INSERT INTO entries_fts (entries_fts) VALUES ('rebuild')")
+
+
+@migrations(name="0009_candidate_seen")
+def m0009_candidate_seen(db: Database) -> None:
     """Who marked a new candidate as seen, and when: the desk's New tab leaves seen ones out.
 
     Seen is a note for the editors, not a decision: it stays out of review_log (whose newest id

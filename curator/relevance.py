@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from .clock import iso
@@ -112,8 +113,8 @@ class Model:
 
     def score_tokens(self, toks: frozenset[str]) -> float:
         """The score of an already tokenised document."""
-        w = self.weights
-        total = sum(w.get(t, 0.0) for t in toks)
+        # map() with two iterables calls dict.get in C: a quarter cheaper than a generator.
+        total = sum(map(self.weights.get, toks, repeat(0.0)))
         return round(_sigmoid(self.intercept + total / math.sqrt(len(toks) or 1)), 6)
 
     def reasons(self, doc: Doc, n: int = 3) -> list[str]:
@@ -214,6 +215,7 @@ def refresh(rs: RelevanceStore, settings: RelevanceSettings, now: datetime, *,
     makes suggestions of the entries stored since the last refresh (after a retrain, of the last
     day's; with `everything`, as `curator rematch` asks, of every stored entry).
     """
+    rs.unsuggest_matched()  # a topic (edited, or another source's copy) now matches them
     fingerprint = rs.fingerprint()
     model = rs.load_model()
     trained = False

@@ -14,6 +14,7 @@ MIGRATIONS: tuple[str, ...] = (
     "0005_stories",
     "0006_editor_session_generation",
     "0007_relevance",
-    "0008_candidate_seen",
+    "0008_search_index",
+    "0009_candidate_seen",
 )
 MIGRATION_SET = "curator"

@@ -6,7 +6,6 @@ import functools
 import logging
 import os
 import sqlite3
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -26,6 +25,8 @@ log = logging.getLogger("curator")
 
 BUSY_TIMEOUT_S = 60.0
 STORY_WINDOW_S = 48 * 3600  # the default of feeds.yaml's stories.window
+#: Candidates an editor made by hand (`curator promote`): they stay without a topic match.
+PROMOTED = "SELECT candidate_id FROM review_log WHERE action = 'promote'"
 STATUSES = ("new", "featured", "rejected")
 _CHUNK = 500  # SQLite allows 32766 variables; stay well under while keeping round trips few
 
@@ -645,7 +646,9 @@ class Store:
                          [(cid, t) for t in topics])
         if not topics and status == "new":
             # A suggestion never had topics: the relevance refresh decides whether it stays.
-            conn.execute("DELETE FROM candidates WHERE id = ? AND suggested = 0", (cid,))
+            # One an editor promoted stays.
+            conn.execute("DELETE FROM candidates WHERE id = ? AND suggested = 0"
+                         f" AND id NOT IN ({PROMOTED})", (cid,))
         elif topics:
             # The entry that made it a candidate may have moved to another URL.
             primary = conn.execute(
@@ -659,15 +662,16 @@ class Store:
                              " sort_time = coalesce(?, first_seen) WHERE id = ?",
                              (primary[0], primary[1], primary[2], primary[2], cid))
 
-    @_converts_errors
-    def rematch(self, match: Callable[[str, str], list[str]], now: datetime
-                ) -> tuple[int, int, int]:
-        """Apply `match(title, text)` to every stored entry; returns (entries, new, dropped)."""
-        stamp = iso(now)
+    def match_all(self, match: Callable[[str, str], list[str]]
+                  ) -> tuple[int, int, list[tuple[int, str]]]:
+        """Apply `match(title, text)` to every stored entry, holding no lock.
+
+        Returns (entries matched, the newest entry id looked at, (entry id, topic) pairs).
+        """
         conn = self.conn
-        # Match first, holding no write lock (WAL readers never block writers): at a million
-        # entries this takes minutes, and the desk and the scheduler must go on writing meanwhile.
-        # Entries stored after this point keep the topics their poll gave them.
+        # WAL readers never block writers: at a million entries this takes minutes, and the
+        # desk and the scheduler must go on writing meanwhile. Entries stored after this point
+        # keep the topics their poll gave them.
         newest = conn.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()[0]
         pairs: list[tuple[int, str]] = []
         count = last = 0
@@ -681,6 +685,15 @@ class Store:
                 pairs.extend((eid, name) for name in match(title or "", text or ""))
             count += len(rows)
             last = rows[-1][0]
+        return count, newest, pairs
+
+    @_converts_errors
+    def rematch(self, match: Callable[[str, str], list[str]], now: datetime
+                ) -> tuple[int, int, int]:
+        """Apply `match(title, text)` to every stored entry; returns (entries, new, dropped)."""
+        stamp = iso(now)
+        conn = self.conn
+        count, newest, pairs = self.match_all(match)
         with self.write():
             before = {r[0] for r in conn.execute("SELECT url FROM candidates")}
             conn.execute("DELETE FROM entry_topics WHERE entry_id <= ?", (newest,))
@@ -712,61 +725,10 @@ class Store:
             # rematch keeps or withdraws them by their score.
             dropped = conn.execute(
                 "DELETE FROM candidates WHERE status = 'new' AND suggested = 0 AND id NOT IN"
-                " (SELECT candidate_id FROM candidate_topics)").rowcount
+                f" (SELECT candidate_id FROM candidate_topics) AND id NOT IN ({PROMOTED})"
+            ).rowcount
             after = {r[0] for r in conn.execute("SELECT url FROM candidates")}
         return count, len(after - before), dropped
-
-    @_converts_errors
-    def rematch_preview(self, match: Callable[[str, str], list[str]], sample: int = 50
-                        ) -> dict[str, Any]:
-        """What `rematch(match)` would do, changing nothing: the entries it would read, the
-        candidates it would add and those it would drop (new ones no topic matches any more;
-        featured and rejected ones are never dropped), each with up to `sample` examples.
-        Suggestions the relevance model would then make or withdraw are not foreseen."""
-        conn = self.conn
-        # Candidates (and a story's other articles) first: they are few next to the entries,
-        # and the entries need to be remembered only when they would make a new candidate.
-        have = {url: (cid, status, title) for cid, url, status, title in conn.execute(
-            "SELECT id, url, status, title FROM candidates")}
-        # Suggestions (the relevance model's, with no topic) are not the topics' to drop.
-        suggested = {r[0] for r in conn.execute("SELECT id FROM candidates WHERE suggested = 1")}
-        # A story's other articles make no candidate of their own; they keep theirs matched.
-        story: dict[str, int] = dict(conn.execute(
-            "SELECT url, candidate_id FROM story_articles")) if self.has_stories else {}
-        kept: set[int] = set()
-        new: set[str] = set()
-        examples: deque[dict[str, str]] = deque(maxlen=sample)  # the newest would-be candidates
-        count = last = 0
-        while True:
-            rows = conn.execute(
-                "SELECT id, url, title, text FROM entries WHERE id > ? ORDER BY id LIMIT 2000",
-                (last,)).fetchall()
-            if not rows:
-                break
-            for _eid, url, title, text in rows:
-                if not url or url in new:
-                    continue
-                known = have.get(url)
-                if (known and known[0] in kept) or (url in story and story[url] in kept):
-                    continue
-                if not match(title or "", text or ""):
-                    continue
-                if known:
-                    kept.add(known[0])
-                elif url in story:
-                    kept.add(story[url])
-                else:
-                    new.add(url)
-                    examples.append({"url": url, "title": title or url})
-            count += len(rows)
-            last = rows[-1][0]
-        added = list(examples)
-        dropped = [{"id": cid, "url": u, "title": title or u}
-                   for u, (cid, status, title) in have.items()
-                   if status == "new" and cid not in kept and cid not in suggested]
-        dropped.sort(key=lambda d: -int(d["id"]))
-        return {"entries": count, "new_candidates": len(new), "dropped": len(dropped),
-                "would_add": added[::-1], "would_drop": dropped[:sample]}
 
     @_converts_errors
     def entry_count(self) -> int:

@@ -157,7 +157,8 @@ class Topic:
     name: str  # slug, unique
     title: str
     any: tuple[str, ...]
-    all: tuple[str, ...] = ()
+    # Each item must match: a term, or a group of terms of which any one will do.
+    all: tuple[str | tuple[str, ...], ...] = ()
     none: tuple[str, ...] = ()
 
 

@@ -94,6 +94,10 @@ def test_durations(durations):
      "duplicate topic"),
     ("topics:\n  - name: x\n    any: [a]\n    sometimes: [b]\n", "topics[0].sometimes", 10,
      "unknown key"),
+    ("topics:\n  - name: x\n    any: [a]\n    all: [b, []]\n", "topics[0].all[1]", 10,
+     "must not be empty"),
+    ("topics:\n  - name: x\n    any: [a]\n    all: [[b, '*']]\n", "topics[0].all[0][1]", 10,
+     "at least one letter"),
     ("  - url: https://example.org/feed.xml\n", "sources[1]", 7, "duplicate source"),
     ("  - url: not a url\n", "sources[1].url", 7, "bad URL"),
     ("  - url: file:///etc/passwd\n", "sources[1].url", 7, "bad URL"),
@@ -115,6 +119,12 @@ def test_errors_name_key_and_line(snippet, key, line, words):
     assert err.value.line == line, message
     assert words in message and key in message
     assert err.value.exit_code == 2
+
+
+def test_an_all_item_may_be_a_group_of_alternatives():
+    c = parse(MINIMAL + "topics:\n  - name: x\n    any: [regulator]\n"
+              "    all: [[fine, fined], TikTok]\n")
+    assert c.topics[0].all == (("fine", "fined"), "TikTok")
 
 
 def test_missing_required_output_keys():

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import Cli
 from flask.testing import FlaskClient
 from test_web import LEDGER, START, WATCHDOG, Desk, build_desk, login, post
 
@@ -219,28 +218,3 @@ def test_new_and_removed_topics_and_bad_terms(desk: Desk, client: FlaskClient) -
     post(client, "/topics/save", {"original": "chips", "action": "remove"})
     assert "chips" not in {t.name for t in config_mod.load(path).topics}
     assert [a for a, _, _ in activity(desk)] == ["topic-add", "topic-remove"]
-
-
-def test_rematch_dry_run_changes_nothing(desk: Desk) -> None:
-    path = desk.config.path
-    path.write_text(path.read_text().replace("- merger", "- chipmakers"))
-    before = desk.snapshot()
-    out = Cli(path)("rematch", "--dry-run", "--json")
-    assert out["dropped"] == 0 and out["new_candidates"] == 0  # merger still matches antitrust
-    text = Cli(path)("rematch", "--dry-run").stdout
-    assert "nothing changed" in text
-    assert desk.snapshot() == before
-
-
-def test_the_dry_run_says_what_the_rematch_then_does(desk: Desk) -> None:
-    path = desk.config.path
-    # Antitrust now matches the new fab story and no longer the merger; surveillance goes.
-    text = path.read_text().replace("- merger", "- fab")
-    path.write_text(re.sub(r"- name: surveillance\n(?:  .*\n|    .*\n)*", "", text))
-    preview = Cli(path)("rematch", "--dry-run", "--json")
-    assert [a["title"] for a in preview["would_add"]] == ["A new chip fab breaks ground"]
-    assert {d["title"] for d in preview["would_drop"]} == {"Court limits geofence warrants"}
-    done = Cli(path)("rematch", "--json")
-    assert (done["new_candidates"], done["dropped"]) == (preview["new_candidates"],
-                                                         preview["dropped"])
-    assert Cli(path)("rematch", "--dry-run", "--json")["dropped"] == 0

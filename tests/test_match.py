@@ -295,3 +295,49 @@ def test_big_text_and_many_terms() -> None:
     text = ("content " * 5000) + "term1  \n word1s"
     assert m.match(text) == ["big"]
     assert m.spans(text)[-1] == (len(text) - 15, len(text))
+
+
+def test_an_all_group_needs_any_one_of_its_terms() -> None:
+    topic = Topic(name="fines", title="Fines", any=("regulator", "watchdog"),
+                  all=(("fine", "fines", "fined"), ("TikTok", "Meta*")))
+    m = Matcher([topic])
+    assert m.match("Regulator fines TikTok €345m", "") == ["fines"]
+    assert m.match("Watchdog", "Metaverse firm fined") == ["fines"]
+    assert m.match("Regulator fines a utility", "") == []  # second group missing
+    assert m.match("Regulator praises TikTok", "") == []  # first group missing
+    assert m.explain("Regulator fines TikTok", "") == {"fines": ["regulator", "fines", "TikTok"]}
+    assert m.spans("Regulator fines TikTok") == [(0, 9), (10, 15), (16, 22)]
+
+
+def test_a_topic_with_only_all_groups_is_gated_by_the_first() -> None:
+    topic = Topic(name="g", title="G", any=(), all=(("alpha", "beta"), "gamma"))
+    m = Matcher([topic])
+    assert m.match("beta then gamma") == ["g"]
+    assert m.match("gamma alone") == []
+
+
+def test_an_empty_all_group_is_an_error() -> None:
+    with pytest.raises(ValueError, match="empty group"):
+        Matcher([Topic(name="e", title="E", any=("x",), all=((),))])
+
+
+def test_where_names_the_fields_each_term_is_found_in() -> None:
+    topic = Topic(name="s", title="S", any=("geofence", "warrant*"), all=(("court", "judge"),))
+    m = Matcher([topic, Topic(name="other", title="O", any=("nothing here",))])
+    fields = {"title": "Court limits geofence warrants", "summary": "A judge on warrants.",
+              "content": ""}
+    assert m.where(fields) == {"s": [("geofence", ["title"]), ("warrant*", ["title", "summary"]),
+                                     ("court", ["title"]), ("judge", ["summary"])]}
+    assert m.where({"title": "geofence", "summary": "", "content": ""}) == {}
+
+
+@pytest.mark.parametrize(("term", "text", "found"), [
+    ("weaken* encrypt*", "plans to weaken encryption", True),
+    ("weaken* encrypt*", "weakening end-to-end encrypted chats", False),
+    ("weaken* encrypt*", "it weakens encrypted apps", True),
+    ("monitor* social media", "agencies monitoring social media", True),
+    ("monitor* social media", "a monitor of social media", False),
+    ("a * b", "a * b", True),
+])
+def test_every_word_of_a_phrase_may_be_a_prefix(term: str, text: str, found: bool) -> None:
+    assert hits(term, text) is found

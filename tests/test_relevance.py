@@ -147,6 +147,9 @@ def test_an_entry_no_topic_matched_is_suggested(two_days: tuple[Cli, FeedServer]
     assert summary["new_candidates"] == 3  # beat-new, trap-new and the suggestion
     shown = cli("show", str(missed["id"]), "--json")
     assert shown["suggested"] is True
+    text = cli("show", str(missed["id"])).stdout
+    assert f"score: {missed['score']:.2f}" in text
+    assert "suggested: like " in text and "you featured" in text
 
 
 def test_a_rejected_suggestion_teaches_like_any_reject(two_days: tuple[Cli, FeedServer],
@@ -208,6 +211,19 @@ def test_rematch_keeps_suggestions_and_counts_them_once(two_days: tuple[Cli, Fee
     after = {c["url"] for c in cli("candidates", "--json", "--limit", "100")}
     assert before == after
     assert result["new_candidates"] == 0 and result["dropped"] == 0
+
+
+def test_a_suggestion_a_topic_comes_to_match_is_an_ordinary_candidate(
+        two_days: tuple[Cli, FeedServer], tmp_path: Path) -> None:
+    cli, server = two_days
+    cli("poll", "--json")
+    assert by_url(cli("candidates", "--json", "--limit", "100"), "missed")["suggested"] is True
+    topics = [{"name": "fines", "any": ["watchdog fines"]}, {"name": "antitrust",
+                                                             "any": ["antitrust", "monopol*"]}]
+    write_config(tmp_path, [{"url": server.url("/f.xml"), "name": "Src"}], topics)
+    cli("rematch", "--json")
+    missed = by_url(cli("candidates", "--json", "--limit", "100"), "missed")
+    assert missed["suggested"] is False and missed["topics"] == ["fines"]
 
 
 def test_a_damaged_model_is_rebuilt(two_days: tuple[Cli, FeedServer], clock: Any) -> None:

@@ -232,6 +232,7 @@ def post_routes(desk: Desk) -> list[tuple[str, dict[str, str]]]:
         ("/preview", {"note": "**hi**"}),
         ("/publish", {}),
         ("/sources/enable", {"source": WATCHDOG}),
+        ("/e/1/promote", {}),
         ("/logout", {}),
     ]
 
@@ -240,6 +241,7 @@ def test_every_page_needs_login_and_leaks_nothing(desk: Desk) -> None:
     anon = desk.app.test_client()
     cid = desk.ids["s230"]
     for path in ["/", f"/c/{cid}", "/published", "/sources", "/?topic=antitrust&q=chip",
+                 "/search?q=section",
                  f"/c/{cid}/feature", "/no/such/page", "/c/999999"]:
         resp = anon.get(path)
         assert resp.status_code == 302, path

@@ -40,7 +40,7 @@ from test_web import (
 
 from curator.core import MAX_NOTE_CHARS
 from curator.web import MAX_REQUEST_BYTES, MAX_SERVER_BODY_BYTES
-from curator.web.security import Rate
+from curator.web.security import Attempt, LoginThrottle, Rate, Refused, client_network
 
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options",
                     "Referrer-Policy")
@@ -533,3 +533,34 @@ def test_editor_logout_ends_the_sessions_from_the_command_line(desk: Desk, clien
     assert client.get("/").status_code == 302
     assert login(client).status_code == 302  # the password still works
     cli("editor", "logout", "nobody", code=2)
+
+
+def test_limits_count_an_ipv6_client_by_its_network_and_forget_old_keys() -> None:
+    now = [0.0]
+    throttle = LoginThrottle(lambda: now[0], max_keys=50)
+    throttle.rates["address"] = Rate(burst=2, every=30.0)
+    # Two addresses of one /64 are one client for the limits; another /64 is not.
+    for address in ("2001:db8:1:2::10", "2001:db8:1:2::11"):
+        attempt = throttle.begin(f"name-{address}", address)
+        assert isinstance(attempt, Attempt)
+        throttle.failed(attempt)
+    refused = throttle.begin("someone", "2001:db8:1:2:ffff::1")
+    assert isinstance(refused, Refused) and refused.limit == "address"
+    assert isinstance(throttle.begin("someone", "2001:db8:1:3::1"), Attempt)
+    assert client_network("::ffff:192.0.2.7") == "192.0.2.7" == client_network("192.0.2.7")
+    # While one attempt is being checked, the next at the same name and address waits for it.
+    first = throttle.begin("maria", "192.0.2.7")
+    assert isinstance(first, Attempt)
+    second = throttle.begin("maria", "192.0.2.7")
+    assert isinstance(second, Refused) and second.limit == "back-off"
+    throttle.succeeded(first)
+    assert isinstance(throttle.begin("maria", "192.0.2.7"), Attempt)
+    # A flood of names and addresses does not grow memory without bound.
+    flood = LoginThrottle(lambda: now[0], max_keys=50)
+    flood.rates["all"] = Rate(burst=10**6, every=1.0)
+    for i in range(5000):
+        attempt = flood.begin(f"user{i}", f"10.{i // 250}.{i % 250}.1")
+        assert isinstance(attempt, Attempt)
+        flood.failed(attempt)
+        now[0] += 0.01
+    assert len(flood._backoff) + len(flood._buckets) <= 2 * flood.max_keys

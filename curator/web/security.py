@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import threading
 import time
@@ -81,6 +82,20 @@ class SessionInterface(SecureCookieSessionInterface):
         return has_request_context() and request.is_secure
 
 
+def client_network(address: str | None) -> str:
+    """What limits count a client by: its IPv4 address, or its IPv6 /64 (one subscriber's
+    network; rotating through its addresses costs nothing)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or "?"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 @dataclass(frozen=True)
 class Rate:
     """A token bucket: `burst` attempts at once, then one every `every` seconds."""
@@ -150,7 +165,7 @@ class LoginThrottle:
         who = name.strip().casefold()
         if device:
             return ("device", device), ()
-        where = address or "?"
+        where = client_network(address)
         return ("name+address", who, where), (("address", where), ("name", who), ("all",))
 
     def _tokens(self, key: tuple[str, ...], now: float) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -32,6 +33,30 @@ def highlight(text: str, spans: Spans, hits: Spans = ()) -> Markup:
         out.append(tag + escape(text[start:end]) + Markup("</mark>"))
         pos = end
     out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def marked(text: str, start: str, end: str) -> Markup:
+    """`text` escaped, with what lies between the `start` and `end` markers in <mark>.
+
+    The markers are characters no stored text holds; an unpaired one opens or closes nothing
+    more, so the result is always balanced.
+    """
+    out: list[str] = []
+    open_ = False
+    for part in re.split(f"({re.escape(start)}|{re.escape(end)})", text):
+        if part == start:
+            if not open_:
+                out.append(Markup("<mark>"))
+                open_ = True
+        elif part == end:
+            if open_:
+                out.append(Markup("</mark>"))
+                open_ = False
+        elif part:
+            out.append(escape(part))
+    if open_:
+        out.append(Markup("</mark>"))
     return Markup("").join(out)
 
 

@@ -33,7 +33,7 @@ from ..config import Config, Follower
 from ..core import MAX_NOTE_CHARS, Curator, candidate_score, display_name, suggestion_reason
 from ..exceptions import CuratorError, NotFound, PublishError, StoreError, UsageError
 from .security import LoginThrottle, safe_next
-from .text import excerpt, highlight, word_spans
+from .text import excerpt, highlight, marked, word_spans
 
 log = logging.getLogger("curator.web")
 
@@ -297,6 +297,52 @@ def _bulk_notify(text: str, ids: list[int], undo: str | None) -> None:
     notify(text, undo_post=(url_for("desk.bulk"), fields) if undo and ids else None)
 
 
+# ------------------------------------------------------------------ search everything stored
+
+
+def _page() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", "1")), 10_000))
+    except ValueError:
+        return 1
+
+
+@bp.get("/search")
+def search() -> Any:
+    """Every stored entry matching the words, best match first, with a way into the queue."""
+    from ..searchstore import MAX_QUERY, SNIPPET_END, SNIPPET_START
+
+    c = curator()
+    q = " ".join(request.args.get("q", "").split())[:MAX_QUERY]
+    page = _page()
+    rows = c.search(q, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE) if q else []
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    for r in rows:
+        r["snippet_marked"] = marked(r.get("snippet") or "", SNIPPET_START, SNIPPET_END)
+
+    def page_url(n: int) -> str:
+        args = {"q": q, **({"page": str(n)} if n > 1 else {})}
+        return url_for("desk.search") + "?" + urlencode(args)
+
+    return render_template(
+        "search.html", active="search", q=q, rows=rows, page=page, here_url=here(),
+        prev_url=page_url(page - 1) if page > 1 else None,
+        next_url=page_url(page + 1) if more else None, now=c.now())
+
+
+@bp.post("/e/<int:eid>/promote")
+def promote(eid: int) -> Any:
+    """Make a stored entry a candidate (no topic matched it), then open it to feature it."""
+    c = curator()
+    known = c.entry(eid)["candidate"]
+    row = c.promote(eid, editor=editor())
+    if known is None:
+        notify(f"“{_title(row)}” is a candidate now.", row["id"])
+        log.info("%s promoted entry %d to candidate %d", editor(), eid, row["id"])
+    return redirect(url_for("desk.candidate", cid=row["id"]))
+
+
 # ------------------------------------------------------------------ one candidate
 
 
@@ -313,6 +359,9 @@ def _candidate_page(cid: int, note: str | None = None, status: int = 200,
                     note_error: str | None = None) -> Any:
     c = curator()
     row = _mark_row(c, c.candidate(cid), CANDIDATE_TEXT_CHARS)
+    row["where"] = c.matched_where(row)
+    row["promoted_by"] = next((h["editor"] for h in row.get("history") or []
+                               if h["action"] == "promote"), None)
     draft = (row.get("note") or "") if note is None else note
     preview = Markup(c.preview_note(draft)) if draft.strip() and not note_error else None
     history = list(reversed(row.get("history") or []))
@@ -636,7 +685,7 @@ def save_topic() -> Any:
             def edit(f: Any) -> None:
                 f.put_topic(name, title=title, create=not original, **terms)
         if action in ("preview", "remove-preview"):
-            preview = c.rematch_preview(c.topics_after(edit))
+            preview = c.rematch(dry_run=True, topics=c.topics_after(edit))
             preview["removing"] = removing
             return _topic_form(draft, preview=preview)
         if removing:

@@ -1,0 +1,322 @@
+"""Full-text search over every stored entry, promote, and `rematch --dry-run`: real SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlite_utils import Database
+
+from curator import migrations
+from curator.schema import MIGRATIONS
+from curator.searchstore import MAX_QUERY, SearchStore, fts_query
+from curator.store import Store
+from curator.types import EntryData
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def entry(key: str, title: str, text: str = "", url: str | None = "", content: str = ""
+          ) -> EntryData:
+    link = f"https://news.example/{key}" if url == "" else url
+    return EntryData(key=key, url=link, link=link, title=title, summary=f"<p>{text}</p>",
+                     content=content, text=" ".join(x for x in (text, content) if x))
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "db" / "c.db")
+    s.sync_sources([("https://a.example/feed", "Desk A", None),
+                    ("https://b.example/feed", "Desk B", None)], T0)
+    yield s
+    s.close()
+
+
+def source(store: Store, url: str = "https://a.example/feed") -> int:
+    return {s["url"]: s["id"] for s in store.sources()}[url]
+
+
+def titles(rows):
+    return [r["title"] for r in rows]
+
+
+# ------------------------------------------------------------------ the query language
+
+HOSTILE = ['"', '""', "'", "AND", "OR", "NOT", "NEAR", "NEAR(a b)", "(", ")", "a AND (", "*",
+           "-", "---", "title:x", "text : y", "^x", 'x"y', "a OR", "OR a", "a OR OR b",
+           "{title text}: x", "\x00", "🙂", "ü", "a'b", "x*y*", "-\"", "- -a", "col:*",
+           "a" * 10_000, " ".join(["w"] * 5000), '"' * 999, "\\", "%", "_"]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_no_query_is_an_fts_syntax_error(query):
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(title, text)")
+    conn.execute("INSERT INTO t VALUES ('a title', 'some text')")
+    expr = fts_query(query)
+    if expr is not None:
+        conn.execute("SELECT * FROM t WHERE t MATCH ?", (expr,)).fetchall()
+        assert len(expr) < 4 * MAX_QUERY
+
+
+@pytest.mark.parametrize(("query", "expr"), [
+    ("police doorbell", '("police" AND "doorbell")'),
+    ('"age verification" law', '("age verification" AND "law")'),
+    ("subpoena*", '("subpoena"*)'),
+    ("fine OR penalty", '("fine") OR ("penalty")'),
+    ("meta -earnings", '(("meta")) NOT ("earnings")'),
+    ("don't", '("don t")'),
+    ("", None),
+    ("-only -negatives", None),
+    ("AND OR NOT", '("AND") OR ("NOT")'),  # FTS5's keywords are read as words
+])
+def test_the_query_language(query, expr):
+    assert fts_query(query) == expr
+
+
+# ------------------------------------------------------------------ search in the store
+
+
+def test_search_finds_title_summary_and_content_best_first(store):
+    a = source(store)
+    store.save_entries(a, [
+        entry("1", "Quarterly results", "A passing mention of the doorbell camera maker."),
+        entry("2", "Police used doorbell videos without asking owners", "Records show it."),
+        entry("3", "Unrelated", "Nothing here.", content="<p>Deep in the body: subpoenaed</p>"),
+    ], [[], [], []], T0)
+    ss = SearchStore(store)
+    rows = ss.search("doorbell")
+    assert titles(rows) == ["Police used doorbell videos without asking owners",
+                            "Quarterly results"]
+    assert set(rows[0]) >= {"entry", "title", "url", "source", "published", "candidate",
+                            "snippet"}
+    assert rows[0]["source"] == "Desk A" and rows[0]["candidate"] is None
+    assert rows[1]["snippet"] == "A passing mention of the \x02doorbell\x03 camera maker."
+    # Stems: "subpoena" finds "subpoenaed", which only the content holds.
+    assert titles(ss.search("subpoena")) == ["Unrelated"]
+    assert ss.search("doorbell", limit=1, offset=1)[0]["title"] == "Quarterly results"
+    for query in HOSTILE:
+        ss.search(query)  # never raises
+
+
+def test_one_result_per_article_and_its_candidate(store):
+    a, b = source(store), source(store, "https://b.example/feed")
+    e = entry("x", "Regulator fines TikTok over teenagers' accounts")
+    store.save_entries(a, [e], [["privacy"]], T0)
+    store.save_entries(b, [e], [["privacy"]], T0)
+    [row] = SearchStore(store).search("tiktok")
+    [cand] = store.candidates()
+    assert row["candidate"] == cand["id"] and row["status"] == "new"
+
+
+def test_the_index_follows_updates_and_deletes(store):
+    a = source(store)
+    store.save_entries(a, [entry("1", "Old headline about geofence warrants")], [[]], T0)
+    ss = SearchStore(store)
+    assert titles(ss.search("geofence"))
+    store.save_entries(a, [entry("1", "New headline about keyword searches")], [[]],
+                       T0 + timedelta(hours=1))
+    assert ss.search("geofence") == []
+    assert titles(ss.search("keyword")) == ["New headline about keyword searches"]
+    # Seen again unchanged: only last_seen moves, and the index stays right.
+    store.save_entries(a, [entry("1", "New headline about keyword searches")], [[]],
+                       T0 + timedelta(hours=2))
+    assert len(ss.search("keyword")) == 1
+    assert store.prune(T0 + timedelta(days=1)) == 1
+    assert ss.search("keyword") == []
+    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('integrity-check')")
+
+
+def test_the_migration_indexes_what_an_older_database_holds(tmp_path):
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.migrations.apply(old, stop_before="0008_search_index")
+    old.close()
+    s = Store(path, migrate=False)
+    s.sync_sources([("https://a.example/feed", "A", None)], T0)
+    s.save_entries(source(s), [entry("1", "Spyware maker sued by WhatsApp"),
+                               entry("2", "Earnings beat forecasts")], [[], []], T0)
+    s.close()
+    upgraded = Store(path)
+    assert upgraded.schema_names() == list(MIGRATIONS)
+    assert titles(SearchStore(upgraded).search("spyware")) == ["Spyware maker sued by WhatsApp"]
+    upgraded.close()
+
+
+# ------------------------------------------------------------------ promote
+
+
+def test_promote_makes_a_candidate_that_topics_never_drop(store):
+    a = source(store)
+    store.save_entries(a, [entry("1", "Police used doorbell videos without asking owners"),
+                           entry("2", "Matched story", "match")], [[], ["t"]], T0)
+    ss = SearchStore(store)
+    [hit] = ss.search("doorbell")
+    cid, created = ss.promote(hit["entry"], editor="maria", now=T0)
+    assert created
+    cand = store.candidate(cid)
+    assert cand["topics"] == [] and cand["status"] == "new"
+    assert [(h["action"], h["editor"]) for h in cand["history"]] == [("promote", "maria")]
+    assert ss.promote(hit["entry"], editor="bob", now=T0) == (cid, False)
+    # A rematch with topics that match nothing, and a poll that changes the entry, keep it.
+    store.rematch(lambda title, text: [], T0)
+    assert [c["id"] for c in store.candidates()] == [cid]
+    store.save_entries(a, [entry("1", "Police used doorbell videos, records show")], [[]], T0)
+    assert store.candidate(cid)["title"]
+    assert [c["id"] for c in store.candidates()] == [cid]
+    assert ss.search("doorbell")[0]["candidate"] == cid
+
+
+def test_promote_refuses_an_unknown_entry_or_one_without_a_link(store):
+    from curator.exceptions import NotFound, UsageError
+
+    store.save_entries(source(store), [entry("1", "No link", url=None)], [[]], T0)
+    ss = SearchStore(store)
+    with pytest.raises(NotFound):
+        ss.promote(999, editor="maria", now=T0)
+    [hit] = ss.search("link")
+    with pytest.raises(UsageError, match="no link"):
+        ss.promote(hit["entry"], editor="maria", now=T0)
+    assert store.candidates() == []
+
+
+# ------------------------------------------------------------------ rematch --dry-run
+
+
+def test_rematch_preview_says_what_rematch_does_and_changes_nothing(store):
+    a = source(store)
+    store.save_entries(a, [entry("1", "Stays", "alpha"), entry("2", "Goes", "alpha"),
+                           entry("3", "Arrives", "beta"), entry("4", "Featured", "alpha"),
+                           entry("5", "Promoted", "zeta")],
+                       [["a"], ["a"], [], ["a"], []], T0)
+    ss = SearchStore(store)
+    feat = next(c for c in store.candidates() if c["title"] == "Featured")
+    store.set_status(feat["id"], "featured", editor="maria", now=T0, note="n")
+    promoted, _ = ss.promote(ss.search("promoted")[0]["entry"], editor="maria", now=T0)
+
+    def match(title: str, text: str) -> list[str]:
+        return {"Stays": ["a", "b"], "Arrives": ["b"]}.get(title, [])
+
+    before = [(c["id"], c["topics"]) for c in store.candidates(status="all")]
+    preview = ss.rematch_preview(match)
+    assert [(c["id"], c["topics"]) for c in store.candidates(status="all")] == before
+    assert preview["entries"] == 5
+    assert [a["title"] for a in preview["add"]] == ["Arrives"]
+    assert preview["add"][0]["topics"] == ["b"]
+    assert [d["title"] for d in preview["drop"]] == ["Goes"]
+    assert {(c["title"], tuple(c["before"]), tuple(c["after"])) for c in preview["changed"]} == {
+        ("Stays", ("a",), ("a", "b")), ("Featured", ("a",), ())}
+    entries, new, dropped = store.rematch(match, T0)
+    assert (entries, new, dropped) == (preview["entries"], preview["new_candidates"],
+                                       preview["dropped"])
+    assert {c["title"] for c in store.candidates()} == {"Stays", "Arrives", "Promoted"}
+    assert store.candidate(promoted)["status"] == "new"
+
+
+# ------------------------------------------------------------------ the CLI, end to end
+
+RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Tech Desk</title><link>https://news.example/</link>
+<description>d</description>
+<item><guid>1</guid><title>Police used doorbell videos without asking owners</title>
+<link>https://news.example/doorbell</link><pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate>
+<description>Officers got footage from a camera company in emergencies.</description></item>
+<item><guid>2</guid><title>Court revisits Section 230</title>
+<link>https://news.example/230</link><pubDate>Tue, 24 Nov 2026 10:00:00 GMT</pubDate>
+<description>The liability shield is back before the judges.</description></item>
+<item><guid>3</guid><title>Earnings beat forecasts</title>
+<link>https://news.example/earnings</link><pubDate>Wed, 25 Nov 2026 10:00:00 GMT</pubDate>
+<description>A doorbell maker's quarter.</description></item>
+</channel></rss>"""
+
+CLI_TOPICS = [{"name": "platform-accountability", "any": ["Section 230"]}]
+
+
+@pytest.fixture
+def desk_cli(server, make_cli, clock, monkeypatch):
+    monkeypatch.setenv("CURATOR_EDITOR", "maria")
+    url = server.add("/feed.xml", RSS)
+    cli = make_cli([{"url": url, "name": "Tech Desk"}], CLI_TOPICS)
+    cli("poll", "--json")
+    return cli
+
+
+def test_search_and_promote_from_the_command_line(desk_cli):
+    cli = desk_cli
+    rows = cli("search", "doorbell", "--json")
+    assert [r["title"] for r in rows] == ["Police used doorbell videos without asking owners",
+                                          "Earnings beat forecasts"]
+    assert set(rows[0]) == {"entry", "title", "url", "source", "published", "candidate"}
+    assert rows[0] == {"entry": rows[0]["entry"], "title": rows[0]["title"],
+                       "url": "https://news.example/doorbell", "source": "Tech Desk",
+                       "published": "2026-11-23T10:00:00Z", "candidate": None}
+    assert [r["candidate"] is not None for r in cli("search", "section 230", "--json")] == [True]
+    assert len(cli("search", "doorbell", "--limit", "1", "--json")) == 1
+    text = cli("search", "doorbell").stdout
+    assert "Police used doorbell videos" in text and "not a candidate" in text
+
+    cand = cli("promote", str(rows[0]["entry"]), "--json")
+    assert set(cand) >= {"id", "title", "url", "source", "sources", "published", "topics",
+                         "status", "note", "featured_at"}
+    assert cand["topics"] == [] and cand["status"] == "new"
+    assert cand["url"] == "https://news.example/doorbell"
+    history = cli("show", str(cand["id"]), "--json")["history"]
+    assert [(h["action"], h["editor"]) for h in history] == [("promote", "maria")]
+    assert cli("search", "doorbell", "--json")[0]["candidate"] == cand["id"]
+    cli("feature", str(cand["id"]), "--note", "Found by search.")
+    assert cli("publish", "--json")["items"] == 1
+    # Promoting again is harmless; an unknown entry is bad usage.
+    assert cli("promote", str(rows[0]["entry"]), "--json")["id"] == cand["id"]
+    assert "no entry 9999" in cli("promote", "9999", code=2).stderr
+
+
+@pytest.mark.parametrize("query", ['"', "AND (", "NEAR(", "x" * 100_000, "-", "title:x"])
+def test_hostile_queries_give_results_or_none_never_an_error(desk_cli, query):
+    assert isinstance(desk_cli("search", query, "--json"), list)
+
+
+def test_rematch_dry_run_from_the_command_line(desk_cli):
+    import yaml
+
+    cli = desk_cli
+    before = cli("candidates", "--status", "all", "--json")
+    doc = yaml.safe_load(cli.config.read_text())
+    doc["topics"] = [{"name": "police", "any": ["doorbell"]}]
+    cli.config.write_text(yaml.safe_dump(doc))
+    preview = cli("rematch", "--dry-run", "--json")
+    assert preview["entries"] == 3 and preview["new_candidates"] == 2 and preview["dropped"] == 1
+    assert [a["url"] for a in preview["add"]] == ["https://news.example/doorbell",
+                                                  "https://news.example/earnings"]
+    assert [d["title"] for d in preview["drop"]] == ["Court revisits Section 230"]
+    assert cli("candidates", "--status", "all", "--json") == before
+    text = cli("rematch", "--dry-run").stdout
+    assert "2 would become candidates, 1 would be dropped" in text
+    assert "+ Police used doorbell videos" in text and "- #" in text
+    done = cli("rematch", "--json")
+    assert done == {"entries": 3, "new_candidates": 2, "dropped": 1}
+
+
+def test_an_article_of_a_story_leads_to_its_story_s_candidate(store):
+    a, b = source(store), source(store, "https://b.example/feed")
+    store.save_entries(a, [entry("1", "Regulator fines TikTok over teen accounts", "t")],
+                       [["privacy"]], T0)
+    store.save_entries(b, [entry("2", "TikTok hit with fine over children's data")], [[]], T0)
+    [cand] = store.candidates()
+    # However the story came together, the second article is now one of the candidate's.
+    store.conn.execute("INSERT OR REPLACE INTO story_articles (url, candidate_id, added)"
+                       " VALUES ('https://news.example/2', ?, '2026-11-26T12:00:00Z')",
+                       (cand["id"],))
+    ss = SearchStore(store)
+    [hit] = ss.search("children")
+    assert hit["candidate"] == cand["id"]
+    assert ss.promote(hit["entry"], editor="maria", now=T0) == (cand["id"], False)
+    assert [c["id"] for c in store.candidates(status="all")] == [cand["id"]]
+    # A rematch preview counts the article's topics as the story's, and adds no candidate.
+    preview = ss.rematch_preview(lambda title, text: ["kids"] if "children" in title else [])
+    assert preview["add"] == [] and preview["drop"] == []
+    assert preview["changed"] == [{"id": cand["id"], "url": cand["url"], "title": cand["title"],
+                                   "before": ["privacy"], "after": ["kids"]}]
+    store.rematch(lambda title, text: ["kids"] if "children" in title else [], T0)
+    assert store.candidate(cand["id"])["topics"] == ["kids"]
