@@ -2,164 +2,40 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from . import __version__
 from . import config as config_mod
-from .clock import parse_iso
-from .core import (
-    Curator,
-    PollSummary,
+from .cli_common import (
+    Ctx,
+    _count,
+    _date,
+    _progress,
+    _short,
+    editor_name,
+    emit_json,
+    pass_ctx,
+    setup_logging,
+)
+from .clock import read_iso
+from .core import PollSummary
+from .documents import (
+    article_entry_json,
     candidate_json,
     candidate_score,
+    editor_json,
+    entry_json,
+    review_json,
     source_json,
     suggestion_reason,
 )
 from .exceptions import CuratorError, LockedError, UsageError
 
 log = logging.getLogger("curator")
-
-
-# ------------------------------------------------------------------ logging
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        doc = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + "Z",
-               "level": record.levelname.lower(), "logger": record.name,
-               "message": record.getMessage()}
-        if record.exc_info:
-            doc["exception"] = self.formatException(record.exc_info)
-        return json.dumps(doc, ensure_ascii=False)
-
-
-# Control characters, C1 controls and the Unicode line separators: a log message carries text
-# from requests and feeds, and none of it may start a line of its own in the text log.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _escape_control(m: re.Match[str]) -> str:
-    ch = m.group()
-    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
-    if named:
-        return named
-    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
-
-
-class _TextFormatter(logging.Formatter):
-    """One event, one line: control characters in the message are shown escaped."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
-        record.message = _CONTROLS.sub(_escape_control, record.message)
-        return super().formatMessage(record)
-
-
-def setup_logging(fmt: str, level: int) -> None:
-    """One line per event on stderr, as text or JSON."""
-    handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(_TextFormatter("%(asctime)sZ %(levelname)s %(message)s",
-                                            "%Y-%m-%dT%H:%M:%S"))
-    handler.formatter.converter = __import__("time").gmtime  # type: ignore[union-attr]
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    # Third-party chatter only when asked for.
-    for noisy in ("apscheduler", "aiohttp", "asyncio", "werkzeug"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-
-
-# ------------------------------------------------------------------ helpers
-
-
-class Ctx:
-    def __init__(self, config_path: str | None, quiet: bool = False) -> None:
-        self.config_path = config_path
-        self.quiet = quiet  # cron: no summary line on success, only warnings and errors
-        self._curator: Curator | None = None
-
-    def curator(self) -> Curator:
-        if self._curator is None:
-            self._curator = Curator(config_mod.load(self.config_path))
-        return self._curator
-
-    def close(self) -> None:
-        if self._curator is not None:
-            self._curator.close()
-
-
-pass_ctx = click.make_pass_decorator(Ctx)
-
-
-def editor_name() -> str:
-    """Who is editing from the command line: $CURATOR_EDITOR, else the login name."""
-    # Only what can be shown as it is: no control, bidi or zero-width characters in the log.
-    name = "".join(c for c in os.environ.get("CURATOR_EDITOR", "") if c.isprintable()).strip()
-    if name:
-        return name
-    try:
-        import getpass  # here: every command would pay for it at start-up
-
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        return "cli"
-
-
-def emit_json(doc: Any) -> None:
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
-
-
-def _short(value: str | None, width: int) -> str:
-    value = value or ""
-    return value if len(value) <= width else value[: width - 1] + "…"
-
-
-def _date(value: str | None) -> str:
-    """A stored UTC time as local time to the minute, with its zone: `2026-11-24 13:00 CET`."""
-    if not value:
-        return ""
-    try:
-        when = parse_iso(value)
-    except ValueError:
-        return value
-    assert when is not None
-    local = when.astimezone()  # the zone of $TZ, else the system's
-    return f"{local:%Y-%m-%d %H:%M} {local.strftime('%Z') or local.strftime('%z')}"
-
-
-def _count(n: int, word: str, plural: str | None = None) -> str:
-    """`1 source`, `2 sources`, `1 entry`, `3 entries`."""
-    return f"{n} {word if n == 1 else plural or word + 's'}"
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on stderr for interactive polls."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("polling", total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
 
 
 # ------------------------------------------------------------------ the group
@@ -267,11 +143,11 @@ def candidates(c: Ctx, topic: str | None, status: str, sort: str, limit: int,
         click.echo(f"no {status if status != 'all' else ''} candidates".replace("  ", " "),
                    err=True)
     for r in rows:
-        flag = {"featured": "★", "rejected": "✗"}.get(r["status"], " ")
-        topics = "suggested" if r.get("suggested") else ", ".join(r["topics"])
-        click.echo(f"{r['id']:>6} {flag} {candidate_score(r):4.2f} "
-                   f"{_date(r['published'] or r['first_seen']):21}  "
-                   f"{_short(r['source_name'], 24):24}  {_short(r['title'], 80)}  [{topics}]")
+        flag = {"featured": "★", "rejected": "✗"}.get(r.status, " ")
+        topics = "suggested" if r.suggested else ", ".join(r.topics)
+        click.echo(f"{r.id:>6} {flag} {candidate_score(r):4.2f} "
+                   f"{_date(r.published or r.first_seen):21}  "
+                   f"{_short(r.source_name, 24):24}  {_short(r.title, 80)}  [{topics}]")
 
 
 @cli.command(epilog="\b\nExamples:\n  curator show 42\n  curator show 42 --json")
@@ -281,43 +157,42 @@ def candidates(c: Ctx, topic: str | None, status: str, sort: str, limit: int,
 def show(c: Ctx, candidate_id: int, as_json: bool) -> None:
     """Show one candidate with its summary and every source that carried it."""
     r = c.curator().candidate(candidate_id)
-    summary = r.get("text") or ""
+    summary = r.text or ""
     if as_json:
         doc = candidate_json(r)
         doc["summary"] = summary
-        doc["entries"] = r["carriers"] + [
-            {k: a[k] for k in ("source", "feed", "title", "link", "published", "first_seen")}
-            for a in r.get("also") or []]
-        doc["history"] = r["history"]
+        doc["entries"] = ([entry_json(e) for e in r.entries]
+                          + [article_entry_json(a) for a in r.also])
+        doc["history"] = [review_json(h) for h in r.history]
         emit_json(doc)
         return
-    click.echo(f"#{r['id']}  {r['title']}")
-    click.echo(f"  {r['url']}")
-    click.echo(f"  status: {r['status']}   topics: {', '.join(r['topics']) or '-'}   "
-               f"published: {_date(r['published']) or '-'}   score: {candidate_score(r):.2f}")
+    click.echo(f"#{r.id}  {r.title}")
+    click.echo(f"  {r.url}")
+    click.echo(f"  status: {r.status}   topics: {', '.join(r.topics) or '-'}   "
+               f"published: {_date(r.published) or '-'}   score: {candidate_score(r):.2f}")
     why = suggestion_reason(r)
     if why:
         click.echo(f"  suggested: {why}")
     click.echo("  sources:")
-    for e in r["carriers"]:
-        click.echo(f"    - {e['source']}  ({_date(e['first_seen'])})")
-    if r.get("also"):
+    for e in r.entries:
+        click.echo(f"    - {e.source}  ({_date(e.first_seen)})")
+    if r.also:
         click.echo("  also covered by:")
-        for a in r["also"]:
-            click.echo(f"    - {a['source']}: {a['title']}")
-            click.echo(f"      {a['url']}")
+        for a in r.also:
+            click.echo(f"    - {a.source}: {a.title}")
+            click.echo(f"      {a.url}")
     if summary:
         click.echo("")
         click.echo(click.wrap_text(_short(summary, 1200), 78, initial_indent="  ",
                                    subsequent_indent="  "))
-    if r["note"]:
+    if r.note:
         click.echo("\n  note:")
-        click.echo(click.wrap_text(r["note"], 78, initial_indent="    ",
+        click.echo(click.wrap_text(r.note, 78, initial_indent="    ",
                                    subsequent_indent="    ", preserve_paragraphs=True))
-    if r["history"]:
+    if r.history:
         click.echo("\n  history:")
-        for h in r["history"]:
-            click.echo(f"    {_date(h['at'])}  {h['action']:<9} by {h['editor']}")
+        for h in r.history:
+            click.echo(f"    {_date(h.at)}  {h.action:<9} by {h.editor}")
 
 
 @cli.command(epilog="\b\nExamples:\n"
@@ -340,7 +215,7 @@ def feature(c: Ctx, candidate_id: int, note: str | None, note_file: Any,
     if note_file is not None:
         note = note_file.read()
     r = c.curator().feature(candidate_id, note, editor=editor_name(), link=link)
-    click.echo(f"featured #{r['id']}: {r['title']}")
+    click.echo(f"featured #{r.id}: {r.title}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator split 42 https://www.theverge.com/2026/3/2/other-story")
@@ -350,7 +225,7 @@ def feature(c: Ctx, candidate_id: int, note: str | None, note_file: Any,
 def split(c: Ctx, candidate_id: int, url: str) -> None:
     """Take one of a story's other articles out of it: a candidate of its own."""
     r = c.curator().split(candidate_id, url, editor=editor_name())
-    click.echo(f"split #{r['id']} from #{candidate_id}: {r['title']}")
+    click.echo(f"split #{r.id} from #{candidate_id}: {r.title}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator merge 42 57   # 57's articles join story 42")
@@ -360,7 +235,7 @@ def split(c: Ctx, candidate_id: int, url: str) -> None:
 def merge(c: Ctx, candidate_id: int, other_id: int) -> None:
     """Join two candidates that report one story; the first keeps its status and note."""
     r = c.curator().merge(candidate_id, other_id, editor=editor_name())
-    click.echo(f"merged #{other_id} into #{r['id']}: {r['title']}")
+    click.echo(f"merged #{other_id} into #{r.id}: {r.title}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator reject 42")
@@ -369,7 +244,7 @@ def merge(c: Ctx, candidate_id: int, other_id: int) -> None:
 def reject(c: Ctx, candidate_id: int) -> None:
     """Reject a candidate (and unfeature it)."""
     r = c.curator().reject(candidate_id, editor=editor_name())
-    click.echo(f"rejected #{r['id']}: {r['title']}")
+    click.echo(f"rejected #{r.id}: {r.title}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator reset 42")
@@ -378,7 +253,7 @@ def reject(c: Ctx, candidate_id: int) -> None:
 def reset(c: Ctx, candidate_id: int) -> None:
     """Put a candidate back to new (unfeatures it; its note is kept as a draft)."""
     r = c.curator().reset(candidate_id, editor=editor_name())
-    click.echo(f"reset #{r['id']}: {r['title']}")
+    click.echo(f"reset #{r.id}: {r.title}")
 
 
 # ------------------------------------------------------------------ publish, run
@@ -420,26 +295,26 @@ def sources(c: Ctx, as_json: bool) -> None:
         emit_json([source_json(r) for r in rows])
         return
     for r in rows:
-        if r["disabled"]:
+        if r.disabled:
             state = "DISABLED"
-        elif r["failures"]:
-            state = f"FAILING×{r['failures']}" + (" for a week+" if r["stale"] else "")
-        elif r["last_ok"] and r["error"]:
+        elif r.failures:
+            state = f"FAILING×{r.failures}" + (" for a week+" if r.stale else "")
+        elif r.last_ok and r.error:
             state = "WARNING"  # fetched and parsed, but see the error line (no entries)
-        elif r["last_ok"]:
+        elif r.last_ok:
             state = "ok"
         else:
             state = "not polled yet"
-        click.echo(f"{_short(r['display_name'], 40):40}  {state}")
-        click.echo(f"    {r['url_in_use']}" + (f"   (feeds.yaml: {r['url']})"
-                                                 if r["url_in_use"] != r["url"] else ""))
-        click.echo(f"    last status {r['status'] or '-'}, last ok {_date(r['last_ok']) or 'never'},"
-                   f" next due {_date(r['next_due']) or '-'}")
-        if r["disabled"]:
-            click.echo(f"    disabled: {r['disabled']}")
-        elif r["error"]:
+        click.echo(f"{_short(r.display_name, 40):40}  {state}")
+        click.echo(f"    {r.url_in_use}" + (f"   (feeds.yaml: {r.url})"
+                                                 if r.url_in_use != r.url else ""))
+        click.echo(f"    last status {r.status or '-'}, last ok {_date(r.last_ok) or 'never'},"
+                   f" next due {_date(r.next_due) or '-'}")
+        if r.disabled:
+            click.echo(f"    disabled: {r.disabled}")
+        elif r.error:
             # A fetched source's error is a warning about what it fetched ("no entries found").
-            click.echo(f"    {'error' if r['failures'] else 'warning'}: {r['error']}")
+            click.echo(f"    {'error' if r.failures else 'warning'}: {r.error}")
 
 
 @cli.command(epilog="\b\nExample:\n  curator enable https://example.org/feed.xml")
@@ -448,12 +323,12 @@ def sources(c: Ctx, as_json: bool) -> None:
 def enable(c: Ctx, url_or_name: str) -> None:
     """Re-enable a disabled source and clear its back-off."""
     r = c.curator().enable(url_or_name, editor=editor_name())
-    name = r["name"] or r["title"] or r["url"]
-    if r["cleared"] == "disabled":
+    name = r.source.name or r.source.title or r.source.url
+    if r.cleared == "disabled":
         click.echo(f"enabled {name}; it will be polled next time")
-    elif r["cleared"] == "back-off":
+    elif r.cleared == "back-off":
         click.echo(f"{name} was not disabled; cleared its back-off after "
-                   f"{_count(r['cleared_failures'], 'failure')}: it will be polled next time")
+                   f"{_count(r.cleared_failures, 'failure')}: it will be polled next time")
     else:
         click.echo(f"{name} was not disabled and has no back-off: nothing to do")
 
@@ -498,7 +373,7 @@ def rematch(c: Ctx, dry_run: bool, as_json: bool) -> None:
 @pass_ctx
 def search(c: Ctx, query: str, limit: int, as_json: bool) -> None:
     """Full-text search over every stored entry, best match first."""
-    from .core import search_json
+    from .documents import search_json
 
     rows = c.curator().search(query, limit=limit)
     if as_json:
@@ -509,7 +384,8 @@ def search(c: Ctx, query: str, limit: int, as_json: bool) -> None:
         return
     for r in rows:
         where = f"candidate {r['candidate']} ({r['status']})" if r["candidate"] else "not a candidate"
-        click.echo(f"{r['entry']:>7}  {_date(r['published']):16}  {_short(r['source'], 20):20}  "
+        published = _date(read_iso(r["published"]))
+        click.echo(f"{r['entry']:>7}  {published:16}  {_short(r['source'], 20):20}  "
                    f"{_short(r['title'], 60)}  [{where}]")
 
 
@@ -524,7 +400,7 @@ def promote(c: Ctx, entry_id: int, as_json: bool) -> None:
     if as_json:
         emit_json(candidate_json(row))
     else:
-        click.echo(f"candidate {row['id']} ({row['status']}): {row['title']}")
+        click.echo(f"candidate {row.id} ({row.status}): {row.title}")
 
 
 @cli.group(epilog="\b\nExamples:\n  curator topics test tests/data/topics/labeled.tsv\n"
@@ -715,10 +591,10 @@ def editor_list(c: Ctx, as_json: bool) -> None:
     """List the editors."""
     rows = c.curator().editors()
     if as_json:
-        emit_json(rows)
+        emit_json([editor_json(r) for r in rows])
         return
     for r in rows:
-        click.echo(f"{r['name']}  (since {_date(r['created'])})")
+        click.echo(f"{r.name}  (since {_date(r.created)})")
 
 
 @editor.command("remove", epilog="\b\nExample:\n  curator editor remove maria")

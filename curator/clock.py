@@ -24,3 +24,15 @@ def parse_iso(value: str | None) -> datetime | None:
     if not value:
         return None
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def read_iso(value: str | None) -> datetime | None:
+    """Read back a time the database holds: what `iso` wrote, read several times faster than
+    `parse_iso` (which stays the strict check for times that come from outside)."""
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return parse_iso(value)  # an older or imported spelling that strptime still reads
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, configcache
+from . import __version__, configcache, types
 from .exceptions import ConfigError
 from .types import FetchSettings, RelevanceSettings, Topic
 
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG = "feeds.yaml"
 
 _log = logging.getLogger("curator")
+
+# The code that validates a feeds.yaml: a cached Config built by other code is not used.
+_CODE = (__file__, types.__file__ or "")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -297,7 +300,7 @@ def from_text(text: str, cfg_path: Path) -> Config:
     For a caller that has the text already (`curator run` compares it with the last one it
     loaded), so the Config is built from exactly the text it compared.
     """
-    cached = configcache.get(cfg_path, text)
+    cached: Config | None = configcache.get(cfg_path, text, _CODE)
     if cached is not None:
         # The same file may have been named another way last time (relative, from elsewhere).
         return cached if cached.path == cfg_path else replace(cached, path=cfg_path)
@@ -307,8 +310,32 @@ def from_text(text: str, cfg_path: Path) -> Config:
         if e.path is None:
             raise ConfigError(e.message, key=e.key, line=e.line, path=str(cfg_path)) from e
         raise
-    configcache.put(cfg_path, text, config)
+    configcache.put(cfg_path, text, config, _CODE)
     return config
+
+
+def describe_changes(old: Config, new: Config) -> str:
+    """One line saying what an edit of feeds.yaml changed, for the log."""
+    before = {s.url: s for s in old.sources}
+    after = {s.url: s for s in new.sources}
+    counts = [(len(after.keys() - before.keys()), "added"),
+              (len(before.keys() - after.keys()), "removed"),
+              (sum(after[u] != before[u] for u in after.keys() & before.keys()), "edited")]
+    parts: list[str] = []
+    for n, what in counts:
+        if n:
+            noun = "" if parts else (" source" if n == 1 else " sources")
+            parts.append(f"{n}{noun} {what}")
+    if not parts and new.sources != old.sources:
+        parts.append("sources reordered")
+    for name, section in (("poll settings", "poll"), ("output", "output"),
+                          ("retention", "retention")):
+        if getattr(new, section) != getattr(old, section):
+            parts.append(f"{name} changed")
+    if new.topics != old.topics:
+        parts.append("topics changed (for entries stored from now on; `curator rematch` applies "
+                     "them to those already stored)")
+    return "feeds.yaml changed: " + ", ".join(parts or ["nothing curator uses"])
 
 
 class Follower:

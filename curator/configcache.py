@@ -21,13 +21,11 @@ import os
 import pickle
 import stat
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import __version__
-
-if TYPE_CHECKING:
-    from .config import Config
 
 #: Bump when the shape of what is stored changes.
 FORMAT = 1
@@ -46,20 +44,18 @@ def cache_dir() -> Path | None:
     return Path(home) / ".cache" / "curator" if home else None
 
 
-def _code_stamp() -> tuple[tuple[int, int], ...]:
-    # The validating code itself: an edited config.py or types.py (a checkout, not a release) must
-    # not be served a Config its older self built.
-    from . import config, types
-
+def _code_stamp(code: Sequence[str]) -> tuple[tuple[int, int], ...]:
+    # The validating code itself (the caller names its files): an edited config.py or types.py
+    # (a checkout, not a release) must not be served a Config its older self built.
     stamps = []
-    for module in (config, types):
-        st = os.stat(module.__file__ or "")
+    for file in code:
+        st = os.stat(file)
         stamps.append((st.st_mtime_ns, st.st_size))
     return tuple(stamps)
 
 
-def _key(path: Path, text: str) -> tuple[Any, ...]:
-    return (FORMAT, __version__, _code_stamp(), str(path.resolve()), text)
+def _key(path: Path, text: str, code: Sequence[str]) -> tuple[Any, ...]:
+    return (FORMAT, __version__, _code_stamp(code), str(path.resolve()), text)
 
 
 def _file(folder: Path, path: Path) -> Path:
@@ -68,8 +64,8 @@ def _file(folder: Path, path: Path) -> Path:
     return folder / f"config-{zlib.crc32(str(path.resolve()).encode()):08x}.pickle"
 
 
-def get(path: Path, text: str) -> Config | None:
-    """The cached Config for this file's text, or None."""
+def get(path: Path, text: str, code: Sequence[str]) -> Any:
+    """What was kept for this file's text by the code in the files `code`, or None."""
     folder = cache_dir()
     if folder is None:
         return None
@@ -90,13 +86,14 @@ def get(path: Path, text: str) -> Config | None:
         os.close(fd)
     try:
         key, config = pickle.loads(data)
-        return config if key == _key(path, text) else None
+        return config if key == _key(path, text, code) else None
     except Exception:  # noqa: BLE001 - a damaged or foreign cache file is a miss, whatever it holds
         return None
 
 
-def put(path: Path, text: str, config: Config) -> None:
-    """Keep a validated Config for the next command; a cache that cannot be written is skipped."""
+def put(path: Path, text: str, config: Any, code: Sequence[str]) -> None:
+    """Keep a validated Config (built by the code in the files `code`) for the next command; a
+    cache that cannot be written is skipped."""
     folder = cache_dir()
     if folder is None:
         return
@@ -104,7 +101,7 @@ def put(path: Path, text: str, config: Config) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        data = pickle.dumps((_key(path, text), config), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps((_key(path, text, code), config), protocol=pickle.HIGHEST_PROTOCOL)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(data)

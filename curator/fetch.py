@@ -8,22 +8,21 @@ import ipaddress
 import re
 import socket
 import ssl
-import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Self
 
 import aiohttp
-import brotli
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
 from curator import clock
+from curator.decode import DecodeError, Decoder, decoder_for
 from curator.types import (
     Fetched,
     FetchError,
@@ -95,8 +94,11 @@ def parse_max_age(cache_control: str | None) -> int | None:
 class Fetcher:
     """One HTTP session for a poll; fetch() turns every outcome into a FetchResult."""
 
-    def __init__(self, settings: FetchSettings) -> None:
+    def __init__(self, settings: FetchSettings, *,
+                 now: Callable[[], datetime] | None = None) -> None:
         self._settings = settings
+        # The caller's clock (the poll's), so a Retry-After in seconds agrees with its schedule.
+        self._now = now or clock.now
         self._session: aiohttp.ClientSession | None = None
         self._resolver: _GuardedResolver | None = None
         self._slots: _Slots | None = None
@@ -223,8 +225,7 @@ class Fetcher:
             raise _Failure(f"gone ({label}): the server says this feed was removed for good",
                            status, gone=True)
         if status in (429, 503):
-            # curator's one clock, so a Retry-After in seconds agrees with the scheduler's time.
-            retry_after = parse_retry_after(headers.get("retry-after"), clock.now())
+            retry_after = parse_retry_after(headers.get("retry-after"), self._now())
             raise _Failure(label, status, retry_after=retry_after)
         if status >= 400:
             raise _Failure(label, status)
@@ -482,7 +483,15 @@ async def _read_body(resp: aiohttp.ClientResponse, headers: dict[str, str],
                      max_bytes: int) -> bytes:
     """Read and inflate the body in bounded steps, failing as soon as it passes max_bytes."""
     too_large = f"response larger than {_human_size(max_bytes)}"
-    decoder = _decoder_for(headers.get("content-encoding", ""))
+    try:
+        return await _inflate(resp, decoder_for(headers.get("content-encoding", "")),
+                              max_bytes, too_large)
+    except DecodeError as e:
+        raise _Failure(str(e)) from e
+
+
+async def _inflate(resp: aiohttp.ClientResponse, decoder: Decoder | None, max_bytes: int,
+                   too_large: str) -> bytes:
     if decoder is None and resp.content_length is not None and resp.content_length > max_bytes:
         raise _Failure(too_large, resp.status)
     parts: list[bytes] = []
@@ -495,7 +504,7 @@ async def _read_body(resp: aiohttp.ClientResponse, headers: dict[str, str],
             raise _Failure(too_large, resp.status)
         parts.append(piece)
 
-    def drain(dec: _Decoder) -> None:
+    def drain(dec: Decoder) -> None:
         # Ask for at most one byte past the limit: enough to know it was passed.
         while piece := dec.read(min(_INFLATE_STEP, max_bytes - total + 1)):
             take(piece)
@@ -510,161 +519,6 @@ async def _read_body(resp: aiohttp.ClientResponse, headers: dict[str, str],
         drain(decoder)
         decoder.finish()
     return b"".join(parts)
-
-
-class _Decoder(Protocol):
-    def feed(self, data: bytes) -> None: ...
-
-    def read(self, limit: int) -> bytes:
-        """Return up to limit inflated bytes; b"" when more input is needed."""
-
-    def finish(self) -> None:
-        """Raise _Failure when the input stopped before the compressed stream ended."""
-
-
-def _decoder_for(content_encoding: str) -> _Decoder | None:
-    codings = [c.strip().lower() for c in content_encoding.split(",")]
-    codings = [c for c in codings if c and c != "identity"]
-    if not codings:
-        return None
-    if len(codings) == 1:
-        coding = codings[0]
-        if coding in ("gzip", "x-gzip"):
-            return _ZlibDecoder("gzip")
-        if coding == "deflate":
-            return _ZlibDecoder("deflate")
-        if coding == "br":
-            return _BrotliDecoder()
-    raise _Failure(f"unsupported content encoding {content_encoding!r}")
-
-
-class _ZlibDecoder:
-    """gzip (including concatenated members) and deflate, zlib-wrapped or raw."""
-
-    def __init__(self, coding: str) -> None:
-        self._coding = coding
-        self._pending = b""
-        self._obj: zlib._Decompress | None = None
-        self._members = 0  # completed gzip members
-        self._done = False  # stream over; anything after it is ignored
-        self._seen_input = False
-
-    def feed(self, data: bytes) -> None:
-        if data:
-            self._seen_input = True
-            if not self._done:
-                self._pending += data
-
-    def _start(self) -> bool:
-        """Create the decompressor for the next stream/member once its header is visible."""
-        data = self._pending
-        if self._coding == "gzip":
-            if not data:
-                return False
-            if self._members:
-                if data == b"\x1f":
-                    return False  # the next member's magic may be split across reads
-                if data[:2] != b"\x1f\x8b":
-                    # Trailing padding after a complete gzip stream: browsers ignore it too.
-                    self._done, self._pending = True, b""
-                    return False
-            self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            return True
-        # "deflate" is meant to be zlib-wrapped, but many servers send raw deflate.
-        if len(data) < 2:
-            return False
-        wrapped = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
-        self._obj = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
-        return True
-
-    def read(self, limit: int) -> bytes:
-        """Return up to limit inflated bytes; b"" when more input is needed."""
-        while not self._done:
-            if self._obj is None and not self._start():
-                return b""
-            obj = self._obj
-            assert obj is not None
-            before = len(self._pending)
-            try:
-                out = obj.decompress(self._pending, limit)
-            except zlib.error as e:
-                raise _Failure(f"corrupt {self._coding}-encoded body ({e})") from e
-            self._pending = obj.unconsumed_tail
-            if obj.eof:
-                self._pending = obj.unused_data + self._pending
-                self._obj = None
-                self._members += 1
-                if self._coding != "gzip":
-                    self._done, self._pending = True, b""
-            if out:
-                return out
-            if self._obj is not None and len(self._pending) >= before:
-                return b""  # no progress possible without more input
-        return b""
-
-    def finish(self) -> None:
-        """Raise _Failure when the input stopped before the compressed stream ended."""
-        if not self._seen_input or self._done:
-            return
-        # Mid-stream, or not even one whole stream; a stray byte after a complete gzip
-        # member is padding, not truncation.
-        if self._obj is not None or self._members == 0:
-            raise _Failure(f"the {self._coding}-encoded body is truncated")
-
-
-class _BrotliDecoder:
-    """br, with the output of each step capped where the Brotli binding allows it."""
-
-    # Brotli < 1.2 cannot cap output; feeding it small slices is the best we can do there.
-    _OLD_SLICE = 1024
-
-    def __init__(self) -> None:
-        self._obj = brotli.Decompressor()
-        self._pending = b""
-        self._bounded = hasattr(self._obj, "can_accept_more_data")
-        self._seen_input = False
-
-    def feed(self, data: bytes) -> None:
-        if data:
-            self._seen_input = True
-            self._pending += data
-
-    def read(self, limit: int) -> bytes:
-        """Return up to about limit inflated bytes; b"" when more input is needed."""
-        try:
-            return self._read(limit)
-        except brotli.error as e:
-            raise _Failure(f"corrupt br-encoded body ({e})") from e
-
-    def _read(self, limit: int) -> bytes:
-        obj = self._obj
-        if not self._bounded:
-            while self._pending:
-                data = self._pending[: self._OLD_SLICE]
-                self._pending = self._pending[self._OLD_SLICE:]
-                out: bytes = obj.process(data)
-                if out:
-                    return out
-            return b""
-        while True:
-            if not obj.can_accept_more_data():
-                # Output held back by the cap; it must be drained before new input.
-                out = obj.process(b"", output_buffer_limit=limit)
-                if not out:
-                    return b""  # never spin; finish() reports a stream that did not end
-            elif self._pending:
-                data, self._pending = self._pending, b""
-                out = obj.process(data, output_buffer_limit=limit)
-            else:
-                return b""
-            if out:
-                return out
-
-    def finish(self) -> None:
-        """Raise _Failure when the input stopped before the compressed stream ended."""
-        finished = getattr(self._obj, "is_finished", None)
-        if self._seen_input and finished is not None and not finished():
-            raise _Failure("the br-encoded body is truncated")
 
 
 def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:

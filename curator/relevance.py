@@ -19,18 +19,15 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .clock import iso
 from .match import fold
 from .types import RelevanceSettings
-
-if TYPE_CHECKING:
-    from .relevance_store import RelevanceStore, Row
 
 #: Bump when the tokens or the stored layout change: a stored model of another format is rebuilt
 #: rather than read.
@@ -204,6 +201,38 @@ class Refreshed:
     scored: int  # candidates scored
     suggested: int  # new suggestions
     withdrawn: int  # undecided suggestions taken back
+
+
+@dataclass(frozen=True)
+class Row:
+    """An entry or candidate as the model sees it, with what storing its outcome needs."""
+
+    id: int  # entry id, or candidate id for a candidate
+    doc: Doc
+    url: str | None = None
+    published: str | None = None
+
+
+class RelevanceStore(Protocol):
+    """What a refresh asks of the database (curator.store.relevance implements it)."""
+
+    def fingerprint(self) -> str: ...
+    def examples(self) -> list[Example]: ...
+    def featured_docs(self) -> list[Doc]: ...
+    def load_model(self) -> Model | None: ...
+    def save_model(self, model: Model | None, fingerprint: str, now: datetime) -> None: ...
+    def candidates_to_score(self, everything_new: bool) -> list[Row]: ...
+    def set_scores(self, scores: Sequence[tuple[int, float]]) -> None: ...
+    def unseen(self, *, after_id: int = 0, since: str | None = None,
+               limit: int | None = None) -> Iterator[list[Row]]: ...
+    def newest_entry(self) -> int: ...
+    def suggest(self, suggestions: Sequence[tuple[Row, float, dict[str, Any]]], now: datetime
+                ) -> int: ...
+    def drop_suggestions(self, below: float | None = None) -> int: ...
+    def unsuggest_matched(self) -> None: ...
+    def watermark(self) -> int | None: ...
+    def set_watermark(self, entry_id: int) -> None: ...
+    def untrainable(self) -> str | None: ...
 
 
 def refresh(rs: RelevanceStore, settings: RelevanceSettings, now: datetime, *,

@@ -1,7 +1,7 @@
 """The names of the schema migrations this version knows, in order, without importing them.
 
 Opening an up-to-date database then costs one query instead of importing sqlite-utils; the
-migrations themselves (curator/migrations.py) load only when one is pending.
+migrations themselves (curator/store/migrations.py) load only when one is pending.
 """
 
 from __future__ import annotations

@@ -107,6 +107,8 @@ class ParsedFeed:
 
 # ---------------------------------------------------------------- publish
 
+MAX_NOTE_CHARS = 100_000  # an editor's note, in characters
+
 
 @dataclass(frozen=True)
 class Channel:
@@ -160,6 +162,182 @@ class Topic:
     # Each item must match: a term, or a group of terms of which any one will do.
     all: tuple[str | tuple[str, ...], ...] = ()
     none: tuple[str, ...] = ()
+
+# ---------------------------------------------------------------- stored rows
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source as stored: where it is fetched from and its health (built by the store only)."""
+
+    id: int
+    url: str  # as written in feeds.yaml: the source's identity
+    url_in_use: str  # moves on 301/308
+    name: str | None = None  # from feeds.yaml
+    title: str | None = None  # the feed's own title
+    link: str | None = None  # the feed's site
+    in_config: bool = True
+    interval: int | None = None  # seconds, from feeds.yaml
+    interval_hint: int | None = None  # seconds, from <ttl> / sy:updatePeriod
+    max_age: int | None = None  # seconds, from Cache-Control
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None  # sha256 of the last parsed body
+    status: int | None = None
+    last_polled: datetime | None = None
+    last_ok: datetime | None = None
+    failing_since: datetime | None = None
+    next_due: datetime | None = None
+    retry_after: datetime | None = None
+    failures: int = 0
+    error: str | None = None
+    disabled: str | None = None  # why, when the source is disabled
+    added: datetime | None = None
+    stale: bool = False  # failing for a week or more (Curator.sources() says, from its clock)
+
+    @property
+    def display_name(self) -> str:
+        """What a source is called: its name in feeds.yaml, else the feed's title, else its URL."""
+        return self.name or self.title or self.url_in_use or self.url
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One source's copy of an article, as a candidate lists it (built by the store only)."""
+
+    source: str  # the source's name in feeds.yaml, else its feed's title, else its URL
+    feed: str  # the URL the source is fetched from
+    site: str | None = None  # the source's site
+    key: str | None = None  # the entry's identity within its source (see EntryData.key)
+    title: str = ""
+    link: str | None = None
+    published: datetime | None = None
+    first_seen: datetime | None = None
+    url: str | None = None  # set for a story's other articles (Candidate.also)
+
+
+@dataclass(frozen=True)
+class ReviewEvent:
+    """One line of a candidate's review log."""
+
+    action: str  # feature, edit-note, reject, reset, import, link, split, merge
+    editor: str
+    at: datetime
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A canonical article URL that matched a topic, with its review state (built by the store)."""
+
+    id: int
+    url: str  # the article's canonical URL
+    title: str
+    status: str  # new, featured, rejected
+    note: str | None = None  # Markdown; kept as a draft when unfeatured
+    guid: str | None = None  # stable for the life of a feature
+    featured_at: datetime | None = None
+    note_updated_at: datetime | None = None
+    published: datetime | None = None
+    first_seen: datetime | None = None
+    changed_by: str | None = None
+    changed_at: datetime | None = None
+    note_html: str | None = None  # the note rendered, cached...
+    note_html_key: str | None = None  # ...and what it was rendered from
+    score: float | None = None  # how likely the editors are to feature it (relevance.py)
+    suggested: bool = False  # no topic matched; the learned model did
+    suggestion: str | None = None  # why it was suggested (JSON: like how many, which words)
+    seen_at: datetime | None = None  # when an editor marked it seen (new candidates only)
+    seen_by: str | None = None
+    source_name: str | None = None  # the source of the entry that made it a candidate
+    source_url_in_use: str | None = None
+    source_link: str | None = None
+    summary_html: str | None = None
+    text: str | None = None  # plain text, for excerpts and highlighting
+    link: str | None = None
+    entry_id: int | None = None  # the entry that made it a candidate
+    topics: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # every source that carried it, first seen first
+    entries: tuple[Entry, ...] = ()  # every copy, first seen first
+    also: tuple[Entry, ...] = ()  # the story's other articles, in the order they joined
+    history: tuple[ReviewEvent, ...] = ()  # filled for one candidate and for exports
+
+    @property
+    def source(self) -> str | None:
+        """The source to credit: the one that made it a candidate, else the first that carried it."""
+        return self.source_name or (self.sources[0] if self.sources else None)
+
+
+@dataclass(frozen=True)
+class Enabled:
+    """What re-enabling a source did."""
+
+    source: Source  # as it is now
+    cleared: str | None  # "disabled", "back-off", or None when there was nothing to clear
+    cleared_failures: int  # the failures in a row it cleared
+
+
+@dataclass(frozen=True)
+class Editor:
+    """An editor account, without its password hash."""
+
+    name: str
+    created: datetime
+
+
+# ---------------------------------------------------------------- poll outcomes
+# poll.decide() returns one of these per source; the store alone turns them into columns.
+
+
+@dataclass(frozen=True)
+class NewBody:
+    """A body unlike the last one parsed, parsed: what the feed says about itself."""
+
+    feed: SourceData
+    body_hash: str
+    entries: int = 0  # how many entries it lists
+
+
+@dataclass(frozen=True)
+class Unparsable:
+    """A body the parser refused (or crashed on)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """A good poll: a new body parsed ("fetched"), a 304 or the same bytes as last time."""
+
+    how: str  # "fetched", "not modified" or "unchanged body"
+    polled_at: datetime
+    status: int
+    next_due: datetime
+    max_age: int | None
+    # (etag, last_modified) to store; None keeps the stored ones (a 304 that repeated neither).
+    validators: tuple[str | None, str | None] | None
+    moved_to: str | None = None  # every redirect hop was permanent: fetch this URL from now on
+    body: NewBody | None = None  # set for "fetched"
+    warning: str | None = None  # shown as the source's error though it is not failing
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A failed poll: backed off, held back by Retry-After, or disabled (410 Gone)."""
+
+    polled_at: datetime
+    status: int | None
+    message: str
+    failures: int  # in a row, this one included
+    failing_since: datetime
+    next_due: datetime
+    retry_after: datetime | None = None  # None keeps the stored one
+    disabled: str | None = None  # why, when the server said the feed is gone
+    moved_to: str | None = None
+
+
+PollOutcome = Refreshed | Failed
+
 
 
 # ---------------------------------------------------------------- relevance

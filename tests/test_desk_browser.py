@@ -54,10 +54,10 @@ def test_undo_after_ctrl_enter_is_in_view_and_z_undoes(chromium: Any, busy: Live
     undo = "[data-toasts] [data-undo] button"
     assert uncovered(page, undo), "the Undo button is hidden"
     page.screenshot(path=str(SHOTS / "undo-toast-laptop.png"))
-    assert busy.desk.candidate(cid)["status"] == "featured"
+    assert busy.desk.candidate(cid).status == "featured"
     page.keyboard.press("z")
     page.get_by_text("is back in the queue").wait_for()
-    assert busy.desk.candidate(cid)["status"] == "new"
+    assert busy.desk.candidate(cid).status == "new"
     # A confirmation can be dismissed.
     page.locator("[data-toasts] [data-dismiss]").click()
     page.locator("[data-toasts] .flash").wait_for(state="hidden")
@@ -172,7 +172,7 @@ def test_compact_list_and_bulk_actions_by_keyboard(chromium: Any, busy: Live) ->
     page.keyboard.press("x")
     page.get_by_text(f"Rejected {left} candidate{'' if left == 1 else 's'}.").wait_for()
     page.get_by_text("The queue is clear.").wait_for()
-    assert busy.desk.candidate(busy.desk.ids["s230"])["status"] == "rejected"
+    assert busy.desk.candidate(busy.desk.ids["s230"]).status == "rejected"
     assert busy.errors == [] and busy.dialogs == []
     ctx.close()
 

@@ -25,7 +25,7 @@ def desk(tmp_path: Path) -> Desk:
     path.write_text(HAND_NOTE + path.read_text().replace("sources:\n", "sources:  # the feeds\n"))
     # And an entry no topic matches yet.
     cur = d.curator()
-    sid = cur.store.find_source(LEDGER)["id"]
+    sid = cur.store.find_source(LEDGER).id
     cur.store.save_entries(sid, [EntryData(
         key="fab", url="https://example.com/fab", link="https://example.com/fab",
         title="A new chip fab breaks ground", summary="<p>Construction starts.</p>",
@@ -83,7 +83,7 @@ def test_add_rename_disable_and_remove_a_source(desk: Desk, client: FlaskClient)
     before = path.read_text()
     post(client, "/sources/disable", {"source": WATCHDOG})
     cur = desk.curator()
-    assert cur.store.find_source(WATCHDOG)["disabled"] == "disabled by maria"
+    assert cur.store.find_source(WATCHDOG).disabled == "disabled by maria"
     cur.close()
     assert path.read_text() == before
     assert activity(desk)[-1] == ("disable", "maria", "disabled by maria")
@@ -192,7 +192,7 @@ def test_a_topic_edit_is_previewed_then_saved_and_applied(desk: Desk,
     assert "Saved the topic “Competition”" in page
     assert "1 new candidate, 1 dropped" in page
     cur = desk.curator()
-    assert [r["title"] for r in cur.candidates(topic="antitrust")] == [
+    assert [r.title for r in cur.candidates(topic="antitrust")] == [
         "A new chip fab breaks ground"]
     cur.close()
     assert activity(desk)[-1] == ("topic-edit", "maria", "antitrust: 3 terms")
@@ -210,7 +210,7 @@ def test_new_and_removed_topics_and_bad_terms(desk: Desk, client: FlaskClient) -
     post(client, "/topics/save", {"original": "", "name": "chips", "title": "Chips",
                                   "any": "chipmakers", "action": "save"})
     assert "chips" in {t.name for t in config_mod.load(path).topics}
-    assert "chips" in desk.candidate(desk.ids["merger"])["topics"]
+    assert "chips" in desk.candidate(desk.ids["merger"]).topics
     # Removing previews first, then applies.
     resp = post(client, "/topics/save", {"original": "chips", "action": "remove-preview"})
     assert "If this topic is removed" in resp.text and "data-confirm-remove" in resp.text

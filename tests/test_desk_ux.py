@@ -142,7 +142,7 @@ def test_mark_seen_and_reject_the_selected_or_all_shown_with_undo(desk: Desk,
     assert set(row_ids(client.get("/?status=seen").text)) == {ids["s230"], ids["geofence"],
                                                               ids["raw"]}
     seen = desk.candidate(ids["geofence"])
-    assert (seen["status"], seen["seen_by"]) == ("new", "maria") and seen["seen_at"]
+    assert (seen.status, seen.seen_by) == ("new", "maria") and seen.seen_at
     assert "seen by maria" in client.get(f"/c/{ids['geofence']}").text
     # Undo (as the confirmation offers it) brings them back among the new.
     resp = post(client, "/bulk", {"action": "unseen", "ids": f"{ids['geofence']},{ids['raw']}"})
@@ -160,18 +160,18 @@ def test_mark_seen_and_reject_the_selected_or_all_shown_with_undo(desk: Desk,
     assert resp.headers["Location"] == "/?status=all"
     page = client.get("/?status=all").text
     assert "Rejected 4 candidates. 1 featured candidate left as it was." in page
-    statuses = {k: desk.candidate(v)["status"] for k, v in ids.items()}
+    statuses = {k: desk.candidate(v).status for k, v in ids.items()}
     assert statuses["merger"] == "featured"
     assert all(s == "rejected" for k, s in statuses.items() if k != "merger")
-    history = desk.candidate(ids["s230"])["history"]
-    assert (history[-1]["action"], history[-1]["editor"]) == ("reject", "maria")
+    history = desk.candidate(ids["s230"]).history
+    assert (history[-1].action, history[-1].editor) == ("reject", "maria")
     # The confirmation's Undo puts back exactly those four.
     undo = re.search(r'name="action" value="reset">\s*<input type="hidden" name="ids" '
                      r'value="([\d,]+)"', page)
     assert undo and sorted(map(int, undo.group(1).split(","))) == sorted(
         v for k, v in ids.items() if k != "merger")
     post(client, "/bulk", {"action": "reset", "ids": undo.group(1)})
-    assert {desk.candidate(v)["status"] for k, v in ids.items() if k != "merger"} == {"new"}
+    assert {desk.candidate(v).status for k, v in ids.items() if k != "merger"} == {"new"}
 
 
 def test_bulk_refuses_without_a_token_and_with_nonsense(desk: Desk, client: FlaskClient) -> None:

@@ -152,9 +152,9 @@ def test_a_second_poll_waits_then_stands_down_with_exit_0(server, make_cli, monk
     url = server.add("/rss20.xml", file="rss20.xml")
     cli = make_cli([url])
     cli("sources")  # creates the database
-    import curator.core
+    import curator.poll
 
-    monkeypatch.setattr(curator.core, "POLL_LOCK_WAIT", 0.3)
+    monkeypatch.setattr(curator.poll, "POLL_LOCK_WAIT", 0.3)
     lock = cli.config.parent / "db" / "curator.db.poll.lock"
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)  # as another curator process makes it
     try:

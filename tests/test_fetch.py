@@ -28,6 +28,7 @@ from fetchserver import (
 )
 
 import curator.fetch as fetch_module
+from curator import decode
 from curator.fetch import Fetcher, parse_max_age, parse_retry_after
 from curator.types import (
     Fetched,
@@ -406,12 +407,12 @@ def inflate_in_pieces(decoder: Any, body: bytes, piece: int) -> bytes:
 def test_zlib_decoder_survives_any_split(coding: str, body: bytes, piece: int) -> None:
     # Network reads split streams anywhere: inside a header, a member boundary, the magic.
     expected = FEED * 4
-    assert inflate_in_pieces(fetch_module._ZlibDecoder(coding), body, piece) == expected
+    assert inflate_in_pieces(decode.ZlibDecoder(coding), body, piece) == expected
 
 
 @pytest.mark.parametrize("bounded", [True, False], ids=["brotli>=1.2", "older-brotli"])
 def test_brotli_decoder_with_and_without_an_output_cap(bounded: bool) -> None:
-    decoder = fetch_module._BrotliDecoder()
+    decoder = decode.BrotliDecoder()
     decoder._bounded = bounded and decoder._bounded
     body = brotli.compress(FEED * 300)
     assert inflate_in_pieces(decoder, body, 100) == FEED * 300

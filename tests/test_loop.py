@@ -368,7 +368,7 @@ class Running:
 
     def candidates(self) -> dict[str, list[str]]:
         """Every candidate's title and topics."""
-        return {c["title"]: c["topics"] for c in self.curator.candidates(status="all",
+        return {c.title: list(c.topics) for c in self.curator.candidates(status="all",
                                                                            limit=None)}
 
 
@@ -405,7 +405,7 @@ def test_run_polls_a_source_added_to_feeds_yaml_on_its_next_tick(server, running
     assert logged(caplog, logging.INFO, "feeds.yaml changed: 1 source added") == [
         "feeds.yaml changed: 1 source added"]
     assert set(run.candidates()) == {"Antitrust suit filed", "Merger blocked"}
-    assert [s["display_name"] for s in run.curator.sources()] == ["a", "Bee"]
+    assert [s.display_name for s in run.curator.sources()] == ["a", "Bee"]
 
     # A tick with feeds.yaml as it was changes and logs nothing.
     caplog.clear()
@@ -424,7 +424,7 @@ def test_run_stops_polling_a_removed_source_and_keeps_its_entries(server, runnin
     assert len(server.hits("/a.xml")) == 4
     assert len(server.hits("/b.xml")) == 1
     assert "Merger blocked" in run.candidates()
-    assert [s["url"] for s in run.curator.sources()] == [a]
+    assert [s.url for s in run.curator.sources()] == [a]
     assert logged(caplog, logging.INFO, "feeds.yaml changed") == [
         "feeds.yaml changed: 1 source removed"]
 
@@ -539,7 +539,7 @@ def test_an_edited_output_is_published_on_the_next_tick(server, running, caplog)
     run = running([{"url": a}])
     run.tick()
     [cand] = run.curator.candidates()
-    run.curator.feature(cand["id"], "Worth reading.", editor="maria")
+    run.curator.feature(cand.id, "Worth reading.", editor="maria")
     run.tick(seconds=30)
     rss = run.tmp_path / "public" / "feed.xml"
     assert feedparser.parse(rss.read_bytes()).feed.title == "Test Watch"
@@ -561,7 +561,7 @@ def test_the_reload_summary_says_what_changed_in_one_line(running, caplog):
                        "poll settings changed, topics changed (for entries stored from now on; "
                        "`curator rematch` applies them to those already stored)")
     assert logged(caplog, logging.INFO, "feeds.yaml") == [summary]
-    assert [s["display_name"] for s in run.curator.sources()] == ["Trois", url(4), url(5)]
+    assert [s.display_name for s in run.curator.sources()] == ["Trois", url(4), url(5)]
     # An edit to comments or layout only is no change.
     run.config.write_text("# the sources we follow\n" + run.config.read_text())
     assert run.curator.reload_config() is None

@@ -16,12 +16,13 @@ import yaml
 from conftest import Cli, write_config
 from sqlite_utils import Database
 
-from curator import core
+from curator import publish
 from curator.config import load
-from curator.core import Curator, note_html_key
-from curator.migrations import migrations
+from curator.core import Curator
+from curator.publish import note_html_key
 from curator.schema import MIGRATIONS
 from curator.store import Store
+from curator.store.migrations import migrations
 
 
 @pytest.fixture
@@ -277,11 +278,11 @@ def test_a_publish_with_every_note_cached_never_loads_markdown(polled):
 
 
 def test_the_cache_key_names_the_note_and_the_version(monkeypatch):
-    key = core.note_html_key("A note")
-    assert key == core.note_html_key("A note")
-    assert key != core.note_html_key("A note.")
-    monkeypatch.setattr(core, "__version__", "99.0.0")
-    assert core.note_html_key("A note") != key
+    key = publish.note_html_key("A note")
+    assert key == publish.note_html_key("A note")
+    assert key != publish.note_html_key("A note.")
+    monkeypatch.setattr(publish, "__version__", "99.0.0")
+    assert publish.note_html_key("A note") != key
 
 
 def test_a_new_version_renders_every_cached_note_again(polled, monkeypatch):
@@ -299,13 +300,13 @@ def test_a_new_version_renders_every_cached_note_again(polled, monkeypatch):
     _drop_outputs(out)
     assert "from before" in _descriptions(cli("publish", "--json"))[0]
     # ...until the version changes.
-    monkeypatch.setattr(core, "__version__", "99.0.0")
+    monkeypatch.setattr(publish, "__version__", "99.0.0")
     out = cli("publish", "--json")
     assert out["changed"] is True
     body = _descriptions(out)[0]
     assert "from before" not in body and "<em>real</em>" in body
-    assert _cached(cli, cand["id"]) == (html, core.note_html_key("The *real* note."))
-    assert core.note_html_key("The *real* note.") != key
+    assert _cached(cli, cand["id"]) == (html, publish.note_html_key("The *real* note."))
+    assert publish.note_html_key("The *real* note.") != key
 
 
 def test_a_database_from_schema_0002_with_featured_items_publishes(server, tmp_path, clock):
@@ -320,8 +321,8 @@ def test_a_database_from_schema_0002_with_featured_items_publishes(server, tmp_p
     cur = Curator(load(config), store=Store(path, migrate=False))
     cur.poll()
     cands = cur.candidates()
-    cur.feature(cands[0]["id"], "Why *this* matters.", editor="alice")
-    cur.feature(cands[1]["id"], "", editor="alice")
+    cur.feature(cands[0].id, "Why *this* matters.", editor="alice")
+    cur.feature(cands[1].id, "", editor="alice")
     columns = {r[1] for r in cur.store.conn.execute("PRAGMA table_info(candidates)")}
     assert "note_html" not in columns and cur.store.schema_names() == list(MIGRATIONS[:2])
     cur.close()
@@ -333,8 +334,8 @@ def test_a_database_from_schema_0002_with_featured_items_publishes(server, tmp_p
     assert sum("<em>this</em> matters" in b for b in bodies) == 1
     assert all('<p class="via">' in b for b in bodies)
     assert (tmp_path / "db" / "curator.db.before-0003_note_html_cache.bak").exists()
-    assert _cached(cli, cands[0]["id"])[0] == "<p>Why <em>this</em> matters.</p>"
-    assert _cached(cli, cands[1]["id"])[0] == ""
+    assert _cached(cli, cands[0].id)[0] == "<p>Why <em>this</em> matters.</p>"
+    assert _cached(cli, cands[1].id)[0] == ""
     assert cli("publish", "--json")["changed"] is False
 
 
@@ -396,7 +397,7 @@ def test_a_database_from_schema_0003_gets_the_activity_log(server, tmp_path, clo
     cur = Curator(load(config), store=Store(path, migrate=False))
     cur.poll()
     assert cur.store.schema_names() == list(MIGRATIONS[:3])
-    assert cur.store.source(1)["disabled"]
+    assert cur.store.source(1).disabled
     cur.close()
 
     monkeypatch.setenv("CURATOR_EDITOR", "olga")

@@ -103,8 +103,8 @@ def test_backups_and_the_copy_kept_by_restore_are_0600(polled: Any, tmp_path: Pa
 
 
 def test_the_copy_an_upgrade_takes_is_0600(tmp_path: Path, monkeypatch: Any) -> None:
-    from curator import migrations as m
     from curator.schema import MIGRATIONS
+    from curator.store import migrations as m
 
     path = tmp_path / "db" / "c.db"
     Store(path).close()
@@ -113,7 +113,7 @@ def test_the_copy_an_upgrade_takes_is_0600(tmp_path: Path, monkeypatch: Any) -> 
         db.execute("CREATE TABLE private_extra (x)")
 
     m.migrations(name="9999_test_private")(m9999_private)
-    monkeypatch.setattr("curator.store.MIGRATIONS", (*MIGRATIONS, "9999_test_private"))
+    monkeypatch.setattr("curator.store.base.MIGRATIONS", (*MIGRATIONS, "9999_test_private"))
     try:
         Store(path).close()
         [bak] = path.parent.glob("c.db.before-9999_test_private.bak")

@@ -17,7 +17,7 @@ from curator import relevance as R
 from curator.config import load
 from curator.core import Curator
 from curator.exceptions import ConfigError
-from curator.relevance_store import RelevanceStore
+from curator.store.relevance import RelevanceStore
 
 ON_BEAT = [  # (title, summary) the editors feature; each carries a topic term
     ("Antitrust regulators fine Meta over teenagers' data", "The watchdog fined the company "
@@ -258,7 +258,7 @@ def test_same_data_same_score_in_another_copy(two_days: tuple[Cli, FeedServer],
     shutil.copy(db, copy)
     with sqlite3.connect(copy) as conn:
         conn.execute("DELETE FROM relevance_model")
-    code = ("import sys; from curator.store import Store; from curator.relevance_store import "
+    code = ("import sys; from curator.store import Store; from curator.store.relevance import "
             "RelevanceStore; from curator.relevance import train; rs = RelevanceStore(Store("
             "sys.argv[1])); m = train(rs.examples(), rs.fingerprint()); "
             "print(m.to_blob().hex())")
@@ -356,7 +356,7 @@ def test_many_decisions_train_on_the_newest(tmp_path: Path, monkeypatch: Any) ->
     rs = RelevanceStore(cur.store)
     assert rs.decision_count() == 100_000
     monkeypatch.setattr(R, "MAX_DECISIONS", 2000)
-    monkeypatch.setattr("curator.relevance_store.MAX_DECISIONS", 2000)
+    monkeypatch.setattr("curator.store.relevance.MAX_DECISIONS", 2000)
     examples = rs.examples()
     assert len(examples) == 2000
     done = cur.refresh_relevance()

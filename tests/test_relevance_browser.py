@@ -19,7 +19,7 @@ def teach(live: Live) -> None:  # noqa: F811 - the fixture, passed on
     """The editors featured the beat and rejected the traps; then a story no topic matches."""
     c = live.desk.curator()
     try:
-        sid = next(s["id"] for s in c.store.sources() if s["url"] == WATCHDOG)
+        sid = next(s.id for s in c.store.sources() if s.url == WATCHDOG)
         matcher = Matcher(c.config.topics)
 
         def save(rows: list[tuple[str, str, str]]) -> None:
@@ -32,10 +32,10 @@ def teach(live: Live) -> None:  # noqa: F811 - the fixture, passed on
              + [(f"trap{i}", t, s) for i, (t, s) in enumerate(TRAPS)]
              + [(f"fill{i}", t, s) for i, (t, s) in enumerate(FILLER)])
         for r in c.candidates(limit=None):
-            if "/learn/beat" in r["url"]:
-                c.feature(r["id"], "Why it matters.", editor="maria")
-            elif "/learn/trap" in r["url"]:
-                c.reject(r["id"], editor="maria")
+            if "/learn/beat" in r.url:
+                c.feature(r.id, "Why it matters.", editor="maria")
+            elif "/learn/trap" in r.url:
+                c.reject(r.id, editor="maria")
         save([("missed", *MISSED), ("off", *OFF)])
         done = c.refresh_relevance()
         assert done is not None and done.suggested == 1

@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlite_utils import Database
 
-from curator import migrations
 from curator.schema import MIGRATIONS
-from curator.searchstore import MAX_QUERY, SearchStore, fts_query
-from curator.store import Store
+from curator.store import Store, migrations
+from curator.store.search import MAX_QUERY, SearchStore, fts_query
 from curator.types import EntryData
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -34,7 +33,7 @@ def store(tmp_path):
 
 
 def source(store: Store, url: str = "https://a.example/feed") -> int:
-    return {s["url"]: s["id"] for s in store.sources()}[url]
+    return {s.url: s.id for s in store.sources()}[url]
 
 
 def titles(rows):
@@ -107,7 +106,7 @@ def test_one_result_per_article_and_its_candidate(store):
     store.save_entries(b, [e], [["privacy"]], T0)
     [row] = SearchStore(store).search("tiktok")
     [cand] = store.candidates()
-    assert row["candidate"] == cand["id"] and row["status"] == "new"
+    assert row["candidate"] == cand.id and row["status"] == "new"
 
 
 def test_the_index_follows_updates_and_deletes(store):
@@ -157,15 +156,15 @@ def test_promote_makes_a_candidate_that_topics_never_drop(store):
     cid, created = ss.promote(hit["entry"], editor="maria", now=T0)
     assert created
     cand = store.candidate(cid)
-    assert cand["topics"] == [] and cand["status"] == "new"
-    assert [(h["action"], h["editor"]) for h in cand["history"]] == [("promote", "maria")]
+    assert cand.topics == () and cand.status == "new"
+    assert [(h.action, h.editor) for h in cand.history] == [("promote", "maria")]
     assert ss.promote(hit["entry"], editor="bob", now=T0) == (cid, False)
     # A rematch with topics that match nothing, and a poll that changes the entry, keep it.
     store.rematch(lambda title, text: [], T0)
-    assert [c["id"] for c in store.candidates()] == [cid]
+    assert [c.id for c in store.candidates()] == [cid]
     store.save_entries(a, [entry("1", "Police used doorbell videos, records show")], [[]], T0)
-    assert store.candidate(cid)["title"]
-    assert [c["id"] for c in store.candidates()] == [cid]
+    assert store.candidate(cid).title
+    assert [c.id for c in store.candidates()] == [cid]
     assert ss.search("doorbell")[0]["candidate"] == cid
 
 
@@ -192,16 +191,16 @@ def test_rematch_preview_says_what_rematch_does_and_changes_nothing(store):
                            entry("5", "Promoted", "zeta")],
                        [["a"], ["a"], [], ["a"], []], T0)
     ss = SearchStore(store)
-    feat = next(c for c in store.candidates() if c["title"] == "Featured")
-    store.set_status(feat["id"], "featured", editor="maria", now=T0, note="n")
+    feat = next(c for c in store.candidates() if c.title == "Featured")
+    store.set_status(feat.id, "featured", editor="maria", now=T0, note="n")
     promoted, _ = ss.promote(ss.search("promoted")[0]["entry"], editor="maria", now=T0)
 
     def match(title: str, text: str) -> list[str]:
         return {"Stays": ["a", "b"], "Arrives": ["b"]}.get(title, [])
 
-    before = [(c["id"], c["topics"]) for c in store.candidates(status="all")]
+    before = [(c.id, c.topics) for c in store.candidates(status="all")]
     preview = ss.rematch_preview(match)
-    assert [(c["id"], c["topics"]) for c in store.candidates(status="all")] == before
+    assert [(c.id, c.topics) for c in store.candidates(status="all")] == before
     assert preview["entries"] == 5
     assert [a["title"] for a in preview["add"]] == ["Arrives"]
     assert preview["add"][0]["topics"] == ["b"]
@@ -211,8 +210,8 @@ def test_rematch_preview_says_what_rematch_does_and_changes_nothing(store):
     entries, new, dropped = store.rematch(match, T0)
     assert (entries, new, dropped) == (preview["entries"], preview["new_candidates"],
                                        preview["dropped"])
-    assert {c["title"] for c in store.candidates()} == {"Stays", "Arrives", "Promoted"}
-    assert store.candidate(promoted)["status"] == "new"
+    assert {c.title for c in store.candidates()} == {"Stays", "Arrives", "Promoted"}
+    assert store.candidate(promoted).status == "new"
 
 
 # ------------------------------------------------------------------ the CLI, end to end
@@ -307,16 +306,16 @@ def test_an_article_of_a_story_leads_to_its_story_s_candidate(store):
     # However the story came together, the second article is now one of the candidate's.
     store.conn.execute("INSERT OR REPLACE INTO story_articles (url, candidate_id, added)"
                        " VALUES ('https://news.example/2', ?, '2026-11-26T12:00:00Z')",
-                       (cand["id"],))
+                       (cand.id,))
     ss = SearchStore(store)
     [hit] = ss.search("children")
-    assert hit["candidate"] == cand["id"]
-    assert ss.promote(hit["entry"], editor="maria", now=T0) == (cand["id"], False)
-    assert [c["id"] for c in store.candidates(status="all")] == [cand["id"]]
+    assert hit["candidate"] == cand.id
+    assert ss.promote(hit["entry"], editor="maria", now=T0) == (cand.id, False)
+    assert [c.id for c in store.candidates(status="all")] == [cand.id]
     # A rematch preview counts the article's topics as the story's, and adds no candidate.
     preview = ss.rematch_preview(lambda title, text: ["kids"] if "children" in title else [])
     assert preview["add"] == [] and preview["drop"] == []
-    assert preview["changed"] == [{"id": cand["id"], "url": cand["url"], "title": cand["title"],
+    assert preview["changed"] == [{"id": cand.id, "url": cand.url, "title": cand.title,
                                    "before": ["privacy"], "after": ["kids"]}]
     store.rematch(lambda title, text: ["kids"] if "children" in title else [], T0)
-    assert store.candidate(cand["id"])["topics"] == ["kids"]
+    assert store.candidate(cand.id).topics == ("kids",)

@@ -23,7 +23,7 @@ def live(tmp_path: Path) -> Iterator[Live]:
     desk = build_desk(tmp_path)
     c = Curator(desk.config, now=desk.clock)
     try:
-        sid = {s["url"]: s["id"] for s in c.store.sources()}
+        sid = {s.url: s.id for s in c.store.sources()}
         c.store.save_entries(sid[WATCHDOG], [_entry(
             "w9", "https://example.org/news/doorbell", TITLE,
             "Officers obtained footage from a home-camera company without a court order.",
@@ -56,8 +56,8 @@ def test_find_a_story_the_topics_missed_and_feature_it(request: Any, live: Live)
     page.get_by_role("button", name="Feature", exact=True).click()
     page.wait_for_load_state()
     cand = live.desk.candidate(cid)
-    assert cand["status"] == "featured" and cand["topics"] == []
-    assert [h["action"] for h in cand["history"]] == ["promote", "feature"]
+    assert cand.status == "featured" and cand.topics == ()
+    assert [h.action for h in cand.history] == ["promote", "feature"]
 
     # Hostile words come back as a page, never an error.
     page.goto('/search?q=%22%20AND%20(%20NEAR(')

@@ -15,7 +15,7 @@ def desk(tmp_path) -> Desk:
     d = build_desk(tmp_path)
     c = Curator(d.config, now=d.clock)
     try:
-        sid = {s["url"]: s["id"] for s in c.store.sources()}
+        sid = {s.url: s.id for s in c.store.sources()}
         # Matches no topic: only search finds it.
         c.store.save_entries(sid[WATCHDOG], [_entry(
             "w9", "https://example.org/news/doorbell",
@@ -85,7 +85,7 @@ def test_promote_needs_the_token_then_the_candidate_can_be_featured(desk, client
     assert "Police used doorbell videos without asking owners" in client.get("/").text
     assert len(client.get("/?status=all").text) > before
     resp = post(client, f"/c/{cid}/feature", {"note": "Found by search."}, follow_redirects=True)
-    assert desk.candidate(cid)["status"] == "featured"
+    assert desk.candidate(cid).status == "featured"
     # The result now says so; promoting again only opens it.
     assert "Featured" in client.get("/search?q=doorbell").text
     assert post(client, f"/e/{hit['entry']}/promote").headers["Location"] == f"/c/{cid}"

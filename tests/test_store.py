@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from curator.clock import iso
 from curator.exceptions import NotFound, StoreError
-from curator.migrations import SCHEMA_VERSION
 from curator.schema import MIGRATIONS
 from curator.store import Store
+from curator.store.migrations import SCHEMA_VERSION
 from curator.types import EntryData
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -31,7 +32,7 @@ def store(tmp_path):
 
 
 def ids(store):
-    return {s["url"]: s["id"] for s in store.sources()}
+    return {s.url: s.id for s in store.sources()}
 
 
 def test_schema_wal_and_version(store):
@@ -58,7 +59,7 @@ def test_reopening_applies_nothing_and_a_newer_database_is_refused(tmp_path):
 
 
 def test_upgrade_takes_a_backup_first(tmp_path, monkeypatch):
-    from curator import migrations as m
+    from curator.store import migrations as m
 
     path = tmp_path / "c.db"
     Store(path).close()
@@ -67,7 +68,7 @@ def test_upgrade_takes_a_backup_first(tmp_path, monkeypatch):
         db.execute("CREATE TABLE extra (x)")
 
     m.migrations(name="9999_test_extra")(m9999_extra)
-    monkeypatch.setattr("curator.store.MIGRATIONS", (*MIGRATIONS, "9999_test_extra"))
+    monkeypatch.setattr("curator.store.base.MIGRATIONS", (*MIGRATIONS, "9999_test_extra"))
     try:
         s = Store(path)
         assert "extra" in s.db.table_names()
@@ -88,9 +89,9 @@ def test_same_url_from_two_sources_is_one_candidate(store):
     assert (r1.new, r1.new_candidates) == (1, 1)
     assert (r2.new, r2.new_candidates) == (1, 0)
     [c] = store.candidates()
-    assert c["sources"] == ["A", "https://b.example/feed"]
-    assert c["topics"] == ["t1", "t2"]
-    assert c["title"] == "Story"
+    assert c.sources == ("A", "https://b.example/feed")
+    assert c.topics == ("t1", "t2")
+    assert c.title == "Story"
 
 
 def test_identity_update_in_place_and_unmatched_entries_kept(store):
@@ -104,7 +105,7 @@ def test_identity_update_in_place_and_unmatched_entries_kept(store):
                                  [["t"]], T0)
     assert (changed.new, changed.updated) == (0, 1)
     assert store.entry_count() == 2
-    assert [c["title"] for c in store.candidates()] == ["One, corrected"]
+    assert [c.title for c in store.candidates()] == ["One, corrected"]
 
 
 def test_an_update_that_no_longer_matches_drops_only_new_candidates(store):
@@ -114,31 +115,31 @@ def test_an_update_that_no_longer_matches_drops_only_new_candidates(store):
     assert store.candidates(status="all") == []
     store.save_entries(a, [entry("2", "https://x.example/2", "Two", "match")], [["t"]], T0)
     [c] = store.candidates()
-    store.set_status(c["id"], "featured", editor="ed", now=T0, note="Note")
+    store.set_status(c.id, "featured", editor="ed", now=T0, note="Note")
     store.save_entries(a, [entry("2", "https://x.example/2", "Two", "nothing")], [[]], T0)
-    assert [x["id"] for x in store.candidates(status="featured")] == [c["id"]]
+    assert [x.id for x in store.candidates(status="featured")] == [c.id]
 
 
 def test_feature_edit_reject_reset_and_the_log(store):
     a = ids(store)["https://a.example/feed"]
     store.save_entries(a, [entry("1", "https://x.example/1", "One")], [["t"]], T0)
     [c] = store.candidates()
-    f = store.set_status(c["id"], "featured", editor="ann", now=T0, note="First")
-    guid = f["guid"]
-    assert f["status"] == "featured" and f["featured_at"] == "2026-11-26T12:00:00Z"
+    f = store.set_status(c.id, "featured", editor="ann", now=T0, note="First")
+    guid = f.guid
+    assert f.status == "featured" and iso(f.featured_at) == "2026-11-26T12:00:00Z"
     later = T0 + timedelta(hours=1)
-    e = store.set_status(c["id"], "featured", editor="bob", now=later, note="Second")
-    assert e["guid"] == guid and e["featured_at"] == f["featured_at"]
-    assert e["note_updated_at"] == "2026-11-26T13:00:00Z"
-    same = store.set_status(c["id"], "featured", editor="bob", now=later, note="Second")
-    assert len(same["history"]) == 2  # an unchanged note is not logged twice
-    r = store.set_status(c["id"], "rejected", editor="cy", now=later)
-    assert r["guid"] is None and r["featured_at"] is None
-    n = store.set_status(c["id"], "new", editor="cy", now=later)
-    assert n["status"] == "new" and n["note"] == "Second"
-    again = store.set_status(c["id"], "featured", editor="ann", now=later)
-    assert again["guid"] != guid and again["note"] == "Second"
-    assert [(h["action"], h["editor"]) for h in again["history"]] == [
+    e = store.set_status(c.id, "featured", editor="bob", now=later, note="Second")
+    assert e.guid == guid and e.featured_at == f.featured_at
+    assert iso(e.note_updated_at) == "2026-11-26T13:00:00Z"
+    same = store.set_status(c.id, "featured", editor="bob", now=later, note="Second")
+    assert len(same.history) == 2  # an unchanged note is not logged twice
+    r = store.set_status(c.id, "rejected", editor="cy", now=later)
+    assert r.guid is None and r.featured_at is None
+    n = store.set_status(c.id, "new", editor="cy", now=later)
+    assert n.status == "new" and n.note == "Second"
+    again = store.set_status(c.id, "featured", editor="ann", now=later)
+    assert again.guid != guid and again.note == "Second"
+    assert [(h.action, h.editor) for h in again.history] == [
         ("feature", "ann"), ("edit-note", "bob"), ("reject", "cy"), ("reset", "cy"),
         ("feature", "ann")]
     with pytest.raises(NotFound):
@@ -149,22 +150,22 @@ def test_prune_keeps_reviewed_candidates(store):
     a = ids(store)["https://a.example/feed"]
     store.save_entries(a, [entry("old", "https://x.example/old", "Old"),
                            entry("kept", "https://x.example/kept", "Kept")], [["t"], ["t"]], T0)
-    kept = [c for c in store.candidates() if c["title"] == "Kept"][0]
-    store.set_status(kept["id"], "rejected", editor="ed", now=T0)
+    kept = [c for c in store.candidates() if c.title == "Kept"][0]
+    store.set_status(kept.id, "rejected", editor="ed", now=T0)
     later = T0 + timedelta(days=200)
     store.save_entries(a, [entry("new", "https://x.example/new", "New")], [["t"]], later)
     removed = store.prune(later - timedelta(days=90))
     assert removed == 1
-    assert {c["title"] for c in store.candidates(status="all")} == {"Kept", "New"}
+    assert {c.title for c in store.candidates(status="all")} == {"Kept", "New"}
 
 
 def test_sources_removed_from_config_keep_their_entries(store):
     a = ids(store)["https://a.example/feed"]
     store.save_entries(a, [entry("1", "https://x.example/1", "One")], [["t"]], T0)
     store.sync_sources([("https://b.example/feed", None, None)], T0)
-    assert [s["url"] for s in store.sources()] == ["https://b.example/feed"]
+    assert [s.url for s in store.sources()] == ["https://b.example/feed"]
     assert store.entry_count() == 1 and len(store.candidates()) == 1
-    assert store.candidates()[0]["sources"] == ["A"]
+    assert store.candidates()[0].sources == ("A",)
 
 
 def test_backup_is_a_consistent_copy(store, tmp_path):
@@ -197,16 +198,16 @@ def test_rematch_lets_other_writers_in_while_it_matches(store, tmp_path):
     def match(title: str, text: str) -> list[str]:
         if not wrote:
             [c] = other.candidates(limit=1)
-            other.set_status(c["id"], "featured", editor="desk", now=T0, note="meanwhile")
-            wrote.append(c["id"])
+            other.set_status(c.id, "featured", editor="desk", now=T0, note="meanwhile")
+            wrote.append(c.id)
         return ["t"] if title.endswith("7") else []
 
     entries, new, dropped = store.rematch(match, T0)
     assert entries == 50 and wrote
-    assert [c["id"] for c in store.candidates(status="featured")] == wrote  # never dropped
-    assert {c["title"] for c in store.candidates()} == {"Story 7", "Story 17", "Story 27",
+    assert [c.id for c in store.candidates(status="featured")] == wrote  # never dropped
+    assert {c.title for c in store.candidates()} == {"Story 7", "Story 17", "Story 27",
                                                         "Story 37", "Story 47"} - {
-        c["title"] for c in store.candidates(status="featured")}
+        c.title for c in store.candidates(status="featured")}
     other.close()
 
 
@@ -217,3 +218,12 @@ def test_prune_works_in_small_batches(store):
     later = T0 + timedelta(days=200)
     assert store.prune(later, batch=5) == 23
     assert store.entry_count() == 0 and store.candidates(status="all") == []
+
+
+def test_stored_times_read_back_as_written_and_an_odd_imported_spelling_still_reads():
+    from curator.clock import parse_iso, read_iso
+
+    for value in ("2026-11-26T12:00:00Z", "1999-01-02T03:04:05Z", "2026-1-5T1:2:3Z"):
+        assert read_iso(value) == parse_iso(value)
+        assert read_iso(value).tzinfo is not None  # type: ignore[union-attr]
+    assert read_iso(None) is None and read_iso("") is None

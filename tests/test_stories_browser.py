@@ -35,7 +35,7 @@ def live(tmp_path: Path) -> Iterator[Live]:
     desk = build_desk(tmp_path)
     c = desk.curator()
     try:
-        sid = {s["url"]: s["id"] for s in c.store.sources()}
+        sid = {s.url: s.id for s in c.store.sources()}
         matcher = Matcher(desk.config.topics)
         for n, (source, url, title, text) in enumerate(STORY):
             e = _entry(f"story{n}", url, title, text, START)
@@ -49,8 +49,8 @@ def live(tmp_path: Path) -> Iterator[Live]:
 def story_id(live: Live) -> int:
     c = live.desk.curator()
     try:
-        [row] = [r for r in c.candidates(limit=None) if r["url"] == STORY[0][1]]
-        return int(row["id"])
+        [row] = [r for r in c.candidates(limit=None) if r.url == STORY[0][1]]
+        return int(row.id)
     finally:
         c.close()
 
@@ -77,31 +77,31 @@ def test_the_desk_shows_the_story_and_links_splits_and_merges(browser: Any, live
     page.locator("[data-feature-submit]").click()
     page.wait_for_load_state()
     c = live.desk.candidate(cid)
-    assert c["status"] == "featured" and c["url"] == STORY[1][1]
-    assert STORY[0][1] in [a["url"] for a in c["also"]]
+    assert c.status == "featured" and c.url == STORY[1][1]
+    assert STORY[0][1] in [a.url for a in c.also]
 
     # Split the Raw Wire article off: a candidate of its own.
     page.goto(f"/c/{cid}")
     page.locator("[data-also]", has_text="Raw Wire").get_by_role("button", name="Split off").click()
     page.get_by_text("is a candidate of its own now").wait_for()
     c = live.desk.candidate(cid)
-    assert STORY[2][1] not in [a["url"] for a in c["also"]]
+    assert STORY[2][1] not in [a.url for a in c.also]
     desk = live.desk.curator()
     try:
-        [split] = [r for r in desk.candidates(limit=None) if r["url"] == STORY[2][1]]
+        [split] = [r for r in desk.candidates(limit=None) if r.url == STORY[2][1]]
     finally:
         desk.close()
 
     # Merge it back by its number.
     page.goto(f"/c/{cid}")
-    page.get_by_label("Same story as candidate #").fill(str(split["id"]))
+    page.get_by_label("Same story as candidate #").fill(str(split.id))
     page.locator("[data-merge]").click()
-    page.get_by_text(f"#{split['id']} merged into").wait_for()
+    page.get_by_text(f"#{split.id} merged into").wait_for()
     c = live.desk.candidate(cid)
-    assert STORY[2][1] in [a["url"] for a in c["also"]]
-    actions = [h["action"] for h in c["history"]]
+    assert STORY[2][1] in [a.url for a in c.also]
+    actions = [h.action for h in c.history]
     assert {"feature", "link", "split", "merge"} <= set(actions)
-    assert all(h["editor"] == "maria" for h in c["history"])
+    assert all(h.editor == "maria" for h in c.history)
     history = page.locator(".history").inner_text()
     assert "Split" in history and "Merged" in history
 

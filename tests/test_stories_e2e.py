@@ -88,7 +88,7 @@ def test_one_candidate_per_story_with_also_and_every_source(outlets):
     assert {e["source"] for e in shown["entries"]} == {"Reuters", "Verge", "Bbc"}
     # The desk's source filter finds the story by any of its outlets.
     cur = Curator(load(outlets.config))
-    assert [c["id"] for c in cur.candidates(source="Bbc")] == [story["id"]]
+    assert [c.id for c in cur.candidates(source="Bbc")] == [story["id"]]
     cur.close()
 
 
@@ -215,7 +215,7 @@ def test_one_story_carried_by_300_outlets(tmp_path, clock):
     store = Store(tmp_path / "db.sqlite")
     ids = range(300)
     store.sync_sources([(f"https://outlet{i}.example/feed", f"Outlet {i}", None) for i in ids], clock())
-    sources = {s["url"]: s["id"] for s in store.sources()}
+    sources = {s.url: s.id for s in store.sources()}
     titles = ["Bank of England cuts interest rates to 4.5%",
               "Bank of England lowers base rate to 4.5% and halves growth forecast",
               "BoE cuts Bank Rate to 4.5% as two policymakers back bigger cut"]
@@ -228,7 +228,7 @@ def test_one_story_carried_by_300_outlets(tmp_path, clock):
                            clock())
         clock.advance(seconds=30)
     [story] = store.candidates(limit=None)
-    assert len(story["also"]) == 299 and len(story["sources"]) == 300
+    assert len(story.also) == 299 and len(story.sources) == 300
     keys = store.conn.execute("SELECT count(*) FROM story_keys").fetchone()[0]
     assert keys <= 4 * 10  # the first few articles give the story its keys, not all 300
 

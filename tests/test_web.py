@@ -21,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from curator import config as config_mod
+from curator.clock import iso
 from curator.config import Config
 from curator.core import Curator
 from curator.match import Matcher
@@ -50,7 +51,7 @@ class Desk:
     def curator(self) -> Curator:
         return Curator(self.config, now=self.clock)
 
-    def candidate(self, cid: int) -> dict[str, Any]:
+    def candidate(self, cid: int) -> Any:
         c = self.curator()
         try:
             return c.candidate(cid)
@@ -61,9 +62,9 @@ class Desk:
         """Everything an action could change: candidates, review log, sources, feed files."""
         c = self.curator()
         try:
-            rows = [(r["id"], r["status"], r["note"], len(r["history"]))
+            rows = [(r.id, r.status, r.note, len(r.history))
                     for r in (c.candidate(i) for i in sorted(self.ids.values()))]
-            sources = [(s["url"], s["disabled"], s["failures"]) for s in c.store.sources()]
+            sources = [(s.url, s.disabled, s.failures) for s in c.store.sources()]
             files = [p.exists() and p.read_bytes() for p in (self.config.output.rss,
                                                              self.config.output.atom)]
             return rows, sources, files, self.activity()
@@ -102,7 +103,7 @@ def build_desk(tmp_path: Path, extra_new: int = 0) -> Desk:
     matcher = Matcher(config.topics)
     try:
         c.sync_sources()
-        sid = {s["url"]: s["id"] for s in c.store.sources()}
+        sid = {s.url: s.id for s in c.store.sources()}
 
         def save(source: str, entries: list[EntryData]) -> None:
             topics = [matcher.match(e.title, e.text) for e in entries]
@@ -147,8 +148,8 @@ def build_desk(tmp_path: Path, extra_new: int = 0) -> Desk:
         c.add_editor("sam", OTHER_PASSWORD)
         ids = {}
         for row in c.candidates(status="all", limit=None):
-            ids[row["url"]] = row["id"]
-        titles = [r["title"] for r in c.candidates(status="all", limit=None)]
+            ids[row.url] = row.id
+        titles = [r.title for r in c.candidates(status="all", limit=None)]
     finally:
         c.close()
     app = create_app(config, now=clock)
@@ -372,7 +373,7 @@ def test_removed_editor_and_changed_password_end_sessions(desk: Desk, client: Fl
 def test_every_post_without_a_valid_token_is_refused_and_changes_nothing(
         desk: Desk, client: FlaskClient) -> None:
     cur = desk.curator()
-    cur.store.update_source(cur.store.find_source(WATCHDOG)["id"], disabled="gone (410)")
+    cur.store.update_source(cur.store.find_source(WATCHDOG).id, disabled="gone (410)")
     cur.reject(desk.ids["merger"], editor="sam")
     cur.close()
     before = desk.snapshot()
@@ -406,9 +407,9 @@ def test_feature_edit_reject_reset_record_the_editor(desk: Desk) -> None:
     page = maria.get(resp.headers["Location"]).text
     assert "Featured “Senators push Section 230 reform" in page  # the flash
     row = desk.candidate(cid)
-    assert row["status"] == "featured"
-    assert row["note"] == "Worth **reading**.\nSecond line."
-    assert [(h["action"], h["editor"]) for h in row["history"]] == [("feature", "maria")]
+    assert row.status == "featured"
+    assert row.note == "Worth **reading**.\nSecond line."
+    assert [(h.action, h.editor) for h in row.history] == [("feature", "maria")]
 
     sam = desk.app.test_client()
     login(sam, name="sam", password=OTHER_PASSWORD)
@@ -419,8 +420,8 @@ def test_feature_edit_reject_reset_record_the_editor(desk: Desk) -> None:
     desk.clock.advance(minutes=5)
     post(maria, f"/c/{cid}/reset")
     row = desk.candidate(cid)
-    assert row["status"] == "new"
-    assert [(h["action"], h["editor"], h["at"]) for h in row["history"]] == [
+    assert row.status == "new"
+    assert [(h.action, h.editor, iso(h.at)) for h in row.history] == [
         ("feature", "maria", "2026-11-26T12:00:00Z"),
         ("edit-note", "sam", "2026-11-26T12:05:00Z"),
         ("reject", "sam", "2026-11-26T12:10:00Z"),
@@ -443,7 +444,7 @@ def test_reject_from_the_queue_returns_to_the_same_filtered_queue(desk: Desk,
     page = client.get(queue).text
     assert "Rejected “Regulators open antitrust review" in page
     assert f'action="/c/{cid}/reset"' in page  # the flash's Undo
-    assert desk.candidate(cid)["history"][-1]["editor"] == "maria"
+    assert desk.candidate(cid).history[-1].editor == "maria"
     # An off-site `next` is ignored.
     resp = client.post(f"/c/{cid}/reset", data={"csrf_token": token(client),
                                                 "next": "https://evil.example/"})
@@ -463,7 +464,7 @@ def test_enable_and_publish_record_the_editor(desk: Desk, client: FlaskClient,
                                               caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="curator.web")
     cur = desk.curator()
-    cur.store.update_source(cur.store.find_source(LEDGER)["id"], failures=3,
+    cur.store.update_source(cur.store.find_source(LEDGER).id, failures=3,
                             disabled="HTTP 410 Gone (since 2026-11-20T00:00:00Z)",
                             error="HTTP 410 Gone")
     cur.close()
@@ -475,10 +476,10 @@ def test_enable_and_publish_record_the_editor(desk: Desk, client: FlaskClient,
     cur = desk.curator()
     src = cur.store.find_source(LEDGER)
     cur.close()
-    assert src["disabled"] is None and src["failures"] == 0
+    assert src.disabled is None and src.failures == 0
     assert any("maria re-enabled source " + LEDGER in r.getMessage() for r in caplog.records)
     # Kept in the database too, with what the enable cleared, and shown on the Sources page.
-    assert desk.activity() == [("enable", src["id"], "maria", "2026-11-26T12:00:00Z",
+    assert desk.activity() == [("enable", src.id, "maria", "2026-11-26T12:00:00Z",
                                 "HTTP 410 Gone (since 2026-11-20T00:00:00Z)")]
     desk.clock.advance(minutes=5)
     assert re.search(r"re-enabled by maria, <time[^>]*>5 min ago</time>",
@@ -780,7 +781,7 @@ def test_names_in_the_activity_log_are_shown_as_text(desk: Desk) -> None:
 def test_an_enable_or_publish_is_recorded_exactly_when_it_happens(desk: Desk,
                                                                  client: FlaskClient) -> None:
     cur = desk.curator()
-    ledger = cur.store.find_source(LEDGER)["id"]
+    ledger = cur.store.find_source(LEDGER).id
     cur.store.update_source(ledger, disabled="HTTP 410 Gone", failures=1)
     # The log refuses every row: the enable it would record must not happen either.
     cur.store.conn.execute("CREATE TRIGGER refuse_log BEFORE INSERT ON activity_log"
@@ -791,7 +792,7 @@ def test_an_enable_or_publish_is_recorded_exactly_when_it_happens(desk: Desk,
     assert post(client, "/publish").status_code == 500
     assert desk.snapshot()[:2] == before[:2] and desk.activity() == []
     cur = desk.curator()
-    assert cur.store.find_source(LEDGER)["disabled"] == "HTTP 410 Gone"
+    assert cur.store.find_source(LEDGER).disabled == "HTTP 410 Gone"
     assert cur.needs_publish()  # the publish's own state was rolled back with its record
     # And the other way round: when the source cannot be changed, nothing is logged.
     cur.store.conn.execute("DROP TRIGGER refuse_log")
@@ -835,7 +836,7 @@ def test_the_desk_follows_feeds_yaml_edits_as_curator_run_does(
         run.sync_sources()
         page = client.get("/sources").text
         assert "Added Later" in page and "Hostile Feed" not in page
-        in_config = {s["url"] for s in run.store.sources()}
+        in_config = {s.url for s in run.store.sources()}
         assert in_config == {WATCHDOG, LEDGER, added}
         assert "Added Later" in client.get("/").text  # the queue's source filter too
 
@@ -846,7 +847,7 @@ def test_the_desk_follows_feeds_yaml_edits_as_curator_run_does(
             for _ in range(3):
                 assert "Added Later" in client.get("/sources").text
         assert sum("feeds.yaml not reloaded" in r.getMessage() for r in caplog.records) == 1
-        assert {s["url"] for s in run.store.sources()} == {WATCHDOG, LEDGER, added}
+        assert {s.url for s in run.store.sources()} == {WATCHDOG, LEDGER, added}
     finally:
         run.close()
 

@@ -166,8 +166,8 @@ def test_filter_feature_by_keyboard_publish_and_read_the_feed(browser: Any, live
     c = Curator(live.desk.config)
     try:
         row = c.candidate(live.desk.ids["s230"])
-        assert row["status"] == "featured" and row["history"][-1]["editor"] == "maria"
-        assert row["note"] == "Keys **all the way**: a *sharp* take."
+        assert row.status == "featured" and row.history[-1].editor == "maria"
+        assert row.note == "Keys **all the way**: a *sharp* take."
     finally:
         c.close()
     assert live.dialogs == [] and live.errors == []
@@ -224,7 +224,7 @@ def test_screenshots_on_laptop_and_phone(browser: Any, live: Live) -> None:
         live.desk.clock.advance(minutes=20)
         c.reset(live.desk.ids["s230"], editor="maria")
         live.desk.clock.advance(minutes=40)
-        c.store.update_source(c.store.find_source("Hostile Feed")["id"], failures=4,
+        c.store.update_source(c.store.find_source("Hostile Feed").id, failures=4,
                               error="HTTP 410 Gone", disabled="HTTP 410 Gone; run `curator "
                               "enable` to try again", status=410)
     finally:
@@ -274,7 +274,7 @@ def test_a_pasted_note_over_the_limit_is_kept_and_refused_with_a_message(browser
     page.locator("#note-error").wait_for()
     assert "a note can have at most 100,000" in page.locator("#note-error").inner_text()
     assert page.locator("#note").evaluate("n => n.value.length") == too_long
-    assert live.desk.candidate(cid)["status"] == "new"
+    assert live.desk.candidate(cid).status == "new"
     # Shortened by five, it saves.
     page.locator("#note").focus()
     page.keyboard.press("End")
@@ -283,7 +283,7 @@ def test_a_pasted_note_over_the_limit_is_kept_and_refused_with_a_message(browser
     page.get_by_role("button", name="Feature").click()
     page.wait_for_url(lambda url: f"/c/{cid}" not in url)
     row = live.desk.candidate(cid)
-    assert row["status"] == "featured" and row["note"] == "z" * MAX_NOTE_CHARS
+    assert row.status == "featured" and row.note == "z" * MAX_NOTE_CHARS
     # The refused POST itself is the only thing the console reports.
     assert [e for e in live.errors if "status of 422" not in e] == [], live.errors
     ctx.close()

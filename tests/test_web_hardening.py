@@ -185,7 +185,7 @@ def test_a_body_just_over_the_limit_gets_the_desks_own_page(desk: Desk, client: 
                        data={"csrf_token": token(client), "note": "x" * MAX_REQUEST_BYTES})
     assert resp.status_code == 413
     assert "<!doctype html>" in resp.text.lower() and "Content-Security-Policy" in resp.headers
-    assert desk.candidate(desk.ids["s230"])["status"] == "new"
+    assert desk.candidate(desk.ids["s230"]).status == "new"
 
 
 def test_waitress_own_errors_carry_the_security_headers(desk: Desk) -> None:
@@ -510,7 +510,7 @@ def test_a_note_over_the_limit_is_refused_whole_and_the_draft_kept(desk: Desk,
                 f"Shorten it by {len(draft) - MAX_NOTE_CHARS:,}") in resp.text
         assert 'aria-invalid="true"' in resp.text
         assert _textarea(resp.text) == draft  # every character of it, escaped
-    assert desk.candidate(cid)["status"] == "new" and not desk.candidate(cid)["note"]
+    assert desk.candidate(cid).status == "new" and not desk.candidate(cid).note
     resp = post(client, "/preview", {"note": draft})
     assert resp.status_code == 422 and "at most 100,000" in resp.json["error"]
 
@@ -518,11 +518,11 @@ def test_a_note_over_the_limit_is_refused_whole_and_the_draft_kept(desk: Desk,
     longest = "😀" * MAX_NOTE_CHARS
     assert post(client, "/preview", {"note": longest}).status_code == 200
     assert post(client, f"/c/{cid}/feature", {"note": longest}).status_code == 302
-    assert desk.candidate(cid)["note"] == longest
+    assert desk.candidate(cid).note == longest
     # An over-long edit of a featured item's note leaves the saved note as it was.
     resp = post(client, f"/c/{cid}/feature", {"note": longest + "!"})
     assert resp.status_code == 422 and _textarea(resp.text) == longest + "!"
-    assert desk.candidate(cid)["note"] == longest
+    assert desk.candidate(cid).note == longest
 
 
 def test_editor_logout_ends_the_sessions_from_the_command_line(desk: Desk, client: FlaskClient

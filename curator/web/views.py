@@ -30,8 +30,10 @@ from markupsafe import Markup
 
 from ..clock import iso
 from ..config import Config, Follower
-from ..core import MAX_NOTE_CHARS, Curator, candidate_score, display_name, suggestion_reason
+from ..core import MAX_NOTE_CHARS, Curator
+from ..documents import candidate_score, suggestion_reason
 from ..exceptions import CuratorError, NotFound, PublishError, StoreError, UsageError
+from ..types import Candidate
 from .security import LoginThrottle, safe_next
 from .text import excerpt, highlight, marked, word_spans
 
@@ -117,27 +119,35 @@ def _arg(name: str, allowed: set[str] | tuple[str, ...], default: str | None) ->
     return value if value in allowed else default
 
 
-def _mark_row(c: Curator, row: dict[str, Any], width: int = EXCERPT_CHARS,
-              words: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Add the highlighted title, excerpt and matched terms that the templates show.
+class Marked:
+    """A candidate as the templates show it: its fields, plus the title and excerpt marked up,
+    the matched terms and, when featured, the note as text."""
 
-    `words` (a search) are marked in the title and the excerpt; topic terms only in the excerpt
-    (a title is what editors look for on the page: it stays easy to read).
-    """
-    title = row.get("title") or row.get("url") or ""
-    text = row.get("text") or ""
-    row["display_title"] = highlight(title, (), word_spans(title, words)) if words else title
-    row["excerpt_marked"] = excerpt(text, c.highlight_spans(text), width,
-                                    hits=word_spans(text, words))
-    row["terms"] = c.matched_terms(title, text)
-    row["score_value"] = candidate_score(row)
-    row["why"] = suggestion_reason(row)
-    if row.get("status") == "featured" and row.get("note"):
-        # The note as readers read it, reduced to text: no Markdown asterisks, no markup.
-        import nh3
+    def __init__(self, c: Curator, candidate: Candidate, width: int = EXCERPT_CHARS,
+                 words: tuple[str, ...] = ()) -> None:
+        """`words` (a search) are marked in the title and the excerpt; topic terms only in the
+        excerpt (a title is what editors look for on the page: it stays easy to read)."""
+        self.candidate = candidate
+        title = candidate.title or candidate.url or ""
+        text = candidate.text or ""
+        self.display_title = highlight(title, (), word_spans(title, words)) if words else title
+        self.excerpt_marked = excerpt(text, c.highlight_spans(text), width,
+                                      hits=word_spans(text, words))
+        self.terms = c.matched_terms(title, text)
+        self.where: dict[str, list[tuple[str, list[str]]]] = {}  # the candidate page fills it
+        self.promoted_by: str | None = None
+        self.score_value = candidate_score(candidate)
+        self.why = suggestion_reason(candidate)
+        self.note_text: Markup | None = None
+        if candidate.status == "featured" and candidate.note:
+            # The note as readers read it, reduced to text: no Markdown asterisks, no markup.
+            import nh3
 
-        row["note_text"] = Markup(nh3.clean(c.preview_note(row["note"][:600]), tags=set()).strip())
-    return row
+            self.note_text = Markup(nh3.clean(c.preview_note(candidate.note[:600]),
+                                              tags=set()).strip())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.candidate, name)
 
 
 def here() -> str:
@@ -160,7 +170,7 @@ def queue() -> Any:
     """Candidates, newest first, filtered by status, topic, source and words."""
     c = curator()
     topics = {t.name: t for t in c.config.topics}
-    sources = sorted(((s["url"], display_name(s)) for s in c.stored_sources()),
+    sources = sorted(((s.url, s.display_name) for s in c.stored_sources()),
                      key=lambda s: s[1].casefold())
     status = _arg("status", STATUSES, "new") or "new"
     topic = _arg("topic", set(topics), None)
@@ -178,7 +188,7 @@ def queue() -> Any:
                         offset=(page - 1) * PAGE_SIZE, sort=sort, seen=seen)
     more = len(rows) > PAGE_SIZE
     words = tuple(q.split())
-    rows = [_mark_row(c, r, words=words) for r in rows[:PAGE_SIZE]]
+    marked = [Marked(c, r, words=words) for r in rows[:PAGE_SIZE]]
     # The tabs count what each would show with these filters; the heading counts everything.
     totals = _tab_counts(c.counts())
     counts = _tab_counts(c.counts(topic=topic, source=source, search=q or None))
@@ -199,7 +209,7 @@ def queue() -> Any:
             args = {"status": s, **args}
         status_urls[s] = url_for("desk.queue") + ("?" + urlencode(args) if args else "")
     return render_template(
-        "queue.html", active="queue", rows=rows, status=status, topic=topic, source=source, q=q,
+        "queue.html", active="queue", rows=marked, status=status, topic=topic, source=source, q=q,
         sort=sort,
         page=page, topics=list(topics.values()), topic_titles=_topic_titles(c),
         sources=sources, counts=counts, totals=totals, filters=filters, status_urls=status_urls,
@@ -274,10 +284,10 @@ def bulk() -> Any:
         kept = 0
         for cid in ids:
             row = c.candidate(cid)
-            if action == "reject" and row["status"] == "featured":
+            if action == "reject" and row.status == "featured":
                 kept += 1  # a bulk reject never takes a published item down
                 continue
-            if row["status"] == ("rejected" if action == "reject" else "new"):
+            if row.status == ("rejected" if action == "reject" else "new"):
                 continue
             (c.reject if action == "reject" else c.reset)(cid, editor=who)
             changed.append(cid)
@@ -310,7 +320,7 @@ def _page() -> int:
 @bp.get("/search")
 def search() -> Any:
     """Every stored entry matching the words, best match first, with a way into the queue."""
-    from ..searchstore import MAX_QUERY, SNIPPET_END, SNIPPET_START
+    from ..core import MAX_QUERY, SNIPPET_END, SNIPPET_START
 
     c = curator()
     q = " ".join(request.args.get("q", "").split())[:MAX_QUERY]
@@ -338,9 +348,9 @@ def promote(eid: int) -> Any:
     known = c.entry(eid)["candidate"]
     row = c.promote(eid, editor=editor())
     if known is None:
-        notify(f"“{_title(row)}” is a candidate now.", row["id"])
-        log.info("%s promoted entry %d to candidate %d", editor(), eid, row["id"])
-    return redirect(url_for("desk.candidate", cid=row["id"]))
+        notify(f"“{_title(row)}” is a candidate now.", row.id)
+        log.info("%s promoted entry %d to candidate %d", editor(), eid, row.id)
+    return redirect(url_for("desk.candidate", cid=row.id))
 
 
 # ------------------------------------------------------------------ one candidate
@@ -358,13 +368,12 @@ def note_too_long(note: str) -> str | None:
 def _candidate_page(cid: int, note: str | None = None, status: int = 200,
                     note_error: str | None = None) -> Any:
     c = curator()
-    row = _mark_row(c, c.candidate(cid), CANDIDATE_TEXT_CHARS)
-    row["where"] = c.matched_where(row)
-    row["promoted_by"] = next((h["editor"] for h in row.get("history") or []
-                               if h["action"] == "promote"), None)
-    draft = (row.get("note") or "") if note is None else note
+    row = Marked(c, c.candidate(cid), CANDIDATE_TEXT_CHARS)
+    row.where = c.matched_where(row.candidate)
+    row.promoted_by = next((h.editor for h in row.history if h.action == "promote"), None)
+    draft = (row.note or "") if note is None else note
     preview = Markup(c.preview_note(draft)) if draft.strip() and not note_error else None
-    history = list(reversed(row.get("history") or []))
+    history = list(reversed(row.history))
     body = render_template("candidate.html", active="queue", c=row, note=draft, preview=preview,
                            history=history, back=queue_url(), max_note=MAX_NOTE_CHARS,
                            note_error=note_error,
@@ -382,8 +391,8 @@ def _after_action(cid: int) -> Any:
     return redirect(safe_next(request.form.get("next"), url_for("desk.candidate", cid=cid)))
 
 
-def _title(row: dict[str, Any]) -> str:
-    title = str(row.get("title") or row.get("url") or f"#{row['id']}")
+def _title(row: Candidate) -> str:
+    title = row.title or row.url or f"#{row.id}"
     return title if len(title) <= 80 else title[:79] + "…"
 
 
@@ -402,8 +411,8 @@ def feature(cid: int) -> Any:
     before = c.candidate(cid)
     link = request.form.get("link") or None
     row = c.feature(cid, note, editor=editor(), link=link)
-    if before["status"] == "featured":
-        changed = (before.get("note") or "") != (row.get("note") or "")
+    if before.status == "featured":
+        changed = (before.note or "") != (row.note or "")
         notify(f"Note saved on “{_title(row)}”." if changed
                else f"“{_title(row)}” is featured; the note is unchanged.", cid)
     else:
@@ -434,8 +443,8 @@ def reset(cid: int) -> Any:
 def split(cid: int) -> Any:
     """Take one of the story's other articles out of it: a candidate of its own."""
     row = curator().split(cid, request.form.get("url", ""), editor=editor())
-    notify(f"“{_title(row)}” is a candidate of its own now.", row["id"])
-    log.info("%s split candidate %d from %d", editor(), row["id"], cid)
+    notify(f"“{_title(row)}” is a candidate of its own now.", row.id)
+    log.info("%s split candidate %d from %d", editor(), row.id, cid)
     return _after_action(cid)
 
 
@@ -517,7 +526,7 @@ def _sources_page(error: str | None = None, draft: dict[str, str] | None = None,
     c = curator()
     rows = c.sources()
     counts = c.store.source_counts()
-    problems = sum(1 for r in rows if r["disabled"] or r["failures"])
+    problems = sum(1 for r in rows if r.disabled or r.failures)
     body = render_template(
         "sources.html", active="sources", rows=rows, problems=problems,
         enabled=c.last_enabled(), now=c.now(), counts=counts, error=error, draft=draft or {},
@@ -599,8 +608,8 @@ def remove_source() -> Any:
 def disable() -> Any:
     """Stop polling a source until it is re-enabled (it stays in feeds.yaml)."""
     row = curator().disable(request.form.get("source", ""), editor=editor())
-    notify(f"“{display_name(row)}” is disabled: it is not polled until re-enabled.")
-    log.info("%s disabled source %s", editor(), row["url"])
+    notify(f"“{row.display_name}” is disabled: it is not polled until re-enabled.")
+    log.info("%s disabled source %s", editor(), row.url)
     return redirect(url_for("desk.sources"))
 
 
@@ -711,10 +720,10 @@ def save_topic() -> Any:
 def enable() -> Any:
     """Clear a source's disabled state and back-off."""
     c = curator()
-    row = c.enable(request.form.get("source", ""), editor=editor())
-    name = display_name(row)
+    row = c.enable(request.form.get("source", ""), editor=editor()).source
+    name = row.display_name
     notify(f"“{name}” is enabled; the next poll will fetch it.")
-    log.info("%s re-enabled source %s", editor(), row["url"])
+    log.info("%s re-enabled source %s", editor(), row.url)
     return redirect(url_for("desk.sources"))
 
 

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from .clock import iso
-from .exceptions import NotFound, UsageError
-from .types import EntryData
+from ..clock import iso
+from ..exceptions import NotFound, UsageError
+from ..types import EntryData
 
 #: Stories looked at for one arriving entry: those sharing the most keys with it.
 MAX_STORIES = 8
@@ -51,7 +51,7 @@ class StoryIndex:
     # ------------------------------------------------------------ grouping
 
     def _signature(self, entry_id: int, title: str, text: str) -> Any:
-        from .stories import signature
+        from ..stories import signature
 
         sig = self._sigs.get(entry_id)
         if sig is None:
@@ -69,7 +69,7 @@ class StoryIndex:
         """The candidate whose story the new entry reports, or None to make a candidate of it."""
         if not self.window:
             return None
-        from .stories import Article, Story, best_story
+        from ..stories import Article, Story, best_story
 
         self._sweep(conn, now)
         sig = self._signature(entry_id, e.title, e.text)
@@ -110,7 +110,7 @@ class StoryIndex:
 
     @property
     def _compared(self) -> int:
-        from .stories import MAX_COMPARED
+        from ..stories import MAX_COMPARED
 
         return MAX_COMPARED
 
@@ -131,7 +131,7 @@ class StoryIndex:
             return cached  # type: ignore[no-any-return]
         row = conn.execute("SELECT title, substr(text, 1, 1000) FROM entries WHERE id = ?",
                            (entry_id,)).fetchone()
-        from .stories import signature
+        from ..stories import signature
 
         value = (_time(first_seen) or now, _time(published),
                  signature(row[0] or "", row[1] or "") if row else signature("", ""))

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from .clock import iso
-from .exceptions import NotFound, UsageError
-from .store import PROMOTED, Store, _converts_errors
+from ..clock import iso
+from ..exceptions import NotFound, UsageError
+from .base import converts_errors as _converts_errors
+from .entries import PROMOTED, EntryStore
 
 __all__ = ["MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "SearchStore", "fts_query"]
 
@@ -81,7 +82,7 @@ def fts_query(text: str) -> str | None:
 class SearchStore:
     """Search and promote, on one curator database."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: EntryStore) -> None:
         self.store = store
         self.conn = store.conn
 
@@ -253,7 +254,7 @@ class SearchStore:
                                 (entry_id,)).fetchone()
         if row is None:
             return None
-        from .parse import html_to_text
+        from ..parse import html_to_text
 
         title, summary, content = row
         return {"title": title or "", "summary": html_to_text(summary or ""),

@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .clock import iso
-from .relevance import (
+from ..clock import iso
+from ..relevance import (
     FORMAT,
     MAX_DECISIONS,
     MAX_WEAK,
@@ -20,21 +19,14 @@ from .relevance import (
     Doc,
     Example,
     Model,
+    Row,
 )
-from .store import Store, _chunks, _converts_errors
+from .base import chunks as _chunks
+from .base import converts_errors as _converts_errors
+from .state import StateStore
 
 WATERMARK = "relevance_scored_upto"  # state key: the newest entry id a poll has scored
 UNTRAINABLE = "relevance_untrainable"  # state key: decisions that teach no model
-
-
-@dataclass(frozen=True)
-class Row:
-    """An entry or candidate as the model sees it, with what storing its outcome needs."""
-
-    id: int  # entry id, or candidate id for a candidate
-    doc: Doc
-    url: str | None = None
-    published: str | None = None
 
 
 def _doc(title: str | None, text: str | None, source_id: int | None,
@@ -46,7 +38,7 @@ def _doc(title: str | None, text: str | None, source_id: int | None,
 class RelevanceStore:
     """The relevance tables and columns of one curator database."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StateStore) -> None:
         self.store = store
         self.conn = store.conn
 

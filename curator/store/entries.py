@@ -1,0 +1,326 @@
+"""Entries as polled, their topic matches, and the candidates they make: saving a source's
+entries, applying new topics to every stored entry, retention."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from ..clock import iso
+from ..types import EntryData, PollOutcome
+from .base import chunks, converts_errors
+from .sources import SourceStore
+from .stories import story_of
+
+
+def entry_hash(e: EntryData) -> str:
+    """What decides that a stored entry changed and must be updated in place."""
+    import hashlib  # here: a command that only reads never needs it (start-up time)
+
+    h = hashlib.sha256()
+    for part in (e.title, e.summary, e.content, e.link or "", e.author or "", iso(e.published) or ""):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    new: int
+    updated: int
+    new_candidates: int
+
+
+#: Candidates an editor made by hand (`curator promote`): they stay without a topic match.
+PROMOTED = "SELECT candidate_id FROM review_log WHERE action = 'promote'"
+
+
+class EntryStore(SourceStore):
+    """The `entries` and `entry_topics` tables, and the candidates that entries create."""
+
+    @converts_errors
+    def save_entries(self, source_id: int, entries: Sequence[EntryData],
+                     topics: Sequence[Sequence[str]], now: datetime,
+                     outcome: PollOutcome | None = None) -> SaveResult:
+        """Store a source's entries and their topic matches, then the poll's outcome on the source.
+
+        One transaction: the entries first and the source's caching headers last, so a crash
+        costs only a refetch. Inside a caller's transaction (a poll groups several sources into
+        one), a savepoint keeps this source's writes all-or-nothing.
+        """
+        stamp = iso(now)
+        # Feeds sometimes repeat an entry; the first copy wins, as in the feed's order.
+        batch: dict[str, tuple[EntryData, Sequence[str]]] = {}
+        for e, t in zip(entries, topics, strict=True):
+            batch.setdefault(e.key, (e, t))
+        new = updated = new_candidates = 0
+        with self._isolated("save_entries"):
+            conn = self.conn
+            existing: dict[str, tuple[int, str]] = {}
+            keys = list(batch)
+            for chunk in chunks(keys):
+                marks = ",".join("?" * len(chunk))
+                for eid, key, h in conn.execute(
+                        f"SELECT id, key, hash FROM entries WHERE source_id = ? AND key IN ({marks})",
+                        (source_id, *chunk)):
+                    existing[key] = (eid, h)
+            touched_urls: set[str] = set()
+            unchanged: list[str] = []  # new and updated rows get last_seen as they are written
+            for key, (e, t) in batch.items():
+                h = entry_hash(e)
+                if e.url and (key not in existing or existing[key][1] != h):
+                    stored = self._stored_spelling(e.url, existing[key][0] if key in existing
+                                                   else None)
+                    if stored != e.url:
+                        e = replace(e, url=stored)
+                row = (e.url, e.link, e.title, e.summary, e.content, e.text, e.author,
+                       iso(e.published), iso(e.updated), h)
+                if key not in existing:
+                    cur = conn.execute(
+                        "INSERT INTO entries (url, link, title, summary, content, text, author,"
+                        " published, updated, hash, source_id, key, first_seen, last_seen)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*row, source_id, key, stamp, stamp))
+                    eid = int(cur.lastrowid or 0)
+                    new += 1
+                    if t:
+                        conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
+                                         [(eid, name) for name in t])
+                        new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now)
+                else:
+                    eid, old_hash = existing[key]
+                    if old_hash == h:
+                        unchanged.append(key)
+                        continue
+                    old_url = conn.execute("SELECT url FROM entries WHERE id = ?",
+                                           (eid,)).fetchone()[0]
+                    conn.execute(
+                        "UPDATE entries SET url = ?, link = ?, title = ?, summary = ?, content = ?,"
+                        " text = ?, author = ?, published = ?, updated = ?, hash = ?, last_seen = ?"
+                        " WHERE id = ?", (*row, stamp, eid))
+                    updated += 1
+                    conn.execute("DELETE FROM entry_topics WHERE entry_id = ?", (eid,))
+                    conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
+                                     [(eid, name) for name in t])
+                    if t:
+                        new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now)
+                    conn.execute(
+                        "UPDATE candidates SET title = ?, published = ?,"
+                        " sort_time = coalesce(?, first_seen) WHERE entry_id = ?",
+                        (e.title, iso(e.published), iso(e.published), eid))
+                    touched_urls.update(u for u in (old_url, e.url) if u)
+            for url in touched_urls:
+                self._refresh_candidate(url)
+            if unchanged:
+                for chunk in chunks(unchanged):
+                    marks = ",".join("?" * len(chunk))
+                    conn.execute(f"UPDATE entries SET last_seen = ? WHERE source_id = ? "
+                                 f"AND key IN ({marks}) AND last_seen != ?",
+                                 (stamp, source_id, *chunk, stamp))
+            if outcome is not None:
+                self._record_poll(source_id, outcome)
+        return SaveResult(new=new, updated=updated, new_candidates=new_candidates)
+
+    def _stored_spelling(self, url: str, entry_id: int | None = None) -> str:
+        """The spelling under which this article is already stored, else url itself.
+
+        Canonical URLs change when the tracking-parameter list grows: an article stored as
+        `…/a?at_medium=RSS` is `…/a` for the new rules. Its candidate keeps the URL it has (it is
+        what the editors saw and what the feeds link), and a copy arriving under the new spelling
+        joins it rather than making a second candidate.
+        """
+        from ..urls import canonicalize
+
+        conn = self.conn
+        if entry_id is not None:
+            row = conn.execute("SELECT url FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            if row and row[0] and row[0] != url and canonicalize(row[0]) == url:
+                return str(row[0])
+        path = url.split("?", 1)[0]
+        # The same path with the exact query, or with any query (an older spelling has one):
+        # two index lookups on each table's URL index.
+        for table in ("candidates", "entries"):
+            rows = [r[0] for r in conn.execute(
+                f"SELECT url FROM {table} WHERE url = ? OR (url >= ? AND url < ?) LIMIT 64",
+                (url, path + "?", path + "@"))]
+            if url in rows:
+                return url
+            for stored in rows:
+                if stored and canonicalize(stored) == url:
+                    return str(stored)
+        return url
+
+    def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None,
+                       source_id: int, now: datetime) -> int:
+        """Make the entry's URL a candidate, or join the candidate of its URL or its story.
+
+        1 if it made a new candidate. Only an entry whose URL is new looks for a story: one
+        already a candidate, or already in a story, stays where it is (the editor's splits hold).
+        """
+        if not e.url:
+            return 0
+        conn = self.conn
+        known = conn.execute("SELECT 1 FROM candidates WHERE url = ?", (e.url,)).fetchone()
+        if known is None and self.has_stories:
+            cid = story_of(conn, e.url)
+            if cid is None:
+                cid = self.stories.place(conn, entry_id, source_id, e, now)
+                if cid is not None:
+                    self.stories.join(conn, cid, entry_id, e, stamp)
+            if cid is not None:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
+                    [(cid, name) for name in topics])
+                return 0
+        published = iso(e.published)
+        cur = conn.execute(
+            "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING",
+            (e.url, entry_id, e.title, published, published or stamp, stamp))
+        created = cur.rowcount == 1
+        cid = conn.execute("SELECT id FROM candidates WHERE url = ?", (e.url,)).fetchone()[0]
+        if created and self.has_stories:
+            self.stories.index(conn, cid, entry_id, e)
+        conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
+                         [(cid, name) for name in topics])
+        return 1 if created else 0
+
+    def _refresh_candidate(self, url: str) -> None:
+        """Recompute a candidate's topics from its entries; drop it if it is new and matches none."""
+        conn = self.conn
+        row = conn.execute("SELECT id, status FROM candidates WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return
+        cid, status = row
+        topics = [r[0] for r in conn.execute(
+            "SELECT DISTINCT t.topic FROM entries e JOIN entry_topics t ON t.entry_id = e.id"
+            " WHERE e.url = ?", (url,))]
+        conn.execute("DELETE FROM candidate_topics WHERE candidate_id = ?", (cid,))
+        conn.executemany("INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
+                         [(cid, t) for t in topics])
+        if not topics and status == "new":
+            # A suggestion never had topics: the relevance refresh decides whether it stays.
+            # One an editor promoted stays.
+            conn.execute("DELETE FROM candidates WHERE id = ? AND suggested = 0"
+                         f" AND id NOT IN ({PROMOTED})", (cid,))
+        elif topics:
+            # The entry that made it a candidate may have moved to another URL.
+            primary = conn.execute(
+                "SELECT e.id, e.title, e.published FROM entries e JOIN entry_topics t"
+                " ON t.entry_id = e.id WHERE e.url = ? ORDER BY e.id LIMIT 1", (url,)).fetchone()
+            current = conn.execute("SELECT entry_id FROM candidates WHERE id = ?",
+                                   (cid,)).fetchone()[0]
+            cur_url = conn.execute("SELECT url FROM entries WHERE id = ?", (current,)).fetchone()
+            if primary and (cur_url is None or cur_url[0] != url):
+                conn.execute("UPDATE candidates SET entry_id = ?, title = ?, published = ?,"
+                             " sort_time = coalesce(?, first_seen) WHERE id = ?",
+                             (primary[0], primary[1], primary[2], primary[2], cid))
+
+    def match_all(self, match: Callable[[str, str], list[str]]
+                  ) -> tuple[int, int, list[tuple[int, str]]]:
+        """Apply `match(title, text)` to every stored entry, holding no lock.
+
+        Returns (entries matched, the newest entry id looked at, (entry id, topic) pairs).
+        """
+        conn = self.conn
+        # WAL readers never block writers: at a million entries this takes minutes, and the
+        # desk and the scheduler must go on writing meanwhile. Entries stored after this point
+        # keep the topics their poll gave them.
+        newest = conn.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()[0]
+        pairs: list[tuple[int, str]] = []
+        count = last = 0
+        while True:
+            rows = conn.execute(
+                "SELECT id, title, text FROM entries WHERE id > ? AND id <= ? ORDER BY id"
+                " LIMIT 2000", (last, newest)).fetchall()
+            if not rows:
+                break
+            for eid, title, text in rows:
+                pairs.extend((eid, name) for name in match(title or "", text or ""))
+            count += len(rows)
+            last = rows[-1][0]
+        return count, newest, pairs
+
+    @converts_errors
+    def rematch(self, match: Callable[[str, str], list[str]], now: datetime
+                ) -> tuple[int, int, int]:
+        """Apply `match(title, text)` to every stored entry; returns (entries, new, dropped)."""
+        stamp = iso(now)
+        conn = self.conn
+        count, newest, pairs = self.match_all(match)
+        with self.write():
+            before = {r[0] for r in conn.execute("SELECT url FROM candidates")}
+            conn.execute("DELETE FROM entry_topics WHERE entry_id <= ?", (newest,))
+            # OR IGNORE: an entry deleted by retention meanwhile has no row to attach to anyway.
+            conn.executemany("INSERT OR IGNORE INTO entry_topics (entry_id, topic)"
+                             " SELECT ?, ? WHERE EXISTS (SELECT 1 FROM entries WHERE id = ?1)",
+                             pairs)
+            conn.execute("DELETE FROM candidate_topics")
+            # Every matched URL becomes (or stays) a candidate; its first matched entry leads it.
+            conn.execute(
+                "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
+                " SELECT e.url, e.id, e.title, e.published, coalesce(e.published, ?), ?"
+                " FROM entries e WHERE e.id IN (SELECT min(e2.id) FROM entries e2"
+                " JOIN entry_topics t ON t.entry_id = e2.id WHERE e2.url IS NOT NULL"
+                + (" AND e2.url NOT IN (SELECT url FROM story_articles)" if self.has_stories
+                   else "")
+                + " GROUP BY e2.url) ORDER BY e.id"
+                " ON CONFLICT (url) DO NOTHING", (stamp, stamp))
+            conn.execute(
+                "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                " SELECT c.id, t.topic FROM candidates c JOIN entries e ON e.url = c.url"
+                " JOIN entry_topics t ON t.entry_id = e.id")
+            if self.has_stories:  # a story's other articles lend it their topics
+                conn.execute(
+                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                    " SELECT a.candidate_id, t.topic FROM story_articles a JOIN entries e"
+                    " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id")
+            # Suggestions match no topic by nature; the relevance refresh that follows a
+            # rematch keeps or withdraws them by their score.
+            dropped = conn.execute(
+                "DELETE FROM candidates WHERE status = 'new' AND suggested = 0 AND id NOT IN"
+                f" (SELECT candidate_id FROM candidate_topics) AND id NOT IN ({PROMOTED})"
+            ).rowcount
+            after = {r[0] for r in conn.execute("SELECT url FROM candidates")}
+        return count, len(after - before), dropped
+
+    @converts_errors
+    def entry_count(self) -> int:
+        """How many entries are stored."""
+        return int(self.conn.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    @converts_errors
+    def prune(self, older_than: datetime, batch: int = 5000) -> int:
+        """Delete entries last seen before `older_than`, except those behind a reviewed candidate.
+
+        In batches, each its own short transaction: a first prune of a year of entries takes
+        tens of seconds, and other writers must not wait that long for the lock.
+        """
+        conn = self.conn
+        removed = 0
+        while True:
+            with self.write():
+                # "IN (reviewed)" rather than "!= 'new'": an index finds the few reviewed ones,
+                # where "!=" scanned every candidate, once per batch and once per poll.
+                cur = conn.execute(
+                    "DELETE FROM entries WHERE id IN (SELECT id FROM entries WHERE last_seen < ?"
+                    " AND (url IS NULL OR url NOT IN (SELECT url FROM candidates"
+                    " WHERE status IN ('featured', 'rejected'))"
+                    + (" AND url NOT IN (SELECT a.url FROM story_articles a JOIN candidates c"
+                       " ON c.id = a.candidate_id WHERE c.status IN ('featured', 'rejected'))"
+                       if self.has_stories else "") + ")"
+                    " AND id NOT IN (SELECT entry_id FROM candidates"
+                    " WHERE status IN ('featured', 'rejected') AND entry_id IS NOT NULL) LIMIT ?)",
+                    (iso(older_than), batch))
+                removed += cur.rowcount
+            if cur.rowcount < batch:
+                break
+        if removed:
+            with self.write():
+                # New candidates whose every entry went with them go too.
+                conn.execute(
+                    "DELETE FROM candidates WHERE status = 'new' AND NOT EXISTS"
+                    " (SELECT 1 FROM entries e WHERE e.url = candidates.url)")
+        return removed
+

@@ -1,0 +1,183 @@
+"""Sources and their health: following feeds.yaml, finding a source, recording each poll."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from ..clock import iso, read_iso
+from ..exceptions import NotFound, UsageError
+from ..types import Enabled, Failed, PollOutcome, Refreshed, Source
+from .base import converts_errors
+from .logs import LogStore
+
+
+def _poll_columns(outcome: PollOutcome) -> tuple[list[str], list[Any]]:
+    """The SET clauses and values that record a poll's outcome on its source row."""
+    cols: dict[str, Any] = {"status": outcome.status, "last_polled": iso(outcome.polled_at)}
+    if isinstance(outcome, Refreshed):
+        cols.update(last_ok=iso(outcome.polled_at), failures=0, error=outcome.warning,
+                    failing_since=None, retry_after=None, max_age=outcome.max_age)
+        if outcome.validators is not None:
+            cols.update(etag=outcome.validators[0], last_modified=outcome.validators[1])
+    elif isinstance(outcome, Failed):
+        cols.update(failures=outcome.failures, error=outcome.message,
+                    failing_since=iso(outcome.failing_since))
+        if outcome.retry_after is not None:
+            cols["retry_after"] = iso(outcome.retry_after)
+        if outcome.disabled is not None:
+            cols["disabled"] = outcome.disabled
+    if outcome.moved_to:
+        cols["url_in_use"] = outcome.moved_to
+    cols["next_due"] = iso(outcome.next_due)
+    sets = [f"{k} = ?" for k in cols]
+    values = list(cols.values())
+    if isinstance(outcome, Refreshed) and outcome.body is not None:
+        # A feed that stops saying its title or site keeps the ones it said before.
+        feed = outcome.body.feed
+        sets += ["title = coalesce(?, title)", "link = coalesce(?, link)", "interval_hint = ?",
+                 "body_hash = ?"]
+        values += [feed.title or None, feed.link or None, feed.interval_hint,
+                   outcome.body.body_hash]
+    return sets, values
+
+
+_SOURCE_TIMES = ("last_polled", "last_ok", "failing_since", "next_due", "retry_after", "added")
+
+
+def to_source(row: dict[str, Any]) -> Source:
+    """A sources row as the typed Source (the one place rows become Sources)."""
+    values = {k: v for k, v in row.items() if k in _FIELDS}
+    for k in _SOURCE_TIMES:
+        if k in values:
+            values[k] = read_iso(values[k])
+    values["in_config"] = bool(values.get("in_config", 1))
+    values["failures"] = int(values.get("failures") or 0)
+    return Source(**values)
+
+
+_FIELDS = {f.name for f in fields(Source)} - {"stale"}
+
+
+class SourceStore(LogStore):
+    """The `sources` table."""
+
+    @converts_errors
+    def sync_sources(self, configured: Iterable[tuple[str, str | None, int | None]],
+                     now: datetime) -> None:
+        """Make the sources table follow feeds.yaml; sources removed from it keep their entries."""
+        rows = list(configured)
+        stamp = iso(now)
+        with self.write():
+            conn = self.conn
+            conn.execute("UPDATE sources SET in_config = 0 WHERE in_config = 1")
+            for url, name, interval in rows:
+                conn.execute(
+                    "INSERT INTO sources (url, url_in_use, name, interval, in_config, next_due, added)"
+                    " VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (url) DO UPDATE SET"
+                    " name = excluded.name, interval = excluded.interval, in_config = 1",
+                    (url, url, name, interval, stamp, stamp))
+
+    @converts_errors
+    def sources(self, *, in_config: bool = True) -> list[Source]:
+        """Every source (those in feeds.yaml unless in_config=False), in feeds.yaml order of adding."""
+        where = "WHERE in_config = 1" if in_config else ""
+        return [to_source(r) for r in self._q(f"SELECT * FROM sources {where} ORDER BY id")]
+
+    @converts_errors
+    def source(self, source_id: int) -> Source:
+        """One source by id."""
+        row = self._one("SELECT * FROM sources WHERE id = ?", (source_id,))
+        if row is None:
+            raise NotFound("source", source_id)
+        return to_source(row)
+
+    @converts_errors
+    def find_source(self, url_or_name: str) -> Source:
+        """A configured source by its feeds.yaml URL, its URL in use, or its name (any case)."""
+        rows = self._q(
+            "SELECT * FROM sources WHERE in_config = 1 AND (url = ? OR url_in_use = ? "
+            "OR lower(name) = lower(?) OR (name IS NULL AND lower(title) = lower(?)))",
+            (url_or_name, url_or_name, url_or_name, url_or_name))
+        if not rows:
+            raise NotFound("source", url_or_name)
+        if len(rows) > 1:
+            raise UsageError(f"{url_or_name!r} names {len(rows)} sources; use the URL")
+        return to_source(rows[0])
+
+    @converts_errors
+    def source_id(self, url: str) -> int | None:
+        """The id of the source with this feeds.yaml URL, in feeds.yaml or not; None if none."""
+        row = self._one("SELECT id FROM sources WHERE url = ?", (url,))
+        return int(row["id"]) if row else None
+
+    @converts_errors
+    def disable_source(self, source_id: int, reason: str, *, editor: str | None,
+                       now: datetime) -> Source:
+        """Stop polling a source until it is enabled again, and log who did it: together."""
+        with self.write():
+            self.conn.execute("UPDATE sources SET disabled = ? WHERE id = ?", (reason, source_id))
+            self.log_activity("disable", editor=editor, now=now, source_id=source_id,
+                              detail=reason)
+            return self.source(source_id)
+
+    @converts_errors
+    def source_counts(self) -> dict[int, dict[str, int]]:
+        """Per source id: entries stored, and the candidates among them."""
+        out: dict[int, dict[str, int]] = {}
+        for sid, n in self.conn.execute(
+                "SELECT source_id, count(*) FROM entries GROUP BY source_id"):
+            out[sid] = {"entries": n, "candidates": 0}
+        for sid, n in self.conn.execute(
+                "SELECT e.source_id, count(DISTINCT c.id) FROM candidates c"
+                " JOIN entries e ON e.url = c.url GROUP BY e.source_id"):
+            out.setdefault(sid, {"entries": 0, "candidates": 0})["candidates"] = n
+        return out
+
+    @converts_errors
+    def update_source(self, source_id: int, **fields: Any) -> None:
+        """Set a source's columns (its own transaction, unless inside one)."""
+        if not fields:
+            return
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        with self.write():
+            self.conn.execute(f"UPDATE sources SET {cols} WHERE id = ?",
+                                 (*fields.values(), source_id))
+
+    @converts_errors
+    def record_poll(self, source_id: int, outcome: PollOutcome) -> None:
+        """Record a poll's outcome on its source (its own transaction, unless inside one)."""
+        with self.write():
+            self._record_poll(source_id, outcome)
+
+    def _record_poll(self, source_id: int, outcome: PollOutcome) -> None:
+        sets, values = _poll_columns(outcome)
+        self.conn.execute(f"UPDATE sources SET {', '.join(sets)} WHERE id = ?",
+                          (*values, source_id))
+
+    @converts_errors
+    def enable_source(self, source_id: int, *, editor: str | None, now: datetime) -> Enabled:
+        """Clear a source's disabled state and back-off, due now, and log who did it: together.
+
+        When there was nothing to clear, nothing is changed or logged.
+        """
+        with self.write():
+            # Read inside the transaction: the log says what this enable cleared, not what a
+            # poll that finished a moment earlier had left.
+            row = self.source(source_id)
+            if row.disabled:
+                cleared: str | None = "disabled"
+            elif row.failures or (row.retry_after and row.retry_after > now):
+                cleared = "back-off"
+            else:
+                return Enabled(source=row, cleared=None, cleared_failures=0)
+            self.conn.execute(
+                "UPDATE sources SET disabled = NULL, failures = 0, retry_after = NULL,"
+                " failing_since = NULL, error = NULL, next_due = ? WHERE id = ?",
+                (iso(now), source_id))
+            self.log_activity("enable", editor=editor, now=now, source_id=source_id,
+                              detail=row.disabled or row.error)
+            return Enabled(source=self.source(source_id), cleared=cleared,
+                           cleared_failures=row.failures)
