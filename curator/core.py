@@ -20,19 +20,10 @@ from .publish import Publisher, item_html, render_note
 from .store import Store
 from .store.search import MAX_QUERY, SNIPPET_END, SNIPPET_START, SearchStore
 from .text import strip_invisible
-from .types import (
-    MAX_NOTE_CHARS,
-    Candidate,
-    Channel,
-    Editor,
-    Enabled,
-    PublishedItem,
-    Source,
-    Topic,
-)
+from .types import MAX_NOTE_CHARS, Candidate, Channel, Editor, Enabled, PublishedItem, Source
 
 if TYPE_CHECKING:
-    from .feedsfile import AddResult, FeedsFile
+    from .feedsfile import AddResult
     from .relevance import Refreshed as RelevanceRefreshed
 
 __all__ = ["MAX_NOTE_CHARS", "MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "Curator", "PollSummary",
@@ -40,10 +31,6 @@ __all__ = ["MAX_NOTE_CHARS", "MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "Curat
 
 
 log = logging.getLogger("curator")
-
-# The activity-log actions that change what is polled or matched (the Sources page lists them).
-CONFIG_ACTIONS = ("enable", "disable", "source-add", "source-rename", "source-remove",
-                  "topic-add", "topic-edit", "topic-remove")
 
 DAY = 86400
 STALE_AFTER = 7 * DAY  # a source failing this long is flagged in `curator sources`
@@ -136,104 +123,6 @@ class Curator:
         s = self.store.find_source(url_or_name)
         return self.store.enable_source(s.id, editor=editor, now=self.now())
 
-    def disable(self, url_or_name: str, *, editor: str | None = None) -> Source:
-        """Stop polling a source (it stays in feeds.yaml) until `enable`; logged with the editor."""
-        self.sync_sources()
-        s = self.store.find_source(url_or_name)
-        if s.disabled:
-            return s
-        reason = f"disabled by {editor}" if editor else "disabled"
-        return self.store.disable_source(s.id, reason, editor=editor, now=self.now())
-
-    # ------------------------------------------------------------------ editing feeds.yaml
-
-    def edit_config(self, edit: Callable[[FeedsFile], str | None], *, editor: str | None,
-                    action: str, source: str | None = None) -> str | None:
-        """Change feeds.yaml through `edit` (which returns the log's line of detail), write it
-        with only the edited lines changed, take the new configuration in, and log the change
-        with the editor. Nothing is written or logged when the edit or the result is refused."""
-        from .feedsfile import FeedsFile
-
-        f = FeedsFile(self.config.path)
-        detail = edit(f)
-        if not f.changed():
-            return detail
-        config = replace(f.check(), database=self.config.database)
-        now = self.now()
-        with self.store.write():
-            self.store.sync_sources(((s.url, s.name, s.interval) for s in config.sources), now)
-            source_id = self.store.source_id(source) if source else None
-            self.store.log_activity(action, editor=editor, now=now, source_id=source_id,
-                                    detail=detail)
-            # The file is written last: if that fails, the log and the sources roll back.
-            f.save()
-        self.config = config
-        self._synced = True
-        return detail
-
-    def add_source(self, url: str, name: str | None = None, *, editor: str | None) -> str:
-        """Add a source to feeds.yaml (only its lines are added); returns its URL."""
-        url = url.strip()
-
-        def edit(f: FeedsFile) -> str:
-            f.add_source(url, name)
-            return f"{name} ({url})" if name else url
-
-        self.edit_config(edit, editor=editor, action="source-add", source=url)
-        return url
-
-    def rename_source(self, url: str, name: str | None, *, editor: str | None) -> None:
-        """Set or clear a source's name in feeds.yaml."""
-        old = next((s.name for s in self.config.sources if s.url == url), None)
-
-        def edit(f: FeedsFile) -> str:
-            f.rename_source(url, name)
-            return f"{old or url} → {(name or '').strip() or url}"
-
-        self.edit_config(edit, editor=editor, action="source-rename", source=url)
-
-    def remove_source(self, url: str, *, editor: str | None) -> None:
-        """Take a source out of feeds.yaml; what it brought in stays stored."""
-        old = next((s.name for s in self.config.sources if s.url == url), None)
-
-        def edit(f: FeedsFile) -> str:
-            f.remove_source(url)
-            return f"{old} ({url})" if old else url
-
-        self.edit_config(edit, editor=editor, action="source-remove", source=url)
-
-    def put_topic(self, name: str, *, title: str | None, any_terms: Sequence[Any],
-                  all_terms: Sequence[Any] = (), none_terms: Sequence[Any] = (),
-                  create: bool = False, editor: str | None) -> None:
-        """Create a topic in feeds.yaml, or change one's title and terms (then `rematch`)."""
-        def edit(f: FeedsFile) -> str:
-            f.put_topic(name, title=title, any_terms=any_terms, all_terms=all_terms,
-                        none_terms=none_terms, create=create)
-            n = len(any_terms) + len(all_terms) + len(none_terms)
-            return f"{name}: {n} term{'' if n == 1 else 's'}"
-
-        self.edit_config(edit, editor=editor, action="topic-add" if create else "topic-edit")
-
-    def remove_topic(self, name: str, *, editor: str | None) -> None:
-        """Take a topic out of feeds.yaml (then `rematch`)."""
-        def edit(f: FeedsFile) -> str:
-            f.remove_topic(name)
-            return name
-
-        self.edit_config(edit, editor=editor, action="topic-remove")
-
-    def topics_after(self, edit: Callable[[FeedsFile], Any]) -> tuple[Topic, ...]:
-        """The topics feeds.yaml would have after `edit`, without writing anything."""
-        from .feedsfile import FeedsFile
-
-        f = FeedsFile(self.config.path)
-        edit(f)
-        return f.check().topics
-
-    def source_activity(self, limit: int = 10) -> list[dict[str, Any]]:
-        """The newest changes to the sources and topics, newest first."""
-        return self.store.activity(CONFIG_ACTIONS, limit, sources=True)
-
     def last_enabled(self) -> dict[int, dict[str, Any]]:
         """Who last enabled each source that was ever enabled, and when, by source id."""
         return self.store.last_enabled()
@@ -244,8 +133,7 @@ class Curator:
                    limit: int | None = 50, source: str | None = None, search: str | None = None,
                    offset: int = 0, sort: str = "newest", seen: bool | None = None
                    ) -> list[Candidate]:
-        """Candidates, newest first (sort="score": the likeliest to be featured first;
-        `seen`: only those an editor marked seen, or only the others)."""
+        """Candidates, newest first (sort="score": likeliest first; `seen`: marked seen or not)."""
         if topic and topic not in {t.name for t in self.config.topics}:
             known = ", ".join(t.name for t in self.config.topics) or "none"
             raise UsageError(f"unknown topic {topic!r} (topics: {known})")
@@ -285,26 +173,15 @@ class Curator:
         """Reject a candidate (unfeatures it)."""
         return self.store.set_status(candidate_id, "rejected", editor=editor, now=self.now())
 
-    def mark_seen(self, ids: Sequence[int], *, editor: str, seen: bool = True) -> list[int]:
-        """Mark new candidates as seen by `editor` (or not seen again); returns those changed.
-
-        Seen is not a decision: the candidate stays new, and nothing is published or learnt.
-        """
-        return self.store.mark_seen(list(ids), editor=editor, now=self.now(), seen=seen)
-
     def reset(self, candidate_id: int, *, editor: str) -> Candidate:
         """Put a candidate back to new (unfeatures it)."""
         return self.store.set_status(candidate_id, "new", editor=editor, now=self.now())
 
-    def rematch(self, *, dry_run: bool = False,
-                topics: Sequence[Topic] | None = None) -> dict[str, Any]:
-        """Apply the current topics to every stored entry; with dry_run, say what would change
-        (with `topics`, what these would change in place of feeds.yaml's: the desk's preview)."""
+    def rematch(self, *, dry_run: bool = False) -> dict[str, Any]:
+        """Apply the current topics to every stored entry; with dry_run, say what would change."""
         from .match import Matcher
 
-        if topics is not None and not dry_run:
-            raise UsageError("only a dry run can try other topics")
-        matcher = Matcher(tuple(self.config.topics if topics is None else topics))
+        matcher = Matcher(self.config.topics)
         if dry_run:
             return self._search().rematch_preview(lambda t, x: matcher.match(t, x))
         entries, new, dropped = self.store.rematch(lambda t, x: matcher.match(t, x), self.now())
