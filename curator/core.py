@@ -32,6 +32,14 @@ __all__ = ["MAX_NOTE_CHARS", "MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "Curat
 
 log = logging.getLogger("curator")
 
+
+def _article_url(url: str) -> str:
+    """An article URL as the editor gave it, in the canonical form candidates are stored under."""
+    from .urls import canonicalize
+
+    return canonicalize(url.strip()) or url.strip()
+
+
 DAY = 86400
 STALE_AFTER = 7 * DAY  # a source failing this long is flagged in `curator sources`
 
@@ -159,11 +167,11 @@ class Curator:
             raise UsageError(f"the note has {len(note):,} characters; the limit is "
                              f"{MAX_NOTE_CHARS:,}")
         return self.store.set_status(candidate_id, "featured", editor=editor, now=self.now(),
-                                     note=note, link=link)
+                                     note=note, link=_article_url(link) if link else None)
 
     def split(self, candidate_id: int, url: str, *, editor: str) -> Candidate:
         """Make one of a story's other articles a candidate of its own; the new candidate."""
-        return self.store.split(candidate_id, url, editor=editor, now=self.now())
+        return self.store.split(candidate_id, _article_url(url), editor=editor, now=self.now())
 
     def merge(self, candidate_id: int, other_id: int, *, editor: str) -> Candidate:
         """Join another candidate's story to this one (it keeps this one's status and note)."""

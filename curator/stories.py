@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 #: An arriving article joins a story when its best score against the story reaches this.
 THRESHOLD = 0.28
@@ -30,8 +31,8 @@ MAX_KEYS = 10
 #: An arriving article is compared with at most this many of a story's articles (a story carried
 #: by hundreds of outlets costs no more than one carried by a dozen).
 MAX_COMPARED = 6
-#: Of a long summary, only the start says what the story is; the rest is detail or boilerplate.
-MAX_TEXT_CHARS = 600
+#: Of a long summary, only the lede (a sentence or two) says what the story is; the rest is detail.
+MAX_TEXT_CHARS = 300
 
 _WORD = re.compile(r"[^\W\d_](?:[\w'’.-]*\w)?", re.UNICODE)
 # An amount: optional currency, a number with separators, optional scale or percent.
@@ -115,7 +116,21 @@ def _rarity(word: str) -> float:
     if word in _NEWSY or len(word) < 2:
         return 0.0
     zipf = zipf_frequency(word, "en")
-    return max(0.0, min(4.5, 6.3 - zipf))
+    return max(0.0, min(3.5, 6.3 - zipf))
+
+
+@lru_cache(maxsize=200_000)
+def _pieces(word: str) -> tuple[tuple[str, float], ...]:
+    """A lower-cased word's stems and rarities: possessive dropped, hyphenated parts apart."""
+    word = word.replace("’", "'").strip("'.-")
+    if word.endswith("'s"):
+        word = word[:-2]
+    out = []
+    for piece in word.split("-") if "-" in word else (word,):
+        weight = _rarity(piece)
+        if weight > 0:
+            out.append((_stem(piece), weight))
+    return tuple(out)
 
 
 def _amount_keys(text: str) -> tuple[set[str], set[str]]:
@@ -168,7 +183,7 @@ def _initials(text: str) -> list[str]:
             run.append(word.split("'")[0].split("’")[0])
         elif run and word.lower() in _CONNECTORS:
             run.append(word)
-        else:
+        elif run:
             flush()
     flush()
     return out
@@ -198,14 +213,7 @@ def signature(title: str, text: str) -> Signature:
         if part_text is title and generic:
             continue
         for n, raw in enumerate(_WORD.findall(part_text)):
-            word = raw.lower().replace("’", "'").strip("'.-")
-            if word.endswith("'s"):
-                word = word[:-2]
-            for piece in word.split("-") if "-" in word else (word,):
-                weight = _rarity(piece)
-                if weight <= 0:
-                    continue
-                stem = _stem(piece)
+            for stem, weight in _pieces(raw.lower()):
                 if weight > terms.get(stem, 0.0):
                     terms[stem] = weight
                 if case_counts:
@@ -234,21 +242,34 @@ def _title_text(title: str) -> str:
     return " ".join(_stem(w.lower()) for w in _WORD.findall(title) if _rarity(w.lower()) > 0)
 
 
+@lru_cache(maxsize=1)
+def _fuzz() -> Any:
+    from rapidfuzz import fuzz
+
+    return fuzz
+
+
+def _title_ratio(a: str, b: str) -> float:
+    """Character similarity of two titles' stems, 0 to 100, word order aside."""
+    return float(_fuzz().token_sort_ratio(a, b))
+
+
 def score(a: Signature, b: Signature, hours_apart: float = 0.0) -> float:
     """How surely a and b report the same story, from 0 up (THRESHOLD and above: the same)."""
     if a.generic or b.generic or not a.norm or not b.norm:
         return 0.0
-    shared = a.terms.keys() & b.terms.keys()
-    dot = sum(a.terms[t] * b.terms[t] for t in shared)
+    at, bt, an, bn = a.terms, b.terms, a.names, b.names
+    dot = content = 0.0
+    for t in at.keys() & bt.keys():
+        product = at[t] * bt[t]
+        dot += product
+        if t not in an and t not in bn:
+            content += product
     cosine = dot / (a.norm * b.norm)
-    from rapidfuzz import fuzz
-
-    title = fuzz.token_sort_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
+    title = _title_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
     value = 0.75 * cosine + 0.25 * title
     # The same people and companies with nothing else in common: another event in their story.
-    content = sum(a.terms[t] * b.terms[t] for t in shared - a.names - b.names)
-    content /= a.norm * b.norm
-    if content < CONTENT_MIN:
+    if content / (a.norm * b.norm) < CONTENT_MIN:
         value *= 0.7
     same_amounts = a.amounts & b.amounts
     if same_amounts:
@@ -259,7 +280,7 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0) -> float:
     if a.figures & b.figures:
         value += 0.08
     # Stories fade: two articles a day and a half apart need to agree more.
-    value -= 0.05 * max(0.0, hours_apart - 12.0) / 12.0
+    value -= 0.1 * max(0.0, hours_apart - 3.0) / 12.0
     return value
 
 
@@ -281,6 +302,8 @@ class Story:
 def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> Story | None:
     """The story the article joins, or None: the best-scoring one at THRESHOLD or above.
 
+    A story scores the mean of the article's scores against its first MAX_COMPARED articles.
+
     A story that already has an article from the same source is not joined: one outlet's second
     article on a story is a follow-up, and it stays a candidate of its own.
     """
@@ -290,10 +313,15 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> St
     for story in stories:
         if article.source in story.sources:
             continue
-        top = 0.0
-        for seen, other in story.members[:MAX_COMPARED]:
-            hours = abs((article.seen - seen).total_seconds()) / 3600.0
-            top = max(top, score(sig, other, hours))
+        # The mean over the story's first articles, not the best match: an article that merely
+        # shares a theme with one of them (a roundup, a follow-up) does not chain two stories.
+        members = story.members[:MAX_COMPARED]
+        scores = []
+        for seen, other in members:
+            scores.append(score(sig, other, abs((article.seen - seen).total_seconds()) / 3600.0))
+            if len(scores) == 1 and len(members) > 1 and scores[0] < THRESHOLD / 2:
+                break  # far from the story's first article: taken as another story, unscored
+        top = sum(scores) / len(members) if len(scores) == len(members) else 0.0
         if top >= THRESHOLD and (best is None or top > best[0]):
             best = (top, story)
     return best[1] if best else None

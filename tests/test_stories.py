@@ -49,10 +49,13 @@ def test_a_regulator_is_its_initials() -> None:
     assert "ftc" in signature("FTC sues Amazon", "").terms
 
 
-def test_same_event_in_other_words_is_one_story() -> None:
-    a = signature("US FTC sues Amazon, alleging it tricked users into Prime sign-ups",
+PRIME = signature("US FTC sues Amazon, alleging it tricked users into Prime sign-ups",
                   "The Federal Trade Commission sued Amazon.com, accusing the retailer of enrolling"
                   " consumers in Prime without consent and making it hard to cancel.")
+
+
+def test_same_event_in_other_words_is_one_story() -> None:
+    a = PRIME
     b = signature("The FTC is suing Amazon over its Prime cancellation maze",
                   "The agency says Amazon used dark patterns to push shoppers into Prime"
                   " subscriptions and made cancelling hard.")
@@ -60,9 +63,7 @@ def test_same_event_in_other_words_is_one_story() -> None:
 
 
 def test_same_company_and_regulator_other_event_stays_apart() -> None:
-    a = signature("US FTC sues Amazon, alleging it tricked users into Prime sign-ups",
-                  "The Federal Trade Commission sued Amazon.com, accusing the retailer of enrolling"
-                  " consumers in Prime without consent and making it hard to cancel.")
+    a = PRIME
     b = signature("Judge lets FTC's antitrust case against Amazon move toward trial",
                   "A federal judge declined to dismiss the Federal Trade Commission's lawsuit"
                   " accusing Amazon of illegally maintaining a monopoly.")

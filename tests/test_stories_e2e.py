@@ -279,3 +279,30 @@ def test_grouping_off_makes_every_article_a_candidate(server, make_cli, clock):
     cli = make_cli([server.url("/a"), server.url("/b")], TOPICS, stories={"window": 0})
     cli("poll", "--json")
     assert len(cli("candidates", "--json")) == 2
+
+
+def test_importing_a_review_of_a_grouped_article_keeps_its_own_item(outlets, tmp_path):
+    story = prime_of(outlets)
+    export = [{"url": "https://verge.example/prime", "title": PRIME["verge"][0],
+               "status": "featured", "note": "Reviewed elsewhere.", "guid": "urn:uuid:elsewhere",
+               "featured_at": "2026-11-20T09:00:00Z", "note_updated_at": "2026-11-20T09:00:00Z",
+               "topics": ["tech"]}]
+    path = tmp_path / "export.json"
+    import json
+
+    path.write_text(json.dumps(export))
+    outlets("import", str(path))
+    cands = {c["url"]: c for c in outlets("candidates", "--status", "all", "--json")}
+    assert cands["https://verge.example/prime"]["status"] == "featured"
+    assert "https://verge.example/prime" not in [a["url"] for a in
+                                                 outlets("show", str(story["id"]), "--json")["also"]]
+
+
+def test_link_and_split_take_the_url_as_pasted(outlets):
+    story = prime_of(outlets)
+    sid = str(story["id"])
+    # Tracking parameters and a fragment, as a URL copied from a browser has them.
+    outlets("feature", sid, "--link", "https://BBC.example/prime?utm_source=x#top")
+    assert outlets("show", sid, "--json")["url"] == "https://bbc.example/prime"
+    outlets("split", sid, " https://verge.example/prime?utm_medium=rss ")
+    assert "https://verge.example/prime" in [c["url"] for c in outlets("candidates", "--json")]

@@ -1,7 +1,9 @@
 """Grouping quality on labeled articles: pairwise precision and recall of curator.stories.
 
-tuning.yaml was used to choose the weights and the threshold; held_out.yaml was written after
-they were frozen. Both must reach the targets: precision matters more than recall.
+tuning.yaml was used to choose the weights and the threshold; each held-out set was written after
+the judgement was frozen and measured once; held_out_beat and held_out_2 then led to the next
+change each, after which a new held-out set was written (README "Stories" tells the history).
+Every set must reach the targets: precision matters more than recall.
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ def pairwise(items: list[dict[str, Any]]) -> tuple[float, float]:
     return tp / max(1, tp + fp), tp / max(1, tp + fn)
 
 
-@pytest.mark.parametrize("name", ["tuning.yaml", "held_out.yaml"])
+SETS = ["tuning.yaml", "held_out.yaml", "held_out_beat.yaml", "held_out_2.yaml", "held_out_3.yaml"]
+
+
+@pytest.mark.parametrize("name", [s for s in SETS if s != "held_out_beat.yaml"])
 def test_labeled_sets_are_what_they_claim(name: str) -> None:
     items = load(name)
     sizes: dict[str, int] = {}
@@ -58,7 +63,7 @@ def test_labeled_sets_are_what_they_claim(name: str) -> None:
         assert len(set(titles)) == len(titles)
 
 
-@pytest.mark.parametrize("name", ["tuning.yaml", "held_out.yaml"])
+@pytest.mark.parametrize("name", SETS)
 def test_pairwise_precision_and_recall(name: str) -> None:
     precision, recall = pairwise(load(name))
     print(f"{name}: precision {precision:.3f}, recall {recall:.3f}")

@@ -300,15 +300,21 @@ class CandidateStore(LogStore):
         assert row is not None
         return f"{row['r'] or 0}:{row['f']}:{row['a'] or 0}"
 
+    def _candidate_url(self, candidate_id: int) -> str:
+        row = self._one("SELECT url FROM candidates WHERE id = ?", (candidate_id,))
+        if row is None:
+            raise NotFound("candidate", candidate_id)
+        return str(row["url"])
+
     @converts_errors
     def split(self, candidate_id: int, url: str, *, editor: str, now: datetime
               ) -> Candidate:
         """Make one of a story's other articles a candidate of its own; the new candidate."""
         stamp = iso(now)
         with self.write():
-            if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
-                raise NotFound("candidate", candidate_id)
+            self._candidate_url(candidate_id)
             new_id = story_split(self.conn, candidate_id, url, stamp)
+            self.stories.forget(candidate_id, new_id)
             self._log_review(candidate_id, "split", editor, stamp, url)
             self._log_review(new_id, "split", editor, stamp, f"from #{candidate_id}")
             return self.candidate(new_id)
@@ -319,13 +325,11 @@ class CandidateStore(LogStore):
         """Join another candidate's story to this one; the story keeps this one's status and note."""
         stamp = iso(now)
         with self.write():
-            if self._one("SELECT id FROM candidates WHERE id = ?", (candidate_id,)) is None:
-                raise NotFound("candidate", candidate_id)
-            other = self._one("SELECT url FROM candidates WHERE id = ?", (other_id,))
-            if other is None:
-                raise NotFound("candidate", other_id)
+            self._candidate_url(candidate_id)
+            other_url = self._candidate_url(other_id)
             story_merge(self.conn, candidate_id, other_id, stamp)
-            self._log_review(candidate_id, "merge", editor, stamp, f"#{other_id} {other['url']}")
+            self.stories.forget(candidate_id, other_id)
+            self._log_review(candidate_id, "merge", editor, stamp, f"#{other_id} {other_url}")
             self._log_review(other_id, "merge", editor, stamp, f"into #{candidate_id}")
             return self.candidate(candidate_id)
 

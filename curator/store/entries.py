@@ -167,7 +167,7 @@ class EntryStore(SourceStore):
             if cid is None:
                 cid = self.stories.place(conn, entry_id, source_id, e, now)
                 if cid is not None:
-                    self.stories.join(conn, cid, entry_id, e, stamp)
+                    self.stories.join(conn, cid, entry_id, source_id, e, stamp)
             if cid is not None:
                 conn.executemany(
                     "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",

@@ -11,6 +11,8 @@ from ..clock import iso
 from .base import converts_errors
 from .candidates import CandidateStore
 from .entries import EntryStore
+from .stories import split as story_split
+from .stories import story_of
 
 
 class ImportStore(EntryStore, CandidateStore):
@@ -41,6 +43,13 @@ class ImportStore(EntryStore, CandidateStore):
         conn = self.conn
         item = {**item, "url": self._stored_spelling(item["url"])}
         row = self._one("SELECT * FROM candidates WHERE url = ?", (item["url"],))
+        story = story_of(conn, item["url"]) if row is None and self.has_stories else None
+        if story is not None:
+            # Grouped here into another article's story, but reviewed on its own there: it
+            # keeps its own item (and guid), as a candidate of its own.
+            story_split(conn, story, item["url"], stamp)
+            self.stories.forget(story)
+            row = self._one("SELECT * FROM candidates WHERE url = ?", (item["url"],))
         changed = row is None or any(row[k] != item.get(k) for k in fields)
         if row is None:
             cur = conn.execute(

@@ -25,7 +25,7 @@ from ..exceptions import NotFound, UsageError
 from ..types import EntryData
 
 #: Stories looked at for one arriving entry: those sharing the most keys with it.
-MAX_STORIES = 8
+MAX_STORIES = 4
 #: Of a story's articles, the first few give it keys (enough to be found by any wording).
 KEYED_ARTICLES = 4
 _SIGNATURES = 8192
@@ -45,7 +45,8 @@ class StoryIndex:
     def __init__(self, window: int) -> None:
         self.window = window  # seconds; 0 turns grouping off
         self._sigs: OrderedDict[int, Any] = OrderedDict()
-        self._pending: dict[str, Any] = {}
+        self._sources: OrderedDict[int, set[int]] = OrderedDict()
+        self._firsts: OrderedDict[int, list[tuple[Any, ...]]] = OrderedDict()
         self._swept: datetime | None = None
 
     # ------------------------------------------------------------ grouping
@@ -73,6 +74,8 @@ class StoryIndex:
 
         self._sweep(conn, now)
         sig = self._signature(entry_id, e.title, e.text)
+        # As a member of a story (its own or one it joins), it is compared with what comes next.
+        self._remember(-entry_id, (now, e.published, sig))
         if sig.generic or not sig.keys:
             return None
         since = iso(now - timedelta(seconds=self.window))
@@ -87,12 +90,11 @@ class StoryIndex:
         published = e.published
         stories: list[Story] = []
         for cid in found:
-            sources: set[str] = set()
+            # One outlet's second article on a story stays its own (see stories.best_story).
+            if source_id in self._story_sources(conn, cid):
+                continue
             kept: list[tuple[datetime, Any]] = []
-            for m_id, m_source, m_first, m_published in self._members(conn, cid):
-                sources.add(str(m_source))
-                if len(kept) >= self._compared:
-                    continue
+            for m_id, m_first, m_published in self._members(conn, cid):
                 seen, other, m_sig = self._member(conn, m_id, m_first, m_published, now)
                 # First seen within the window, and published within it too where both say:
                 # a first poll sees months of articles at once.
@@ -102,25 +104,56 @@ class StoryIndex:
                     seen = min(seen, other)
                 kept.append((seen, m_sig))
             if kept:
-                stories.append(Story(id=cid, first_seen=kept[0][0], sources=sources, members=kept))
+                stories.append(Story(id=cid, first_seen=kept[0][0], sources=set(), members=kept))
         at = min(now, published) if published else now
         article = Article(id=entry_id, source=str(source_id), title=e.title, text=e.text, seen=at)
         story = best_story(article, sig, stories)
         return story.id if story else None
 
-    @property
-    def _compared(self) -> int:
-        from ..stories import MAX_COMPARED
+    def forget(self, *candidate_ids: int) -> None:
+        """Drop what is kept of these stories (after a split or a merge changed them)."""
+        for cid in candidate_ids:
+            self._sources.pop(cid, None)
+            self._firsts.pop(cid, None)
 
-        return MAX_COMPARED
+    def _story_sources(self, conn: sqlite3.Connection, cid: int) -> set[int]:
+        """The sources of a story's articles, read once per story for the life of the Store.
+
+        Looked up by the story's URLs (`+e.source_id` keeps SQLite off the source's own
+        entries, which grow with the database). Another process's additions meanwhile are
+        missed; that only lets its outlet's second article join, never loses one.
+        """
+        known = self._sources.get(cid)
+        if known is None:
+            known = {int(r[0]) for r in conn.execute(
+                "SELECT DISTINCT e.source_id FROM (SELECT url FROM candidates WHERE id = ?1"
+                " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?1) u"
+                " JOIN entries e ON e.url = u.url", (cid,))}
+            self._sources[cid] = known
+            if len(self._sources) > _SIGNATURES:
+                self._sources.popitem(last=False)
+        return known
 
     def _members(self, conn: sqlite3.Connection, cid: int) -> list[tuple[Any, ...]]:
-        """A story's articles, first seen first: one entry per outlet's copy."""
-        return conn.execute(
-            "SELECT e.id, e.source_id, e.first_seen, e.published"
-            " FROM entries e WHERE e.url IN (SELECT url FROM candidates WHERE id = ?1"
-            " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?1)"
-            " ORDER BY e.first_seen, e.id", (cid,)).fetchall()
+        """The story's first few articles (one entry per outlet's copy), first seen first."""
+        from ..stories import MAX_COMPARED
+
+        # The candidate's own article and the first that joined: a story of 300 outlets costs
+        # no more than one of six.
+        firsts = self._firsts.get(cid)
+        if firsts is not None:
+            return firsts
+        firsts = conn.execute(
+            "SELECT e.id, e.first_seen, e.published FROM entries e WHERE e.url IN"
+            " (SELECT url FROM candidates WHERE id = ?1 UNION ALL SELECT url FROM"
+            " (SELECT url FROM story_articles WHERE candidate_id = ?1 ORDER BY added, rowid"
+            " LIMIT ?2)) ORDER BY e.first_seen, e.id LIMIT ?2", (cid, MAX_COMPARED)).fetchall()
+        if len(firsts) == MAX_COMPARED:
+            # A story's first articles stay its first: kept until a split or merge changes it.
+            self._firsts[cid] = firsts
+            if len(self._firsts) > _SIGNATURES:
+                self._firsts.popitem(last=False)
+        return firsts
 
     def _member(self, conn: sqlite3.Connection, entry_id: int, first_seen: str | None,
                 published: str | None, now: datetime) -> tuple[datetime, datetime | None, Any]:
@@ -152,9 +185,11 @@ class StoryIndex:
             "INSERT OR IGNORE INTO story_keys (key, first_seen, candidate_id) VALUES (?, ?, ?)",
             [(k, first_seen, candidate_id) for k in sig.keys])
 
-    def join(self, conn: sqlite3.Connection, candidate_id: int, entry_id: int, e: EntryData,
-             stamp: str | None) -> None:
+    def join(self, conn: sqlite3.Connection, candidate_id: int, entry_id: int, source_id: int,
+             e: EntryData, stamp: str | None) -> None:
         """Record the entry's URL as another article of the candidate's story."""
+        if candidate_id in self._sources:
+            self._sources[candidate_id].add(source_id)
         conn.execute("INSERT OR IGNORE INTO story_articles (url, candidate_id, added)"
                      " VALUES (?, ?, ?)", (e.url, candidate_id, stamp))
         count = conn.execute("SELECT count(*) FROM story_articles WHERE candidate_id = ?",
