@@ -22,7 +22,7 @@ import nh3
 from bs4 import BeautifulSoup
 from feedparser.encodings import convert_to_utf8
 
-from . import urls
+from . import fastparse, urls
 from .exceptions import NotAFeed, ParseError
 from .text import strip_invisible
 from .types import EntryData, ParsedFeed, SourceData
@@ -522,19 +522,23 @@ def parse_feed(url: str, content: bytes, headers: Mapping[str, str]) -> ParsedFe
         raise _not_a_feed(url, content, data, root, headers)
 
     fp_headers = {"content-type": "application/xml; charset=utf-8"}  # converted above
-    if _BASE_ATTR.search(data):
+    if b"base" in data and _BASE_ATTR.search(data):  # the plain test is 20x faster
         # feedparser nests xml:base correctly only below an absolute base, so give it one.
         # Otherwise it gets none and leaves relative guids and links as written (we resolve
         # links against url ourselves), which keeps entry keys independent of the feed's URL.
         fp_headers["content-location"] = url
+    # Plain RSS 2.0 without xml:base: the same fields from lxml, or None when feedparser decides.
+    result: Any = None if "content-location" in fp_headers else fastparse.parse(data)
     try:
         # Bytes only, never a URL or path (feedparser would fetch or open it). Its sanitiser is
         # off (nh3 below is stricter and twice as fast) and so is its relative-URI rewriting,
         # which re-parses every HTML field: nh3 resolves href/src against the same xml:base
         # (feedparser keeps it per field) during the one clean it does anyway.
-        result = feedparser.parse(
-            data, response_headers=fp_headers, sanitize_html=False, resolve_relative_uris=False,
-        )
+        if result is None:
+            result = feedparser.parse(
+                data, response_headers=fp_headers, sanitize_html=False,
+                resolve_relative_uris=False,
+            )
     except Exception as e:  # hostile input must cost one source, not the whole poll
         raise ParseError(url, f"feed parser failed: {type(e).__name__}: {e}") from e
 

@@ -24,7 +24,14 @@ _INVISIBLE = re.compile(
 )
 
 
+# Any of the characters above: a plain class that the regex engine scans for quickly, so the
+# common text (none of them) skips the slower pattern with its lookarounds.
+_ANY_INVISIBLE = re.compile(f"[{_BIDI_CONTROLS}{_ZERO_WIDTH}\u200c\u200d]")
+
+
 def strip_invisible(text: str) -> str:
     """text without bidi overrides/isolates and zero-width characters (joiners kept in scripts)."""
+    if text.isascii() or _ANY_INVISIBLE.search(text) is None:
+        return text
     return _INVISIBLE.sub("", text)
 

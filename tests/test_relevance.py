@@ -185,6 +185,21 @@ def test_suggest_false_makes_none_and_withdraws_the_undecided(
     assert not any(c["suggested"] for c in cli("candidates", "--json", "--limit", "100"))
 
 
+def test_a_suggestion_an_editor_worked_on_is_never_withdrawn(
+        two_days: tuple[Cli, FeedServer], tmp_path: Path, clock: Any) -> None:
+    cli, server = two_days
+    cli("poll", "--json")
+    missed = by_url(cli("candidates", "--json", "--limit", "100"), "missed")
+    cli("feature", str(missed["id"]), "--note", "A draft worth keeping.")
+    cli("reset", str(missed["id"]))  # back to new, the note kept as a draft
+    write_config(tmp_path, [{"url": server.url("/f.xml"), "name": "Src"}],
+                 relevance={"suggest": False})
+    clock.advance(hours=1)
+    cli("poll", "--json")
+    kept = cli("show", str(missed["id"]), "--json")
+    assert kept["status"] == "new" and kept["note"] == "A draft worth keeping."
+
+
 def test_a_higher_suggest_above_makes_fewer(two_days: tuple[Cli, FeedServer], tmp_path: Path
                                             ) -> None:
     cli, server = two_days

@@ -180,6 +180,13 @@ class RelevanceStore:
                " AND NOT EXISTS (SELECT 1 FROM candidates c WHERE c.url = e.url)")
         params: list[Any] = [after_id]
         if since is not None:
+            # Through the first_seen index to the oldest id in range: scanning ids down to the
+            # first entry ever stored would read the whole table at every retrain.
+            first = self.conn.execute("SELECT min(id) FROM entries WHERE first_seen >= ?",
+                                      (since,)).fetchone()[0]
+            if first is None:
+                return
+            params[0] = max(after_id, int(first) - 1)
             sql += " AND e.first_seen >= ?"
             params.append(since)
         sql += " ORDER BY e.id DESC"
@@ -218,8 +225,13 @@ class RelevanceStore:
 
     @_converts_errors
     def drop_suggestions(self, below: float | None = None) -> int:
-        """Take back undecided suggestions (all, or those now scored below `below`)."""
-        sql = "DELETE FROM candidates WHERE suggested = 1 AND status = 'new'"
+        """Take back undecided suggestions (all, or those now scored below `below`).
+
+        One an editor ever acted on (featured then put back, a draft note) stays: withdrawing
+        it would lose their work.
+        """
+        sql = ("DELETE FROM candidates WHERE suggested = 1 AND status = 'new' AND note IS NULL"
+               " AND NOT EXISTS (SELECT 1 FROM review_log r WHERE r.candidate_id = candidates.id)")
         params: list[Any] = []
         if below is not None:
             sql += " AND score < ?"
