@@ -20,13 +20,14 @@ if TYPE_CHECKING:
     from .config import Config
     from .store import Store
     from .store.search import SearchStore
+    from .types import Candidate
 
 log = logging.getLogger("curator")
 
 
 def add_article(store: Store, search: SearchStore, config: Config, url: str, *,
-                note: str | None, editor: str, now: datetime) -> tuple[int, bool]:
-    """Make the article at `url` a candidate (with a note: featured); (its id, whether new)."""
+                note: str | None, editor: str, now: datetime) -> Candidate:
+    """Make the article at `url` a candidate (with a note: featured); the candidate."""
     import asyncio
     import html
 
@@ -74,4 +75,4 @@ def add_article(store: Store, search: SearchStore, config: Config, url: str, *,
             store.set_status(cid, "featured", editor=editor, now=now, note=note)
     log.info("%s added %s as candidate %d%s", editor, canonical, cid,
              "" if created else " (it was one already)")
-    return cid, created
+    return store.candidate(cid)
