@@ -3,6 +3,7 @@
     .venv/bin/python bench/poll_bench.py                 # 1,000 feeds x 30 items
     .venv/bin/python bench/poll_bench.py --feeds 10000   # the newsroom case
     .venv/bin/python bench/poll_bench.py --only curator  # skip reader
+    .venv/bin/python bench/poll_bench.py --mix mixed     # a realistic mix (see --help); --mix worst
 
 It generates N synthetic RSS 2.0 feeds (about 37 KB each, HTML descriptions, a few items that match
 the topics) under bench/out/, serves them on 127.0.0.1 (nginx when it is installed, else a small
