@@ -138,8 +138,9 @@ def _paragraph_pool(rng: random.Random, n: int = 400) -> list[str]:
     return pool
 
 
-def _item(rng: random.Random, pool: list[str], feed: int, key: str, when: datetime,
-          matched: bool, shared: int | None) -> str:
+def _words(rng: random.Random, pool: list[str], feed: int, key: str, when: datetime,
+           matched: bool, shared: int | None) -> tuple[str, str, str]:
+    """An item's title, link and HTML body (the same random draws for every style)."""
     words = [rng.choice(_WORDS) for _ in range(rng.randint(6, 10))]
     if matched:
         words.insert(rng.randrange(len(words)), rng.choice(_TOPIC_PHRASES))
@@ -152,6 +153,12 @@ def _item(rng: random.Random, pool: list[str], feed: int, key: str, when: dateti
     body = "".join(rng.choice(pool) for _ in range(3))
     if matched and rng.random() < 0.5:
         body += f"<p>The {rng.choice(_TOPIC_PHRASES)} angle, explained.</p>"
+    return title, link, body
+
+
+def _item(rng: random.Random, pool: list[str], feed: int, key: str, when: datetime,
+          matched: bool, shared: int | None) -> str:
+    title, link, body = _words(rng, pool, feed, key, when, matched, shared)
     return (
         "<item>"
         f"<title>{escape(title, quote=False)}</title>"
@@ -179,17 +186,7 @@ def _item_mixed(rng: random.Random, pool: list[str], feed: int, key: str, when: 
     """One item (or Atom entry) in the given style, with the same words as _item."""
     if style == "escaped":
         return _item(rng, pool, feed, key, when, matched, shared)
-    words = [rng.choice(_WORDS) for _ in range(rng.randint(6, 10))]
-    if matched:
-        words.insert(rng.randrange(len(words)), rng.choice(_TOPIC_PHRASES))
-    title = " ".join(words).capitalize()
-    if shared is not None:
-        link = f"https://wire.example.net/story/{shared}?utm_source=feed{feed}"
-    else:
-        link = f"https://site{feed}.example.com/{when:%Y/%m}/{key}?utm_medium=rss"
-    body = "".join(rng.choice(pool) for _ in range(3))
-    if matched and rng.random() < 0.5:
-        body += f"<p>The {rng.choice(_TOPIC_PHRASES)} angle, explained.</p>"
+    title, link, body = _words(rng, pool, feed, key, when, matched, shared)
     lead = body.split("</p>", 1)[0] + " […]</p>"
     if style in ("wordpress", "media"):
         media = ""
