@@ -139,14 +139,15 @@ class Curator:
 
     def candidates(self, *, status: str = "new", topic: str | None = None,
                    limit: int | None = 50, source: str | None = None, search: str | None = None,
-                   offset: int = 0, sort: str = "newest") -> list[Candidate]:
-        """Candidates, newest first (sort="score": the likeliest to be featured first)."""
+                   offset: int = 0, sort: str = "newest", seen: bool | None = None) -> list[Candidate]:
+        """Candidates, newest first (sort="score": likeliest first; `seen`: marked seen or not)."""
         if topic and topic not in {t.name for t in self.config.topics}:
             known = ", ".join(t.name for t in self.config.topics) or "none"
             raise UsageError(f"unknown topic {topic!r} (topics: {known})")
         source_id = self.store.find_source(source).id if source else None
         return self.store.candidates(status=status, topic=topic, limit=limit,
-                                     source_id=source_id, search=search, offset=offset, sort=sort)
+                                     source_id=source_id, search=search, offset=offset,
+                                     sort=sort, seen=seen)
 
     def candidate(self, candidate_id: int) -> Candidate:
         """One candidate with its summary, sources and history."""

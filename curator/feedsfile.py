@@ -80,10 +80,7 @@ class FeedsFile:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        try:
-            self.original = self.path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise ConfigError(f"cannot read: {e.strerror or e}", path=str(self.path)) from e
+        self.original = self._read()
         # A file that does not load is not edited: the editor fixes it first (the desk shows why).
         self.config = parse(self.original, self.path)
         self.lines = self.original.splitlines(keepends=True)
@@ -97,11 +94,20 @@ class FeedsFile:
 
     # ------------------------------------------------------------------ reading
 
+    def _read(self) -> str:
+        """The file's text as it is on disk (line endings untranslated)."""
+        try:
+            return self.path.read_bytes().decode("utf-8")
+        except OSError as e:
+            raise ConfigError(f"cannot read: {e.strerror or e}", path=str(self.path)) from e
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"not UTF-8 text: {e}", path=str(self.path)) from e
+
     def _guess_indent(self) -> tuple[int, int, int]:
         """(mapping, sequence, offset) as the file's own sources list is indented."""
         mapping, sequence, offset = 2, 4, 2
         poll = self.doc.get("poll") or self.doc.get("output")
-        if hasattr(poll, "lc") and poll:
+        if hasattr(poll, "lc") and poll and not poll.fa.flow_style():
             col = poll.lc.key(next(iter(poll)))[1]
             if col > 0:
                 mapping = col
@@ -298,8 +304,12 @@ class FeedsFile:
         first = lines[0] if lines else ""
         shift = dash - (len(first) - len(first.lstrip(" ")))
         if shift >= 0:
-            return "".join(" " * shift + ln if ln.strip() else ln for ln in lines)
-        return "".join(ln[-shift:] if ln[:-shift].strip() == "" else ln for ln in lines)
+            text = "".join(" " * shift + ln if ln.strip() else ln for ln in lines)
+        else:
+            text = "".join(ln[-shift:] if ln[:-shift].strip() == "" else ln for ln in lines)
+        if self.lines and self.lines[0].endswith("\r\n"):  # the file's own line endings
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        return text
 
     def _overlaps(self, start: int, end: int) -> bool:
         return any(s < end and start < e or (s == e == start) for s, e, _ in self._splices)
@@ -372,6 +382,10 @@ class FeedsFile:
         _yaml(self.indent).dump(self.doc, buf)
         return buf.getvalue()
 
+    def check(self) -> Config:
+        """The configuration the edited text gives (ConfigError if it would not load)."""
+        return parse(self.text(), self.path)
+
     def changed(self) -> bool:
         return self._whole or bool(self._splices)
 
@@ -382,16 +396,12 @@ class FeedsFile:
         """
         from .files import write_atomic
 
-        text = self.text()
-        config = parse(text, self.path)  # never write a file that would not load
+        config = self.check()  # never write a file that would not load
         if not self.changed():
             return config
+        text = self.text()
         with _LOCK:
-            try:
-                now = self.path.read_text(encoding="utf-8")
-            except OSError as e:
-                raise ConfigError(f"cannot read: {e.strerror or e}", path=str(self.path)) from e
-            if now != self.original:
+            if self._read() != self.original:
                 raise UsageError(f"{self.path} changed while this edit was being made; "
                                  "nothing was written: try again")
             try:

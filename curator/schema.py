@@ -15,5 +15,6 @@ MIGRATIONS: tuple[str, ...] = (
     "0006_editor_session_generation",
     "0007_relevance",
     "0008_search_index",
+    "0009_candidate_seen",
 )
 MIGRATION_SET = "curator"

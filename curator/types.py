@@ -247,6 +247,8 @@ class Candidate:
     score: float | None = None  # how likely the editors are to feature it (relevance.py)
     suggested: bool = False  # no topic matched; the learned model did
     suggestion: str | None = None  # why it was suggested (JSON: like how many, which words)
+    seen_at: datetime | None = None  # when an editor marked it seen (new candidates only)
+    seen_by: str | None = None
     source_name: str | None = None  # the source of the entry that made it a candidate
     source_url_in_use: str | None = None
     source_link: str | None = None

@@ -110,3 +110,118 @@ def test_a_failed_publish_and_a_broken_feeds_yaml_are_said_on_the_page(chromium:
     assert "feeds.yaml does not load (line" in banner.inner_text()
     shot(page, "config-problem-laptop")
     ctx.close()
+
+
+def rows_in_view(page: Any) -> int:
+    """How many queue rows are wholly on screen."""
+    return int(page.evaluate("""() => [...document.querySelectorAll('[data-row]')]
+        .filter(r => { const b = r.getBoundingClientRect();
+                       return b.top >= 0 && b.bottom <= innerHeight; }).length"""))
+
+
+def test_compact_list_and_bulk_actions_by_keyboard(chromium: Any, busy: Live) -> None:
+    ctx = busy.context(chromium, LAPTOP)
+    page = busy.watch(ctx.new_page())
+    busy.login(page)
+    # The filters, however many, take one line on a laptop.
+    bottoms = page.evaluate("""() => [...document.querySelectorAll('.filters > *')]
+        .map(el => Math.round(el.getBoundingClientRect().bottom))""")
+    assert max(bottoms) - min(bottoms) <= 4, bottoms
+    comfortable = rows_in_view(page)
+    page.keyboard.press("v")  # compact, and remembered
+    page.wait_for_selector("body.density-compact")
+    compact = rows_in_view(page)
+    page.screenshot(path=str(SHOTS / "queue-compact-laptop.png"))
+    assert compact >= 12 and compact >= 3 * comfortable, (comfortable, compact)
+    page.reload()
+    assert "density-compact" in (page.locator("body").get_attribute("class") or "")
+
+    # s ticks the current row, j moves, s ticks another; e marks the ticked ones seen.
+    page.keyboard.press("j")
+    first = page.locator("[data-row].is-selected [data-row-link]").inner_text()
+    page.keyboard.press("s")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    third = page.locator("[data-row].is-selected [data-row-link]").inner_text()
+    page.keyboard.press("s")
+    assert page.locator("[data-selected-count]").inner_text() == "2 selected"
+    page.keyboard.press("e")
+    page.get_by_text("Marked 2 candidates as seen.").wait_for()
+    titles = page.locator("[data-row-link]").all_inner_texts()
+    assert first not in titles and third not in titles
+    # z undoes it.
+    page.keyboard.press("z")
+    page.get_by_text("2 candidates back among the new.").wait_for()
+    assert first in page.locator("[data-row-link]").all_inner_texts()
+
+    # Without a tick, the buttons act on all shown: here every antitrust candidate, by mouse.
+    page.goto("/?topic=antitrust")
+    shown = page.locator("[data-row]").count()
+    assert page.locator("[data-bulk-shown]").is_visible()
+    page.locator("[data-bulk-shown-action=seen]").click()
+    page.get_by_text(f"Marked {shown} candidates as seen.").wait_for()
+    page.goto("/")
+    # a ticks every row shown (again: none); a and x reject them all.
+    left = page.locator("[data-row]").count()
+    assert 0 < left < 25 - shown + 1
+    page.keyboard.press("a")
+    assert page.locator("[data-select]:checked").count() == left
+    page.keyboard.press("a")
+    assert page.locator("[data-select]:checked").count() == 0
+    page.keyboard.press("a")
+    page.keyboard.press("x")
+    page.get_by_text(f"Rejected {left} candidate{'' if left == 1 else 's'}.").wait_for()
+    page.get_by_text("The queue is clear.").wait_for()
+    assert busy.desk.candidate(busy.desk.ids["s230"]).status == "rejected"
+    assert busy.errors == [] and busy.dialogs == []
+    ctx.close()
+
+
+def test_compact_list_fits_a_phone(chromium: Any, busy: Live) -> None:
+    ctx = busy.context(chromium, PHONE)
+    page = busy.watch(ctx.new_page())
+    busy.login(page)
+    page.get_by_role("button", name="Compact list").click()
+    page.wait_for_selector("body.density-compact")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(SHOTS / "queue-compact-phone.png"))
+    for path in ("/sources", "/topics", "/topics/antitrust", "/topics/new"):
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], (path, width)
+    shot(page, "topic-new-phone")
+    ctx.close()
+
+
+def test_sources_and_topics_edited_from_the_desk(chromium: Any, busy: Live) -> None:
+    path = busy.desk.config.path
+    ctx = busy.context(chromium, LAPTOP)
+    page = busy.watch(ctx.new_page())
+    busy.login(page)
+    page.get_by_role("link", name="Sources").click()
+    page.get_by_label("Add a feed").fill("https://new.example.org/feed.xml")
+    page.get_by_label("Name").first.fill("New Desk")
+    page.get_by_role("button", name="Add source").click()
+    page.get_by_text("Added “New Desk”").wait_for()
+    assert "url: https://new.example.org/feed.xml" in path.read_text()
+    row = page.locator('tr[data-source="https://news.example.com/ledger.rss"]')
+    assert "2 entries" in row.locator("[data-counts]").inner_text()
+    row.get_by_text("Edit").click()
+    row.locator("input[name=name]").fill("The Ledger")
+    row.get_by_role("button", name="Rename").click()
+    page.get_by_text("Renamed to “The Ledger”.").wait_for()
+    shot(page, "sources-editing-laptop")
+
+    page.get_by_role("link", name="Topics", exact=True).click()
+    page.locator('[data-topic="antitrust"]').get_by_role("link", name="Edit").click()
+    page.get_by_label("Any of these").fill("monopol*\nchipmakers")
+    page.get_by_role("button", name="Preview what changes").click()
+    preview = page.locator("[data-rematch-preview]")
+    assert preview.locator("[data-would-drop]").inner_text() == "20"
+    shot(page, "topic-preview-laptop")
+    assert "chipmakers" not in path.read_text()  # a preview writes nothing
+    page.get_by_role("button", name="Save and apply").click()
+    page.get_by_text("Saved the topic").wait_for()
+    assert "chipmakers" in path.read_text()
+    assert busy.errors == [] and busy.dialogs == []
+    ctx.close()

@@ -138,3 +138,16 @@ def test_refusals_write_nothing(shipped: Path) -> None:
     shipped.write_text("sources: [\n")
     with pytest.raises(ConfigError):
         FeedsFile(shipped)
+
+
+def test_windows_line_endings_and_a_flow_style_output_section(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    text = ("output: {title: t, link: 'https://e.org/', description: d}\r\n"
+            "sources:\r\n    - url: https://a.org/f\r\n      name: A\r\n"
+            "topics:\r\n    - name: x\r\n      any: [a]\r\n")
+    path.write_bytes(text.encode())
+    f = FeedsFile(path)
+    f.add_source("https://b.org/f", "B")
+    f.save()
+    assert path.read_bytes().decode() == text.replace(
+        "topics:", "    - url: https://b.org/f\r\n      name: B\r\ntopics:")

@@ -418,19 +418,20 @@ def test_feed_with_declared_html_entities_still_parses() -> None:
     assert [e.title for e in parsed.entries] == ["x y"]
 
 
-# Entity bombs run in a child process with a memory cap, so that a regression fails this test
-# instead of taking the machine down. feedparser alone turns the quadratic one into gigabytes.
+# Entity bombs run in a child process with a memory cap and a CPU cap, so that a regression fails
+# this test instead of taking the machine down. feedparser alone turns the quadratic one into
+# gigabytes. The caps are limits, not timings: a loaded machine cannot make this test flaky.
 _BOMB_RUNNER = textwrap.dedent("""
-    import json, resource, sys, time
+    import json, resource, sys
     cap = 768 * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        resource.setrlimit(resource.RLIMIT_CPU, (20, 20))
     except (ValueError, OSError):
         pass
     from curator.parse import parse_feed
     from curator.exceptions import ParseError
     body = sys.stdin.buffer.read()
-    started = time.perf_counter()
     try:
         parsed = parse_feed("https://x.example/feed", body, {})
         fields = [parsed.source.title or ""] + [
@@ -439,7 +440,6 @@ _BOMB_RUNNER = textwrap.dedent("""
                "as": sum(f.count("A") for f in fields)}
     except ParseError as e:
         out = {"error": str(e)}
-    out["seconds"] = time.perf_counter() - started
     print(json.dumps(out))
 """)
 
@@ -473,13 +473,10 @@ def _quadratic(well_formed: bool) -> bytes:
         id="quadratic blowup in UTF-16"),
 ])
 def test_entity_bombs_are_never_expanded(body: bytes) -> None:
-    started = time.perf_counter()
     run = subprocess.run([sys.executable, "-c", _BOMB_RUNNER], input=body, capture_output=True,
                          timeout=60, cwd=Path(__file__).parent.parent, check=False)
     assert run.returncode == 0, run.stderr.decode()[-2000:]
     out = json.loads(run.stdout)
-    assert out["seconds"] < 2
-    assert time.perf_counter() - started < 30
     # Parsed, not failed: under the memory cap an expansion would surface as a MemoryError.
     assert "error" not in out, out
     # Unexpanded references come back as text ("&a;"), escaped in the HTML fields; one

@@ -105,3 +105,18 @@ def test_marked_escapes_everything_and_balances_the_marks():
     assert str(marked("a \x02<b>\x03 c", "\x02", "\x03")) == "a <mark>&lt;b&gt;</mark> c"
     assert str(marked("\x03x\x02y", "\x02", "\x03")) == "x<mark>y</mark>"
     assert str(marked("\x02\x02a\x03\x03", "\x02", "\x03")) == "<mark>a</mark>"
+
+
+def test_a_suggestion_says_why_it_is_here(desk, client):
+    c = Curator(desk.config, now=desk.clock)
+    try:
+        [hit] = c.search("doorbell")
+        cid = c.promote(hit["entry"], editor="maria").id
+        # As the learned queue marks a suggestion (not an editor's promote).
+        c.store.conn.execute("DELETE FROM review_log WHERE candidate_id = ?", (cid,))
+        c.store.conn.execute("UPDATE candidates SET suggested = 1, suggestion = ? WHERE id = ?",
+                             ('{"like": 3, "words": ["police"]}', cid))
+    finally:
+        c.close()
+    page = client.get(f"/c/{cid}").text
+    assert "Suggested by the learned queue: like 3 items you featured (police)." in page

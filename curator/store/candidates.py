@@ -28,7 +28,7 @@ def new_guid() -> str:
     return f"urn:uuid:{uuid.uuid4()}"
 
 
-_TIMES = ("featured_at", "note_updated_at", "published", "first_seen", "changed_at")
+_TIMES = ("featured_at", "note_updated_at", "published", "first_seen", "changed_at", "seen_at")
 
 
 def to_candidate(row: dict[str, Any], topics: Sequence[str], entries: Sequence[Entry],
@@ -99,8 +99,10 @@ class CandidateStore(LogStore):
     @converts_errors
     def candidates(self, *, status: str = "new", topic: str | None = None, limit: int | None = 50,
                    source_id: int | None = None, search: str | None = None,
-                   offset: int = 0, sort: str = "newest") -> list[Candidate]:
-        """Candidates, newest first (or best score first), with their topics and sources."""
+                   offset: int = 0, sort: str = "newest", seen: bool | None = None
+                   ) -> list[Candidate]:
+        """Candidates, newest first (or best score first), with their topics and sources
+        (`seen`: only those an editor marked seen, or only those not; None: both)."""
         where: list[str] = []
         params: list[Any] = []
         if status != "all":
@@ -109,6 +111,8 @@ class CandidateStore(LogStore):
             where.append("c.status = ?")
             params.append(status)
         self._filter(where, params, topic=topic, source_id=source_id, search=search)
+        if seen is not None:
+            where.append("c.seen_at IS NOT NULL" if seen else "c.seen_at IS NULL")
         order = ("c.featured_at DESC, c.id DESC" if status == "featured"
                  else "c.sort_time DESC, c.id DESC")
         if sort == "score":
@@ -157,19 +161,56 @@ class CandidateStore(LogStore):
     @converts_errors
     def counts(self, *, topic: str | None = None, source_id: int | None = None,
                search: str | None = None) -> dict[str, int]:
-        """How many candidates have each status (of those the filters let through)."""
+        """How many candidates have each status (of those the filters let through), and under
+        `seen` how many of the new ones an editor marked seen."""
         out = dict.fromkeys(STATUSES, 0)
         where: list[str] = []
         params: list[Any] = []
         self._filter(where, params, topic=topic, source_id=source_id, search=search)
+        seen = 0
         if where:
-            sql = ("SELECT c.status, count(*) FROM candidates c"
+            sql = ("SELECT c.status, c.seen_at IS NOT NULL, count(*) FROM candidates c"
                    " LEFT JOIN entries e ON e.id = c.entry_id WHERE " + " AND ".join(where)
-                   + " GROUP BY c.status")
+                   + " GROUP BY 1, 2")
         else:
-            sql = "SELECT status, count(*) FROM candidates GROUP BY status"
-        for status, n in self.conn.execute(sql, params):
-            out[status] = n
+            sql = ("SELECT status, seen_at IS NOT NULL, count(*) FROM candidates"
+                   " GROUP BY 1, 2")
+        for status, is_seen, n in self.conn.execute(sql, params):
+            out[status] += n
+            if status == "new" and is_seen:
+                seen += n
+        out["seen"] = seen
+        return out
+
+    @converts_errors
+    def mark_seen(self, ids: list[int], *, editor: str, now: datetime, seen: bool = True
+                  ) -> list[int]:
+        """Mark new candidates seen (or not) by `editor`; returns the ids that changed."""
+        changed: list[int] = []
+        with self.write():
+            for chunk in chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                if seen:
+                    rows = self.conn.execute(
+                        f"UPDATE candidates SET seen_at = ?, seen_by = ? WHERE id IN ({marks})"
+                        " AND status = 'new' AND seen_at IS NULL RETURNING id",
+                        (iso(now), editor, *chunk)).fetchall()
+                else:
+                    rows = self.conn.execute(
+                        "UPDATE candidates SET seen_at = NULL, seen_by = NULL"
+                        f" WHERE id IN ({marks}) AND seen_at IS NOT NULL RETURNING id",
+                        chunk).fetchall()
+                changed.extend(r[0] for r in rows)
+        return sorted(changed)
+
+    @converts_errors
+    def topic_counts(self) -> dict[str, dict[str, int]]:
+        """Per topic: how many candidates it matched, by status."""
+        out: dict[str, dict[str, int]] = {}
+        for topic, status, n in self.conn.execute(
+                "SELECT t.topic, c.status, count(*) FROM candidate_topics t"
+                " JOIN candidates c ON c.id = t.candidate_id GROUP BY 1, 2"):
+            out.setdefault(topic, dict.fromkeys(STATUSES, 0))[status] = n
         return out
 
     @converts_errors
@@ -208,9 +249,11 @@ class CandidateStore(LogStore):
                 if row["status"] == status:
                     return self.candidate(candidate_id)
                 # The note stays as a draft: resetting and featuring again brings it back.
+                # Back to new, it is new again: out of the desk's Seen tab too.
                 conn.execute(
                     "UPDATE candidates SET status = ?, guid = NULL, featured_at = NULL,"
-                    " note_updated_at = NULL, changed_by = ?, changed_at = ? WHERE id = ?",
+                    " note_updated_at = NULL, changed_by = ?, changed_at = ?, seen_at = NULL,"
+                    " seen_by = NULL WHERE id = ?",
                     (status, editor, stamp, candidate_id))
                 action = "reject" if status == "rejected" else "reset"
             else:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,10 +43,19 @@ class LogStore(Base):
                 " VALUES (?, ?, ?, ?, ?)", (action, source_id, editor, iso(now), detail))
 
     @converts_errors
-    def activity(self, action: str, limit: int = 10) -> list[dict[str, Any]]:
-        """The newest entries of one action in the activity log, newest first."""
-        return self._q("SELECT id, action, source_id, editor, at, detail FROM activity_log"
-                       " WHERE action = ? ORDER BY id DESC LIMIT ?", (action, limit))
+    def activity(self, actions: str | Sequence[str], limit: int = 10, *,
+                 sources: bool = False) -> list[dict[str, Any]]:
+        """The newest activity-log rows of these kinds, newest first; with `sources`, each
+        also names its source (`source_url`, `source_name`)."""
+        if isinstance(actions, str):
+            actions = (actions,)
+        marks = ",".join("?" * len(actions))
+        extra = (", s.url AS source_url, coalesce(s.name, s.title, s.url) AS source_name"
+                 if sources else "")
+        return self._q(
+            f"SELECT a.id, a.action, a.source_id, a.editor, a.at, a.detail{extra}"
+            " FROM activity_log a LEFT JOIN sources s ON s.id = a.source_id"
+            f" WHERE a.action IN ({marks}) ORDER BY a.id DESC LIMIT ?", (*actions, limit))
 
     @converts_errors
     def last_enabled(self) -> dict[int, dict[str, Any]]:

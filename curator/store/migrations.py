@@ -303,6 +303,19 @@ def m0008_search_index(db: Database) -> None:
     db.execute("INSERT INTO entries_fts (entries_fts) VALUES ('rebuild')")
 
 
+@migrations(name="0009_candidate_seen")
+def m0009_candidate_seen(db: Database) -> None:
+    """Who marked a new candidate as seen, and when: the desk's New tab leaves seen ones out.
+
+    Seen is a note for the editors, not a decision: it stays out of review_log (whose newest id
+    is the publish marker) and clears when the candidate is put back to new.
+    """
+    _run(db, """
+        ALTER TABLE candidates ADD COLUMN seen_at TEXT;
+        ALTER TABLE candidates ADD COLUMN seen_by TEXT
+        """)
+
+
 def registered() -> list[str]:
     """Every migration this version knows, in order: those pending on an empty database."""
     return [m.name for m in migrations.pending(Database(memory=True))]

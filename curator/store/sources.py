@@ -108,6 +108,35 @@ class SourceStore(LogStore):
         return to_source(rows[0])
 
     @converts_errors
+    def source_id(self, url: str) -> int | None:
+        """The id of the source with this feeds.yaml URL, in feeds.yaml or not; None if none."""
+        row = self._one("SELECT id FROM sources WHERE url = ?", (url,))
+        return int(row["id"]) if row else None
+
+    @converts_errors
+    def disable_source(self, source_id: int, reason: str, *, editor: str | None,
+                       now: datetime) -> Source:
+        """Stop polling a source until it is enabled again, and log who did it: together."""
+        with self.write():
+            self.conn.execute("UPDATE sources SET disabled = ? WHERE id = ?", (reason, source_id))
+            self.log_activity("disable", editor=editor, now=now, source_id=source_id,
+                              detail=reason)
+            return self.source(source_id)
+
+    @converts_errors
+    def source_counts(self) -> dict[int, dict[str, int]]:
+        """Per source id: entries stored, and the candidates among them."""
+        out: dict[int, dict[str, int]] = {}
+        for sid, n in self.conn.execute(
+                "SELECT source_id, count(*) FROM entries GROUP BY source_id"):
+            out[sid] = {"entries": n, "candidates": 0}
+        for sid, n in self.conn.execute(
+                "SELECT e.source_id, count(DISTINCT c.id) FROM candidates c"
+                " JOIN entries e ON e.url = c.url GROUP BY e.source_id"):
+            out.setdefault(sid, {"entries": 0, "candidates": 0})["candidates"] = n
+        return out
+
+    @converts_errors
     def update_source(self, source_id: int, **fields: Any) -> None:
         """Set a source's columns (its own transaction, unless inside one)."""
         if not fields:

@@ -20,7 +20,12 @@ from werkzeug.exceptions import HTTPException
 from ..config import Config, Follower
 from ..core import Curator
 from ..exceptions import CuratorError, NotFound, UsageError
-from . import auth, text, views
+from . import (
+    auth,
+    editing,  # noqa: F401 - its routes join views.bp when imported
+    text,
+    views,
+)
 from .security import (
     HEADERS,
     LoginThrottle,

@@ -32,6 +32,7 @@ from ..clock import iso
 from ..config import Config, Follower
 from ..core import MAX_NOTE_CHARS, Curator
 from ..documents import candidate_score, suggestion_reason
+from ..editing import Editing
 from ..exceptions import PublishError, UsageError
 from ..types import Candidate
 from .security import LoginThrottle, safe_next
@@ -42,7 +43,9 @@ log = logging.getLogger("curator.web")
 bp = Blueprint("desk", __name__)
 
 PAGE_SIZE = 25
-STATUSES = ("new", "featured", "rejected", "all")
+STATUSES = ("new", "seen", "featured", "rejected", "all")  # "seen": new, marked seen
+DENSITIES = ("comfortable", "compact")
+BULK_MAX = 200  # ids one bulk action takes (a page shows PAGE_SIZE)
 EXCERPT_CHARS = 280
 CANDIDATE_TEXT_CHARS = 6000  # the page shows this much of the entry; the rest is at the original
 PUBLISHES_SHOWN = 5  # the Published page's list of who published last
@@ -89,11 +92,17 @@ def close_curator(_exc: BaseException | None = None) -> None:
         c.close()
 
 
-def notify(text: str, cid: int | None = None, *, undo: bool = False) -> None:
-    """A flash message for the next page; with a candidate id it links there (and can undo)."""
+def notify(text: str, cid: int | None = None, *, undo: bool = False,
+           undo_post: tuple[str, dict[str, str]] | None = None) -> None:
+    """A flash message for the next page; with a candidate id it links there. Its Undo button
+    posts `undo_post` (an endpoint's URL and form fields), or with `undo` puts `cid` back."""
     message: dict[str, Any] = {"text": text}
     if cid is not None:
-        message.update(id=cid, undo=undo)
+        message["id"] = cid
+        if undo:
+            undo_post = (url_for("desk.reset", cid=cid), {})
+    if undo_post:
+        message["undo"] = {"url": undo_post[0], "fields": undo_post[1]}
     # Flask stores any JSON-able message; its stubs say str.
     flash(message, "success")  # type: ignore[arg-type]
 
@@ -173,15 +182,17 @@ def queue() -> Any:
         page = max(1, min(int(request.args.get("page", "1")), 10_000))
     except ValueError:
         page = 1
-    rows = c.candidates(status=status, topic=topic, source=source, search=q or None,
-                        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, sort=sort)
+    # New is what no editor has marked seen yet; Seen, the new ones someone has.
+    seen = {"new": False, "seen": True}.get(status)
+    rows = c.candidates(status="new" if seen is not None else status, topic=topic,
+                        source=source, search=q or None, limit=PAGE_SIZE + 1,
+                        offset=(page - 1) * PAGE_SIZE, sort=sort, seen=seen)
     more = len(rows) > PAGE_SIZE
     words = tuple(q.split())
     marked = [Marked(c, r, words=words) for r in rows[:PAGE_SIZE]]
-    totals = c.counts()
     # The tabs count what each would show with these filters; the heading counts everything.
-    counts = c.counts(topic=topic, source=source, search=q or None)
-    counts["all"] = sum(counts.values())
+    totals = _tab_counts(c.counts())
+    counts = _tab_counts(c.counts(topic=topic, source=source, search=q or None))
     filters = {k: v for k, v in (("status", status if status != "new" else None),
                                  ("topic", topic), ("source", source), ("q", q),
                                  ("sort", sort if sort != "newest" else None)) if v}
@@ -204,7 +215,97 @@ def queue() -> Any:
         page=page, topics=list(topics.values()), topic_titles=_topic_titles(c),
         sources=sources, counts=counts, totals=totals, filters=filters, status_urls=status_urls,
         prev_url=page_url(page - 1) if page > 1 else None,
-        next_url=page_url(page + 1) if more else None, here_url=here_url, now=c.now())
+        next_url=page_url(page + 1) if more else None, here_url=here_url, now=c.now(),
+        density=_density())
+
+
+def _tab_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Store counts (new includes seen) as the tabs show them (new excludes seen)."""
+    out = dict(counts)
+    out["all"] = counts["new"] + counts["featured"] + counts["rejected"]
+    out["new"] = counts["new"] - counts["seen"]
+    return out
+
+
+def _density() -> str:
+    value = session.get("density")
+    return value if value in DENSITIES else "comfortable"
+
+
+@bp.post("/prefs/density")
+def density() -> Any:
+    """Show the queue comfortable (title, excerpt, topics) or compact (a line per candidate)."""
+    value = request.form.get("density", "")
+    if value not in DENSITIES:
+        value = "compact" if _density() == "comfortable" else "comfortable"
+    session["density"] = value
+    return redirect(safe_next(request.form.get("next"), url_for("desk.queue")))
+
+
+def _ids(field: str) -> list[int]:
+    """Candidate ids from a form: repeated fields or comma-separated, numbers only, capped."""
+    out: list[int] = []
+    for value in request.form.getlist(field):
+        for part in value.split(","):
+            part = part.strip()
+            if part.isdigit() and len(part) < 12:
+                out.append(int(part))
+    if len(out) > BULK_MAX:
+        raise UsageError(f"at most {BULK_MAX} candidates at once")
+    return list(dict.fromkeys(out))
+
+
+def _count(n: int, one: str = "candidate") -> str:
+    return f"{n} {one}{'' if n == 1 else 's'}"
+
+
+@bp.post("/bulk")
+def bulk() -> Any:
+    """Reject or mark seen the selected candidates (`scope=selected`) or all those shown
+    (`scope=shown`); `reset` and `unseen` undo them. Each is recorded with the editor."""
+    c = curator()
+    action = request.form.get("action", "")
+    if action not in ("reject", "seen", "unseen", "reset"):
+        raise UsageError(f"unknown bulk action {action!r}")
+    ids = _ids("shown" if request.values.get("scope") == "shown" else "ids")
+    back = safe_next(request.form.get("next"), queue_url())
+    if not ids:
+        flash("Select some candidates first (or use the buttons for all shown).", "info")
+        return redirect(back)
+    who = editor()
+    if action in ("seen", "unseen"):
+        changed = Editing(c).mark_seen(ids, editor=who, seen=action == "seen")
+        if action == "seen":
+            text = f"Marked {_count(len(changed))} as seen."
+        else:
+            text = f"{_count(len(changed))} back among the new."
+        _bulk_notify(text, changed, "unseen" if action == "seen" else None)
+    else:
+        changed = []
+        kept = 0
+        for cid in ids:
+            row = c.candidate(cid)
+            if action == "reject" and row.status == "featured":
+                kept += 1  # a bulk reject never takes a published item down
+                continue
+            if row.status == ("rejected" if action == "reject" else "new"):
+                continue
+            (c.reject if action == "reject" else c.reset)(cid, editor=who)
+            changed.append(cid)
+        if action == "reject":
+            text = f"Rejected {_count(len(changed))}."
+            if kept:
+                text += f" {_count(kept, 'featured candidate')} left as {'it was' if kept == 1 else 'they were'}."
+        else:
+            text = f"{_count(len(changed))} back in the queue."
+        _bulk_notify(text, changed, "reset" if action == "reject" else None)
+    log.info("%s: bulk %s of %d candidates (%d changed)", who, action, len(ids), len(changed))
+    return redirect(back)
+
+
+def _bulk_notify(text: str, ids: list[int], undo: str | None) -> None:
+    fields = {"action": undo or "", "ids": ",".join(map(str, ids))}
+    notify(text, undo_post=(url_for("desk.bulk"), fields) if undo and ids else None)
 
 
 # ------------------------------------------------------------------ search everything stored
@@ -421,16 +522,6 @@ def publish() -> Any:
 # ------------------------------------------------------------------ sources
 
 
-@bp.get("/sources")
-def sources() -> Any:
-    """Every source's health, with a way to re-enable disabled ones."""
-    c = curator()
-    rows = c.sources()
-    problems = sum(1 for r in rows if r.disabled or r.failures)
-    return render_template("sources.html", active="sources", rows=rows, problems=problems,
-                           enabled=c.last_enabled(), now=c.now())
-
-
 @bp.post("/sources/enable")
 def enable() -> Any:
     """Clear a source's disabled state and back-off."""
@@ -440,6 +531,7 @@ def enable() -> Any:
     notify(f"“{name}” is enabled; the next poll will fetch it.")
     log.info("%s re-enabled source %s", editor(), row.url)
     return redirect(url_for("desk.sources"))
+
 
 
 # ------------------------------------------------------------------ the public feeds

@@ -57,6 +57,71 @@
     return selected >= 0 ? rows[selected] : null;
   }
 
+  // ---------------------------------------------------------------- several at once
+
+  // Checkboxes pick candidates for the bulk form; with none ticked its buttons act on all shown.
+  const bulkForm = $("[data-bulk-form]");
+  const boxes = $$("[data-select]");
+  const selectAll = $("[data-select-all]");
+  const countLabel = $("[data-selected-count]");
+  const selectedGroup = $("[data-bulk-selected]");
+  const shownGroup = $("[data-bulk-shown]");
+
+  function ticked() {
+    return boxes.filter((b) => b.checked);
+  }
+
+  function refreshBulk() {
+    const n = ticked().length;
+    boxes.forEach((b) => {
+      const row = b.closest("[data-row]");
+      if (row) row.classList.toggle("is-checked", b.checked);
+    });
+    if (!bulkForm) return;
+    if (selectAll) {
+      selectAll.checked = n > 0 && n === boxes.length;
+      selectAll.indeterminate = n > 0 && n < boxes.length;
+    }
+    if (countLabel) countLabel.textContent = n ? n + " selected" : "Select all";
+    if (selectedGroup) selectedGroup.hidden = n === 0;
+    if (shownGroup) shownGroup.hidden = n > 0;
+  }
+
+  if (bulkForm) {
+    const label = $("[data-select-all-label]");
+    if (label) label.hidden = false;
+    $$(".bulk__which", bulkForm).forEach((el) => { el.hidden = true; });
+    boxes.forEach((b) => b.addEventListener("change", refreshBulk));
+    if (selectAll) {
+      selectAll.addEventListener("change", () => {
+        boxes.forEach((b) => { b.checked = selectAll.checked; });
+        refreshBulk();
+      });
+    }
+    refreshBulk();
+  }
+
+  function toggleAll() {
+    const all = ticked().length < boxes.length;
+    boxes.forEach((b) => { b.checked = all; });
+    refreshBulk();
+  }
+
+  // Submit the bulk form: on the ticked rows, else on the current row; false if it cannot.
+  function bulkAct(action) {
+    if (!bulkForm) return false;
+    const button = $('[data-bulk="' + action + '"]', bulkForm);
+    if (!button) return false;
+    if (!ticked().length) {
+      const row = currentRow();
+      const box = row ? $("[data-select]", row) : null;
+      if (!box) return false;
+      box.checked = true;
+    }
+    bulkForm.requestSubmit(button);
+    return true;
+  }
+
   // ---------------------------------------------------------------- candidate page
 
   const note = $("[data-note]");
@@ -229,7 +294,25 @@
         else return;
         break;
       case "x":
-        if (!clickIn(scope, "[data-reject]")) return;
+        if (ticked().length) bulkAct("reject");
+        else if (!clickIn(scope, "[data-reject]")) return;
+        break;
+      case "s": {
+        const box = row ? $("[data-select]", row) : null;
+        if (!box) return;
+        box.checked = !box.checked;
+        refreshBulk();
+        break;
+      }
+      case "a":
+        if (!boxes.length) return;
+        toggleAll();
+        break;
+      case "e":
+        if (!bulkAct("seen")) return;
+        break;
+      case "v":
+        if (!clickIn(document, "[data-density]")) return;
         break;
       case "/": {
         const search = $("[data-search]");
