@@ -3,6 +3,7 @@
     .venv/bin/python bench/poll_bench.py                 # 1,000 feeds x 30 items
     .venv/bin/python bench/poll_bench.py --feeds 10000   # the newsroom case
     .venv/bin/python bench/poll_bench.py --only curator  # skip reader
+    .venv/bin/python bench/poll_bench.py --mix mixed     # a realistic mix (see --help); --mix worst
 
 It generates N synthetic RSS 2.0 feeds (about 37 KB each, HTML descriptions, a few items that match
 the topics) under bench/out/, serves them on 127.0.0.1 (nginx when it is installed, else a small
@@ -137,8 +138,9 @@ def _paragraph_pool(rng: random.Random, n: int = 400) -> list[str]:
     return pool
 
 
-def _item(rng: random.Random, pool: list[str], feed: int, key: str, when: datetime,
-          matched: bool, shared: int | None) -> str:
+def _words(rng: random.Random, pool: list[str], feed: int, key: str, when: datetime,
+           matched: bool, shared: int | None) -> tuple[str, str, str]:
+    """An item's title, link and HTML body (the same random draws for every style)."""
     words = [rng.choice(_WORDS) for _ in range(rng.randint(6, 10))]
     if matched:
         words.insert(rng.randrange(len(words)), rng.choice(_TOPIC_PHRASES))
@@ -151,6 +153,12 @@ def _item(rng: random.Random, pool: list[str], feed: int, key: str, when: dateti
     body = "".join(rng.choice(pool) for _ in range(3))
     if matched and rng.random() < 0.5:
         body += f"<p>The {rng.choice(_TOPIC_PHRASES)} angle, explained.</p>"
+    return title, link, body
+
+
+def _item(rng: random.Random, pool: list[str], feed: int, key: str, when: datetime,
+          matched: bool, shared: int | None) -> str:
+    title, link, body = _words(rng, pool, feed, key, when, matched, shared)
     return (
         "<item>"
         f"<title>{escape(title, quote=False)}</title>"
@@ -161,6 +169,92 @@ def _item(rng: random.Random, pool: list[str], feed: int, key: str, when: dateti
         f"<description>{escape(body, quote=False)}</description>"
         "</item>\n"
     )
+
+
+# --mix: how each feed is written. "escaped" is every feed as above. "mixed" is what a feed list
+# looks like: HTML escaped or in CDATA, WordPress-style content:encoded with its namespaces,
+# the same with Media RSS images (as news sites write them), Atom with html content, feeds of a
+# third to three times --items items. "worst" is the mixed feeds with a topic
+# term in nine items out of ten.
+MIXES = ("escaped", "mixed", "worst")
+_STYLES = ("escaped", "wordpress", "atom", "media")
+_STYLE_WEIGHTS = (0.25, 0.25, 0.15, 0.35)
+
+
+def _item_mixed(rng: random.Random, pool: list[str], feed: int, key: str, when: datetime,
+                matched: bool, shared: int | None, style: str) -> str:
+    """One item (or Atom entry) in the given style, with the same words as _item."""
+    if style == "escaped":
+        return _item(rng, pool, feed, key, when, matched, shared)
+    title, link, body = _words(rng, pool, feed, key, when, matched, shared)
+    lead = body.split("</p>", 1)[0] + " […]</p>"
+    if style in ("wordpress", "media"):
+        media = ""
+        if style == "media":
+            media = (f'<media:content url="https://cdn.example.com/{feed}/{key}.jpg" '
+                     'medium="image" width="1200" height="675"/>'
+                     f'<media:thumbnail url="https://cdn.example.com/{feed}/{key}-t.jpg"/>')
+        return (
+            "<item>"
+            f"<title>{escape(title, quote=False)}</title>"
+            f"<link>{escape(link, quote=False)}</link>"
+            f"<dc:creator><![CDATA[Reporter {rng.randint(1, 40)}]]></dc:creator>"
+            f"<pubDate>{format_datetime(when, usegmt=False)}</pubDate>"
+            f"<category><![CDATA[News]]></category>"
+            f'<guid isPermaLink="false">https://site{feed}.example.com/?p={key}</guid>'
+            f"<description><![CDATA[{lead}]]></description>"
+            f"<content:encoded><![CDATA[{body}]]></content:encoded>"
+            f"<wfw:commentRss>{escape(link, quote=False)}/feed/</wfw:commentRss>"
+            f"<slash:comments>{rng.randint(0, 9)}</slash:comments>{media}"
+            "</item>\n"
+        )
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        "<entry>"
+        f'<title type="html">{escape(escape(title, quote=False), quote=False)}</title>'
+        f'<link rel="alternate" type="text/html" href="{escape(link)}"/>'
+        f"<id>tag:site{feed}.example.com,2026:{key}</id>"
+        f"<published>{stamp}</published><updated>{stamp}</updated>"
+        f"<author><name>Reporter {rng.randint(1, 40)}</name></author>"
+        f'<summary type="html">{escape(lead, quote=False)}</summary>'
+        f'<content type="html">{escape(body, quote=False)}</content>'
+        "</entry>\n"
+    )
+
+
+def _feed_mixed(feed: int, items: list[str], when: datetime, style: str) -> bytes:
+    if style == "escaped":
+        return _feed(feed, items, when)
+    if style == "atom":
+        head = (
+            '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
+            f"<title>Synthetic Source {feed}</title>\n"
+            f'<link rel="alternate" href="https://site{feed}.example.com/"/>\n'
+            f'<link rel="self" href="https://site{feed}.example.com/atom.xml"/>\n'
+            f"<id>https://site{feed}.example.com/</id>\n"
+            f"<updated>{when:%Y-%m-%dT%H:%M:%SZ}</updated>\n"
+        )
+        return (head + "".join(items) + "</feed>\n").encode("utf-8")
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"'
+        ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+        ' xmlns:wfw="http://wellformedweb.org/CommentAPI/"'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        ' xmlns:atom="http://www.w3.org/2005/Atom"'
+        ' xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"'
+        ' xmlns:slash="http://purl.org/rss/1.0/modules/slash/"'
+        ' xmlns:media="http://search.yahoo.com/mrss/">\n<channel>\n'
+        f"<title>Synthetic Source {feed}</title>\n"
+        f'<atom:link href="https://site{feed}.example.com/feed/" rel="self"'
+        ' type="application/rss+xml" />\n'
+        f"<link>https://site{feed}.example.com/</link>\n"
+        f"<description>Feed number {feed} of the curator benchmark</description>\n"
+        f"<lastBuildDate>{format_datetime(when, usegmt=True)}</lastBuildDate>\n"
+        "<language>en-US</language>\n"
+        "<sy:updatePeriod>hourly</sy:updatePeriod>\n<sy:updateFrequency>1</sy:updateFrequency>\n"
+        "<generator>https://wordpress.org/?v=6.7</generator>\n"
+    )
+    return (head + "".join(items) + "</channel>\n</rss>\n").encode("utf-8")
 
 
 def _feed(feed: int, items: list[str], when: datetime) -> bytes:
@@ -175,11 +269,16 @@ def _feed(feed: int, items: list[str], when: datetime) -> bytes:
     return (head + "".join(items) + "</channel>\n</rss>\n").encode("utf-8")
 
 
-def generate(n_feeds: int, n_items: int, seed: int = 1) -> Path:
+def generate(n_feeds: int, n_items: int, seed: int = 1, mix: str = "escaped") -> Path:
     """Write v1/ (the feeds) and v2/ (a tenth of them with new items) once; reuse after."""
-    root = OUT / f"feeds-{n_feeds}x{n_items}"
+    suffix = "" if mix == "escaped" else f"-{mix}"
+    root = OUT / f"feeds-{n_feeds}x{n_items}{suffix}"
     manifest = root / "manifest.json"
-    want = {"version": GENERATOR_VERSION, "feeds": n_feeds, "items": n_items, "seed": seed}
+    want: dict[str, object] = {"version": GENERATOR_VERSION, "feeds": n_feeds,
+                               "items": n_items, "seed": seed}
+    if mix != "escaped":
+        want["mix"] = mix
+    match_share = 0.9 if mix == "worst" else 0.03 if mix == "mixed" else 0.06
     if manifest.exists() and json.loads(manifest.read_text()) == want:
         return root
     if root.exists():
@@ -195,20 +294,29 @@ def generate(n_feeds: int, n_items: int, seed: int = 1) -> Path:
     total = 0
     for f in range(n_feeds):
         items = []
-        for j in range(n_items):
+        style, count = "escaped", n_items
+        if mix != "escaped":
+            style = rng.choices(_STYLES, _STYLE_WEIGHTS)[0]
+            # Most feeds are short, a few are long: a third, as many, or three times n_items.
+            count = rng.choices([max(n_items // 3, 1), n_items, n_items * 3], [0.3, 0.55, 0.15])[0]
+        for j in range(count):
             shared = rng.randrange(5000) if rng.random() < 0.02 else None
-            items.append(_item(rng, pool, f, f"item-{j}", base - timedelta(hours=j + f % 24),
-                               rng.random() < 0.06, shared))
-        body = _feed(f, items, base)
+            when = base - timedelta(hours=j + f % 24)
+            matched = rng.random() < match_share
+            items.append(
+                _item(rng, pool, f, f"item-{j}", when, matched, shared) if mix == "escaped"
+                else _item_mixed(rng, pool, f, f"item-{j}", when, matched, shared, style))
+        body = _feed_mixed(f, items, base, style)
         total += len(body)
         name = f"f{f:05d}.xml"
         (v1 / name).write_bytes(body)
         if f % round(1 / CHANGED_SHARE) == 0:
-            fresh = [_item(rng, pool, f, f"new-{j}", base + timedelta(hours=j + 1),
-                           rng.random() < 0.06, None)
+            fresh = [_item_mixed(rng, pool, f, f"new-{j}", base + timedelta(hours=j + 1),
+                                 rng.random() < match_share, None, style)
                      for j in range(NEW_ITEMS_PER_CHANGED_FEED)]
-            keep = items[: n_items - NEW_ITEMS_PER_CHANGED_FEED]
-            (v2 / name).write_bytes(_feed(f, fresh + keep, base + timedelta(hours=3)))
+            keep = items[: max(count - NEW_ITEMS_PER_CHANGED_FEED, 0)]
+            (v2 / name).write_bytes(
+                _feed_mixed(f, fresh + keep, base + timedelta(hours=3), style))
             n_changed += 1
         else:
             try:  # the same bytes: a hard link costs no disk
@@ -649,6 +757,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="curator's poll.concurrency (default 64, its shipped default)")
     p.add_argument("--repeat", type=int, default=3,
                    help="run the all-304 poll this many times and show the median (default 3)")
+    p.add_argument("--mix", choices=MIXES, default="escaped",
+                   help="escaped: every feed RSS with escaped HTML (default); mixed: escaped, "
+                        "CDATA with content:encoded and Atom, 10 to 90 items, 3%% matching; "
+                        "worst: mixed with 90%% of items matching a topic")
     p.add_argument("--json-out", type=Path, help="also write the results as JSON here")
     p.add_argument("--curator-cmd", metavar="CMD",
                    help="run this command as curator, e.g. 'env PYTHONPATH=/tmp/old python -m "
@@ -681,7 +793,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"versions: feedparser {info['feedparser']}, reader {info['reader']}, "
           f"aiohttp {info['aiohttp']}; server: {kind}", file=sys.stderr)
 
-    root = generate(args.feeds, args.items)
+    root = generate(args.feeds, args.items, mix=args.mix)
     # As pip does at install time (an editable install skips it): start-up is part of the race.
     import compileall
 
