@@ -33,6 +33,17 @@ _LOCK = threading.Lock()
 TERM_KEYS = ("any", "all", "none")
 
 
+def _put_second(item: Any, key: str, value: str | None) -> None:
+    """Set `key` in place, or as the entry's second key (after its url or name); drop it if empty."""
+    if not value:
+        if key in item:
+            del item[key]  # CommentedMap's own __delitem__ keeps the comments in order
+    elif key in item:
+        item[key] = value
+    else:
+        item.insert(1, key, value)
+
+
 @dataclass(frozen=True)
 class Skipped:
     """A source an import left out, and why."""
@@ -209,13 +220,7 @@ class FeedsFile:
             if not name:
                 return
             seq[i] = item = CommentedMap([("url", item)])
-        if name:
-            if "name" in item:
-                item["name"] = name
-            else:
-                item.insert(1, "name", name)
-        elif "name" in item:
-            del item["name"]
+        _put_second(item, "name", name)
         self._replace("sources", i)
 
     def remove_source(self, url: str) -> None:
@@ -248,13 +253,7 @@ class FeedsFile:
             return
         i = self._topic_index(name)
         item = self.doc["topics"][i]
-        if title and title != name:
-            if "title" in item:
-                item["title"] = title
-            else:
-                item.insert(1, "title", title)
-        elif "title" in item:
-            del item["title"]
+        _put_second(item, "title", title if title != name else None)
         position = list(item).index("title") + 1 if "title" in item else 1
         for key, terms in (("any", any_terms), ("all", all_terms), ("none", none_terms)):
             old = item.get(key)
