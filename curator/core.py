@@ -92,8 +92,8 @@ class Curator:
     # ------------------------------------------------------------------ poll
 
     def poll_lock(self, wait: float | None = None) -> AbstractContextManager[None]:
-        """Hold the one-poll-at-a-time lock, waiting up to `wait` seconds for it."""
-        return poll_lock(self.config.database, wait)
+        """Hold the one-poll-at-a-time lock (up to `wait` s); its holder is the only poller."""
+        return poll_lock(self.config.database, wait, self.store.release_claims)
 
     def poll(self, *, force: bool = False, only: Sequence[str] = (),
              progress: ProgressFn | None = None) -> PollSummary:

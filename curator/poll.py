@@ -255,8 +255,10 @@ def parser_pool(n: int) -> Iterator[Executor | None]:
 
 
 @contextmanager
-def poll_lock(database: Path, wait: float | None = None) -> Iterator[None]:
-    """Hold the one-poll-at-a-time lock of `database`, waiting up to `wait` seconds for it."""
+def poll_lock(database: Path, wait: float | None = None,
+              acquired: Callable[[], object] | None = None) -> Iterator[None]:
+    """Hold the one-poll-at-a-time lock of `database`, waiting up to `wait` seconds for it;
+    then call `acquired` (the caller gives back the claims of pollers that died holding it)."""
     wait = POLL_LOCK_WAIT if wait is None else wait
     path = database.with_name(database.name + ".poll.lock")
     # Beside the database, in its private folder (see Store), and 0600: another user can
@@ -275,6 +277,8 @@ def poll_lock(database: Path, wait: float | None = None) -> Iterator[None]:
                 if time.monotonic() >= deadline:
                     raise LockedError("another poll is running; this one stands down") from None
                 time.sleep(0.1)
+        if acquired is not None:
+            acquired()
         yield
     finally:
         os.close(fd)
@@ -341,6 +345,83 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# ------------------------------------------------------------------ claims
+
+
+LEASE_MIN = 60.0  # seconds: the shortest claim, whatever poll.timeout says
+
+
+def lease_seconds(timeout: float) -> float:
+    """How long a claim lasts unless renewed: three fetch deadlines (`poll.timeout`), at least
+    a minute. A live poller renews its claims every third of that, so a source waiting its
+    turn behind others of the same host keeps its claim; a killed one's lapse within it."""
+    return max(LEASE_MIN, 3.0 * timeout)
+
+
+def worker_name() -> str:
+    """Who holds a claim: this machine, this process, and one poll round of it."""
+    import secrets
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Claims:
+    """One poll round's claims on the sources it means to poll, taken a chunk at a time.
+
+    Several pollers (processes, machines) may share one database: before fetching a source a
+    poller claims it in a short transaction of its own (on PostgreSQL with SKIP LOCKED, so no
+    poller waits for another), fetches outside any transaction, and the write that stores the
+    outcome ends the claim. A source already claimed, or polled by another since this round
+    read it (no longer due), is passed over. Claims lapse `lease` seconds after they were last
+    renewed, so a poller killed mid-round holds nothing for long.
+    """
+
+    def __init__(self, store: Store, now: Callable[[], datetime], ids: Sequence[int], *,
+                 schedule: bool, lease: float, chunk: int) -> None:
+        self.store = store
+        self.now = now
+        self.ids = ids
+        self.schedule = schedule
+        self.lease = lease
+        self.chunk = max(1, min(chunk, 500))
+        self.worker = worker_name()
+        self._at = 0
+
+    def next(self) -> tuple[list[Source], int] | None:
+        """Claim the next chunk: the sources now this round's, and how many were passed over;
+        None when every id was offered."""
+        if self._at >= len(self.ids):
+            return None
+        ids = self.ids[self._at:self._at + self.chunk]
+        self._at += len(ids)
+        now = self.now()
+        claimed = self.store.claim_sources(ids, worker=self.worker, now=now,
+                                           until=now + timedelta(seconds=self.lease),
+                                           schedule=self.schedule)
+        return claimed, len(ids) - len(claimed)
+
+    async def keep_alive(self) -> None:
+        """Renew this round's claims every third of the lease while it runs."""
+        import asyncio
+
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                self.store.renew_claims(self.worker,
+                                        self.now() + timedelta(seconds=self.lease))
+            except CuratorError as e:  # the write that stores each outcome still ends its claim
+                log.warning("poll: could not renew the claims of %s: %s", self.worker, e)
+
+    def release(self) -> None:
+        """Give back the claims still held (sources a stop or a failed write left unpolled)."""
+        try:
+            self.store.release_claims(self.worker)
+        except CuratorError as e:
+            log.warning("poll: could not give back the claims of %s (they lapse within %gs): "
+                        "%s", self.worker, self.lease, e)
+
+
 # ------------------------------------------------------------------ the round
 
 
@@ -356,7 +437,11 @@ class Poll:
 
     def run(self, selected: Sequence[Source], *, schedule: bool,
             progress: ProgressFn | None = None) -> PollSummary:
-        """Poll those of `selected` not held back (by their schedule too, when `schedule`)."""
+        """Poll those of `selected` not held back (by their schedule too, when `schedule`).
+
+        Each is claimed first (see `Claims`), so pollers sharing the database never fetch one
+        twice: a source another poller holds, or polled since this one read it, is skipped.
+        """
         now = self.now()
         summary = PollSummary(sources=len(selected))
         due = []
@@ -369,16 +454,18 @@ class Poll:
             import asyncio  # here, not at the top: only polling needs it
 
             with parser_pool(len(due)) as pool:
-                asyncio.run(self._run(due, summary, pool, progress))
+                asyncio.run(self._run(due, summary, pool, progress, schedule))
         return summary
 
     async def _run(self, due: list[Source], summary: PollSummary, pool: Executor | None,
-                   progress: ProgressFn | None) -> None:
+                   progress: ProgressFn | None, schedule: bool) -> None:
         import asyncio
 
         settings = self.config.poll.fetch_settings()
         # Bounds the bodies held in memory at once, fetched or waiting for a parser.
         gate = asyncio.Semaphore(max(settings.concurrency, (os.cpu_count() or 1) * 4))
+        claims = Claims(self.store, self.now, [s.id for s in due], schedule=schedule,
+                        lease=lease_seconds(settings.timeout), chunk=settings.concurrency)
         done = 0
         from .fetch import Fetcher
 
@@ -402,15 +489,34 @@ class Poll:
                 if progress:
                     progress(done, len(due))
 
-            tasks = [asyncio.create_task(one(s)) for s in due]
+            tasks: set[asyncio.Task[None]] = set()
             stopper = asyncio.create_task(self._watch_stop(tasks))
+            renewer = asyncio.create_task(claims.keep_alive())
             try:
-                await asyncio.gather(*tasks, return_exceptions=True)
+                # Claim a chunk whenever no more than one is left in hand: the work is shared
+                # with other pollers as it drains, never taken all at once.
+                while not self.stop.is_set():
+                    while len(tasks) <= claims.chunk and (batch := claims.next()) is not None:
+                        claimed, passed = batch
+                        summary.skipped += passed
+                        done += passed
+                        if passed and progress:
+                            progress(done, len(due))
+                        tasks.update(asyncio.create_task(one(s)) for s in claimed)
+                    if not tasks:
+                        break
+                    finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    tasks.difference_update(finished)
             finally:
+                # The sources in hand finish (or are cancelled on a stop) and are written
+                # before the claims still held are given back.
+                await asyncio.gather(*tasks, return_exceptions=True)
                 stopper.cancel()
+                renewer.cancel()
                 writes.flush()
+                claims.release()
 
-    async def _watch_stop(self, tasks: list[asyncio.Task[None]]) -> None:
+    async def _watch_stop(self, tasks: set[asyncio.Task[None]]) -> None:
         import asyncio
 
         while not self.stop.is_set():

@@ -185,7 +185,11 @@ class Base:
             # An upgrade rewrites tables: keep a copy of what the older version wrote.
             backup = self.path.with_name(f"{self.path.name}.before-{pending[0].name}.bak")
             self.backup(backup)
-        migrations.apply(self.db)
+        # Under the write lock: processes started together on one new database (several
+        # pollers, a desk) migrate it once, the others finding nothing left to apply.
+        with self.write():
+            if migrations.pending(self.db):
+                migrations.apply(self.db)
 
     def close(self) -> None:
         """Close the connection."""

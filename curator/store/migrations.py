@@ -316,6 +316,31 @@ def m0009_candidate_seen(db: Database) -> None:
         """)
 
 
+@migrations(name="0010_claims_and_login_limits")
+def m0010_claims_and_login_limits(db: Database) -> None:
+    """Work shared by several processes on one database: poll claims and the desk's login limits.
+
+    A poller claims a due source before fetching it: claimed_by names the poller (host, process
+    and round), claimed_until is when the claim lapses unless renewed (NULL: not claimed). The
+    outcome's write clears claimed_until; claimed_by stays as the last poller's name.
+    login_limits holds the desk's sign-in counters (see web/security.py), so every `curator web`
+    process counts the same attempts: a back-off row has n failures, `at` the time it ends
+    (NULL while none) and `since` when a password check began (NULL when none is running); a
+    bucket row has n tokens left, counted at `at`. Times are seconds since the epoch.
+    """
+    _run(db, """
+        ALTER TABLE sources ADD COLUMN claimed_by TEXT;
+        ALTER TABLE sources ADD COLUMN claimed_until TEXT;
+        CREATE TABLE login_limits (
+            key TEXT PRIMARY KEY,
+            n REAL NOT NULL,
+            at REAL,
+            since REAL
+        );
+        CREATE INDEX login_limits_at ON login_limits (at)
+        """)
+
+
 def registered() -> list[str]:
     """Every migration this version knows, in order: those pending on an empty database."""
     return [m.name for m in migrations.pending(Database(memory=True))]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -154,8 +154,61 @@ class SourceStore(LogStore):
 
     def _record_poll(self, source_id: int, outcome: PollOutcome) -> None:
         sets, values = _poll_columns(outcome)
-        self.conn.execute(f"UPDATE sources SET {', '.join(sets)} WHERE id = ?",
-                          (*values, source_id))
+        # The outcome's write also ends the poller's claim on the source (see claim_sources).
+        self.conn.execute(f"UPDATE sources SET {', '.join(sets)}, claimed_until = NULL"
+                          " WHERE id = ?", (*values, source_id))
+
+    # ------------------------------------------------------------------ claims
+
+    #: How a claim's inner SELECT locks the rows it picks (PostgreSQL: FOR UPDATE SKIP LOCKED,
+    #: so pollers never wait for each other); SQLite's BEGIN IMMEDIATE serialises claims anyway.
+    LOCK_ROWS = ""
+
+    @converts_errors
+    def claim_sources(self, ids: Sequence[int], *, worker: str, now: datetime,
+                      until: datetime, schedule: bool) -> list[Source]:
+        """Claim those of `ids` that are still free to poll, until `until`, for `worker`.
+
+        Free: not disabled, outside a Retry-After, due (when `schedule`), and claimed by no
+        poller or by one whose claim has lapsed. One short transaction; the rows come back as
+        they are now (another poller may have polled one since the caller read it), by id.
+        """
+        if not ids:
+            return []
+        stamp = iso(now)
+        due = "" if not schedule else " AND (next_due IS NULL OR next_due <= ?)"
+        marks = ",".join("?" * len(ids))
+        params: list[Any] = [worker, iso(until), *ids, stamp]
+        if schedule:
+            params.append(stamp)
+        params.append(stamp)
+        with self.write():
+            rows = self._q(
+                "UPDATE sources SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+                f"SELECT id FROM sources WHERE id IN ({marks}) AND disabled IS NULL"
+                f" AND (retry_after IS NULL OR retry_after <= ?){due}"
+                f" AND (claimed_until IS NULL OR claimed_until <= ?){self.LOCK_ROWS})"
+                " RETURNING *", params)
+        return sorted((to_source(r) for r in rows), key=lambda s: s.id)
+
+    @converts_errors
+    def renew_claims(self, worker: str, until: datetime) -> int:
+        """Extend every claim `worker` still holds to `until`; how many it holds."""
+        with self.write():
+            cur = self.conn.execute(
+                "UPDATE sources SET claimed_until = ? WHERE claimed_by = ?"
+                " AND claimed_until IS NOT NULL", (iso(until), worker))
+            return int(cur.rowcount)
+
+    @converts_errors
+    def release_claims(self, worker: str | None = None) -> int:
+        """End the claims `worker` holds (None: every poller's); how many there were."""
+        where, params = ("claimed_by = ? AND ", (worker,)) if worker else ("", ())
+        with self.write():
+            cur = self.conn.execute(
+                f"UPDATE sources SET claimed_until = NULL WHERE {where}claimed_until IS NOT NULL",
+                params)
+            return int(cur.rowcount)
 
     @converts_errors
     def enable_source(self, source_id: int, *, editor: str | None, now: datetime) -> Enabled:

@@ -1,0 +1,217 @@
+"""Many pollers on one database: each due source fetched once per round, claims that lapse when
+their poller dies, and the claim rules themselves."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import write_config
+
+from curator.config import load as load_config
+from curator.core import Curator
+from curator.poll import LEASE_MIN, lease_seconds
+from curator.store import Store
+
+
+def feed(n: int, items: int = 5) -> str:
+    parts = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+             f"<title>Feed {n}</title><link>https://f{n}.example.org/</link>"
+             "<description>A feed</description>"]
+    for i in range(items):
+        parts.append(f"<item><title>Antitrust story {n}-{i}</title>"
+                     f"<link>https://f{n}.example.org/story/{i}</link><guid>f{n}-{i}</guid>"
+                     "<description>A merger ruling.</description></item>")
+    return "".join(parts) + "</channel></rss>"
+
+
+def fetches(server: Any) -> collections.Counter[str]:
+    return collections.Counter(path for path, _ in server.requests)
+
+
+def poll_process(config: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "curator", "--config", str(config), "-q",
+                             "poll", "--json", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture
+def feeds(server: Any) -> list[str]:
+    return [server.add(f"/f{n}.xml", feed(n), delay=0.02) for n in range(40)]
+
+
+def make_due(config: Path, now: datetime) -> None:
+    """Every source due again (as the next round finds them), without waiting an interval."""
+    store = Store(load_config(config).database)
+    try:
+        for s in store.sources():
+            store.update_source(s.id, next_due=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    finally:
+        store.close()
+
+
+# ------------------------------------------------------------------ several pollers at once
+
+
+def test_pollers_in_one_process_share_a_round_and_fetch_each_source_once(
+        server: Any, tmp_path: Path, feeds: list[str], clock: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("curator.poll.POOL_THRESHOLD", 10**6)  # parse in-process: threads here
+    config = load_config(write_config(tmp_path, feeds, poll={"concurrency": 4}))
+    pollers = [Curator(config) for _ in range(3)]
+    pollers[0].sync_sources()
+    summaries: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run(c: Curator) -> None:
+        try:
+            summaries.append(c.poll())
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    for round_ in (1, 2):
+        threads = [threading.Thread(target=run, args=(c,)) for c in pollers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors
+        counts = fetches(server)
+        assert set(counts) == {f"/f{n}.xml" for n in range(40)}
+        assert set(counts.values()) == {round_}, counts  # each feed once per round
+        done = summaries[-3:]
+        assert sum(s.fetched + s.not_modified for s in done) == 40
+        # Small claims as the pool drains: the work was shared, not taken whole by one.
+        assert sum(1 for s in done if s.fetched + s.not_modified) >= 2, done
+        assert all(s.skipped == 40 - s.fetched - s.not_modified for s in done)
+        clock.advance(hours=2)
+    entries = pollers[0].store.conn.execute("SELECT count(*) FROM entries").fetchone()[0]
+    assert entries == 40 * 5  # nothing stored twice
+    claimed = pollers[0].store.conn.execute(
+        "SELECT count(*) FROM sources WHERE claimed_until IS NOT NULL").fetchone()[0]
+    assert claimed == 0  # every claim ended with its source's write
+    for c in pollers:
+        c.close()
+
+
+def test_poll_processes_on_one_database_fetch_each_feed_once_per_round(
+        server: Any, tmp_path: Path, feeds: list[str]) -> None:
+    config = write_config(tmp_path, feeds, poll={"concurrency": 4})
+    for round_ in (1, 2):
+        procs = [poll_process(config) for _ in range(3)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], outs
+        counts = fetches(server)
+        assert len(counts) == 40 and set(counts.values()) == {round_}, counts
+        make_due(config, datetime.now(UTC))
+
+
+# ------------------------------------------------------------------ a poller that dies
+
+
+def test_a_killed_pollers_sources_are_polled_by_another_once_its_claims_lapse(
+        server: Any, tmp_path: Path, clock: Any) -> None:
+    slow = [server.add(f"/slow{n}.xml", feed(n), delay=30) for n in range(3)]
+    path = write_config(tmp_path, slow, poll={"timeout": "40s", "per_host": 4})
+    proc = subprocess.Popen([sys.executable, "-m", "curator", "--config", str(path), "-q",
+                             "poll"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(fetches(server)) < 3:  # every source claimed and being fetched
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for route in server.routes.values():
+        route.delay = 0
+    clock.t = datetime.now(UTC).replace(microsecond=0)
+    other = Curator(load_config(path))
+    try:
+        held = other.poll()
+        assert held.skipped == 3 and held.fetched == 0  # still claimed by the dead poller
+        assert sum(fetches(server).values()) == 3
+        lease = lease_seconds(40.0)
+        assert lease == 120.0
+        clock.advance(seconds=lease + 1)
+        later = other.poll()
+        assert later.fetched == 3 and later.skipped == 0
+        assert set(fetches(server).values()) == {2}
+    finally:
+        other.close()
+
+
+def test_on_sqlite_the_next_poll_takes_over_a_killed_pollers_claims_at_once(
+        server: Any, tmp_path: Path, clock: Any) -> None:
+    urls = [server.add(f"/f{n}.xml", feed(n)) for n in range(3)]
+    c = Curator(load_config(write_config(tmp_path, urls)))
+    try:
+        c.sync_sources()
+        ids = [s.id for s in c.store.sources()]
+        # A poller that died holding every source (its process is gone, its claims are not).
+        dead = c.store.claim_sources(ids, worker="gone:1:ab", now=clock(),
+                                     until=clock() + timedelta(hours=1), schedule=True)
+        assert len(dead) == 3
+        assert c.poll().skipped == 3
+        # The poll lock proves no other poller runs on this file: its holder takes them over.
+        with c.poll_lock():
+            assert c.poll().fetched == 3
+    finally:
+        c.close()
+
+
+# ------------------------------------------------------------------ the claim rules
+
+
+def test_a_claim_takes_only_free_due_sources_and_the_outcome_ends_it(
+        server: Any, tmp_path: Path, clock: Any) -> None:
+    urls = [server.add(f"/f{n}.xml", feed(n)) for n in range(4)]
+    c = Curator(load_config(write_config(tmp_path, urls)))
+    store = c.store
+    try:
+        c.sync_sources()
+        a, b, d, e = (s.id for s in store.sources())
+        now = clock()
+        later = now + timedelta(minutes=2)
+        store.update_source(d, disabled="gone")
+        store.update_source(e, next_due="2099-01-01T00:00:00Z")
+        got = store.claim_sources([a, b, d, e], worker="one", now=now, until=later,
+                                  schedule=True)
+        assert [s.id for s in got] == [a, b]  # not the disabled one, nor the one not due
+        forced = store.claim_sources([e], worker="one", now=now, until=later, schedule=False)
+        assert [s.id for s in forced] == [e]  # a forced poll takes one not due yet
+        assert store.claim_sources([a, b], worker="two", now=now, until=later,
+                                   schedule=True) == []  # held by "one"
+        assert store.renew_claims("one", later + timedelta(minutes=1)) == 3
+        # Lapsed claims are free again.
+        taken = store.claim_sources([a], worker="two", now=later + timedelta(minutes=2),
+                                    until=later + timedelta(minutes=4), schedule=True)
+        assert [s.id for s in taken] == [a]
+        assert store.release_claims("one") == 2  # b and e; a is two's now
+        # Storing a poll's outcome ends the claim on its source.
+        clock.t = later + timedelta(minutes=2)
+        assert c.poll(only=[urls[0]]).skipped == 1  # a is two's
+        store.release_claims("two")
+        assert c.poll(only=[urls[0]]).fetched == 1
+        row = store.conn.execute("SELECT claimed_by, claimed_until FROM sources WHERE id = ?",
+                                 (a,)).fetchone()
+        assert row[0] and row[0] != "two" and row[1] is None  # the last poller, no claim
+    finally:
+        c.close()
+
+
+def test_the_lease_follows_the_fetch_timeout() -> None:
+    assert lease_seconds(5.0) == LEASE_MIN == 60.0
+    assert lease_seconds(20.0) == 60.0  # the default timeout
+    assert lease_seconds(90.0) == 270.0
