@@ -16,6 +16,6 @@ MIGRATIONS: tuple[str, ...] = (
     "0007_relevance",
     "0008_search_index",
     "0009_candidate_seen",
-    "0010_claims_and_login_limits",
+    "0011_claims_and_login_limits",
 )
 MIGRATION_SET = "curator"

@@ -316,8 +316,8 @@ def m0009_candidate_seen(db: Database) -> None:
         """)
 
 
-@migrations(name="0010_claims_and_login_limits")
-def m0010_claims_and_login_limits(db: Database) -> None:
+@migrations(name="0011_claims_and_login_limits")
+def m0011_claims_and_login_limits(db: Database) -> None:
     """Work shared by several processes on one database: poll claims and the desk's login limits.
 
     A poller claims a due source before fetching it: claimed_by names the poller (host, process
