@@ -18,8 +18,10 @@ from .exceptions import UsageError
 from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
 from .publish import Publisher, clean_note, item_html, render_note
 from .store import Store
+from .store.logins import LoginLimits
 from .store.search import MAX_QUERY, SNIPPET_END, SNIPPET_START, SearchStore
 from .types import MAX_NOTE_CHARS, Candidate, Channel, Editor, Enabled, PublishedItem, Source
+from .urls import article_url
 
 if TYPE_CHECKING:
     from .feedsfile import AddResult
@@ -30,13 +32,6 @@ __all__ = ["MAX_NOTE_CHARS", "MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "Curat
 
 
 log = logging.getLogger("curator")
-
-
-def _article_url(url: str) -> str:
-    """An article URL as the editor gave it, in the canonical form candidates are stored under."""
-    from .urls import canonicalize
-
-    return canonicalize(url.strip()) or url.strip()
 
 
 DAY = 86400
@@ -157,11 +152,11 @@ class Curator:
         """Feature a candidate with a Markdown commentary; again to edit the note. `link`: which
         of the story's articles the published item links (default: the first seen)."""
         return self.store.set_status(candidate_id, "featured", editor=editor, now=self.now(),
-                                     note=clean_note(note), link=_article_url(link) if link else None)
+                                     note=clean_note(note), link=article_url(link) if link else None)
 
     def split(self, candidate_id: int, url: str, *, editor: str) -> Candidate:
         """Make one of a story's other articles a candidate of its own; the new candidate."""
-        return self.store.split(candidate_id, _article_url(url), editor=editor, now=self.now())
+        return self.store.split(candidate_id, article_url(url), editor=editor, now=self.now())
 
     def merge(self, candidate_id: int, other_id: int, *, editor: str) -> Candidate:
         """Join another candidate's story to this one (it keeps this one's status and note)."""
@@ -331,9 +326,13 @@ class Curator:
         """A small named value kept in the database (the desk's signing key, for one)."""
         return self.store.get_state(key)
 
-    def set_state(self, key: str, value: str | None) -> None:
-        """Keep a small named value in the database."""
-        self.store.set_state(key, value)
+    def set_state(self, key: str, value: str | None, *, keep: bool = False) -> str | None:
+        """Keep a small named value in the database (`keep`: one already there); what it is now."""
+        return self.store.set_state(key, value, keep=keep)
+
+    def login_limits(self) -> LoginLimits:
+        """The desk's sign-in counters, kept in the database for every `curator web` process."""
+        return LoginLimits(self.store)
 
     def counts(self, *, topic: str | None = None, source: str | None = None,
                search: str | None = None) -> dict[str, int]:

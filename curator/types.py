@@ -361,3 +361,14 @@ class RelevanceSettings:
     # (bench/relevance_bench.py) about nine suggestions in ten from this score on are featured,
     # and they recover about four in five of the stories the topics missed.
     suggest_above: float = 0.4
+
+
+@dataclass(frozen=True)
+class LoginCounter:
+    """One of the desk's sign-in counters (store/logins.py keeps them; web/security.py reads
+    them): a back-off has `n` failures, ends at `at` (None: none yet) and has had a password
+    check running since `since` (None: none); a bucket has `n` tokens left, counted at `at`."""
+
+    n: float
+    at: float | None
+    since: float | None = None

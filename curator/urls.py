@@ -151,3 +151,8 @@ def canonicalize(url: str | None, base: str | None = None) -> str | None:
         if not _is_tracking(pair.split("=", 1)[0]):
             pairs.append(pair)
     return urlunsplit((scheme, netloc, path, "&".join(pairs), ""))
+
+
+def article_url(url: str) -> str:
+    """An article URL as the editor gave it, in the canonical form candidates are stored under."""
+    return canonicalize(url.strip()) or url.strip()

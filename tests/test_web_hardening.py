@@ -38,6 +38,8 @@ from test_web import (
 )
 
 from curator.core import MAX_NOTE_CHARS
+from curator.store import Store
+from curator.store.logins import LoginLimits
 from curator.web import MAX_REQUEST_BYTES, MAX_SERVER_BODY_BYTES
 from curator.web.security import Attempt, LoginThrottle, Rate, Refused, client_network
 
@@ -522,9 +524,10 @@ def test_editor_logout_ends_the_sessions_from_the_command_line(desk: Desk, clien
     cli("editor", "logout", "nobody", code=2)
 
 
-def test_limits_count_an_ipv6_client_by_its_network_and_forget_old_keys() -> None:
+def test_limits_count_an_ipv6_client_by_its_network_and_forget_old_keys(tmp_path: Path) -> None:
     now = [0.0]
-    throttle = LoginThrottle(lambda: now[0], max_keys=50)
+    store = Store(tmp_path / "db" / "curator.db")
+    throttle = LoginThrottle(LoginLimits(store), lambda: now[0], max_keys=50)
     throttle.rates["address"] = Rate(burst=2, every=30.0)
     # Two addresses of one /64 are one client for the limits; another /64 is not.
     for address in ("2001:db8:1:2::10", "2001:db8:1:2::11"):
@@ -543,11 +546,17 @@ def test_limits_count_an_ipv6_client_by_its_network_and_forget_old_keys() -> Non
     throttle.succeeded(first)
     assert isinstance(throttle.begin("maria", "192.0.2.7"), Attempt)
     # A flood of names and addresses does not grow memory without bound.
-    flood = LoginThrottle(lambda: now[0], max_keys=50)
+    flood = LoginThrottle(LoginLimits(store), lambda: now[0], max_keys=50)
     flood.rates["all"] = Rate(burst=10**6, every=1.0)
-    for i in range(5000):
+    for i in range(1000):
         attempt = flood.begin(f"user{i}", f"10.{i // 250}.{i % 250}.1")
         assert isinstance(attempt, Attempt)
         flood.failed(attempt)
         now[0] += 0.01
-    assert len(flood._backoff) + len(flood._buckets) <= 2 * flood.max_keys
+    rows = store.conn.execute("SELECT count(*) FROM login_limits").fetchone()[0]
+    assert rows <= 2 * flood.max_keys
+    # Once every limit has forgotten them, the counters go altogether.
+    now[0] += 10**7  # its "all" bucket refills for 10**6 s
+    flood._forget(now[0])
+    assert store.conn.execute("SELECT count(*) FROM login_limits").fetchone()[0] == 0
+    store.close()

@@ -267,6 +267,10 @@ class Base:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
 
+    def serialize(self, name: str) -> None:
+        """Inside a write: let one such transaction (`name`) run at a time across processes.
+        SQLite's BEGIN IMMEDIATE already takes the one write lock: nothing more to do."""
+
     def _q(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         cur = self.conn.execute(sql, params)
         cols = [c[0] for c in cur.description]

@@ -25,9 +25,19 @@ class StateStore(Base):
         return {k: found.get(k) for k in keys}
 
     @converts_errors
-    def set_state(self, key: str, value: str | None) -> None:
-        """Set a small named value."""
-        self.set_states({key: value})
+    def set_state(self, key: str, value: str | None, *, keep: bool = False) -> str | None:
+        """Set a small named value (`keep`: unless one is there already); the value it has now.
+
+        With `keep`, processes starting together (two desks making the signing key) all end up
+        with the first one's value.
+        """
+        if not keep:
+            self.set_states({key: value})
+            return value
+        with self.write():
+            self.conn.execute("INSERT INTO state (key, value) VALUES (?, ?)"
+                              " ON CONFLICT (key) DO NOTHING", (key, value))
+            return self.get_state(key)
 
     @converts_errors
     def set_states(self, values: dict[str, str | None]) -> None:

@@ -56,9 +56,9 @@ def _secret_key(config: Config, now: Callable[[], datetime] | None) -> str:
     try:
         c.sync_sources()  # so the queue's source filter lists feeds.yaml before the first poll
         key = c.get_state(SECRET_KEY_STATE)
-        if not key:
-            key = secrets.token_hex(32)
-            c.set_state(SECRET_KEY_STATE, key)
+        if not key:  # the first desk to start makes it; one starting alongside takes that one
+            key = c.set_state(SECRET_KEY_STATE, secrets.token_hex(32), keep=True)
+        assert key
         return key
     finally:
         c.close()
@@ -79,7 +79,7 @@ def create_app(config: Config, *, now: Callable[[], datetime] | None = None) -> 
     )
     app.session_interface = SessionInterface()
     app.extensions["curator_desk"] = views.Desk(
-        follower=Follower(config), now=now, throttle=LoginThrottle(), etags={},
+        follower=Follower(config), now=now, throttle=LoginThrottle(auth.DeskCounters()), etags={},
         etag_lock=threading.Lock())
     app.jinja_env.filters["when"] = text.when
     app.jinja_env.filters["http_url"] = text.http_url

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import logging
 import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import (
@@ -56,6 +57,19 @@ def require_login() -> BaseResponse | None:
         target = request.full_path if request.query_string else request.path
         return redirect(url_for("desk.login", next=target))
     abort(401)
+
+
+class DeskCounters:
+    """The login throttle's counters: the database's, through this request's Curator, so that
+    every `curator web` process on the database counts the same attempts."""
+
+    def change(self, keys: Sequence[str], change: Callable[..., tuple[Any, Any]]) -> Any:
+        """See store/logins.py."""
+        return curator().login_limits().change(keys, change)
+
+    def forget(self, before: float, keep: int) -> int:
+        """See store/logins.py."""
+        return curator().login_limits().forget(before, keep)
 
 
 REFUSALS = {"back-off": "back-off after a failure",

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response as BaseResponse
+
+from ..types import LoginCounter
 
 # No inline script or style anywhere: the desk's own JS and CSS are files under /static/.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -125,6 +129,23 @@ class Refused:
         return self.limit != "back-off"
 
 
+class LoginCounters(Protocol):
+    """Where the throttle keeps its numbers: the database's `login_limits`, so every desk
+    process on it counts the same attempts (see Curator.login_limits)."""
+
+    def change(self, keys: Sequence[str], change: Callable[
+            [dict[str, LoginCounter]], tuple[Any, dict[str, LoginCounter | None]]]) -> Any: ...
+
+    def forget(self, before: float, keep: int) -> int: ...
+
+
+Key = tuple[str, ...]
+
+
+def _stored(key: Key) -> str:
+    return json.dumps(key, ensure_ascii=False)
+
+
 class LoginThrottle:
     """Limits on password checks: guessing stays slow, and nobody can lock an editor out.
 
@@ -141,36 +162,40 @@ class LoginThrottle:
     `known_device`) is held only to its own back-off: the shared limits, which anyone can use
     up, never keep an editor out of a browser they already use. Password hashing, slow and
     memory-hungry on purpose, runs a few at a time whatever the number of server threads.
-    Kept in memory; a restart forgets it.
+    The counters live in the database (`counters`), so every desk process on it shares them,
+    and a restart forgets nothing; the clock is the wall clock, which those processes share.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, *, base: float = 1.0,
-                 cap: float = 900.0, max_keys: int = 10_000, hashing: int = 2) -> None:
+    def __init__(self, counters: LoginCounters, clock: Callable[[], float] = time.time, *,
+                 base: float = 1.0, cap: float = 900.0, max_keys: int = 10_000,
+                 hashing: int = 2, checking: float = 60.0) -> None:
+        self.counters = counters
         self.clock = clock
         self.base = base
         self.cap = cap
         self.max_keys = max_keys
+        #: An attempt still "being checked" after this many seconds died with its process.
+        self.checking = checking
         self.rates = {"address": Rate(burst=20, every=30.0), "name": Rate(burst=20, every=60.0),
                       "all": Rate(burst=60, every=1.0)}
-        self._lock = threading.Lock()
-        # key -> (failures, until): until is None while an attempt's password is being checked
-        self._backoff: dict[tuple[str, ...], tuple[int, float | None]] = {}
-        self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}  # key -> (tokens, at)
+        self._begun = 0
         # Known browsers have slots of their own: a flood of strangers cannot queue them out.
         self._hashing = {False: threading.BoundedSemaphore(hashing),
                          True: threading.BoundedSemaphore(hashing)}
 
     def _keys(self, name: str, address: str | None, device: str | None
-              ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+              ) -> tuple[Key, tuple[Key, ...]]:
         who = name.strip().casefold()
+        if len(who) > 200:  # no editor has such a name; keep the key small all the same
+            who = "sha256:" + hashlib.sha256(who.encode("utf-8", "replace")).hexdigest()
         if device:
             return ("device", device), ()
         where = client_network(address)
         return ("name+address", who, where), (("address", where), ("name", who), ("all",))
 
-    def _tokens(self, key: tuple[str, ...], now: float) -> float:
+    def _tokens(self, key: Key, found: LoginCounter | None, now: float) -> float:
         rate = self.rates[key[0]]
-        tokens, at = self._buckets.get(key, (float(rate.burst), now))
+        tokens, at = (found.n, found.at or now) if found else (float(rate.burst), now)
         return min(float(rate.burst), tokens + max(0.0, now - at) / rate.every)
 
     def _delay(self, count: int) -> float:
@@ -181,41 +206,62 @@ class LoginThrottle:
         """Count an attempt at `name` before checking it, or refuse it: how long to wait."""
         backoff, buckets = self._keys(name, address, device)
         now = self.clock()
-        with self._lock:
-            count, until = self._backoff.get(backoff, (0, now))
-            if until is None:  # another attempt is being checked: its outcome comes first
-                return Refused(self.base, "back-off")
-            if until > now:
-                return Refused(until - now, "back-off")
-            levels = {key: self._tokens(key, now) for key in buckets}
+
+        def change(found: dict[str, LoginCounter]
+                   ) -> tuple[Attempt | Refused, dict[str, LoginCounter | None]]:
+            mine = found.get(_stored(backoff))
+            if mine is not None and mine.since is not None and now - mine.since < self.checking:
+                return Refused(self.base, "back-off"), {}  # its outcome comes first
+            if mine is not None and mine.at is not None and mine.at > now:
+                return Refused(mine.at - now, "back-off"), {}
+            levels = {key: self._tokens(key, found.get(_stored(key)), now) for key in buckets}
             waits = [Refused((1.0 - tokens) * self.rates[key[0]].every, key[0])
                      for key, tokens in levels.items() if tokens < 1.0]
             if waits:
-                return max(waits, key=lambda r: r.wait)
-            self._backoff[backoff] = (count + 1, None)
+                return max(waits, key=lambda r: r.wait), {}
+            count = int(mine.n) if mine is not None else 0
+            changed: dict[str, LoginCounter | None] = {
+                _stored(backoff): LoginCounter(count + 1, mine.at if mine else None, now)}
             for key, tokens in levels.items():
-                self._buckets[key] = (tokens - 1.0, now)
-            if len(self._backoff) + len(self._buckets) > self.max_keys:
+                changed[_stored(key)] = LoginCounter(tokens - 1.0, now)
+            return Attempt(backoff, buckets), changed
+
+        result: Attempt | Refused = self.counters.change(
+            [_stored(k) for k in (backoff, *buckets)], change)
+        if isinstance(result, Attempt):
+            self._begun += 1
+            if self._begun % max(1, self.max_keys // 10) == 0:
                 self._forget(now)
-        return Attempt(backoff, buckets)
+        return result
 
     def failed(self, attempt: Attempt) -> float:
         """The attempt's password was wrong (or could not be checked): the seconds before
         this client may try again, counted from now."""
-        with self._lock:
-            count, _ = self._backoff.get(attempt.backoff, (1, None))
+        key = _stored(attempt.backoff)
+
+        def change(found: dict[str, LoginCounter]
+                   ) -> tuple[float, dict[str, LoginCounter | None]]:
+            mine = found.get(key)
+            count = int(mine.n) if mine is not None else 1
             delay = self._delay(count)
-            self._backoff[attempt.backoff] = (count, self.clock() + delay)
+            return delay, {key: LoginCounter(count, self.clock() + delay)}
+
+        delay: float = self.counters.change([key], change)
         return delay
 
     def succeeded(self, attempt: Attempt) -> None:
         """The attempt's password was right: forget the client's failures, give back its turn."""
         now = self.clock()
-        with self._lock:
-            self._backoff.pop(attempt.backoff, None)
+
+        def change(found: dict[str, LoginCounter]) -> tuple[None, dict[str, LoginCounter | None]]:
+            changed: dict[str, LoginCounter | None] = {_stored(attempt.backoff): None}
             for key in attempt.buckets:
                 rate = self.rates[key[0]]
-                self._buckets[key] = (min(float(rate.burst), self._tokens(key, now) + 1.0), now)
+                tokens = self._tokens(key, found.get(_stored(key)), now)
+                changed[_stored(key)] = LoginCounter(min(float(rate.burst), tokens + 1.0), now)
+            return None, changed
+
+        self.counters.change([_stored(k) for k in (attempt.backoff, *attempt.buckets)], change)
 
     @contextmanager
     def hashing(self, known: bool, timeout: float = 1.0) -> Iterator[bool]:
@@ -229,21 +275,11 @@ class LoginThrottle:
                 slots.release()
 
     def _forget(self, now: float) -> None:
-        # A flood of names and addresses must not grow memory without bound: drop back-offs
-        # long over and buckets full again, then, if still too many, the least recent.
-        for key in [k for k, (_, until) in self._backoff.items()
-                    if until is not None and until + self.cap < now]:
-            del self._backoff[key]
-        for key in [k for k in self._buckets if self._tokens(k, now) >= self.rates[k[0]].burst]:
-            del self._buckets[key]
-        half = self.max_keys // 2
-        if len(self._backoff) > half:
-            keep = sorted(self._backoff.items(),
-                          key=lambda kv: now + self.cap if kv[1][1] is None else kv[1][1])[-half:]
-            self._backoff = dict(keep)
-        if len(self._buckets) > half:
-            keep_b = sorted(self._buckets.items(), key=lambda kv: kv[1][1])[-half:]
-            self._buckets = dict(keep_b)
+        # A flood of names and addresses must not grow the table without bound: drop what is
+        # untouched for longer than any limit remembers (a back-off over for `cap`, a bucket
+        # full again), then, if still too many, the least recent.
+        horizon = max([self.cap] + [r.burst * r.every for r in self.rates.values()])
+        self.counters.forget(now - horizon, self.max_keys)
 
 
 DEVICE_COOKIE = "curator_device"
