@@ -215,3 +215,20 @@ def test_the_lease_follows_the_fetch_timeout() -> None:
     assert lease_seconds(5.0) == LEASE_MIN == 60.0
     assert lease_seconds(20.0) == 60.0  # the default timeout
     assert lease_seconds(90.0) == 270.0
+
+
+def test_following_an_unchanged_feeds_yaml_writes_no_row(tmp_path: Path, clock: Any) -> None:
+    # Every poll syncs the sources first; rows it wrote would be locked from other pollers.
+    urls = [f"https://f{n}.example.org/feed.xml" for n in range(5)]
+    store = Store(tmp_path / "db" / "curator.db")
+    try:
+        store.sync_sources(((u, None, None) for u in urls), clock())
+        before = store.conn.total_changes
+        store.sync_sources(((u, None, None) for u in urls), clock())
+        assert store.conn.total_changes == before
+        store.sync_sources(((u, "Renamed" if u == urls[0] else None, None) for u in urls[:4]),
+                           clock())
+        assert store.conn.total_changes == before + 2  # one renamed, one no longer configured
+        assert [s.name for s in store.sources()] == ["Renamed", None, None, None]
+    finally:
+        store.close()

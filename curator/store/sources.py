@@ -72,8 +72,17 @@ class SourceStore(LogStore):
         stamp = iso(now)
         with self.write():
             conn = self.conn
-            conn.execute("UPDATE sources SET in_config = 0 WHERE in_config = 1")
+            # Only the rows that change are written: every poll syncs, and a row written here
+            # is locked until the commit, so pollers sharing a database would skip it.
+            have = {url: (name, interval, in_config) for url, name, interval, in_config
+                    in conn.execute("SELECT url, name, interval, in_config FROM sources")}
+            wanted = {url for url, _, _ in rows}
+            gone = [(url,) for url, (_, _, in_config) in have.items()
+                    if in_config == 1 and url not in wanted]
+            conn.executemany("UPDATE sources SET in_config = 0 WHERE url = ?", gone)
             for url, name, interval in rows:
+                if have.get(url) == (name, interval, 1):
+                    continue
                 conn.execute(
                     "INSERT INTO sources (url, url_in_use, name, interval, in_config, next_due, added)"
                     " VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (url) DO UPDATE SET"
