@@ -70,10 +70,13 @@ class Dialect:
     begin: str
     #: Case-insensitive (ASCII) LIKE, as SQLite's LIKE is.
     like: str
+    #: Begins a read transaction that sees one moment of the database throughout.
+    snapshot: str
 
 
-SQLITE = Dialect("sqlite", begin="BEGIN IMMEDIATE", like="LIKE")
-POSTGRES = Dialect("postgresql", begin="BEGIN", like="ILIKE")
+SQLITE = Dialect("sqlite", begin="BEGIN IMMEDIATE", like="LIKE", snapshot="BEGIN")
+POSTGRES = Dialect("postgresql", begin="BEGIN", like="ILIKE",
+                   snapshot="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
 
 # ----------------------------------------------------------------------------- PostgreSQL

@@ -329,6 +329,50 @@ class Base:
         rows = self.conn.execute(sql, params).fetchall()  # fetched to the end: done on SQLite
         return int(rows[0][0])
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One consistent view of the database for a long read (a copy): a read transaction.
+
+        Writers go on meanwhile (WAL); what they write after it began is not seen.
+        """
+        conn = self.conn
+        if conn.in_transaction:
+            yield
+            return
+        try:
+            conn.execute(self.dialect.snapshot)
+            conn.execute("SELECT count(*) FROM state").fetchone()  # takes the snapshot
+        except db_errors() as e:
+            raise StoreError(f"database {self.where}: {one_line(e)}") from e
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                with suppress(*db_errors()):
+                    conn.execute("ROLLBACK")
+
+    def table_names(self) -> list[str]:
+        """Every table of the database, by name (SQLite's FTS5 shadow tables included)."""
+        sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema ="
+               " current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
+               if self.postgres else
+               "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        return [r[0] for r in self.conn.execute(sql).fetchall()]
+
+    def sync_ids(self) -> None:
+        """After rows were written with explicit ids (a copy), new rows get ids after them.
+
+        SQLite does so by itself; PostgreSQL's identity columns are moved past the highest id.
+        """
+        if not self.postgres:
+            return
+        for (table,) in self.conn.execute(
+                "SELECT table_name FROM information_schema.columns WHERE table_schema ="
+                " current_schema() AND column_name = 'id' AND is_identity = 'YES'").fetchall():
+            self.conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)")
+
     def _q(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         cur = self.conn.execute(sql, params)
         cols = [c[0] for c in cur.description]
