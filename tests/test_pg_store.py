@@ -283,6 +283,16 @@ def test_a_unique_name_taken_is_a_usage_error_on_postgresql(pg_url):
     s.close()
 
 
+def test_a_nul_character_never_fails_a_statement(pg_url):
+    s = Store(pg_url)
+    s.sync_sources([("https://a.example/feed", "Desk\x00A", None)], T0)
+    [src] = s.sources()
+    assert src.name == "DeskA"
+    s.save_entries(src.id, [entry("1", "Court\x00 fines platform", "text")], [["t"]], T0)
+    assert [c.title for c in s.candidates(search="court\x00")] == ["Court fines platform"]
+    s.close()
+
+
 def test_one_poll_at_a_time_on_postgresql(pg_url):
     from curator.exceptions import LockedError
 

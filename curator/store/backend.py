@@ -114,6 +114,15 @@ def _loaders(conn: Any) -> None:
     conn.adapters.register_loader("numeric", Numeric)
 
 
+def _no_nul(params: Sequence[Any]) -> tuple[Any, ...]:
+    """The parameters, with NUL characters dropped from text: PostgreSQL's text cannot hold
+    them (SQLite's can). What curator stores has them stripped already; this keeps a stray one
+    (a hostile query string, a YAML "\\0") from failing a whole statement."""
+    if any(isinstance(p, str) and "\x00" in p for p in params):
+        return tuple(p.replace("\x00", "") if isinstance(p, str) else p for p in params)
+    return tuple(params)
+
+
 class PgCursor:
     """A psycopg cursor answering as much of sqlite3.Cursor as the store uses."""
 
@@ -135,6 +144,9 @@ class PgCursor:
 
     def fetchall(self) -> list[Any]:
         return self._cur.fetchall() if self._cur.description is not None else []
+
+    def fetchmany(self, size: int) -> list[Any]:
+        return self._cur.fetchmany(size) if self._cur.description is not None else []
 
     def __iter__(self) -> Iterator[Any]:
         if self._cur.description is None:
@@ -178,12 +190,12 @@ class PgConnection:
         if not self.in_transaction or self.raw.broken:
             self._ready()
         cur = self.raw.cursor()
-        cur.execute(translate(sql), tuple(params))
+        cur.execute(translate(sql), _no_nul(params))
         return PgCursor(cur)
 
     def executemany(self, sql: str, seq: Any, /) -> PgCursor:
         cur = self.raw.cursor()
-        rows = [tuple(p) for p in seq]
+        rows = [_no_nul(p) for p in seq]
         if rows:
             cur.executemany(translate(sql), rows)
         return PgCursor(cur)
