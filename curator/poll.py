@@ -255,11 +255,17 @@ def parser_pool(n: int) -> Iterator[Executor | None]:
 
 
 @contextmanager
-def poll_lock(database: Path, wait: float | None = None,
+def poll_lock(database: Path | str, wait: float | None = None,
               acquired: Callable[[], object] | None = None) -> Iterator[None]:
-    """Hold the one-poll-at-a-time lock of `database`, waiting up to `wait` seconds for it;
-    then call `acquired` (the caller gives back the claims of pollers that died holding it)."""
+    """Hold the one-poll-at-a-time lock of a SQLite `database`, waiting up to `wait` seconds for
+    it; then call `acquired` (the caller gives back the claims of pollers that died holding it).
+
+    A PostgreSQL database has none: any number of pollers share it, through their claims.
+    """
     wait = POLL_LOCK_WAIT if wait is None else wait
+    if not isinstance(database, Path):
+        yield
+        return
     path = database.with_name(database.name + ".poll.lock")
     # Beside the database, in its private folder (see Store), and 0600: another user can
     # neither take the lock nor plant the file; one that another user owns is refused.

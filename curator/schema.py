@@ -16,6 +16,7 @@ MIGRATIONS: tuple[str, ...] = (
     "0007_relevance",
     "0008_search_index",
     "0009_candidate_seen",
+    "0010_story_article_ids",
     "0011_claims_and_login_limits",
 )
 MIGRATION_SET = "curator"

@@ -63,10 +63,11 @@ def make_due(config: Path, now: datetime) -> None:
 
 
 def test_pollers_in_one_process_share_a_round_and_fetch_each_source_once(
-        server: Any, tmp_path: Path, feeds: list[str], clock: Any,
+        server: Any, tmp_path: Path, feeds: list[str], clock: Any, backend: Path | str,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("curator.poll.POOL_THRESHOLD", 10**6)  # parse in-process: threads here
-    config = load_config(write_config(tmp_path, feeds, poll={"concurrency": 4}))
+    config = load_config(write_config(tmp_path, feeds, poll={"concurrency": 4},
+                                      database=str(backend)))
     pollers = [Curator(config) for _ in range(3)]
     pollers[0].sync_sources()
     summaries: list[Any] = []
@@ -104,8 +105,10 @@ def test_pollers_in_one_process_share_a_round_and_fetch_each_source_once(
 
 
 def test_poll_processes_on_one_database_fetch_each_feed_once_per_round(
-        server: Any, tmp_path: Path, feeds: list[str]) -> None:
-    config = write_config(tmp_path, feeds, poll={"concurrency": 4})
+        server: Any, tmp_path: Path, feeds: list[str], backend: Path | str) -> None:
+    # On SQLite the poll lock lets one run at a time (the others wait, then find nothing due);
+    # on PostgreSQL all three poll at once and share the round through their claims.
+    config = write_config(tmp_path, feeds, poll={"concurrency": 4}, database=str(backend))
     for round_ in (1, 2):
         procs = [poll_process(config) for _ in range(3)]
         outs = [p.communicate(timeout=120) for p in procs]
@@ -119,9 +122,10 @@ def test_poll_processes_on_one_database_fetch_each_feed_once_per_round(
 
 
 def test_a_killed_pollers_sources_are_polled_by_another_once_its_claims_lapse(
-        server: Any, tmp_path: Path, clock: Any) -> None:
+        server: Any, tmp_path: Path, clock: Any, backend: Path | str) -> None:
     slow = [server.add(f"/slow{n}.xml", feed(n), delay=30) for n in range(3)]
-    path = write_config(tmp_path, slow, poll={"timeout": "40s", "per_host": 4})
+    path = write_config(tmp_path, slow, poll={"timeout": "40s", "per_host": 4},
+                        database=str(backend))
     proc = subprocess.Popen([sys.executable, "-m", "curator", "--config", str(path), "-q",
                              "poll"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -175,9 +179,9 @@ def test_on_sqlite_the_next_poll_takes_over_a_killed_pollers_claims_at_once(
 
 
 def test_a_claim_takes_only_free_due_sources_and_the_outcome_ends_it(
-        server: Any, tmp_path: Path, clock: Any) -> None:
+        server: Any, tmp_path: Path, clock: Any, backend: Path | str) -> None:
     urls = [server.add(f"/f{n}.xml", feed(n)) for n in range(4)]
-    c = Curator(load_config(write_config(tmp_path, urls)))
+    c = Curator(load_config(write_config(tmp_path, urls, database=str(backend))))
     store = c.store
     try:
         c.sync_sources()

@@ -11,8 +11,9 @@ from curator.web import create_app
 from curator.web.security import Rate
 
 
-def test_two_desks_on_one_database_share_sessions_and_login_limits(tmp_path: Path) -> None:
-    desk = build_desk(tmp_path)
+def test_two_desks_on_one_database_share_sessions_and_login_limits(
+        tmp_path: Path, backend: Path | str) -> None:
+    desk = build_desk(tmp_path, database=str(backend))
     second = create_app(desk.config, now=desk.clock)
     second.config["TESTING"] = True
     assert second.secret_key == desk.app.secret_key  # made once, kept in the database
@@ -46,8 +47,8 @@ def test_two_desks_on_one_database_share_sessions_and_login_limits(tmp_path: Pat
     assert third.status_code == 429 and "Too many sign-in attempts" in third.text
 
 
-def test_desks_starting_together_keep_the_first_signing_key(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db" / "curator.db")
+def test_desks_starting_together_keep_the_first_signing_key(backend: Path | str) -> None:
+    store = Store(backend)
     try:
         assert store.set_state("web_secret_key", "first", keep=True) == "first"
         assert store.set_state("web_secret_key", "second", keep=True) == "first"

@@ -89,9 +89,9 @@ def _entry(key: str, url: str, title: str, text: str, published: datetime,
                      text=text, published=published)
 
 
-def build_desk(tmp_path: Path, extra_new: int = 0) -> Desk:
+def build_desk(tmp_path: Path, extra_new: int = 0, database: str | None = None) -> Desk:
     """Write feeds.yaml, store entries (hostile ones through the real parser) and add editors."""
-    path = write_config(tmp_path, [
+    path = write_config(tmp_path, **({"database": database} if database else {}), sources=[
         {"url": WATCHDOG, "name": "Watchdog Weekly"},
         {"url": LEDGER, "name": "Tech Ledger"},
         {"url": HOSTILE, "name": "Hostile Feed"},

@@ -169,17 +169,14 @@ class SourceStore(LogStore):
 
     # ------------------------------------------------------------------ claims
 
-    #: How a claim's inner SELECT locks the rows it picks (PostgreSQL: FOR UPDATE SKIP LOCKED,
-    #: so pollers never wait for each other); SQLite's BEGIN IMMEDIATE serialises claims anyway.
-    LOCK_ROWS = ""
-
     @converts_errors
     def claim_sources(self, ids: Sequence[int], *, worker: str, now: datetime,
                       until: datetime, schedule: bool) -> list[Source]:
         """Claim those of `ids` that are still free to poll, until `until`, for `worker`.
 
         Free: not disabled, outside a Retry-After, due (when `schedule`), and claimed by no
-        poller or by one whose claim has lapsed. One short transaction; the rows come back as
+        poller or by one whose claim has lapsed. One short transaction (on PostgreSQL rows
+        another poller's claim is taking are passed over, never waited for); the rows come back as
         they are now (another poller may have polled one since the caller read it), by id.
         """
         if not ids:
@@ -196,7 +193,7 @@ class SourceStore(LogStore):
                 "UPDATE sources SET claimed_by = ?, claimed_until = ? WHERE id IN ("
                 f"SELECT id FROM sources WHERE id IN ({marks}) AND disabled IS NULL"
                 f" AND (retry_after IS NULL OR retry_after <= ?){due}"
-                f" AND (claimed_until IS NULL OR claimed_until <= ?){self.LOCK_ROWS})"
+                f" AND (claimed_until IS NULL OR claimed_until <= ?){self.dialect.lock_rows})"
                 " RETURNING *", params)
         return sorted((to_source(r) for r in rows), key=lambda s: s.id)
 
