@@ -312,6 +312,9 @@ class EntryStore(SourceStore):
         removed = 0
         while True:
             with self.write():
+                # Pollers sharing a database prune after each round: one at a time, or two
+                # deleting the same rows could deadlock on PostgreSQL.
+                self.serialize("prune")
                 # "IN (reviewed)" rather than "!= 'new'": an index finds the few reviewed ones,
                 # where "!=" scanned every candidate, once per batch and once per poll.
                 cur = conn.execute(
