@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import subprocess
 import sys
@@ -98,14 +99,15 @@ def make_due(url: str) -> None:
         conn.execute("UPDATE sources SET next_due = '2000-01-01T00:00:00Z'")
 
 
-def run_round(config: Path, pollers: int) -> tuple[float, float, list[str]]:
-    """Start `pollers` polls together; wall s (first start to last end), CPU s, failures."""
-    results: list[tuple[float, float, int, str]] = [(0.0, 0.0, 0, "")] * pollers
+def run_round(config: Path, pollers: int) -> tuple[float, float, list[str], list[str]]:
+    """Start `pollers` polls together: wall s (first start to last end), CPU s, what each
+    poller's summary said (fetched/not modified/failed/skipped), and the pollers that failed."""
+    results: list[tuple[float, float, int, str, str]] = [(0.0, 0.0, 0, "", "")] * pollers
     cmd = [*curator_cmd(), "--config", str(config), "-q", "poll", "--json"]
 
     def one(i: int) -> None:
-        wall, cpu, _, _, _, rc, _, err = measure(cmd)
-        results[i] = (wall, cpu, rc, err)
+        wall, cpu, _, _, _, rc, out, err = measure(cmd)
+        results[i] = (wall, cpu, rc, out, err)
 
     started = time.perf_counter()
     threads = [threading.Thread(target=one, args=(i,)) for i in range(pollers)]
@@ -114,8 +116,15 @@ def run_round(config: Path, pollers: int) -> tuple[float, float, list[str]]:
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
-    failures = [err.strip()[-500:] for _, _, rc, err in results if rc != 0]
-    return wall, sum(cpu for _, cpu, _, _ in results), failures
+    failures = [err.strip()[-500:] for _, _, rc, _, err in results if rc != 0]
+    shares = []
+    for *_, out, _ in results:
+        try:
+            d = json.loads(out)
+            shares.append(f"{d['fetched']}/{d['not_modified']}/{d['failed']}/{d['skipped']}")
+        except (ValueError, KeyError):
+            shares.append("?")
+    return wall, sum(r[1] for r in results), shares, failures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,7 +164,6 @@ def main(argv: list[str] | None = None) -> int:
             from pg import Cluster
 
             cluster = Cluster()
-            cluster.start()
 
             def create(name: str) -> str:
                 assert cluster is not None
@@ -174,22 +182,22 @@ def main(argv: list[str] | None = None) -> int:
             for r in range(1, args.rounds + 1):
                 if r > 1:
                     make_due(db)
-                wall, cpu, failures = run_round(config, pollers)
+                wall, cpu, shares, failures = run_round(config, pollers)
                 counts = server.round_fetches()
                 once = sum(1 for n in names if counts.get(f"/{n}") == 1)
                 twice = sum(1 for n in names if counts.get(f"/{n}", 0) > 1)
                 missed = sum(1 for n in names if not counts.get(f"/{n}"))
                 ok &= once == len(names) and not failures
-                table.append((pollers, r, wall, cpu, once, twice, missed, failures))
+                table.append((pollers, r, wall, cpu, once, twice, missed, shares, failures))
         print(f"\n{args.feeds} feeds x {args.items} items, poll.concurrency {args.concurrency}, "
               f"PostgreSQL; each round's fetches counted from the server's log\n")
         print("| pollers | round | wall s | CPU s (all pollers) | fetched once | more than once "
-              "| not fetched |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
+              "| not fetched | each poller: fetched/304/failed/skipped |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         by_round = {(n, r): (w, c) for n, r, w, c, *_ in table}
-        for n, r, wall, cpu, once, twice, missed, failures in table:
+        for n, r, wall, cpu, once, twice, missed, shares, failures in table:
             print(f"| {n} | {r}{' (first poll)' if r == 1 else ' (304s)'} | {wall:.1f} | "
-                  f"{cpu:.1f} | {once} | {twice} | {missed} |")
+                  f"{cpu:.1f} | {once} | {twice} | {missed} | {', '.join(shares)} |")
             for f in failures:
                 print(f"  a poller failed: {f}", file=sys.stderr)
         for r in range(1, args.rounds + 1):

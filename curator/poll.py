@@ -331,6 +331,9 @@ class WriteBatch:
         outcomes: list[tuple[Exception | None, Any]] = []
         try:
             with self._store.write():
+                # Pollers sharing a database write one batch at a time: two batches storing the
+                # same article (a story several feeds carry) in a different order would deadlock.
+                self._store.serialize("poll writes")
                 for fn, _, _ in batch:
                     try:
                         outcomes.append((None, fn()))

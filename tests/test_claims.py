@@ -4,6 +4,7 @@ their poller dies, and the claim rules themselves."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import signal
 import subprocess
@@ -23,13 +24,20 @@ from curator.poll import LEASE_MIN, lease_seconds
 from curator.store import Store
 
 
-def feed(n: int, items: int = 5) -> str:
+def feed(n: int, items: int = 5, shared: int = 0) -> str:
+    """Feed n: `items` articles of its own, then `shared` that every feed carries (in an order
+    that differs from feed to feed, as wire stories do)."""
     parts = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
              f"<title>Feed {n}</title><link>https://f{n}.example.org/</link>"
              "<description>A feed</description>"]
     for i in range(items):
         parts.append(f"<item><title>Antitrust story {n}-{i}</title>"
                      f"<link>https://f{n}.example.org/story/{i}</link><guid>f{n}-{i}</guid>"
+                     "<description>A merger ruling.</description></item>")
+    order = list(range(shared)) if n % 2 else list(reversed(range(shared)))
+    for i in order:
+        parts.append(f"<item><title>Wire: antitrust merger blocked, part {i}</title>"
+                     f"<link>https://wire.example.org/story/{i}</link><guid>wire-{i}</guid>"
                      "<description>A merger ruling.</description></item>")
     return "".join(parts) + "</channel></rss>"
 
@@ -46,7 +54,7 @@ def poll_process(config: Path, *args: str) -> subprocess.Popen[str]:
 
 @pytest.fixture
 def feeds(server: Any) -> list[str]:
-    return [server.add(f"/f{n}.xml", feed(n), delay=0.02) for n in range(40)]
+    return [server.add(f"/f{n}.xml", feed(n, shared=6), delay=0.02) for n in range(40)]
 
 
 def make_due(config: Path, now: datetime) -> None:
@@ -90,13 +98,17 @@ def test_pollers_in_one_process_share_a_round_and_fetch_each_source_once(
         assert set(counts) == {f"/f{n}.xml" for n in range(40)}
         assert set(counts.values()) == {round_}, counts  # each feed once per round
         done = summaries[-3:]
+        assert [s.errors for s in done] == [[], [], []]  # no write lost to another's
         assert sum(s.fetched + s.not_modified for s in done) == 40
         # Small claims as the pool drains: the work was shared, not taken whole by one.
         assert sum(1 for s in done if s.fetched + s.not_modified) >= 2, done
         assert all(s.skipped == 40 - s.fetched - s.not_modified for s in done)
         clock.advance(hours=2)
     entries = pollers[0].store.conn.execute("SELECT count(*) FROM entries").fetchone()[0]
-    assert entries == 40 * 5  # nothing stored twice
+    assert entries == 40 * (5 + 6)  # nothing stored twice
+    wire = pollers[0].store.conn.execute(
+        "SELECT count(*) FROM candidates WHERE url LIKE 'https://wire.example.org/%'").fetchone()[0]
+    assert wire == 6  # one candidate per shared article, whichever poller stored it first
     claimed = pollers[0].store.conn.execute(
         "SELECT count(*) FROM sources WHERE claimed_until IS NOT NULL").fetchone()[0]
     assert claimed == 0  # every claim ended with its source's write
@@ -108,11 +120,13 @@ def test_poll_processes_on_one_database_fetch_each_feed_once_per_round(
         server: Any, tmp_path: Path, feeds: list[str], backend: Path | str) -> None:
     # On SQLite the poll lock lets one run at a time (the others wait, then find nothing due);
     # on PostgreSQL all three poll at once and share the round through their claims.
-    config = write_config(tmp_path, feeds, poll={"concurrency": 4}, database=str(backend))
+    config = write_config(tmp_path, feeds, poll={"concurrency": 8, "per_host": 8},
+                          database=str(backend))
     for round_ in (1, 2):
         procs = [poll_process(config) for _ in range(3)]
         outs = [p.communicate(timeout=120) for p in procs]
         assert [p.returncode for p in procs] == [0, 0, 0], outs
+        assert [json.loads(out)["failed"] for out, _ in outs] == [0, 0, 0], outs
         counts = fetches(server)
         assert len(counts) == 40 and set(counts.values()) == {round_}, counts
         make_due(config, datetime.now(UTC))
