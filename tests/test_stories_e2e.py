@@ -1,12 +1,13 @@
-"""Stories end to end: real feeds over HTTP, real SQLite, the CLI, the published feeds."""
+"""Stories end to end: real feeds over HTTP, real SQLite and PostgreSQL, the CLI, the published
+feeds."""
 
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 from datetime import timedelta
 from email.utils import format_datetime
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import feedparser
