@@ -305,6 +305,30 @@ def test_one_poll_at_a_time_on_postgresql(pg_url):
     b.close()
 
 
+def _backend_pid(store: Store) -> int:
+    return int(store.conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+
+
+def test_a_closed_store_s_connection_serves_the_next_one(pg_server, pg_url):
+    a = Store(pg_url)
+    pid = _backend_pid(a)
+    a.close()
+    b = Store(pg_url)
+    assert _backend_pid(b) == pid  # no new connection: the desk opens a Store per request
+    # One held by the poll lock (a session lock) is closed for real, never handed on.
+    with b.advisory_lock(0):
+        pass
+    b.close()
+    c = Store(pg_url)
+    assert _backend_pid(c) != pid
+    c.close()
+    # A kept connection the server ended meanwhile is replaced, not handed out broken.
+    _kill_connections(pg_server, pg_url)
+    d = Store(pg_url)
+    assert d.candidates() == []
+    d.close()
+
+
 # ------------------------------------------------------------------ search
 
 
