@@ -367,20 +367,38 @@ def test_search_reads_the_query_language_alike_on_both(pg_url, tmp_path):
         s.sync_sources([("https://a.example/feed", "A", None)], T0)
         [src] = s.sources()
         s.save_entries(src.id, [
+            entry("5", "Nestlé and the café chain", "São Paulo's regulator looks again."),
             entry("1", "Court fines platform over age verification", "The ruling was long."),
             entry("2", "Age limits for apps", "Verification of age is coming."),
             entry("3", "Subpoenas reach the doorbell maker", "Police asked for videos."),
             entry("4", "Penalty for the merger", "Antitrust regulators fined both."),
-        ], [[], [], [], []], T0)
+        ], [[], [], [], [], []], T0)
         ss = SearchStore(s)
         found.append({q: sorted(r["title"] for r in ss.search(q)) for q in (
             "age verification", '"age verification"', "subpoena*", "fine OR penalty",
-            "age -apps", "verification", "doorbell videos", "nothing-like-this")})
+            "age -apps", "verification", "doorbell videos", "nothing-like-this", "nestle",
+            "Café", "sao paulo")})
         s.close()
     sqlite_found, pg_found = found
     assert pg_found == sqlite_found
     assert sqlite_found['"age verification"'] == ["Court fines platform over age verification"]
     assert len(sqlite_found["age verification"]) == 2
+    assert sqlite_found["nestle"] == sqlite_found["sao paulo"] == ["Nestlé and the café chain"]
+
+
+def test_without_unaccent_search_works_with_accents_as_written(pg_blank_url, monkeypatch):
+    from curator.store import pg_migrate
+    from curator.store.search import SearchStore
+
+    monkeypatch.setattr(pg_migrate, "UNACCENT", "CREATE EXTENSION no_such_extension")
+    s = Store(pg_blank_url)
+    s.sync_sources([("https://a.example/feed", "A", None)], T0)
+    [src] = s.sources()
+    s.save_entries(src.id, [entry("1", "Nestlé and the café chain")], [[]], T0)
+    ss = SearchStore(s)
+    assert [r["title"] for r in ss.search("nestlé")] == ["Nestlé and the café chain"]
+    assert ss.search("nestle") == []
+    s.close()
 
 
 def test_an_enormous_entry_is_stored_and_found(pg_url):
