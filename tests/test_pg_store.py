@@ -260,6 +260,27 @@ def test_a_connection_dropped_mid_write_loses_the_whole_write_then_reconnects(pg
     s.close()
 
 
+def test_a_server_restart_is_an_error_while_it_is_down_then_work_goes_on(pg_server, pg_url):
+    from curator.exceptions import DatabaseUnavailable
+
+    s = Store(pg_url)
+    s.sync_sources([("https://a.example/feed", "A", None)], T0)
+    pg_server.stop()
+    try:
+        # The connection dies with the server: that statement fails (naming the server) ...
+        with pytest.raises(StoreError) as e:
+            s.sources()
+        assert redact(pg_url) in str(e.value)
+        # ... and the next ones try to connect again, saying the server is down.
+        with pytest.raises(DatabaseUnavailable, match="cannot reach") as e:
+            s.sources()
+        assert redact(pg_url) in str(e.value) and "test-secret-pw" not in str(e.value)
+    finally:
+        pg_server.start()
+    assert [x.name for x in s.sources()] == ["A"]  # the same Store, connected again
+    s.close()
+
+
 def test_an_error_inside_a_write_rolls_back_on_postgresql_too(pg_url):
     s = Store(pg_url)
     s.sync_sources([("https://a.example/feed", "A", None)], T0)
