@@ -70,8 +70,8 @@ def test_batched_and_signed_placement_groups_as_one_at_a_time(tmp_path: Path, na
     assert _place(tmp_path, items, batched=True, signed=True) == alone
 
 
-def test_a_batch_finds_the_stories_its_own_earlier_arrivals_made(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite")
+def test_a_batch_finds_the_stories_its_own_earlier_arrivals_made(backend: Any) -> None:
+    store = Store(backend)
     store.sync_sources([(f"https://o{i}.example/feed", f"O{i}", None) for i in range(3)], BASE)
     ids = [s.id for s in sorted(store.sources(), key=lambda s: s.url)]
     titles = ["Bank of England cuts interest rates to 4.5%",
