@@ -325,7 +325,7 @@ def copy_db(store: Store, database: str | Path, target: str, *, replace: bool, n
     `export` of both must be the same, else nothing is written. Returns the rows per table.
     """
     from .store import Store
-    from .store.copy import copy_tables, empty, held, row_counts
+    from .store.copy import copy_tables, held, row_counts
 
     if not str(target).strip():
         raise UsageError("copy-db needs a target: a SQLite file or a postgresql:// URL")
@@ -348,9 +348,7 @@ def copy_db(store: Store, database: str | Path, target: str, *, replace: bool, n
             tick = None if progress is None else (
                 lambda table, n: progress(table, n, totals[table]))
             with dest.write():
-                if replace:
-                    empty(dest)
-                copied = copy_tables(store, dest, progress=tick)
+                copied = copy_tables(store, dest, replace=replace, progress=tick)
                 _check_copy(store, dest, target, totals, copied, now)
     finally:
         dest.close()

@@ -52,11 +52,11 @@ def worked(server: Any, make_cli: Any, clock: Any) -> Cli:
     return cli
 
 
-def at(tmp_path: Path, name: str, database: str) -> Cli:
+def at(tmp_path: Path, name: str, database: str, sources: list[Any] | None = None) -> Cli:
     """A second install (its own feeds.yaml) whose database is `database`."""
     folder = tmp_path / name
     folder.mkdir()
-    return Cli(write_config(folder, [], database=database))
+    return Cli(write_config(folder, sources or [], database=database))
 
 
 def dump(cli: Cli) -> dict[str, Any]:
@@ -163,3 +163,17 @@ def test_every_table_of_the_schema_is_copied_or_said_why_not(tmp_path: Path) -> 
         assert set(tables(store)) == named
     finally:
         store.close()
+
+
+def test_the_copy_indexes_what_it_stores_later(worked: Cli, tmp_path: Path, server: Any) -> None:
+    """The search index is rebuilt at the end of the copy, and kept up to date after it."""
+    target = tmp_path / "copy.db"
+    worked("copy-db", str(target))
+    late = server.add("/late.xml", WIRE.replace("Wire", "Late Wire").replace("w1", "late1")
+                      .replace("/a/1", "/a/late").replace("ad merger", "quokka merger"))
+    copy = at(tmp_path, "copy", str(target), [{"url": late}])
+    assert copy("search", "Section 230", "--json") == worked("search", "Section 230", "--json")
+    assert copy("search", "quokka", "--json") == []
+    copy("poll", "--json")
+    assert [r["url"] for r in copy("search", "quokka", "--json")] == [
+        "https://wire.example.net/a/late"]
