@@ -132,6 +132,10 @@ def copy_tables(source: Base, target: Base, *, replace: bool = False, page: int 
     with _search_index_rebuilt(target):
         copied = _copy_tables(source, target, page or PAGE_ROWS, replace, progress)
     target.sync_ids()
+    if target.postgres:
+        # The planner's statistics, which autovacuum would otherwise take minutes to gather:
+        # without them the first queries on a big copy may choose poor plans.
+        target.conn.execute("ANALYZE")
     return copied
 
 
