@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+from pg_bench import SERVER_SETTINGS, with_database  # noqa: E402
 from poll_bench import (  # noqa: E402
     curator_cmd,
     free_port,
@@ -42,7 +43,7 @@ from poll_bench import (  # noqa: E402
     machine,
     measure,
     wait_port,
-    write_curator_config,
+    write_curator_config,  # noqa: E402
 )
 
 
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from pg import Cluster
 
-            cluster = Cluster()
+            cluster = Cluster(settings=SERVER_SETTINGS)  # pg_bench's: a server as deployed
 
             def create(name: str) -> str:
                 assert cluster is not None
@@ -175,9 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         for pollers in (args.pollers, 1):
             db = create(f"pollers_bench_{pollers}")
             folder = work / f"x{pollers}"
-            config = write_curator_config(folder, urls, args.concurrency)
-            text = config.read_text().replace("database: curator.db", f"database: {db}", 1)
-            config.write_text(text)
+            config = with_database(write_curator_config(folder, urls, args.concurrency), db)
             server.round_fetches()
             for r in range(1, args.rounds + 1):
                 if r > 1:
