@@ -144,6 +144,9 @@ class Cluster:
         return name
 
     def drop(self, name: str) -> None:
+        from curator.store.backend import drain
+
+        drain(self.url(name))  # the connections kept for the next Store
         with self.admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -154,7 +157,10 @@ class Cluster:
         with self.admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+        from curator.store.backend import drain
+
         Store(self.url(TEMPLATE)).close()
+        drain(self.url(TEMPLATE))
 
     def close(self) -> None:
         with contextlib.suppress(RuntimeError):
