@@ -182,7 +182,7 @@ def growth_part(sizes: list[int], n_arrivals: int) -> list[dict[str, float]]:
         print(f"  filled {size:,} entries in {time.perf_counter() - started:.0f}s",
               file=sys.stderr, flush=True)
         store = Store(db)
-        sources = [int(r["id"]) for r in store.sources()]
+        sources = [s.id for s in store.sources()]
         now = datetime.now(UTC)
         # The window fills first: a day of arrivals indexed before the ones measured.
         store.stories.window = 48 * 3600
