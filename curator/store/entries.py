@@ -49,11 +49,16 @@ class EntryStore(SourceStore):
     def write_batch(self) -> Iterator[None]:
         """One transaction for several sources' writes (a poll's batch of `save_entries`).
 
-        Story placement then reads each index key once for the whole batch, not once per
-        arriving entry.
+        Story placement then reads each index key once for the whole batch (and for the next
+        ones, while no other process writes), not once per arriving entry.
         """
-        with self.write(), self.stories.batch():
-            yield
+        with self.write():
+            # SQLite tells whether another connection committed since this one last looked:
+            # when none did, what the last batch read of the story index still holds.
+            version = (None if self.postgres else
+                       int(self.conn.execute("PRAGMA data_version").fetchone()[0]))
+            with self.stories.batch(version):
+                yield
 
     @converts_errors
     def save_entries(self, source_id: int, entries: Sequence[EntryData],
