@@ -26,6 +26,8 @@ from typing import Any
 THRESHOLD = 0.28
 #: Below this share of words other than names in common, sharing names is not enough.
 CONTENT_MIN = 0.08
+#: A score is multiplied by this when the titles report different kinds of event.
+EVENT_CONFLICT = 0.4
 #: Index keys per article: its rarest terms and its figures.
 MAX_KEYS = 10
 #: An arriving article is compared with at most this many of a story's articles (a story carried
@@ -71,6 +73,44 @@ _NEWSY = {
 }
 
 
+# What happened, by the title's verbs: a lawsuit, the ruling on it, the appeal, the settlement, the
+# verdict, the sentence are each their own story about the same people. Word forms, not stems
+# ("rules" as in "tech rules" is no ruling; see _events).
+_EVENT_WORDS = {
+    "sue": "sue sues sued suing lawsuit lawsuits countersues accuse accuses accused",
+    "rule": "ruled ruling rulings upholds upheld uphold overturns overturned overturn dismisses "
+            "dismissed dismissal voids voided invalidates",
+    "appeal": "appeal appeals appealed appealing",
+    "settle": "settle settles settled settlement settlements",
+    "verdict": "convicts convicted conviction verdict guilty acquitted acquits acquittal",
+    "plea": "plead pleads pleaded admits admitted guilty",
+    "sentence": "sentenced sentencing prison jailed jail jails",
+    "probe": "probe probes investigation investigations investigate investigates investigating "
+             "inquiry raid raided raids",
+    "fine": "fine fines fined penalty penalties penalise penalises penalised penalize penalizes "
+            "penalized",
+    "arrest": "arrest arrests arrested detained detains detain custody",
+    "charge": "charged indicted indicts indictment",
+    "trial": "trial trials hearing hearings hears arguments testifies testify testified testimony grilled",
+    "enact": "passes passed clears cleared approves approved approval vote votes voted adopts "
+             "adopted",
+    "advance": "advances advanced",
+    "in-force": "force effect",
+    "depart": "fired fires ousted ouster oust ousts resigns resigned resignation quits quit sacks "
+              "sacked",
+    "hire": "hires hired appoints appointed",
+    "sign": "signs signed",
+    "layoff": "layoffs layoff",
+}
+_EVENTS = {w: frozenset(c for c, ws in _EVENT_WORDS.items() if w in ws.split())
+           for ws in _EVENT_WORDS.values() for w in ws.split()}
+# These read as a ruling only from a court.
+_COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": "rule",
+                 "blocks": "rule", "backs": "rule", "sides": "rule", "strikes": "rule",
+                 "loses": "rule", "wins": "rule"}
+_COURTS = {"court", "courts", "judge", "judges", "justices", "circuit", "tribunal", "jury"}
+
+
 @dataclass(frozen=True)
 class Signature:
     """What the judgement needs of one article: weighted terms, figures, title, keys."""
@@ -83,6 +123,8 @@ class Signature:
     title: str
     generic: bool
     keys: tuple[str, ...]
+    events: frozenset[str] = frozenset()  # what the title says happened (see _EVENT_WORDS)
+    title_names: frozenset[str] = frozenset()  # names in the title
 
 
 @dataclass(frozen=True)
@@ -189,6 +231,26 @@ def _initials(text: str) -> list[str]:
     return out
 
 
+def _events(title: str) -> frozenset[str]:
+    """The kinds of event the title reports: "sue", "rule", "settle", "sentence"..."""
+    words = [w.lower().replace("’", "'").removesuffix("'s") for w in _WORD.findall(title)]
+    court = any(w in _COURTS for w in words)
+    out: set[str] = set()
+    for n, word in enumerate(words):
+        after = words[n + 1] if n + 1 < len(words) else ""
+        if word == "appeals" and after in ("court", "courts", "judges", "panel"):
+            continue  # the court's name, not an appeal
+        if word in ("force", "effect") and (n == 0 or words[n - 1] not in ("into", "take",
+                                                                             "takes", "in")):
+            continue
+        if word == "lays" and after == "off" or word == "laid" and after == "off":
+            out.add("layoff")
+        out.update(_EVENTS.get(word, ()))
+        if court and word in _COURT_EVENTS:
+            out.add(_COURT_EVENTS[word])
+    return frozenset(out)
+
+
 def is_generic(title: str) -> bool:
     """True for a title that names a format ("Live updates", "Podcast: episode 212"), not a story."""
     words = [w.lower().replace("'", "").replace("’", "") for w in _WORD.findall(title)]
@@ -206,6 +268,7 @@ def signature(title: str, text: str) -> Signature:
     terms: dict[str, float] = {}
     names: set[str] = set()
     lower: set[str] = set()
+    title_caps: set[str] = set()
     # In a Title Case title every word is capitalised: there, capitals say nothing.
     title_words = _WORD.findall(title)
     title_case = sum(w[:1].isupper() for w in title_words) > 0.6 * max(1, len(title_words))
@@ -216,6 +279,9 @@ def signature(title: str, text: str) -> Signature:
             for stem, weight in _pieces(raw.lower()):
                 if weight > terms.get(stem, 0.0):
                     terms[stem] = weight
+                if part_text is title and (raw[:1].isupper() and (n > 0 or weight >= 2.5)
+                                           or raw.isupper() and len(raw) > 1):
+                    title_caps.add(stem)
                 if case_counts:
                     # A sentence's first word is capitalised anyway: a name only if it is rare.
                     if (raw.isupper() and len(raw) > 1 or raw[:1].isupper()
@@ -229,13 +295,17 @@ def signature(title: str, text: str) -> Signature:
             terms[acronym] = max(terms.get(acronym, 0.0), weight)
             names.add(acronym)
     names -= lower
+    # The title's names: in a Title Case title, those the summary writes as names too, or rare.
+    title_names = {t for t in title_caps if t in names or title_case and t not in lower
+                   and terms.get(t, 0.0) >= 3.0}
     amounts, figures = _amount_keys(full)
     norm = math.sqrt(sum(w * w for w in terms.values()))
     ranked = sorted(terms, key=lambda t: (-terms[t], t))[:MAX_KEYS - min(4, len(amounts))]
     keys = tuple(ranked) + tuple(f"#{a}" for a in sorted(amounts)[:4])
     return Signature(terms=terms, norm=norm, names=frozenset(names), amounts=frozenset(amounts),
                      figures=frozenset(figures), title=_title_text(title), generic=generic,
-                     keys=keys)
+                     keys=keys, events=frozenset() if generic else _events(title),
+                     title_names=frozenset(title_names))
 
 
 def _title_text(title: str) -> str:
@@ -254,8 +324,12 @@ def _title_ratio(a: str, b: str) -> float:
     return float(_fuzz().token_sort_ratio(a, b))
 
 
-def score(a: Signature, b: Signature, hours_apart: float = 0.0) -> float:
-    """How surely a and b report the same story, from 0 up (THRESHOLD and above: the same)."""
+def score(a: Signature, b: Signature, hours_apart: float = 0.0,
+          told: frozenset[str] | None = None) -> float:
+    """How surely a and b report the same story, from 0 up (THRESHOLD and above: the same).
+
+    `told` is what happened by the titles of b's story, when b is one of a story's articles.
+    """
     if a.generic or b.generic or not a.norm or not b.norm:
         return 0.0
     at, bt, an, bn = a.terms, b.terms, a.names, b.names
@@ -271,6 +345,10 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0) -> float:
     # The same people and companies with nothing else in common: another event in their story.
     if content / (a.norm * b.norm) < CONTENT_MIN:
         value *= 0.7
+    # Both titles say what happened, and it differs: the next step in the same case.
+    told = b.events if told is None else told
+    if a.events and told and not a.events & told:
+        value *= EVENT_CONFLICT
     same_amounts = a.amounts & b.amounts
     if same_amounts:
         value += 0.12 * min(2, len(same_amounts))
@@ -316,9 +394,13 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> St
         # The mean over the story's first articles, not the best match: an article that merely
         # shares a theme with one of them (a roundup, a follow-up) does not chain two stories.
         members = story.members[:MAX_COMPARED]
+        # What the story's titles say happened: an article that says something else happened (the
+        # verdict, to a story of the sentencing) is the next step, though it shares every name.
+        told = frozenset().union(*(other.events for _, other in members))
         scores = []
         for seen, other in members:
-            scores.append(score(sig, other, abs((article.seen - seen).total_seconds()) / 3600.0))
+            hours = abs((article.seen - seen).total_seconds()) / 3600.0
+            scores.append(score(sig, other, hours, told))
             if len(scores) == 1 and len(members) > 1 and scores[0] < THRESHOLD / 2:
                 break  # far from the story's first article: taken as another story, unscored
         top = sum(scores) / len(members) if len(scores) == len(members) else 0.0

@@ -134,3 +134,37 @@ def test_one_story_from_300_outlets_is_one_story_and_compares_a_bounded_number()
         stories.score = real  # type: ignore[assignment]
     assert set(story_of.values()) == {0}
     assert calls <= 300 * stories.MAX_COMPARED
+
+
+@pytest.mark.parametrize(("first", "then"), [
+    (("Sam Bankman-Fried convicted of fraud over FTX collapse",
+      "A New York jury found the FTX founder guilty on all seven counts after a month-long"
+      " trial."),
+     ("Sam Bankman-Fried sentenced to 25 years in prison",
+      "The FTX founder was sentenced for stealing $8 billion from customers of the crypto"
+      " exchange.")),
+    (("Epic sues Google over Play Store fees and billing rules",
+      "Epic Games accused Google of running an illegal monopoly over Android app distribution"
+      " and in-app billing on the Play Store."),
+     ("Judge rules Google's Play Store is an illegal monopoly in Epic case",
+      "A federal jury sided with Epic Games, finding that Google's app store and billing"
+      " service on Android phones are an illegal monopoly.")),
+])
+def test_the_next_step_of_the_same_case_stays_apart(first: tuple[str, str],
+                                                     then: tuple[str, str]) -> None:
+    """A verdict and the sentencing, a lawsuit and the ruling: the same names, another event."""
+    assert signature(*first).events and signature(*then).events
+    assert not stories.same_story(signature(*first), signature(*then), hours_apart=4)
+    story_of = stories.group([art(1, "Reuters", *first), art(2, "AP", *then, hours=4)])
+    assert story_of[2] == 2
+
+
+def test_the_same_step_told_in_other_verbs_is_one_event() -> None:
+    a = signature("Sam Bankman-Fried sentenced to 25 years in prison", "")
+    b = signature("Judge jails FTX founder Bankman-Fried for 25 years", "")
+    assert a.events & b.events
+    assert stories.same_story(a, b, hours_apart=1)
+    # "rules" is a ruling only when a court rules; "tech rules" are no event.
+    assert "rule" not in signature("EU fines Apple under its tech rules", "").events
+    assert "rule" in signature("Apple must stop charging fees, judge rules", "").events
+    assert signature("Appeals court hears Apple's bid", "").events == {"trial"}
