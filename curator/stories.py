@@ -7,9 +7,10 @@ article belongs to a story it found through those keys (`best_story`).
 Word overlap alone confuses "FTC sues Amazon over Prime" with "FTC's Amazon monopoly case", so
 the judgement combines several signals: how rare the shared words are in English (wordfreq),
 names folded with their initials ("Federal Trade Commission" is "FTC"), amounts and figures that
-agree or contradict, the titles' character similarity (rapidfuzz) and the time apart. Precision
-matters more than recall: a missed grouping costs the editor a second look, a wrong one hides a
-story.
+agree or contradict, the titles' character similarity (rapidfuzz), the time apart, what the titles
+say happened (sued, ruled, sentenced: the next step of a case is another story) and whom they
+name (the same state suing another company; another bank). Precision matters more than recall: a
+missed grouping costs the editor a second look, a wrong one hides a story.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -28,6 +29,18 @@ THRESHOLD = 0.28
 CONTENT_MIN = 0.08
 #: A score is multiplied by this when the titles report different kinds of event.
 EVENT_CONFLICT = 0.4
+#: ... and raised by this when they report the same kind and share a name (both say "sues").
+EVENT_AGREE = 0.05
+#: ... multiplied by this when they report the same kind, each naming someone the other does not
+#: (a state suing Snap, the same state suing Meta).
+NAME_CONFLICT = 0.5
+#: ... and by this when one names a bank (court, act...) and the other another one.
+KIND_CONFLICT = 0.5
+#: A name's words this rare or rarer tell it apart (in "Signature Bank", "Bank" names the kind).
+NAME_WEIGHT = 1.0
+#: Two different stems that start with this many letters in common count as nearly the same
+#: ("monopolized" and "monopolist"); shorter ones must match whole.
+PREFIX = 5
 #: Index keys per article: its rarest terms and its figures.
 MAX_KEYS = 10
 #: An arriving article is compared with at most this many of a story's articles (a story carried
@@ -44,6 +57,7 @@ _AMOUNT = re.compile(
     re.IGNORECASE)
 _SCALES = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9, "million": 1e6,
            "mn": 1e6, "m": 1e6, "thousand": 1e3, "k": 1e3}
+_TOKEN = re.compile(r"[^\W\d_](?:[\w'’.-]*\w)?|[^\w\s]|\d+", re.UNICODE)
 _CONNECTORS = {"and", "of", "for", "the", "&"}
 # Titles made only of these words (and numbers, dates, punctuation) are a format, not a story.
 _GENERIC = {
@@ -82,7 +96,7 @@ _EVENT_WORDS = {
             "dismissed dismissal voids voided invalidates",
     "appeal": "appeal appeals appealed appealing",
     "settle": "settle settles settled settlement settlements",
-    "verdict": "convicts convicted conviction verdict guilty acquitted acquits acquittal",
+    "verdict": "convicts convicted conviction verdict verdicts guilty acquitted acquits acquittal",
     "plea": "plead pleads pleaded admits admitted guilty",
     "sentence": "sentenced sentencing prison jailed jail jails",
     "probe": "probe probes investigation investigations investigate investigates investigating "
@@ -124,7 +138,10 @@ class Signature:
     generic: bool
     keys: tuple[str, ...]
     events: frozenset[str] = frozenset()  # what the title says happened (see _EVENT_WORDS)
-    title_names: frozenset[str] = frozenset()  # names in the title
+    # The title's names, each as its telling stems and the kind it ends with ("bank" or "").
+    runs: tuple[tuple[tuple[str, ...], str], ...] = ()
+    # Each PREFIX-letter beginning of its longer terms: the heaviest term with it, and its weight.
+    starts: dict[str, tuple[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -167,6 +184,8 @@ def _pieces(word: str) -> tuple[tuple[str, float], ...]:
     word = word.replace("’", "'").strip("'.-")
     if word.endswith("'s"):
         word = word[:-2]
+    if "." in word and len(word) <= 8:
+        word = word.replace(".", "")  # "A.I." is "AI", "C.E.O.s" are "CEOs"
     out = []
     for piece in word.split("-") if "-" in word else (word,):
         weight = _rarity(piece)
@@ -231,6 +250,58 @@ def _initials(text: str) -> list[str]:
     return out
 
 
+def _name_runs(title: str, names: set[str], lower: set[str],
+               title_case: bool) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """The names in a title: each its telling stems and the kind it ends with, if it says one.
+
+    "Signature Bank" is (("signatur",), "bank"); "Snap" is (("snap",), ""). In a Title Case
+    title a capital says nothing: there a word is a name if the summary writes it as one.
+    """
+    runs: list[tuple[tuple[str, ...], str]] = []
+    run: list[tuple[str, float]] = []
+    spelled = False  # whether the run has a word that is not an acronym
+    for n, raw in enumerate(_TOKEN.findall(title) + [","]):
+        pieces = _pieces(raw.lower()) if raw[:1].isalpha() else ()
+        # A capitalised word after a name goes on with it ("Signature Bank"), though the
+        # summary writes "bank" in lower case too.
+        name = bool(pieces) and (raw.isupper() and len(raw) > 1 or raw[:1].isupper() and (
+            run and not title_case or all(
+                stem not in lower and (stem in names or weight >= 3.0 or not title_case and n > 0)
+                for stem, weight in pieces)))
+        if name:
+            run.extend(pieces)
+            spelled = spelled or not raw.isupper()
+        elif run:
+            # "Signature Bank", "Fifth Circuit": a common last word names the kind, the rest which.
+            head = run.pop()[0] if len(run) > 1 and run[-1][1] < 2.0 else ""
+            telling = tuple(stem for stem, weight in run if weight >= NAME_WEIGHT)
+            # An acronym alone ("DOJ", "FTC") may stand for a name the other spells out.
+            if telling and spelled:
+                runs.append((telling, head))
+            run = []
+            spelled = False
+    return tuple(runs)
+
+
+def _mentions(sig: Signature, stem: str) -> bool:
+    """Whether the article mentions the name: "Snap" and "Snapchat's" are one."""
+    return stem in sig.terms or len(stem) >= 4 and any(
+        len(t) >= 4 and (t.startswith(stem) or stem.startswith(t)) for t in sig.terms)
+
+
+def _names_differ(a: Signature, b: Signature) -> bool:
+    """Each title names someone the other article never mentions."""
+    def unmatched(x: Signature, y: Signature) -> bool:
+        return any(not any(_mentions(y, t) for t in run) for run, _ in x.runs)
+    return unmatched(a, b) and unmatched(b, a)
+
+
+def _other_of_kind(a: Signature, b: Signature) -> bool:
+    """a's title names a bank (court, act...), b's title names another, and b never names a's."""
+    return any(head == other_head and run != other and not any(_mentions(b, t) for t in run)
+               for run, head in a.runs if head for other, other_head in b.runs)
+
+
 def _events(title: str) -> frozenset[str]:
     """The kinds of event the title reports: "sue", "rule", "settle", "sentence"..."""
     words = [w.lower().replace("’", "'").removesuffix("'s") for w in _WORD.findall(title)]
@@ -247,7 +318,8 @@ def _events(title: str) -> frozenset[str]:
             out.add("layoff")
         out.update(_EVENTS.get(word, ()))
         if court and word in _COURT_EVENTS:
-            out.add(_COURT_EVENTS[word])
+            # A jury's finding is a verdict; a judge's, a ruling.
+            out.add("verdict" if "jury" in words else _COURT_EVENTS[word])
     return frozenset(out)
 
 
@@ -268,7 +340,6 @@ def signature(title: str, text: str) -> Signature:
     terms: dict[str, float] = {}
     names: set[str] = set()
     lower: set[str] = set()
-    title_caps: set[str] = set()
     # In a Title Case title every word is capitalised: there, capitals say nothing.
     title_words = _WORD.findall(title)
     title_case = sum(w[:1].isupper() for w in title_words) > 0.6 * max(1, len(title_words))
@@ -279,9 +350,6 @@ def signature(title: str, text: str) -> Signature:
             for stem, weight in _pieces(raw.lower()):
                 if weight > terms.get(stem, 0.0):
                     terms[stem] = weight
-                if part_text is title and (raw[:1].isupper() and (n > 0 or weight >= 2.5)
-                                           or raw.isupper() and len(raw) > 1):
-                    title_caps.add(stem)
                 if case_counts:
                     # A sentence's first word is capitalised anyway: a name only if it is rare.
                     if (raw.isupper() and len(raw) > 1 or raw[:1].isupper()
@@ -295,17 +363,24 @@ def signature(title: str, text: str) -> Signature:
             terms[acronym] = max(terms.get(acronym, 0.0), weight)
             names.add(acronym)
     names -= lower
-    # The title's names: in a Title Case title, those the summary writes as names too, or rare.
-    title_names = {t for t in title_caps if t in names or title_case and t not in lower
-                   and terms.get(t, 0.0) >= 3.0}
     amounts, figures = _amount_keys(full)
     norm = math.sqrt(sum(w * w for w in terms.values()))
+    starts: dict[str, tuple[str, float]] = {}
+    for t, w in sorted(terms.items(), key=lambda tw: -tw[1]):
+        if len(t) >= PREFIX:
+            starts.setdefault(t[:PREFIX], (t, w))
     ranked = sorted(terms, key=lambda t: (-terms[t], t))[:MAX_KEYS - min(4, len(amounts))]
     keys = tuple(ranked) + tuple(f"#{a}" for a in sorted(amounts)[:4])
     return Signature(terms=terms, norm=norm, names=frozenset(names), amounts=frozenset(amounts),
                      figures=frozenset(figures), title=_title_text(title), generic=generic,
-                     keys=keys, events=frozenset() if generic else _events(title),
-                     title_names=frozenset(title_names))
+                     keys=keys, events=frozenset() if generic else _happened(title, body),
+                     runs=() if generic else _name_runs(title, names, lower, title_case),
+                     starts=starts)
+
+
+def _happened(title: str, body: str) -> frozenset[str]:
+    """What the title says happened or, when it does not say, the summary's first sentence."""
+    return _events(title) or _events(re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0])
 
 
 def _title_text(title: str) -> str:
@@ -339,16 +414,29 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
         dot += product
         if t not in an and t not in bn:
             content += product
+    dot += _near_terms(a, b)
     cosine = dot / (a.norm * b.norm)
     title = _title_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
     value = 0.75 * cosine + 0.25 * title
-    # The same people and companies with nothing else in common: another event in their story.
-    if content / (a.norm * b.norm) < CONTENT_MIN:
+    # The same kind of event on both sides, each naming someone the other never mentions: the
+    # same attorney general suing another company.
+    # Agreeing amounts say it is one fine or deal, whoever each names ("Dutch watchdog" and "EU").
+    parallel = bool(a.events & b.events) and not a.amounts & b.amounts and _names_differ(a, b)
+    if a.events & b.events and a.names & b.names and not parallel:
+        # The same people, and the same thing happened to them: one event, in other words.
+        value += EVENT_AGREE
+    elif content / (a.norm * b.norm) < CONTENT_MIN:
+        # The same people and companies with nothing else in common: another event in their story.
         value *= 0.7
     # Both titles say what happened, and it differs: the next step in the same case.
     told = b.events if told is None else told
     if a.events and told and not a.events & told:
         value *= EVENT_CONFLICT
+    # Another bank of the same city, the same attorney general suing another company.
+    if _other_of_kind(a, b) or _other_of_kind(b, a):
+        value *= KIND_CONFLICT
+    if parallel:
+        value *= NAME_CONFLICT
     same_amounts = a.amounts & b.amounts
     if same_amounts:
         value += 0.12 * min(2, len(same_amounts))
@@ -360,6 +448,17 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     # Stories fade: two articles a day and a half apart need to agree more.
     value -= 0.1 * max(0.0, hours_apart - 3.0) / 12.0
     return value
+
+
+def _near_terms(a: Signature, b: Signature) -> float:
+    """What a's and b's words that differ but begin alike add to the dot product, a little less
+    than the same word would: "monopolized" and "monopolist", "settles" and "settlement"."""
+    near = 0.0
+    for start in a.starts.keys() & b.starts.keys():
+        (at, aw), (bt, bw) = a.starts[start], b.starts[start]
+        if at != bt and at not in b.terms and bt not in a.terms:
+            near += 0.8 * min(aw, bw) ** 2
+    return near
 
 
 def same_story(a: Signature, b: Signature, hours_apart: float = 0.0) -> bool:
