@@ -93,7 +93,7 @@ class Curator:
 
     def poll_lock(self, wait: float | None = None) -> AbstractContextManager[None]:
         """Hold the one-poll-at-a-time lock, waiting up to `wait` seconds for it."""
-        return poll_lock(self.config.database, wait)
+        return poll_lock(self.config.database, wait, store=self.store)
 
     def poll(self, *, force: bool = False, only: Sequence[str] = (),
              progress: ProgressFn | None = None) -> PollSummary:

@@ -18,10 +18,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 #: An arriving article joins a story when its best score against the story reaches this.
 THRESHOLD = 0.28
@@ -125,9 +125,12 @@ _COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": 
 _COURTS = {"court", "courts", "judge", "judges", "justices", "circuit", "tribunal", "jury"}
 
 
-@dataclass(frozen=True)
-class Signature:
-    """What the judgement needs of one article: weighted terms, figures, title, keys."""
+class Signature(NamedTuple):
+    """What the judgement needs of one article: weighted terms, figures, title, keys.
+
+    A named tuple: computed in the parse workers and sent back to the poll, it pickles as a
+    plain tuple (about 450 bytes, a few microseconds each way).
+    """
 
     terms: dict[str, float]
     norm: float
@@ -137,11 +140,11 @@ class Signature:
     title: str
     generic: bool
     keys: tuple[str, ...]
-    events: frozenset[str] = frozenset()  # what the title says happened (see _EVENT_WORDS)
+    events: frozenset[str]    # what the title says happened (see _EVENT_WORDS)
     # The title's names, each as its telling stems and the kind it ends with ("bank" or "").
-    runs: tuple[tuple[tuple[str, ...], str], ...] = ()
-    # Each PREFIX-letter beginning of its longer terms: the heaviest term with it, and its weight.
-    starts: dict[str, tuple[str, float]] = field(default_factory=dict)
+    runs: tuple[tuple[tuple[str, ...], str], ...]
+    # Each PREFIX-letter beginning of its longer terms, and the heaviest term that has it.
+    starts: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,16 @@ class Article:
     title: str
     text: str
     seen: datetime
+
+
+def warm() -> None:
+    """Load the word tables and the stemmer now.
+
+    Called in a process about to fork its parse workers, so that they share the tables rather
+    than each loading its own copy (a few tenths of a second each).
+    """
+    _rarity("warm")
+    _stem("warm")
 
 
 @lru_cache(maxsize=1)
@@ -365,10 +378,10 @@ def signature(title: str, text: str) -> Signature:
     names -= lower
     amounts, figures = _amount_keys(full)
     norm = math.sqrt(sum(w * w for w in terms.values()))
-    starts: dict[str, tuple[str, float]] = {}
-    for t, w in sorted(terms.items(), key=lambda tw: -tw[1]):
+    starts: dict[str, str] = {}
+    for t in sorted(terms, key=lambda t: -terms[t]):
         if len(t) >= PREFIX:
-            starts.setdefault(t[:PREFIX], (t, w))
+            starts.setdefault(t[:PREFIX], t)
     ranked = sorted(terms, key=lambda t: (-terms[t], t))[:MAX_KEYS - min(4, len(amounts))]
     keys = tuple(ranked) + tuple(f"#{a}" for a in sorted(amounts)[:4])
     return Signature(terms=terms, norm=norm, names=frozenset(names), amounts=frozenset(amounts),
@@ -455,9 +468,9 @@ def _near_terms(a: Signature, b: Signature) -> float:
     than the same word would: "monopolized" and "monopolist", "settles" and "settlement"."""
     near = 0.0
     for start in a.starts.keys() & b.starts.keys():
-        (at, aw), (bt, bw) = a.starts[start], b.starts[start]
+        at, bt = a.starts[start], b.starts[start]
         if at != bt and at not in b.terms and bt not in a.terms:
-            near += 0.8 * min(aw, bw) ** 2
+            near += 0.8 * min(a.terms[at], b.terms[bt]) ** 2
     return near
 
 

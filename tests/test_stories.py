@@ -230,3 +230,4 @@ def test_what_happened_comes_from_the_lede_when_the_title_does_not_say() -> None
                      " by June.").events == {"trial"}
     assert signature("Jury finds Google's Play Store is an illegal monopoly", "").events == {
         "verdict"}
+

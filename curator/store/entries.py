@@ -3,9 +3,11 @@ entries, applying new topics to every stored entry, retention."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from ..clock import iso
 from ..types import EntryData, PollOutcome
@@ -39,21 +41,35 @@ PROMOTED = "SELECT candidate_id FROM review_log WHERE action = 'promote'"
 class EntryStore(SourceStore):
     """The `entries` and `entry_topics` tables, and the candidates that entries create."""
 
+    @contextmanager
+    def write_batch(self) -> Iterator[None]:
+        """One transaction for several sources' writes (a poll's batch of `save_entries`).
+
+        Story placement then reads each index key once for the whole batch, not once per
+        arriving entry.
+        """
+        with self.write(), self.stories.batch():
+            yield
+
     @converts_errors
     def save_entries(self, source_id: int, entries: Sequence[EntryData],
                      topics: Sequence[Sequence[str]], now: datetime,
-                     outcome: PollOutcome | None = None) -> SaveResult:
+                     outcome: PollOutcome | None = None,
+                     signatures: Sequence[Any] | None = None) -> SaveResult:
         """Store a source's entries and their topic matches, then the poll's outcome on the source.
 
         One transaction: the entries first and the source's caching headers last, so a crash
         costs only a refetch. Inside a caller's transaction (a poll groups several sources into
-        one), a savepoint keeps this source's writes all-or-nothing.
+        one), a savepoint keeps this source's writes all-or-nothing. `signatures`, when the
+        parse workers computed them, are the matched entries' story signatures (None for the
+        others); without them, placement computes what it needs.
         """
         stamp = iso(now)
         # Feeds sometimes repeat an entry; the first copy wins, as in the feed's order.
-        batch: dict[str, tuple[EntryData, Sequence[str]]] = {}
-        for e, t in zip(entries, topics, strict=True):
-            batch.setdefault(e.key, (e, t))
+        batch: dict[str, tuple[EntryData, Sequence[str], Any]] = {}
+        sigs = signatures if signatures is not None else [None] * len(entries)
+        for e, t, sig in zip(entries, topics, sigs, strict=True):
+            batch.setdefault(e.key, (e, t, sig))
         new = updated = new_candidates = 0
         with self._isolated("save_entries"):
             conn = self.conn
@@ -67,7 +83,7 @@ class EntryStore(SourceStore):
                     existing[key] = (eid, h)
             touched_urls: set[str] = set()
             unchanged: list[str] = []  # new and updated rows get last_seen as they are written
-            for key, (e, t) in batch.items():
+            for key, (e, t, sig) in batch.items():
                 h = entry_hash(e)
                 if e.url and (key not in existing or existing[key][1] != h):
                     stored = self._stored_spelling(e.url, existing[key][0] if key in existing
@@ -77,17 +93,17 @@ class EntryStore(SourceStore):
                 row = (e.url, e.link, e.title, e.summary, e.content, e.text, e.author,
                        iso(e.published), iso(e.updated), h)
                 if key not in existing:
-                    cur = conn.execute(
+                    eid = self._insert_id(
                         "INSERT INTO entries (url, link, title, summary, content, text, author,"
                         " published, updated, hash, source_id, key, first_seen, last_seen)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                         (*row, source_id, key, stamp, stamp))
-                    eid = int(cur.lastrowid or 0)
                     new += 1
                     if t:
                         conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
                                          [(eid, name) for name in t])
-                        new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now)
+                        new_candidates += self._add_candidate(
+                            eid, e, t, stamp, source_id, now, sig)
                 else:
                     eid, old_hash = existing[key]
                     if old_hash == h:
@@ -104,7 +120,8 @@ class EntryStore(SourceStore):
                     conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
                                      [(eid, name) for name in t])
                     if t:
-                        new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now)
+                        new_candidates += self._add_candidate(
+                            eid, e, t, stamp, source_id, now, sig)
                     conn.execute(
                         "UPDATE candidates SET title = ?, published = ?,"
                         " sort_time = coalesce(?, first_seen) WHERE entry_id = ?",
@@ -152,7 +169,7 @@ class EntryStore(SourceStore):
         return url
 
     def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None,
-                       source_id: int, now: datetime) -> int:
+                       source_id: int, now: datetime, sig: Any = None) -> int:
         """Make the entry's URL a candidate, or join the candidate of its URL or its story.
 
         1 if it made a new candidate. Only an entry whose URL is new looks for a story: one
@@ -165,12 +182,13 @@ class EntryStore(SourceStore):
         if known is None and self.has_stories:
             cid = story_of(conn, e.url)
             if cid is None:
-                cid = self.stories.place(conn, entry_id, source_id, e, now)
+                cid = self.stories.place(conn, entry_id, source_id, e, now, sig)
                 if cid is not None:
                     self.stories.join(conn, cid, entry_id, source_id, e, stamp)
             if cid is not None:
                 conn.executemany(
-                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
+                    "INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     [(cid, name) for name in topics])
                 return 0
         published = iso(e.published)
@@ -182,7 +200,8 @@ class EntryStore(SourceStore):
         cid = conn.execute("SELECT id FROM candidates WHERE url = ?", (e.url,)).fetchone()[0]
         if created and self.has_stories:
             self.stories.index(conn, cid, entry_id, e)
-        conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
+        conn.executemany("INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)"
+                         " ON CONFLICT DO NOTHING",
                          [(cid, name) for name in topics])
         return 1 if created else 0
 
@@ -252,10 +271,12 @@ class EntryStore(SourceStore):
         with self.write():
             before = {r[0] for r in conn.execute("SELECT url FROM candidates")}
             conn.execute("DELETE FROM entry_topics WHERE entry_id <= ?", (newest,))
-            # OR IGNORE: an entry deleted by retention meanwhile has no row to attach to anyway.
-            conn.executemany("INSERT OR IGNORE INTO entry_topics (entry_id, topic)"
-                             " SELECT ?, ? WHERE EXISTS (SELECT 1 FROM entries WHERE id = ?1)",
-                             pairs)
+            # EXISTS: an entry deleted by retention meanwhile has no row to attach to anyway.
+            conn.executemany("INSERT INTO entry_topics (entry_id, topic)"
+                             " SELECT CAST(? AS BIGINT), CAST(? AS TEXT)"
+                             " WHERE EXISTS (SELECT 1 FROM entries WHERE id = ?)"
+                             " ON CONFLICT DO NOTHING",
+                             [(eid, topic, eid) for eid, topic in pairs])
             conn.execute("DELETE FROM candidate_topics")
             # Every matched URL becomes (or stays) a candidate; its first matched entry leads it.
             conn.execute(
@@ -268,14 +289,15 @@ class EntryStore(SourceStore):
                 + " GROUP BY e2.url) ORDER BY e.id"
                 " ON CONFLICT (url) DO NOTHING", (stamp, stamp))
             conn.execute(
-                "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                "INSERT INTO candidate_topics (candidate_id, topic)"
                 " SELECT c.id, t.topic FROM candidates c JOIN entries e ON e.url = c.url"
-                " JOIN entry_topics t ON t.entry_id = e.id")
+                " JOIN entry_topics t ON t.entry_id = e.id ON CONFLICT DO NOTHING")
             if self.has_stories:  # a story's other articles lend it their topics
                 conn.execute(
-                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                    "INSERT INTO candidate_topics (candidate_id, topic)"
                     " SELECT a.candidate_id, t.topic FROM story_articles a JOIN entries e"
-                    " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id")
+                    " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id"
+                    " ON CONFLICT DO NOTHING")
             # Suggestions match no topic by nature; the relevance refresh that follows a
             # rematch keeps or withdraws them by their score.
             dropped = conn.execute(
@@ -320,7 +342,7 @@ class EntryStore(SourceStore):
                     " AND id NOT IN (SELECT entry_id FROM candidates"
                     " WHERE status IN ('featured', 'rejected') AND entry_id IS NOT NULL) LIMIT ?)",
                     (iso(older_than), batch))
-                removed += cur.rowcount
+                removed += int(cur.rowcount)
             if cur.rowcount < batch:
                 break
         if removed:

@@ -14,15 +14,20 @@ go, so the index stays the size of the window however large the database grows.
 
 from __future__ import annotations
 
-import sqlite3
-from collections import OrderedDict
-from collections.abc import Sequence
+import heapq
+from bisect import bisect_left, bisect_right
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import Any
 
 from ..clock import iso
 from ..exceptions import NotFound, UsageError
 from ..types import EntryData
+from .backend import Connection
 
 #: Stories looked at for one arriving entry: those sharing the most keys with it.
 MAX_STORIES = 4
@@ -48,6 +53,26 @@ class StoryIndex:
         self._sources: OrderedDict[int, set[int]] = OrderedDict()
         self._firsts: OrderedDict[int, list[tuple[Any, ...]]] = OrderedDict()
         self._swept: datetime | None = None
+        # While a write batch is open (see `batch`): the index rows read so far, by key, and
+        # the stories' first articles, so that each is read once per batch, not per arrival.
+        self._keys: dict[str, tuple[list[str], list[int]]] | None = None
+        self._keys_since = ""
+        self._batch_members: dict[int, list[tuple[Any, ...]]] = {}
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Read the index once per key for the arrivals of one write transaction.
+
+        Inside the transaction this process is the only writer of what it reads back (the
+        write lock, or on a shared server the rows its own transaction wrote), and it adds
+        the keys it writes itself, so what it reads stays exact. Nothing is kept after the
+        transaction: another process may change the index before the next one.
+        """
+        self._keys, self._batch_members = {}, {}
+        try:
+            yield
+        finally:
+            self._keys, self._keys_since, self._batch_members = None, "", {}
 
     # ------------------------------------------------------------ grouping
 
@@ -65,26 +90,28 @@ class StoryIndex:
         if len(self._sigs) > _SIGNATURES:
             self._sigs.popitem(last=False)
 
-    def place(self, conn: sqlite3.Connection, entry_id: int, source_id: int, e: EntryData,
-              now: datetime) -> int | None:
-        """The candidate whose story the new entry reports, or None to make a candidate of it."""
+    def place(self, conn: Connection, entry_id: int, source_id: int, e: EntryData,
+              now: datetime, sig: Any = None) -> int | None:
+        """The candidate whose story the new entry reports, or None to make a candidate of it.
+
+        `sig` is the entry's signature when the parse worker computed it, else None.
+        """
         if not self.window:
             return None
         from ..stories import Article, Story, best_story
 
         self._sweep(conn, now)
-        sig = self._signature(entry_id, e.title, e.text)
+        if sig is None:
+            from ..stories import signature
+
+            sig = signature(e.title, e.text)
+        # Kept for `index` (an entry updated later is placed again: from its new text).
+        self._remember(entry_id, sig)
         # As a member of a story (its own or one it joins), it is compared with what comes next.
         self._remember(-entry_id, (now, e.published, sig))
         if sig.generic or not sig.keys:
             return None
-        since = iso(now - timedelta(seconds=self.window))
-        keys = list(sig.keys)
-        marks = ",".join("?" * len(keys))
-        found = [r[0] for r in conn.execute(
-            f"SELECT candidate_id FROM story_keys WHERE key IN ({marks}) AND first_seen >= ?"
-            " GROUP BY candidate_id ORDER BY count(*) DESC, candidate_id DESC LIMIT ?",
-            (*keys, since, MAX_STORIES))]
+        found = self._find(conn, sig.keys, iso(now - timedelta(seconds=self.window)) or "")
         if not found:
             return None
         published = e.published
@@ -110,13 +137,49 @@ class StoryIndex:
         story = best_story(article, sig, stories)
         return story.id if story else None
 
+    def _find(self, conn: Connection, keys: Sequence[str], since: str) -> list[int]:
+        """The stories in the window sharing the most keys with these (at most MAX_STORIES)."""
+        cache = self._keys
+        if cache is None:
+            marks = ",".join("?" * len(keys))
+            return [r[0] for r in conn.execute(
+                f"SELECT candidate_id FROM story_keys WHERE key IN ({marks}) AND first_seen >= ?"
+                " GROUP BY candidate_id ORDER BY count(*) DESC, candidate_id DESC LIMIT ?",
+                (*keys, since, MAX_STORIES))]
+        if since < self._keys_since:  # an earlier clock than the rows read so far: read again
+            cache.clear()
+        if not cache:
+            self._keys_since = since  # later arrivals' windows start later: cut below
+        keys = list(dict.fromkeys(keys))
+        missing = [k for k in keys if k not in cache]
+        if missing:
+            for k in missing:
+                cache[k] = ([], [])
+            marks = ",".join("?" * len(missing))
+            # In the primary key's order: each key's rows by first-seen time, for bisect below.
+            rows = conn.execute(
+                f"SELECT key, first_seen, candidate_id FROM story_keys WHERE key IN ({marks})"
+                " AND first_seen >= ? ORDER BY key, first_seen, candidate_id",
+                (*missing, self._keys_since)).fetchall()
+            for key, group in groupby(rows, itemgetter(0)):
+                _, seen, cids = zip(*group, strict=True)
+                cache[key] = (list(seen), list(cids))
+        # The same count and order as the query above: rows per story, most first, then newest.
+        counts = Counter(chain.from_iterable(
+            cids[bisect_left(seen, since):] for seen, cids in map(cache.__getitem__, keys)))
+        ranked = heapq.nlargest(MAX_STORIES, zip(counts.values(), counts, strict=True))
+        return [cid for _, cid in ranked]
+
     def forget(self, *candidate_ids: int) -> None:
         """Drop what is kept of these stories (after a split or a merge changed them)."""
         for cid in candidate_ids:
             self._sources.pop(cid, None)
             self._firsts.pop(cid, None)
+            self._batch_members.pop(cid, None)
+        if self._keys:
+            self._keys.clear()
 
-    def _story_sources(self, conn: sqlite3.Connection, cid: int) -> set[int]:
+    def _story_sources(self, conn: Connection, cid: int) -> set[int]:
         """The sources of a story's articles, read once per story for the life of the Store.
 
         Looked up by the story's URLs (`+e.source_id` keeps SQLite off the source's own
@@ -126,36 +189,42 @@ class StoryIndex:
         known = self._sources.get(cid)
         if known is None:
             known = {int(r[0]) for r in conn.execute(
-                "SELECT DISTINCT e.source_id FROM (SELECT url FROM candidates WHERE id = ?1"
-                " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?1) u"
-                " JOIN entries e ON e.url = u.url", (cid,))}
+                "SELECT DISTINCT e.source_id FROM (SELECT url FROM candidates WHERE id = ?"
+                " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?) u"
+                " JOIN entries e ON e.url = u.url", (cid, cid))}
             self._sources[cid] = known
             if len(self._sources) > _SIGNATURES:
                 self._sources.popitem(last=False)
         return known
 
-    def _members(self, conn: sqlite3.Connection, cid: int) -> list[tuple[Any, ...]]:
+    def _members(self, conn: Connection, cid: int) -> list[tuple[Any, ...]]:
         """The story's first few articles (one entry per outlet's copy), first seen first."""
         from ..stories import MAX_COMPARED
 
         # The candidate's own article and the first that joined: a story of 300 outlets costs
         # no more than one of six.
         firsts = self._firsts.get(cid)
+        if firsts is None and self._keys is not None:
+            firsts = self._batch_members.get(cid)
         if firsts is not None:
             return firsts
-        firsts = conn.execute(
+        rows: list[tuple[Any, ...]] = conn.execute(
             "SELECT e.id, e.first_seen, e.published FROM entries e WHERE e.url IN"
-            " (SELECT url FROM candidates WHERE id = ?1 UNION ALL SELECT url FROM"
-            " (SELECT url FROM story_articles WHERE candidate_id = ?1 ORDER BY added, rowid"
-            " LIMIT ?2)) ORDER BY e.first_seen, e.id LIMIT ?2", (cid, MAX_COMPARED)).fetchall()
+            " (SELECT url FROM candidates WHERE id = ? UNION ALL SELECT url FROM"
+            " (SELECT url FROM story_articles WHERE candidate_id = ? ORDER BY added, id"
+            " LIMIT ?) a) ORDER BY e.first_seen, e.id LIMIT ?",
+            (cid, cid, MAX_COMPARED, MAX_COMPARED)).fetchall()
+        firsts = rows
         if len(firsts) == MAX_COMPARED:
             # A story's first articles stay its first: kept until a split or merge changes it.
             self._firsts[cid] = firsts
             if len(self._firsts) > _SIGNATURES:
                 self._firsts.popitem(last=False)
+        elif self._keys is not None:
+            self._batch_members[cid] = firsts  # until an article joins it (see `join`)
         return firsts
 
-    def _member(self, conn: sqlite3.Connection, entry_id: int, first_seen: str | None,
+    def _member(self, conn: Connection, entry_id: int, first_seen: str | None,
                 published: str | None, now: datetime) -> tuple[datetime, datetime | None, Any]:
         """An article's times and signature, kept for the life of the Store."""
         cached = self._sigs.get(-entry_id)
@@ -171,7 +240,7 @@ class StoryIndex:
         self._remember(-entry_id, value)
         return value
 
-    def index(self, conn: sqlite3.Connection, candidate_id: int, entry_id: int, e: EntryData
+    def index(self, conn: Connection, candidate_id: int, entry_id: int, e: EntryData
               ) -> None:
         """Give the story's keys from this article, so later articles can find the story."""
         if not self.window:
@@ -182,22 +251,34 @@ class StoryIndex:
         first_seen = conn.execute("SELECT first_seen FROM candidates WHERE id = ?",
                                   (candidate_id,)).fetchone()[0]
         conn.executemany(
-            "INSERT OR IGNORE INTO story_keys (key, first_seen, candidate_id) VALUES (?, ?, ?)",
+            "INSERT INTO story_keys (key, first_seen, candidate_id) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             [(k, first_seen, candidate_id) for k in sig.keys])
+        if self._keys:  # what this batch has read of these keys now has the new rows too
+            for k in sig.keys:
+                rows = self._keys.get(k)
+                if rows is not None:
+                    seen, cids = rows
+                    at = bisect_left(seen, first_seen)
+                    if candidate_id not in cids[at:bisect_right(seen, first_seen)]:
+                        at = bisect_right(seen, first_seen)
+                        seen.insert(at, first_seen)
+                        cids.insert(at, candidate_id)
 
-    def join(self, conn: sqlite3.Connection, candidate_id: int, entry_id: int, source_id: int,
+    def join(self, conn: Connection, candidate_id: int, entry_id: int, source_id: int,
              e: EntryData, stamp: str | None) -> None:
         """Record the entry's URL as another article of the candidate's story."""
         if candidate_id in self._sources:
             self._sources[candidate_id].add(source_id)
-        conn.execute("INSERT OR IGNORE INTO story_articles (url, candidate_id, added)"
-                     " VALUES (?, ?, ?)", (e.url, candidate_id, stamp))
+        self._batch_members.pop(candidate_id, None)
+        conn.execute("INSERT INTO story_articles (url, candidate_id, added)"
+                     " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (e.url, candidate_id, stamp))
         count = conn.execute("SELECT count(*) FROM story_articles WHERE candidate_id = ?",
                              (candidate_id,)).fetchone()[0]
         if count < KEYED_ARTICLES:
             self.index(conn, candidate_id, entry_id, e)
 
-    def _sweep(self, conn: sqlite3.Connection, now: datetime) -> None:
+    def _sweep(self, conn: Connection, now: datetime) -> None:
         """Drop keys of stories older than the window, at most once an hour."""
         if self._swept and now - self._swept < timedelta(hours=1):
             return
@@ -206,13 +287,13 @@ class StoryIndex:
                      (iso(now - timedelta(seconds=self.window)),))
 
 
-def story_of(conn: sqlite3.Connection, url: str) -> int | None:
+def story_of(conn: Connection, url: str) -> int | None:
     """The candidate whose story has this URL among its other articles."""
     row = conn.execute("SELECT candidate_id FROM story_articles WHERE url = ?", (url,)).fetchone()
     return int(row[0]) if row else None
 
 
-def also(conn: sqlite3.Connection, candidate_ids: Sequence[int]
+def also(conn: Connection, candidate_ids: Sequence[int]
          ) -> dict[int, list[dict[str, Any]]]:
     """Each candidate's other articles, in the order they joined: title, url, source, more."""
     out: dict[int, list[dict[str, Any]]] = {cid: [] for cid in candidate_ids}
@@ -224,13 +305,13 @@ def also(conn: sqlite3.Connection, candidate_ids: Sequence[int]
                 " s.url_in_use, e.link, e.published, e.first_seen FROM story_articles a"
                 " JOIN entries e ON e.id = (SELECT min(e2.id) FROM entries e2 WHERE e2.url = a.url)"
                 " JOIN sources s ON s.id = e.source_id"
-                f" WHERE a.candidate_id IN ({marks}) ORDER BY a.added, a.rowid", chunk):
+                f" WHERE a.candidate_id IN ({marks}) ORDER BY a.added, a.id", chunk):
             out[cid].append({"title": title, "url": url, "source": source, "feed": feed,
                              "link": link, "published": published, "first_seen": first_seen})
     return out
 
 
-def split(conn: sqlite3.Connection, candidate_id: int, url: str, stamp: str | None) -> int:
+def split(conn: Connection, candidate_id: int, url: str, stamp: str | None) -> int:
     """Make one of the story's other articles a candidate of its own; its id."""
     if story_of(conn, url) != candidate_id:
         raise UsageError(f"{url} is not one of the other articles of candidate {candidate_id}")
@@ -239,18 +320,18 @@ def split(conn: sqlite3.Connection, candidate_id: int, url: str, stamp: str | No
     if entry is None:
         raise NotFound("article", url)
     conn.execute("DELETE FROM story_articles WHERE url = ?", (url,))
-    cur = conn.execute(
+    new_id = int(conn.execute(
         "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
-        " VALUES (?, ?, ?, ?, ?, ?)", (url, entry[0], entry[1], entry[2], entry[2] or stamp, stamp))
-    new_id = int(cur.lastrowid or 0)
-    conn.execute("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
-                 " SELECT DISTINCT ?, t.topic FROM entries e JOIN entry_topics t"
-                 " ON t.entry_id = e.id WHERE e.url = ?", (new_id, url))
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (url, entry[0], entry[1], entry[2], entry[2] or stamp, stamp)).fetchall()[0][0])
+    conn.execute("INSERT INTO candidate_topics (candidate_id, topic)"
+                 " SELECT DISTINCT CAST(? AS BIGINT), t.topic FROM entries e JOIN entry_topics t"
+                 " ON t.entry_id = e.id WHERE e.url = ? ON CONFLICT DO NOTHING", (new_id, url))
     refresh_topics(conn, candidate_id)
     return new_id
 
 
-def merge(conn: sqlite3.Connection, candidate_id: int, other_id: int, stamp: str | None) -> None:
+def merge(conn: Connection, candidate_id: int, other_id: int, stamp: str | None) -> None:
     """Make the other candidate's articles (its own and its story's) part of this story."""
     if candidate_id == other_id:
         raise UsageError("a candidate cannot be merged with itself")
@@ -269,7 +350,7 @@ def merge(conn: sqlite3.Connection, candidate_id: int, other_id: int, stamp: str
     refresh_topics(conn, candidate_id)
 
 
-def link(conn: sqlite3.Connection, candidate_id: int, url: str, stamp: str | None) -> None:
+def link(conn: Connection, candidate_id: int, url: str, stamp: str | None) -> None:
     """Make another of the story's articles the one the candidate links; the old one joins `also`."""
     current = conn.execute("SELECT url FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
     if current is None:
@@ -288,11 +369,13 @@ def link(conn: sqlite3.Connection, candidate_id: int, url: str, stamp: str | Non
                  (current[0], candidate_id, stamp))
 
 
-def refresh_topics(conn: sqlite3.Connection, candidate_id: int) -> None:
+def refresh_topics(conn: Connection, candidate_id: int) -> None:
     """A story's topics: those of all its articles' entries."""
     conn.execute("DELETE FROM candidate_topics WHERE candidate_id = ?", (candidate_id,))
     conn.execute(
-        "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
-        " SELECT DISTINCT ?1, t.topic FROM entries e JOIN entry_topics t ON t.entry_id = e.id"
-        " WHERE e.url IN (SELECT url FROM candidates WHERE id = ?1"
-        " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?1)", (candidate_id,))
+        "INSERT INTO candidate_topics (candidate_id, topic)"
+        " SELECT DISTINCT CAST(? AS BIGINT), t.topic FROM entries e"
+        " JOIN entry_topics t ON t.entry_id = e.id"
+        " WHERE e.url IN (SELECT url FROM candidates WHERE id = ?"
+        " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?) ON CONFLICT DO NOTHING",
+        (candidate_id, candidate_id, candidate_id))

@@ -1,0 +1,310 @@
+"""The one place where SQLite and PostgreSQL differ: telling them apart, connecting, dialect.
+
+The store's statements are written once, portable to both (`?` placeholders, `ON CONFLICT DO
+NOTHING`, `RETURNING id`, no rowid). What cannot be portable is here:
+
+- `is_postgres(target)`: a `postgresql://` or `postgres://` URL, else a SQLite path;
+  `redact(url)` names the server without the password, for every message.
+- `PgConnection`: a psycopg 3 connection shaped like sqlite3's, in autocommit with explicit
+  BEGIN/COMMIT as the SQLite side does; `?` becomes `%s` (cached per statement), and numeric
+  results load as int or float, never Decimal.
+- `Dialect`: how a write transaction begins, case-insensitive LIKE.
+- `db_errors()`: the exception classes the store turns into StoreError. psycopg is imported only
+  when a PostgreSQL database is opened: SQLite users never load it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sqlite3
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from ..dburl import describe, is_postgres, redact
+from ..exceptions import DatabaseUnavailable, StoreError
+
+__all__ = ["POSTGRES", "SQLITE", "Connection", "Dialect", "PgConnection", "connect_pg", "db_errors",
+           "describe", "drain", "integrity_errors", "is_postgres", "redact"]
+
+#: Seconds a connection attempt may take before the server counts as down.
+CONNECT_TIMEOUT_S = 10
+
+
+def db_errors() -> tuple[type[BaseException], ...]:
+    """The database errors the store converts: sqlite3's, and psycopg's once it is loaded."""
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.Error,) if psycopg is None else (sqlite3.Error, psycopg.Error)
+
+
+def integrity_errors() -> tuple[type[BaseException], ...]:
+    """A broken constraint (a unique name taken, say), on either backend."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None:
+        return (sqlite3.IntegrityError,)
+    return (sqlite3.IntegrityError, psycopg.IntegrityError)
+
+
+class Connection(Protocol):
+    """What the store uses of a connection: sqlite3.Connection, or PgConnection."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few words of SQL that differ between the two backends."""
+
+    name: str
+    #: Begins a write transaction: SQLite takes the write lock up front so it waits, not fails.
+    begin: str
+    #: Case-insensitive (ASCII) LIKE, as SQLite's LIKE is.
+    like: str
+    #: Begins a read transaction that sees one moment of the database throughout.
+    snapshot: str
+
+
+SQLITE = Dialect("sqlite", begin="BEGIN IMMEDIATE", like="LIKE", snapshot="BEGIN")
+POSTGRES = Dialect("postgresql", begin="BEGIN", like="ILIKE",
+                   snapshot="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+
+# ----------------------------------------------------------------------------- PostgreSQL
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|\?|%")
+
+
+@functools.lru_cache(maxsize=2048)
+def translate(sql: str) -> str:
+    """A statement written for sqlite3 (`?` placeholders) as psycopg takes it (`%s`, `%%`)."""
+
+    def sub(m: re.Match[str]) -> str:
+        token = m.group(0)
+        if token == "?":
+            return "%s"
+        return token.replace("%", "%%")  # psycopg reads % everywhere, quoted or not
+
+    return _TOKENS.sub(sub, sql)
+
+
+def _loaders(conn: Any) -> None:
+    """numeric as int (no fraction) or float: sum() and `count(*) * 1.0` as SQLite gives them."""
+    from psycopg.adapt import Loader
+    from psycopg.pq import Format
+
+    class Numeric(Loader):
+        format = Format.TEXT
+
+        def load(self, data: Any) -> int | float:
+            text = bytes(data)
+            if b"." in text or b"N" in text or b"e" in text or b"I" in text:
+                return float(text)
+            return int(text)
+
+    conn.adapters.register_loader("numeric", Numeric)
+
+
+def _no_nul(params: Sequence[Any]) -> tuple[Any, ...]:
+    """The parameters, with NUL characters dropped from text: PostgreSQL's text cannot hold
+    them (SQLite's can). What curator stores has them stripped already; this keeps a stray one
+    (a hostile query string, a YAML "\\0") from failing a whole statement."""
+    if any(isinstance(p, str) and "\x00" in p for p in params):
+        return tuple(p.replace("\x00", "") if isinstance(p, str) else p for p in params)
+    return tuple(params)
+
+
+class PgCursor:
+    """A psycopg cursor answering as much of sqlite3.Cursor as the store uses."""
+
+    __slots__ = ("_cur",)
+
+    def __init__(self, cur: Any) -> None:
+        self._cur = cur  # None: a statement that had nothing to do
+
+    @property
+    def description(self) -> Any:
+        return None if self._cur is None else self._cur.description
+
+    @property
+    def rowcount(self) -> int:
+        return -1 if self._cur is None else int(self._cur.rowcount)
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone() if self.description is not None else None
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall() if self.description is not None else []
+
+    def fetchmany(self, size: int) -> list[Any]:
+        return self._cur.fetchmany(size) if self.description is not None else []
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.description is None:
+            return iter(())
+        return iter(self._cur)
+
+
+#: Idle connections kept per URL for the next Store in this process (the desk opens one per
+#: request): a new connection costs a fork on the server and a password exchange, ~20 ms.
+POOL_SIZE = 8
+_pool_lock = threading.Lock()
+_idle: dict[str, list[Any]] = {}
+_pool_pid = os.getpid()
+#: Connections a forked child inherited: never used, never closed (closing one would end the
+#: parent's session), kept referenced so that nothing finalises them.
+_inherited: list[Any] = []
+
+
+def _take(url: str) -> Any | None:
+    """An idle connection to `url` that still answers, or None."""
+    global _pool_pid
+    import psycopg
+
+    with _pool_lock:
+        if _pool_pid != os.getpid():
+            _inherited.extend(c for conns in _idle.values() for c in conns)
+            _idle.clear()
+            _pool_pid = os.getpid()
+        conns = _idle.get(url, [])
+        while conns:
+            raw = conns.pop()
+            try:
+                raw.execute("SELECT 1")  # a server restarted meanwhile shows here, not mid-work
+            except psycopg.Error:
+                raw.close()
+                continue
+            return raw
+    return None
+
+
+def _give(url: str, raw: Any) -> bool:
+    """Keep an idle, healthy connection for the next Store; False if it should be closed."""
+    from psycopg.pq import TransactionStatus
+
+    if raw.closed or raw.broken or raw.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    with _pool_lock:
+        if _pool_pid != os.getpid():
+            return False
+        conns = _idle.setdefault(url, [])
+        if len(conns) >= POOL_SIZE:
+            return False
+        conns.append(raw)
+        return True
+
+
+def drain(url: str | None = None) -> None:
+    """Close the idle connections kept for `url` (or for every URL): before the database is
+    dropped or copied, say, which the server refuses while anyone is connected."""
+    with _pool_lock:
+        if _pool_pid != os.getpid():
+            return
+        for key in [url] if url is not None else list(_idle):
+            for raw in _idle.pop(key, []):
+                raw.close()
+
+
+class PgConnection:
+    """One psycopg 3 connection, in autocommit: transactions are the store's BEGIN and COMMIT.
+
+    A connection the server dropped is made again at the next statement outside a transaction
+    (so `curator run` and the desk carry on after a server restart); inside one, the statement
+    fails and the transaction is lost whole: nothing of it was committed.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.where = redact(url)
+        self._tx = False  # inside BEGIN … COMMIT/ROLLBACK, as far as this side knows
+        self._pinned = False  # holds a session lock: never handed to another Store
+        self.raw = _take(url) or self._connect()
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                                   application_name="curator")
+        except psycopg.Error as e:
+            raise DatabaseUnavailable(f"database {self.where}: {_reason(e, self.url)}") from None
+        _loaders(conn)
+        return conn
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        if self.raw.broken:
+            return self._tx
+        return bool(self.raw.info.transaction_status != TransactionStatus.IDLE)
+
+    def pin(self) -> None:
+        """This connection holds a session lock: close it for real, never pool it."""
+        self._pinned = True
+
+    def execute(self, sql: str, params: Sequence[Any] = (), /) -> PgCursor:
+        head = sql.lstrip()[:11].upper()
+        if self.raw.broken or self.raw.closed:
+            if head.startswith("ROLLBACK"):
+                self._tx = self._tx and head.startswith("ROLLBACK TO")
+                return PgCursor(None)  # the server ended that transaction with the connection
+            if self._tx:
+                raise StoreError(f"database {self.where}: the connection to the server was lost "
+                                 "in the middle of a write; none of it was saved")
+            self.raw = self._connect()
+        cur = self.raw.cursor()
+        cur.execute(translate(sql), _no_nul(params))
+        if head.startswith("BEGIN"):
+            self._tx = True
+        elif head.startswith(("COMMIT", "ROLLBACK")) and not head.startswith("ROLLBACK TO"):
+            self._tx = False
+        return PgCursor(cur)
+
+    def executemany(self, sql: str, seq: Any, /) -> PgCursor:
+        cur = self.raw.cursor()
+        rows = [_no_nul(p) for p in seq]
+        if rows:
+            cur.executemany(translate(sql), rows)
+        return PgCursor(cur)
+
+    def close(self) -> None:
+        if self._pinned or not _give(self.url, self.raw):
+            self.raw.close()
+
+
+def _reason(e: BaseException, url: str) -> str:
+    """One line saying why a connection failed, never the password."""
+    text = " ".join(str(e).split())
+    parts = urlsplit(url)
+    if parts.password:
+        text = text.replace(parts.password, "***").replace(unquote(parts.password), "***")
+    low = text.lower()
+    if "password authentication failed" in low or "no password supplied" in low:
+        return "the server refused the user name or password"
+    if "does not exist" in low and "database" in low:
+        return "no such database on the server (create it first: createdb NAME)"
+    if "connection refused" in low or "could not connect" in low or "timeout" in low:
+        return "cannot reach the server (is PostgreSQL running there, on that port?)"
+    return text
+
+
+def connect_pg(url: str) -> PgConnection:
+    """A connection to the PostgreSQL database at `url`; a one-line StoreError if there is none."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError as e:
+        raise StoreError(f"database {redact(url)}: PostgreSQL needs the psycopg package "
+                         f"(pip install 'psycopg[binary]')") from e
+    return PgConnection(url)
