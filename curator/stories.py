@@ -110,7 +110,7 @@ _EVENT_WORDS = {
              "adopted",
     "advance": "advances advanced",
     "in-force": "force effect",
-    "depart": "fired fires ousted ouster oust ousts resigns resigned resignation quits quit sacks "
+    "depart": "fired ousted ouster oust ousts resigns resigned resignation quits quit sacks "
               "sacked",
     "hire": "hires hired appoints appointed",
     "sign": "signs signed",
@@ -310,8 +310,10 @@ def _names_differ(a: Signature, b: Signature) -> bool:
 
 
 def _other_of_kind(a: Signature, b: Signature) -> bool:
-    """a's title names a bank (court, act...), b's title names another, and b never names a's."""
-    return any(head == other_head and run != other and not any(_mentions(b, t) for t in run)
+    """a's title names a bank (court, act...), b's title names another that a's title does not,
+    and b never mentions a's."""
+    return any(head == other_head and (other, head) not in a.runs
+               and not any(_mentions(b, t) for t in run)
                for run, head in a.runs if head for other, other_head in b.runs)
 
 
@@ -324,9 +326,15 @@ def _events(title: str) -> frozenset[str]:
         after = words[n + 1] if n + 1 < len(words) else ""
         if word == "appeals" and after in ("court", "courts", "judges", "panel"):
             continue  # the court's name, not an appeal
+        if word == "hearing" and after in ("aid", "aids", "loss") or word == "passes" and (
+                after == "away"):
+            continue
         if word in ("force", "effect") and (n == 0 or words[n - 1] not in ("into", "take",
                                                                              "takes", "in")):
             continue
+        before = words[n - 1] if n else ""
+        if before in ("without", "not", "no", "never") or after in ("no", "not"):
+            continue  # "admitted no wrongdoing", "without admitting": it did not happen
         if word == "lays" and after == "off" or word == "laid" and after == "off":
             out.add("layoff")
         out.update(_EVENTS.get(word, ()))

@@ -231,3 +231,18 @@ def test_what_happened_comes_from_the_lede_when_the_title_does_not_say() -> None
     assert signature("Jury finds Google's Play Store is an illegal monopoly", "").events == {
         "verdict"}
 
+
+def test_a_court_both_titles_name_is_no_conflict() -> None:
+    """One title names two courts, the other one of them: the same case, not another court's."""
+    a = signature("In geofence case, the Supreme Court leaves a District Court ruling in place", "")
+    b = signature("Geofence warrant case turned away by the Supreme Court", "")
+    assert stories.same_story(a, b, hours_apart=1)
+
+
+@pytest.mark.parametrize("title", ["Amazon settles with the FTC but admitted no wrongdoing",
+                                   "Apple's AirPods get a hearing aid feature",
+                                   "Maui fires now deadliest in modern US history",
+                                   "Pope Francis passes away at 88"])
+def test_words_that_only_look_like_an_event(title: str) -> None:
+    """A denial, a hearing aid, wildfires and a death report no admission, hearing, firing or vote."""
+    assert signature(title, "").events <= {"settle"}
