@@ -41,6 +41,8 @@ NAME_WEIGHT = 1.0
 #: Two different stems that start with this many letters in common count as nearly the same
 #: ("monopolized" and "monopolist"); shorter ones must match whole.
 PREFIX = 5
+#: ... among an article's this many rarest such words.
+MAX_STARTS = 8
 #: Index keys per article: its rarest terms and its figures.
 MAX_KEYS = 10
 #: An arriving article is compared with at most this many of a story's articles (a story carried
@@ -386,11 +388,12 @@ def signature(title: str, text: str) -> Signature:
     names -= lower
     amounts, figures = _amount_keys(full)
     norm = math.sqrt(sum(w * w for w in terms.values()))
+    ranked_all = sorted(terms, key=lambda t: (-terms[t], t))
+    ranked = ranked_all[:MAX_KEYS - min(4, len(amounts))]
     starts: dict[str, str] = {}
-    for t in sorted(terms, key=lambda t: -terms[t]):
-        if len(t) >= PREFIX:
+    for t in ranked_all:
+        if len(t) >= PREFIX and len(starts) < MAX_STARTS:
             starts.setdefault(t[:PREFIX], t)
-    ranked = sorted(terms, key=lambda t: (-terms[t], t))[:MAX_KEYS - min(4, len(amounts))]
     keys = tuple(ranked) + tuple(f"#{a}" for a in sorted(amounts)[:4])
     return Signature(terms=terms, norm=norm, names=frozenset(names), amounts=frozenset(amounts),
                      figures=frozenset(figures), title=_title_text(title), generic=generic,
@@ -440,10 +443,11 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     title = _title_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
     value = 0.75 * cosine + 0.25 * title
     # The same kind of event on both sides, each naming someone the other never mentions: the
-    # same attorney general suing another company.
-    # Agreeing amounts say it is one fine or deal, whoever each names ("Dutch watchdog" and "EU").
-    parallel = bool(a.events & b.events) and not a.amounts & b.amounts and _names_differ(a, b)
-    if a.events & b.events and a.names & b.names and not parallel:
+    # same attorney general suing another company. Agreeing amounts say it is one fine or deal,
+    # whoever each names ("Dutch watchdog" and "EU").
+    same_kind = a.events & b.events
+    parallel = bool(same_kind) and not a.amounts & b.amounts and _names_differ(a, b)
+    if same_kind and a.names & b.names and not parallel:
         # The same people, and the same thing happened to them: one event, in other words.
         value += EVENT_AGREE
     elif content / (a.norm * b.norm) < CONTENT_MIN:
@@ -453,8 +457,8 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     told = b.events if told is None else told
     if a.events and told and not a.events & told:
         value *= EVENT_CONFLICT
-    # Another bank of the same city, the same attorney general suing another company.
-    if _other_of_kind(a, b) or _other_of_kind(b, a):
+    # Another bank, court or act than the one the other names.
+    if a.runs and b.runs and (_other_of_kind(a, b) or _other_of_kind(b, a)):
         value *= KIND_CONFLICT
     if parallel:
         value *= NAME_CONFLICT
@@ -516,7 +520,7 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> St
         members = story.members[:MAX_COMPARED]
         # What the story's titles say happened: an article that says something else happened (the
         # verdict, to a story of the sentencing) is the next step, though it shares every name.
-        told = frozenset().union(*(other.events for _, other in members))
+        told = frozenset().union(*(other.events for _, other in members)) if sig.events else None
         scores = []
         for seen, other in members:
             hours = abs((article.seen - seen).total_seconds()) / 3600.0
