@@ -1077,6 +1077,8 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(kind, tmp)
     # A SIGTERM must run the finally below, or the server would outlive the benchmark.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Ctrl-C stops the bench even when it was started with SIGINT ignored (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     urls = [f"http://127.0.0.1:{server.port}/f{i:05d}.xml" for i in range(args.feeds)]
     config = write_curator_config(tmp / "curator", urls, args.concurrency)
     runs: list[Run] = []
