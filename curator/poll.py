@@ -390,12 +390,52 @@ def lease_seconds(timeout: float) -> float:
     return max(LEASE_MIN, 3.0 * timeout)
 
 
-def worker_name() -> str:
-    """Who holds a claim: this machine, this process, and one poll round of it."""
-    import secrets
+@lru_cache(maxsize=1)
+def this_machine() -> str:
+    """This machine as claims name it: its host name and this boot of it."""
     import socket
 
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            boot = f.read().strip()[:8]
+    except OSError:
+        boot = "-"
+    return f"{socket.gethostname().replace(':', '_')}:{boot}"
+
+
+def worker_name() -> str:
+    """Who holds a claim: this machine (and boot), this process, and one poll round of it."""
+    import secrets
+
+    return f"{this_machine()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _gone(pid: int) -> bool:
+    """Whether process `pid` of this machine has ended (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def dead_claimants(claimants: Sequence[str]) -> list[str]:
+    """Of the pollers holding claims, those that ran on this machine, this boot, and have
+    ended: their claims can go at once (another machine's wait for their lease)."""
+    here = this_machine() + ":"
+    dead = []
+    for name in claimants:
+        pid = name[len(here):].partition(":")[0]
+        if name.startswith(here) and pid.isdigit() and int(pid) != os.getpid() and _gone(int(pid)):
+            dead.append(name)
+    return dead
 
 
 class Claims:
@@ -419,6 +459,17 @@ class Claims:
         self.chunk = max(1, min(chunk, 500))
         self.worker = worker_name()
         self._at = 0
+
+    def take_over(self) -> None:
+        """Give back the claims of pollers of this machine that have ended (a kill -9, a
+        crash): their sources need not wait for the lease."""
+        try:
+            for name in dead_claimants(self.store.claimants()):
+                n = self.store.release_claims(name)
+                log.warning("poll: %d sources were claimed by %s, which has ended; "
+                            "they are free again", n, name)
+        except CuratorError as e:
+            log.warning("poll: could not look for the claims of ended pollers: %s", e)
 
     def next(self) -> tuple[list[Source], int] | None:
         """Claim the next chunk: the sources now this round's, and how many were passed over;
@@ -505,6 +556,7 @@ class Poll:
         gate = asyncio.Semaphore(max(settings.concurrency, (os.cpu_count() or 1) * 4))
         claims = Claims(self.store, self.now, [s.id for s in due], schedule=schedule,
                         lease=lease_seconds(settings.timeout), chunk=settings.concurrency)
+        claims.take_over()
         done = 0
         from .fetch import Fetcher
 

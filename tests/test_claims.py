@@ -20,7 +20,7 @@ from conftest import write_config
 
 from curator.config import load as load_config
 from curator.core import Curator
-from curator.poll import LEASE_MIN, lease_seconds
+from curator.poll import LEASE_MIN, lease_seconds, this_machine
 from curator.store import Store
 
 
@@ -135,7 +135,7 @@ def test_poll_processes_on_one_database_fetch_each_feed_once_per_round(
 # ------------------------------------------------------------------ a poller that dies
 
 
-def test_a_killed_pollers_sources_are_polled_by_another_once_its_claims_lapse(
+def test_a_killed_pollers_sources_are_polled_at_once_by_the_next_poll_on_its_machine(
         server: Any, tmp_path: Path, clock: Any, backend: Path | str) -> None:
     slow = [server.add(f"/slow{n}.xml", feed(n), delay=30) for n in range(3)]
     path = write_config(tmp_path, slow, poll={"timeout": "40s", "per_host": 4},
@@ -157,17 +157,40 @@ def test_a_killed_pollers_sources_are_polled_by_another_once_its_claims_lapse(
     clock.t = datetime.now(UTC).replace(microsecond=0)
     other = Curator(load_config(path))
     try:
-        held = other.poll()
-        assert held.skipped == 3 and held.fetched == 0  # still claimed by the dead poller
-        assert sum(fetches(server).values()) == 3
-        lease = lease_seconds(40.0)
-        assert lease == 120.0
-        clock.advance(seconds=lease + 1)
-        later = other.poll()
-        assert later.fetched == 3 and later.skipped == 0
+        held = other.store.claimants()
+        assert len(held) == 1 and f":{proc.pid}:" in held[0]
+        # Its process is gone from this machine: no need to wait for the lease.
+        assert other.poll().fetched == 3
         assert set(fetches(server).values()) == {2}
+        assert other.store.claimants() == []
     finally:
         other.close()
+
+
+def test_a_pollers_claims_from_another_machine_lapse_with_the_lease(
+        server: Any, tmp_path: Path, clock: Any, backend: Path | str) -> None:
+    urls = [server.add(f"/f{n}.xml", feed(n)) for n in range(3)]
+    c = Curator(load_config(write_config(tmp_path, urls, poll={"timeout": "40s"},
+                                         database=str(backend))))
+    try:
+        c.sync_sources()
+        ids = [s.id for s in c.store.sources()]
+        lease = timedelta(seconds=lease_seconds(40.0))
+        assert lease == timedelta(minutes=2)
+        # One on another machine that died (or is alive: from here, no telling) ...
+        far = c.store.claim_sources(ids[:2], worker="elsewhere:0badf00d:4242:ab", now=clock(),
+                                    until=clock() + lease, schedule=True)
+        # ... and one alive on this machine (this test's parent process).
+        near = c.store.claim_sources(ids[2:], worker=f"{this_machine()}:{os.getppid()}:cd",
+                                     now=clock(), until=clock() + lease, schedule=True)
+        assert len(far) == 2 and len(near) == 1
+        held = c.poll()
+        assert held.skipped == 3 and held.fetched == 0 and fetches(server) == {}
+        clock.advance(seconds=lease.total_seconds() + 1)
+        later = c.poll()
+        assert later.fetched == 3 and later.skipped == 0
+    finally:
+        c.close()
 
 
 def test_on_sqlite_the_next_poll_takes_over_a_killed_pollers_claims_at_once(

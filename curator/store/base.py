@@ -215,6 +215,12 @@ class Base:
         return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
                                  " AND name = 'story_articles'").fetchone() is not None
 
+    @functools.cached_property
+    def has_claims(self) -> bool:
+        """False only for a database opened unmigrated from before poll claims (0011): it is
+        polled as before them, by the one poller the poll lock lets in."""
+        return self.has_column("sources", "claimed_until")
+
     def has_column(self, table: str, column: str) -> bool:
         """Whether a table has a column (an unmigrated older SQLite database may lack it)."""
         if self.postgres:

@@ -45,6 +45,7 @@ NOT_COPIED: dict[str, str] = {
     "_sqlite_migrations": "the target records the migrations it applied itself",
     "curator_migrations": "the target records the migrations it applied itself",
     "entries_fts": "the target indexes the entries as they arrive",
+    "login_limits": "the desk's sign-in counters: short-lived, and a new server starts afresh",
 }
 
 #: Rows per page: big enough that round trips do not dominate, small enough to hold in memory.

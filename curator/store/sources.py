@@ -164,8 +164,10 @@ class SourceStore(LogStore):
     def _record_poll(self, source_id: int, outcome: PollOutcome) -> None:
         sets, values = _poll_columns(outcome)
         # The outcome's write also ends the poller's claim on the source (see claim_sources).
-        self.conn.execute(f"UPDATE sources SET {', '.join(sets)}, claimed_until = NULL"
-                          " WHERE id = ?", (*values, source_id))
+        if self.has_claims:
+            sets.append("claimed_until = NULL")
+        self.conn.execute(f"UPDATE sources SET {', '.join(sets)} WHERE id = ?",
+                          (*values, source_id))
 
     # ------------------------------------------------------------------ claims
 
@@ -181,6 +183,8 @@ class SourceStore(LogStore):
         """
         if not ids:
             return []
+        if not self.has_claims:
+            return [self.source(i) for i in ids]  # the caller checked they are due
         stamp = iso(now)
         due = "" if not schedule else " AND (next_due IS NULL OR next_due <= ?)"
         marks = ",".join("?" * len(ids))
@@ -200,6 +204,8 @@ class SourceStore(LogStore):
     @converts_errors
     def renew_claims(self, worker: str, until: datetime) -> int:
         """Extend every claim `worker` still holds to `until`; how many it holds."""
+        if not self.has_claims:
+            return 0
         with self.write():
             cur = self.conn.execute(
                 "UPDATE sources SET claimed_until = ? WHERE claimed_by = ?"
@@ -207,9 +213,19 @@ class SourceStore(LogStore):
             return int(cur.rowcount)
 
     @converts_errors
+    def claimants(self) -> list[str]:
+        """The pollers holding claims now (lapsed ones included)."""
+        if not self.has_claims:
+            return []
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT claimed_by FROM sources WHERE claimed_until IS NOT NULL")]
+
+    @converts_errors
     def release_claims(self, worker: str | None = None) -> int:
         """End the claims `worker` holds (None: every poller's); how many there were."""
         where, params = ("claimed_by = ? AND ", (worker,)) if worker else ("", ())
+        if not self.has_claims:
+            return 0
         with self.write():
             cur = self.conn.execute(
                 f"UPDATE sources SET claimed_until = NULL WHERE {where}claimed_until IS NOT NULL",
