@@ -110,7 +110,7 @@ def arrivals(n: int, seed: int, start: datetime) -> list[tuple[str, str]]:
 def feed_arrivals(store: object, sources: list[int], articles: list[tuple[str, str]],
                   tag: str, now: datetime) -> float:
     """Store the articles as polls would, 20 per source; CPU seconds it took."""
-    from curator.types import EntryData
+    from curator.polltypes import EntryData
 
     started = time.process_time()
     for k in range(0, len(articles), 20):

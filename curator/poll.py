@@ -16,16 +16,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .clock import iso
+from .documents import PollSummary
 from .exceptions import CuratorError, LockedError, ParseError, StoreError
 from .files import open_private_lock
-from .types import (
+from .polltypes import (
     Failed,
     Fetched,
     FetchError,
@@ -36,10 +36,9 @@ from .types import (
     ParsedFeed,
     PollOutcome,
     Refreshed,
-    Source,
-    Topic,
     Unparsable,
 )
+from .types import Source, Topic
 
 if TYPE_CHECKING:
     import asyncio
@@ -62,25 +61,6 @@ NO_ENTRIES = "no entries found: the feed is well-formed but lists no items"
 
 ProgressFn = Callable[[int, int], None]
 T = TypeVar("T")
-
-
-@dataclass
-class PollSummary:
-    sources: int = 0
-    fetched: int = 0
-    not_modified: int = 0
-    failed: int = 0
-    skipped: int = 0
-    new_entries: int = 0
-    updated_entries: int = 0
-    new_candidates: int = 0
-    errors: list[tuple[str, str]] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, int]:
-        """The shape SPEC.md gives for `curator poll --json`."""
-        return {k: getattr(self, k) for k in (
-            "sources", "fetched", "not_modified", "failed", "skipped",
-            "new_entries", "updated_entries", "new_candidates")}
 
 
 # ------------------------------------------------------------------ the decision (pure)

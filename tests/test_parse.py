@@ -22,7 +22,7 @@ import pytest
 
 from curator.exceptions import NotAFeed, ParseError
 from curator.parse import clean_text, html_to_text, parse_feed, sanitize_html
-from curator.types import EntryData, ParsedFeed
+from curator.polltypes import EntryData, ParsedFeed
 
 DATA = Path(__file__).parent / "data" / "parse"
 FEED_URL = "https://feeds.example.net/parse/{name}"

@@ -9,10 +9,10 @@ import pytest
 
 from curator.clock import iso
 from curator.exceptions import NotFound, StoreError
+from curator.polltypes import EntryData
 from curator.schema import MIGRATIONS
 from curator.store import Store
 from curator.store.migrations import SCHEMA_VERSION
-from curator.types import EntryData
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..clock import iso
-from ..types import EntryData, PollOutcome
 from .base import chunks, converts_errors
 from .sources import SourceStore
 from .stories import story_of
+
+if TYPE_CHECKING:
+    from ..polltypes import EntryData, PollOutcome
 
 
 def entry_hash(e: EntryData) -> str:

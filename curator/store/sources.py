@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, read_iso
 from ..exceptions import NotFound, UsageError
-from ..types import Enabled, Failed, PollOutcome, Refreshed, Source
+from ..types import Enabled, Source
 from .base import converts_errors
 from .logs import LogStore
+
+if TYPE_CHECKING:
+    from ..polltypes import PollOutcome
 
 
 def _poll_columns(outcome: PollOutcome) -> tuple[list[str], list[Any]]:
     """The SET clauses and values that record a poll's outcome on its source row."""
+    from ..polltypes import Failed, Refreshed  # only a poll records one: loaded then
+
     cols: dict[str, Any] = {"status": outcome.status, "last_polled": iso(outcome.polled_at)}
     if isinstance(outcome, Refreshed):
         cols.update(last_ok=iso(outcome.polled_at), failures=0, error=outcome.warning,

@@ -18,11 +18,13 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
 from ..exceptions import NotFound, UsageError
-from ..types import EntryData
+
+if TYPE_CHECKING:
+    from ..polltypes import EntryData
 
 #: Stories looked at for one arriving entry: those sharing the most keys with it.
 MAX_STORIES = 4
