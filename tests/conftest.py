@@ -194,3 +194,24 @@ def make_cli(tmp_path):
     def make(sources: list[Any], topics: list[dict[str, Any]] | None = None, **extra: Any) -> Cli:
         return Cli(write_config(tmp_path, sources, topics, **extra))
     return make
+
+
+# ------------------------------------------------------------------ the desk (web UI) tests
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Any:
+    """The desk over a small database (test_web's `build_desk`); a module may define its own."""
+    from test_web import build_desk
+
+    return build_desk(tmp_path)
+
+
+@pytest.fixture
+def client(desk: Any) -> Any:
+    """A Flask test client logged in as maria, on whichever `desk` the module uses."""
+    from test_web import login
+
+    c = desk.app.test_client()
+    resp = login(c)
+    assert resp.status_code == 302, resp.text
+    return c

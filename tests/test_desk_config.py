@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from test_web import LEDGER, START, WATCHDOG, Desk, build_desk, login, post
+from test_web import LEDGER, START, WATCHDOG, Desk, build_desk, post
 
 from curator import config as config_mod
 from curator.polltypes import EntryData
@@ -32,13 +32,6 @@ def desk(tmp_path: Path) -> Desk:
         content="", text="Construction starts.", published=START)], [[]], d.clock())
     cur.close()
     return d
-
-
-@pytest.fixture
-def client(desk: Desk) -> FlaskClient:
-    c = desk.app.test_client()
-    assert login(c).status_code == 302
-    return c
 
 
 def diff(before: str, after: str) -> tuple[list[str], list[str]]:

@@ -5,23 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from flask.testing import FlaskClient
-from test_web import Desk, build_desk, login, post
+from test_web import Desk, post
 
 from curator.core import Curator
-
-
-@pytest.fixture
-def desk(tmp_path: Path) -> Desk:
-    return build_desk(tmp_path)
-
-
-@pytest.fixture
-def client(desk: Desk) -> FlaskClient:
-    c = desk.app.test_client()
-    assert login(c).status_code == 302
-    return c
 
 
 def tab_counts(html: str) -> dict[str, int]:

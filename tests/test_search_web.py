@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from test_web import START, WATCHDOG, Desk, _entry, build_desk, login, post, token
+from test_web import START, WATCHDOG, Desk, _entry, build_desk, post, token
 
 from curator.core import Curator
 
@@ -25,13 +25,6 @@ def desk(tmp_path) -> Desk:
     finally:
         c.close()
     return d
-
-
-@pytest.fixture
-def client(desk: Desk):
-    c = desk.app.test_client()
-    assert login(c).status_code == 302
-    return c
 
 
 def test_search_lists_every_stored_entry_with_its_place_in_the_queue(desk, client):

@@ -181,11 +181,6 @@ def serving(desk: Desk, **kw: Any) -> Iterator[str]:
         server.task_dispatcher.shutdown()
 
 
-@pytest.fixture
-def desk(tmp_path: Path) -> Desk:
-    return build_desk(tmp_path)
-
-
 def token_from(html: str) -> str:
     m = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert m, "no CSRF token in the page"
@@ -197,14 +192,6 @@ def login(client: FlaskClient, name: str = "maria", password: str = PASSWORD,
     page = client.get("/login")
     return client.post("/login", data={"username": name, "password": password,
                                        "csrf_token": token_from(page.text)}, **kw)
-
-
-@pytest.fixture
-def client(desk: Desk) -> FlaskClient:
-    c = desk.app.test_client()
-    resp = login(c)
-    assert resp.status_code == 302, resp.text
-    return c
 
 
 def token(client: FlaskClient, path: str = "/") -> str:

@@ -30,7 +30,6 @@ from test_web import (
     OTHER_PASSWORD,
     PASSWORD,
     Desk,
-    build_desk,
     login,
     post,
     serving,
@@ -44,18 +43,6 @@ from curator.web.security import Attempt, LoginThrottle, Rate, Refused, client_n
 
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options",
                     "Referrer-Policy")
-
-
-@pytest.fixture
-def desk(tmp_path: Path) -> Desk:
-    return build_desk(tmp_path)
-
-
-@pytest.fixture
-def client(desk: Desk) -> FlaskClient:
-    c = desk.app.test_client()
-    assert login(c).status_code == 302
-    return c
 
 
 def free_port() -> int:
