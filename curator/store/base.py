@@ -242,6 +242,27 @@ class Base:
                     conn.execute("ROLLBACK")
                 raise StoreError(f"database {self.path}: {e}") from e
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One consistent view of the database for a long read (a copy): a read transaction.
+
+        Writers go on meanwhile (WAL); what they write after it began is not seen.
+        """
+        conn = self.conn
+        if conn.in_transaction:
+            yield
+            return
+        try:
+            conn.execute("BEGIN")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the snapshot
+        except sqlite3.Error as e:
+            raise StoreError(f"database {self.path}: {e}") from e
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
     def _q(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         cur = self.conn.execute(sql, params)
         cols = [c[0] for c in cur.description]
