@@ -94,7 +94,7 @@ class Curator:
     def poll_lock(self, wait: float | None = None) -> AbstractContextManager[None]:
         """Hold the one-poll-at-a-time lock, waiting up to `wait` seconds for it."""
         from .poll import poll_lock  # the poll's modules load only for a poll
-        return poll_lock(self.config.database, wait)
+        return poll_lock(self.config.database, wait, store=self.store)
 
     def poll(self, *, force: bool = False, only: Sequence[str] = (),
              progress: ProgressFn | None = None) -> PollSummary:

@@ -263,12 +263,22 @@ def _reserve(folder: Path, prefix: str, suffix: str, when: datetime) -> Path:
         utc += timedelta(milliseconds=1)
 
 
-def backup(store: Store, database: Path, target: str | Path, now: datetime) -> Path:
+def _sqlite_only(database: Path | str) -> Path:
+    """The SQLite file; on PostgreSQL, backups are the server's own tools' work."""
+    if not isinstance(database, Path):
+        from .store.base import SQLITE_ONLY
+
+        raise UsageError(SQLITE_ONLY)
+    return database
+
+
+def backup(store: Store, database: Path | str, target: str | Path, now: datetime) -> Path:
     """An online copy of the database (safe while polls and editors write), mode 0600.
 
     A folder (or a path ending in /) gets a new `curator-<time>.db`, never one already there;
     a missing last folder is made (0700), a missing path above it is refused, like mkdir.
     """
+    database = _sqlite_only(database)
     path = Path(target)
     into_folder = path.is_dir() or str(target).endswith(("/", os.sep))
     folder = path if into_folder else path.parent
@@ -293,10 +303,11 @@ def backup(store: Store, database: Path, target: str | Path, now: datetime) -> P
     return path
 
 
-def restore(store: Store, database: Path, source: str | Path, now: datetime) -> Path:
+def restore(store: Store, database: Path | str, source: str | Path, now: datetime) -> Path:
     """Replace the database with a backup, after checking it; keeps a copy of the current one
     and returns its path. `store` is closed: the caller opens the database again (which
     migrates a backup from an older version)."""
+    database = _sqlite_only(database)
     src = Path(source)
     if not src.is_file():
         raise UsageError(f"no backup file at {src}")
