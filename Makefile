@@ -1,6 +1,6 @@
 # Two commands on a fresh Debian machine with python3 and make:
 #   make run    set up, then run curator's scheduler on the shipped feeds.yaml
-#   make test   set up (Chromium included), then run the whole test suite
+#   make test   set up (Chromium and PostgreSQL included), then run the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,7 +8,7 @@ CONFIG ?= feeds.yaml
 # A path entry instead of setuptools' import hook: every `curator` start is ~10 ms faster.
 EDITABLE := --config-settings editable_mode=compat
 
-.PHONY: run poll test install install-test browser lint bench clean
+.PHONY: run poll test install install-test browser postgres lint bench clean
 
 run: install
 	$(BIN)/curator --config $(CONFIG) run
@@ -33,7 +33,10 @@ browser:
 	sh scripts/install-chromium.sh
 	sh scripts/install-axe.sh
 
-test: install-test browser
+postgres:
+	sh scripts/install-postgresql.sh
+
+test: install-test browser postgres
 	$(BIN)/ruff check curator tests bench
 	$(BIN)/mypy curator
 	$(BIN)/python -m pytest -n auto -q

@@ -492,6 +492,34 @@ def restore(c: Ctx, path: str) -> None:
     click.echo(f"restored {path}; the previous database is kept at {kept}")
 
 
+@cli.command("copy-db", epilog="\b\nExamples:\n"
+             "  curator copy-db postgresql://curator@db.example.org/curator\n"
+             "  curator copy-db /srv/curator/db/curator.db      # back to SQLite")
+@click.argument("target")
+@click.option("--replace", is_flag=True,
+              help="Empty a target that already holds data first (its rows are lost).")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows copied as JSON.")
+@pass_ctx
+def copy_db(c: Ctx, target: str, replace: bool, as_json: bool) -> None:
+    """Copy everything into another database (a SQLite file or a postgresql:// URL), checked.
+
+    Sources and their state, entries, candidates, notes, history, stories, editors and the
+    relevance model, in one transaction on the target; the target's search index is built as
+    the entries arrive. It is committed only if every table's row count and `curator export`
+    are the same on both sides. A target that already holds data is refused (exit 2).
+    """
+    with _progress(sys.stderr.isatty() and not (c.quiet or as_json), "copying") as bar:
+        tick = None if bar is None else (lambda _table, n, total: bar(n, total))
+        done = c.curator().copy_db(target, replace=replace, progress=tick)
+    if as_json:
+        emit_json(done)
+        return
+    click.echo(f"copied {done['rows']:,} rows to {done['target']}; checked: every table's row "
+               "count and the export are the same on both sides")
+    for table, n in done["tables"].items():
+        click.echo(f"  {table:<18} {n:>12,}")
+
+
 @cli.command("export", epilog="\b\nExamples:\n  curator export > featured.json\n"
              "  curator export --format csv --status reviewed > reviewed.csv")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json",

@@ -133,8 +133,9 @@ def _count(n: int, word: str, plural: str | None = None) -> str:
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on stderr for interactive polls."""
+def _progress(enabled: bool, what: str = "polling"
+              ) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for interactive polls (and copies)."""
     if not enabled:
         yield None
         return
@@ -143,7 +144,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("polling", total=None)
+        task = bar.add_task(what, total=None)
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, configcache, types
+from .dburl import describe, is_postgres, is_url
 from .exceptions import ConfigError
 from .types import FetchSettings, RelevanceSettings, Topic
 
@@ -100,7 +101,7 @@ class OutputConfig:
 @dataclass(frozen=True)
 class Config:
     path: Path
-    database: Path
+    database: Path | str  # a SQLite file, or a PostgreSQL URL (see curator.dburl)
     poll: PollConfig
     output: OutputConfig
     sources: tuple[SourceConfig, ...]
@@ -304,6 +305,28 @@ def read_text(path: Path) -> str:
         raise ConfigError(f"cannot read config: {e}", path=str(path)) from e
 
 
+def _database(node: _Node, base: Path) -> Path | str:
+    """A SQLite path (relative to feeds.yaml) or a PostgreSQL URL, kept as written."""
+    text = node.string()
+    if is_postgres(text):
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(text.strip())
+            parts.port  # noqa: B018 (reading it checks it is a number)
+        except ValueError as e:
+            raise node.fail(f"not a PostgreSQL URL that can be read ({describe(text)}): "
+                            f"{e}") from None
+        if not parts.path.strip("/"):
+            raise node.fail(f"name the database: postgresql://USER@HOST:PORT/NAME "
+                            f"(got {describe(text)})")
+        return text.strip()
+    if is_url(text):
+        raise node.fail("must be a SQLite file's path or a postgresql:// URL "
+                        f"(got a {text.partition(':')[0]}: URL)")
+    return base / text
+
+
 def from_text(text: str, cfg_path: Path) -> Config:
     """Validate `text`, read from the feeds.yaml at `cfg_path`, through the parsed-config cache.
 
@@ -386,7 +409,8 @@ class Follower:
             self._text = text
             if new.database != self.config.database:
                 _log.error("feeds.yaml now names the database %s; still using %s: restart "
-                           "curator to switch", new.database, self.config.database)
+                           "curator to switch", describe(new.database),
+                           describe(self.config.database))
                 new = replace(new, database=self.config.database)
             if new == self.config:  # the first look, or an edit to comments or layout
                 return None
@@ -432,7 +456,9 @@ def parse(text: str, path: Path) -> Config:
     )
     base = path.resolve().parent
 
-    database = base / (top["database"].string() if "database" in top else "db/curator.db")
+    database: Path | str = base / "db/curator.db"
+    if "database" in top:
+        database = _database(top["database"], base)
 
     poll = PollConfig()
     if "poll" in top:

@@ -94,7 +94,7 @@ class Curator:
     def poll_lock(self, wait: float | None = None) -> AbstractContextManager[None]:
         """Hold the one-poll-at-a-time lock, waiting up to `wait` seconds for it."""
         from .poll import poll_lock  # the poll's modules load only for a poll
-        return poll_lock(self.config.database, wait)
+        return poll_lock(self.config.database, wait, store=self.store)
 
     def poll(self, *, force: bool = False, only: Sequence[str] = (),
              progress: ProgressFn | None = None) -> PollSummary:
@@ -156,10 +156,8 @@ class Curator:
 
     def feature(self, candidate_id: int, note: str | None, *, editor: str,
                 link: str | None = None) -> Candidate:
-        """Feature a candidate with a Markdown commentary; again to edit the note.
-
-        `link`: which of the story's articles the published item links (default: the first seen).
-        """
+        """Feature a candidate with a Markdown commentary; again to edit the note. `link`: which
+        of the story's articles the published item links (default: the first seen)."""
         from .publish import clean_note
         return self.store.set_status(candidate_id, "featured", editor=editor, now=self.now(),
                                      note=clean_note(note), link=_article_url(link) if link else None)
@@ -229,10 +227,7 @@ class Curator:
 
     def refresh_relevance(self, *, everything: bool = False) -> RelevanceRefreshed | None:
         """Retrain on changed decisions, score candidates, make suggestions (see relevance.py).
-
-        Never fails the poll or rematch that asks: a failure is logged, and the scores stay as
-        they were (or the topic matches' until a refresh works).
-        """
+        Never fails the poll or rematch that asks: a failure is logged, the scores stay."""
         from .relevance import refresh
         from .store.relevance import RelevanceStore
         try:
@@ -284,10 +279,7 @@ class Curator:
     # ------------------------------------------------------------------ moving work and data
 
     def backup(self, target: str | Path) -> Path:
-        """An online copy of the database (safe while polls and editors write), mode 0600.
-
-        A folder (or a path ending in /) gets a new `curator-<time>.db`, never one already there.
-        """
+        """An online copy of the database, mode 0600; into a folder: a new `curator-<time>.db`."""
         from . import transfer
         return transfer.backup(self.store, self.config.database, target, self.now())
 
@@ -298,6 +290,14 @@ class Curator:
         self.store = Store(self.config.database)  # migrates a backup from an older version
         self._synced = False
         return keep
+
+    def copy_db(self, target: str, *, replace: bool = False,
+                progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+        """Copy everything into another database (SQLite or PostgreSQL), checked; rows per table."""
+        from .transfer import copy_db
+
+        return copy_db(self.store, self.config.database, target, replace=replace, now=self.now(),
+                       progress=progress)
 
     def export(self, fmt: str, statuses: Sequence[str] = ("featured",)) -> str:
         """The editor's reviewed items with notes, as JSON or CSV, to move to another install."""

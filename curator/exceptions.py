@@ -49,6 +49,14 @@ class StoreError(CuratorError):
     """The database could not be read or written."""
 
 
+class DatabaseUnavailable(StoreError):
+    """The database cannot be used as configured: its server is down or refuses curator's user
+    or password, it does not exist, or a newer curator made its schema. Names the database (a
+    server without its password); a matter of configuration, so bad usage (exit 2)."""
+
+    exit_code = 2
+
+
 class PublishError(CuratorError):
     """The feed files could not be written (a read-only or missing folder, a full disk)."""
 

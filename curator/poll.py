@@ -235,9 +235,18 @@ def parser_pool(n: int) -> Iterator[Executor | None]:
 
 
 @contextmanager
-def poll_lock(database: Path, wait: float | None = None) -> Iterator[None]:
-    """Hold the one-poll-at-a-time lock of `database`, waiting up to `wait` seconds for it."""
+def poll_lock(database: Path | str, wait: float | None = None, *, store: Any = None
+              ) -> Iterator[None]:
+    """Hold the one-poll-at-a-time lock of `database`, waiting up to `wait` seconds for it.
+
+    A SQLite database's is a file beside it; a PostgreSQL database's is held by the server (the
+    store's advisory lock), so it works across machines.
+    """
     wait = POLL_LOCK_WAIT if wait is None else wait
+    if not isinstance(database, Path):
+        with store.advisory_lock(wait):
+            yield
+        return
     path = database.with_name(database.name + ".poll.lock")
     # Beside the database, in its private folder (see Store), and 0600: another user can
     # neither take the lock nor plant the file; one that another user owns is refused.

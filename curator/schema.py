@@ -16,5 +16,6 @@ MIGRATIONS: tuple[str, ...] = (
     "0007_relevance",
     "0008_search_index",
     "0009_candidate_seen",
+    "0010_story_article_ids",
 )
 MIGRATION_SET = "curator"

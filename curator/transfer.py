@@ -1,6 +1,6 @@
 """Moving an editor's work and the source list between installs: the export (JSON or CSV) and its
 import, OPML out of the stored sources and into feeds.yaml, and copies of the whole database
-(backup and restore).
+(backup and restore) and into another database, of either backend (copy-db).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -263,12 +263,22 @@ def _reserve(folder: Path, prefix: str, suffix: str, when: datetime) -> Path:
         utc += timedelta(milliseconds=1)
 
 
-def backup(store: Store, database: Path, target: str | Path, now: datetime) -> Path:
+def _sqlite_only(database: Path | str) -> Path:
+    """The SQLite file; on PostgreSQL, backups are the server's own tools' work."""
+    if not isinstance(database, Path):
+        from .store.base import SQLITE_ONLY
+
+        raise UsageError(SQLITE_ONLY)
+    return database
+
+
+def backup(store: Store, database: Path | str, target: str | Path, now: datetime) -> Path:
     """An online copy of the database (safe while polls and editors write), mode 0600.
 
     A folder (or a path ending in /) gets a new `curator-<time>.db`, never one already there;
     a missing last folder is made (0700), a missing path above it is refused, like mkdir.
     """
+    database = _sqlite_only(database)
     path = Path(target)
     into_folder = path.is_dir() or str(target).endswith(("/", os.sep))
     folder = path if into_folder else path.parent
@@ -293,10 +303,11 @@ def backup(store: Store, database: Path, target: str | Path, now: datetime) -> P
     return path
 
 
-def restore(store: Store, database: Path, source: str | Path, now: datetime) -> Path:
+def restore(store: Store, database: Path | str, source: str | Path, now: datetime) -> Path:
     """Replace the database with a backup, after checking it; keeps a copy of the current one
     and returns its path. `store` is closed: the caller opens the database again (which
     migrates a backup from an older version)."""
+    database = _sqlite_only(database)
     src = Path(source)
     if not src.is_file():
         raise UsageError(f"no backup file at {src}")
@@ -314,3 +325,61 @@ def restore(store: Store, database: Path, source: str | Path, now: datetime) -> 
     store.restore_from(src)
     store.close()
     return keep
+
+
+def copy_db(store: Store, database: str | Path, target: str, *, replace: bool, now: datetime,
+            progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """Copy everything in `store` into the database `target`, in one transaction there, checked.
+
+    A target that holds data is refused unless `replace` (then it is emptied in the same
+    transaction). Before committing, the row counts of every table must agree on both sides and
+    `export` of both must be the same, else nothing is written. Returns the rows per table.
+    """
+    from .store import Store
+    from .store.copy import copy_tables, empty, held, row_counts
+
+    if not str(target).strip():
+        raise UsageError("copy-db needs a target: a SQLite file or a postgresql:// URL")
+    if Path(target).resolve() == Path(database).resolve():
+        raise UsageError(f"the target {target} is the configured database itself")
+    dest = Store(target, migrate=False)
+    try:
+        there = held(dest)
+        if there and not replace:
+            rows = ", ".join(f"{n:,} in {t}" for t, n in sorted(there.items(), key=lambda x: -x[1]))
+            raise UsageError(f"{target} already holds data ({rows}); copy-db writes only into an "
+                             "empty database (--replace empties it first)")
+    finally:
+        dest.close()
+    dest = Store(target)  # now migrated to this version's schema
+    dest.stories.window = store.stories.window
+    try:
+        with store.snapshot():
+            totals = row_counts(store)
+            tick = None if progress is None else (
+                lambda table, n: progress(table, n, totals[table]))
+            with dest.write():
+                if replace:
+                    empty(dest)
+                copied = copy_tables(store, dest, progress=tick)
+                _check_copy(store, dest, target, totals, copied, now)
+    finally:
+        dest.close()
+    return {"target": target, "tables": copied, "rows": sum(copied.values()), "checked": True}
+
+
+def _check_copy(store: Store, dest: Store, target: str, totals: dict[str, int],
+                copied: dict[str, int], now: datetime) -> None:
+    """Raise (so the copy's transaction rolls back) unless the copy has what the original has."""
+    from .store.copy import row_counts
+
+    theirs = row_counts(dest)
+    wrong = [f"{t}: {totals[t]:,} here, {theirs[t]:,} there" for t in totals
+             if not totals[t] == copied[t] == theirs[t]]
+    if wrong:
+        raise CuratorError(f"copy to {target} not committed: the row counts differ "
+                           f"({'; '.join(wrong)})")
+    reviewed = ("featured", "rejected")
+    if export(store, "json", reviewed, now) != export(dest, "json", reviewed, now):
+        raise CuratorError(f"copy to {target} not committed: `curator export` of the copy differs "
+                           "from the original's")

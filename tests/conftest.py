@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -147,11 +148,27 @@ TOPICS = [
 ]
 
 
+#: The database a written feeds.yaml names unless a test says: SQLite, or with
+#: CURATOR_TEST_BACKEND=postgres each test's own PostgreSQL database (see _config_backend).
+CONFIG_DATABASE = {"default": "db/curator.db"}
+
+
+@pytest.fixture(autouse=True)
+def _config_backend(request):
+    """CURATOR_TEST_BACKEND=postgres runs the tests that write a feeds.yaml on PostgreSQL."""
+    if os.environ.get("CURATOR_TEST_BACKEND", "sqlite") != "postgres":
+        yield
+        return
+    CONFIG_DATABASE["default"] = request.getfixturevalue("pg_url")
+    yield
+    CONFIG_DATABASE["default"] = "db/curator.db"
+
+
 def write_config(tmp_path: Path, sources: list[Any], topics: list[dict[str, Any]] | None = None,
                  **extra: Any) -> Path:
     """Write a feeds.yaml into tmp_path and return its path."""
     doc: dict[str, Any] = {
-        "database": "db/curator.db",
+        "database": CONFIG_DATABASE["default"],
         "poll": {"interval": "30m", "timeout": "5s", "max_bytes": "1MB"},
         "output": {"title": "Test Watch", "link": "https://watch.example.org/",
                    "description": "Curated test feed",
@@ -215,3 +232,51 @@ def client(desk: Any) -> Any:
     resp = login(c)
     assert resp.status_code == 302, resp.text
     return c
+
+
+# ------------------------------------------------------------------ PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL cluster for this test process (see tests/pg.py), with a migrated
+    template database that each test's database is copied from."""
+    from pg import Cluster, bindir
+
+    if bindir() is None:
+        pytest.skip("PostgreSQL is not installed (make test installs it)")
+    cluster = Cluster()
+    try:
+        cluster.make_template()
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """The URL of a fresh, empty, migrated PostgreSQL database, dropped after the test."""
+    from pg import TEMPLATE
+
+    name = pg_server.create(template=TEMPLATE)
+    yield pg_server.url(name)
+    pg_server.drop(name)
+
+
+@pytest.fixture
+def pg_blank_url(pg_server):
+    """The URL of a fresh PostgreSQL database with no schema at all."""
+    name = pg_server.create()
+    yield pg_server.url(name)
+    pg_server.drop(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, tmp_path):
+    """Where a test's database lives: a SQLite path, or a fresh PostgreSQL database's URL.
+
+    `database:` in feeds.yaml takes either as it is: write_config(..., database=str(backend)).
+    """
+    if request.param == "sqlite":
+        return tmp_path / "db" / "curator.db"
+    return request.getfixturevalue("pg_url")

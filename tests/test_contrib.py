@@ -124,3 +124,45 @@ def test_a_regular_install_carries_the_desks_templates_and_static_files():
     assert files
     missing = [f for f in files if not any(fnmatch.fnmatch(f, pat) for pat in patterns)]
     assert missing == []
+
+
+def _compose() -> dict:
+    import yaml
+
+    return yaml.safe_load((CONTRIB / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_postgresql_two_pollers_and_the_desk_on_the_mounted_config():
+    services = _compose()["services"]
+    db = services["db"]
+    assert db["image"].startswith("postgres:")
+    assert "pg_isready" in db["healthcheck"]["test"]
+    mine = {name: s for name, s in services.items() if s.get("image", "").startswith("curator")}
+    for name, s in mine.items():
+        assert s["command"][0] == "curator", name
+        check_help(s["command"][1:])
+        env = s["environment"]
+        # The config is mounted where CURATOR_CONFIG points; the password comes from .env.
+        folder = env["CURATOR_CONFIG"].rsplit("/", 1)[0]
+        assert any(v.split(":")[-1] == folder for v in s["volumes"]), name
+        assert re.fullmatch(r"\$\{CURATOR_DB_PASSWORD:\?[^}]+\}", env["PGPASSWORD"]), name
+    pollers = [n for n, s in mine.items() if s["command"][-1] in ("run", "poll")]
+    desks = [n for n, s in mine.items() if "web" in s["command"]]
+    assert len(pollers) >= 2 and len(desks) == 1
+    # The schema is made once, before any poller or desk opens the database.
+    assert mine["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
+    for name in [*pollers, *desks]:
+        assert mine[name]["depends_on"] == {
+            "migrate": {"condition": "service_completed_successfully"}}, name
+    # The desk is for a TLS proxy on the same host, not the open network.
+    assert all(p.startswith("127.0.0.1:") for p in mine[desks[0]]["ports"])
+    assert db["environment"]["POSTGRES_PASSWORD"] == mine["migrate"]["environment"]["PGPASSWORD"]
+    assert "ports" not in db  # PostgreSQL is reached on the compose network only
+
+
+@pytest.mark.skipif(not _docker_engine(), reason="no Docker engine on this machine")
+def test_compose_file_passes_docker_compose_config(tmp_path):
+    env = {"CURATOR_DB_PASSWORD": "x" * 24, "PATH": "/usr/bin:/bin"}
+    ok = subprocess.run(["docker", "compose", "-f", str(CONTRIB / "docker-compose.yml"),
+                         "config", "-q"], capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr

@@ -1,4 +1,7 @@
-"""Full-text search over every stored entry, promote, and `rematch --dry-run`: real SQLite."""
+"""Full-text search over every stored entry, promote, and `rematch --dry-run`.
+
+Tests taking `store` or `desk_cli` run on both backends: SQLite's FTS5, PostgreSQL's text search.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +27,8 @@ def entry(key: str, title: str, text: str = "", url: str | None = "", content: s
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "db" / "c.db")
+def store(backend):
+    s = Store(backend)
     s.sync_sources([("https://a.example/feed", "Desk A", None),
                     ("https://b.example/feed", "Desk B", None)], T0)
     yield s
@@ -124,8 +127,9 @@ def test_the_index_follows_updates_and_deletes(store):
     assert len(ss.search("keyword")) == 1
     assert store.prune(T0 + timedelta(days=1)) == 1
     assert ss.search("keyword") == []
-    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    store.conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('integrity-check')")
+    if not store.postgres:
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        store.conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('integrity-check')")
 
 
 def test_the_migration_indexes_what_an_older_database_holds(tmp_path):
@@ -234,10 +238,10 @@ CLI_TOPICS = [{"name": "platform-accountability", "any": ["Section 230"]}]
 
 
 @pytest.fixture
-def desk_cli(server, make_cli, clock, monkeypatch):
+def desk_cli(server, make_cli, clock, monkeypatch, backend):
     monkeypatch.setenv("CURATOR_EDITOR", "maria")
     url = server.add("/feed.xml", RSS)
-    cli = make_cli([{"url": url, "name": "Tech Desk"}], CLI_TOPICS)
+    cli = make_cli([{"url": url, "name": "Tech Desk"}], CLI_TOPICS, database=str(backend))
     cli("poll", "--json")
     return cli
 
@@ -304,8 +308,9 @@ def test_an_article_of_a_story_leads_to_its_story_s_candidate(store):
     store.save_entries(b, [entry("2", "TikTok hit with fine over children's data")], [[]], T0)
     [cand] = store.candidates()
     # However the story came together, the second article is now one of the candidate's.
-    store.conn.execute("INSERT OR REPLACE INTO story_articles (url, candidate_id, added)"
-                       " VALUES ('https://news.example/2', ?, '2026-11-26T12:00:00Z')",
+    store.conn.execute("INSERT INTO story_articles (url, candidate_id, added)"
+                       " VALUES ('https://news.example/2', ?, '2026-11-26T12:00:00Z')"
+                       " ON CONFLICT (url) DO UPDATE SET candidate_id = excluded.candidate_id",
                        (cand.id,))
     ss = SearchStore(store)
     [hit] = ss.search("children")

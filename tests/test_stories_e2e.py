@@ -194,7 +194,8 @@ def test_a_database_from_before_stories_keeps_its_candidates(outlets, server, cl
     # Make it what the previous version left: no story tables, no record of the migration.
     conn = sqlite3.connect(db)
     conn.executescript("DROP TABLE story_keys; DROP TABLE story_articles;"
-                       " DELETE FROM _sqlite_migrations WHERE name = '0005_stories';")
+                       " DELETE FROM _sqlite_migrations WHERE name IN"
+                       " ('0005_stories', '0010_story_article_ids');")
     conn.close()
     assert [c["id"] for c in outlets("candidates", "--json")] == [c["id"] for c in before]
     after = outlets("candidates", "--json")

@@ -1,11 +1,13 @@
-"""The store's foundation: opening the SQLite database (WAL, a busy timeout), migrating it, and the
-transaction helpers every domain's writes go through.
+"""The store's foundation: opening the database (SQLite with WAL and a busy timeout, or
+PostgreSQL), migrating it, and the transaction helpers every domain's writes go through.
 
 How writes are taken, said once: a write is `with self.write():`, one transaction begun with
 BEGIN IMMEDIATE (it waits for the lock rather than failing half-way); inside another write it
-joins that one. `self._isolated(name)` makes a block all-or-nothing inside a caller's transaction
-(a savepoint), or is a write of its own. sqlite3 errors become StoreError at each public method
-(`@converts_errors`), naming the database.
+joins that one (on PostgreSQL a plain BEGIN: rows lock as they are written).
+`self._isolated(name)` makes a block all-or-nothing inside a caller's transaction (a savepoint),
+or is a write of its own. Database errors become StoreError at each public method
+(`@converts_errors`), naming the database (a PostgreSQL server without its password). What
+differs between the two backends is in backend.py.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..exceptions import StoreError
+from ..exceptions import DatabaseUnavailable, LockedError, StoreError, UsageError
 from ..files import PRIVATE_DIR, PRIVATE_FILE, create_private, private_folder, tighten
 from ..schema import MIGRATION_SET, MIGRATIONS
+from .backend import POSTGRES, SQLITE, Connection, connect_pg, db_errors, describe, is_postgres
 from .stories import StoryIndex
 
 log = logging.getLogger("curator")
@@ -32,22 +35,32 @@ STORY_WINDOW_S = 48 * 3600  # the default of feeds.yaml's stories.window
 # with a quarter of it empty; 16 KB pages hold five or six, so a poll writes a third less CPU's
 # worth and the file is a third smaller (bench: 33,000 entries, 117 MB on 4 KB pages, 79 MB).
 PAGE_SIZE = 16384
+#: What `backup` and `restore` say on PostgreSQL, whose own tools do that better.
+SQLITE_ONLY = ("backups of a PostgreSQL database are made with its own tools: pg_dump and "
+               "pg_restore")
+#: PostgreSQL's advisory lock for the poll ("poll" in ASCII).
+POLL_LOCK = 0x706F6C6C
 _CHUNK = 500  # SQLite allows 32766 variables; stay well under while keeping round trips few
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def converts_errors(fn: F) -> F:
-    """Turn sqlite3 errors into StoreError, naming the database: the one place this happens."""
+    """Turn database errors into StoreError, naming the database: the one place this happens."""
 
     @functools.wraps(fn)
     def wrapper(self: Base, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(self, *args, **kwargs)
-        except sqlite3.Error as e:
-            raise StoreError(f"database {self.path}: {e}") from e
+        except db_errors() as e:
+            raise StoreError(f"database {self.where}: {one_line(e)}") from e
 
     return wrapper  # type: ignore[return-value]
+
+
+def one_line(e: BaseException) -> str:
+    """An error's message on one line (PostgreSQL's carry DETAIL and HINT lines)."""
+    return " ".join(str(e).split())
 
 
 _warned_shared: set[Path] = set()
@@ -124,55 +137,105 @@ def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
 
 
 class Base:
-    """One SQLite database, opened with WAL and a busy timeout, migrated on open."""
+    """One database, migrated on open: a SQLite file (WAL, a busy timeout) or PostgreSQL."""
 
-    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
-        self.path = Path(path)
+    conn: Connection
+
+    def __init__(self, target: str | Path, *, migrate: bool = True) -> None:
+        #: What was opened: a SQLite path or a PostgreSQL URL (to open it again).
+        self.target = target
+        #: True on PostgreSQL; `dialect` holds the few words of SQL that differ.
+        self.postgres = is_postgres(target)
+        self.dialect = POSTGRES if self.postgres else SQLITE
+        #: How messages name the database: its path, or its server without the password.
+        self.where = describe(target)
         #: Story grouping; the window is the config's `stories.window` (Curator sets it).
         self.stories = StoryIndex(STORY_WINDOW_S)
+        #: The SQLite file; None on PostgreSQL.
+        self.path: Path | None = None
+        if self.postgres:
+            self._open_postgres(str(target), migrate)
+        else:
+            self.path = Path(target)
+            self._open_sqlite(self.path, migrate)
+
+    def _open_sqlite(self, path: Path, migrate: bool) -> None:
         try:
-            if not self.path.name.startswith(":"):
-                _protect(self.path)
-            existed = self.path.exists() and self.path.stat().st_size > 0
-            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
+            if not path.name.startswith(":"):
+                _protect(path)
+            existed = path.exists() and path.stat().st_size > 0
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                    check_same_thread=False)
             self.conn = conn
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             if not existed:  # only before the first table: a database keeps its page size
                 conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode.lower() != "wal" and not self.path.name.startswith(":"):
-                raise StoreError(f"database {self.path}: could not switch to WAL (got {mode})")
+            if mode.lower() != "wal" and not path.name.startswith(":"):
+                raise StoreError(f"database {path}: could not switch to WAL (got {mode})")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             if migrate:
-                self._migrate(existed)
+                self._migrate(path, existed)
         except (sqlite3.Error, OSError) as e:
             why = (e.strerror or e) if isinstance(e, OSError) else e
-            if not os.access(self.path.parent, os.W_OK) or (
-                    self.path.exists() and not os.access(self.path, os.W_OK)):
+            if not os.access(path.parent, os.W_OK) or (
+                    path.exists() and not os.access(path, os.W_OK)):
                 raise StoreError(
-                    f"database {self.path}: it or its folder is read-only; curator writes the "
+                    f"database {path}: it or its folder is read-only; curator writes the "
                     f"database and its -wal and -shm files beside it ({why})") from e
-            raise StoreError(f"database {self.path}: {why}") from e
+            raise StoreError(f"database {path}: {why}") from e
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The sqlite3 connection, for what only SQLite has (backups, sqlite-utils)."""
+        if not isinstance(self.conn, sqlite3.Connection):
+            raise UsageError(f"database {self.where}: {SQLITE_ONLY}")
+        return self.conn
+
+    def _open_postgres(self, url: str, migrate: bool) -> None:
+        self.conn = connect_pg(url)
+        try:
+            if migrate:
+                from .pg_migrate import migrate_postgres
+
+                migrate_postgres(self.conn, self.where)
+        except db_errors() as e:
+            self.conn.close()
+            raise StoreError(f"database {self.where}: {one_line(e)}") from e
+        except BaseException:
+            self.conn.close()
+            raise
 
     @functools.cached_property
     def db(self) -> Any:
         """The sqlite-utils view of the connection (migrations, inspection); made on first use."""
         from sqlite_utils import Database
 
-        return Database(self.conn)
+        return Database(self.sqlite)
 
     @functools.cached_property
     def has_stories(self) -> bool:
         """False only for a database opened unmigrated from before stories (migration 0005)."""
+        if self.postgres:
+            return True  # PostgreSQL databases begin with the whole schema
         return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
                                  " AND name = 'story_articles'").fetchone() is not None
 
-    def _applied(self) -> list[str]:
-        return _applied(self.conn)
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether a table has a column (an unmigrated older SQLite database may lack it)."""
+        if self.postgres:
+            return True
+        return column in {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
 
-    def _migrate(self, existed: bool) -> None:
+    def _applied(self) -> list[str]:
+        if self.postgres:
+            from .pg_migrate import applied
+
+            return applied(self.conn)
+        return _applied(self.sqlite)
+
+    def _migrate(self, path: Path, existed: bool) -> None:
         applied = self._applied()
         if tuple(applied) == MIGRATIONS:
             return  # up to date: the common case costs one query
@@ -181,15 +244,15 @@ class Base:
         known = set(registered())
         unknown = [name for name in applied if name not in known]
         if unknown or len(applied) > len(MIGRATIONS):
-            raise StoreError(
-                f"database {self.path} was made by a newer curator (schema {len(applied)}, "
+            raise DatabaseUnavailable(
+                f"database {path} was made by a newer curator (schema {len(applied)}, "
                 f"this version knows {len(MIGRATIONS)}); upgrade curator or use a backup")
         pending = migrations.pending(self.db)
         if not pending:
             return
         if existed and applied:
             # An upgrade rewrites tables: keep a copy of what the older version wrote.
-            backup = self.path.with_name(f"{self.path.name}.before-{pending[0].name}.bak")
+            backup = path.with_name(f"{path.name}.before-{pending[0].name}.bak")
             self.backup(backup)
         migrations.apply(self.db)
 
@@ -206,6 +269,7 @@ class Base:
         """
         import tempfile
 
+        source = self.sqlite
         target = Path(target)
         # mkstemp makes the file 0600 (the backup API then keeps it) and never follows a link.
         fd, tmp = tempfile.mkstemp(prefix=f"{target.name}.", suffix=".tmp", dir=target.parent)
@@ -213,7 +277,7 @@ class Base:
         try:
             dest = sqlite3.connect(tmp)
             try:
-                self.conn.backup(dest)
+                source.backup(dest)
                 dest.execute("PRAGMA journal_mode = DELETE")
             finally:
                 dest.close()
@@ -231,22 +295,89 @@ class Base:
             yield
             return
         try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            raise StoreError(f"database {self.path}: {e}") from e
+            conn.execute(self.dialect.begin)
+        except db_errors() as e:
+            raise StoreError(f"database {self.where}: {one_line(e)}") from e
         try:
             yield
         except BaseException:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with suppress(*db_errors()):  # a dropped connection has nothing to roll back
+                    conn.execute("ROLLBACK")
             raise
         else:
             try:
                 conn.execute("COMMIT")
-            except sqlite3.Error as e:
+            except db_errors() as e:
                 if conn.in_transaction:
+                    with suppress(*db_errors()):
+                        conn.execute("ROLLBACK")
+                raise StoreError(f"database {self.where}: {one_line(e)}") from e
+
+    @contextmanager
+    def advisory_lock(self, wait: float) -> Iterator[None]:
+        """PostgreSQL's one-poll-at-a-time lock: an advisory lock held by this connection."""
+        import time
+
+        deadline = time.monotonic() + wait
+        while not self.conn.execute("SELECT pg_try_advisory_lock(?)", (POLL_LOCK,)).fetchone()[0]:
+            if time.monotonic() >= deadline:
+                raise LockedError("another poll is running; this one stands down")
+            time.sleep(0.1)
+        try:
+            yield
+        finally:
+            with suppress(*db_errors()):  # a dropped connection released it already
+                self.conn.execute("SELECT pg_advisory_unlock(?)", (POLL_LOCK,))
+
+    def _insert_id(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an `INSERT … RETURNING id` and return the new row's id (both backends)."""
+        rows = self.conn.execute(sql, params).fetchall()  # fetched to the end: done on SQLite
+        return int(rows[0][0])
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One consistent view of the database for a long read (a copy): a read transaction.
+
+        Writers go on meanwhile (WAL); what they write after it began is not seen.
+        """
+        conn = self.conn
+        if conn.in_transaction:
+            yield
+            return
+        try:
+            conn.execute(self.dialect.snapshot)
+            conn.execute("SELECT count(*) FROM state").fetchone()  # takes the snapshot
+        except db_errors() as e:
+            raise StoreError(f"database {self.where}: {one_line(e)}") from e
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                with suppress(*db_errors()):
                     conn.execute("ROLLBACK")
-                raise StoreError(f"database {self.path}: {e}") from e
+
+    def table_names(self) -> list[str]:
+        """Every table of the database, by name (SQLite's FTS5 shadow tables included)."""
+        sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema ="
+               " current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
+               if self.postgres else
+               "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        return [r[0] for r in self.conn.execute(sql).fetchall()]
+
+    def sync_ids(self) -> None:
+        """After rows were written with explicit ids (a copy), new rows get ids after them.
+
+        SQLite does so by itself; PostgreSQL's identity columns are moved past the highest id.
+        """
+        if not self.postgres:
+            return
+        for (table,) in self.conn.execute(
+                "SELECT table_name FROM information_schema.columns WHERE table_schema ="
+                " current_schema() AND column_name = 'id' AND is_identity = 'YES'").fetchall():
+            self.conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)")
 
     def _q(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         cur = self.conn.execute(sql, params)
@@ -272,7 +403,7 @@ class Base:
             try:
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
-            except sqlite3.Error:
+            except db_errors():
                 pass  # SQLite already rolled the whole transaction back
             raise
         conn.execute(f"RELEASE {name}")
@@ -282,7 +413,7 @@ class Base:
         """Replace this database's content with `source`'s, through SQLite's backup API."""
         src = _open_backup(source)
         try:
-            src.backup(self.conn)
+            src.backup(self.sqlite)
         finally:
             src.close()
 

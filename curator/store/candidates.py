@@ -140,7 +140,8 @@ class CandidateStore(LogStore):
             params.extend([source_id, source_id])
         if search:
             for word in search.split():
-                where.append("(c.title LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')")
+                like_op = self.dialect.like  # case-insensitive (ASCII) on both
+                where.append(f"(c.title {like_op} ? ESCAPE '\\' OR e.text {like_op} ? ESCAPE '\\')")
                 like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 params.extend([like, like])
 
@@ -295,7 +296,7 @@ class CandidateStore(LogStore):
         # An article joining a story changes its "Also covered by"; splits and merges are logged.
         row = self._one("SELECT (SELECT max(id) FROM review_log) AS r, "
                         "(SELECT count(*) FROM candidates WHERE status = 'featured') AS f, "
-                        + ("(SELECT max(rowid) FROM story_articles)" if self.has_stories
+                        + ("(SELECT max(id) FROM story_articles)" if self.has_stories
                            else "NULL") + " AS a")
         assert row is not None
         return f"{row['r'] or 0}:{row['f']}:{row['a'] or 0}"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from ..clock import iso, read_iso
 from ..exceptions import NotFound, UsageError
 from ..types import Editor
+from .backend import integrity_errors
 from .base import Base, converts_errors
 
 
@@ -28,7 +28,7 @@ class EditorStore(Base):
                 self.conn.execute(
                     "INSERT INTO editors (name, password_hash, created) VALUES (?, ?, ?)",
                     (name, password_hash, iso(now)))
-            except sqlite3.IntegrityError as e:
+            except integrity_errors() as e:
                 raise UsageError(f"editor {name!r} exists already") from e
 
     @converts_errors

@@ -81,12 +81,11 @@ class EntryStore(SourceStore):
                 row = (e.url, e.link, e.title, e.summary, e.content, e.text, e.author,
                        e.published_at, e.updated_at, h)
                 if key not in existing:
-                    cur = conn.execute(
+                    eid = self._insert_id(
                         "INSERT INTO entries (url, link, title, summary, content, text, author,"
                         " published, updated, hash, source_id, key, first_seen, last_seen)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                         (*row, source_id, key, stamp, stamp))
-                    eid = int(cur.lastrowid or 0)
                     new += 1
                     if t:
                         conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
@@ -190,7 +189,8 @@ class EntryStore(SourceStore):
                     self.stories.join(conn, cid, entry_id, source_id, e, stamp)
             if cid is not None:
                 conn.executemany(
-                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
+                    "INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     [(cid, name) for name in topics])
                 return 0
         published = e.published_at
@@ -202,7 +202,8 @@ class EntryStore(SourceStore):
         cid = conn.execute("SELECT id FROM candidates WHERE url = ?", (e.url,)).fetchone()[0]
         if created and self.has_stories:
             self.stories.index(conn, cid, entry_id, e)
-        conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic) VALUES (?, ?)",
+        conn.executemany("INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)"
+                         " ON CONFLICT DO NOTHING",
                          [(cid, name) for name in topics])
         return 1 if created else 0
 
@@ -272,10 +273,12 @@ class EntryStore(SourceStore):
         with self.write():
             before = {r[0] for r in conn.execute("SELECT url FROM candidates")}
             conn.execute("DELETE FROM entry_topics WHERE entry_id <= ?", (newest,))
-            # OR IGNORE: an entry deleted by retention meanwhile has no row to attach to anyway.
-            conn.executemany("INSERT OR IGNORE INTO entry_topics (entry_id, topic)"
-                             " SELECT ?, ? WHERE EXISTS (SELECT 1 FROM entries WHERE id = ?1)",
-                             pairs)
+            # EXISTS: an entry deleted by retention meanwhile has no row to attach to anyway.
+            conn.executemany("INSERT INTO entry_topics (entry_id, topic)"
+                             " SELECT CAST(? AS BIGINT), CAST(? AS TEXT)"
+                             " WHERE EXISTS (SELECT 1 FROM entries WHERE id = ?)"
+                             " ON CONFLICT DO NOTHING",
+                             [(eid, topic, eid) for eid, topic in pairs])
             conn.execute("DELETE FROM candidate_topics")
             # Every matched URL becomes (or stays) a candidate; its first matched entry leads it.
             conn.execute(
@@ -288,14 +291,15 @@ class EntryStore(SourceStore):
                 + " GROUP BY e2.url) ORDER BY e.id"
                 " ON CONFLICT (url) DO NOTHING", (stamp, stamp))
             conn.execute(
-                "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                "INSERT INTO candidate_topics (candidate_id, topic)"
                 " SELECT c.id, t.topic FROM candidates c JOIN entries e ON e.url = c.url"
-                " JOIN entry_topics t ON t.entry_id = e.id")
+                " JOIN entry_topics t ON t.entry_id = e.id ON CONFLICT DO NOTHING")
             if self.has_stories:  # a story's other articles lend it their topics
                 conn.execute(
-                    "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
+                    "INSERT INTO candidate_topics (candidate_id, topic)"
                     " SELECT a.candidate_id, t.topic FROM story_articles a JOIN entries e"
-                    " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id")
+                    " ON e.url = a.url JOIN entry_topics t ON t.entry_id = e.id"
+                    " ON CONFLICT DO NOTHING")
             # Suggestions match no topic by nature; the relevance refresh that follows a
             # rematch keeps or withdraws them by their score.
             dropped = conn.execute(
@@ -340,7 +344,7 @@ class EntryStore(SourceStore):
                     " AND id NOT IN (SELECT entry_id FROM candidates"
                     " WHERE status IN ('featured', 'rejected') AND entry_id IS NOT NULL) LIMIT ?)",
                     (iso(older_than), batch))
-                removed += cur.rowcount
+                removed += int(cur.rowcount)
             if cur.rowcount < batch:
                 break
         if removed:

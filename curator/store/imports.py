@@ -52,12 +52,11 @@ class ImportStore(EntryStore, CandidateStore):
             row = self._one("SELECT * FROM candidates WHERE url = ?", (item["url"],))
         changed = row is None or any(row[k] != item.get(k) for k in fields)
         if row is None:
-            cur = conn.execute(
+            cid = self._insert_id(
                 "INSERT INTO candidates (url, title, published, sort_time, first_seen)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (item["url"], item.get("title") or item["url"], item.get("published"),
                  item.get("published") or stamp, item.get("first_seen") or stamp))
-            cid = int(cur.lastrowid or 0)
         else:
             cid = row["id"]
         first_entry = None
@@ -79,8 +78,8 @@ class ImportStore(EntryStore, CandidateStore):
                 " note_updated_at = ?, changed_by = ?, changed_at = ? WHERE id = ?",
                 (*(item.get(k) for k in fields), item.get("changed_by") or editor,
                  item.get("changed_at") or stamp, cid))
-        conn.executemany("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
-                         " VALUES (?, ?)", [(cid, t) for t in item.get("topics") or []])
+        conn.executemany("INSERT INTO candidate_topics (candidate_id, topic)"
+                         " VALUES (?, ?) ON CONFLICT DO NOTHING", [(cid, t) for t in item.get("topics") or []])
         history = item.get("history")
         if history:
             known = {(h["action"], h["editor"], h["at"], h["note"]) for h in self._q(
@@ -112,7 +111,7 @@ class ImportStore(EntryStore, CandidateStore):
             return False
         if article.get("feed"):
             self._import_entry(url, article, stamp)
-        # In the order exported: `also` lists a story's articles by when they joined, then rowid.
+        # In the order exported: `also` lists a story's articles by when they joined, then id.
         conn.execute("INSERT INTO story_articles (url, candidate_id, added) VALUES (?, ?, ?)",
                      (url, cid, stamp))
         return True
@@ -129,9 +128,9 @@ class ImportStore(EntryStore, CandidateStore):
         src = conn.execute("SELECT id FROM sources WHERE url = ? OR url_in_use = ?"
                            " ORDER BY in_config DESC, id LIMIT 1", (url, url)).fetchone()
         if src is None:
-            return int(conn.execute(
+            return self._insert_id(
                 "INSERT INTO sources (url, url_in_use, title, link, in_config, added)"
-                " VALUES (?, ?, ?, ?, 0, ?)", (url, url, title, site, stamp)).lastrowid or 0)
+                " VALUES (?, ?, ?, ?, 0, ?) RETURNING id", (url, url, title, site, stamp))
         conn.execute("UPDATE sources SET title = coalesce(title, ?), link = coalesce(link, ?)"
                      " WHERE id = ?", (title, site, src[0]))
         return int(src[0])
@@ -156,9 +155,9 @@ class ImportStore(EntryStore, CandidateStore):
         title = copy.get("title") or ""
         # Not the hash a poll computes: the next poll of this feed updates the copy in place.
         digest = "import:" + key
-        cur = conn.execute(
+        eid = self._insert_id(
             "INSERT INTO entries (url, link, title, published, hash, source_id, key, first_seen,"
-            " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (url, copy.get("link"), title, copy.get("published"), digest, source_id, key,
              copy.get("first_seen") or stamp, stamp))
-        return int(cur.lastrowid or 0), True
+        return eid, True

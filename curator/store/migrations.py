@@ -316,6 +316,29 @@ def m0009_candidate_seen(db: Database) -> None:
         """)
 
 
+@migrations(name="0010_story_article_ids")
+def m0010_story_article_ids(db: Database) -> None:
+    """A story's articles get an explicit id, in the order they were added (their rowid until now).
+
+    The change marker (the newest article added to a story) and the order of a story's articles
+    read it; `rowid` is SQLite's alone, and the same statements run on PostgreSQL. The URL stays
+    unique: an article belongs to one story.
+    """
+    _run(db, """
+        CREATE TABLE story_articles_new (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            candidate_id INTEGER NOT NULL REFERENCES candidates (id) ON DELETE CASCADE,
+            added TEXT NOT NULL
+        );
+        INSERT INTO story_articles_new (id, url, candidate_id, added)
+            SELECT rowid, url, candidate_id, added FROM story_articles ORDER BY rowid;
+        DROP TABLE story_articles;
+        ALTER TABLE story_articles_new RENAME TO story_articles;
+        CREATE INDEX story_articles_candidate ON story_articles (candidate_id, added)
+        """)
+
+
 def registered() -> list[str]:
     """Every migration this version knows, in order: those pending on an empty database."""
     return [m.name for m in migrations.pending(Database(memory=True))]

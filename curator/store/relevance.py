@@ -6,7 +6,6 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from ..clock import iso
@@ -43,8 +42,9 @@ class RelevanceStore:
         self.conn = store.conn
 
     @property
-    def path(self) -> Path:
-        return self.store.path
+    def where(self) -> str:
+        """The database, as errors name it."""
+        return self.store.where
 
     # ------------------------------------------------------------ decisions and the model
 

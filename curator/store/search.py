@@ -1,10 +1,11 @@
-"""Finding what the topics did not: full-text search over every stored entry (SQLite FTS5),
-making any entry a candidate, and what a rematch would change.
+"""Finding what the topics did not: full-text search over every stored entry (SQLite FTS5, or
+PostgreSQL's text search), making any entry a candidate, and what a rematch would change.
 
 The index is `entries_fts`, an FTS5 table over the entries' title and plain text (their summary
 and content), with the entries table as its content: triggers keep it in step with every insert,
 update and delete, so no code path that writes entries has to remember it. It is built by
-migration 0008 for databases that already hold entries.
+migration 0008 for databases that already hold entries. On PostgreSQL it is a generated tsvector
+column of the entries with a GIN index (pg_schema.py); both read the same query language.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from ..exceptions import NotFound, UsageError
 from .base import converts_errors as _converts_errors
 from .entries import PROMOTED, EntryStore
 
-__all__ = ["MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "SearchStore", "fts_query"]
+__all__ = ["MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "SearchStore", "fts_query", "parse_query",
+           "ts_query"]
 
 #: Characters of a query that are read; the rest is ignored (a query is typed, not pasted books).
 MAX_QUERY = 500
@@ -36,19 +38,20 @@ _WORD = re.compile(r"\w+")
 _RANK = "bm25(entries_fts, 8.0, 1.0)"
 
 
-def _phrase(words: list[str], prefix: bool) -> str:
-    return '"' + " ".join(words) + '"' + ("*" if prefix else "")
+#: A query as read: groups joined by OR, each a list of terms that must all be found; terms
+#: that must not be. A term is its words (a phrase when more than one) and whether its last is a
+#: prefix.
+Term = tuple[list[str], bool]
 
 
-def fts_query(text: str) -> str | None:
-    """A user's query as a safe FTS5 MATCH expression, or None when it has nothing to find.
+def parse_query(text: str) -> tuple[list[list[Term]], list[Term]]:
+    """A user's query read into terms: no query is an error, and anything else is words.
 
     Words must all be found (in any order, any field); "quoted words" are a phrase; a trailing *
     makes a prefix; OR between two terms accepts either; a leading - excludes a word or phrase.
-    Everything else, FTS5's own syntax included, is read as plain words: no query is an error.
     """
-    groups: list[list[str]] = [[]]
-    excluded: list[str] = []
+    groups: list[list[Term]] = [[]]
+    excluded: list[Term] = []
     terms = 0
     for m in _TOKEN.finditer(text[:MAX_QUERY]):
         if terms >= MAX_TERMS:
@@ -67,16 +70,78 @@ def fts_query(text: str) -> str | None:
         words = _WORD.findall(body)
         if not words:
             continue
-        term = _phrase(words, prefix)
         terms += 1
-        (excluded if negated else groups[-1]).append(term)
-    groups = [g for g in groups if g]
+        (excluded if negated else groups[-1]).append((words, prefix))
+    return [g for g in groups if g], excluded
+
+
+def fts_query(text: str) -> str | None:
+    """A user's query as a safe FTS5 MATCH expression, or None when it has nothing to find.
+
+    Everything but the query language (see parse_query), FTS5's own syntax included, is read as
+    plain words.
+    """
+    groups, excluded = parse_query(text)
     if not groups:
         return None
-    expr = " OR ".join("(" + " AND ".join(g) + ")" for g in groups)
+
+    def term(t: Term) -> str:
+        return '"' + " ".join(t[0]) + '"' + ("*" if t[1] else "")
+
+    expr = " OR ".join("(" + " AND ".join(term(t) for t in g) + ")" for g in groups)
     if excluded:
-        expr = f"({expr}) NOT ({' OR '.join(excluded)})"
+        expr = f"({expr}) NOT ({' OR '.join(term(t) for t in excluded)})"
     return expr
+
+
+def ts_query(text: str) -> str | None:
+    """The same query as PostgreSQL's to_tsquery reads it, or None when it has nothing to find."""
+    groups, excluded = parse_query(text)
+    if not groups:
+        return None
+
+    def term(t: Term) -> str:
+        words, prefix = t
+        # \w+ words hold no quote; quoted, none of them is read as an operator.
+        lexemes = [f"'{w}'" for w in words]
+        if prefix:
+            lexemes[-1] += ":*"
+        return "(" + " <-> ".join(lexemes) + ")"
+
+    expr = " | ".join("(" + " & ".join(term(t) for t in g) + ")" for g in groups)
+    if excluded:
+        expr = f"({expr}) & !({' | '.join(term(t) for t in excluded)})"
+    return expr
+
+
+# PostgreSQL: a weighted tsvector (title A, text B, see pg_schema) ranked as FTS5's bm25 is
+# weighted (the title 8 times the body); the snippet of the page's rows only.
+_PG_SEARCH = """
+    WITH q AS (SELECT to_tsquery('english', ?) AS query),
+    hits AS (
+        SELECT e.id, -ts_rank('{0, 0, 0.125, 1}', e.search, q.query) AS rank
+        FROM entries e, q WHERE e.search @@ q.query
+    ), ranked AS (
+        SELECT h.id, h.rank, row_number() OVER (
+            PARTITION BY coalesce(e.url, 'entry:' || e.id) ORDER BY h.rank, e.id) AS n
+        FROM hits h JOIN entries e ON e.id = h.id
+    ), page AS (
+        SELECT e.id AS entry, e.title, coalesce(e.url, e.link) AS url,
+               coalesce(s.name, s.title, s.url) AS source, e.published,
+               c.id AS candidate, c.status AS status, r.rank, e.text
+        FROM ranked r JOIN entries e ON e.id = r.id
+        LEFT JOIN sources s ON s.id = e.source_id
+        LEFT JOIN candidates c ON c.id = {candidate}
+        WHERE r.n = 1
+        ORDER BY r.rank, e.published DESC, e.id DESC
+        LIMIT ? OFFSET ?
+    )
+    SELECT p.entry, p.title, p.url, p.source, p.published, p.candidate, p.status,
+           ts_headline('english', left(p.text, 100000), q.query, ?) AS snippet
+    FROM page p, q
+    ORDER BY p.rank, p.published DESC, p.entry DESC"""
+_PG_SNIPPET = (f'StartSel="{SNIPPET_START}", StopSel="{SNIPPET_END}", MaxWords=24, MinWords=12,'
+               ' ShortWord=0')
 
 
 class SearchStore:
@@ -85,6 +150,11 @@ class SearchStore:
     def __init__(self, store: EntryStore) -> None:
         self.store = store
         self.conn = store.conn
+
+    @property
+    def where(self) -> str:
+        """The database, as errors name it."""
+        return self.store.where
 
     def _candidate_of(self, url: str) -> str:
         """SQL for the candidate an article URL belongs to: its own, or its story's."""
@@ -102,6 +172,12 @@ class SearchStore:
         (the candidate's) and snippet (the text around the matches, marked with SNIPPET_START
         and SNIPPET_END).
         """
+        if self.store.postgres:
+            pg_expr = ts_query(query)
+            if pg_expr is None or limit <= 0:
+                return []
+            sql = _PG_SEARCH.replace("{candidate}", self._candidate_of("e.url"))
+            return self.store._q(sql, (pg_expr, limit, max(offset, 0), _PG_SNIPPET))
         expr = fts_query(query)
         if expr is None or limit <= 0:
             return []
@@ -206,8 +282,9 @@ class SearchStore:
         current: dict[str, dict[str, Any]] = {}
         # A rematch keeps what the editors made (promote) and, where the learned queue is in
         # the schema, its suggestions: they never had topics to lose.
-        columns = {r[1] for r in conn.execute("PRAGMA table_info(candidates)")}
-        kept = f"id IN ({PROMOTED})" + (" OR suggested != 0" if "suggested" in columns else "")
+        kept = f"id IN ({PROMOTED})" + (" OR suggested != 0"
+                                        if self.store.has_column("candidates", "suggested")
+                                        else "")
         for cid, url, title, status, promoted in conn.execute(
                 f"SELECT id, url, title, status, {kept} FROM candidates"):
             current[url] = {"id": cid, "url": url, "title": title, "status": status,

@@ -14,7 +14,6 @@ go, so the index stays the size of the window however large the database grows.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
 from ..exceptions import NotFound, UsageError
+from .backend import Connection
 
 if TYPE_CHECKING:
     from ..polltypes import EntryData
@@ -67,7 +67,7 @@ class StoryIndex:
         if len(self._sigs) > _SIGNATURES:
             self._sigs.popitem(last=False)
 
-    def place(self, conn: sqlite3.Connection, entry_id: int, source_id: int, e: EntryData,
+    def place(self, conn: Connection, entry_id: int, source_id: int, e: EntryData,
               now: datetime) -> int | None:
         """The candidate whose story the new entry reports, or None to make a candidate of it."""
         if not self.window:
@@ -118,7 +118,7 @@ class StoryIndex:
             self._sources.pop(cid, None)
             self._firsts.pop(cid, None)
 
-    def _story_sources(self, conn: sqlite3.Connection, cid: int) -> set[int]:
+    def _story_sources(self, conn: Connection, cid: int) -> set[int]:
         """The sources of a story's articles, read once per story for the life of the Store.
 
         Looked up by the story's URLs (`+e.source_id` keeps SQLite off the source's own
@@ -128,15 +128,15 @@ class StoryIndex:
         known = self._sources.get(cid)
         if known is None:
             known = {int(r[0]) for r in conn.execute(
-                "SELECT DISTINCT e.source_id FROM (SELECT url FROM candidates WHERE id = ?1"
-                " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?1) u"
-                " JOIN entries e ON e.url = u.url", (cid,))}
+                "SELECT DISTINCT e.source_id FROM (SELECT url FROM candidates WHERE id = ?"
+                " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?) u"
+                " JOIN entries e ON e.url = u.url", (cid, cid))}
             self._sources[cid] = known
             if len(self._sources) > _SIGNATURES:
                 self._sources.popitem(last=False)
         return known
 
-    def _members(self, conn: sqlite3.Connection, cid: int) -> list[tuple[Any, ...]]:
+    def _members(self, conn: Connection, cid: int) -> list[tuple[Any, ...]]:
         """The story's first few articles (one entry per outlet's copy), first seen first."""
         from ..stories import MAX_COMPARED
 
@@ -145,11 +145,13 @@ class StoryIndex:
         firsts = self._firsts.get(cid)
         if firsts is not None:
             return firsts
-        firsts = conn.execute(
+        rows: list[tuple[Any, ...]] = conn.execute(
             "SELECT e.id, e.first_seen, e.published FROM entries e WHERE e.url IN"
-            " (SELECT url FROM candidates WHERE id = ?1 UNION ALL SELECT url FROM"
-            " (SELECT url FROM story_articles WHERE candidate_id = ?1 ORDER BY added, rowid"
-            " LIMIT ?2)) ORDER BY e.first_seen, e.id LIMIT ?2", (cid, MAX_COMPARED)).fetchall()
+            " (SELECT url FROM candidates WHERE id = ? UNION ALL SELECT url FROM"
+            " (SELECT url FROM story_articles WHERE candidate_id = ? ORDER BY added, id"
+            " LIMIT ?) a) ORDER BY e.first_seen, e.id LIMIT ?",
+            (cid, cid, MAX_COMPARED, MAX_COMPARED)).fetchall()
+        firsts = rows
         if len(firsts) == MAX_COMPARED:
             # A story's first articles stay its first: kept until a split or merge changes it.
             self._firsts[cid] = firsts
@@ -157,7 +159,7 @@ class StoryIndex:
                 self._firsts.popitem(last=False)
         return firsts
 
-    def _member(self, conn: sqlite3.Connection, entry_id: int, first_seen: str | None,
+    def _member(self, conn: Connection, entry_id: int, first_seen: str | None,
                 published: str | None, now: datetime) -> tuple[datetime, datetime | None, Any]:
         """An article's times and signature, kept for the life of the Store."""
         cached = self._sigs.get(-entry_id)
@@ -173,7 +175,7 @@ class StoryIndex:
         self._remember(-entry_id, value)
         return value
 
-    def index(self, conn: sqlite3.Connection, candidate_id: int, entry_id: int, e: EntryData
+    def index(self, conn: Connection, candidate_id: int, entry_id: int, e: EntryData
               ) -> None:
         """Give the story's keys from this article, so later articles can find the story."""
         if not self.window:
@@ -184,22 +186,23 @@ class StoryIndex:
         first_seen = conn.execute("SELECT first_seen FROM candidates WHERE id = ?",
                                   (candidate_id,)).fetchone()[0]
         conn.executemany(
-            "INSERT OR IGNORE INTO story_keys (key, first_seen, candidate_id) VALUES (?, ?, ?)",
+            "INSERT INTO story_keys (key, first_seen, candidate_id) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             [(k, first_seen, candidate_id) for k in sig.keys])
 
-    def join(self, conn: sqlite3.Connection, candidate_id: int, entry_id: int, source_id: int,
+    def join(self, conn: Connection, candidate_id: int, entry_id: int, source_id: int,
              e: EntryData, stamp: str | None) -> None:
         """Record the entry's URL as another article of the candidate's story."""
         if candidate_id in self._sources:
             self._sources[candidate_id].add(source_id)
-        conn.execute("INSERT OR IGNORE INTO story_articles (url, candidate_id, added)"
-                     " VALUES (?, ?, ?)", (e.url, candidate_id, stamp))
+        conn.execute("INSERT INTO story_articles (url, candidate_id, added)"
+                     " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (e.url, candidate_id, stamp))
         count = conn.execute("SELECT count(*) FROM story_articles WHERE candidate_id = ?",
                              (candidate_id,)).fetchone()[0]
         if count < KEYED_ARTICLES:
             self.index(conn, candidate_id, entry_id, e)
 
-    def _sweep(self, conn: sqlite3.Connection, now: datetime) -> None:
+    def _sweep(self, conn: Connection, now: datetime) -> None:
         """Drop keys of stories older than the window, at most once an hour."""
         if self._swept and now - self._swept < timedelta(hours=1):
             return
@@ -208,13 +211,13 @@ class StoryIndex:
                      (iso(now - timedelta(seconds=self.window)),))
 
 
-def story_of(conn: sqlite3.Connection, url: str) -> int | None:
+def story_of(conn: Connection, url: str) -> int | None:
     """The candidate whose story has this URL among its other articles."""
     row = conn.execute("SELECT candidate_id FROM story_articles WHERE url = ?", (url,)).fetchone()
     return int(row[0]) if row else None
 
 
-def also(conn: sqlite3.Connection, candidate_ids: Sequence[int]
+def also(conn: Connection, candidate_ids: Sequence[int]
          ) -> dict[int, list[dict[str, Any]]]:
     """Each candidate's other articles, in the order they joined: title, url, source, more."""
     out: dict[int, list[dict[str, Any]]] = {cid: [] for cid in candidate_ids}
@@ -226,13 +229,13 @@ def also(conn: sqlite3.Connection, candidate_ids: Sequence[int]
                 " s.url_in_use, e.link, e.published, e.first_seen FROM story_articles a"
                 " JOIN entries e ON e.id = (SELECT min(e2.id) FROM entries e2 WHERE e2.url = a.url)"
                 " JOIN sources s ON s.id = e.source_id"
-                f" WHERE a.candidate_id IN ({marks}) ORDER BY a.added, a.rowid", chunk):
+                f" WHERE a.candidate_id IN ({marks}) ORDER BY a.added, a.id", chunk):
             out[cid].append({"title": title, "url": url, "source": source, "feed": feed,
                              "link": link, "published": published, "first_seen": first_seen})
     return out
 
 
-def split(conn: sqlite3.Connection, candidate_id: int, url: str, stamp: str | None) -> int:
+def split(conn: Connection, candidate_id: int, url: str, stamp: str | None) -> int:
     """Make one of the story's other articles a candidate of its own; its id."""
     if story_of(conn, url) != candidate_id:
         raise UsageError(f"{url} is not one of the other articles of candidate {candidate_id}")
@@ -241,18 +244,18 @@ def split(conn: sqlite3.Connection, candidate_id: int, url: str, stamp: str | No
     if entry is None:
         raise NotFound("article", url)
     conn.execute("DELETE FROM story_articles WHERE url = ?", (url,))
-    cur = conn.execute(
+    new_id = int(conn.execute(
         "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
-        " VALUES (?, ?, ?, ?, ?, ?)", (url, entry[0], entry[1], entry[2], entry[2] or stamp, stamp))
-    new_id = int(cur.lastrowid or 0)
-    conn.execute("INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
-                 " SELECT DISTINCT ?, t.topic FROM entries e JOIN entry_topics t"
-                 " ON t.entry_id = e.id WHERE e.url = ?", (new_id, url))
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (url, entry[0], entry[1], entry[2], entry[2] or stamp, stamp)).fetchall()[0][0])
+    conn.execute("INSERT INTO candidate_topics (candidate_id, topic)"
+                 " SELECT DISTINCT CAST(? AS BIGINT), t.topic FROM entries e JOIN entry_topics t"
+                 " ON t.entry_id = e.id WHERE e.url = ? ON CONFLICT DO NOTHING", (new_id, url))
     refresh_topics(conn, candidate_id)
     return new_id
 
 
-def merge(conn: sqlite3.Connection, candidate_id: int, other_id: int, stamp: str | None) -> None:
+def merge(conn: Connection, candidate_id: int, other_id: int, stamp: str | None) -> None:
     """Make the other candidate's articles (its own and its story's) part of this story."""
     if candidate_id == other_id:
         raise UsageError("a candidate cannot be merged with itself")
@@ -271,7 +274,7 @@ def merge(conn: sqlite3.Connection, candidate_id: int, other_id: int, stamp: str
     refresh_topics(conn, candidate_id)
 
 
-def link(conn: sqlite3.Connection, candidate_id: int, url: str, stamp: str | None) -> None:
+def link(conn: Connection, candidate_id: int, url: str, stamp: str | None) -> None:
     """Make another of the story's articles the one the candidate links; the old one joins `also`."""
     current = conn.execute("SELECT url FROM candidates WHERE id = ?", (candidate_id,)).fetchone()
     if current is None:
@@ -290,11 +293,13 @@ def link(conn: sqlite3.Connection, candidate_id: int, url: str, stamp: str | Non
                  (current[0], candidate_id, stamp))
 
 
-def refresh_topics(conn: sqlite3.Connection, candidate_id: int) -> None:
+def refresh_topics(conn: Connection, candidate_id: int) -> None:
     """A story's topics: those of all its articles' entries."""
     conn.execute("DELETE FROM candidate_topics WHERE candidate_id = ?", (candidate_id,))
     conn.execute(
-        "INSERT OR IGNORE INTO candidate_topics (candidate_id, topic)"
-        " SELECT DISTINCT ?1, t.topic FROM entries e JOIN entry_topics t ON t.entry_id = e.id"
-        " WHERE e.url IN (SELECT url FROM candidates WHERE id = ?1"
-        " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?1)", (candidate_id,))
+        "INSERT INTO candidate_topics (candidate_id, topic)"
+        " SELECT DISTINCT CAST(? AS BIGINT), t.topic FROM entries e"
+        " JOIN entry_topics t ON t.entry_id = e.id"
+        " WHERE e.url IN (SELECT url FROM candidates WHERE id = ?"
+        " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?) ON CONFLICT DO NOTHING",
+        (candidate_id, candidate_id, candidate_id))
