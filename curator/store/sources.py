@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -154,8 +154,19 @@ class SourceStore(LogStore):
     @converts_errors
     def record_poll(self, source_id: int, outcome: PollOutcome) -> None:
         """Record a poll's outcome on its source (its own transaction, unless inside one)."""
-        with self.write():
-            self._record_poll(source_id, outcome)
+        self.record_polls([(source_id, outcome)])
+
+    @converts_errors
+    def record_polls(self, outcomes: Sequence[tuple[int, PollOutcome]]) -> None:
+        """Record many sources' outcomes (a poll's 304s and failures): one statement for each
+        set of columns they change, all or none of them (a savepoint inside a transaction)."""
+        shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for source_id, outcome in outcomes:
+            columns, values = _poll_columns(outcome)
+            shapes.setdefault(tuple(columns), []).append((*values, source_id))
+        with self._isolated("record_polls"):
+            for shape, rows in shapes.items():
+                self.conn.executemany(f"UPDATE sources SET {', '.join(shape)} WHERE id = ?", rows)
 
     def _record_poll(self, source_id: int, outcome: PollOutcome) -> None:
         sets, values = _poll_columns(outcome)
