@@ -5,8 +5,11 @@ every command imports: a command pays at start-up for each dataclass it defines.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from .clock import iso
 
 # ---------------------------------------------------------------- fetch
 
@@ -88,6 +91,29 @@ class EntryData:
     author: str | None = None
     published: datetime | None = None  # UTC
     updated: datetime | None = None  # UTC
+    # Derived where the entry is built, which in a poll is a parse worker: the poll's main
+    # process, which writes every entry, then only stores them (it is the busier one).
+    published_at: str | None = field(init=False, compare=False, repr=False)  # iso(published)
+    updated_at: str | None = field(init=False, compare=False, repr=False)  # iso(updated)
+    hash: str = field(init=False, compare=False, repr=False)  # see entry_hash
+
+    def __post_init__(self) -> None:
+        published = iso(self.published)
+        object.__setattr__(self, "published_at", published)
+        object.__setattr__(self, "updated_at", iso(self.updated))
+        object.__setattr__(self, "hash", entry_hash(
+            self.title, self.summary, self.content, self.link, self.author, published))
+
+
+def entry_hash(title: str, summary: str, content: str, link: str | None, author: str | None,
+               published: str | None) -> str:
+    """What decides that a stored entry changed and must be updated in place (the entries
+    table's `hash`: a change here makes every stored entry look changed once)."""
+    h = hashlib.sha256()
+    for part in (title, summary, content, link or "", author or "", published or ""):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,17 @@ _ATOM = ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2
                 item="<itunes:summary>becomes the summary</itunes:summary>"),
     _RSS.format(ns=' xmlns:media="http://search.yahoo.com/mrss/"', channel="",
                 item="<media:title>media title replaces the title</media:title>"),
+    # A picture's own title or description inside it sets the item's title_detail or summary.
+    _RSS.format(ns=' xmlns:media="http://search.yahoo.com/mrss/"', channel="",
+                item='<media:content url="http://x/a.jpg"><media:title>t</media:title>'
+                     "</media:content>"),
+    _RSS.format(ns=' xmlns:media="http://search.yahoo.com/mrss/"', channel="",
+                item='<media:group><media:content url="http://x/a.jpg"/>'
+                     "<media:description>d</media:description></media:group>"),
+    # pubDate and atom:published are one field to feedparser: which wins depends on order.
+    _RSS.format(ns=' xmlns:atom="http://www.w3.org/2005/Atom"', channel="",
+                item="<pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate>"
+                     "<atom:published>2003-06-11T00:00:00Z</atom:published>"),
     _RSS.format(ns="", channel="", item="<title>second title</title>"),
     _RSS.format(ns="", channel="", item="<description><p>markup, not text</p></description>"),
     _RSS.format(ns="", channel="", item="<source url='http://x/'>elsewhere</source>"),
@@ -111,6 +122,17 @@ _ATOM = ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2
 ])
 def test_anything_unknown_goes_to_feedparser(feed: str) -> None:
     assert fastparse.parse(feed.encode()) is None
+
+
+def test_pictures_take_the_fast_path() -> None:
+    # Media RSS pictures, their credits and groups of them are stored by feedparser under keys
+    # nothing reads (tests/data/parity/crafted/media*.xml prove the same stored entries).
+    media = _RSS.format(
+        ns=' xmlns:media="http://search.yahoo.com/mrss/"', channel="<cloud domain='x' port='80'/>",
+        item='<media:content url="http://x/a.jpg" medium="image"/><media:thumbnail url="http://x/t"/>'
+             '<media:group><media:content url="http://x/b.jpg"/><media:credit>c</media:credit>'
+             "</media:group>")
+    assert fastparse.parse(media.encode()) is not None
 
 
 def test_known_feed_takes_the_fast_path() -> None:

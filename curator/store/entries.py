@@ -18,17 +18,6 @@ if TYPE_CHECKING:
     from ..polltypes import EntryData, PollOutcome
 
 
-def entry_hash(e: EntryData) -> str:
-    """What decides that a stored entry changed and must be updated in place."""
-    import hashlib  # here: a command that only reads never needs it (start-up time)
-
-    h = hashlib.sha256()
-    for part in (e.title, e.summary, e.content, e.link or "", e.author or "", iso(e.published) or ""):
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-    return h.hexdigest()
-
-
 @dataclass(frozen=True)
 class SaveResult:
     new: int
@@ -38,6 +27,11 @@ class SaveResult:
 
 #: Candidates an editor made by hand (`curator promote`): they stay without a topic match.
 PROMOTED = "SELECT candidate_id FROM review_log WHERE action = 'promote'"
+
+
+def _path(url: str) -> str:
+    """A URL without its query: the part every spelling of an article shares."""
+    return url.split("?", 1)[0]
 
 
 class EntryStore(SourceStore):
@@ -85,15 +79,22 @@ class EntryStore(SourceStore):
                     existing[key] = (eid, h)
             touched_urls: set[str] = set()
             unchanged: list[str] = []  # new and updated rows get last_seen as they are written
+            # Only a URL whose path is stored already (or is written by this batch) can have
+            # another spelling: one query for the batch instead of two for each new entry.
+            spelled = self._stored_paths([e.url for key, (e, _, _) in batch.items()
+                                          if e.url and key not in existing])
             for key, (e, t, sig) in batch.items():
-                h = entry_hash(e)
+                h = e.hash  # computed where the entry was parsed (polltypes.entry_hash)
                 if e.url and (key not in existing or existing[key][1] != h):
-                    stored = self._stored_spelling(e.url, existing[key][0] if key in existing
-                                                   else None)
-                    if stored != e.url:
-                        e = replace(e, url=stored)
+                    url = e.url
+                    if key in existing or _path(url) in spelled:
+                        url = self._stored_spelling(url, existing[key][0] if key in existing
+                                                    else None)
+                        if url != e.url:
+                            e = replace(e, url=url)
+                    spelled.add(_path(url))
                 row = (e.url, e.link, e.title, e.summary, e.content, e.text, e.author,
-                       iso(e.published), iso(e.updated), h)
+                       e.published_at, e.updated_at, h)
                 if key not in existing:
                     eid = self._insert_id(
                         "INSERT INTO entries (url, link, title, summary, content, text, author,"
@@ -127,7 +128,7 @@ class EntryStore(SourceStore):
                     conn.execute(
                         "UPDATE candidates SET title = ?, published = ?,"
                         " sort_time = coalesce(?, first_seen) WHERE entry_id = ?",
-                        (e.title, iso(e.published), iso(e.published), eid))
+                        (e.title, e.published_at, e.published_at, eid))
                     touched_urls.update(u for u in (old_url, e.url) if u)
             for url in touched_urls:
                 self._refresh_candidate(url)
@@ -140,6 +141,22 @@ class EntryStore(SourceStore):
             if outcome is not None:
                 self._record_poll(source_id, outcome)
         return SaveResult(new=new, updated=updated, new_candidates=new_candidates)
+
+    def _stored_paths(self, urls: Sequence[str]) -> set[str]:
+        """The paths (URLs before any query) of these URLs for which _stored_spelling would find
+        a stored candidate or entry, by the same conditions, in one query per table and chunk."""
+        found: set[str] = set()
+        pairs = sorted({(url, _path(url)) for url in urls})
+        for chunk in chunks(pairs):
+            values = ", ".join("(?, ?)" for _ in chunk)
+            params = [v for pair in chunk for v in pair]
+            for table in ("candidates", "entries"):
+                found.update(row[0] for row in self.conn.execute(
+                    f"WITH given (url, path) AS (VALUES {values})"
+                    f" SELECT given.path FROM given WHERE EXISTS (SELECT 1 FROM {table} t"
+                    " WHERE t.url = given.url"
+                    " OR (t.url >= given.path || '?' AND t.url < given.path || '@'))", params))
+        return found
 
     def _stored_spelling(self, url: str, entry_id: int | None = None) -> str:
         """The spelling under which this article is already stored, else url itself.
@@ -156,7 +173,7 @@ class EntryStore(SourceStore):
             row = conn.execute("SELECT url FROM entries WHERE id = ?", (entry_id,)).fetchone()
             if row and row[0] and row[0] != url and canonicalize(row[0]) == url:
                 return str(row[0])
-        path = url.split("?", 1)[0]
+        path = _path(url)
         # The same path with the exact query, or with any query (an older spelling has one):
         # two index lookups on each table's URL index.
         for table in ("candidates", "entries"):
@@ -193,7 +210,7 @@ class EntryStore(SourceStore):
                     " ON CONFLICT DO NOTHING",
                     [(cid, name) for name in topics])
                 return 0
-        published = iso(e.published)
+        published = e.published_at
         cur = conn.execute(
             "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING",
