@@ -314,6 +314,7 @@ class Base:
         import time
 
         deadline = time.monotonic() + wait
+        getattr(self.conn, "pin", lambda: None)()  # a session lock: never pooled for another
         while not self.conn.execute("SELECT pg_try_advisory_lock(?)", (POLL_LOCK,)).fetchone()[0]:
             if time.monotonic() >= deadline:
                 raise LockedError("another poll is running; this one stands down")
