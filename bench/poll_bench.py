@@ -22,6 +22,7 @@ no absolute timing claims and nothing here is a test.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -559,7 +560,32 @@ def _measure(cmd: list[str], env: dict[str, str] | None, cwd: Path | None, inter
         # An installed package has its bytecode compiled; a shell that disables writing it
         # (PYTHONDONTWRITEBYTECODE) would make every run compile curator afresh.
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env, cwd=cwd)
+    # Its own process group, so that stopping the benchmark stops the measured tool and its
+    # workers with it (see the finally below); Ctrl-C reaches it through that finally too.
+    proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env, cwd=cwd,
+                            start_new_session=True)
+    try:
+        return _wait(proc, started, interval, out_f, err_f)
+    finally:
+        _stop_group(proc)
+
+
+def _stop_group(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    """End a measured process and its group if the benchmark stops before it does."""
+    if proc.returncode is not None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _wait(proc: subprocess.Popen[bytes], started: float, interval: float, out_f: IO[bytes],
+          err_f: IO[bytes]) -> tuple[float, float, float, float, float, int, str, str]:
     peak = [0, 0]
     stop = threading.Event()
 
@@ -577,11 +603,13 @@ def _measure(cmd: list[str], env: dict[str, str] | None, cwd: Path | None, inter
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    _, status, usage = os.wait4(proc.pid, 0)
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        stop.set()
     wall = time.perf_counter() - started
-    stop.set()
     sampler.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
     out_f.seek(0)
     err_f.seek(0)
     # ru_maxrss is KB on Linux, bytes on macOS.

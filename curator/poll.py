@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from .fetch import Fetcher
     from .match import Matcher
     from .store import SaveResult, Store
+    from .stories import Signature
 
 log = logging.getLogger("curator")
 
@@ -165,12 +166,23 @@ def matcher(topics: tuple[Topic, ...]) -> Matcher:
     return Matcher(topics)
 
 
-def parse_and_match(url: str, content: bytes, headers: dict[str, str], topics: tuple[Topic, ...]
-                    ) -> tuple[ParsedFeed, list[list[str]]]:
-    """Parse a body and match its entries; runs in a worker process (top-level, picklable)."""
+def parse_and_match(url: str, content: bytes, headers: dict[str, str], topics: tuple[Topic, ...],
+                    sign: bool = False
+                    ) -> tuple[ParsedFeed, list[list[str]], list[Signature | None] | None]:
+    """Parse a body and match its entries; runs in a worker process (top-level, picklable).
+
+    With `sign`, also each matched entry's story signature (None for the others), so that the
+    poll's one writing process only compares and stores.
+    """
     parsed = parse_feed(url, content, headers)
     m = matcher(topics)
-    return parsed, [m.match(e.title, e.text) for e in parsed.entries]
+    matched = [m.match(e.title, e.text) for e in parsed.entries]
+    if not sign:
+        return parsed, matched, None
+    from .stories import signature
+
+    return parsed, matched, [signature(e.title, e.text) if t else None
+                             for e, t in zip(parsed.entries, matched, strict=True)]
 
 
 def _worker_init(parent: int | None) -> None:
@@ -201,11 +213,17 @@ def _worker_init(parent: int | None) -> None:
 
 
 @contextmanager
-def parser_pool(n: int) -> Iterator[Executor | None]:
-    """Worker processes to parse `n` bodies in, or None when in-process is quicker."""
+def parser_pool(n: int, *, sign: bool = False) -> Iterator[tuple[Executor | None, bool]]:
+    """Worker processes to parse `n` bodies in (or None when in-process is quicker), and
+    whether they compute story signatures.
+
+    They do when `sign` asks it and they are forked from this process: it loads the word tables
+    first, and the workers share them. Workers that would each load their own copy (from a fork
+    server) leave signatures to this process, which needs the tables anyway.
+    """
     workers = os.cpu_count() or 1
     if n < POOL_THRESHOLD or workers < 2:
-        yield None
+        yield None, False
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -217,16 +235,21 @@ def parser_pool(n: int) -> Iterator[Executor | None]:
     if sys.platform == "linux" and threading.active_count() == 1:
         ctx = multiprocessing.get_context("fork")
         parent: int | None = os.getpid()
+        if sign:
+            from .stories import warm
+
+            warm()
     else:
         server = multiprocessing.get_context("forkserver")
         server.set_forkserver_preload(["curator.poll", "curator.parse", "curator.match"])
         ctx = server
         parent = None  # workers are the fork server's children, not this process's
+        sign = False
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                initializer=_worker_init, initargs=(parent,))
     try:
         pool.submit(int).result()  # start the workers now, while this process has one thread
-        yield pool
+        yield pool, sign
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -324,7 +347,7 @@ class WriteBatch:
         outcomes: list[tuple[Exception | None, Any]] = []
         unrecorded: Exception | None = None
         try:
-            with self._store.write():
+            with self._store.write_batch():
                 for fn, _, _ in batch:
                     try:
                         outcomes.append((None, fn()))
@@ -367,6 +390,7 @@ class Poll:
         self.config = config
         self.now = now
         self.stop = stop
+        self.sign = False  # whether the parse workers compute story signatures this round
 
     def run(self, selected: Sequence[Source], *, schedule: bool,
             progress: ProgressFn | None = None) -> PollSummary:
@@ -382,7 +406,13 @@ class Poll:
         if due:
             import asyncio  # here, not at the top: only polling needs it
 
-            with parser_pool(len(due)) as pool:
+            # Signatures in the workers when a feed is read for the first time (a first poll
+            # brings many matched entries at once); a round of a few new entries leaves them
+            # to this process rather than have each worker load the word tables.
+            sign = (bool(self.config.stories_window and self.config.topics)
+                    and any(s.body_hash is None for s in due))
+            with parser_pool(len(due), sign=sign) as (pool, signing):
+                self.sign = signing
                 asyncio.run(self._run(due, summary, pool, progress))
         return summary
 
@@ -447,14 +477,16 @@ class Poll:
         body: NewBody | Unparsable | None = None
         entries: Sequence[Any] = ()
         topics: list[list[str]] = []
+        sigs: list[Signature | None] | None = None
         if isinstance(result, Fetched) and (h := _digest(result.content)) != source.body_hash:
             try:
                 args = (result.final_url, result.content, result.headers, self.config.topics)
                 if pool is None:
-                    parsed, topics = parse_and_match(*args)
+                    parsed, topics, sigs = parse_and_match(*args)
                 else:
                     loop = asyncio.get_running_loop()
-                    parsed, topics = await loop.run_in_executor(pool, parse_and_match, *args)
+                    parsed, topics, sigs = await loop.run_in_executor(
+                        pool, parse_and_match, *args, self.sign)
                 body, entries = NewBody(parsed.source, h, len(parsed.entries)), parsed.entries
             except ParseError as e:
                 body = Unparsable(e.message)
@@ -497,4 +529,4 @@ class Poll:
                          time.monotonic() - started)
 
             writes.submit(lambda: self.store.save_entries(
-                source.id, entries, topics, outcome.polled_at, outcome), saved, failed)
+                source.id, entries, topics, outcome.polled_at, outcome, sigs), saved, failed)

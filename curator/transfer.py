@@ -335,19 +335,23 @@ def copy_db(store: Store, database: str | Path, target: str, *, replace: bool, n
     transaction). Before committing, the row counts of every table must agree on both sides and
     `export` of both must be the same, else nothing is written. Returns the rows per table.
     """
+    from .dburl import describe, is_postgres
     from .store import Store
-    from .store.copy import copy_tables, empty, held, row_counts
+    from .store.copy import copy_tables, held, row_counts
 
     if not str(target).strip():
         raise UsageError("copy-db needs a target: a SQLite file or a postgresql:// URL")
-    if Path(target).resolve() == Path(database).resolve():
-        raise UsageError(f"the target {target} is the configured database itself")
+    shown = describe(target)  # never the password
+    same = (shown == describe(database) if is_postgres(target) else
+            not is_postgres(database) and Path(target).resolve() == Path(database).resolve())
+    if same:
+        raise UsageError(f"the target {shown} is the configured database itself")
     dest = Store(target, migrate=False)
     try:
         there = held(dest)
         if there and not replace:
             rows = ", ".join(f"{n:,} in {t}" for t, n in sorted(there.items(), key=lambda x: -x[1]))
-            raise UsageError(f"{target} already holds data ({rows}); copy-db writes only into an "
+            raise UsageError(f"{shown} already holds data ({rows}); copy-db writes only into an "
                              "empty database (--replace empties it first)")
     finally:
         dest.close()
@@ -359,13 +363,11 @@ def copy_db(store: Store, database: str | Path, target: str, *, replace: bool, n
             tick = None if progress is None else (
                 lambda table, n: progress(table, n, totals[table]))
             with dest.write():
-                if replace:
-                    empty(dest)
-                copied = copy_tables(store, dest, progress=tick)
-                _check_copy(store, dest, target, totals, copied, now)
+                copied = copy_tables(store, dest, replace=replace, progress=tick)
+                _check_copy(store, dest, shown, totals, copied, now)
     finally:
         dest.close()
-    return {"target": target, "tables": copied, "rows": sum(copied.values()), "checked": True}
+    return {"target": shown, "tables": copied, "rows": sum(copied.values()), "checked": True}
 
 
 def _check_copy(store: Store, dest: Store, target: str, totals: dict[str, int],

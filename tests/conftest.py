@@ -271,6 +271,25 @@ def pg_blank_url(pg_server):
     pg_server.drop(name)
 
 
+def db_rows(target: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """A query's rows on a test's database, SQLite or PostgreSQL (`?` placeholders): how the tests
+    look inside without going through curator."""
+    if isinstance(target, str) and target.startswith("postgresql://"):
+        import psycopg
+
+        from curator.store.backend import translate
+
+        with psycopg.connect(target) as conn:
+            return [tuple(r) for r in conn.execute(translate(sql), params).fetchall()]
+    import sqlite3
+
+    conn = sqlite3.connect(target)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request, tmp_path):
     """Where a test's database lives: a SQLite path, or a fresh PostgreSQL database's URL.

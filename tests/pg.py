@@ -24,6 +24,9 @@ from typing import Any
 USER = "curator"
 PASSWORD = "test-secret-pw"
 TEMPLATE = "curator_template"
+#: A throwaway server: nothing is synced to disk.
+TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+                 "shared_buffers": "32MB", "max_connections": "60", "log_min_messages": "fatal"}
 
 
 def bindir() -> Path | None:
@@ -70,7 +73,9 @@ def _free_port() -> int:
 class Cluster:
     """One PostgreSQL server in a temporary folder, on 127.0.0.1:port."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: dict[str, str] | None = None) -> None:
+        #: Server settings: fast and throwaway for the tests; bench/pg_bench.py passes durable ones.
+        self.settings = {**TEST_SETTINGS, **(settings or {})}
         found = bindir()
         if found is None:
             raise RuntimeError("PostgreSQL is not installed (make test installs it)")
@@ -106,8 +111,7 @@ class Cluster:
         for _ in range(5):
             port = self.port or _free_port()
             opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories="
-                    f"{self.root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-                    " -c shared_buffers=32MB -c max_connections=60 -c log_min_messages=fatal")
+                    f"{self.root} " + " ".join(f"-c {k}={v}" for k, v in self.settings.items()))
             try:
                 self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w",
                           "-t", "30", "-o", opts, "start")
@@ -118,6 +122,12 @@ class Cluster:
             self.port = port
             return
         raise RuntimeError(f"could not start PostgreSQL: {(self.root / 'log').read_text()}")
+
+    def version(self) -> str:
+        """The server's version, as `postgres --version` says it."""
+        out = subprocess.run([str(self.bin / "postgres"), "--version"], capture_output=True,
+                             text=True, check=False)
+        return out.stdout.strip().rsplit(" ", 1)[-1]
 
     def stop(self) -> None:
         """Stop the server (fast: open connections are ended)."""
@@ -144,6 +154,9 @@ class Cluster:
         return name
 
     def drop(self, name: str) -> None:
+        from curator.store.backend import drain
+
+        drain(self.url(name))  # the connections kept for the next Store
         with self.admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -154,7 +167,10 @@ class Cluster:
         with self.admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+        from curator.store.backend import drain
+
         Store(self.url(TEMPLATE)).close()
+        drain(self.url(TEMPLATE))
 
     def close(self) -> None:
         with contextlib.suppress(RuntimeError):

@@ -27,12 +27,13 @@ FEEDS = {
 
 
 @pytest.fixture
-def loop(server, make_cli, clock):
+def loop(server, make_cli, clock, backend):
+    """The editor's loop on each backend: a SQLite file, and a PostgreSQL database."""
     sources = []
     for path, (name, ctype) in FEEDS.items():
         url = server.add(path, file=name, content_type=ctype)
         sources.append({"url": url} if path != "/rss20.xml" else {"url": url, "name": "Policy Desk"})
-    return make_cli(sources), server
+    return make_cli(sources, database=str(backend)), server
 
 
 def by_title(cands, needle):
@@ -293,14 +294,14 @@ def test_config_errors_exit_2_naming_the_key(tmp_path):
     assert not (tmp_path / "db").exists()  # nothing was half-applied
 
 
-def test_run_polls_publishes_and_stops_cleanly_on_sigterm(server, tmp_path):
+def test_run_polls_publishes_and_stops_cleanly_on_sigterm(server, tmp_path, backend):
     from conftest import write_config
     from test_durability import synthetic_feed
 
     url = server.add("/rss20.xml", file="rss20.xml")
     # Enough sources that the scheduler's poll parses in worker processes, beside its threads.
     others = [server.add(f"/s{n}.xml", synthetic_feed(n, 5)) for n in range(9)]
-    config = write_config(tmp_path, [{"url": url}, *others])
+    config = write_config(tmp_path, [{"url": url}, *others], database=str(backend))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "curator", "--config", str(config), "run"],
                             stderr=subprocess.PIPE, text=True, env=env)

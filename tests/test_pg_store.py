@@ -260,6 +260,27 @@ def test_a_connection_dropped_mid_write_loses_the_whole_write_then_reconnects(pg
     s.close()
 
 
+def test_a_server_restart_is_an_error_while_it_is_down_then_work_goes_on(pg_server, pg_url):
+    from curator.exceptions import DatabaseUnavailable
+
+    s = Store(pg_url)
+    s.sync_sources([("https://a.example/feed", "A", None)], T0)
+    pg_server.stop()
+    try:
+        # The connection dies with the server: that statement fails (naming the server) ...
+        with pytest.raises(StoreError) as e:
+            s.sources()
+        assert redact(pg_url) in str(e.value)
+        # ... and the next ones try to connect again, saying the server is down.
+        with pytest.raises(DatabaseUnavailable, match="cannot reach") as e:
+            s.sources()
+        assert redact(pg_url) in str(e.value) and "test-secret-pw" not in str(e.value)
+    finally:
+        pg_server.start()
+    assert [x.name for x in s.sources()] == ["A"]  # the same Store, connected again
+    s.close()
+
+
 def test_an_error_inside_a_write_rolls_back_on_postgresql_too(pg_url):
     s = Store(pg_url)
     s.sync_sources([("https://a.example/feed", "A", None)], T0)
@@ -305,6 +326,30 @@ def test_one_poll_at_a_time_on_postgresql(pg_url):
     b.close()
 
 
+def _backend_pid(store: Store) -> int:
+    return int(store.conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+
+
+def test_a_closed_store_s_connection_serves_the_next_one(pg_server, pg_url):
+    a = Store(pg_url)
+    pid = _backend_pid(a)
+    a.close()
+    b = Store(pg_url)
+    assert _backend_pid(b) == pid  # no new connection: the desk opens a Store per request
+    # One held by the poll lock (a session lock) is closed for real, never handed on.
+    with b.advisory_lock(0):
+        pass
+    b.close()
+    c = Store(pg_url)
+    assert _backend_pid(c) != pid
+    c.close()
+    # A kept connection the server ended meanwhile is replaced, not handed out broken.
+    _kill_connections(pg_server, pg_url)
+    d = Store(pg_url)
+    assert d.candidates() == []
+    d.close()
+
+
 # ------------------------------------------------------------------ search
 
 
@@ -343,20 +388,38 @@ def test_search_reads_the_query_language_alike_on_both(pg_url, tmp_path):
         s.sync_sources([("https://a.example/feed", "A", None)], T0)
         [src] = s.sources()
         s.save_entries(src.id, [
+            entry("5", "Nestlé and the café chain", "São Paulo's regulator looks again."),
             entry("1", "Court fines platform over age verification", "The ruling was long."),
             entry("2", "Age limits for apps", "Verification of age is coming."),
             entry("3", "Subpoenas reach the doorbell maker", "Police asked for videos."),
             entry("4", "Penalty for the merger", "Antitrust regulators fined both."),
-        ], [[], [], [], []], T0)
+        ], [[], [], [], [], []], T0)
         ss = SearchStore(s)
         found.append({q: sorted(r["title"] for r in ss.search(q)) for q in (
             "age verification", '"age verification"', "subpoena*", "fine OR penalty",
-            "age -apps", "verification", "doorbell videos", "nothing-like-this")})
+            "age -apps", "verification", "doorbell videos", "nothing-like-this", "nestle",
+            "Café", "sao paulo")})
         s.close()
     sqlite_found, pg_found = found
     assert pg_found == sqlite_found
     assert sqlite_found['"age verification"'] == ["Court fines platform over age verification"]
     assert len(sqlite_found["age verification"]) == 2
+    assert sqlite_found["nestle"] == sqlite_found["sao paulo"] == ["Nestlé and the café chain"]
+
+
+def test_without_unaccent_search_works_with_accents_as_written(pg_blank_url, monkeypatch):
+    from curator.store import pg_migrate
+    from curator.store.search import SearchStore
+
+    monkeypatch.setattr(pg_migrate, "UNACCENT", "CREATE EXTENSION no_such_extension")
+    s = Store(pg_blank_url)
+    s.sync_sources([("https://a.example/feed", "A", None)], T0)
+    [src] = s.sources()
+    s.save_entries(src.id, [entry("1", "Nestlé and the café chain")], [[]], T0)
+    ss = SearchStore(s)
+    assert [r["title"] for r in ss.search("nestlé")] == ["Nestlé and the café chain"]
+    assert ss.search("nestle") == []
+    s.close()
 
 
 def test_an_enormous_entry_is_stored_and_found(pg_url):

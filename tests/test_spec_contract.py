@@ -1424,12 +1424,14 @@ def test_body_limits_count_decompressed_bytes(server: Any, make_cli: Any, clock:
 
 def test_whole_request_timeout(server: Any, make_cli: Any, clock: Any) -> None:
     """`timeout` is a whole-request time limit per fetch; the slow source fails alone."""
-    slow = server.add("/slow.xml", rss_doc("Slow", stories(1)), delay=3.0)
+    # The slow source would answer after a minute: a poll that ends well before then was cut off
+    # by the 1 s limit (the margin is for a loaded machine, not a speed claim).
+    slow = server.add("/slow.xml", rss_doc("Slow", stories(1)), delay=60.0)
     ok = server.add("/ok.xml", rss_doc("Ok", stories(1, "https://ok.example.org/")))
     cli = make_cli([{"url": slow}, {"url": ok}], STORY, poll={"timeout": "1s"})
     started = time.monotonic()
     summary = cli("poll", "--json")
-    assert time.monotonic() - started < 2.8
+    assert time.monotonic() - started < 30
     assert summary["failed"] == 1 and summary["fetched"] == 1
     rows = {r["url"]: r for r in cli("sources", "--json")}
     assert rows[slow]["error"] and rows[slow]["failures"] == 1

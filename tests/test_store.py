@@ -49,25 +49,6 @@ def test_schema_wal_and_version(tmp_path):
     assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == SCHEMA_VERSION
 
 
-def test_a_new_database_has_pages_for_its_rows_and_an_old_one_keeps_its_own(tmp_path):
-    from curator.store.base import PAGE_SIZE
-
-    new = Store(tmp_path / "new.db")
-    assert new.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
-    new.close()
-    # A database made with 4 KB pages (by an earlier curator) opens, migrates and works as is.
-    old = tmp_path / "old.db"
-    conn = sqlite3.connect(old)
-    conn.execute("PRAGMA page_size = 4096")
-    conn.execute("CREATE TABLE made_before (x)")
-    conn.close()
-    s = Store(old)
-    assert s.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
-    s.sync_sources([("https://a.example/feed", "A", None)], T0)
-    assert [x.url for x in s.sources()] == ["https://a.example/feed"]
-    s.close()
-
-
 def test_reopening_applies_nothing_and_a_newer_database_is_refused(tmp_path):
     path = tmp_path / "c.db"
     Store(path).close()

@@ -89,9 +89,9 @@ def _entry(key: str, url: str, title: str, text: str, published: datetime,
                      text=text, published=published)
 
 
-def build_desk(tmp_path: Path, extra_new: int = 0) -> Desk:
+def build_desk(tmp_path: Path, extra_new: int = 0, database: Path | str | None = None) -> Desk:
     """Write feeds.yaml, store entries (hostile ones through the real parser) and add editors."""
-    path = write_config(tmp_path, [
+    path = write_config(tmp_path, database=str(database or "db/curator.db"), sources=[
         {"url": WATCHDOG, "name": "Watchdog Weekly"},
         {"url": LEDGER, "name": "Tech Ledger"},
         {"url": HOSTILE, "name": "Hostile Feed"},
@@ -162,6 +162,12 @@ def build_desk(tmp_path: Path, extra_new: int = 0) -> Desk:
         "raw": ids["https://raw.example.net/csam-story"],
     }
     return Desk(app=app, config=config, clock=clock, ids=named, titles=titles)
+
+
+@pytest.fixture
+def desk(tmp_path: Path, backend: Path | str) -> Desk:
+    """This module's desk on each backend (the other desk tests take conftest's, on SQLite)."""
+    return build_desk(tmp_path, database=backend)
 
 
 @contextmanager
@@ -319,6 +325,9 @@ def test_wrong_password_slows_retries(desk: Desk) -> None:
     assert login(fresh).status_code == 302
 
 
+# Throttling counts real seconds between attempts, each a slow password hash: what it tests
+# does not depend on the database, and on a loaded machine a slower one could outlast a delay.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_unknown_names_are_throttled_and_as_slow_as_known_ones(desk: Desk) -> None:
     c = desk.app.test_client()
     t0 = time.perf_counter()
@@ -765,14 +774,25 @@ def test_names_in_the_activity_log_are_shown_as_text(desk: Desk) -> None:
         assert "&lt;i&gt;eve&lt;/i&gt;" in page and "<i>eve</i>" not in page
 
 
+def refuse(cur: Curator, name: str, event: str, message: str) -> None:
+    """A trigger that makes every `event` fail with `message`, on either backend."""
+    if cur.store.postgres:
+        cur.store.conn.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS"
+                               f" $$ BEGIN RAISE EXCEPTION '{message}'; END $$")
+        cur.store.conn.execute(f"CREATE TRIGGER {name} BEFORE {event} FOR EACH ROW"
+                               f" EXECUTE FUNCTION {name}()")
+    else:
+        cur.store.conn.execute(f"CREATE TRIGGER {name} BEFORE {event}"
+                               f" BEGIN SELECT RAISE(ABORT, '{message}'); END")
+
+
 def test_an_enable_or_publish_is_recorded_exactly_when_it_happens(desk: Desk,
                                                                  client: FlaskClient) -> None:
     cur = desk.curator()
     ledger = cur.store.find_source(LEDGER).id
     cur.store.update_source(ledger, disabled="HTTP 410 Gone", failures=1)
     # The log refuses every row: the enable it would record must not happen either.
-    cur.store.conn.execute("CREATE TRIGGER refuse_log BEFORE INSERT ON activity_log"
-                           " BEGIN SELECT RAISE(ABORT, 'log refused'); END")
+    refuse(cur, "refuse_log", "INSERT ON activity_log", "log refused")
     cur.close()
     before = desk.snapshot()
     assert post(client, "/sources/enable", {"source": LEDGER}).status_code == 500
@@ -782,9 +802,9 @@ def test_an_enable_or_publish_is_recorded_exactly_when_it_happens(desk: Desk,
     assert cur.store.find_source(LEDGER).disabled == "HTTP 410 Gone"
     assert cur.needs_publish()  # the publish's own state was rolled back with its record
     # And the other way round: when the source cannot be changed, nothing is logged.
-    cur.store.conn.execute("DROP TRIGGER refuse_log")
-    cur.store.conn.execute("CREATE TRIGGER refuse_enable BEFORE UPDATE OF disabled ON sources"
-                           " BEGIN SELECT RAISE(ABORT, 'source locked'); END")
+    cur.store.conn.execute("DROP TRIGGER refuse_log"
+                           + (" ON activity_log" if cur.store.postgres else ""))
+    refuse(cur, "refuse_enable", "UPDATE OF disabled ON sources", "source locked")
     cur.close()
     assert post(client, "/sources/enable", {"source": LEDGER}).status_code == 500
     assert desk.activity() == []

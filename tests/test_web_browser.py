@@ -22,7 +22,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SHOTS = Path(__file__).resolve().parents[1] / "test-output"
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-TIMEOUT_MS = 5000
+# How long a browser step may wait: a guard against a hang, not a speed claim; a loaded 2-core
+# machine running the suite in parallel can take several seconds for one navigation.
+TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")

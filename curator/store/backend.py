@@ -16,9 +16,11 @@ NOTHING`, `RETURNING id`, no rowid). What cannot be portable is here:
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -28,7 +30,7 @@ from ..dburl import describe, is_postgres, redact
 from ..exceptions import DatabaseUnavailable, StoreError
 
 __all__ = ["POSTGRES", "SQLITE", "Connection", "Dialect", "PgConnection", "connect_pg", "db_errors",
-           "describe", "integrity_errors", "is_postgres", "redact"]
+           "describe", "drain", "integrity_errors", "is_postgres", "redact"]
 
 #: Seconds a connection attempt may take before the server counts as down.
 CONNECT_TIMEOUT_S = 10
@@ -129,38 +131,105 @@ class PgCursor:
     __slots__ = ("_cur",)
 
     def __init__(self, cur: Any) -> None:
-        self._cur = cur
+        self._cur = cur  # None: a statement that had nothing to do
 
     @property
     def description(self) -> Any:
-        return self._cur.description
+        return None if self._cur is None else self._cur.description
 
     @property
     def rowcount(self) -> int:
-        return int(self._cur.rowcount)
+        return -1 if self._cur is None else int(self._cur.rowcount)
 
     def fetchone(self) -> Any:
-        return self._cur.fetchone() if self._cur.description is not None else None
+        return self._cur.fetchone() if self.description is not None else None
 
     def fetchall(self) -> list[Any]:
-        return self._cur.fetchall() if self._cur.description is not None else []
+        return self._cur.fetchall() if self.description is not None else []
 
     def fetchmany(self, size: int) -> list[Any]:
-        return self._cur.fetchmany(size) if self._cur.description is not None else []
+        return self._cur.fetchmany(size) if self.description is not None else []
 
     def __iter__(self) -> Iterator[Any]:
-        if self._cur.description is None:
+        if self.description is None:
             return iter(())
         return iter(self._cur)
 
 
+#: Idle connections kept per URL for the next Store in this process (the desk opens one per
+#: request): a new connection costs a fork on the server and a password exchange, ~20 ms.
+POOL_SIZE = 8
+_pool_lock = threading.Lock()
+_idle: dict[str, list[Any]] = {}
+_pool_pid = os.getpid()
+#: Connections a forked child inherited: never used, never closed (closing one would end the
+#: parent's session), kept referenced so that nothing finalises them.
+_inherited: list[Any] = []
+
+
+def _take(url: str) -> Any | None:
+    """An idle connection to `url` that still answers, or None."""
+    global _pool_pid
+    import psycopg
+
+    with _pool_lock:
+        if _pool_pid != os.getpid():
+            _inherited.extend(c for conns in _idle.values() for c in conns)
+            _idle.clear()
+            _pool_pid = os.getpid()
+        conns = _idle.get(url, [])
+        while conns:
+            raw = conns.pop()
+            try:
+                raw.execute("SELECT 1")  # a server restarted meanwhile shows here, not mid-work
+            except psycopg.Error:
+                raw.close()
+                continue
+            return raw
+    return None
+
+
+def _give(url: str, raw: Any) -> bool:
+    """Keep an idle, healthy connection for the next Store; False if it should be closed."""
+    from psycopg.pq import TransactionStatus
+
+    if raw.closed or raw.broken or raw.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    with _pool_lock:
+        if _pool_pid != os.getpid():
+            return False
+        conns = _idle.setdefault(url, [])
+        if len(conns) >= POOL_SIZE:
+            return False
+        conns.append(raw)
+        return True
+
+
+def drain(url: str | None = None) -> None:
+    """Close the idle connections kept for `url` (or for every URL): before the database is
+    dropped or copied, say, which the server refuses while anyone is connected."""
+    with _pool_lock:
+        if _pool_pid != os.getpid():
+            return
+        for key in [url] if url is not None else list(_idle):
+            for raw in _idle.pop(key, []):
+                raw.close()
+
+
 class PgConnection:
-    """One psycopg 3 connection, in autocommit: transactions are the store's BEGIN and COMMIT."""
+    """One psycopg 3 connection, in autocommit: transactions are the store's BEGIN and COMMIT.
+
+    A connection the server dropped is made again at the next statement outside a transaction
+    (so `curator run` and the desk carry on after a server restart); inside one, the statement
+    fails and the transaction is lost whole: nothing of it was committed.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.where = redact(url)
-        self.raw = self._connect()
+        self._tx = False  # inside BEGIN … COMMIT/ROLLBACK, as far as this side knows
+        self._pinned = False  # holds a session lock: never handed to another Store
+        self.raw = _take(url) or self._connect()
 
     def _connect(self) -> Any:
         import psycopg
@@ -177,20 +246,30 @@ class PgConnection:
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
+        if self.raw.broken:
+            return self._tx
         return bool(self.raw.info.transaction_status != TransactionStatus.IDLE)
 
-    def _ready(self) -> None:
-        """Outside a transaction, a connection the server dropped is made again (a retry)."""
-        if self.raw.broken or self.raw.closed:
-            if self.raw.closed and not self.raw.broken:
-                raise StoreError(f"database {self.where}: the connection is closed")
-            self.raw = self._connect()
+    def pin(self) -> None:
+        """This connection holds a session lock: close it for real, never pool it."""
+        self._pinned = True
 
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> PgCursor:
-        if not self.in_transaction or self.raw.broken:
-            self._ready()
+        head = sql.lstrip()[:11].upper()
+        if self.raw.broken or self.raw.closed:
+            if head.startswith("ROLLBACK"):
+                self._tx = self._tx and head.startswith("ROLLBACK TO")
+                return PgCursor(None)  # the server ended that transaction with the connection
+            if self._tx:
+                raise StoreError(f"database {self.where}: the connection to the server was lost "
+                                 "in the middle of a write; none of it was saved")
+            self.raw = self._connect()
         cur = self.raw.cursor()
         cur.execute(translate(sql), _no_nul(params))
+        if head.startswith("BEGIN"):
+            self._tx = True
+        elif head.startswith(("COMMIT", "ROLLBACK")) and not head.startswith("ROLLBACK TO"):
+            self._tx = False
         return PgCursor(cur)
 
     def executemany(self, sql: str, seq: Any, /) -> PgCursor:
@@ -201,7 +280,8 @@ class PgConnection:
         return PgCursor(cur)
 
     def close(self) -> None:
-        self.raw.close()
+        if self._pinned or not _give(self.url, self.raw):
+            self.raw.close()
 
 
 def _reason(e: BaseException, url: str) -> str:

@@ -31,10 +31,6 @@ log = logging.getLogger("curator")
 
 BUSY_TIMEOUT_S = 60.0
 STORY_WINDOW_S = 48 * 3600  # the default of feeds.yaml's stories.window
-# A new database's page size. Entries are 2-3 KB rows: on 4 KB pages each takes a page of its own
-# with a quarter of it empty; 16 KB pages hold five or six, so a poll writes a third less CPU's
-# worth and the file is a third smaller (bench: 33,000 entries, 117 MB on 4 KB pages, 79 MB).
-PAGE_SIZE = 16384
 #: What `backup` and `restore` say on PostgreSQL, whose own tools do that better.
 SQLITE_ONLY = ("backups of a PostgreSQL database are made with its own tools: pg_dump and "
                "pg_restore")
@@ -168,8 +164,6 @@ class Base:
                                    check_same_thread=False)
             self.conn = conn
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            if not existed:  # only before the first table: a database keeps its page size
-                conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal" and not path.name.startswith(":"):
                 raise StoreError(f"database {path}: could not switch to WAL (got {mode})")
@@ -320,6 +314,7 @@ class Base:
         import time
 
         deadline = time.monotonic() + wait
+        getattr(self.conn, "pin", lambda: None)()  # a session lock: never pooled for another
         while not self.conn.execute("SELECT pg_try_advisory_lock(?)", (POLL_LOCK,)).fetchone()[0]:
             if time.monotonic() >= deadline:
                 raise LockedError("another poll is running; this one stands down")

@@ -3,10 +3,11 @@ entries, applying new topics to every stored entry, retention."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
 from .base import chunks, converts_errors
@@ -36,21 +37,35 @@ def _path(url: str) -> str:
 class EntryStore(SourceStore):
     """The `entries` and `entry_topics` tables, and the candidates that entries create."""
 
+    @contextmanager
+    def write_batch(self) -> Iterator[None]:
+        """One transaction for several sources' writes (a poll's batch of `save_entries`).
+
+        Story placement then reads each index key once for the whole batch, not once per
+        arriving entry.
+        """
+        with self.write(), self.stories.batch():
+            yield
+
     @converts_errors
     def save_entries(self, source_id: int, entries: Sequence[EntryData],
                      topics: Sequence[Sequence[str]], now: datetime,
-                     outcome: PollOutcome | None = None) -> SaveResult:
+                     outcome: PollOutcome | None = None,
+                     signatures: Sequence[Any] | None = None) -> SaveResult:
         """Store a source's entries and their topic matches, then the poll's outcome on the source.
 
         One transaction: the entries first and the source's caching headers last, so a crash
         costs only a refetch. Inside a caller's transaction (a poll groups several sources into
-        one), a savepoint keeps this source's writes all-or-nothing.
+        one), a savepoint keeps this source's writes all-or-nothing. `signatures`, when the
+        parse workers computed them, are the matched entries' story signatures (None for the
+        others); without them, placement computes what it needs.
         """
         stamp = iso(now)
         # Feeds sometimes repeat an entry; the first copy wins, as in the feed's order.
-        batch: dict[str, tuple[EntryData, Sequence[str]]] = {}
-        for e, t in zip(entries, topics, strict=True):
-            batch.setdefault(e.key, (e, t))
+        batch: dict[str, tuple[EntryData, Sequence[str], Any]] = {}
+        sigs = signatures if signatures is not None else [None] * len(entries)
+        for e, t, sig in zip(entries, topics, sigs, strict=True):
+            batch.setdefault(e.key, (e, t, sig))
         new = updated = new_candidates = 0
         with self._isolated("save_entries"):
             conn = self.conn
@@ -66,9 +81,9 @@ class EntryStore(SourceStore):
             unchanged: list[str] = []  # new and updated rows get last_seen as they are written
             # Only a URL whose path is stored already (or is written by this batch) can have
             # another spelling: one query for the batch instead of two for each new entry.
-            spelled = self._stored_paths([e.url for key, (e, _) in batch.items()
+            spelled = self._stored_paths([e.url for key, (e, _, _) in batch.items()
                                           if e.url and key not in existing])
-            for key, (e, t) in batch.items():
+            for key, (e, t, sig) in batch.items():
                 h = e.hash  # computed where the entry was parsed (polltypes.entry_hash)
                 if e.url and (key not in existing or existing[key][1] != h):
                     url = e.url
@@ -90,7 +105,8 @@ class EntryStore(SourceStore):
                     if t:
                         conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
                                          [(eid, name) for name in t])
-                        new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now)
+                        new_candidates += self._add_candidate(
+                            eid, e, t, stamp, source_id, now, sig)
                 else:
                     eid, old_hash = existing[key]
                     if old_hash == h:
@@ -107,7 +123,8 @@ class EntryStore(SourceStore):
                     conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
                                      [(eid, name) for name in t])
                     if t:
-                        new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now)
+                        new_candidates += self._add_candidate(
+                            eid, e, t, stamp, source_id, now, sig)
                     conn.execute(
                         "UPDATE candidates SET title = ?, published = ?,"
                         " sort_time = coalesce(?, first_seen) WHERE entry_id = ?",
@@ -171,7 +188,7 @@ class EntryStore(SourceStore):
         return url
 
     def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None,
-                       source_id: int, now: datetime) -> int:
+                       source_id: int, now: datetime, sig: Any = None) -> int:
         """Make the entry's URL a candidate, or join the candidate of its URL or its story.
 
         1 if it made a new candidate. Only an entry whose URL is new looks for a story: one
@@ -184,7 +201,7 @@ class EntryStore(SourceStore):
         if known is None and self.has_stories:
             cid = story_of(conn, e.url)
             if cid is None:
-                cid = self.stories.place(conn, entry_id, source_id, e, now)
+                cid = self.stories.place(conn, entry_id, source_id, e, now, sig)
                 if cid is not None:
                     self.stories.join(conn, cid, entry_id, source_id, e, stamp)
             if cid is not None:

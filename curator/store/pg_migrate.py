@@ -10,7 +10,16 @@ from ..clock import iso, now
 from ..exceptions import DatabaseUnavailable, StoreError
 from ..schema import MIGRATION_SET, MIGRATIONS
 from .backend import Connection
-from .pg_schema import BASELINE, BASELINE_NAMES, MIGRATIONS_TABLE, STEPS, statements
+from .pg_schema import (
+    BASELINE,
+    BASELINE_NAMES,
+    MIGRATIONS_TABLE,
+    SEARCH_CONFIG_DDL,
+    SEARCH_CONFIG_FOLD,
+    STEPS,
+    UNACCENT,
+    statements,
+)
 
 #: The advisory lock taken while a schema is made or migrated ("curator" in ASCII).
 LOCK = 0x63757261746F72
@@ -38,6 +47,29 @@ def _newer(names: list[str], where: str) -> None:
             f"knows {len(MIGRATIONS)}); upgrade curator or use a backup")
 
 
+def _search_config(conn: Connection) -> None:
+    """The search's text configuration, folding accents when the server has unaccent.
+
+    CREATE EXTENSION needs the contrib files on the server and the right to create in the
+    database (unaccent is a trusted extension: a database owner has it); without them search
+    works the same, accents unfolded.
+    """
+    import psycopg
+
+    conn.execute("SAVEPOINT unaccent")
+    try:
+        conn.execute(UNACCENT)
+        folded = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'"
+                              ).fetchone() is not None
+    except psycopg.Error:
+        conn.execute("ROLLBACK TO unaccent")
+        folded = False
+    conn.execute("RELEASE unaccent")
+    conn.execute(SEARCH_CONFIG_DDL)
+    if folded:
+        conn.execute(SEARCH_CONFIG_FOLD)
+
+
 def migrate_postgres(conn: Connection, where: str) -> None:
     """Bring the database to this version's schema; nothing to do costs one query."""
     names = applied(conn)
@@ -59,6 +91,7 @@ def migrate_postgres(conn: Connection, where: str) -> None:
                 raise StoreError(
                     f"database {where} already holds tables named like curator's (sources, "
                     f"entries) that curator did not make; give curator a database of its own")
+            _search_config(conn)
             for statement in statements(BASELINE):
                 conn.execute(statement)
             todo = list(BASELINE_NAMES)

@@ -117,7 +117,7 @@ def ts_query(text: str) -> str | None:
 # PostgreSQL: a weighted tsvector (title A, text B, see pg_schema) ranked as FTS5's bm25 is
 # weighted (the title 8 times the body); the snippet of the page's rows only.
 _PG_SEARCH = """
-    WITH q AS (SELECT to_tsquery('english', ?) AS query),
+    WITH q AS (SELECT to_tsquery('curator_search', ?) AS query),
     hits AS (
         SELECT e.id, -ts_rank('{0, 0, 0.125, 1}', e.search, q.query) AS rank
         FROM entries e, q WHERE e.search @@ q.query
@@ -137,7 +137,7 @@ _PG_SEARCH = """
         LIMIT ? OFFSET ?
     )
     SELECT p.entry, p.title, p.url, p.source, p.published, p.candidate, p.status,
-           ts_headline('english', left(p.text, 100000), q.query, ?) AS snippet
+           ts_headline('curator_search', left(p.text, 100000), q.query, ?) AS snippet
     FROM page p, q
     ORDER BY p.rank, p.published DESC, p.entry DESC"""
 _PG_SNIPPET = (f'StartSel="{SNIPPET_START}", StopSel="{SNIPPET_END}", MaxWords=24, MinWords=12,'

@@ -14,9 +14,14 @@ go, so the index stays the size of the window however large the database grows.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Sequence
+import heapq
+from bisect import bisect_left, bisect_right
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
@@ -50,6 +55,26 @@ class StoryIndex:
         self._sources: OrderedDict[int, set[int]] = OrderedDict()
         self._firsts: OrderedDict[int, list[tuple[Any, ...]]] = OrderedDict()
         self._swept: datetime | None = None
+        # While a write batch is open (see `batch`): the index rows read so far, by key, and
+        # the stories' first articles, so that each is read once per batch, not per arrival.
+        self._keys: dict[str, tuple[list[str], list[int]]] | None = None
+        self._keys_since = ""
+        self._batch_members: dict[int, list[tuple[Any, ...]]] = {}
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Read the index once per key for the arrivals of one write transaction.
+
+        Inside the transaction this process is the only writer of what it reads back (the
+        write lock, or on a shared server the rows its own transaction wrote), and it adds
+        the keys it writes itself, so what it reads stays exact. Nothing is kept after the
+        transaction: another process may change the index before the next one.
+        """
+        self._keys, self._batch_members = {}, {}
+        try:
+            yield
+        finally:
+            self._keys, self._keys_since, self._batch_members = None, "", {}
 
     # ------------------------------------------------------------ grouping
 
@@ -68,25 +93,27 @@ class StoryIndex:
             self._sigs.popitem(last=False)
 
     def place(self, conn: Connection, entry_id: int, source_id: int, e: EntryData,
-              now: datetime) -> int | None:
-        """The candidate whose story the new entry reports, or None to make a candidate of it."""
+              now: datetime, sig: Any = None) -> int | None:
+        """The candidate whose story the new entry reports, or None to make a candidate of it.
+
+        `sig` is the entry's signature when the parse worker computed it, else None.
+        """
         if not self.window:
             return None
         from ..stories import Article, Story, best_story
 
         self._sweep(conn, now)
-        sig = self._signature(entry_id, e.title, e.text)
+        if sig is None:
+            from ..stories import signature
+
+            sig = signature(e.title, e.text)
+        # Kept for `index` (an entry updated later is placed again: from its new text).
+        self._remember(entry_id, sig)
         # As a member of a story (its own or one it joins), it is compared with what comes next.
         self._remember(-entry_id, (now, e.published, sig))
         if sig.generic or not sig.keys:
             return None
-        since = iso(now - timedelta(seconds=self.window))
-        keys = list(sig.keys)
-        marks = ",".join("?" * len(keys))
-        found = [r[0] for r in conn.execute(
-            f"SELECT candidate_id FROM story_keys WHERE key IN ({marks}) AND first_seen >= ?"
-            " GROUP BY candidate_id ORDER BY count(*) DESC, candidate_id DESC LIMIT ?",
-            (*keys, since, MAX_STORIES))]
+        found = self._find(conn, sig.keys, iso(now - timedelta(seconds=self.window)) or "")
         if not found:
             return None
         published = e.published
@@ -112,11 +139,47 @@ class StoryIndex:
         story = best_story(article, sig, stories)
         return story.id if story else None
 
+    def _find(self, conn: Connection, keys: Sequence[str], since: str) -> list[int]:
+        """The stories in the window sharing the most keys with these (at most MAX_STORIES)."""
+        cache = self._keys
+        if cache is None:
+            marks = ",".join("?" * len(keys))
+            return [r[0] for r in conn.execute(
+                f"SELECT candidate_id FROM story_keys WHERE key IN ({marks}) AND first_seen >= ?"
+                " GROUP BY candidate_id ORDER BY count(*) DESC, candidate_id DESC LIMIT ?",
+                (*keys, since, MAX_STORIES))]
+        if since < self._keys_since:  # an earlier clock than the rows read so far: read again
+            cache.clear()
+        if not cache:
+            self._keys_since = since  # later arrivals' windows start later: cut below
+        keys = list(dict.fromkeys(keys))
+        missing = [k for k in keys if k not in cache]
+        if missing:
+            for k in missing:
+                cache[k] = ([], [])
+            marks = ",".join("?" * len(missing))
+            # In the primary key's order: each key's rows by first-seen time, for bisect below.
+            rows = conn.execute(
+                f"SELECT key, first_seen, candidate_id FROM story_keys WHERE key IN ({marks})"
+                " AND first_seen >= ? ORDER BY key, first_seen, candidate_id",
+                (*missing, self._keys_since)).fetchall()
+            for key, group in groupby(rows, itemgetter(0)):
+                _, seen, cids = zip(*group, strict=True)
+                cache[key] = (list(seen), list(cids))
+        # The same count and order as the query above: rows per story, most first, then newest.
+        counts = Counter(chain.from_iterable(
+            cids[bisect_left(seen, since):] for seen, cids in map(cache.__getitem__, keys)))
+        ranked = heapq.nlargest(MAX_STORIES, zip(counts.values(), counts, strict=True))
+        return [cid for _, cid in ranked]
+
     def forget(self, *candidate_ids: int) -> None:
         """Drop what is kept of these stories (after a split or a merge changed them)."""
         for cid in candidate_ids:
             self._sources.pop(cid, None)
             self._firsts.pop(cid, None)
+            self._batch_members.pop(cid, None)
+        if self._keys:
+            self._keys.clear()
 
     def _story_sources(self, conn: Connection, cid: int) -> set[int]:
         """The sources of a story's articles, read once per story for the life of the Store.
@@ -143,6 +206,8 @@ class StoryIndex:
         # The candidate's own article and the first that joined: a story of 300 outlets costs
         # no more than one of six.
         firsts = self._firsts.get(cid)
+        if firsts is None and self._keys is not None:
+            firsts = self._batch_members.get(cid)
         if firsts is not None:
             return firsts
         rows: list[tuple[Any, ...]] = conn.execute(
@@ -157,6 +222,8 @@ class StoryIndex:
             self._firsts[cid] = firsts
             if len(self._firsts) > _SIGNATURES:
                 self._firsts.popitem(last=False)
+        elif self._keys is not None:
+            self._batch_members[cid] = firsts  # until an article joins it (see `join`)
         return firsts
 
     def _member(self, conn: Connection, entry_id: int, first_seen: str | None,
@@ -189,12 +256,23 @@ class StoryIndex:
             "INSERT INTO story_keys (key, first_seen, candidate_id) VALUES (?, ?, ?)"
             " ON CONFLICT DO NOTHING",
             [(k, first_seen, candidate_id) for k in sig.keys])
+        if self._keys:  # what this batch has read of these keys now has the new rows too
+            for k in sig.keys:
+                rows = self._keys.get(k)
+                if rows is not None:
+                    seen, cids = rows
+                    at = bisect_left(seen, first_seen)
+                    if candidate_id not in cids[at:bisect_right(seen, first_seen)]:
+                        at = bisect_right(seen, first_seen)
+                        seen.insert(at, first_seen)
+                        cids.insert(at, candidate_id)
 
     def join(self, conn: Connection, candidate_id: int, entry_id: int, source_id: int,
              e: EntryData, stamp: str | None) -> None:
         """Record the entry's URL as another article of the candidate's story."""
         if candidate_id in self._sources:
             self._sources[candidate_id].add(source_id)
+        self._batch_members.pop(candidate_id, None)
         conn.execute("INSERT INTO story_articles (url, candidate_id, added)"
                      " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (e.url, candidate_id, stamp))
         count = conn.execute("SELECT count(*) FROM story_articles WHERE candidate_id = ?",

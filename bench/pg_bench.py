@@ -1,0 +1,225 @@
+"""PostgreSQL benchmark: the same curator on PostgreSQL and on SQLite, in the same run.
+
+    .venv/bin/python bench/pg_bench.py                       # 1,000 feeds; 1,000,000 entries
+    .venv/bin/python bench/pg_bench.py --entries 200000      # quicker
+    .venv/bin/python bench/pg_bench.py --skip-query          # the poll only
+    .venv/bin/python bench/pg_bench.py --skip-poll
+
+A throwaway PostgreSQL server (tests/pg.py: initdb and pg_ctl in a temporary folder, on a loopback
+port) is started with settings as durable as SQLite's in curator (fsync on; synchronous_commit
+off, which like SQLite's WAL with synchronous=NORMAL may lose the last commits at a power cut but
+never corrupts), and then:
+
+  1. first poll   poll_bench's synthetic feeds served on 127.0.0.1, a fresh database each time,
+                  `curator poll --all --json` as a whole process, SQLite and PostgreSQL
+                  alternating, median of --repeat runs. Target: PostgreSQL within 1.5x of SQLite.
+  2. copy-db      query_bench's filler writes --entries entries into SQLite; `curator copy-db`
+                  moves them to PostgreSQL: its time, and its peak memory (it streams).
+  3. queries      `curator candidates --json` as a whole process on both, median of --runs.
+                  Target: under 100 ms on PostgreSQL. Then every statement it runs on
+                  PostgreSQL, with its plan (EXPLAIN ANALYZE, by auto_explain in the server log).
+
+Nothing here is a test: the figures are this machine's, in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from poll_bench import (  # noqa: E402
+    OUT,
+    Run,
+    Server,
+    curator_cmd,
+    generate,
+    machine,
+    measure,
+    write_curator_config,
+)
+from query_bench import Filler, timed_cmd, write_config  # noqa: E402
+
+#: As durable as curator's SQLite (WAL, synchronous=NORMAL); sized for a small server.
+SERVER_SETTINGS = {"fsync": "on", "synchronous_commit": "off", "full_page_writes": "on",
+                   "shared_buffers": "256MB", "effective_cache_size": "1GB",
+                   "max_wal_size": "2GB", "work_mem": "16MB"}
+
+
+def with_database(config: Path, database: str) -> Path:
+    """The same feeds.yaml with another `database:`."""
+    text = config.read_text()
+    lines = [f"database: {database}" if line.startswith("database:") else line
+             for line in text.splitlines()]
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def first_polls(cluster: object, args: argparse.Namespace, work: Path) -> dict[str, object]:
+    """A 1,000-feed first poll on SQLite and on PostgreSQL, alternating; medians."""
+    root = generate(args.feeds, args.items)
+    server = Server("nginx" if shutil.which("nginx") else "python", work)
+    urls = [f"http://127.0.0.1:{server.port}/f{i:05d}.xml" for i in range(args.feeds)]
+    server.start(root / "v1", validators=True)
+    walls: dict[str, list[Run]] = {"sqlite": [], "postgres": []}
+    try:
+        for n in range(args.repeat):
+            for kind in ("sqlite", "postgres"):
+                folder = work / f"poll-{kind}-{n}"
+                config = write_curator_config(folder, urls, args.concurrency)
+                if kind == "postgres":
+                    name = cluster.create(template=None)  # type: ignore[attr-defined]
+                    with_database(config, cluster.url(name))  # type: ignore[attr-defined]
+                else:
+                    with_database(config, str(folder / "curator.db"))
+                wall, cpu, pss, _rss, maxrss, rc, out, err = measure(
+                    [*curator_cmd(), "--config", str(config), "-q", "poll", "--all", "--json"])
+                if rc != 0:
+                    raise RuntimeError(f"the {kind} poll failed: {err[-2000:]}")
+                run = Run("first poll", kind, wall, cpu, pss, 0.0, maxrss, args.feeds, rc,
+                          detail=json.loads(out))
+                walls[kind].append(run)
+                print(f"  first poll on {kind:<8} {wall:6.2f}s wall, {cpu:6.1f}s CPU, "
+                      f"{run.detail['new_entries']:,} entries", flush=True)
+    finally:
+        server.stop()
+    med = {k: statistics.median(r.wall for r in v) for k, v in walls.items()}
+    ratio = med["postgres"] / med["sqlite"]
+    print(f"first poll of {args.feeds:,} feeds, median of {args.repeat}: SQLite "
+          f"{med['sqlite']:.2f}s, PostgreSQL {med['postgres']:.2f}s: {ratio:.2f}x "
+          f"(target within 1.5x: {'met' if ratio <= 1.5 else 'NOT met'})")
+    return {"sqlite_s": med["sqlite"], "postgres_s": med["postgres"], "ratio": ratio}
+
+
+def queries(cluster: object, args: argparse.Namespace, work: Path) -> dict[str, object]:
+    """Fill SQLite, copy it to PostgreSQL with copy-db, time `candidates --json` on both."""
+    from curator.store import Store
+
+    folder = work / "query"
+    config = write_config(folder, args.sources, None)
+    db = folder / "curator.db"
+    Store(db).close()
+    filler = Filler(db, args.sources, args.days)
+    filler.sources()
+    started = time.perf_counter()
+    filler.entries(args.entries)
+    filler.review(featured=200, rejected=800)
+    filler.close()
+    print(f"filled {args.entries:,} entries into SQLite in {time.perf_counter() - started:.0f}s",
+          flush=True)
+    name = cluster.create(template=None)  # type: ignore[attr-defined]
+    url = cluster.url(name)  # type: ignore[attr-defined]
+    os.environ["CURATOR_CACHE_DIR"] = str(work / "config-cache")
+    wall, cpu, _pss, _rss, maxrss, rc, out, err = measure(
+        [*curator_cmd(), "--config", str(config), "copy-db", url, "--json"])
+    if rc != 0:
+        raise RuntimeError(f"copy-db failed: {err[-2000:]}")
+    copied = json.loads(out)
+    print(f"copy-db SQLite -> PostgreSQL: {copied['rows']:,} rows in {wall:.1f}s "
+          f"({copied['rows'] / wall:,.0f} rows/s, {cpu:.1f}s CPU), largest process "
+          f"{maxrss:.0f} MB", flush=True)
+    pg_config = with_database(write_config(work / "query-pg", args.sources, None), url)
+    results: dict[str, object] = {"copy_db_s": wall, "copy_db_rows": copied["rows"],
+                                  "copy_db_max_rss_mb": maxrss}
+    for kind, cfg in (("sqlite", config), ("postgres", pg_config)):
+        cmd = [*curator_cmd(), "--config", str(cfg), "candidates", "--json"]
+        timed_cmd(cmd, 1)  # warms the config cache and the server's buffers
+        med, best, out = timed_cmd(cmd, args.runs)
+        results[f"candidates_{kind}_ms"] = med * 1000
+        print(f"curator candidates --json on {kind:<8} {med * 1000:6.1f} ms median "
+              f"({best * 1000:.1f} min), {len(json.loads(out))} candidates", flush=True)
+    pg_ms = float(results["candidates_postgres_ms"])  # type: ignore[arg-type]
+    print(f"target under 100 ms on PostgreSQL: {'met' if pg_ms < 100 else 'NOT met'}")
+    print("\nwhat `curator candidates --json` runs on PostgreSQL (EXPLAIN ANALYZE):")
+    for line in explained(cluster, [*curator_cmd(), "--config", str(pg_config), "candidates",
+                                    "--json"]):
+        print(line)
+    return results
+
+
+def explained(cluster: object, cmd: list[str]) -> list[str]:
+    """Run cmd once with auto_explain on its connection; the plans from the server's log."""
+    log = Path(cluster.root) / "log"  # type: ignore[attr-defined]
+    start = log.stat().st_size if log.exists() else 0
+    env = {**os.environ, "PGOPTIONS": " ".join(
+        f"-c {k}={v}" for k, v in {"session_preload_libraries": "auto_explain",
+                                   "auto_explain.log_min_duration": "0",
+                                   "auto_explain.log_analyze": "on",
+                                   "auto_explain.log_buffers": "on",
+                                   "log_min_messages": "log"}.items())}
+    import subprocess
+
+    subprocess.run(cmd, env=env, capture_output=True, check=True)
+    time.sleep(0.5)  # the server writes its log asynchronously
+    with open(log, "rb") as f:
+        f.seek(start)
+        text = f.read().decode("utf-8", "replace")
+    lines = []
+    for line in text.splitlines():
+        line = line.split(" LOG:  ", 1)[-1].strip()  # the time and process are noise here
+        if line.startswith("duration:"):
+            lines.append("")
+        if line:
+            lines.append("  " + (line if len(line) <= 160 else line[:160] + " …"))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--feeds", type=int, default=1000)
+    p.add_argument("--items", type=int, default=30)
+    p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--repeat", type=int, default=3, help="first polls per backend (median)")
+    p.add_argument("--entries", type=int, default=1_000_000)
+    p.add_argument("--sources", type=int, default=1000)
+    p.add_argument("--days", type=int, default=360)
+    p.add_argument("--runs", type=int, default=7, help="runs per query timing (median)")
+    p.add_argument("--skip-poll", action="store_true")
+    p.add_argument("--skip-query", action="store_true")
+    p.add_argument("--json-out", type=Path)
+    args = p.parse_args(argv)
+
+    import compileall
+
+    import curator
+
+    compileall.compile_dir(Path(curator.__file__).parent, quiet=1)
+    from pg import Cluster
+
+    info = machine()
+    print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM, "
+          f"Python {info['python']}, SQLite {info['sqlite']}")
+    OUT.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="pg-", dir=OUT))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    cluster = Cluster(settings=SERVER_SETTINGS)
+    results: dict[str, object] = {"machine": info, "server": SERVER_SETTINGS}
+    try:
+        print(f"PostgreSQL {cluster.version()} on 127.0.0.1:{cluster.port}: "
+              + ", ".join(f"{k}={v}" for k, v in SERVER_SETTINGS.items()), flush=True)
+        if not args.skip_poll:
+            results["first_poll"] = first_polls(cluster, args, work)
+        if not args.skip_query:
+            results["queries"] = queries(cluster, args, work)
+    finally:
+        cluster.close()
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Story placement as a poll does it: signatures from the parse workers, the index read once per
+write batch. Both must place every article exactly where one-at-a-time placement puts it."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from curator import stories
+from curator.poll import parse_and_match
+from curator.polltypes import EntryData
+from curator.store import Store
+from curator.types import Topic
+
+DATA = Path(__file__).parent / "data" / "stories"
+BASE = datetime(2026, 3, 2, 8, tzinfo=UTC)
+
+
+def _articles(name: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = yaml.safe_load((DATA / name).read_text())["items"]
+    return sorted(items, key=lambda it: it["hours"])
+
+
+def _entry(i: int, it: dict[str, Any]) -> EntryData:
+    return EntryData(key=f"k{i}", url=f"https://{_slug(it['source'])}.example/{i}", link=None,
+                     title=it["title"], summary="", content="", text=it.get("summary") or "",
+                     published=None)
+
+
+def _slug(source: str) -> str:
+    return "".join(c for c in source.lower() if c.isalnum())
+
+
+def _place(tmp: Path, items: list[dict[str, Any]], *, batched: bool, signed: bool
+           ) -> dict[str, set[str]]:
+    """Store the articles as polls would; each story as the set of its articles' URLs."""
+    store = Store(tmp / f"{batched}-{signed}.db")
+    outlets = sorted({it["source"] for it in items})
+    store.sync_sources([(f"https://{_slug(o)}.example/feed", o, None) for o in outlets], BASE)
+    source_of = {s.name: s.id for s in store.sources()}
+    # A poll's batch: the articles of a six-hour block, in one transaction.
+    blocks: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+    for i, it in enumerate(items):
+        blocks.setdefault(it["hours"] // 6 if batched else i, []).append((i, it))
+    for block in blocks.values():
+        with store.write_batch() if batched else store.write():
+            for i, it in block:
+                e = _entry(i, it)
+                sigs = [stories.signature(e.title, e.text)] if signed else None
+                store.save_entries(source_of[it["source"]], [e], [["news"]],
+                                   BASE + timedelta(hours=it["hours"]), None, sigs)
+    groups = {c.url: {c.url, *(a.url for a in c.also)} for c in store.candidates(limit=None)}
+    store.close()
+    return groups
+
+
+@pytest.mark.parametrize("name", ["tuning.yaml", "held_out.yaml", "held_out_beat.yaml"])
+def test_batched_and_signed_placement_groups_as_one_at_a_time(tmp_path: Path, name: str) -> None:
+    items = _articles(name)
+    alone = _place(tmp_path, items, batched=False, signed=False)
+    assert any(len(g) > 1 for g in alone.values())  # the set has stories to find
+    assert _place(tmp_path, items, batched=True, signed=False) == alone
+    assert _place(tmp_path, items, batched=True, signed=True) == alone
+
+
+def test_a_batch_finds_the_stories_its_own_earlier_arrivals_made(backend: Any) -> None:
+    store = Store(backend)
+    store.sync_sources([(f"https://o{i}.example/feed", f"O{i}", None) for i in range(3)], BASE)
+    ids = [s.id for s in sorted(store.sources(), key=lambda s: s.url)]
+    titles = ["Bank of England cuts interest rates to 4.5%",
+              "Bank of England lowers base rate to 4.5% and halves growth forecast",
+              "BoE cuts Bank Rate to 4.5% as two policymakers back bigger cut"]
+    with store.write_batch():
+        for n, (source, title) in enumerate(zip(ids, titles, strict=True)):
+            e = EntryData(key="boe", url=f"https://o{n}.example/boe", link=None, title=title,
+                          summary="", content="", published=None,
+                          text="The Monetary Policy Committee voted 7-2 to cut Bank Rate to 4.5%.")
+            # An arrival with an earlier clock than the one before it reads the index afresh.
+            store.save_entries(source, [e], [["economy"]], BASE + timedelta(minutes=(5, 1, 9)[n]))
+    [story] = store.candidates(limit=None)
+    assert len(story.also) == 2
+
+
+def test_an_entry_moved_to_another_url_is_placed_by_its_new_text(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    store.sync_sources([("https://a.example/feed", "A", None),
+                        ("https://b.example/feed", "B", None)], BASE)
+    a, b = (s.id for s in sorted(store.sources(), key=lambda s: s.url))
+    boe = ("Bank of England cuts interest rates to 4.5%",
+           "The Monetary Policy Committee voted 7-2 to cut Bank Rate to 4.5%.")
+    store.save_entries(a, [EntryData(key="x", url="https://a.example/boe", link=None,
+                                     title=boe[0], summary="", content="", text=boe[1])],
+                       [["economy"]], BASE)
+    tesla = EntryData(key="t", url="https://b.example/tesla", link=None, summary="", content="",
+                      title="Tesla recalls two million cars over Autopilot",
+                      text="NHTSA said the Autopilot software may be misused.")
+    store.save_entries(b, [tesla], [["cars"]], BASE)
+    # B's entry is rewritten: another URL, and now it reports the rate cut.
+    moved = EntryData(key="t", url="https://b.example/boe-cut", link=None, summary="",
+                      content="", title="Bank of England lowers base rate to 4.5%",
+                      text="The MPC voted 7-2 to cut Bank Rate to 4.5%, its first cut this year.")
+    store.save_entries(b, [moved], [["economy"]], BASE + timedelta(minutes=10))
+    [cut] = [c for c in store.candidates(limit=None) if c.url == "https://a.example/boe"]
+    assert [x.url for x in cut.also] == ["https://b.example/boe-cut"]
+
+
+FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<link>https://o.example/</link><description>d</description>
+<item><title>US FTC sues Amazon, alleging it tricked users into Prime sign-ups</title>
+<link>https://o.example/prime</link><description>The Federal Trade Commission on Wednesday sued
+Amazon.com over Prime cancellations, a $2.5bn case.</description></item>
+<item><title>Gardening tips for the weekend</title><link>https://o.example/garden</link>
+<description>Plant bulbs before the frost.</description></item>
+</channel></rss>"""
+
+
+def test_worker_signatures_are_the_ones_placement_computes() -> None:
+    topics = (Topic(name="tech", title="Tech", any=("Amazon",)),)
+    parsed, matched, sigs = parse_and_match("https://o.example/feed", FEED.encode(), {}, topics,
+                                            True)
+    assert matched == [["tech"], []]
+    assert sigs is not None and sigs[1] is None
+    prime = parsed.entries[0]
+    assert sigs[0] == stories.signature(prime.title, prime.text)
+    # They travel back from the worker pickled: what arrives is what was computed.
+    assert pickle.loads(pickle.dumps(sigs[0])) == sigs[0]
+    assert parse_and_match("https://o.example/feed", FEED.encode(), {}, topics)[2] is None
+
+
+def test_forked_workers_share_the_word_tables_the_poll_loaded(tmp_path: Path) -> None:
+    """A first poll's workers sign entries with the tables the poll loaded before forking."""
+    script = textwrap.dedent(f"""
+        import sys
+        from curator.poll import parser_pool, parse_and_match
+        from curator.types import Topic
+
+        def loaded():
+            return "wordfreq" in sys.modules
+
+        topics = (Topic(name="tech", title="Tech", any=("Amazon",)),)
+        assert not loaded()
+        with parser_pool(8, sign=True) as (pool, signing):
+            assert signing
+            assert pool.submit(loaded).result()  # inherited, not loaded on first use
+            sigs = pool.submit(parse_and_match, "https://o.example/f", {FEED.encode()!r}, {{}},
+                               topics, signing).result()[2]
+            assert sigs[0] is not None and sigs[1] is None
+        with parser_pool(8) as (pool, signing):
+            assert not signing
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.stdout.strip() == "ok", out.stderr
