@@ -255,12 +255,11 @@ def pg_server():
 
 @pytest.fixture
 def pg_url(pg_server):
-    """The URL of a fresh, empty, migrated PostgreSQL database, dropped after the test."""
-    from pg import TEMPLATE
-
-    name = pg_server.create(template=TEMPLATE)
+    """The URL of an empty, migrated PostgreSQL database of the test's own (emptied after the
+    test for a later one, or dropped if the test changed its schema)."""
+    name = pg_server.checkout()
     yield pg_server.url(name)
-    pg_server.drop(name)
+    pg_server.checkin(name)
 
 
 @pytest.fixture

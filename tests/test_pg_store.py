@@ -221,6 +221,26 @@ def test_wrong_password_missing_database_and_no_server_are_one_line_each(pg_serv
     _one_clear_line(out, f"127.0.0.1:{port}/news", "cannot reach")
 
 
+def test_a_user_who_may_not_make_tables_is_told_what_to_do(pg_server, pg_blank_url, tmp_path):
+    from pg import PASSWORD
+
+    name = pg_blank_url.rsplit("/", 1)[1]
+    with pg_server.admin() as admin:
+        admin.execute("DROP ROLE IF EXISTS reader")
+        admin.execute(f"CREATE ROLE reader LOGIN PASSWORD '{PASSWORD}'")
+    try:
+        url = pg_blank_url.replace("//curator:", "//reader:")
+        out = _cli(write_config(tmp_path, [], database=url))
+        _one_clear_line(out, f"reader@127.0.0.1:{pg_server.port}/{name}", "createdb --owner")
+    finally:
+        from curator.store.backend import drain
+
+        drain()
+        with pg_server.admin() as admin:
+            admin.execute("REASSIGN OWNED BY reader TO curator")
+            admin.execute("DROP ROLE reader")
+
+
 def test_backups_point_to_postgresql_s_tools(pg_url, tmp_path):
     from curator.core import Curator
 

@@ -72,6 +72,18 @@ def _search_config(conn: Connection) -> None:
 
 def migrate_postgres(conn: Connection, where: str) -> None:
     """Bring the database to this version's schema; nothing to do costs one query."""
+    import psycopg
+
+    try:
+        _migrate(conn, where)
+    except psycopg.errors.InsufficientPrivilege as e:
+        why = " ".join(str(e).split())
+        raise DatabaseUnavailable(
+            f"database {where}: its user may not make curator's tables there ({why}); give "
+            f"curator a database its user owns (createdb --owner USER NAME)") from None
+
+
+def _migrate(conn: Connection, where: str) -> None:
     names = applied(conn)
     if tuple(names) == MIGRATIONS:
         return

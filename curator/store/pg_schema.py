@@ -15,19 +15,11 @@ index, where SQLite has FTS5, in its own text search configuration (SEARCH_CONFI
 
 from __future__ import annotations
 
-#: The migrations the baseline holds, in order.
-BASELINE_NAMES: tuple[str, ...] = (
-    "0001_initial",
-    "0002_indexes_for_retention",
-    "0003_note_html_cache",
-    "0004_activity_log",
-    "0005_stories",
-    "0006_editor_session_generation",
-    "0007_relevance",
-    "0008_search_index",
-    "0009_candidate_seen",
-    "0010_story_article_ids",
-)
+from ..schema import MIGRATIONS
+
+#: The migrations the baseline holds, in order: every one up to this one.
+BASELINE_LAST = "0010_story_article_ids"
+BASELINE_NAMES: tuple[str, ...] = MIGRATIONS[:MIGRATIONS.index(BASELINE_LAST) + 1]
 
 #: The table that records the applied migrations (sqlite-utils keeps `_sqlite_migrations`).
 MIGRATIONS_TABLE = """
