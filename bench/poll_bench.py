@@ -40,6 +40,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 from typing import IO
@@ -158,8 +159,8 @@ def _words(rng: random.Random, pool: list[str], feed: int, key: str, when: datet
 
 
 def _item(rng: random.Random, pool: list[str], feed: int, key: str, when: datetime,
-          matched: bool, shared: int | None) -> str:
-    title, link, body = _words(rng, pool, feed, key, when, matched, shared)
+          matched: bool, shared: int | None, words: tuple[str, str, str] | None = None) -> str:
+    title, link, body = words or _words(rng, pool, feed, key, when, matched, shared)
     return (
         "<item>"
         f"<title>{escape(title, quote=False)}</title>"
@@ -176,18 +177,20 @@ def _item(rng: random.Random, pool: list[str], feed: int, key: str, when: dateti
 # looks like: HTML escaped or in CDATA, WordPress-style content:encoded with its namespaces,
 # the same with Media RSS images (as news sites write them), Atom with html content, feeds of a
 # third to three times --items items. "worst" is the mixed feeds with a topic
-# term in nine items out of ten.
-MIXES = ("escaped", "mixed", "worst")
+# term in nine items out of ten. "news" is the mixed feeds with news articles instead of word
+# salad (see below): what story grouping meets in the wild.
+MIXES = ("escaped", "mixed", "worst", "news")
 _STYLES = ("escaped", "wordpress", "atom", "media")
 _STYLE_WEIGHTS = (0.25, 0.25, 0.15, 0.35)
 
 
 def _item_mixed(rng: random.Random, pool: list[str], feed: int, key: str, when: datetime,
-                matched: bool, shared: int | None, style: str) -> str:
-    """One item (or Atom entry) in the given style, with the same words as _item."""
+                matched: bool, shared: int | None, style: str,
+                words: tuple[str, str, str] | None = None) -> str:
+    """One item (or Atom entry) in the given style, with the same words as _item (or these)."""
     if style == "escaped":
-        return _item(rng, pool, feed, key, when, matched, shared)
-    title, link, body = _words(rng, pool, feed, key, when, matched, shared)
+        return _item(rng, pool, feed, key, when, matched, shared, words)
+    title, link, body = words or _words(rng, pool, feed, key, when, matched, shared)
     lead = body.split("</p>", 1)[0] + " […]</p>"
     if style in ("wordpress", "media"):
         media = ""
@@ -258,6 +261,11 @@ def _feed_mixed(feed: int, items: list[str], when: datetime, style: str) -> byte
     return (head + "".join(items) + "</channel>\n</rss>\n").encode("utf-8")
 
 
+def _feed_size(rng: random.Random, n_items: int) -> int:
+    """Most feeds are short, a few are long: a third, as many, or three times n_items."""
+    return rng.choices([max(n_items // 3, 1), n_items, n_items * 3], [0.3, 0.55, 0.15])[0]
+
+
 def _feed(feed: int, items: list[str], when: datetime) -> bytes:
     head = (
         '<?xml version="1.0" encoding="utf-8"?>\n'
@@ -268,6 +276,218 @@ def _feed(feed: int, items: list[str], when: datetime) -> bytes:
         f"<lastBuildDate>{format_datetime(when, usegmt=True)}</lastBuildDate>\n"
     )
     return (head + "".join(items) + "</channel>\n</rss>\n").encode("utf-8")
+
+
+# ---------------------------------------------------------------- --mix news: stories, not salad
+
+# --mix news writes articles as news outlets do: most report an event no other feed carries, and
+# some events are carried by 2 to 10 outlets, each with its own title and lede (templates filled
+# with the event's companies, people, regulators, places and amounts; a different template per
+# outlet). A few per cent concern the topics. The articles' bodies continue with the paragraph
+# pool, as the other mixes do.
+_COMPANIES = """Amazon Meta Google Apple Microsoft TikTok Snap Uber Lyft Airbnb Netflix Spotify
+Nvidia Intel AMD Qualcomm Samsung Sony Tesla Rivian Ford Boeing Airbus Pfizer Moderna Bayer
+Siemens Shell BP Unilever Nestle Visa Mastercard PayPal Stripe Klarna Revolut Shopify Zoom Oracle
+Salesforce IBM Cisco Dell Intuit Adobe OpenAI Anthropic Palantir Roblox Discord Reddit Pinterest
+Telegram WhatsApp Instagram YouTube Binance Coinbase Robinhood Vodafone Ericsson Nokia Alibaba
+Tencent Baidu ByteDance Xiaomi Huawei Sega Nintendo Ubisoft Valve Epic Grindr Tinder Bumble
+DoorDash Instacart Deliveroo Zalando Ocado Tesco Walmart Target Costco Disney Paramount Warner
+Comcast Verizon AT&T T-Mobile Orange Telefonica Lufthansa Ryanair easyJet Maersk FedEx UPS""".split()  # noqa: SIM905
+_FIRST = """Maria James Aisha Chen Lars Sofia Omar Priya Daniel Elena Kwame Yuki Hannah Mateo Fatima
+Olivier Ingrid Ravi Grace Tomasz Leila Pedro Anna Hiroshi Nadia Samuel Chloe Viktor Amara Jonas""".split()  # noqa: SIM905
+_LAST = """Okafor Lindqvist Moreau Nakamura Haddad Kowalski Fernandes Schmidt Adeyemi Rossi Brennan
+Castillo Novak Yilmaz Petrov Andersen Dubois Mehta Oyelaran Gallagher Varga Sato Hussain Lindgren
+Caruso Eriksen Mwangi Torres Keller Banerjee""".split()  # noqa: SIM905
+_PLACES = """Seattle Austin Denver Boston Chicago Atlanta Dublin London Manchester Leeds Paris Lyon
+Berlin Munich Hamburg Madrid Barcelona Lisbon Milan Rome Warsaw Prague Vienna Stockholm Oslo
+Helsinki Copenhagen Amsterdam Brussels Zurich Toronto Vancouver Montreal Sydney Melbourne Auckland
+Singapore Seoul Tokyo Osaka Mumbai Bangalore Nairobi Lagos Johannesburg Cairo Dubai Istanbul
+Mexico City Bogota Lima Santiago Sao Paulo""".replace("Mexico City", "Mexico_City").replace(
+    "Sao Paulo", "Sao_Paulo").split()
+_REGULATORS = ["the FTC", "the SEC", "the Justice Department", "the European Commission",
+               "the CMA", "Ofcom", "the CNIL", "Ireland's Data Protection Commission",
+               "the Bundeskartellamt", "Japan's Fair Trade Commission", "the ACCC", "the FCC",
+               "the CFPB", "Texas attorney general", "New York attorney general",
+               "California's privacy agency", "Brazil's CADE", "India's CCI"]
+_ISSUES = ["hidden fees", "misleading ads", "driver pay", "warehouse safety", "price fixing",
+           "fake reviews", "subscription traps", "delivery delays", "battery fires",
+           "accessibility failures", "unpaid overtime", "emissions claims", "loyalty points",
+           "refund refusals", "cloud outages", "tax arrangements", "patent licensing",
+           "merger terms", "pension cuts", "seller terms"]
+# Issues that the bench topics match (BENCH_TOPICS): an event about one of them is a match.
+_TOPICAL = ["antitrust practices", "an alleged search monopoly", "Section 230 immunity",
+            "content moderation failures", "child safety on its app", "age verification rules",
+            "selling data to data brokers", "location surveillance", "subpoenas for user chats"]
+_PRODUCTS = ["smart glasses", "electric van", "AI assistant", "folding phone", "game console",
+             "payments card", "streaming bundle", "delivery drone", "home robot", "chip",
+             "satellite service", "fitness ring", "cloud region", "translation earbuds"]
+# Per kind: title templates and lede templates, each outlet taking its own. An event's details
+# (`detail`, `thing`: words drawn from thousands) are what its reports share and other events of
+# the same kind, company or regulator do not, as in the news.
+_KINDS: dict[str, tuple[list[str], list[str]]] = {
+    "suit": (["{reg_t} sues {co} over {issue}", "{co} hit with lawsuit over {detail}",
+              "{reg_t} takes {co} to court over {detail}, alleging {issue}",
+              "{co} faces {reg} legal action in row over {detail}",
+              "Lawsuit accuses {co} of {issue} in {detail} scheme"],
+             ["{reg_t} filed a lawsuit against {co} in {place} on {day} over its {detail}, "
+              "accusing it of {issue} and seeking {amount}.",
+              "{co} was sued by {reg} over {issue}; the complaint, filed in {place}, centres on "
+              "the {detail} and the {thing} and asks for {amount}.",
+              "In a complaint filed in {place}, {reg} says {co} used its {detail} for {issue}. "
+              "It wants {amount} and an end to the {thing}."]),
+    "fine": (["{co} fined {amount} by {reg} over {issue}",
+              "{reg_t} hits {co} with {amount} penalty over {detail}",
+              "{co} must pay {amount} after {reg} probe into {detail}",
+              "Record {amount} fine for {co} over {detail} and {thing}"],
+             ["{reg_t} fined {co} {amount} on {day} after an investigation into its {detail} "
+              "that began in {place}.",
+              "{co} will pay {amount} to settle {reg}'s case over {issue} and its {detail}, the "
+              "regulator said in {place}.",
+              "The {amount} penalty ends a two-year inquiry by {reg} into the {thing} and "
+              "{detail} at {co}."]),
+    "deal": (["{co} to buy {co2} for {amount}", "{co} agrees {amount} takeover of {co2}",
+              "{co2} accepts {amount} offer from {co} to gain {detail}",
+              "{co} strikes {amount} deal for {co2}'s {thing} business"],
+             ["{co} agreed on {day} to acquire {co2}, maker of {detail}, for {amount} in a deal "
+              "announced in {place}.",
+              "The {amount} acquisition of {co2} by {co} gives it the {thing} and {detail}.",
+              "{co2} shareholders will receive {amount} under the agreement with {co}, which "
+              "wants its {detail}."]),
+    "jobs": (["{co} to cut {n} jobs in {place}", "{co} plans {n} layoffs at {detail} unit",
+              "{n} jobs to go at {co}'s {place} {thing} operation",
+              "{co} confirms {n} redundancies as {detail} falters"],
+             ["{co} said on {day} it would cut {n} jobs at its {place} site, blaming weak demand "
+              "for {detail}.",
+              "About {n} workers at {co}'s {thing} operation in {place} will lose their jobs.",
+              "{co} is closing its {detail} unit in {place} with the loss of {n} roles, {person} "
+              "told staff."]),
+    "breach": (["{co} says hackers stole data of {n} customers",
+                "{detail} breach at {co} exposes {n} accounts",
+                "{co} hit by cyberattack on {thing} affecting {n} users",
+                "{n} customers' details taken in {co} {detail} hack"],
+               ["{co} disclosed on {day} that attackers used its {detail} to reach records of "
+                "{n} customers.",
+                "Hackers got into {co}'s {thing} systems in {place} and took data on {n} users.",
+                "{co} is notifying {n} customers whose details were stolen through the {detail}, "
+                "{person} said."]),
+    "ceo": (["{person} to step down as {co} chief executive",
+             "{co} names {person2} to replace {person} as CEO",
+             "{co} boss {person} quits after {detail} row",
+             "{person} leaves {co}; {person2} takes over"],
+            ["{co} said on {day} that {person} will leave as chief executive after the {detail} "
+             "affair, with {person2} taking over.",
+             "{person}, who ran {co}'s {thing} push, is stepping down; {person2} succeeds them.",
+             "The board of {co} in {place} appointed {person2} after {person} resigned over "
+             "the {detail}."]),
+    "launch": (["{co} unveils {product} priced at {price}",
+                "{co}'s new {product} with {detail} goes on sale for {price}",
+                "First look: {co} {product} costs {price}",
+                "{co} launches {detail} {product} in {place}"],
+               ["{co} showed its {product} with {detail} in {place} on {day}; it will cost "
+                "{price}.",
+                "The {product} from {co} goes on sale next month at {price}, with {detail} and "
+                "a {thing}, {person} said.",
+                "{co} is betting on a {price} {product} with {detail}, unveiled in {place}."]),
+    "ruling": (["Judge rules against {co} in {detail} case",
+                "Court in {place} finds {co} liable over {issue}",
+                "{co} loses {detail} case, ordered to pay {amount}",
+                "{co} must pay {amount} after {place} court ruling on {thing}"],
+               ["A judge in {place} ruled on {day} that {co} was liable for {issue} over its "
+                "{detail} and ordered it to pay {amount}.",
+                "{co} lost a case over its {detail} in {place}; damages were set at {amount}.",
+                "The ruling in {place} orders {co} to pay {amount} over the {thing} and {issue}; "
+                "{co} said it would appeal."]),
+}
+
+
+@lru_cache(maxsize=1)
+def _detail_words() -> list[str]:
+    """Words for events' details: English words of middling frequency (wordfreq's list)."""
+    from wordfreq import top_n_list
+
+    return [w for w in top_n_list("en", 30000)[6000:] if w.isalpha() and w.isascii()
+            and len(w) >= 5]
+
+
+def _amount(rng: random.Random) -> str:
+    value = rng.choice([rng.randint(2, 99), rng.randint(100, 950)])
+    return rng.choice(["${v}m", "${v} million", "£{v}m", "€{v}m", "${v}bn"]).format(v=value)
+
+
+def _event(rng: random.Random, topical: bool) -> dict[str, str]:
+    """One event: its kind and the names, places and figures its reports share."""
+    kind = rng.choice(list(_KINDS))
+    co, co2 = rng.sample(_COMPANIES, 2)
+    person, person2 = (f"{rng.choice(_FIRST)} {rng.choice(_LAST)}" for _ in range(2))
+    reg = rng.choice(_REGULATORS)
+    return {"kind": kind, "co": co, "co2": co2, "person": person, "person2": person2,
+            "reg": reg, "reg_t": reg[:1].upper() + reg[1:],
+            "issue": rng.choice(_TOPICAL if topical else _ISSUES),
+            "topical": "yes" if topical else "",
+            "place": rng.choice(_PLACES).replace("_", " "), "amount": _amount(rng),
+            "n": f"{rng.randint(2, 90) * 100:,}", "product": rng.choice(_PRODUCTS),
+            "price": f"${rng.randint(2, 40) * 50 - 1:,}",
+            "day": rng.choice(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]),
+            "turn": str(rng.randrange(8)),
+            "detail": " ".join(rng.sample(_detail_words(), 2)),
+            "thing": rng.choice(_detail_words())}
+
+
+def _report(rng: random.Random, event: dict[str, str], rank: int) -> tuple[str, str]:
+    """The title and lede of the event's `rank`-th outlet: each its own template, as far as
+    there are templates, then with the place or a label added."""
+    titles, ledes = _KINDS[event["kind"]]
+    turn = int(event["turn"]) + rank
+    title = titles[turn % len(titles)].format(**event)
+    if turn >= len(titles):
+        title = rng.choice(["{place}: {t}", "{t} - report", "Update: {t}", "{t}, sources say"]
+                           ).format(t=title, place=event["place"])
+    lede = ledes[(turn + rng.randrange(2)) % len(ledes)].format(**event)
+    if event["topical"] and event["issue"] not in title + lede:
+        lede += rng.choice([" It comes amid scrutiny of {issue}.", " Critics cite {issue}.",
+                            " The case adds to questions over {issue}."]).format(**event)
+    return title, lede
+
+
+SHARED_SHARE = 0.2  # of --mix news items, those reporting an event other outlets carry too
+TOPICAL_SHARE = 0.06  # of events, those about a topic
+
+
+def _news_items(rng: random.Random, counts: list[int], base: datetime
+                ) -> list[list[tuple[datetime, str, str, int]]]:
+    """Each feed's (time, title, lede, event number) items, newest first: shared events and
+    its own."""
+    total = sum(counts)
+    slots: list[list[tuple[datetime, str, str, int]]] = [[] for _ in counts]
+    shared = events = 0
+    while shared < SHARED_SHARE * total:
+        event = _event(rng, rng.random() < TOPICAL_SHARE)
+        k = rng.choice([2, 2, 2, 2, 3, 3, 3, 4, 4, 5, 6, 8, 10])
+        feeds = [f for f in rng.sample(range(len(counts)), min(k, len(counts)))
+                 if len(slots[f]) < counts[f]]
+        start = base - timedelta(minutes=rng.randint(120, 2400))
+        for rank, f in enumerate(feeds):
+            title, lede = _report(rng, event, rank)
+            slots[f].append((start + timedelta(minutes=rng.randint(0, 300)), title, lede, events))
+        shared += len(feeds)
+        events += 1
+    for f, count in enumerate(counts):
+        for j in range(count - len(slots[f])):
+            event = _event(rng, rng.random() < TOPICAL_SHARE)
+            title, lede = _report(rng, event, 0)
+            slots[f].append((base - timedelta(hours=j + f % 24, minutes=rng.randint(0, 59)),
+                             title, lede, events))
+            events += 1
+        slots[f].sort(reverse=True)
+    return slots
+
+
+def _news_words(rng: random.Random, pool: list[str], feed: int, key: str, when: datetime,
+                title: str, lede: str) -> tuple[str, str, str]:
+    """A news item's title, link and HTML body: the lede, then paragraphs from the pool."""
+    link = f"https://site{feed}.example.com/{when:%Y/%m}/{key}?utm_medium=rss"
+    body = f"<p>{escape(lede, quote=False)}</p>" + "".join(rng.choice(pool) for _ in range(2))
+    return title, link, body
 
 
 def generate(n_feeds: int, n_items: int, seed: int = 1, mix: str = "escaped") -> Path:
@@ -293,13 +513,27 @@ def generate(n_feeds: int, n_items: int, seed: int = 1, mix: str = "escaped") ->
     base = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     n_changed = 0
     total = 0
+    news: list[list[tuple[datetime, str, str, int]]] | None = None
+    truth: dict[str, int] = {}  # --mix news: each item's event, to score the grouping by
+    shapes: list[tuple[str, int]] = []
+    if mix == "news":
+        shapes = [(rng.choices(_STYLES, _STYLE_WEIGHTS)[0], _feed_size(rng, n_items))
+                  for _ in range(n_feeds)]
+        news = _news_items(rng, [count for _, count in shapes], base)
     for f in range(n_feeds):
         items = []
         style, count = "escaped", n_items
-        if mix != "escaped":
+        if news is not None:
+            style, count = shapes[f]
+            for j, (when, title, lede, event) in enumerate(news[f]):
+                truth[f"site{f}.example.com/item-{j}"] = event
+                words = _news_words(rng, pool, f, f"item-{j}", when, title, lede)
+                items.append(_item_mixed(rng, pool, f, f"item-{j}", when, False, None, style,
+                                         words))
+            count = 0
+        elif mix != "escaped":
             style = rng.choices(_STYLES, _STYLE_WEIGHTS)[0]
-            # Most feeds are short, a few are long: a third, as many, or three times n_items.
-            count = rng.choices([max(n_items // 3, 1), n_items, n_items * 3], [0.3, 0.55, 0.15])[0]
+            count = _feed_size(rng, n_items)
         for j in range(count):
             shared = rng.randrange(5000) if rng.random() < 0.02 else None
             when = base - timedelta(hours=j + f % 24)
@@ -312,10 +546,16 @@ def generate(n_feeds: int, n_items: int, seed: int = 1, mix: str = "escaped") ->
         name = f"f{f:05d}.xml"
         (v1 / name).write_bytes(body)
         if f % round(1 / CHANGED_SHARE) == 0:
-            fresh = [_item_mixed(rng, pool, f, f"new-{j}", base + timedelta(hours=j + 1),
-                                 rng.random() < match_share, None, style)
-                     for j in range(NEW_ITEMS_PER_CHANGED_FEED)]
-            keep = items[: max(count - NEW_ITEMS_PER_CHANGED_FEED, 0)]
+            fresh = []
+            for j in range(NEW_ITEMS_PER_CHANGED_FEED):
+                when = base + timedelta(hours=j + 1)
+                words = None
+                if news is not None:
+                    title, lede = _report(rng, _event(rng, rng.random() < TOPICAL_SHARE), 0)
+                    words = _news_words(rng, pool, f, f"new-{j}", when, title, lede)
+                fresh.append(_item_mixed(rng, pool, f, f"new-{j}", when,
+                                         rng.random() < match_share, None, style, words))
+            keep = items[: max(len(items) - NEW_ITEMS_PER_CHANGED_FEED, 0)]
             (v2 / name).write_bytes(
                 _feed_mixed(f, fresh + keep, base + timedelta(hours=3), style))
             n_changed += 1
@@ -324,6 +564,8 @@ def generate(n_feeds: int, n_items: int, seed: int = 1, mix: str = "escaped") ->
                 os.link(v1 / name, v2 / name)
             except OSError:
                 shutil.copyfile(v1 / name, v2 / name)
+    if truth:
+        (root / "truth.json").write_text(json.dumps(truth))
     manifest.write_text(json.dumps({**want}))
     (root / "stats.json").write_text(json.dumps({"changed": n_changed,
                                                  "avg_bytes": total // max(n_feeds, 1)}))
@@ -788,7 +1030,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mix", choices=MIXES, default="escaped",
                    help="escaped: every feed RSS with escaped HTML (default); mixed: escaped, "
                         "CDATA with content:encoded and Atom, 10 to 90 items, 3%% matching; "
-                        "worst: mixed with 90%% of items matching a topic")
+                        "worst: mixed with 90%% of items matching a topic; news: mixed with "
+                        "news articles, a fifth of them carried by 2 to 10 outlets")
     p.add_argument("--json-out", type=Path, help="also write the results as JSON here")
     p.add_argument("--curator-cmd", metavar="CMD",
                    help="run this command as curator, e.g. 'env PYTHONPATH=/tmp/old python -m "
@@ -834,6 +1077,8 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(kind, tmp)
     # A SIGTERM must run the finally below, or the server would outlive the benchmark.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Ctrl-C stops the bench even when it was started with SIGINT ignored (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     urls = [f"http://127.0.0.1:{server.port}/f{i:05d}.xml" for i in range(args.feeds)]
     config = write_curator_config(tmp / "curator", urls, args.concurrency)
     runs: list[Run] = []

@@ -7,9 +7,10 @@ article belongs to a story it found through those keys (`best_story`).
 Word overlap alone confuses "FTC sues Amazon over Prime" with "FTC's Amazon monopoly case", so
 the judgement combines several signals: how rare the shared words are in English (wordfreq),
 names folded with their initials ("Federal Trade Commission" is "FTC"), amounts and figures that
-agree or contradict, the titles' character similarity (rapidfuzz) and the time apart. Precision
-matters more than recall: a missed grouping costs the editor a second look, a wrong one hides a
-story.
+agree or contradict, the titles' character similarity (rapidfuzz), the time apart, what the titles
+say happened (sued, ruled, sentenced: the next step of a case is another story) and whom they
+name (the same state suing another company; another bank). Precision matters more than recall: a
+missed grouping costs the editor a second look, a wrong one hides a story.
 """
 
 from __future__ import annotations
@@ -26,6 +27,22 @@ from typing import Any, NamedTuple
 THRESHOLD = 0.28
 #: Below this share of words other than names in common, sharing names is not enough.
 CONTENT_MIN = 0.08
+#: A score is multiplied by this when the titles report different kinds of event.
+EVENT_CONFLICT = 0.4
+#: ... and raised by this when they report the same kind and share a name (both say "sues").
+EVENT_AGREE = 0.05
+#: ... multiplied by this when they report the same kind, each naming someone the other does not
+#: (a state suing Snap, the same state suing Meta).
+NAME_CONFLICT = 0.5
+#: ... and by this when one names a bank (court, act...) and the other another one.
+KIND_CONFLICT = 0.5
+#: A name's words this rare or rarer tell it apart (in "Signature Bank", "Bank" names the kind).
+NAME_WEIGHT = 1.0
+#: Two different stems that start with this many letters in common count as nearly the same
+#: ("monopolized" and "monopolist"); shorter ones must match whole.
+PREFIX = 5
+#: ... among an article's this many rarest such words.
+MAX_STARTS = 8
 #: Index keys per article: its rarest terms and its figures.
 MAX_KEYS = 10
 #: An arriving article is compared with at most this many of a story's articles (a story carried
@@ -42,6 +59,7 @@ _AMOUNT = re.compile(
     re.IGNORECASE)
 _SCALES = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9, "million": 1e6,
            "mn": 1e6, "m": 1e6, "thousand": 1e3, "k": 1e3}
+_TOKEN = re.compile(r"[^\W\d_](?:[\w'’.-]*\w)?|[^\w\s]|\d+", re.UNICODE)
 _CONNECTORS = {"and", "of", "for", "the", "&"}
 # Titles made only of these words (and numbers, dates, punctuation) are a format, not a story.
 _GENERIC = {
@@ -71,6 +89,44 @@ _NEWSY = {
 }
 
 
+# What happened, by the title's verbs: a lawsuit, the ruling on it, the appeal, the settlement, the
+# verdict, the sentence are each their own story about the same people. Word forms, not stems
+# ("rules" as in "tech rules" is no ruling; see _events).
+_EVENT_WORDS = {
+    "sue": "sue sues sued suing lawsuit lawsuits countersues accuse accuses accused",
+    "rule": "ruled ruling rulings upholds upheld uphold overturns overturned overturn dismisses "
+            "dismissed dismissal voids voided invalidates",
+    "appeal": "appeal appeals appealed appealing",
+    "settle": "settle settles settled settlement settlements",
+    "verdict": "convicts convicted conviction verdict verdicts guilty acquitted acquits acquittal",
+    "plea": "plead pleads pleaded admits admitted guilty",
+    "sentence": "sentenced sentencing prison jailed jail jails",
+    "probe": "probe probes investigation investigations investigate investigates investigating "
+             "inquiry raid raided raids",
+    "fine": "fine fines fined penalty penalties penalise penalises penalised penalize penalizes "
+            "penalized",
+    "arrest": "arrest arrests arrested detained detains detain custody",
+    "charge": "charged indicted indicts indictment",
+    "trial": "trial trials hearing hearings hears arguments testifies testify testified testimony grilled",
+    "enact": "passes passed clears cleared approves approved approval vote votes voted adopts "
+             "adopted",
+    "advance": "advances advanced",
+    "in-force": "force effect",
+    "depart": "fired ousted ouster oust ousts resigns resigned resignation quits quit sacks "
+              "sacked",
+    "hire": "hires hired appoints appointed",
+    "sign": "signs signed",
+    "layoff": "layoffs layoff",
+}
+_EVENTS = {w: frozenset(c for c, ws in _EVENT_WORDS.items() if w in ws.split())
+           for ws in _EVENT_WORDS.values() for w in ws.split()}
+# These read as a ruling only from a court.
+_COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": "rule",
+                 "blocks": "rule", "backs": "rule", "sides": "rule", "strikes": "rule",
+                 "loses": "rule", "wins": "rule"}
+_COURTS = {"court", "courts", "judge", "judges", "justices", "circuit", "tribunal", "jury"}
+
+
 class Signature(NamedTuple):
     """What the judgement needs of one article: weighted terms, figures, title, keys.
 
@@ -86,6 +142,11 @@ class Signature(NamedTuple):
     title: str
     generic: bool
     keys: tuple[str, ...]
+    events: frozenset[str]    # what the title says happened (see _EVENT_WORDS)
+    # The title's names, each as its telling stems and the kind it ends with ("bank" or "").
+    runs: tuple[tuple[tuple[str, ...], str], ...]
+    # Each PREFIX-letter beginning of its longer terms, and the heaviest term that has it.
+    starts: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -138,6 +199,8 @@ def _pieces(word: str) -> tuple[tuple[str, float], ...]:
     word = word.replace("’", "'").strip("'.-")
     if word.endswith("'s"):
         word = word[:-2]
+    if "." in word and len(word) <= 8:
+        word = word.replace(".", "")  # "A.I." is "AI", "C.E.O.s" are "CEOs"
     out = []
     for piece in word.split("-") if "-" in word else (word,):
         weight = _rarity(piece)
@@ -202,6 +265,87 @@ def _initials(text: str) -> list[str]:
     return out
 
 
+def _name_runs(title: str, names: set[str], lower: set[str],
+               title_case: bool) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """The names in a title: each its telling stems and the kind it ends with, if it says one.
+
+    "Signature Bank" is (("signatur",), "bank"); "Snap" is (("snap",), ""). In a Title Case
+    title a capital says nothing: there a word is a name if the summary writes it as one.
+    """
+    runs: list[tuple[tuple[str, ...], str]] = []
+    run: list[tuple[str, float]] = []
+    spelled = False  # whether the run has a word that is not an acronym
+    for n, raw in enumerate(_TOKEN.findall(title) + [","]):
+        pieces = _pieces(raw.lower()) if raw[:1].isalpha() else ()
+        # A capitalised word after a name goes on with it ("Signature Bank"), though the
+        # summary writes "bank" in lower case too.
+        name = bool(pieces) and (raw.isupper() and len(raw) > 1 or raw[:1].isupper() and (
+            run and not title_case or all(
+                stem not in lower and (stem in names or weight >= 3.0 or not title_case and n > 0)
+                for stem, weight in pieces)))
+        if name:
+            run.extend(pieces)
+            spelled = spelled or not raw.isupper()
+        elif run:
+            # "Signature Bank", "Fifth Circuit": a common last word names the kind, the rest which.
+            head = run.pop()[0] if len(run) > 1 and run[-1][1] < 2.0 else ""
+            telling = tuple(stem for stem, weight in run if weight >= NAME_WEIGHT)
+            # An acronym alone ("DOJ", "FTC") may stand for a name the other spells out.
+            if telling and spelled:
+                runs.append((telling, head))
+            run = []
+            spelled = False
+    return tuple(runs)
+
+
+def _mentions(sig: Signature, stem: str) -> bool:
+    """Whether the article mentions the name: "Snap" and "Snapchat's" are one."""
+    return stem in sig.terms or len(stem) >= 4 and any(
+        len(t) >= 4 and (t.startswith(stem) or stem.startswith(t)) for t in sig.terms)
+
+
+def _names_differ(a: Signature, b: Signature) -> bool:
+    """Each title names someone the other article never mentions."""
+    def unmatched(x: Signature, y: Signature) -> bool:
+        return any(not any(_mentions(y, t) for t in run) for run, _ in x.runs)
+    return unmatched(a, b) and unmatched(b, a)
+
+
+def _other_of_kind(a: Signature, b: Signature) -> bool:
+    """a's title names a bank (court, act...), b's title names another that a's title does not,
+    and b never mentions a's."""
+    return any(head == other_head and (other, head) not in a.runs
+               and not any(_mentions(b, t) for t in run)
+               for run, head in a.runs if head for other, other_head in b.runs)
+
+
+def _events(title: str) -> frozenset[str]:
+    """The kinds of event the title reports: "sue", "rule", "settle", "sentence"..."""
+    words = [w.lower().replace("’", "'").removesuffix("'s") for w in _WORD.findall(title)]
+    court = any(w in _COURTS for w in words)
+    out: set[str] = set()
+    for n, word in enumerate(words):
+        after = words[n + 1] if n + 1 < len(words) else ""
+        if word == "appeals" and after in ("court", "courts", "judges", "panel"):
+            continue  # the court's name, not an appeal
+        if word == "hearing" and after in ("aid", "aids", "loss") or word == "passes" and (
+                after == "away"):
+            continue
+        if word in ("force", "effect") and (n == 0 or words[n - 1] not in ("into", "take",
+                                                                             "takes", "in")):
+            continue
+        before = words[n - 1] if n else ""
+        if before in ("without", "not", "no", "never") or after in ("no", "not"):
+            continue  # "admitted no wrongdoing", "without admitting": it did not happen
+        if word == "lays" and after == "off" or word == "laid" and after == "off":
+            out.add("layoff")
+        out.update(_EVENTS.get(word, ()))
+        if court and word in _COURT_EVENTS:
+            # A jury's finding is a verdict; a judge's, a ruling.
+            out.add("verdict" if "jury" in words else _COURT_EVENTS[word])
+    return frozenset(out)
+
+
 def is_generic(title: str) -> bool:
     """True for a title that names a format ("Live updates", "Podcast: episode 212"), not a story."""
     words = [w.lower().replace("'", "").replace("’", "") for w in _WORD.findall(title)]
@@ -244,11 +388,23 @@ def signature(title: str, text: str) -> Signature:
     names -= lower
     amounts, figures = _amount_keys(full)
     norm = math.sqrt(sum(w * w for w in terms.values()))
-    ranked = sorted(terms, key=lambda t: (-terms[t], t))[:MAX_KEYS - min(4, len(amounts))]
+    ranked_all = sorted(terms, key=lambda t: (-terms[t], t))
+    ranked = ranked_all[:MAX_KEYS - min(4, len(amounts))]
+    starts: dict[str, str] = {}
+    for t in ranked_all:
+        if len(t) >= PREFIX and len(starts) < MAX_STARTS:
+            starts.setdefault(t[:PREFIX], t)
     keys = tuple(ranked) + tuple(f"#{a}" for a in sorted(amounts)[:4])
     return Signature(terms=terms, norm=norm, names=frozenset(names), amounts=frozenset(amounts),
                      figures=frozenset(figures), title=_title_text(title), generic=generic,
-                     keys=keys)
+                     keys=keys, events=frozenset() if generic else _happened(title, body),
+                     runs=() if generic else _name_runs(title, names, lower, title_case),
+                     starts=starts)
+
+
+def _happened(title: str, body: str) -> frozenset[str]:
+    """What the title says happened or, when it does not say, the summary's first sentence."""
+    return _events(title) or _events(re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0])
 
 
 def _title_text(title: str) -> str:
@@ -267,8 +423,12 @@ def _title_ratio(a: str, b: str) -> float:
     return float(_fuzz().token_sort_ratio(a, b))
 
 
-def score(a: Signature, b: Signature, hours_apart: float = 0.0) -> float:
-    """How surely a and b report the same story, from 0 up (THRESHOLD and above: the same)."""
+def score(a: Signature, b: Signature, hours_apart: float = 0.0,
+          told: frozenset[str] | None = None) -> float:
+    """How surely a and b report the same story, from 0 up (THRESHOLD and above: the same).
+
+    `told` is what happened by the titles of b's story, when b is one of a story's articles.
+    """
     if a.generic or b.generic or not a.norm or not b.norm:
         return 0.0
     at, bt, an, bn = a.terms, b.terms, a.names, b.names
@@ -278,12 +438,30 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0) -> float:
         dot += product
         if t not in an and t not in bn:
             content += product
+    dot += _near_terms(a, b)
     cosine = dot / (a.norm * b.norm)
     title = _title_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
     value = 0.75 * cosine + 0.25 * title
-    # The same people and companies with nothing else in common: another event in their story.
-    if content / (a.norm * b.norm) < CONTENT_MIN:
+    # The same kind of event on both sides, each naming someone the other never mentions: the
+    # same attorney general suing another company. Agreeing amounts say it is one fine or deal,
+    # whoever each names ("Dutch watchdog" and "EU").
+    same_kind = a.events & b.events
+    parallel = bool(same_kind) and not a.amounts & b.amounts and _names_differ(a, b)
+    if same_kind and a.names & b.names and not parallel:
+        # The same people, and the same thing happened to them: one event, in other words.
+        value += EVENT_AGREE
+    elif content / (a.norm * b.norm) < CONTENT_MIN:
+        # The same people and companies with nothing else in common: another event in their story.
         value *= 0.7
+    # Both titles say what happened, and it differs: the next step in the same case.
+    told = b.events if told is None else told
+    if a.events and told and not a.events & told:
+        value *= EVENT_CONFLICT
+    # Another bank, court or act than the one the other names.
+    if a.runs and b.runs and (_other_of_kind(a, b) or _other_of_kind(b, a)):
+        value *= KIND_CONFLICT
+    if parallel:
+        value *= NAME_CONFLICT
     same_amounts = a.amounts & b.amounts
     if same_amounts:
         value += 0.12 * min(2, len(same_amounts))
@@ -295,6 +473,17 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0) -> float:
     # Stories fade: two articles a day and a half apart need to agree more.
     value -= 0.1 * max(0.0, hours_apart - 3.0) / 12.0
     return value
+
+
+def _near_terms(a: Signature, b: Signature) -> float:
+    """What a's and b's words that differ but begin alike add to the dot product, a little less
+    than the same word would: "monopolized" and "monopolist", "settles" and "settlement"."""
+    near = 0.0
+    for start in a.starts.keys() & b.starts.keys():
+        at, bt = a.starts[start], b.starts[start]
+        if at != bt and at not in b.terms and bt not in a.terms:
+            near += 0.8 * min(a.terms[at], b.terms[bt]) ** 2
+    return near
 
 
 def same_story(a: Signature, b: Signature, hours_apart: float = 0.0) -> bool:
@@ -329,9 +518,13 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> St
         # The mean over the story's first articles, not the best match: an article that merely
         # shares a theme with one of them (a roundup, a follow-up) does not chain two stories.
         members = story.members[:MAX_COMPARED]
+        # What the story's titles say happened: an article that says something else happened (the
+        # verdict, to a story of the sentencing) is the next step, though it shares every name.
+        told = frozenset().union(*(other.events for _, other in members)) if sig.events else None
         scores = []
         for seen, other in members:
-            scores.append(score(sig, other, abs((article.seen - seen).total_seconds()) / 3600.0))
+            hours = abs((article.seen - seen).total_seconds()) / 3600.0
+            scores.append(score(sig, other, hours, told))
             if len(scores) == 1 and len(members) > 1 and scores[0] < THRESHOLD / 2:
                 break  # far from the story's first article: taken as another story, unscored
         top = sum(scores) / len(members) if len(scores) == len(members) else 0.0

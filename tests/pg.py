@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -129,7 +130,8 @@ class Cluster:
         """The server's version, as `postgres --version` says it."""
         out = subprocess.run([str(self.bin / "postgres"), "--version"], capture_output=True,
                              text=True, check=False)
-        return out.stdout.strip().rsplit(" ", 1)[-1]
+        found = re.search(r"\(PostgreSQL\) (\S+)", out.stdout)
+        return found.group(1) if found else out.stdout.strip()
 
     def stop(self) -> None:
         """Stop the server (fast: open connections are ended)."""

@@ -22,6 +22,8 @@ import signal, sys
 sys.path.insert(0, {bench!r})
 import poll_bench
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # as poll_bench.main does
+signal.signal(signal.SIGINT, signal.default_int_handler)  # so does this (the test runner's
+# workers may have started us with SIGINT ignored)
 child = ("import os, time; open({pidfile!r} + '.tmp', 'w').write(str(os.getpid()));"
          " os.rename({pidfile!r} + '.tmp', {pidfile!r}); time.sleep(120)")
 poll_bench.measure([sys.executable, "-c", child])

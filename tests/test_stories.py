@@ -134,3 +134,115 @@ def test_one_story_from_300_outlets_is_one_story_and_compares_a_bounded_number()
         stories.score = real  # type: ignore[assignment]
     assert set(story_of.values()) == {0}
     assert calls <= 300 * stories.MAX_COMPARED
+
+
+@pytest.mark.parametrize(("first", "then"), [
+    (("Sam Bankman-Fried convicted of fraud over FTX collapse",
+      "A New York jury found the FTX founder guilty on all seven counts after a month-long"
+      " trial."),
+     ("Sam Bankman-Fried sentenced to 25 years in prison",
+      "The FTX founder was sentenced for stealing $8 billion from customers of the crypto"
+      " exchange.")),
+    (("Epic sues Google over Play Store fees and billing rules",
+      "Epic Games accused Google of running an illegal monopoly over Android app distribution"
+      " and in-app billing on the Play Store."),
+     ("Judge rules Google's Play Store is an illegal monopoly in Epic case",
+      "A federal jury sided with Epic Games, finding that Google's app store and billing"
+      " service on Android phones are an illegal monopoly.")),
+])
+def test_the_next_step_of_the_same_case_stays_apart(first: tuple[str, str],
+                                                     then: tuple[str, str]) -> None:
+    """A verdict and the sentencing, a lawsuit and the ruling: the same names, another event."""
+    assert signature(*first).events and signature(*then).events
+    assert not stories.same_story(signature(*first), signature(*then), hours_apart=4)
+    story_of = stories.group([art(1, "Reuters", *first), art(2, "AP", *then, hours=4)])
+    assert story_of[2] == 2
+
+
+def test_the_same_step_told_in_other_verbs_is_one_event() -> None:
+    a = signature("Sam Bankman-Fried sentenced to 25 years in prison", "")
+    b = signature("Judge jails FTX founder Bankman-Fried for 25 years", "")
+    assert a.events & b.events
+    assert stories.same_story(a, b, hours_apart=1)
+    # "rules" is a ruling only when a court rules; "tech rules" are no event.
+    assert "rule" not in signature("EU fines Apple under its tech rules", "").events
+    assert "rule" in signature("Apple must stop charging fees, judge rules", "").events
+    assert signature("Appeals court hears Apple's bid", "").events == {"trial"}
+
+
+def test_another_of_the_same_kind_stays_apart() -> None:
+    """Two banks, two circuits, two acts: the name's last word says the kind, the rest which."""
+    first_republic = signature(
+        "JPMorgan buys First Republic Bank after regulators seize it",
+        "Regulators seized First Republic Bank and sold most of its assets to JPMorgan Chase, the"
+        " second-largest bank failure in US history.")
+    svb = signature("Regulators seize Silicon Valley Bank in biggest bank failure since 2008",
+                    "The FDIC took control of Silicon Valley Bank after depositors pulled $42 billion"
+                    " in a day.")
+    assert (("silicon", "valley"), "bank") in svb.runs
+    assert not stories.same_story(first_republic, svb, hours_apart=3)
+    # The same bank named twice is no conflict.
+    svb_again = signature("FDIC takes over Silicon Valley Bank as depositors flee", "")
+    assert stories.same_story(svb, svb_again, hours_apart=3)
+
+
+def test_the_same_action_against_another_party_stays_apart() -> None:
+    """One attorney general suing two companies in a week: the same verb, another defendant."""
+    tiktok = signature("Texas sues TikTok over children's privacy",
+                       "Attorney General Ken Paxton said the app shared minors' data without their"
+                       " parents' consent.")
+    roblox = signature("Texas attorney general sues Roblox, citing predators on the platform",
+                       "Ken Paxton said the gaming site failed to keep children safe.")
+    assert tiktok.events == roblox.events == {"sue"}
+    assert not stories.same_story(tiktok, roblox, hours_apart=3)
+    # An acronym may stand for a name the other spells out: no conflict from "DOJ".
+    doj = signature("Visa accused of illegally monopolizing debit cards in DOJ lawsuit",
+                    "Regulators want the card network to stop paying merchants to avoid rivals.")
+    justice = signature("Justice Department sues Visa over debit monopoly",
+                        "The lawsuit says Visa illegally shut out rivals.")
+    assert stories.same_story(doj, justice, hours_apart=3)
+    # Agreeing amounts make it one fine, whoever each title names.
+    dutch = signature("Dutch privacy watchdog fines Uber 290 million euros over driver data", "")
+    eu = signature("Uber hit with €290M GDPR fine for moving EU driver data to the US", "")
+    assert stories.same_story(dutch, eu, hours_apart=1)
+
+
+def test_the_same_kind_of_event_with_the_same_names_counts_for() -> None:
+    """Sharing only names is discounted, unless both titles say the same thing happened."""
+    sued = signature("Ohio sues Kroger over opioids",
+                     "Attorney General Dave Yost filed the case in state court on Monday.")
+    lawsuit = signature("Kroger pharmacies face Ohio lawsuit", "")
+    assert sued.events == lawsuit.events == {"sue"}
+    assert stories.same_story(sued, lawsuit, hours_apart=2)
+
+
+def test_words_that_begin_alike_nearly_match() -> None:
+    """"Monopolized" and "monopolist" stem apart; their shared beginning still counts."""
+    ruled = signature("Visa monopolized debit payments, Justice Department alleges", "")
+    monopolist = signature("Justice Department calls Visa a debit monopolist", "")
+    giant = signature("Justice Department calls Visa a debit giant", "")
+    assert stories.score(ruled, monopolist) > stories.score(ruled, giant)
+
+
+def test_what_happened_comes_from_the_lede_when_the_title_does_not_say() -> None:
+    assert signature("Justices wary of curbing the tech liability shield",
+                     "Justices hearing arguments in the case signalled reluctance. A ruling is due"
+                     " by June.").events == {"trial"}
+    assert signature("Jury finds Google's Play Store is an illegal monopoly", "").events == {
+        "verdict"}
+
+
+def test_a_court_both_titles_name_is_no_conflict() -> None:
+    """One title names two courts, the other one of them: the same case, not another court's."""
+    a = signature("In geofence case, the Supreme Court leaves a District Court ruling in place", "")
+    b = signature("Geofence warrant case turned away by the Supreme Court", "")
+    assert stories.same_story(a, b, hours_apart=1)
+
+
+@pytest.mark.parametrize("title", ["Amazon settles with the FTC but admitted no wrongdoing",
+                                   "Apple's AirPods get a hearing aid feature",
+                                   "Maui fires now deadliest in modern US history",
+                                   "Pope Francis passes away at 88"])
+def test_words_that_only_look_like_an_event(title: str) -> None:
+    """A denial, a hearing aid, wildfires and a death report no admission, hearing, firing or vote."""
+    assert signature(title, "").events <= {"settle"}

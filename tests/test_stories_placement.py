@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,42 @@ def test_forked_workers_share_the_word_tables_the_poll_loaded(tmp_path: Path) ->
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120, cwd=tmp_path)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def _boe(source: int, n: int, published: datetime) -> tuple[int, list[EntryData]]:
+    titles = ["Bank of England cuts interest rates to 4.5%",
+              "Bank of England lowers base rate to 4.5% and halves growth forecast",
+              "BoE cuts Bank Rate to 4.5% as two policymakers back bigger cut"]
+    return source, [EntryData(key=f"boe{n}", url=f"https://o{n}.example/boe", link=None,
+                              title=titles[n % 3], summary="", content="", published=published,
+                              text="The Monetary Policy Committee voted 7-2 to cut Bank Rate "
+                                   "to 4.5%.")]
+
+
+def test_batches_keep_what_they_read_until_another_process_writes(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    mine, other = Store(path), Store(path)
+    mine.sync_sources([(f"https://o{i}.example/feed", f"O{i}", None) for i in range(3)], BASE)
+    s1, s2, s3 = (s.id for s in sorted(mine.sources(), key=lambda s: s.url))
+    reads: list[str] = []
+    mine.conn.set_trace_callback(lambda sql: reads.append(sql) if sql.startswith("SELECT key, first_seen")
+                                 else None)
+    # Last month's article, first seen now: a story of its own that no later one joins.
+    with mine.write_batch():
+        mine.save_entries(*_boe(s1, 0, BASE - timedelta(days=30)), [["economy"]], BASE)
+    assert len(reads) == 1
+    # Another process stores today's report of the cut: a story the next batch must see.
+    other.save_entries(*_boe(s2, 1, BASE), [["economy"]], BASE + timedelta(minutes=1))
+    with mine.write_batch():
+        mine.save_entries(*_boe(s3, 2, BASE), [["economy"]], BASE + timedelta(minutes=2))
+    assert len(reads) == 2  # read again: the index changed meanwhile
+    [today] = [c for c in mine.candidates(limit=None) if c.url == "https://o1.example/boe"]
+    assert [a.url for a in today.also] == ["https://o2.example/boe"]
+    # Nobody else wrote since: the next batch reads nothing again for the same keys.
+    with mine.write_batch():
+        mine.save_entries(s1, [replace(e, key="again", url="https://o0.example/again")
+                               for e in _boe(s1, 2, BASE)[1]], [["economy"]],
+                          BASE + timedelta(minutes=3))
+    assert len(reads) == 2
+    mine.close()
+    other.close()

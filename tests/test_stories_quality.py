@@ -4,8 +4,8 @@ tuning.yaml was used to choose the weights and the threshold; each held-out set 
 the judgement was frozen and measured once; held_out_beat and held_out_2 then led to the next
 change each, after which a new held-out set was written (README "Stories" tells the history).
 The targets are precision >= 0.9 and recall >= 0.7: precision matters more than recall. Every set
-reaches them but held_out_4, which was written last, by someone who had not read the grouping,
-and missed them when first measured (see MISSED).
+reaches them but held_out_4, written by someone who had not read the grouping, which missed them
+when first measured and still misses recall (see MISSED).
 """
 
 from __future__ import annotations
@@ -47,17 +47,17 @@ def pairwise(items: list[dict[str, Any]]) -> tuple[float, float]:
 
 SETS = ["tuning.yaml", "held_out.yaml", "held_out_beat.yaml", "held_out_2.yaml", "held_out_3.yaml"]
 
-# Sets that missed the targets when first measured, with those first figures (precision, recall).
-# held_out_4.yaml, measured once before any change: precision 0.698, recall 0.389 (tp 37, fp 16,
-# fn 58 of 8,385 pairs). Every wrongly joined pair is a trap with the story it resembles (the EU's
-# DMA fines and the opening of its DMA probes; SVB's failure and Signature Bank's closure; a
-# lawsuit and the later ruling on it; a verdict and the sentencing); without the traps precision is
-# 1.000. The misses are stories told from different angles ("Zuckerberg takes the stand" / "Meta
-# faces FTC in landmark antitrust trial"), and recall is the same without the articles that have
-# no summary. Not tuned against: whether the judgement changes for it is the lead's call. Until
-# then the set is held to these figures (a change that makes it worse fails) and the targets are
-# an expected failure that must be revisited when they are met.
-MISSED = {"held_out_4.yaml": (0.698, 0.389)}
+# Sets that miss the targets, with the figures they are held to (precision, recall).
+# held_out_4.yaml, when first measured: precision 0.698, recall 0.389 (tp 37, fp 16, fn 58 of 8,385
+# pairs). Every wrongly joined pair was a trap with the story it resembles (the EU's DMA fines and
+# the opening of its DMA probes; SVB's failure and Signature Bank's closure; a lawsuit and the
+# later ruling on it; a verdict and the sentencing). It was then used to develop the event and
+# name signals of curator.stories (what the titles say happened; who they name), which took it to
+# precision 1.000, recall 0.495 (tp 47, fp 0, fn 48), the other sets holding or gaining. The misses
+# left are stories told from different angles in other words ("Zuckerberg takes the stand" /
+# "Meta faces FTC in landmark antitrust trial"). The set is held to these figures (a change that
+# makes it worse fails) and the targets are an expected failure, to revisit when they are met.
+MISSED = {"held_out_4.yaml": (1.000, 0.495)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
@@ -88,9 +88,9 @@ def test_pairwise_precision_and_recall(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", list(MISSED))
-def test_sets_that_missed_keep_their_first_figures(name: str) -> None:
-    first_precision, first_recall = MISSED[name]
+def test_sets_that_missed_keep_their_figures(name: str) -> None:
+    held_precision, held_recall = MISSED[name]
     precision, recall = pairwise(load(name))
     print(f"{name}: precision {precision:.3f}, recall {recall:.3f}")
-    assert precision >= first_precision - 0.0005
-    assert recall >= first_recall - 0.0005
+    assert precision >= held_precision - 0.0005
+    assert recall >= held_recall - 0.0005

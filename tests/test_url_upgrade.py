@@ -71,3 +71,31 @@ def test_an_import_of_the_new_spelling_finds_the_stored_candidate(
     assert cli("import", "-", "--json", input=doc) == {"added": 0, "updated": 1, "unchanged": 0}
     [cand] = cli("candidates", "--status", "all", "--json")
     assert cand["url"] == old_link and cand["status"] == "featured"
+
+
+def test_a_poll_of_many_new_entries_finds_each_older_spelling(
+        server: Any, make_cli: Any, clock: Any, older_rules: Any, backend: Any) -> None:
+    """The spellings of a poll's new entries are looked up a hundred at a time: each still finds
+    its own, in the candidates or only in the entries, and URLs sharing a path stay apart."""
+    other = "https://news.example.org/2026/weather"
+    first = server.add("/first.xml", rss([("Court ruling on Section 230",
+                                           f"{ARTICLE}?at_medium=RSS"),
+                                          ("Weather for the weekend", f"{other}?maca=x1")]))
+    cli = make_cli([{"url": first, "name": "First"}], database=str(backend))
+    cli("poll", "--json")
+    older_rules()
+    clock.advance(hours=1)
+    many = [(f"Section 230 story {n}", f"https://news.example.org/s/{n}") for n in range(230)]
+    second = server.add("/second.xml", rss([
+        *many[:120], ("Court ruling on Section 230", f"{ARTICLE}?traffic_source=rss"),
+        ("Section 230 sequel", f"{ARTICLE}-sequel?at_medium=RSS"),
+        ("Weather for the weekend", other), *many[120:]]))
+    cli.config.write_text(cli.config.read_text().replace(
+        "sources:\n", f"sources:\n- url: {second}\n  name: Second\n", 1))
+    cli("poll", "--json")
+    court = [c for c in cli("candidates", "--status", "all", "--limit", "500", "--json")
+             if c["url"].startswith(ARTICLE)]
+    assert sorted((c["url"], tuple(sorted(c["sources"]))) for c in court) == [
+        (f"{ARTICLE}-sequel", ("Second",)), (f"{ARTICLE}?at_medium=RSS", ("First", "Second"))]
+    # The weather entry was never a candidate: its older spelling is found among the entries.
+    assert [r["url"] for r in cli("search", "weekend", "--json")] == [f"{other}?maca=x1"]

@@ -229,6 +229,7 @@ class CandidateStore(LogStore):
                 raise NotFound("candidate", candidate_id)
             if link is not None and status == "featured" and link != row["url"]:
                 story_link(conn, candidate_id, link, stamp)
+                self.stories.forget(candidate_id)
                 self._log_review(candidate_id, "link", editor, stamp, link)
             if status == "featured":
                 if row["status"] == "featured":

@@ -162,18 +162,21 @@ def _copy_tables(source: Base, target: Base, size: int, replace: bool,
 @contextmanager
 def _writer(target: Base, table: str, cols: Sequence[str]
             ) -> Iterator[Callable[[Sequence[Any]], None]]:
-    """Writes pages of rows into a table: on PostgreSQL through one COPY per table (several
-    times faster than INSERTs), on SQLite with one INSERT statement per page."""
+    """Writes pages of rows into a table: on PostgreSQL through a COPY a page (several times
+    faster than INSERTs), on SQLite with one INSERT statement per page."""
     conn = target.conn
     listed = ", ".join(cols)
     if isinstance(conn, PgConnection):
-        with conn.raw.cursor() as cur, cur.copy(f"COPY {table} ({listed}) FROM STDIN") as copy:
+        raw = conn.raw
 
-            def put(rows: Sequence[Any]) -> None:
+        def put(rows: Sequence[Any]) -> None:
+            # Each COPY ends when the server has taken the page: a server slower than the reader
+            # (it computes each entry's search vector) never lets pages pile up in memory.
+            with raw.cursor() as cur, cur.copy(f"COPY {table} ({listed}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(no_nul(row))
 
-            yield put
+        yield put
         return
     insert = f"INSERT INTO {table} ({listed}) VALUES ({', '.join('?' for _ in cols)})"  # noqa: S608
     yield lambda rows: conn.executemany(insert, rows)

@@ -3,7 +3,7 @@ entries, applying new topics to every stored entry, retention."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -34,6 +34,10 @@ class SaveResult:
     new_candidates: int
 
 
+_INSERT_ENTRY = ("INSERT INTO entries (url, link, title, summary, content, text, author, published,"
+                 " updated, hash, source_id, key, first_seen, last_seen)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
 #: Candidates an editor made by hand (`curator promote`): they stay without a topic match.
 PROMOTED = "SELECT candidate_id FROM review_log WHERE action = 'promote'"
 
@@ -45,11 +49,16 @@ class EntryStore(SourceStore):
     def write_batch(self) -> Iterator[None]:
         """One transaction for several sources' writes (a poll's batch of `save_entries`).
 
-        Story placement then reads each index key once for the whole batch, not once per
-        arriving entry.
+        Story placement then reads each index key once for the whole batch (and for the next
+        ones, while no other process writes), not once per arriving entry.
         """
-        with self.write(), self.stories.batch():
-            yield
+        with self.write():
+            # SQLite tells whether another connection committed since this one last looked:
+            # when none did, what the last batch read of the story index still holds.
+            version = (None if self.postgres else
+                       int(self.conn.execute("PRAGMA data_version").fetchone()[0]))
+            with self.stories.batch(version):
+                yield
 
     @converts_errors
     def save_entries(self, source_id: int, entries: Sequence[EntryData],
@@ -83,27 +92,40 @@ class EntryStore(SourceStore):
                     existing[key] = (eid, h)
             touched_urls: set[str] = set()
             unchanged: list[str] = []  # new and updated rows get last_seen as they are written
+            spellings = self._stored_spellings(
+                e.url for key, (e, _, _) in batch.items() if e.url and key not in existing)
+            # New entries that match no topic need no id back: they are written together, in
+            # one statement (one round trip on PostgreSQL), before anything else is written or
+            # read, so every statement sees the entries before it as the feed's order has them.
+            quiet: list[tuple[Any, ...]] = []
+
+            def write_quiet() -> None:
+                if quiet:
+                    conn.executemany(_INSERT_ENTRY, quiet)
+                    quiet.clear()
+
             for key, (e, t, sig) in batch.items():
                 h = entry_hash(e)
+                if key in existing and existing[key][1] != h:
+                    write_quiet()
                 if e.url and (key not in existing or existing[key][1] != h):
-                    stored = self._stored_spelling(e.url, existing[key][0] if key in existing
-                                                   else None)
+                    stored = (spellings.get(e.url, e.url) if key not in existing
+                              else self._stored_spelling(e.url, existing[key][0]))
                     if stored != e.url:
                         e = replace(e, url=stored)
                 row = (e.url, e.link, e.title, e.summary, e.content, e.text, e.author,
                        iso(e.published), iso(e.updated), h)
-                if key not in existing:
-                    eid = self._insert_id(
-                        "INSERT INTO entries (url, link, title, summary, content, text, author,"
-                        " published, updated, hash, source_id, key, first_seen, last_seen)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                        (*row, source_id, key, stamp, stamp))
+                if key not in existing and not t:
+                    quiet.append((*row, source_id, key, stamp, stamp))
                     new += 1
-                    if t:
-                        conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
-                                         [(eid, name) for name in t])
-                        new_candidates += self._add_candidate(
-                            eid, e, t, stamp, source_id, now, sig)
+                elif key not in existing:
+                    write_quiet()
+                    eid = self._insert_id(_INSERT_ENTRY + " RETURNING id",
+                                          (*row, source_id, key, stamp, stamp))
+                    new += 1
+                    conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
+                                     [(eid, name) for name in t])
+                    new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now, sig)
                 else:
                     eid, old_hash = existing[key]
                     if old_hash == h:
@@ -127,6 +149,7 @@ class EntryStore(SourceStore):
                         " sort_time = coalesce(?, first_seen) WHERE entry_id = ?",
                         (e.title, iso(e.published), iso(e.published), eid))
                     touched_urls.update(u for u in (old_url, e.url) if u)
+            write_quiet()
             for url in touched_urls:
                 self._refresh_candidate(url)
             if unchanged:
@@ -167,6 +190,40 @@ class EntryStore(SourceStore):
                 if stored and canonicalize(stored) == url:
                     return str(stored)
         return url
+
+    def _stored_spellings(self, urls: Iterable[str]) -> dict[str, str]:
+        """`_stored_spelling` of many URLs at once, for a poll's new entries: two statements per
+        hundred URLs rather than two per URL (on PostgreSQL each is a round trip to the server).
+        Only the URLs stored under another spelling are in the answer."""
+        from ..urls import canonicalize
+
+        left = sorted(set(urls))
+        found: dict[str, str] = {}
+        for table in ("candidates", "entries"):
+            wanted = set(left)
+            by_path: dict[str, list[str]] = {}
+            for url in left:
+                by_path.setdefault(url.split("?", 1)[0], []).append(url)
+            exact: set[str] = set()
+            for chunk in chunks(left, 100):
+                params: list[str] = []
+                for url in chunk:
+                    path = url.split("?", 1)[0]
+                    # The URL itself, or the same path with any query (an older spelling).
+                    params += [url, path + "?", path + "@"]
+                terms = " OR ".join(["(url = ? OR (url >= ? AND url < ?))"] * len(chunk))
+                for (stored,) in self.conn.execute(
+                        f"SELECT url FROM {table} WHERE {terms}", params):  # noqa: S608
+                    if stored in wanted:
+                        exact.add(stored)
+                    if "?" in stored:
+                        for url in by_path.get(stored.split("?", 1)[0], ()):
+                            if url != stored and url not in found and canonicalize(stored) == url:
+                                found[url] = str(stored)
+            for url in exact:
+                found.pop(url, None)  # stored as it is spelt now: that spelling wins
+            left = [u for u in left if u not in exact and u not in found]
+        return found
 
     def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None,
                        source_id: int, now: datetime, sig: Any = None) -> int:

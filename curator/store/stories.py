@@ -34,6 +34,8 @@ MAX_STORIES = 4
 #: Of a story's articles, the first few give it keys (enough to be found by any wording).
 KEYED_ARTICLES = 4
 _SIGNATURES = 8192
+#: Index keys kept between write batches at most (each with its stories in the window).
+_KEPT_KEYS = 50_000
 
 
 def _time(value: str | None) -> datetime | None:
@@ -57,22 +59,39 @@ class StoryIndex:
         # the stories' first articles, so that each is read once per batch, not per arrival.
         self._keys: dict[str, tuple[list[str], list[int]]] | None = None
         self._keys_since = ""
-        self._batch_members: dict[int, list[tuple[Any, ...]]] = {}
+        self._batch_members: dict[int, list[tuple[datetime, datetime | None, Any]]] = {}
+        # Both, kept from one batch to the next while no other connection writes (`batch`).
+        self._kept: tuple[dict[str, tuple[list[str], list[int]]],
+                          dict[int, list[tuple[datetime, datetime | None, Any]]]] | None = None
+        self._version: int | None = None
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Read the index once per key for the arrivals of one write transaction.
+    def batch(self, version: int | None = None) -> Iterator[None]:
+        """Read each index key once for the arrivals of one write transaction, or of several.
 
         Inside the transaction this process is the only writer of what it reads back (the
         write lock, or on a shared server the rows its own transaction wrote), and it adds
-        the keys it writes itself, so what it reads stays exact. Nothing is kept after the
-        transaction: another process may change the index before the next one.
+        the keys it writes itself, so what it reads stays exact. What was read is kept for the
+        next batch only when `version` (SQLite's data_version, read inside this transaction)
+        says that no other connection has committed anything since the last one; without it
+        (PostgreSQL), each batch reads afresh.
         """
-        self._keys, self._batch_members = {}, {}
+        kept = self._kept
+        if (kept is None or version is None or version != self._version
+                or len(kept[0]) >= _KEPT_KEYS):
+            kept = self._kept = ({}, {})
+            self._keys_since = ""
+        self._keys, self._batch_members = kept
+        self._version = None
         try:
             yield
+        except BaseException:
+            self._kept = None  # the transaction is undone: so is what it added to the cache
+            raise
+        else:
+            self._version = version
         finally:
-            self._keys, self._keys_since, self._batch_members = None, "", {}
+            self._keys, self._batch_members = None, {}
 
     # ------------------------------------------------------------ grouping
 
@@ -121,8 +140,7 @@ class StoryIndex:
             if source_id in self._story_sources(conn, cid):
                 continue
             kept: list[tuple[datetime, Any]] = []
-            for m_id, m_first, m_published in self._members(conn, cid):
-                seen, other, m_sig = self._member(conn, m_id, m_first, m_published, now)
+            for seen, other, m_sig in self._compared(conn, cid, now):
                 # First seen within the window, and published within it too where both say:
                 # a first poll sees months of articles at once.
                 if published and other:
@@ -171,11 +189,13 @@ class StoryIndex:
         return [cid for _, cid in ranked]
 
     def forget(self, *candidate_ids: int) -> None:
-        """Drop what is kept of these stories (after a split or a merge changed them)."""
+        """Drop what is kept of these stories (after a split, a merge or a new link changed
+        them), and what is kept of the index."""
         for cid in candidate_ids:
             self._sources.pop(cid, None)
             self._firsts.pop(cid, None)
             self._batch_members.pop(cid, None)
+        self._kept = None
         if self._keys:
             self._keys.clear()
 
@@ -197,6 +217,17 @@ class StoryIndex:
                 self._sources.popitem(last=False)
         return known
 
+    def _compared(self, conn: Connection, cid: int, now: datetime
+                  ) -> list[tuple[datetime, datetime | None, Any]]:
+        """The times and signatures of the story's first articles (see `_members`)."""
+        compared = self._batch_members.get(cid) if self._keys is not None else None
+        if compared is None:
+            compared = [self._member(conn, m_id, m_first, m_published, now)
+                        for m_id, m_first, m_published in self._members(conn, cid)]
+            if self._keys is not None:
+                self._batch_members[cid] = compared  # until an article joins it (see `join`)
+        return compared
+
     def _members(self, conn: Connection, cid: int) -> list[tuple[Any, ...]]:
         """The story's first few articles (one entry per outlet's copy), first seen first."""
         from ..stories import MAX_COMPARED
@@ -204,8 +235,6 @@ class StoryIndex:
         # The candidate's own article and the first that joined: a story of 300 outlets costs
         # no more than one of six.
         firsts = self._firsts.get(cid)
-        if firsts is None and self._keys is not None:
-            firsts = self._batch_members.get(cid)
         if firsts is not None:
             return firsts
         rows: list[tuple[Any, ...]] = conn.execute(
@@ -220,8 +249,6 @@ class StoryIndex:
             self._firsts[cid] = firsts
             if len(self._firsts) > _SIGNATURES:
                 self._firsts.popitem(last=False)
-        elif self._keys is not None:
-            self._batch_members[cid] = firsts  # until an article joins it (see `join`)
         return firsts
 
     def _member(self, conn: Connection, entry_id: int, first_seen: str | None,
