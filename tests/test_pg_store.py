@@ -104,6 +104,7 @@ def test_the_same_tables_and_columns_as_sqlite(pg_url, tmp_path):
         expected[table] = {r[1] for r in lite.conn.execute(f"PRAGMA table_info({table})")}
     lite.close()
     pg = Store(pg_url)
+    assert pg.has_column("candidates", "suggested") and not pg.has_column("candidates", "nope")
     got = _pg_columns(pg)
     got.pop("curator_migrations")
     got["entries"].discard("search")  # the text search index, where SQLite has entries_fts
