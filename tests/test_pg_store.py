@@ -18,12 +18,12 @@ from conftest import write_config
 
 from curator.config import load
 from curator.exceptions import ConfigError, StoreError
+from curator.polltypes import EntryData
 from curator.schema import MIGRATIONS
 from curator.store import Store
 from curator.store.backend import describe, is_postgres, redact, translate
 from curator.store.pg_schema import BASELINE_NAMES, STEPS
 from curator.store.search import ts_query
-from curator.types import EntryData
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -104,6 +104,7 @@ def test_the_same_tables_and_columns_as_sqlite(pg_url, tmp_path):
         expected[table] = {r[1] for r in lite.conn.execute(f"PRAGMA table_info({table})")}
     lite.close()
     pg = Store(pg_url)
+    assert pg.has_column("candidates", "suggested") and not pg.has_column("candidates", "nope")
     got = _pg_columns(pg)
     got.pop("curator_migrations")
     got["entries"].discard("search")  # the text search index, where SQLite has entries_fts

@@ -219,7 +219,9 @@ class Base:
     def has_column(self, table: str, column: str) -> bool:
         """Whether a table has a column (an unmigrated older SQLite database may lack it)."""
         if self.postgres:
-            return True
+            return self.conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = ? AND column_name = ?", (table, column)).fetchone() is not None
         return column in {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
 
     def _applied(self) -> list[str]:
