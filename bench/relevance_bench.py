@@ -41,9 +41,9 @@ from relevance_stream import Item, stream  # noqa: E402
 from curator import config as config_mod  # noqa: E402
 from curator.core import Curator  # noqa: E402
 from curator.match import Matcher  # noqa: E402
+from curator.polltypes import EntryData  # noqa: E402
 from curator.relevance import MAX_DECISIONS  # noqa: E402
 from curator.store.relevance import RelevanceStore  # noqa: E402
-from curator.types import EntryData  # noqa: E402
 
 START = datetime(2026, 10, 1, 6, 0, tzinfo=UTC)
 

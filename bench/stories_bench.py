@@ -147,7 +147,7 @@ def feed_arrivals(store: object, sources: list[int], articles: list[tuple[str, s
                   tag: str, now: datetime) -> float:
     """Store the articles as polls would, 20 per source, 64 sources per write batch; CPU
     seconds it took."""
-    from curator.types import EntryData
+    from curator.polltypes import EntryData
 
     started = time.process_time()
     for b in range(0, len(articles), 20 * 64):

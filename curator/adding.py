@@ -34,7 +34,7 @@ def add_article(store: Store, search: SearchStore, config: Config, url: str, *,
     from .article import ARTICLE_ACCEPT, read_article
     from .clock import iso
     from .match import Matcher
-    from .types import EntryData, Fetched, FetchRequest
+    from .polltypes import EntryData, Fetched, FetchRequest
     from .urls import canonicalize
 
     url = url.strip()

@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from . import __version__
-from . import config as config_mod
 from .cli_common import (
     Ctx,
     _count,
@@ -22,8 +21,8 @@ from .cli_common import (
     setup_logging,
 )
 from .clock import read_iso
-from .core import PollSummary
 from .documents import (
+    PollSummary,
     article_entry_json,
     candidate_json,
     candidate_score,
@@ -446,7 +445,9 @@ def topics_test(c: Ctx, file: Any, as_json: bool) -> None:
         text = file.read().decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise UsageError(f"{where}: not UTF-8 text (byte {e.start})") from e
-    config = config_mod.load(c.config_path)
+    from .config import load
+
+    config = load(c.config_path)
     examples = read_examples(text, where, [t.name for t in config.topics])
     result = evaluate(examples, config.topics)
     if as_json:

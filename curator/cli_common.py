@@ -11,12 +11,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import config as config_mod
-from .core import Curator
+if TYPE_CHECKING:
+    from .core import Curator
+
 
 # ------------------------------------------------------------------ logging
 
@@ -80,7 +81,11 @@ class Ctx:
 
     def curator(self) -> Curator:
         if self._curator is None:
-            self._curator = Curator(config_mod.load(self.config_path))
+            # Loaded here, not at start-up: `--help` and a usage error need neither.
+            from .config import load
+            from .core import Curator
+
+            self._curator = Curator(load(self.config_path))
         return self._curator
 
     def close(self) -> None:

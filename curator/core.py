@@ -15,17 +15,18 @@ from . import clock, passwords
 from .config import Config, Follower, describe_changes
 from .documents import candidate_json, source_json
 from .exceptions import UsageError
-from .poll import Poll, PollSummary, ProgressFn, matcher, poll_lock
-from .publish import Publisher, clean_note, item_html, render_note
 from .store import Store
 from .store.search import MAX_QUERY, SNIPPET_END, SNIPPET_START, SearchStore
 from .types import MAX_NOTE_CHARS, Candidate, Channel, Editor, Enabled, PublishedItem, Source
 
 if TYPE_CHECKING:
+    from .documents import PollSummary
     from .feedsfile import AddResult
+    from .poll import ProgressFn
+    from .publish import Publisher
     from .relevance import Refreshed as RelevanceRefreshed
 
-__all__ = ["MAX_NOTE_CHARS", "MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "Curator", "PollSummary",
+__all__ = ["MAX_NOTE_CHARS", "MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "Curator",
            "candidate_json", "source_json"]
 
 
@@ -35,7 +36,6 @@ log = logging.getLogger("curator")
 def _article_url(url: str) -> str:
     """An article URL as the editor gave it, in the canonical form candidates are stored under."""
     from .urls import canonicalize
-
     return canonicalize(url.strip()) or url.strip()
 
 
@@ -93,11 +93,13 @@ class Curator:
 
     def poll_lock(self, wait: float | None = None) -> AbstractContextManager[None]:
         """Hold the one-poll-at-a-time lock, waiting up to `wait` seconds for it."""
+        from .poll import poll_lock  # the poll's modules load only for a poll
         return poll_lock(self.config.database, wait, store=self.store)
 
     def poll(self, *, force: bool = False, only: Sequence[str] = (),
              progress: ProgressFn | None = None) -> PollSummary:
         """Fetch the sources that are due (or `only` those named), store entries, match topics."""
+        from .poll import Poll
         self.sync_sources()
         if only:
             chosen = {s.id: s for s in (self.store.find_source(x) for x in only)}
@@ -156,6 +158,7 @@ class Curator:
                 link: str | None = None) -> Candidate:
         """Feature a candidate with a Markdown commentary; again to edit the note. `link`: which
         of the story's articles the published item links (default: the first seen)."""
+        from .publish import clean_note
         return self.store.set_status(candidate_id, "featured", editor=editor, now=self.now(),
                                      note=clean_note(note), link=_article_url(link) if link else None)
 
@@ -218,6 +221,7 @@ class Curator:
 
     def matched_where(self, candidate: Candidate) -> dict[str, list[tuple[str, list[str]]]]:
         """For each topic the candidate matches: each term found, and in which of its fields."""
+        from .poll import matcher
         fields = self._search().fields(candidate.entry_id)
         return {} if fields is None else matcher(self.config.topics).where(fields)
 
@@ -226,7 +230,6 @@ class Curator:
         Never fails the poll or rematch that asks: a failure is logged, the scores stay."""
         from .relevance import refresh
         from .store.relevance import RelevanceStore
-
         try:
             done = refresh(RelevanceStore(self.store), self.config.relevance, self.now(),
                            everything=everything)
@@ -278,13 +281,11 @@ class Curator:
     def backup(self, target: str | Path) -> Path:
         """An online copy of the database, mode 0600; into a folder: a new `curator-<time>.db`."""
         from . import transfer
-
         return transfer.backup(self.store, self.config.database, target, self.now())
 
     def restore(self, source: str | Path) -> Path:
         """Replace the database with a backup, after checking it; keeps a copy of the current one."""
         from . import transfer
-
         keep = transfer.restore(self.store, self.config.database, source, self.now())
         self.store = Store(self.config.database)  # migrates a backup from an older version
         self._synced = False
@@ -301,13 +302,11 @@ class Curator:
     def export(self, fmt: str, statuses: Sequence[str] = ("featured",)) -> str:
         """The editor's reviewed items with notes, as JSON or CSV, to move to another install."""
         from . import transfer
-
         return transfer.export(self.store, fmt, statuses, self.now())
 
     def import_items(self, data: bytes, *, editor: str) -> dict[str, int]:
         """Apply an export (JSON or CSV) whole or not at all; items match candidates by URL."""
         from . import transfer
-
         self.sync_sources()  # an item's copies find their sources by feed URL
         return transfer.import_items(self.store, data, editor=editor, now=self.now())
 
@@ -315,14 +314,12 @@ class Curator:
         """The configured sources as OPML 2.0."""
         self.sync_sources()
         from . import transfer
-
         return transfer.opml(self.store, self.config.output.title, self.now())
 
     def import_opml(self, data: bytes, where: str) -> AddResult:
         """Add an OPML file's feeds to feeds.yaml, changing only the lines added; returns what
         was added and what was skipped (already there, listed twice, not http/https)."""
         from . import transfer
-
         return transfer.import_opml(self.config.path, data, where)
 
     # ------------------------------------------------------------------ for the desk
@@ -353,24 +350,29 @@ class Curator:
 
     def preview_note(self, markdown: str) -> str:
         """The commentary as readers will see it: the published feed's renderer and sanitiser."""
+        from .publish import render_note
         return render_note(markdown)
 
     def published_preview(self) -> list[tuple[int, PublishedItem, str]]:
         """Each published item's candidate id, the item, and the HTML body readers get."""
+        from .publish import item_html
         return [(cid, item, item_html(item)) for cid, item in self._publisher.featured()]
 
     def highlight_spans(self, text: str) -> list[tuple[int, int]]:
         """Where the topics' terms match in `text`, for highlighting."""
+        from .poll import matcher
         return matcher(self.config.topics).spans(text)
 
     def matched_terms(self, title: str, text: str) -> dict[str, list[str]]:
         """Which terms of which topics matched."""
+        from .poll import matcher
         return matcher(self.config.topics).explain(title, text)
 
     # ------------------------------------------------------------------ publish
 
     @property
     def _publisher(self) -> Publisher:
+        from .publish import Publisher  # only a publish (or the desk's preview) needs it
         return Publisher(self.store, self.config, self.now)
 
     def channel(self) -> Channel:
@@ -382,12 +384,8 @@ class Curator:
         return [item for _, item in self._publisher.featured()]
 
     def publish(self, *, editor: str | None = None) -> dict[str, Any]:
-        """Write the RSS and Atom files; unchanged content leaves them byte-identical.
-
-        A publish that changed the files is logged with `editor`: the editor who asked, or None
-        for curator itself. `curator run`'s publishes are logged too (as None): while it runs,
-        they are how most changes reach readers. A publish that changed nothing is not logged.
-        """
+        """Write the feeds and the site; unchanged content leaves them byte-identical. A publish
+        that changed them is logged with `editor` (None: curator itself, as `curator run`'s are)."""
         return self._publisher.publish(editor=editor)
 
     def publishes(self, limit: int = 5) -> list[dict[str, Any]]:

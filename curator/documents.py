@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .clock import iso
-from .types import Candidate, Editor, Entry, ReviewEvent, Source
+
+if TYPE_CHECKING:
+    from .types import Candidate, Editor, Entry, ReviewEvent, Source
 
 
 def candidate_json(c: Candidate) -> dict[str, Any]:
@@ -102,3 +105,24 @@ def review_json(event: ReviewEvent) -> dict[str, Any]:
 def editor_json(e: Editor) -> dict[str, Any]:
     """An editor as `curator editor list --json` gives it."""
     return {"name": e.name, "created": iso(e.created)}
+
+
+@dataclass
+class PollSummary:
+    """What a poll did, counted as it goes; `curator poll --json` prints it."""
+
+    sources: int = 0
+    fetched: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    skipped: int = 0
+    new_entries: int = 0
+    updated_entries: int = 0
+    new_candidates: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, int]:
+        """The shape SPEC.md gives for `curator poll --json`."""
+        return {k: getattr(self, k) for k in (
+            "sources", "fetched", "not_modified", "failed", "skipped",
+            "new_entries", "updated_entries", "new_candidates")}

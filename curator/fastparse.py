@@ -11,7 +11,10 @@ document in C and this module applies feedparser's rules to the few fields parse
   `&name;` left in a link loses its semicolon as in feedparser;
 * the summary is the <description>, else the content:encoded text; dates go through feedparser's
   own date parser, after an exact shortcut for the common RFC 822 form;
-* an author is split into name and e-mail address with feedparser's own expression.
+* an author is split into name and e-mail address with feedparser's own expression;
+* Media RSS pictures (media:content, media:thumbnail, their credits, ratings and licences, and
+  media:group of those) are skipped: feedparser files them under keys of their own. A
+  media:title or media:description anywhere sends the feed to feedparser (they set the title).
 
 Anything outside that (another version or namespace, an element we do not know, an element
 twice where feedparser's answer depends on order, markup inside a text element, a DOCTYPE,
@@ -39,20 +42,29 @@ _SY = "{http://purl.org/rss/1.0/modules/syndication/}"
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _WFW = "{http://wellformedweb.org/CommentAPI/}"
 _SLASH = "{http://purl.org/rss/1.0/modules/slash/}"
+_MEDIA = "{http://search.yahoo.com/mrss/}"
 
+# Media RSS elements whose feedparser handlers keep them only under keys of their own (media_content,
+# media_thumbnail, media_credit, tags...) when they hold no other element: pictures and their
+# credits. media:title and media:description are not among them: they set the title and summary.
+_MEDIA_LEAVES = frozenset(_MEDIA + t for t in (
+    "content", "thumbnail", "credit", "category", "keywords", "rating", "license", "restriction",
+    "player",
+))
 # Elements feedparser handles without touching any field parse.py reads.
 _CHANNEL_IGNORED = frozenset({
     "description", "language", "copyright", "managingEditor", "webMaster", "pubDate",
-    "lastBuildDate", "category", "generator", "docs", _SY + "updateBase",
-})
+    "lastBuildDate", "category", "generator", "docs", "cloud", _SY + "updateBase",
+}) | _MEDIA_LEAVES
 _IMAGE_CHILDREN = frozenset({"url", "title", "link", "width", "height", "description"})
 _ITEM_IGNORED = frozenset({
     "category", "comments", _WFW + "commentRss", _WFW + "comment", _SLASH + "comments",
-})
-# Fields whose value feedparser takes from the first or last occurrence depending on context.
-_ITEM_ONCE = frozenset({
+}) | _MEDIA_LEAVES
+# Fields whose value feedparser takes from the first or last occurrence depending on context
+# (atom:published is pubDate to feedparser: the two are one field).
+_ITEM_ONCE = {t: t for t in (
     "title", "link", "description", "guid", "pubDate", _DC + "date", _CONTENT + "encoded",
-})
+)} | {_ATOM + "published": "pubDate"}
 _HTML_TYPES = frozenset({"application/xhtml+xml", "text/html"})
 
 _EMAIL = re.compile(
@@ -291,9 +303,9 @@ def _item(item: Any) -> tuple[dict[str, Any], int]:
         if not isinstance(tag, str):
             continue
         if tag in _ITEM_ONCE:
-            if tag in seen:
+            if _ITEM_ONCE[tag] in seen:
                 raise _Fallback
-            seen.add(tag)
+            seen.add(_ITEM_ONCE[tag])
         if tag == "title":
             value = _text(el)
             e["title"] = value
@@ -321,7 +333,7 @@ def _item(item: Any) -> tuple[dict[str, Any], int]:
                 raise _Fallback
             content = _text(el)
             e["content"] = [{"type": "text/html", "base": "", "value": content}]
-        elif tag == "pubDate":
+        elif tag in ("pubDate", _ATOM + "published"):
             e["published_parsed"] = parse_date(_text(el))
         elif tag == _DC + "date":
             e["updated_parsed"] = parse_date(_text(el))
@@ -335,6 +347,8 @@ def _item(item: Any) -> tuple[dict[str, Any], int]:
             has_links = True  # feedparser lists enclosures among the links
         elif tag in _ITEM_IGNORED:
             _leaf(el)
+        elif tag == _MEDIA + "group":
+            _media_group(el)
         elif not _harmless(el):
             raise _Fallback
     if content is not None and "summary" not in e:
@@ -346,6 +360,16 @@ def _item(item: Any) -> tuple[dict[str, Any], int]:
     if has_links:
         e["links"] = []
     return e, title_depth
+
+
+def _media_group(group: Any) -> None:
+    """A media:group of pictures and credits only: feedparser keeps them under keys of their own
+    (a media:title or media:description inside sets the entry's title or summary: feedparser's)."""
+    for child in group:
+        if isinstance(child.tag, str):
+            if child.tag not in _MEDIA_LEAVES:
+                raise _Fallback
+            _leaf(child)
 
 
 def _author(e: dict[str, Any], author: str) -> None:
@@ -379,7 +403,7 @@ def _author(e: dict[str, Any], author: str) -> None:
 _ATOM_FEED_IGNORED = frozenset(
     _ATOM + t for t in ("subtitle", "updated", "generator", "icon", "logo", "rights", "category")
 )
-_ATOM_ENTRY_IGNORED = frozenset(_ATOM + t for t in ("category", "rights"))
+_ATOM_ENTRY_IGNORED = frozenset(_ATOM + t for t in ("category", "rights")) | _MEDIA_LEAVES
 _ATOM_ONCE = frozenset(
     _ATOM + t for t in ("id", "title", "summary", "content", "published", "updated", "author")
 )
@@ -516,6 +540,8 @@ def _atom_entry(entry: Any) -> tuple[dict[str, Any], int]:
             e["author_detail"] = {"name": name}
         elif tag in _ATOM_ENTRY_IGNORED:
             _leaf(el)
+        elif tag == _MEDIA + "group":
+            _media_group(el)
         elif not _harmless(el):
             raise _Fallback
     if content is not None and "summary" not in e:

@@ -23,14 +23,8 @@ from yarl import URL
 
 from curator import clock
 from curator.decode import DecodeError, Decoder, decoder_for
-from curator.types import (
-    Fetched,
-    FetchError,
-    FetchRequest,
-    FetchResult,
-    FetchSettings,
-    NotModified,
-)
+from curator.polltypes import Fetched, FetchError, FetchRequest, FetchResult, NotModified
+from curator.types import FetchSettings
 
 __all__ = ["Fetcher", "parse_max_age", "parse_retry_after"]
 

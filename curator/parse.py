@@ -24,8 +24,8 @@ from feedparser.encodings import convert_to_utf8
 
 from . import fastparse, urls
 from .exceptions import NotAFeed, ParseError
+from .polltypes import EntryData, ParsedFeed, SourceData
 from .text import strip_invisible
-from .types import EntryData, ParsedFeed, SourceData
 
 # ---------------------------------------------------------------- text
 

@@ -16,16 +16,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .clock import iso
+from .documents import PollSummary
 from .exceptions import CuratorError, LockedError, ParseError, StoreError
 from .files import open_private_lock
-from .types import (
+from .polltypes import (
     Failed,
     Fetched,
     FetchError,
@@ -36,10 +36,9 @@ from .types import (
     ParsedFeed,
     PollOutcome,
     Refreshed,
-    Source,
-    Topic,
     Unparsable,
 )
+from .types import Source, Topic
 
 if TYPE_CHECKING:
     import asyncio
@@ -63,25 +62,6 @@ NO_ENTRIES = "no entries found: the feed is well-formed but lists no items"
 
 ProgressFn = Callable[[int, int], None]
 T = TypeVar("T")
-
-
-@dataclass
-class PollSummary:
-    sources: int = 0
-    fetched: int = 0
-    not_modified: int = 0
-    failed: int = 0
-    skipped: int = 0
-    new_entries: int = 0
-    updated_entries: int = 0
-    new_candidates: int = 0
-    errors: list[tuple[str, str]] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, int]:
-        """The shape SPEC.md gives for `curator poll --json`."""
-        return {k: getattr(self, k) for k in (
-            "sources", "fetched", "not_modified", "failed", "skipped",
-            "new_entries", "updated_entries", "new_candidates")}
 
 
 # ------------------------------------------------------------------ the decision (pure)
@@ -320,7 +300,9 @@ class WriteBatch:
     first, its caching headers last) and the atomicity (a crash loses whole sources only, which
     the next poll fetches again) at a fraction of the cost. A source queues its write and moves
     on, so its place in the poll goes to the next source at once; the batch is written when it
-    is full, after `delay` seconds at most, and when the poll ends.
+    is full, after `delay` seconds at most, and when the poll ends. Outcomes with nothing else
+    to write (a 304, the same body, a failure: most of a quiet poll) are recorded together,
+    one statement for the lot.
     """
 
     def __init__(self, store: Store, size: int = 64, delay: float = 0.05) -> None:
@@ -329,13 +311,24 @@ class WriteBatch:
         self._delay = delay
         self._pending: list[tuple[Callable[[], Any], Callable[[Any], None],
                                   Callable[[Exception], None]]] = []
+        self._outcomes: list[tuple[int, PollOutcome, Callable[[None], None],
+                                   Callable[[Exception], None]]] = []
         self._timer: asyncio.TimerHandle | None = None
 
     def submit(self, fn: Callable[[], T], done: Callable[[T], None],
                failed: Callable[[Exception], None]) -> None:
         """Queue fn for the next transaction; done(result) or failed(error) once it is settled."""
         self._pending.append((fn, done, failed))
-        if len(self._pending) >= self._size:
+        self._queued()
+
+    def record(self, source_id: int, outcome: PollOutcome, done: Callable[[None], None],
+               failed: Callable[[Exception], None]) -> None:
+        """Queue a source's outcome, for the next transaction; then done(None) or failed(error)."""
+        self._outcomes.append((source_id, outcome, done, failed))
+        self._queued()
+
+    def _queued(self) -> None:
+        if len(self._pending) + len(self._outcomes) >= self._size:
             self.flush()
         elif self._timer is None:
             import asyncio
@@ -348,9 +341,11 @@ class WriteBatch:
             self._timer.cancel()
             self._timer = None
         batch, self._pending = self._pending, []
-        if not batch:
+        recorded, self._outcomes = self._outcomes, []
+        if not batch and not recorded:
             return
         outcomes: list[tuple[Exception | None, Any]] = []
+        unrecorded: Exception | None = None
         try:
             with self._store.write_batch():
                 for fn, _, _ in batch:
@@ -358,13 +353,23 @@ class WriteBatch:
                         outcomes.append((None, fn()))
                     except Exception as e:  # noqa: BLE001 - that source's writes were undone
                         outcomes.append((e, None))
+                try:
+                    self._store.record_polls([(sid, outcome) for sid, outcome, _, _ in recorded])
+                except Exception as e:  # noqa: BLE001 - none of them was recorded
+                    unrecorded = e
         except CuratorError as e:  # the commit failed: nothing in this batch was stored
             outcomes = [(e, None)] * len(batch)
+            unrecorded = e
         for (_, done, failed), (error, value) in zip(batch, outcomes, strict=True):
             if error is None:
                 done(value)
             else:
                 failed(error)
+        for _, _, done_, failed_ in recorded:
+            if unrecorded is None:
+                done_(None)
+            else:
+                failed_(unrecorded)
 
 
 def _digest(data: bytes) -> str:
@@ -506,13 +511,13 @@ class Poll:
                 log.warning("poll %s: failed (%d in a row): %s%s", name, outcome.failures,
                             outcome.message, when)
 
-            writes.submit(lambda: self.store.record_poll(source.id, outcome), recorded, failed)
+            writes.record(source.id, outcome, recorded, failed)
         elif outcome.body is None:
             def unchanged(_: None) -> None:
                 summary.not_modified += 1
                 log.info("poll %s: %s (%.2fs)", name, outcome.how, time.monotonic() - started)
 
-            writes.submit(lambda: self.store.record_poll(source.id, outcome), unchanged, failed)
+            writes.record(source.id, outcome, unchanged, failed)
         else:
             def saved(counts: SaveResult) -> None:
                 summary.fetched += 1

@@ -115,13 +115,21 @@ class PublishState:
         return {key: getattr(self, f) for f, key in self.KEYS.items()}
 
 
-def can_skip(last: PublishState, inputs: str, files_on_disk: str | None) -> bool:
-    """True when rendering would write the bytes already on disk.
+def current(last: PublishState, inputs: str, on_disk: Sequence[str | None]) -> list[bool]:
+    """For each part a publish writes (the RSS file, the Atom file, the site), whether the one
+    on disk is what rendering would write again, given each part's digest on disk (None:
+    missing).
 
-    Rendering is a pure function of its inputs: when they and the files on disk are what the
-    last publish left, the output would be the same bytes.
+    Rendering is a pure function of its inputs: when they and a part on disk are what the last
+    publish left, rendering that part would give the same bytes.
     """
-    return last.inputs == inputs and files_on_disk is not None and files_on_disk == last.files
+    left = (last.files or "").split(" ") if last.inputs == inputs else []
+    return [d is not None and i < len(left) and d == left[i] for i, d in enumerate(on_disk)]
+
+
+def can_skip(last: PublishState, inputs: str, on_disk: Sequence[str | None]) -> bool:
+    """True when rendering would write the bytes already on disk, every part of them."""
+    return all(current(last, inputs, on_disk))
 
 
 def unpublished(last: PublishState, *, files_exist: bool, marker: str, output: str) -> bool:
@@ -211,17 +219,22 @@ class Publisher:
         titles = tuple((t.name, t.title) for t in self.config.topics)
         return digest(repr((__version__, NOTE_HTML_REVISION, self.config.output, titles)).encode())
 
-    def files_on_disk(self) -> str | None:
-        """The digests of both feed files and of the site as they are, or None when one of
-        them is missing."""
+    def files_on_disk(self) -> list[str | None]:
+        """The digests of the RSS file, the Atom file and the site as they are on disk; None
+        for one that is missing (or a file of the site)."""
         out = self.config.output
-        try:
-            found = [digest(out.rss.read_bytes()), digest(out.atom.read_bytes())]
-            folder = out.site_folder
-            found.append(_site_digest({p: (folder / p).read_bytes() for p in self._site_paths()}))
-        except OSError:
-            return None
-        return " ".join(found)
+        folder = out.site_folder
+
+        def read(*paths: Path) -> list[bytes] | None:
+            try:
+                return [p.read_bytes() for p in paths]
+            except OSError:
+                return None
+
+        site_paths = self._site_paths()
+        site = read(*(folder / p for p in site_paths))
+        return [None if (b := read(p)) is None else digest(b[0]) for p in (out.rss, out.atom)] + [
+            None if site is None else _site_digest(dict(zip(site_paths, site, strict=True)))]
 
     def _site_paths(self) -> list[str]:
         """The files of the site the last publish wrote, by path under its folder."""
@@ -265,29 +278,44 @@ class Publisher:
         inputs = digest(repr((__version__, NOTE_HTML_REVISION, channel, items)).encode())
         output = self.output_digest()
         last = self.last()
-        if can_skip(last, inputs, self.files_on_disk()):
+        on_disk = self.files_on_disk()
+        if can_skip(last, inputs, on_disk):
             if last.marker != marker or last.output != output:
                 now = dataclasses.replace(last, marker=marker, output=output)
                 self.store.set_states(now.as_state())
             self._websub(())  # feeds a failing hub missed last time
             return result
         from .files import write_atomic
-        from .site import remove_stale, write
 
         items, rendered = self._with_note_html(featured)
         folder = out.site_folder
+        # Only the parts that are not current are rendered: after a feed file was deleted (or
+        # edited by hand), the site, the costliest part, is left as it is.
+        rss_ok, atom_ok, site_ok = current(last, inputs, on_disk)
+        digests = list(on_disk)
+        changed_rss = changed_atom = False
+        changed_site: list[str] = []
+        site_paths = self._site_paths()
         try:
-            bodies = {item.guid: item_html(item) for item in items}
-            rss, atom = render_rss(channel, items, bodies), render_atom(channel, items, bodies)
-            site_files = self._site_files(channel, items)
-            changed_rss = write_atomic(out.rss, rss)
-            changed_atom = write_atomic(out.atom, atom)
-            changed_site = write(folder, site_files)
+            if not (rss_ok and atom_ok):
+                bodies = {item.guid: item_html(item) for item in items}
+            if not rss_ok:
+                rss = render_rss(channel, items, bodies)
+                changed_rss, digests[0] = write_atomic(out.rss, rss), digest(rss)
+            if not atom_ok:
+                atom = render_atom(channel, items, bodies)
+                changed_atom, digests[1] = write_atomic(out.atom, atom), digest(atom)
+            if not site_ok:
+                from .site import remove_stale, write
+
+                site_files = self._site_files(channel, items)
+                changed_site, digests[2] = write(folder, site_files), _site_digest(site_files)
+                remove_stale(folder, site_paths, site_files)  # never raises: it logs
+                site_paths = sorted(site_files)
         except OSError as e:
             raise PublishError(_unwritable(e, out.rss, out.atom, folder / "index.html")) from e
-        remove_stale(folder, self._site_paths(), site_files)
         result["changed"] = changed_rss or changed_atom or bool(changed_site)
-        files = " ".join([digest(rss), digest(atom), _site_digest(site_files)])
+        files = " ".join(d or "" for d in digests)
         with self.store.write():
             # Logged when the files changed, or when they differ from what the last recorded
             # publish wrote: the files are written before this transaction, so a publish whose
@@ -298,7 +326,7 @@ class Publisher:
                 self.store.set_note_html(rendered)
             self.store.set_states({**PublishState(files=files, inputs=inputs, marker=marker,
                                                   output=output).as_state(),
-                                   SITE_FILES: "\n".join(sorted(site_files))})
+                                   SITE_FILES: "\n".join(site_paths)})
             if logged:
                 n = len(items)
                 self.store.log_activity("publish", editor=editor, now=self.now(),

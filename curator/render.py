@@ -40,6 +40,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\u
 _MAX_ESCAPE_LEVELS = 32
 _MARKUP_CHARS = re.compile("[<>&]")
 _URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+\Z")
+_SPACE = re.compile(r"\s")  # what str.isspace() calls a space, on every code point
 _SAFE_SCHEMES = frozenset({"http", "https"})
 
 # Atom requires <updated>; an empty feed has no item date to use, and "now" would make two
@@ -144,8 +145,13 @@ def _plain_text(text: str) -> str:
 
 def _safe_url(url: str | None) -> str | None:
     """The URL if it is an absolute http(s) URL, else None (never a javascript: or data: URL)."""
-    if not url:
-        return None
+    return _checked_url(url) if url else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_url(url: str) -> str | None:
+    # Kept: a publish checks each item's URLs once per feed and page it is in (the site's topic
+    # feeds and pages too), and this was a quarter of rendering them.
     url = _xml_text(url).strip()
     try:
         parts = urlsplit(url)
@@ -153,7 +159,7 @@ def _safe_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in _SAFE_SCHEMES or not parts.netloc:
         return None
-    return None if any(c.isspace() for c in url) else url
+    return None if _SPACE.search(url) else url
 
 
 def _utc(when: datetime) -> datetime:

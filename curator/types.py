@@ -1,9 +1,43 @@
-"""Frozen dataclasses passed between curator's stages (fetch, parse, match, store, render)."""
+"""Frozen dataclasses passed between curator's stages (fetch, parse, match, store, render).
+
+The poll's own (fetch results, parsed entries, outcomes) are in curator.polltypes, which only a
+poll imports; they can still be imported from here, and then load on first use.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .polltypes import (  # noqa: F401 - names this module still answers for
+        EntryData,
+        Failed,
+        Fetched,
+        FetchError,
+        FetchRequest,
+        FetchResult,
+        NewBody,
+        NotModified,
+        ParsedFeed,
+        PollOutcome,
+        Refreshed,
+        SourceData,
+        Unparsable,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """curator.polltypes' names, loaded when first asked for (PEP 562). The import system's own
+    questions (`__path__` for every `from curator.types import ...`) never load it."""
+    if not name.startswith("__"):
+        from . import polltypes
+
+        if hasattr(polltypes, name):
+            return getattr(polltypes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # ---------------------------------------------------------------- fetch
 
@@ -19,91 +53,6 @@ class FetchSettings:
     per_host: int = 2  # concurrent requests to one host
     concurrency: int = 64  # concurrent requests in all
     block_private_addresses: bool = False
-
-
-@dataclass(frozen=True)
-class FetchRequest:
-    """One source to fetch, with the validators stored from its last good response."""
-
-    url: str
-    etag: str | None = None
-    last_modified: str | None = None
-    accept: str | None = None  # instead of the feed types (an article page: HTML)
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """A 200 response whose body was read whole within the limits."""
-
-    url: str  # the URL asked for
-    final_url: str  # after redirects (base for relative links)
-    permanent_url: str | None  # set when every redirect hop was 301/308: the URL to store
-    status: int
-    content: bytes  # decompressed
-    headers: dict[str, str]  # lower-cased names
-    etag: str | None
-    last_modified: str | None
-    max_age: int | None  # Cache-Control max-age, seconds
-
-
-@dataclass(frozen=True)
-class NotModified:
-    """A 304: the stored entries are current; nothing to parse."""
-
-    url: str
-    permanent_url: str | None
-    status: int
-    etag: str | None
-    last_modified: str | None
-    max_age: int | None
-
-
-@dataclass(frozen=True)
-class FetchError:
-    """Any fetch that gave no usable body; recorded on the source, never raised."""
-
-    url: str
-    permanent_url: str | None
-    status: int | None  # HTTP status when there was one
-    message: str  # plain words, for `curator sources`
-    retry_after: datetime | None = None  # from Retry-After on 429/503 (UTC)
-    gone: bool = False  # 410: disable the source
-
-
-FetchResult = Fetched | NotModified | FetchError
-
-# ---------------------------------------------------------------- parse
-
-
-@dataclass(frozen=True)
-class SourceData:
-    """What a feed says about itself."""
-
-    title: str | None
-    link: str | None  # the site's home page
-    interval_hint: int | None = None  # seconds, from <ttl> or sy:updatePeriod/updateFrequency
-
-
-@dataclass(frozen=True)
-class EntryData:
-    """One entry as parsed: sanitised HTML, plain text and a canonical URL."""
-
-    key: str  # identity within its source: guid, else link, else hash of title+summary
-    url: str | None  # canonical article URL (see urls.canonicalize)
-    link: str | None  # the link as the feed gave it, made absolute
-    title: str  # plain text
-    summary: str  # sanitised HTML
-    content: str  # sanitised HTML
-    text: str  # plain text of summary and content, for matching and excerpts
-    author: str | None = None
-    published: datetime | None = None  # UTC
-    updated: datetime | None = None  # UTC
-
-
-@dataclass(frozen=True)
-class ParsedFeed:
-    source: SourceData
-    entries: tuple[EntryData, ...] = field(default_factory=tuple)
 
 
 # ---------------------------------------------------------------- publish
@@ -292,61 +241,6 @@ class Editor:
 
     name: str
     created: datetime
-
-
-# ---------------------------------------------------------------- poll outcomes
-# poll.decide() returns one of these per source; the store alone turns them into columns.
-
-
-@dataclass(frozen=True)
-class NewBody:
-    """A body unlike the last one parsed, parsed: what the feed says about itself."""
-
-    feed: SourceData
-    body_hash: str
-    entries: int = 0  # how many entries it lists
-
-
-@dataclass(frozen=True)
-class Unparsable:
-    """A body the parser refused (or crashed on)."""
-
-    message: str
-
-
-@dataclass(frozen=True)
-class Refreshed:
-    """A good poll: a new body parsed ("fetched"), a 304 or the same bytes as last time."""
-
-    how: str  # "fetched", "not modified" or "unchanged body"
-    polled_at: datetime
-    status: int
-    next_due: datetime
-    max_age: int | None
-    # (etag, last_modified) to store; None keeps the stored ones (a 304 that repeated neither).
-    validators: tuple[str | None, str | None] | None
-    moved_to: str | None = None  # every redirect hop was permanent: fetch this URL from now on
-    body: NewBody | None = None  # set for "fetched"
-    warning: str | None = None  # shown as the source's error though it is not failing
-
-
-@dataclass(frozen=True)
-class Failed:
-    """A failed poll: backed off, held back by Retry-After, or disabled (410 Gone)."""
-
-    polled_at: datetime
-    status: int | None
-    message: str
-    failures: int  # in a row, this one included
-    failing_since: datetime
-    next_due: datetime
-    retry_after: datetime | None = None  # None keeps the stored one
-    disabled: str | None = None  # why, when the server said the feed is gone
-    moved_to: str | None = None
-
-
-PollOutcome = Refreshed | Failed
-
 
 
 # ---------------------------------------------------------------- relevance

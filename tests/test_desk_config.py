@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from test_web import LEDGER, START, WATCHDOG, Desk, build_desk, post
 
 from curator import config as config_mod
-from curator.types import EntryData
+from curator.polltypes import EntryData
 
 HAND_NOTE = "# kept by hand: do not reorder\n"
 

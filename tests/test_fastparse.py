@@ -80,6 +80,17 @@ _ATOM = ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2
                 item="<itunes:summary>becomes the summary</itunes:summary>"),
     _RSS.format(ns=' xmlns:media="http://search.yahoo.com/mrss/"', channel="",
                 item="<media:title>media title replaces the title</media:title>"),
+    # A picture's own title or description inside it sets the item's title_detail or summary.
+    _RSS.format(ns=' xmlns:media="http://search.yahoo.com/mrss/"', channel="",
+                item='<media:content url="http://x/a.jpg"><media:title>t</media:title>'
+                     "</media:content>"),
+    _RSS.format(ns=' xmlns:media="http://search.yahoo.com/mrss/"', channel="",
+                item='<media:group><media:content url="http://x/a.jpg"/>'
+                     "<media:description>d</media:description></media:group>"),
+    # pubDate and atom:published are one field to feedparser: which wins depends on order.
+    _RSS.format(ns=' xmlns:atom="http://www.w3.org/2005/Atom"', channel="",
+                item="<pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate>"
+                     "<atom:published>2003-06-11T00:00:00Z</atom:published>"),
     _RSS.format(ns="", channel="", item="<title>second title</title>"),
     _RSS.format(ns="", channel="", item="<description><p>markup, not text</p></description>"),
     _RSS.format(ns="", channel="", item="<source url='http://x/'>elsewhere</source>"),
@@ -111,6 +122,17 @@ _ATOM = ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2
 ])
 def test_anything_unknown_goes_to_feedparser(feed: str) -> None:
     assert fastparse.parse(feed.encode()) is None
+
+
+def test_pictures_take_the_fast_path() -> None:
+    # Media RSS pictures, their credits and groups of them are stored by feedparser under keys
+    # nothing reads (tests/data/parity/crafted/media*.xml prove the same stored entries).
+    media = _RSS.format(
+        ns=' xmlns:media="http://search.yahoo.com/mrss/"', channel="<cloud domain='x' port='80'/>",
+        item='<media:content url="http://x/a.jpg" medium="image"/><media:thumbnail url="http://x/t"/>'
+             '<media:group><media:content url="http://x/b.jpg"/><media:credit>c</media:credit>'
+             "</media:group>")
+    assert fastparse.parse(media.encode()) is not None
 
 
 def test_known_feed_takes_the_fast_path() -> None:
@@ -192,3 +214,41 @@ def test_rfc822_shortcut_matches_feedparser_on_many_dates() -> None:
 def test_rfc822_shortcut_is_a_struct_time_in_utc() -> None:
     parsed = fastparse.parse_date("Sun, 01 Jan 2006 23:59:59 -0830")
     assert parsed == time.struct_time((2006, 1, 2, 8, 29, 59, 0, 2, 0))
+
+
+_PICTURES = [
+    '<media:content url="http://x/{n}.jpg" medium="image"/>', '<media:thumbnail url="http://x/t{n}"/>',
+    "<media:thumbnail>http://x/tt{n}.jpg</media:thumbnail>", "<media:credit>C{n}</media:credit>",
+    '<media:group><media:content url="http://x/g{n}.jpg"/><media:credit>g</media:credit>'
+    "</media:group>", "<media:category>cat{n}</media:category>", "<media:keywords>a, b{n}</media:keywords>",
+    "<media:rating>adult</media:rating>", '<media:content url="http://x/{n}.mp4"> </media:content>',
+    '<media:content url="http://x/{n}.jpg"><media:title>T{n}</media:title></media:content>',
+    '<media:content url="http://x/{n}.jpg"><media:description>D{n}</media:description>'
+    "</media:content>", "<atom:published>2025-06-1{n}T08:30:00Z</atom:published>",
+    "<pubDate>Tue, 10 Jun 2025 04:00:00 GMT</pubDate>", '<media:player url="http://x/p{n}"/>',
+]
+
+
+def test_pictures_anywhere_in_an_item_store_what_feedparser_reads(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pictures, credits, groups and dates in random order and number, before and after the
+    # title: whatever the fast path takes, it must store what feedparser alone would.
+    rng = random.Random(5)
+    taken = 0
+    for i in range(150):
+        items = []
+        for j in range(rng.randint(1, 3)):
+            parts = [f"<title>Title {i}.{j}</title>", f"<link>https://e.com/{i}/{j}</link>",
+                     f"<description>&lt;p&gt;d{j}&lt;/p&gt;</description>"]
+            parts += [rng.choice(_PICTURES).format(n=j) for _ in range(rng.randint(0, 4))]
+            rng.shuffle(parts)
+            items.append("<item>" + "".join(parts) + "</item>")
+        feed = ('<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"'
+                ' xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>F</title>'
+                f"<link>https://e.com/</link>{''.join(items)}</channel></rss>").encode()
+        taken += fastparse.parse(feed) is not None
+        fast = parse_mod.parse_feed(URL, feed, {})
+        with monkeypatch.context() as m:
+            m.setattr(fastparse, "parse", lambda data: None)
+            assert parse_mod.parse_feed(URL, feed, {}) == fast, feed
+    assert taken > 50  # the fast path itself was exercised

@@ -30,14 +30,8 @@ from fetchserver import (
 import curator.fetch as fetch_module
 from curator import decode
 from curator.fetch import Fetcher, parse_max_age, parse_retry_after
-from curator.types import (
-    Fetched,
-    FetchError,
-    FetchRequest,
-    FetchResult,
-    FetchSettings,
-    NotModified,
-)
+from curator.polltypes import Fetched, FetchError, FetchRequest, FetchResult, NotModified
+from curator.types import FetchSettings
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 MB = 1 << 20

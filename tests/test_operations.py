@@ -277,6 +277,35 @@ def test_a_publish_with_every_note_cached_never_loads_markdown(polled):
     assert out["changed"] is True and "markdown_it" not in modules
 
 
+def test_a_deleted_feed_file_is_written_again_without_rendering_the_site(polled):
+    cli = polled
+    cand = cli("candidates", "--json")[0]
+    cli("feature", str(cand["id"]), "--note", "Why it matters.")
+    first = cli("publish", "--json")
+    rss, atom = Path(first["rss"]), Path(first["atom"])
+    site = rss.parent
+    pages = {p: p.read_bytes() for p in site.rglob("*.html")}
+    assert pages and (site / "feed.json").exists()
+    before = {p: p.stat().st_mtime_ns for p in pages}
+    atom_bytes, rss_bytes = atom.read_bytes(), rss.read_bytes()
+
+    rss.unlink()
+    out, modules = _publish_importing(cli)
+    assert out["changed"] is True and rss.read_bytes() == rss_bytes
+    assert atom.read_bytes() == atom_bytes
+    # Only the RSS file was rendered: neither the site's code nor its templates loaded.
+    assert "curator.site" not in modules and "jinja2" not in modules
+    assert {p: p.stat().st_mtime_ns for p in pages} == before
+
+    # A page of the site edited by hand is written again: the site, not the feeds.
+    index = site / "index.html"
+    index.write_text("defaced")
+    out, modules = _publish_importing(cli)
+    assert out["changed"] is True and "curator.site" in modules
+    assert index.read_bytes() == pages[index] and rss.read_bytes() == rss_bytes
+    assert cli("publish", "--json")["changed"] is False
+
+
 def test_the_cache_key_names_the_note_and_the_version(monkeypatch):
     key = publish.note_html_key("A note")
     assert key == publish.note_html_key("A note")

@@ -22,7 +22,7 @@ import pytest
 
 from curator.exceptions import NotAFeed, ParseError
 from curator.parse import clean_text, html_to_text, parse_feed, sanitize_html
-from curator.types import EntryData, ParsedFeed
+from curator.polltypes import EntryData, ParsedFeed
 
 DATA = Path(__file__).parent / "data" / "parse"
 FEED_URL = "https://feeds.example.net/parse/{name}"
@@ -38,7 +38,7 @@ def as_json(parsed: ParsedFeed) -> dict[str, Any]:
     """The shape of NAME.expected.json: dataclass fields, dates as ISO strings."""
     return {
         "source": dataclasses.asdict(parsed.source),
-        "entries": [{k: _iso(v) for k, v in dataclasses.asdict(e).items()}
+        "entries": [{f.name: _iso(getattr(e, f.name)) for f in dataclasses.fields(e) if f.init}
                     for e in parsed.entries],
     }
 
@@ -484,3 +484,23 @@ def test_entity_bombs_are_never_expanded(body: bytes) -> None:
     assert out["size"] < 5 * len(body)
     assert out["as"] <= 50_000
     assert out["lols"] < 100
+
+
+def test_an_entry_carries_its_hash_and_dates_as_the_database_keeps_them() -> None:
+    # Built in the parse worker, so the poll's main process (which writes) does not; the hash
+    # must stay what earlier versions stored, or every stored entry would look changed.
+    import hashlib
+    import pickle
+    from datetime import UTC, datetime
+
+    from curator.polltypes import EntryData
+
+    e = EntryData(key="k", url="https://example.com/a", link="https://example.com/a?x=1",
+                  title="T", summary="<p>S</p>", content="", text="S", author="Jo",
+                  published=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC))
+    expected = hashlib.sha256(b"T\0<p>S</p>\0\0https://example.com/a?x=1\0Jo\0"
+                              b"2024-01-02T03:04:05Z\0").hexdigest()
+    assert (e.hash, e.published_at, e.updated_at) == (expected, "2024-01-02T03:04:05Z", None)
+    back = pickle.loads(pickle.dumps(e))  # as it comes back from a worker
+    assert back == e and back.hash == expected
+    assert dataclasses.replace(e, title="U").hash != expected

@@ -18,12 +18,12 @@ from conftest import write_config
 
 from curator.config import load
 from curator.exceptions import ConfigError, StoreError
+from curator.polltypes import EntryData
 from curator.schema import MIGRATIONS
 from curator.store import Store
 from curator.store.backend import describe, is_postgres, redact, translate
 from curator.store.pg_schema import BASELINE_NAMES, STEPS
 from curator.store.search import ts_query
-from curator.types import EntryData
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

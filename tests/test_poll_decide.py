@@ -9,18 +9,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from curator.poll import DAY, MAX_RETRY_AFTER, NO_ENTRIES, decide, held_back, next_due
-from curator.store import Store
-from curator.types import (
+from curator.polltypes import (
     Failed,
     Fetched,
     FetchError,
     NewBody,
     NotModified,
     Refreshed,
-    Source,
     SourceData,
     Unparsable,
 )
+from curator.store import Store
+from curator.types import Source
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 URL = "https://feeds.example/a.xml"

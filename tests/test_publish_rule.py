@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from curator.publish import PublishState, can_skip, unpublished
+from curator.publish import PublishState, can_skip, current, unpublished
 
-LAST = PublishState(files="f1 f2", inputs="in", marker="3:1", output="out")
+LAST = PublishState(files="f1 f2 s", inputs="in", marker="3:1", output="out")
 
 
 def test_a_publish_is_skipped_only_when_inputs_and_files_on_disk_are_what_it_left():
-    assert can_skip(LAST, "in", "f1 f2")
-    assert not can_skip(LAST, "in2", "f1 f2")  # a feature, a note, the channel changed
-    assert not can_skip(LAST, "in", "f1 edited")  # someone edited a file
-    assert not can_skip(LAST, "in", None)  # a file is missing
-    assert not can_skip(PublishState(), "in", None)  # never published
+    assert can_skip(LAST, "in", ["f1", "f2", "s"])
+    assert not can_skip(LAST, "in2", ["f1", "f2", "s"])  # a feature, a note, the channel changed
+    assert not can_skip(LAST, "in", ["f1", "edited", "s"])  # someone edited a file
+    assert not can_skip(LAST, "in", ["f1", None, "s"])  # a file is missing
+    assert not can_skip(PublishState(), "in", [None, None, None])  # never published
+
+
+def test_only_the_parts_that_changed_on_disk_are_rendered_again():
+    assert current(LAST, "in", [None, "f2", "s"]) == [False, True, True]
+    assert current(LAST, "in", ["f1", "f2", "site edited"]) == [True, True, False]
+    # New inputs make every part out of date, whatever is on disk.
+    assert current(LAST, "in2", ["f1", "f2", "s"]) == [False, False, False]
+    # A publish from before the site was written left two digests: the site is rendered.
+    older = PublishState(files="f1 f2", inputs="in")
+    assert current(older, "in", ["f1", "f2", "s"]) == [True, True, False]
 
 
 def test_unpublished_changes_are_a_missing_file_new_output_settings_or_a_new_marker():

@@ -694,3 +694,15 @@ def test_unsafe_article_url_is_not_linked(render: Any) -> None:
     item_links = root.findall("channel/item/link") + root.findall(f"{ATOM}entry/{ATOM}link")
     assert item_links == []
     assert feedparser.parse(data).bozo == 0
+
+
+def test_a_url_with_any_kind_of_space_is_refused_like_before() -> None:
+    # The check is cached and uses one expression; it must refuse what the per-character
+    # str.isspace() test refused, and pass what it passed.
+    from curator.render import _safe_url
+
+    for space in (" ", "\t", "\u00a0", "\u2003", "\u3000"):
+        assert _safe_url(f"https://example.com/a{space}b") is None
+        assert _safe_url(f"https://example.com/a{space}b") is None  # cached
+    assert _safe_url("https://example.com/a?b=c") == "https://example.com/a?b=c"
+    assert _safe_url("javascript:alert(1)") is None and _safe_url(None) is None

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlite_utils import Database
 
+from curator.polltypes import EntryData
 from curator.schema import MIGRATIONS
 from curator.store import Store, migrations
 from curator.store.search import MAX_QUERY, SearchStore, fts_query
-from curator.types import EntryData
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -12,10 +12,10 @@ import pytest
 
 from curator.clock import iso
 from curator.exceptions import NotFound, StoreError
+from curator.polltypes import EntryData
 from curator.schema import MIGRATIONS
 from curator.store import Store
 from curator.store.migrations import SCHEMA_VERSION
-from curator.types import EntryData
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -234,3 +234,35 @@ def test_stored_times_read_back_as_written_and_an_odd_imported_spelling_still_re
         assert read_iso(value) == parse_iso(value)
         assert read_iso(value).tzinfo is not None  # type: ignore[union-attr]
     assert read_iso(None) is None and read_iso("") is None
+
+
+def test_outcomes_recorded_together_are_recorded_as_one_by_one(tmp_path):
+    # A quiet poll records its 304s and failures in one statement per shape; each source must
+    # end up exactly as recording it alone leaves it.
+    from curator.polltypes import Failed, NewBody, Refreshed, SourceData
+
+    later = T0 + timedelta(minutes=30)
+    outcomes = [
+        Refreshed(how="not modified", polled_at=later, status=304, next_due=later, max_age=None,
+                  validators=None),
+        Refreshed(how="not modified", polled_at=later, status=304, next_due=later, max_age=60,
+                  validators=('"e2"', None), moved_to="https://c.example/moved"),
+        Failed(polled_at=later, status=503, message="busy", failures=2, failing_since=T0,
+               next_due=later + timedelta(hours=1), retry_after=later + timedelta(hours=1)),
+        Refreshed(how="fetched", polled_at=later, status=200, next_due=later, max_age=None,
+                  validators=(None, "Mon, 01 Jan 2024"), warning="no entries found",
+                  body=NewBody(SourceData("Feed title", "https://c.example/"), "h", 0)),
+    ]
+    urls = [f"https://{n}.example/feed" for n in "abcd"]
+    stores = [Store(tmp_path / "together.db"), Store(tmp_path / "alone.db")]
+    for s in stores:
+        s.sync_sources([(u, None, None) for u in urls], T0)
+    together, alone = stores
+    ids_t, ids_a = ids(together), ids(alone)
+    together.record_polls([(ids_t[u], o) for u, o in zip(urls, outcomes, strict=True)])
+    for u, o in zip(urls, outcomes, strict=True):
+        alone.record_poll(ids_a[u], o)
+    assert [s for s in together.sources()] == [s for s in alone.sources()]
+    assert [s.status for s in together.sources()] == [304, 304, 503, 200]
+    for s in stores:
+        s.close()

@@ -15,8 +15,8 @@ import pytest
 
 from curator.config import load
 from curator.core import Curator
+from curator.polltypes import EntryData
 from curator.store import Store
-from curator.types import EntryData
 
 TOPICS = [{"name": "tech", "any": ["Amazon", "Tesla", "Autopilot", "FTC", "live", "briefing"]}]
 

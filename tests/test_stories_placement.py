@@ -17,8 +17,9 @@ import yaml
 
 from curator import stories
 from curator.poll import parse_and_match
+from curator.polltypes import EntryData
 from curator.store import Store
-from curator.types import EntryData, Topic
+from curator.types import Topic
 
 DATA = Path(__file__).parent / "data" / "stories"
 BASE = datetime(2026, 3, 2, 8, tzinfo=UTC)

@@ -73,6 +73,25 @@ def test_an_import_of_the_new_spelling_finds_the_stored_candidate(
     assert cand["url"] == old_link and cand["status"] == "featured"
 
 
+def test_a_new_entry_under_the_new_spelling_is_stored_under_the_old_one(
+        server: Any, make_cli: Any, clock: Any, older_rules: Any) -> None:
+    # The titles share no words, so only the URL can tell these are one article. A poll checks
+    # the stored spellings for a whole feed at once; this one must still be found.
+    old_link = f"{ARTICLE}?at_medium=RSS"
+    first = server.add("/first.xml", rss([("Court ruling on Section 230", old_link)]))
+    second = server.add("/second.xml", rss([]))
+    cli = make_cli([{"url": first, "name": "First"}, {"url": second, "name": "Second"}])
+    cli("poll", "--json")
+    older_rules()
+    clock.advance(hours=1)
+    server.add("/second.xml", rss([("Unrelated words entirely", "https://news.example.org/x"),
+                                   ("Judges decide platform immunity",
+                                    f"{ARTICLE}?traffic_source=rss")]))
+    assert cli("poll", "--all", "--json")["new_candidates"] == 0
+    [cand] = cli("candidates", "--status", "all", "--json")
+    assert cand["url"] == old_link and sorted(cand["sources"]) == ["First", "Second"]
+
+
 def test_a_poll_of_many_new_entries_finds_each_older_spelling(
         server: Any, make_cli: Any, clock: Any, older_rules: Any, backend: Any) -> None:
     """The spellings of a poll's new entries are looked up a hundred at a time: each still finds

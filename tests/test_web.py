@@ -26,7 +26,7 @@ from curator.config import Config
 from curator.core import Curator
 from curator.match import Matcher
 from curator.parse import parse_feed
-from curator.types import EntryData
+from curator.polltypes import EntryData
 from curator.web import create_app, make_server
 
 PASSWORD = "correct horse battery"

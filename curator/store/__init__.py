@@ -11,12 +11,12 @@ from __future__ import annotations
 from .base import BUSY_TIMEOUT_S, check_backup
 from .candidates import STATUSES, new_guid
 from .editors import EditorStore
-from .entries import SaveResult, entry_hash
+from .entries import SaveResult
 from .imports import ImportStore
 from .sources import to_source
 from .state import StateStore
 
-__all__ = ["BUSY_TIMEOUT_S", "STATUSES", "SaveResult", "Store", "check_backup", "entry_hash",
+__all__ = ["BUSY_TIMEOUT_S", "STATUSES", "SaveResult", "Store", "check_backup",
            "new_guid", "to_source"]
 
 

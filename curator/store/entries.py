@@ -7,24 +7,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
-from ..types import EntryData, PollOutcome
 from .base import chunks, converts_errors
 from .sources import SourceStore
 from .stories import story_of
 
-
-def entry_hash(e: EntryData) -> str:
-    """What decides that a stored entry changed and must be updated in place."""
-    import hashlib  # here: a command that only reads never needs it (start-up time)
-
-    h = hashlib.sha256()
-    for part in (e.title, e.summary, e.content, e.link or "", e.author or "", iso(e.published) or ""):
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-    return h.hexdigest()
+if TYPE_CHECKING:
+    from ..polltypes import EntryData, PollOutcome
 
 
 @dataclass(frozen=True)
@@ -105,7 +96,7 @@ class EntryStore(SourceStore):
                     quiet.clear()
 
             for key, (e, t, sig) in batch.items():
-                h = entry_hash(e)
+                h = e.hash  # computed where the entry was parsed (polltypes.entry_hash)
                 if key in existing and existing[key][1] != h:
                     write_quiet()
                 if e.url and (key not in existing or existing[key][1] != h):
@@ -114,7 +105,7 @@ class EntryStore(SourceStore):
                     if stored != e.url:
                         e = replace(e, url=stored)
                 row = (e.url, e.link, e.title, e.summary, e.content, e.text, e.author,
-                       iso(e.published), iso(e.updated), h)
+                       e.published_at, e.updated_at, h)
                 if key not in existing and not t:
                     quiet.append((*row, source_id, key, stamp, stamp))
                     new += 1
@@ -147,7 +138,7 @@ class EntryStore(SourceStore):
                     conn.execute(
                         "UPDATE candidates SET title = ?, published = ?,"
                         " sort_time = coalesce(?, first_seen) WHERE entry_id = ?",
-                        (e.title, iso(e.published), iso(e.published), eid))
+                        (e.title, e.published_at, e.published_at, eid))
                     touched_urls.update(u for u in (old_url, e.url) if u)
             write_quiet()
             for url in touched_urls:
@@ -248,7 +239,7 @@ class EntryStore(SourceStore):
                     " ON CONFLICT DO NOTHING",
                     [(cid, name) for name in topics])
                 return 0
-        published = iso(e.published)
+        published = e.published_at
         cur = conn.execute(
             "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING",

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, read_iso
 from ..exceptions import NotFound, UsageError
-from ..types import Enabled, Failed, PollOutcome, Refreshed, Source
+from ..types import Enabled, Source
 from .base import converts_errors
 from .logs import LogStore
+
+if TYPE_CHECKING:
+    from ..polltypes import PollOutcome
 
 
 def _poll_columns(outcome: PollOutcome) -> tuple[list[str], list[Any]]:
     """The SET clauses and values that record a poll's outcome on its source row."""
+    from ..polltypes import Failed, Refreshed  # only a poll records one: loaded then
+
     cols: dict[str, Any] = {"status": outcome.status, "last_polled": iso(outcome.polled_at)}
     if isinstance(outcome, Refreshed):
         cols.update(last_ok=iso(outcome.polled_at), failures=0, error=outcome.warning,
@@ -149,8 +154,19 @@ class SourceStore(LogStore):
     @converts_errors
     def record_poll(self, source_id: int, outcome: PollOutcome) -> None:
         """Record a poll's outcome on its source (its own transaction, unless inside one)."""
-        with self.write():
-            self._record_poll(source_id, outcome)
+        self.record_polls([(source_id, outcome)])
+
+    @converts_errors
+    def record_polls(self, outcomes: Sequence[tuple[int, PollOutcome]]) -> None:
+        """Record many sources' outcomes (a poll's 304s and failures): one statement for each
+        set of columns they change, all or none of them (a savepoint inside a transaction)."""
+        shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for source_id, outcome in outcomes:
+            columns, values = _poll_columns(outcome)
+            shapes.setdefault(tuple(columns), []).append((*values, source_id))
+        with self._isolated("record_polls"):
+            for shape, rows in shapes.items():
+                self.conn.executemany(f"UPDATE sources SET {', '.join(shape)} WHERE id = ?", rows)
 
     def _record_poll(self, source_id: int, outcome: PollOutcome) -> None:
         sets, values = _poll_columns(outcome)

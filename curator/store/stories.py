@@ -22,12 +22,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from itertools import chain, groupby
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
 from ..exceptions import NotFound, UsageError
-from ..types import EntryData
 from .backend import Connection
+
+if TYPE_CHECKING:
+    from ..polltypes import EntryData
 
 #: Stories looked at for one arriving entry: those sharing the most keys with it.
 MAX_STORIES = 4
