@@ -438,14 +438,15 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
         dot += product
         if t not in an and t not in bn:
             content += product
-    dot += _near_terms(a, b)
+    if a.starts and b.starts:
+        dot += _near_terms(a, b)
     cosine = dot / (a.norm * b.norm)
     title = _title_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
     value = 0.75 * cosine + 0.25 * title
     # The same kind of event on both sides, each naming someone the other never mentions: the
     # same attorney general suing another company. Agreeing amounts say it is one fine or deal,
     # whoever each names ("Dutch watchdog" and "EU").
-    same_kind = a.events & b.events
+    same_kind = a.events & b.events if a.events else a.events
     parallel = bool(same_kind) and not a.amounts & b.amounts and _names_differ(a, b)
     if same_kind and a.names & b.names and not parallel:
         # The same people, and the same thing happened to them: one event, in other words.
@@ -520,7 +521,8 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> St
         members = story.members[:MAX_COMPARED]
         # What the story's titles say happened: an article that says something else happened (the
         # verdict, to a story of the sentencing) is the next step, though it shares every name.
-        told = frozenset().union(*(other.events for _, other in members)) if sig.events else None
+        told = (frozenset().union(*(other.events for _, other in members))
+                if sig.events and len(members) > 1 else None)
         scores = []
         for seen, other in members:
             hours = abs((article.seen - seen).total_seconds()) / 3600.0
