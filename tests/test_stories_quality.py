@@ -4,8 +4,8 @@ tuning.yaml was used to choose the weights and the threshold; each held-out set 
 the judgement was frozen and measured once; held_out_beat and held_out_2 then led to the next
 change each, after which a new held-out set was written (README "Stories" tells the history).
 The targets are precision >= 0.9 and recall >= 0.7: precision matters more than recall. Every set
-reaches them but held_out_4, written by someone who had not read the grouping, which missed them
-when first measured and still misses recall (see MISSED).
+reaches them but held_out_4 and held_out_5, written by people who had not read the grouping, which
+missed them when first measured (see MISSED).
 """
 
 from __future__ import annotations
@@ -57,7 +57,17 @@ SETS = ["tuning.yaml", "held_out.yaml", "held_out_beat.yaml", "held_out_2.yaml",
 # left are stories told from different angles in other words ("Zuckerberg takes the stand" /
 # "Meta faces FTC in landmark antitrust trial"). The set is held to these figures (a change that
 # makes it worse fails) and the targets are an expected failure, to revisit when they are met.
-MISSED = {"held_out_4.yaml": (1.000, 0.495)}
+# held_out_5.yaml, written last (from 2021-2025 coverage, half one editor's beat, half general tech
+# and business) by someone who had not read the grouping, measured once on main 7c6e0f5: precision
+# 0.837, recall 0.554 (tp 41, fp 8, fn 33 of 4,851 pairs). Every wrongly joined pair is a trap with
+# the story it resembles (the CMA blocking Microsoft's Activision deal and the deal closing; Meta's
+# EUR 390M forced-consent fine and its EUR 1.2bn data-transfer fine; FOSTA upheld on appeal and an
+# appeals court denying TikTok Section 230; Google moving Location History on-device and geofence
+# warrants ruled unconstitutional); without the traps precision is 1.000. The misses are outlets'
+# different angles on one event ("Sam Altman fired as CEO of OpenAI" / "Greg Brockman quits OpenAI
+# hours after board pushes out Altman"; "Alphabet shares slip after judge finds Google broke
+# antitrust law"). Not tuned against; held to these figures like held_out_4.
+MISSED = {"held_out_4.yaml": (1.000, 0.495), "held_out_5.yaml": (0.837, 0.554)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
