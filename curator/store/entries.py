@@ -48,7 +48,7 @@ class EntryStore(SourceStore):
             # when none did, what the last batch read of the story index still holds.
             version = (None if self.postgres else
                        int(self.conn.execute("PRAGMA data_version").fetchone()[0]))
-            with self.stories.batch(version):
+            with self.stories.batch(self.conn, version):
                 yield
 
     @converts_errors
@@ -247,7 +247,7 @@ class EntryStore(SourceStore):
         created = cur.rowcount == 1
         cid = conn.execute("SELECT id FROM candidates WHERE url = ?", (e.url,)).fetchone()[0]
         if created and self.has_stories:
-            self.stories.index(conn, cid, entry_id, e)
+            self.stories.index(conn, cid, entry_id, e, stamp)
         conn.executemany("INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)"
                          " ON CONFLICT DO NOTHING",
                          [(cid, name) for name in topics])
