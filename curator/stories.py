@@ -23,6 +23,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from .meaning import similarity
+
 #: An arriving article joins a story when its best score against the story reaches this.
 THRESHOLD = 0.28
 #: Below this share of words other than names in common, sharing names is not enough.
@@ -38,6 +40,12 @@ NAME_CONFLICT = 0.5
 KIND_CONFLICT = 0.5
 #: A name's words this rare or rarer tell it apart (in "Signature Bank", "Bank" names the kind).
 NAME_WEIGHT = 1.0
+#: Meanings (sentence embeddings, curator/meaning.py) closer than this cosine count for ...
+MEANING_FROM = 0.4
+#: ... this much per unit of cosine above it, when nothing sets the two articles apart (what
+#: happened, the amounts, the court, whom they name) and a word of at least ANCHOR is shared.
+MEANING_WEIGHT = 0.8
+ANCHOR = 1.5
 #: Two different stems that start with this many letters in common count as nearly the same
 #: ("monopolized" and "monopolist"); shorter ones must match whole.
 PREFIX = 5
@@ -108,13 +116,13 @@ _EVENT_WORDS = {
     "arrest": "arrest arrests arrested detained detains detain custody",
     "charge": "charged indicted indicts indictment",
     "trial": "trial trials hearing hearings hears arguments testifies testify testified testimony grilled",
-    "enact": "passes passed clears cleared approves approved approval vote votes voted adopts "
+    "enact": "passes passed clears cleared approve approves approved approval vote votes voted adopts "
              "adopted",
     "advance": "advances advanced",
     "in-force": "force effect",
     "depart": "fired ousted ouster oust ousts resigns resigned resignation quits quit sacks "
               "sacked",
-    "hire": "hires hired appoints appointed",
+    "hire": "hires hired appoints appointed reinstated reinstates rehired rehires return returns",
     "sign": "signs signed",
     "layoff": "layoffs layoff",
 }
@@ -125,6 +133,17 @@ _COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": 
                  "blocks": "rule", "backs": "rule", "sides": "rule", "strikes": "rule",
                  "loses": "rule", "wins": "rule"}
 _COURTS = {"court", "courts", "judge", "judges", "justices", "circuit", "tribunal", "jury"}
+# Which court: a ruling and the appeal of it are two stories, and so are two circuits' rulings.
+_SUPREME = re.compile(r"\bsupreme court|\bjustices\b|\btop court\b", re.IGNORECASE)
+_APPELLATE = re.compile(r"\bappeals? (?:court|panel)|\bcourt of appeals?\b|\bappellate\b|"
+                        r"\bcircuit\b", re.IGNORECASE)
+_TRIAL = re.compile(r"\b(?:judge|district court|trial court)\b", re.IGNORECASE)
+_CIRCUIT = re.compile(
+    r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|federal|"
+    r"d\.?c\.?|1st|2nd|3rd|[4-9]th|1[01]th)\s+circuit\b", re.IGNORECASE)
+_ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6",
+             "seventh": "7", "eighth": "8", "ninth": "9", "tenth": "10", "eleventh": "11",
+             "federal": "fed", "dc": "dc", "d.c.": "dc", "d.c": "dc", "dc.": "dc"}
 
 
 class Signature(NamedTuple):
@@ -147,6 +166,11 @@ class Signature(NamedTuple):
     runs: tuple[tuple[tuple[str, ...], str], ...]
     # Each PREFIX-letter beginning of its longer terms, and the heaviest term that has it.
     starts: dict[str, str]
+    # What the title and lede mean: a sentence embedding (curator/meaning.py); b"" for none.
+    meaning: bytes = b""
+    # Which court the title says acted (a trial judge, an appeals court, the Supreme Court) and
+    # the numbered circuit it names (see _courts).
+    courts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -161,13 +185,16 @@ class Article:
 
 
 def warm() -> None:
-    """Load the word tables and the stemmer now.
+    """Load the word tables, the stemmer and the sentence encoder now.
 
     Called in a process about to fork its parse workers, so that they share the tables rather
     than each loading its own copy (a few tenths of a second each).
     """
+    from .meaning import warm as warm_meaning
+
     _rarity("warm")
     _stem("warm")
+    warm_meaning()
 
 
 @lru_cache(maxsize=1)
@@ -337,6 +364,8 @@ def _events(title: str) -> frozenset[str]:
         before = words[n - 1] if n else ""
         if before in ("without", "not", "no", "never") or after in ("no", "not"):
             continue  # "admitted no wrongdoing", "without admitting": it did not happen
+        if word in ("return", "returns") and after != "as":
+            continue  # "returns as CEO" is a hiring; "returns to the App Store" is not
         if word == "lays" and after == "off" or word == "laid" and after == "off":
             out.add("layoff")
         out.update(_EVENTS.get(word, ()))
@@ -353,7 +382,13 @@ def is_generic(title: str) -> bool:
 
 
 def signature(title: str, text: str) -> Signature:
-    """The article's terms weighted by rarity, its figures, and the keys to index it under."""
+    """The article's terms weighted by rarity, its figures, its meaning, and the keys to index it
+    under."""
+    return signatures([(title, text)])[0]
+
+
+def _signature(title: str, text: str) -> Signature:
+    """All of the signature but its meaning."""
     title = (title or "").strip()
     body = (text or "").strip()[:MAX_TEXT_CHARS]
     generic = is_generic(title)
@@ -399,7 +434,60 @@ def signature(title: str, text: str) -> Signature:
                      figures=frozenset(figures), title=_title_text(title), generic=generic,
                      keys=keys, events=frozenset() if generic else _happened(title, body),
                      runs=() if generic else _name_runs(title, names, lower, title_case),
-                     starts=starts)
+                     starts=starts,
+                     courts=frozenset() if generic else _courts(title, body))
+
+
+def signatures(items: Sequence[tuple[str, str]]) -> list[Signature]:
+    """Each (title, text)'s signature with its meaning: the embeddings in one batch, which costs
+    less per article than one at a time (see curator/meaning.py)."""
+    from .meaning import embed
+
+    sigs = [_signature(title, text) for title, text in items]
+    wanted = [n for n, sig in enumerate(sigs) if not sig.generic and sig.norm]
+    meanings = embed([_meaning_text(*items[n]) for n in wanted])
+    for n, value in zip(wanted, meanings, strict=True):
+        sigs[n] = sigs[n]._replace(meaning=value)
+    return sigs
+
+
+def _meaning_text(title: str, text: str) -> str:
+    """What the embedding reads: the title and the lede, as the other signals do."""
+    return f"{(title or '').strip()}. {(text or '').strip()[:MAX_TEXT_CHARS]}"
+
+
+
+def _courts(title: str, body: str) -> frozenset[str]:
+    """Which court the title says acted, and which numbered circuit the title (else the lede's
+    first sentence) names.
+
+    "Judge rules Apple must..." is ("level:trial"); "Appeals court denies Apple's bid..." is
+    ("level:appeal"); "Fifth Circuit says..." is ("level:appeal", "circuit:5").
+    """
+    out: set[str] = set()
+    if _SUPREME.search(title):
+        out.add("level:supreme")
+    if _APPELLATE.search(title):
+        out.add("level:appeal")
+    if not out and _TRIAL.search(title):
+        out.add("level:trial")
+    # The title's circuit, else the lede's (which may also name the one it disagrees with).
+    for text in (title, re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0]):
+        for m in _CIRCUIT.finditer(text):
+            word = m.group(1).lower()
+            out.add("circuit:" + _ORDINALS.get(word, word.rstrip("stndrh")))
+        if any(c.startswith("circuit:") for c in out):
+            break
+    return frozenset(out)
+
+
+def _courts_differ(a: Signature, b: Signature) -> bool:
+    """The titles name different courts: a judge's ruling and the appeals court's, or rulings of
+    two numbered circuits (neither shared)."""
+    levels = [{c for c in x.courts if c.startswith("level:")} for x in (a, b)]
+    circuits = [{c for c in x.courts if c.startswith("circuit:")} for x in (a, b)]
+    return (all(levels) and not levels[0] & levels[1]
+            or all(circuits) and not circuits[0] & circuits[1])
 
 
 def _happened(title: str, body: str) -> frozenset[str]:
@@ -424,7 +512,7 @@ def _title_ratio(a: str, b: str) -> float:
 
 
 def score(a: Signature, b: Signature, hours_apart: float = 0.0,
-          told: frozenset[str] | None = None) -> float:
+          told: frozenset[str] | None = None, agree: bool | None = None) -> float:
     """How surely a and b report the same story, from 0 up (THRESHOLD and above: the same).
 
     `told` is what happened by the titles of b's story, when b is one of a story's articles.
@@ -443,6 +531,10 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     cosine = dot / (a.norm * b.norm)
     title = _title_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
     value = 0.75 * cosine + 0.25 * title
+    # What the two mean: close meanings count for, when nothing sets the two apart (below).
+    near = similarity(a.meaning, b.meaning) - MEANING_FROM
+    if near > 0 and (not _conflict(a, b) if agree is None else agree):
+        value += MEANING_WEIGHT * near
     # The same kind of event on both sides, each naming someone the other never mentions: the
     # same attorney general suing another company. Agreeing amounts say it is one fine or deal,
     # whoever each names ("Dutch watchdog" and "EU").
@@ -458,8 +550,9 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     told = b.events if told is None else told
     if a.events and told and not a.events & told:
         value *= EVENT_CONFLICT
-    # Another bank, court or act than the one the other names.
-    if a.runs and b.runs and (_other_of_kind(a, b) or _other_of_kind(b, a)):
+    # Another bank, court or act than the one the other names; another court or circuit.
+    if a.runs and b.runs and (_other_of_kind(a, b) or _other_of_kind(b, a)) or (
+            a.courts and b.courts and _courts_differ(a, b)):
         value *= KIND_CONFLICT
     if parallel:
         value *= NAME_CONFLICT
@@ -474,6 +567,22 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     # Stories fade: two articles a day and a half apart need to agree more.
     value -= 0.1 * max(0.0, hours_apart - 3.0) / 12.0
     return value
+
+
+def _conflict(a: Signature, b: Signature) -> bool:
+    """Whether anything sets a and b apart as different events, or nothing ties them: what
+    happened, the amounts, the court, whom each names; no rare word in common."""
+    if a.events and b.events and not a.events & b.events:
+        return True
+    if a.amounts and b.amounts and not a.amounts & b.amounts:
+        return True
+    if a.courts and b.courts and _courts_differ(a, b):
+        return True
+    if a.runs and b.runs and (_names_differ(a, b) or _other_of_kind(a, b)
+                              or _other_of_kind(b, a)):
+        return True
+    # An anchor: a rarer word in common than a company's name ("Google", "Intel").
+    return not any(min(a.terms[t], b.terms[t]) >= ANCHOR for t in a.terms.keys() & b.terms.keys())
 
 
 def _near_terms(a: Signature, b: Signature) -> float:
@@ -523,10 +632,14 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> St
         # verdict, to a story of the sentencing) is the next step, though it shares every name.
         told = (frozenset().union(*(other.events for _, other in members))
                 if sig.events and len(members) > 1 else None)
+        # Meaning counts only for an article that nothing sets apart from any of the story's.
+        agree = not any(similarity(sig.meaning, other.meaning) > MEANING_FROM
+                        for _, other in members) or not any(
+            _conflict(sig, other) for _, other in members)
         scores = []
         for seen, other in members:
             hours = abs((article.seen - seen).total_seconds()) / 3600.0
-            scores.append(score(sig, other, hours, told))
+            scores.append(score(sig, other, hours, told, agree))
             if len(scores) == 1 and len(members) > 1 and scores[0] < THRESHOLD / 2:
                 break  # far from the story's first article: taken as another story, unscored
         top = sum(scores) / len(members) if len(scores) == len(members) else 0.0
