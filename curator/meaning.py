@@ -12,6 +12,7 @@ Pure: no I/O but reading the package's own weights, once per process, on first u
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -43,6 +44,27 @@ def embed(texts: Sequence[str]) -> list[bytes]:
 
     vectors = np.asarray(_encoder().encode(list(texts)), dtype=np.float16)
     return [v.tobytes() for v in vectors]
+
+
+_cache: OrderedDict[str, bytes] = OrderedDict()
+#: Embeddings kept, by text (a story's articles are compared with many arrivals).
+CACHED = 8192
+
+
+def meaning_of(texts: Sequence[str]) -> list[bytes]:
+    """`embed`, but each text embedded once per process (the last CACHED kept); "" has none."""
+    missing = list(dict.fromkeys(t for t in texts if t and t not in _cache))
+    for text, value in zip(missing, embed(missing), strict=True):
+        _cache[text] = value
+        if len(_cache) > CACHED:
+            _cache.popitem(last=False)
+    out = []
+    for text in texts:
+        value = _cache.get(text, b"")
+        if value:
+            _cache.move_to_end(text)
+        out.append(value)
+    return out
 
 
 def similarity(a: bytes, b: bytes) -> float:

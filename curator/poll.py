@@ -179,12 +179,10 @@ def parse_and_match(url: str, content: bytes, headers: dict[str, str], topics: t
     matched = [m.match(e.title, e.text) for e in parsed.entries]
     if not sign:
         return parsed, matched, None
-    from .stories import signatures
+    from .stories import signature
 
-    # One batch per feed: the sentence encoder costs less per article in a batch.
-    signed = iter(signatures([(e.title, e.text) for e, t in zip(parsed.entries, matched,
-                                                                  strict=True) if t]))
-    return parsed, matched, [next(signed) if t else None for t in matched]
+    return parsed, matched, [signature(e.title, e.text) if t else None
+                             for e, t in zip(parsed.entries, matched, strict=True)]
 
 
 def _worker_init(parent: int | None) -> None:

@@ -46,6 +46,8 @@ MEANING_FROM = 0.4
 #: happened, the amounts, the court, whom they name) and a word of at least ANCHOR is shared.
 MEANING_WEIGHT = 0.8
 ANCHOR = 1.5
+#: ... and are looked at only when the words give a story's first article at least this score.
+MEANING_FLOOR = 0.15
 #: Two different stems that start with this many letters in common count as nearly the same
 #: ("monopolized" and "monopolist"); shorter ones must match whole.
 PREFIX = 5
@@ -166,8 +168,8 @@ class Signature(NamedTuple):
     runs: tuple[tuple[tuple[str, ...], str], ...]
     # Each PREFIX-letter beginning of its longer terms, and the heaviest term that has it.
     starts: dict[str, str]
-    # What the title and lede mean: a sentence embedding (curator/meaning.py); b"" for none.
-    meaning: bytes = b""
+    # What the embedding of its meaning reads (the title and lede; see meaning_of); "" for none.
+    text: str = ""
     # Which court the title says acted (a trial judge, an appeals court, the Supreme Court) and
     # the numbered circuit it names (see _courts).
     courts: frozenset[str] = frozenset()
@@ -185,16 +187,13 @@ class Article:
 
 
 def warm() -> None:
-    """Load the word tables, the stemmer and the sentence encoder now.
+    """Load the word tables and the stemmer now.
 
     Called in a process about to fork its parse workers, so that they share the tables rather
     than each loading its own copy (a few tenths of a second each).
     """
-    from .meaning import warm as warm_meaning
-
     _rarity("warm")
     _stem("warm")
-    warm_meaning()
 
 
 @lru_cache(maxsize=1)
@@ -382,13 +381,7 @@ def is_generic(title: str) -> bool:
 
 
 def signature(title: str, text: str) -> Signature:
-    """The article's terms weighted by rarity, its figures, its meaning, and the keys to index it
-    under."""
-    return signatures([(title, text)])[0]
-
-
-def _signature(title: str, text: str) -> Signature:
-    """All of the signature but its meaning."""
+    """The article's terms weighted by rarity, its figures, and the keys to index it under."""
     title = (title or "").strip()
     body = (text or "").strip()[:MAX_TEXT_CHARS]
     generic = is_generic(title)
@@ -435,26 +428,8 @@ def _signature(title: str, text: str) -> Signature:
                      keys=keys, events=frozenset() if generic else _happened(title, body),
                      runs=() if generic else _name_runs(title, names, lower, title_case),
                      starts=starts,
-                     courts=frozenset() if generic else _courts(title, body))
-
-
-def signatures(items: Sequence[tuple[str, str]]) -> list[Signature]:
-    """Each (title, text)'s signature with its meaning: the embeddings in one batch, which costs
-    less per article than one at a time (see curator/meaning.py)."""
-    from .meaning import embed
-
-    sigs = [_signature(title, text) for title, text in items]
-    wanted = [n for n, sig in enumerate(sigs) if not sig.generic and sig.norm]
-    meanings = embed([_meaning_text(*items[n]) for n in wanted])
-    for n, value in zip(wanted, meanings, strict=True):
-        sigs[n] = sigs[n]._replace(meaning=value)
-    return sigs
-
-
-def _meaning_text(title: str, text: str) -> str:
-    """What the embedding reads: the title and the lede, as the other signals do."""
-    return f"{(title or '').strip()}. {(text or '').strip()[:MAX_TEXT_CHARS]}"
-
+                     courts=frozenset() if generic else _courts(title, body),
+                     text="" if generic else f"{title}. {body}")
 
 
 def _courts(title: str, body: str) -> frozenset[str]:
@@ -512,10 +487,11 @@ def _title_ratio(a: str, b: str) -> float:
 
 
 def score(a: Signature, b: Signature, hours_apart: float = 0.0,
-          told: frozenset[str] | None = None, agree: bool | None = None) -> float:
+          told: frozenset[str] | None = None, near: float = 0.0) -> float:
     """How surely a and b report the same story, from 0 up (THRESHOLD and above: the same).
 
-    `told` is what happened by the titles of b's story, when b is one of a story's articles.
+    `told` is what happened by the titles of b's story, when b is one of a story's articles;
+    `near`, how close their meanings are (see `meanings`), when nothing sets them apart.
     """
     if a.generic or b.generic or not a.norm or not b.norm:
         return 0.0
@@ -531,10 +507,9 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     cosine = dot / (a.norm * b.norm)
     title = _title_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
     value = 0.75 * cosine + 0.25 * title
-    # What the two mean: close meanings count for, when nothing sets the two apart (below).
-    near = similarity(a.meaning, b.meaning) - MEANING_FROM
-    if near > 0 and (not _conflict(a, b) if agree is None else agree):
-        value += MEANING_WEIGHT * near
+    # What the two mean: close meanings count for (the caller checked that nothing sets the
+    # two apart: what happened, the amounts, the court, whom each names).
+    value += MEANING_WEIGHT * max(0.0, near - MEANING_FROM)
     # The same kind of event on both sides, each naming someone the other never mentions: the
     # same attorney general suing another company. Agreeing amounts say it is one fine or deal,
     # whoever each names ("Dutch watchdog" and "EU").
@@ -598,7 +573,20 @@ def _near_terms(a: Signature, b: Signature) -> float:
 
 def same_story(a: Signature, b: Signature, hours_apart: float = 0.0) -> bool:
     """The judgement: do these two articles report the same story?"""
-    return score(a, b, hours_apart) >= THRESHOLD
+    value = score(a, b, hours_apart)
+    if value >= THRESHOLD or value < MEANING_FLOOR or _conflict(a, b):
+        return value >= THRESHOLD
+    return score(a, b, hours_apart, near=meanings(a, [b])[0]) >= THRESHOLD
+
+
+def meanings(sig: Signature, others: Sequence[Signature]) -> list[float]:
+    """How close sig's meaning is to each of others' (cosines), embedding in one batch the texts
+    not embedded before. Only asked for where the words leave the judgement close: an embedding
+    costs a few milliseconds, twenty times the rest of a signature."""
+    from .meaning import meaning_of
+
+    vectors = meaning_of([sig.text, *(o.text for o in others)])
+    return [similarity(vectors[0], v) for v in vectors[1:]]
 
 
 @dataclass
@@ -632,17 +620,20 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> St
         # verdict, to a story of the sentencing) is the next step, though it shares every name.
         told = (frozenset().union(*(other.events for _, other in members))
                 if sig.events and len(members) > 1 else None)
-        # Meaning counts only for an article that nothing sets apart from any of the story's.
-        agree = not any(similarity(sig.meaning, other.meaning) > MEANING_FROM
-                        for _, other in members) or not any(
-            _conflict(sig, other) for _, other in members)
         scores = []
         for seen, other in members:
             hours = abs((article.seen - seen).total_seconds()) / 3600.0
-            scores.append(score(sig, other, hours, told, agree))
+            scores.append(score(sig, other, hours, told))
             if len(scores) == 1 and len(members) > 1 and scores[0] < THRESHOLD / 2:
                 break  # far from the story's first article: taken as another story, unscored
         top = sum(scores) / len(members) if len(scores) == len(members) else 0.0
+        if top < THRESHOLD and scores[0] >= MEANING_FLOOR and not any(
+                _conflict(sig, other) for _, other in members):
+            # Close, and nothing sets it apart from the story's articles: what they mean decides.
+            top = sum(score(sig, other, abs((article.seen - seen).total_seconds()) / 3600.0,
+                            told, near)
+                      for (seen, other), near in zip(members, meanings(
+                          sig, [other for _, other in members]), strict=True)) / len(members)
         if top >= THRESHOLD and (best is None or top > best[0]):
             best = (top, story)
     return best[1] if best else None

@@ -3,10 +3,14 @@ checks that keep it from joining a different event (the court, what happened, th
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from curator import meaning, stories
 from curator.stories import signature
+
+T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 
 OUTAGE = ("Global IT outage grounds flights and takes broadcasters off air",
           "Airlines, banks and TV channels around the world were disrupted on Friday as "
@@ -29,12 +33,21 @@ def test_an_embedding_is_a_fixed_size_and_needs_no_download() -> None:
     assert meaning.similarity(b"", vectors[0]) == 0.0
 
 
-def test_batch_and_one_at_a_time_give_the_same_signature() -> None:
-    one = signature(*OUTAGE)
-    both = stories.signatures([OUTAGE, SHARES])
-    assert both[0].meaning and both[0]._replace(meaning=b"") == one._replace(meaning=b"")
-    assert meaning.similarity(both[0].meaning, one.meaning) == pytest.approx(1.0, abs=0.01)
-    assert stories.signatures([("Live updates", "")])[0].meaning == b""
+def test_each_text_is_embedded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    real = meaning.embed
+
+    def counting(texts: list[str]) -> list[bytes]:
+        asked.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(meaning, "embed", counting)
+    first = meaning.meaning_of(["An unusual text to embed", "", "An unusual text to embed"])
+    again = meaning.meaning_of(["An unusual text to embed"])
+    assert asked == ["An unusual text to embed"]
+    assert first[0] == first[2] == again[0] and len(first[0]) == meaning.SIZE
+    assert first[1] == b""
+    assert signature("Live updates", "Follow along").text == ""
 
 
 def test_one_event_told_in_other_words_is_one_story(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,19 +58,34 @@ def test_one_event_told_in_other_words_is_one_story(monkeypatch: pytest.MonkeyPa
     assert not stories.same_story(b, a, hours_apart=2)
 
 
-def test_meaning_adds_nothing_for_the_same_action_by_another_party(
+def test_meaning_is_not_asked_when_something_sets_two_apart(
         monkeypatch: pytest.MonkeyPatch) -> None:
     a = signature("Meta to pay Texas $1.4 billion to settle facial recognition lawsuit",
-                  "The settlement with Attorney General Ken Paxton is the largest ever obtained "
-                  "by a single state.")
+                  "The settlement with the state's attorney general is the largest ever obtained "
+                  "by a single state over privacy.")
     b = signature("Google agrees to pay Texas $1.375 billion over privacy claims",
-                  "Attorney General Ken Paxton said the settlement resolves two lawsuits over "
+                  "The state's attorney general said the deal resolves two lawsuits over "
                   "location tracking and biometric data.")
-    assert meaning.similarity(a.meaning, b.meaning) > stories.MEANING_FROM
     assert stories._conflict(a, b)  # the amounts differ, and so do the companies
-    with_meaning = stories.score(a, b, hours_apart=20)
-    monkeypatch.setattr(stories, "MEANING_WEIGHT", 0.0)
-    assert stories.score(a, b, hours_apart=20) == with_meaning
+    close = stories.meanings(a, [b])[0]
+    assert close > stories.MEANING_FROM  # the meanings alone would say "the same"
+
+    def never(*_: object) -> list[float]:
+        raise AssertionError("meaning asked")
+
+    monkeypatch.setattr(stories, "meanings", never)
+    assert not stories.same_story(b, a, hours_apart=20)
+    story = stories.Story(id=1, first_seen=T0, sources={"Reuters"}, members=[(T0, a)])
+    arrival = stories.Article(id=2, source="AP", title="", text="", seen=T0 + timedelta(hours=20))
+    assert stories.best_story(arrival, b, [story]) is None
+
+
+def test_far_apart_words_do_not_ask_for_meaning(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*_: object) -> list[float]:
+        raise AssertionError("meaning asked")
+
+    monkeypatch.setattr(stories, "meanings", never)
+    assert not stories.same_story(signature(*OUTAGE), signature(*OTHER))
 
 
 @pytest.mark.parametrize(("title", "lede", "courts"), [
