@@ -568,8 +568,11 @@ def _conflict(a: Signature, b: Signature) -> bool:
     if a.runs and b.runs and (_names_differ(a, b) or _other_of_kind(a, b)
                               or _other_of_kind(b, a)):
         return True
-    # An anchor: a rarer word in common than a company's name ("Google", "Intel").
-    return not any(min(a.terms[t], b.terms[t]) >= ANCHOR for t in a.terms.keys() & b.terms.keys())
+    # An anchor: the titles share a rarer word than a company's name ("Google", "Intel"), or two
+    # that begin alike ("monopolized", "monopolist").
+    theirs = [t for t in b.title.split() if b.terms.get(t, 0.0) >= ANCHOR]
+    return not any(t == u or len(t) >= PREFIX and t[:PREFIX] == u[:PREFIX]
+                   for t in a.title.split() if a.terms.get(t, 0.0) >= ANCHOR for u in theirs)
 
 
 def _near_terms(a: Signature, b: Signature) -> float:

@@ -15,7 +15,7 @@ T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 OUTAGE = ("Global IT outage grounds flights and takes broadcasters off air",
           "Airlines, banks and TV channels around the world were disrupted on Friday as "
           "computers failed to start.")
-SHARES = ("CrowdStrike stock sinks after a botched update crashes millions of PCs",
+SHARES = ("CrowdStrike stock sinks as its botched update causes the outage",
           "Shares of the cybersecurity firm fell sharply as the worldwide outage hit airlines.")
 OTHER = ("Australia passes a social media ban for children under 16",
          "Parliament approved the world-first law late on Thursday.")
@@ -178,3 +178,21 @@ def test_a_deal_blocked_and_the_deal_closing_stay_apart() -> None:
     # Without the two kinds of event, the words would say "the same".
     assert stories.same_story(closed._replace(events=frozenset()),
                               blocked._replace(events=frozenset()), hours_apart=10)
+
+
+def test_meaning_is_asked_only_when_the_titles_share_a_rare_word(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Near in words through the ledes only: the titles say nothing in common.
+    a = signature("Ministers meet in Geneva", "Negotiators from forty countries gathered to "
+                  "discuss plastic pollution treaty language and recycling targets.")
+    b = signature("Talks resume after walkout", "Negotiators from forty countries returned to "
+                  "the plastic pollution treaty talks over recycling targets.")
+    assert stories.score(a, b) > 0.0 and stories._conflict(a, b)
+    c = signature("Plastic treaty talks resume in Geneva", "Negotiators returned on Monday.")
+    assert not stories._conflict(a, c)  # "Geneva" in both titles
+
+    def never(*_: object) -> list[float]:
+        raise AssertionError("meaning asked")
+
+    monkeypatch.setattr(stories, "meanings", never)
+    stories.same_story(a, b)
