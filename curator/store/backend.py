@@ -23,14 +23,17 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from ..clock import iso
 from ..dburl import describe, is_postgres, redact
 from ..exceptions import DatabaseUnavailable, StoreError
 
-__all__ = ["POSTGRES", "SQLITE", "Connection", "Dialect", "PgConnection", "connect_pg", "db_errors",
-           "describe", "drain", "integrity_errors", "is_postgres", "redact"]
+__all__ = ["POSTGRES", "REPLAN", "SQLITE", "Connection", "Dialect", "PgConnection", "connect_pg", "db_errors",
+           "describe", "drain", "integrity_errors", "is_postgres", "redact",
+           "retryable"]
 
 #: Seconds a connection attempt may take before the server counts as down.
 CONNECT_TIMEOUT_S = 10
@@ -40,6 +43,21 @@ def db_errors() -> tuple[type[BaseException], ...]:
     """The database errors the store converts: sqlite3's, and psycopg's once it is loaded."""
     psycopg = sys.modules.get("psycopg")
     return (sqlite3.Error,) if psycopg is None else (sqlite3.Error, psycopg.Error)
+
+
+#: SQLSTATEs after which the server has undone the whole transaction and it may simply be run
+#: again: a deadlock, a serialization failure.
+RETRYABLE = frozenset({"40P01", "40001"})
+
+
+def retryable(e: BaseException | None) -> bool:
+    """Whether `e`, or an error it was raised from, is a deadlock or a serialization failure."""
+    seen = 0
+    while e is not None and seen < 8:
+        if getattr(e, "sqlstate", None) in RETRYABLE:
+            return True
+        e, seen = e.__cause__, seen + 1
+    return False
 
 
 def integrity_errors() -> tuple[type[BaseException], ...]:
@@ -80,16 +98,41 @@ class Dialect:
     #: Takes a lock, held to the end of the transaction, that one kind of write (its number)
     #: holds at a time across processes; SQLite's BEGIN IMMEDIATE already does ("": nothing).
     serialize: str = ""
+    #: The time a claim's lease is reckoned in, `?` seconds from now, as stored times are spelt
+    #: (`2026-11-24T12:00:00Z`): PostgreSQL's own clock, which every poller on every machine
+    #: shares ("": this machine's, `clock.now`, as SQLite's pollers all run on one machine).
+    server_clock: str = ""
+    #: Begins a poll's write batch, whose reads are all a few rows by an index: PostgreSQL
+    #: plans no parallel workers for them (a table that grew since it was last analysed looks
+    #: big enough to it, and starting the workers cost 15-30 ms a statement, a hundred times
+    #: the lookup itself).
+    small_reads: str = ""
+
+    def lease_time(self, now: datetime, ahead: float = 0.0) -> tuple[str, Any]:
+        """A lease time in SQL, `ahead` seconds from now, and its parameter: by the server's
+        clock where the dialect has one, else by `now` (the caller's clock)."""
+        if self.server_clock:
+            return self.server_clock, float(ahead)
+        return "?", iso(now + timedelta(seconds=ahead))
 
 
 SQLITE = Dialect("sqlite", begin="BEGIN IMMEDIATE", like="LIKE", snapshot="BEGIN")
 POSTGRES = Dialect("postgresql", begin="BEGIN", like="ILIKE",
                    snapshot="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                    lock_rows=" FOR UPDATE SKIP LOCKED",
-                   serialize="SELECT pg_advisory_xact_lock(?)")
+                   serialize="SELECT pg_advisory_xact_lock(?)",
+                   small_reads="SET LOCAL max_parallel_workers_per_gather = 0",
+                   server_clock="to_char((clock_timestamp() + make_interval(secs => ?))"
+                                " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 
 
 # ----------------------------------------------------------------------------- PostgreSQL
+
+#: Ends a statement whose best plan depends on how large its tables have grown: PostgreSQL
+#: plans it afresh at each execution rather than keep, prepared, the plan it chose for the
+#: first ones (a first poll begins with `entries` empty, and a sequential scan chosen then would
+#: be kept while the table grows to tens of thousands of rows). A comment: SQLite ignores it.
+REPLAN = " /* replan */"
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|\?|%")
 
@@ -237,6 +280,8 @@ class PgConnection:
         self.where = redact(url)
         self._tx = False  # inside BEGIN … COMMIT/ROLLBACK, as far as this side knows
         self._pinned = False  # holds a session lock: never handed to another Store
+        #: Transactions committed through this connection (a retry never repeats one).
+        self.commits = 0
         self.raw = _take(url) or self._connect()
 
     def _connect(self) -> Any:
@@ -273,11 +318,14 @@ class PgConnection:
                                  "in the middle of a write; none of it was saved")
             self.raw = self._connect()
         cur = self.raw.cursor()
-        cur.execute(translate(sql), _no_nul(params))
+        cur.execute(translate(sql), _no_nul(params),
+                    prepare=False if sql.endswith(REPLAN) else None)
         if head.startswith("BEGIN"):
             self._tx = True
         elif head.startswith(("COMMIT", "ROLLBACK")) and not head.startswith("ROLLBACK TO"):
             self._tx = False
+            if head.startswith("COMMIT"):
+                self.commits += 1
         return PgCursor(cur)
 
     def executemany(self, sql: str, seq: Any, /) -> PgCursor:

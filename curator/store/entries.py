@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
+from .backend import REPLAN
 from .base import chunks, converts_errors
 from .sources import SourceStore
 from .stories import story_of
@@ -44,6 +45,8 @@ class EntryStore(SourceStore):
         ones, while no other process writes), not once per arriving entry.
         """
         with self.write():
+            if self.dialect.small_reads:
+                self.conn.execute(self.dialect.small_reads)
             # SQLite tells whether another connection committed since this one last looked:
             # when none did, what the last batch read of the story index still holds.
             version = (None if self.postgres else
@@ -173,7 +176,8 @@ class EntryStore(SourceStore):
         # two index lookups on each table's URL index.
         for table in ("candidates", "entries"):
             rows = [r[0] for r in conn.execute(
-                f"SELECT url FROM {table} WHERE url = ? OR (url >= ? AND url < ?) LIMIT 64",
+                f"SELECT url FROM {table} WHERE url = ? OR (url >= ? AND url < ?) LIMIT 64"
+                + REPLAN,
                 (url, path + "?", path + "@"))]
             if url in rows:
                 return url
@@ -204,7 +208,7 @@ class EntryStore(SourceStore):
                     params += [url, path + "?", path + "@"]
                 terms = " OR ".join(["(url = ? OR (url >= ? AND url < ?))"] * len(chunk))
                 for (stored,) in self.conn.execute(
-                        f"SELECT url FROM {table} WHERE {terms}", params):  # noqa: S608
+                        f"SELECT url FROM {table} WHERE {terms}{REPLAN}", params):  # noqa: S608
                     if stored in wanted:
                         exact.add(stored)
                     if "?" in stored:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
 from ..exceptions import NotFound, UsageError
-from .backend import Connection
+from .backend import REPLAN, Connection
 
 if TYPE_CHECKING:
     from ..polltypes import EntryData
@@ -213,7 +213,7 @@ class StoryIndex:
             known = {int(r[0]) for r in conn.execute(
                 "SELECT DISTINCT e.source_id FROM (SELECT url FROM candidates WHERE id = ?"
                 " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?) u"
-                " JOIN entries e ON e.url = u.url", (cid, cid))}
+                " JOIN entries e ON e.url = u.url" + REPLAN, (cid, cid))}
             self._sources[cid] = known
             if len(self._sources) > _SIGNATURES:
                 self._sources.popitem(last=False)
