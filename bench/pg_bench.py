@@ -97,6 +97,73 @@ def server_cpu(cluster: object) -> float:
     return total
 
 
+class ServerWatch:
+    """While a run lasts: the CPU each of the server's processes used, by kind (the backends
+    serving curator, the WAL writer, autovacuum, ...), sampled from /proc."""
+
+    def __init__(self, cluster: object) -> None:
+        import threading
+
+        self.root = int((Path(cluster.data) / "postmaster.pid").read_text().split()[0])  # type: ignore[attr-defined]
+        self.seen: dict[int, tuple[str, float]] = {}
+        self.start = {pid: used for pid, (_, used) in self._sample().items()}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> dict[int, tuple[str, float]]:
+        tick = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                if int(fields[1]) != self.root:
+                    continue
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            except (OSError, IndexError, ValueError):
+                continue
+            kind = title.removeprefix("postgres: ").split(" ")[0] if "curator" not in title \
+                else "backends"
+            out[int(entry.name)] = (kind or "backends", (int(fields[11]) + int(fields[12])) / tick)
+        return out
+
+    def _run(self) -> None:
+        while not self.stopping.wait(0.2):
+            self.seen.update(self._sample())
+
+    def stop(self) -> dict[str, float]:
+        self.stopping.set()
+        self.thread.join()
+        self.seen.update(self._sample())
+        kinds: dict[str, float] = {}
+        for pid, (kind, used) in self.seen.items():
+            kinds[kind] = kinds.get(kind, 0.0) + used - self.start.get(pid, 0.0)
+        return kinds
+
+
+def slow_plans(log: Path, start: int, top: int = 6) -> None:
+    """The plans auto_explain logged since `start`, the commonest statements first."""
+    import collections
+
+    with open(log, "rb") as f:
+        f.seek(start)
+        text = f.read().decode("utf-8", "replace")
+    plans: collections.Counter[str] = collections.Counter()
+    example: dict[str, str] = {}
+    for chunk in text.split(" LOG:  duration: ")[1:]:
+        body = chunk.split("\n20")[0]  # up to the next log line's timestamp
+        query = body.split("Query Text:", 1)[-1].strip().split("\n")[0][:100]
+        plans[query] += 1
+        example.setdefault(query, body)
+    print(f"    statements over 3 ms: {sum(plans.values()):,}")
+    for query, n in plans.most_common(top):
+        print(f"    {n:6,}x {query}")
+        for line in example[query].splitlines()[1:14]:
+            print("          " + line.strip()[:150])
+
+
 def statements_report(url: str, top: int = 15) -> list[str]:
     """The statements that took the server's time in one database, from pg_stat_statements."""
     import psycopg
@@ -109,10 +176,14 @@ def statements_report(url: str, top: int = 15) -> list[str]:
     calls = sum(r[0] for r in rows)
     total = sum(r[1] for r in rows)
     out = [f"    server: {calls:,} statements, {total / 1000:.2f}s executing"]
-    for n, ms, nrows, query in rows[:top]:
+    def line(n: int, ms: float, nrows: int, query: str) -> str:
         text = " ".join(query.split())
-        out.append(f"    {ms / 1000:7.2f}s {100 * ms / total:5.1f}% {n:7,} calls "
-                   f"{ms * 1000 / n:8.0f} us {nrows:8,} rows  {text[:110]}")
+        return (f"    {ms / 1000:7.2f}s {100 * ms / total:5.1f}% {n:7,} calls "
+                f"{ms * 1000 / n:8.0f} us {nrows:8,} rows  {text[:110]}")
+
+    out += [line(*r) for r in rows[:top]]
+    out.append("    the most frequent:")
+    out += [line(*r) for r in sorted(rows, key=lambda r: -r[0])[:top // 2]]
     return out
 
 
@@ -142,9 +213,22 @@ def first_polls(cluster: object, args: argparse.Namespace, work: Path) -> dict[s
                 else:
                     with_database(config, str(folder / "curator.db"))
                 before = server_cpu(cluster)
+                watch = ServerWatch(cluster) if args.profile and kind == "postgres" else None
+                env = None
+                if watch is not None:
+                    # The plans of the statements that took 3 ms or more, in the server's log.
+                    env = {**os.environ, "PGOPTIONS": " ".join(f"-c {k}={v}" for k, v in {
+                        "session_preload_libraries": "auto_explain",
+                        "auto_explain.log_min_duration": "3", "log_min_messages": "log"}.items())}
+                    log_at = (Path(cluster.root) / "log").stat().st_size  # type: ignore[attr-defined]
                 wall, cpu, pss, _rss, maxrss, rc, out, err = measure(
-                    [*curator_cmd(), "--config", str(config), "-q", "poll", "--all", "--json"])
+                    [*curator_cmd(), "--config", str(config), "-q", "poll", "--all", "--json"],
+                    env=env)
                 served = server_cpu(cluster) - before
+                if watch is not None:
+                    print("    server CPU by process: " + ", ".join(
+                        f"{k} {v:.1f}s" for k, v in sorted(watch.stop().items(),
+                                                          key=lambda kv: -kv[1]) if v >= 0.05))
                 if rc != 0:
                     raise RuntimeError(f"the {kind} poll failed: {err[-2000:]}")
                 run = Run("first poll", kind, wall, cpu, pss, 0.0, maxrss, args.feeds, rc,
@@ -157,6 +241,7 @@ def first_polls(cluster: object, args: argparse.Namespace, work: Path) -> dict[s
                       + f" (load {os.getloadavg()[0]:.1f})", flush=True)
                 if args.profile and kind == "postgres":
                     print("\n".join(statements_report(url)), flush=True)
+                    slow_plans(Path(cluster.root) / "log", log_at)  # type: ignore[attr-defined]
     finally:
         server.stop()
     med = {k: statistics.median(r.wall for r in v) for k, v in walls.items()}

@@ -221,3 +221,41 @@ def test_a_poll_s_write_batch_plans_no_parallel_workers(pg_url: str) -> None:
         assert setting() == default != "0"  # the rest of the session as configured
     finally:
         s.close()
+
+
+def test_a_first_poll_analyses_the_tables_it_doubles(pg_url: str) -> None:
+    # autovacuum's statistics lag a minute or more behind a first poll: the poll's own
+    # ANALYZE, each time it has doubled `entries`, keeps the planner's picture of the tables.
+    s = Store(pg_url)
+    try:
+        s.sync_sources([("https://a.example/feed", "A", None)], T0)
+        [src] = s.sources()
+
+        def analysed() -> list[Any]:
+            return [r[0] for r in s.conn.execute(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'entries'")]
+
+        def stats_rows() -> float:
+            return float(s.conn.execute("SELECT reltuples FROM pg_class"
+                                        " WHERE relname = 'entries'").fetchone()[0])
+
+        for n in range(9):
+            with s.write_batch():
+                s.save_entries(src.id, [entry(f"{n}-{i}", f"Story {n} {i}") for i in range(100)],
+                               [[] for _ in range(100)], T0)
+        assert analysed() == [None]  # 900 entries: not yet
+        with s.write_batch():
+            s.save_entries(src.id, [entry(f"9-{i}", f"Story 9 {i}") for i in range(100)],
+                           [[] for _ in range(100)], T0)
+        assert analysed() != [None] and stats_rows() == 1000
+        for n in range(10, 19):  # up to 1,900: not doubled since
+            with s.write_batch():
+                s.save_entries(src.id, [entry(f"{n}-{i}", f"Story {n} {i}")
+                                        for i in range(100)], [[] for _ in range(100)], T0)
+        assert stats_rows() == 1000
+        with s.write_batch():
+            s.save_entries(src.id, [entry(f"19-{i}", f"Story 19 {i}") for i in range(100)],
+                           [[] for _ in range(100)], T0)
+        assert stats_rows() == 2000
+    finally:
+        s.close()
