@@ -224,6 +224,7 @@ def first_polls(cluster: object, args: argparse.Namespace, work: Path) -> dict[s
                 wall, cpu, pss, _rss, maxrss, rc, out, err = measure(
                     [*curator_cmd(), "--config", str(config), "-q", "poll", "--all", "--json"],
                     env=env)
+                time.sleep(0.5)  # the backend that served the poll ends, and is counted once
                 served = server_cpu(cluster) - before
                 if watch is not None:
                     print("    server CPU by process: " + ", ".join(
