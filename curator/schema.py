@@ -18,5 +18,6 @@ MIGRATIONS: tuple[str, ...] = (
     "0009_candidate_seen",
     "0010_story_article_ids",
     "0011_claims_and_login_limits",
+    "0012_search_index_after_writes",
 )
 MIGRATION_SET = "curator"

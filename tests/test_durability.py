@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -57,6 +59,27 @@ def snapshot(db: Path | str) -> tuple[set, set]:
     return entries, cands
 
 
+def searchable(config: Path, db: Path | str) -> None:
+    """SQLite: the next command's search sees every stored entry (the newest one is found by
+    its title), and the index holds each entry once and passes FTS5's own check. (PostgreSQL
+    computes the search column with each row.)"""
+    newest = db_rows(db, "SELECT title FROM entries ORDER BY id DESC LIMIT 1")
+    if not newest or not isinstance(db, Path):
+        return
+    phrase = '"' + " ".join(re.findall(r"\w+", newest[0][0])) + '"'
+    proc = curator(config, "search", phrase, "--json")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert newest[0][0] in [r["title"] for r in json.loads(out)]
+    assert db_rows(db, "SELECT count(*) FROM entries") == db_rows(
+        db, "SELECT count(*) FROM entries_fts_docsize")
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('integrity-check')")
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def many_feeds(server):
     return [server.add(f"/f{n}.xml", synthetic_feed(n, 40)) for n in range(24)]
@@ -92,6 +115,7 @@ def test_kill_9_during_polls_loses_nothing_and_the_next_run_catches_up(server, t
         proc.wait(30)
         if not isinstance(crashed, Path) or crashed.exists():
             snapshot(crashed)  # integrity holds after every kill
+            searchable(crash, crashed)
     assert killed_mid_run == kills, "the kills should land while polls are running"
     assert curator(crash, "poll", "--all").wait(60) == 0
     assert curator(clean, "poll", "--all").wait(60) == 0  # the same final feeds, never killed

@@ -132,6 +132,108 @@ def test_the_index_follows_updates_and_deletes(store):
         store.conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('integrity-check')")
 
 
+def _raw_entry(store: Store, source_id: int, key: str, title: str, text: str = "") -> None:
+    """An entry written straight into the table, as another program (or an older curator)
+    would: not through the store, so nothing indexed it for search."""
+    url = f"https://news.example/raw/{key}"
+    with store.write():
+        store.conn.execute(
+            "INSERT INTO entries (url, link, title, text, hash, source_id, key, first_seen,"
+            " last_seen) VALUES (?, ?, ?, ?, 'h', ?, ?, ?, ?)",
+            (url, url, title, text, source_id, key, "2026-11-26T12:00:00Z",
+             "2026-11-26T12:00:00Z"))
+
+
+def _fts_ok(store: Store) -> None:
+    if not store.postgres:
+        store.conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('integrity-check')")
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_search_sees_entries_that_no_index_write_followed(store):
+    """Entries stored by any writer are found: a search first indexes what is not indexed yet."""
+    a = source(store)
+    store.save_entries(a, [entry("1", "Geofence warrants reach the court")], [[]], T0)
+    _raw_entry(store, a, "r1", "Keyword warrants challenged", "a geofence too")
+    _raw_entry(store, a, "r2", "Unrelated earnings")
+    ss = SearchStore(store)
+    assert sorted(titles(ss.search("geofence"))) == ["Geofence warrants reach the court",
+                                                    "Keyword warrants challenged"]
+    assert titles(ss.search("earnings")) == ["Unrelated earnings"]
+    # Changed and deleted before and after they were indexed: the index stays right.
+    _raw_entry(store, a, "r3", "Spyware vendor fined")
+    with store.write():
+        store.conn.execute("UPDATE entries SET title = 'Spyware vendor cleared' WHERE key = 'r3'")
+        store.conn.execute("DELETE FROM entries WHERE key = 'r2'")
+    assert titles(ss.search("spyware")) == ["Spyware vendor cleared"]
+    assert ss.search("fined") == [] and ss.search("earnings") == []
+    _fts_ok(store)
+
+
+def test_the_newest_entries_pruned_then_new_ones_stored_are_all_searchable(store):
+    """Ids of deleted newest entries come back (SQLite reuses them): new entries under those
+    ids are indexed, and nothing is indexed twice."""
+    a = source(store)
+    store.save_entries(a, [entry(str(i), f"Old story number {i} about subpoenas")
+                           for i in range(5)], [[]] * 5, T0)
+    assert store.prune(T0 + timedelta(days=1)) == 5
+    assert SearchStore(store).search("subpoenas") == []
+    later = T0 + timedelta(days=2)
+    store.save_entries(a, [entry(f"n{i}", f"New story number {i} about warrants")
+                           for i in range(3)], [[]] * 3, later)
+    assert len(SearchStore(store).search("warrants")) == 3
+    assert SearchStore(store).search("subpoenas") == []
+    _fts_ok(store)
+
+
+def test_a_poll_s_entries_are_indexed_when_its_transaction_commits(tmp_path):
+    """SQLite: the index is written once per transaction for every entry it stored (FTS5 made a
+    segment per source's savepoint when each insert indexed itself), and is whole when the
+    transaction commits."""
+    s = Store(tmp_path / "c.db")
+    s.sync_sources([("https://a.example/feed", "A", None), ("https://b.example/feed", "B", None)],
+                   T0)
+    a, b = source(s), source(s, "https://b.example/feed")
+    indexed = "SELECT count(*) FROM entries_fts_docsize"
+    with s.write_batch():
+        s.save_entries(a, [entry("1", "Doorbell footage shared with police")], [[]], T0)
+        s.save_entries(b, [entry("2", "Doorbell maker settles")], [["privacy"]], T0)
+        assert s.conn.execute(indexed).fetchone()[0] == 0
+    assert s.conn.execute(indexed).fetchone()[0] == 2
+    assert len(SearchStore(s).search("doorbell")) == 2
+    _fts_ok(s)
+    s.close()
+
+
+def test_a_database_indexed_row_by_row_upgrades_to_indexing_per_transaction(tmp_path):
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.migrations.apply(old, stop_before="0012_search_index_after_writes")
+    old.close()
+    s = Store(path, migrate=False)
+    s.sync_sources([("https://a.example/feed", "A", None)], T0)
+    s.save_entries(source(s), [entry("1", "Spyware maker sued by WhatsApp"),
+                               entry("2", "Earnings beat forecasts")], [[], []], T0)
+    s.close()
+    upgraded = Store(path)
+    assert upgraded.schema_names() == list(MIGRATIONS)
+    assert {r[0] for r in upgraded.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger'")} == {
+        "entries_fts_update", "entries_fts_delete"}
+    a = source(upgraded)
+    upgraded.save_entries(a, [entry("1", "Spyware maker settles with WhatsApp"),
+                              entry("3", "Spyware found on phones")], [[], []],
+                          T0 + timedelta(hours=1))
+    ss = SearchStore(upgraded)
+    assert sorted(titles(ss.search("spyware"))) == ["Spyware found on phones",
+                                                   "Spyware maker settles with WhatsApp"]
+    assert ss.search("sued") == []
+    assert upgraded.prune(T0 + timedelta(minutes=30)) == 1  # "Earnings", not seen again
+    assert ss.search("earnings") == []
+    _fts_ok(upgraded)
+    upgraded.close()
+
+
 def test_the_migration_indexes_what_an_older_database_holds(tmp_path):
     path = tmp_path / "old.db"
     old = Database(path)

@@ -165,6 +165,8 @@ class Base:
     """One database, migrated on open: a SQLite file (WAL, a busy timeout) or PostgreSQL."""
 
     conn: Connection
+    #: Entries were inserted in the open transaction: index them before it commits.
+    _entries_added = False
 
     def __init__(self, target: str | Path, *, migrate: bool = True) -> None:
         #: What was opened: a SQLite path or a PostgreSQL URL (to open it again).
@@ -336,18 +338,40 @@ class Base:
         try:
             yield
         except BaseException:
+            self._entries_added = False
             if conn.in_transaction:
                 with suppress(*db_errors()):  # a dropped connection has nothing to roll back
                     conn.execute("ROLLBACK")
             raise
         else:
             try:
+                if self._entries_added:
+                    self._index_entries()
                 conn.execute("COMMIT")
             except db_errors() as e:
                 if conn.in_transaction:
                     with suppress(*db_errors()):
                         conn.execute("ROLLBACK")
                 raise self.error(e) from e
+
+    def _index_entries(self) -> None:
+        """Before a commit that stored entries: index them for search (SQLite; PostgreSQL's
+        search column is written with each row). See searchindex.py."""
+        self._entries_added = False
+        if self.has_search_index:
+            from .searchindex import index_new
+
+            index_new(self.conn)
+
+    @functools.cached_property
+    def has_search_index(self) -> bool:
+        """Whether entries are indexed by curator (SQLite's FTS5; not a database opened
+        unmigrated from before the index)."""
+        if self.postgres:
+            return False
+        from .searchindex import has_index
+
+        return has_index(self.conn)
 
     def _insert_id(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run an `INSERT … RETURNING id` and return the new row's id (both backends)."""

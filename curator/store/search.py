@@ -2,8 +2,9 @@
 PostgreSQL's text search), making any entry a candidate, and what a rematch would change.
 
 The index is `entries_fts`, an FTS5 table over the entries' title and plain text (their summary
-and content), with the entries table as its content: triggers keep it in step with every insert,
-update and delete, so no code path that writes entries has to remember it. It is built by
+and content), with the entries table as its content. The entries a transaction stores are indexed
+together when it commits, and a search first indexes any that a writer left out; triggers mend
+the index when an indexed entry changes or is deleted (searchindex.py says how). It is built by
 migration 0008 for databases that already hold entries. On PostgreSQL it is a generated tsvector
 column of the entries with a GIN index (pg_schema.py); both read the same query language.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..clock import iso
 from ..exceptions import NotFound, UsageError
+from . import searchindex
 from .base import converts_errors as _converts_errors
 from .entries import PROMOTED, EntryStore
 
@@ -181,6 +183,11 @@ class SearchStore:
         expr = fts_query(query)
         if expr is None or limit <= 0:
             return []
+        if self.store.has_search_index and searchindex.behind(self.conn):
+            # Entries that a writer stored without indexing them: indexed first, so a search
+            # always sees every stored entry.
+            with self.store.write():
+                searchindex.index_new(self.conn)
         # The same article from several sources is one result: the copy that matches best.
         sql = f"""
             WITH hits AS (

@@ -1,0 +1,64 @@
+"""SQLite's search index (FTS5) written after the entries, not with each one.
+
+An entry is not indexed by a trigger as it is inserted: a poll inserts each source's entries
+inside a savepoint, and FTS5 writes its pending terms out as a new index segment at every
+savepoint, so indexing row by row made a segment per source and merged them again (about 120 µs
+of CPU per entry, two fifths of a poll's writing process). Instead the entries a transaction
+stored are indexed together just before it commits (`index_new`, about 20 µs per entry), and
+a search first indexes whatever a writer left unindexed (another program, an older curator).
+
+Which entries are indexed needs no marker of its own that could disagree with the index:
+FTS5 keeps one row per indexed entry in its `entries_fts_docsize` table, and the index always
+holds exactly the entries up to the highest id there (`INDEXED`): they are indexed in id order,
+new entries get ids above every stored one, and an indexed entry leaves the index when it is
+deleted. The triggers that remain (migration 0012) mend the index when an indexed entry changes
+or goes, and leave the entries above that id alone: they are indexed as they are when their
+turn comes. A crash loses the transaction with its entries and their index alike.
+
+PostgreSQL computes its search column as each row is written; nothing here applies to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: The highest indexed entry id (0 when none is): every entry up to it is indexed, none above.
+INDEXED = "SELECT coalesce(max(id), 0) FROM entries_fts_docsize"
+
+#: The triggers that keep an indexed entry's terms right (see migration 0012).
+TRIGGERS = (
+    f"""CREATE TRIGGER entries_fts_delete AFTER DELETE ON entries
+        WHEN old.id <= ({INDEXED}) BEGIN
+            INSERT INTO entries_fts (entries_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+        END""",
+    f"""CREATE TRIGGER entries_fts_update AFTER UPDATE OF title, text ON entries
+        WHEN (old.title IS NOT new.title OR old.text IS NOT new.text)
+            AND old.id <= ({INDEXED}) BEGIN
+            INSERT INTO entries_fts (entries_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+            INSERT INTO entries_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+        END""",
+)
+
+
+def has_index(conn: Any) -> bool:
+    """Whether the database has the FTS5 index (a database opened unmigrated from before
+    migration 0008 has none)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'entries_fts_docsize'"
+                        ).fetchone() is not None
+
+
+def behind(conn: Any) -> bool:
+    """Whether entries are stored that the index does not hold yet (two index look-ups)."""
+    stored = conn.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()[0]
+    return bool(stored > conn.execute(INDEXED).fetchone()[0])
+
+
+def index_new(conn: Any) -> int:
+    """Inside a write transaction: index every entry stored since the last indexing, in one
+    statement (one index segment). Returns how many were indexed."""
+    upto = conn.execute(INDEXED).fetchone()[0]
+    cur = conn.execute("INSERT INTO entries_fts (rowid, title, text) SELECT id, title, text"
+                       " FROM entries WHERE id > ? ORDER BY id", (upto,))
+    return max(int(cur.rowcount), 0)
