@@ -354,7 +354,10 @@ class Growth:
     writes: a handful of times in a first poll, never in a day's polls of a grown database.
     """
 
-    TABLES = "entries, entry_topics, candidates, candidate_topics, story_articles, story_keys"
+    #: The columns lookups and joins use: the text and its search vector, the costly ones to
+    #: analyse, are left to autovacuum.
+    TABLES = ("entries (id, source_id, key, url, first_seen, last_seen), entry_topics,"
+              " candidates, candidate_topics, story_articles, story_keys")
     ANALYZE_AFTER = 1000
 
     def __init__(self) -> None:
