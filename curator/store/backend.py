@@ -431,10 +431,69 @@ def _reason(e: BaseException, url: str) -> str:
     return text
 
 
+#: psycopg's distributions whose package sets `__version__` in a `version` module by asking
+#: importlib.metadata at import time.
+_VERSIONED = ("psycopg", "psycopg_binary", "psycopg_c")
+
+
+def import_psycopg() -> Any:
+    """`import psycopg`, without the package-metadata look-ups its import makes.
+
+    psycopg and its C module (psycopg_binary or psycopg_c) each set `__version__` by asking
+    importlib.metadata, which loads importlib.metadata (with email, zipfile, csv and more) and
+    scans every folder of sys.path: about 10 ms of the ~60 ms `import psycopg` costs, paid by
+    every command on PostgreSQL. The versions are the same when read from the name of each
+    one's installed `NAME-VERSION.dist-info` folder beside it, which costs one listing of that
+    folder; those modules are provided with it before psycopg is imported. Anything unusual (a
+    package not found, two dist-info folders of one package, an import that fails after all)
+    imports psycopg as it stands.
+    """
+    if "psycopg" in sys.modules:
+        return sys.modules["psycopg"]
+    seeded = _seed_versions()
+    try:
+        import psycopg
+    except ImportError:
+        for name in seeded:
+            sys.modules.pop(name, None)
+        for name in [m for m in sys.modules if m.split(".")[0] in _VERSIONED]:
+            del sys.modules[name]  # a half-done import: start again, the usual way
+        import psycopg
+    return psycopg
+
+
+def _seed_versions(names: Sequence[str] = _VERSIONED, path: list[str] | None = None) -> list[str]:
+    """Put `NAME.version` modules holding each installed package's version (of `names`, found
+    on `path` or sys.path) into sys.modules (see import_psycopg); the module names seeded."""
+    import importlib.machinery
+    import types
+
+    seeded = []
+    listings: dict[str, list[str]] = {}
+    for name in names:
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        folder = os.path.dirname(next(iter(spec.submodule_search_locations)))
+        try:
+            names = listings.setdefault(folder, os.listdir(folder))
+        except OSError:
+            continue
+        found = [n[len(name) + 1:-len(".dist-info")] for n in names
+                 if n.startswith(name + "-") and n.endswith(".dist-info")]
+        if len(found) != 1 or f"{name}.version" in sys.modules:
+            continue
+        module = types.ModuleType(f"{name}.version", f"{name} distribution version.")
+        module.__version__ = found[0]  # type: ignore[attr-defined]
+        sys.modules[module.__name__] = module
+        seeded.append(module.__name__)
+    return seeded
+
+
 def connect_pg(url: str) -> PgConnection:
     """A connection to the PostgreSQL database at `url`; a one-line StoreError if there is none."""
     try:
-        import psycopg  # noqa: F401
+        import_psycopg()
     except ImportError as e:
         raise StoreError(f"database {redact(url)}: PostgreSQL needs the psycopg package "
                          f"(pip install 'psycopg[binary]')") from e
