@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
 from ..exceptions import NotFound, UsageError
-from .backend import Connection
+from .backend import REPLAN, Connection, insert_rows
 
 if TYPE_CHECKING:
     from ..polltypes import EntryData
@@ -114,10 +114,9 @@ class StoryIndex:
             self._pending = {}
 
     def _write_keys(self, conn: Connection) -> None:
-        conn.executemany(
-            "INSERT INTO story_keys (key, first_seen, candidate_id) VALUES (?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            [(k, seen, cid) for k, rows in self._pending.items() for seen, cid in rows])
+        insert_rows(conn, "INSERT INTO story_keys (key, first_seen, candidate_id)",
+                    [(k, seen, cid) for k, rows in self._pending.items() for seen, cid in rows],
+                    " ON CONFLICT DO NOTHING")
         self._pending = {}
 
     # ------------------------------------------------------------ grouping
@@ -258,7 +257,7 @@ class StoryIndex:
             known = {int(r[0]) for r in conn.execute(
                 "SELECT DISTINCT e.source_id FROM (SELECT url FROM candidates WHERE id = ?"
                 " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?) u"
-                " JOIN entries e ON e.url = u.url", (cid, cid))}
+                " JOIN entries e ON e.url = u.url" + REPLAN, (cid, cid))}
             self._sources[cid] = known
             if len(self._sources) > _SIGNATURES:
                 self._sources.popitem(last=False)
