@@ -35,7 +35,6 @@ import io
 import json
 import os
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from poll_bench import OUT, machine  # noqa: E402
+from query_bench import drop_outputs, edit_a_note  # noqa: E402
 
 #: The commit whose figures the README's "Measured" table gives (candidates --json in 76 ms).
 BASELINE = "9255e6f"
@@ -88,20 +88,6 @@ def fill(root: Path, work: Path, entries: int, sources: int) -> Path:
     return work / "feeds.yaml"
 
 
-def drop_feeds(work: Path) -> None:
-    """Delete the two feed files, so the next publish renders them again."""
-    for name in ("feed.xml", "atom.xml"):
-        (work / "public" / name).unlink(missing_ok=True)
-
-
-def edit_note(work: Path) -> None:
-    """Change the newest featured note, as an editor revising it would."""
-    with sqlite3.connect(work / "curator.db") as conn:
-        conn.execute("UPDATE candidates SET note = note || ' Updated.', note_updated_at ="
-                     " strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = (SELECT id FROM candidates"
-                     " WHERE status = 'featured' ORDER BY featured_at DESC LIMIT 1)")
-
-
 def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """CPU seconds (user + system) and wall seconds of one whole process, and its output:
     the child is reaped with wait4, which gives its own resource usage."""
@@ -125,8 +111,9 @@ CASES: list[Case] = [
     ("--help", ["--help"], None),
     ("candidates --json", ["candidates", "--json"], None),
     ("publish, nothing changed", ["publish", "--json"], None),
-    ("publish, feed files deleted", ["publish", "--json"], drop_feeds),
-    ("publish, a note edited", ["publish", "--json"], edit_note),
+    ("publish, feed files deleted", ["publish", "--json"], drop_outputs),
+    ("publish, a note edited", ["publish", "--json"],
+     lambda work: edit_a_note(work / "curator.db")),
 ]
 
 
