@@ -13,7 +13,8 @@ it), median of `--repeat` runs, each way of keeping the FTS5 index:
   per transaction  the entries a transaction stored, indexed together before it commits (curator)
   at the end       every entry indexed in one statement after all the writes
   per transaction, SETTING   with FTS5's automerge or crisismerge changed, or `detail=column`
-                   (which cannot answer phrase queries: measured to say what it would save)
+                   (which cannot answer phrase queries: measured to say what it would save),
+                   or `drop=INDEX` (without one of the schema's indexes: what it costs inserts)
 
 and the size of the index. Nothing here is a test; the figures are ratios within one run.
 """
@@ -121,6 +122,8 @@ def run_variant(name: str, folder: Path, feeds: list[list[Any]]) -> tuple[float,
         arg = name.partition(",")[2].strip()
         if arg == "detail=column":
             strip_triggers(store, ", detail=column")
+        elif arg.startswith("drop="):  # what one index costs the inserts
+            conn.execute(f"DROP INDEX {arg.partition('=')[2]}")
         elif arg:
             key, _, value = arg.partition("=")
             conn.execute(f"INSERT INTO entries_fts (entries_fts, rank) VALUES ('{key}', {value})")
