@@ -132,6 +132,15 @@ def can_skip(last: PublishState, inputs: str, on_disk: Sequence[str | None]) -> 
     return all(current(last, inputs, on_disk))
 
 
+def stale_pages(last: dict[str, tuple[str, str]], keys: dict[str, str],
+                on_disk: dict[str, str | None]) -> list[str]:
+    """The files of the site to render again: those whose key (what they show) differs from
+    the one the last publish recorded (`last`: path -> key, digest), and those not on disk as
+    it left them (`on_disk`: path -> digest, None when missing)."""
+    return [path for path, key in keys.items()
+            if (record := last.get(path)) is None or record != (key, on_disk.get(path))]
+
+
 def unpublished(last: PublishState, *, files_exist: bool, marker: str, output: str) -> bool:
     """True when a feature, note, status or the output settings changed since the last publish."""
     return not files_exist or last.output != output or last.marker != marker
@@ -155,13 +164,26 @@ def _unwritable(e: OSError, *paths: Path) -> str:
 _FEED_FILES = ("feed.xml", "atom.xml", "feed.json")
 # Feeds whose WebSub ping the hub has not taken yet (newline-separated self URLs).
 WEBSUB_PENDING = "websub_pending"
-# The files of the readers' site the last publish wrote (newline-separated paths in its folder).
+# The files of the readers' site the last publish wrote: a line for each, its path in the
+# site's folder, its key (site.keys: what it shows) and the digest of its bytes, tab-separated.
 SITE_FILES = "site_files"
 
 
-def _site_digest(files: dict[str, bytes]) -> str:
-    """One digest of every file of the site, names and bytes."""
-    return digest("\n".join(f"{p} {digest(files[p])}" for p in sorted(files)).encode())
+def _site_digest(files: dict[str, str]) -> str:
+    """One digest of every file of the site: each one's path and digest."""
+    return digest("\n".join(f"{p} {files[p]}" for p in sorted(files)).encode())
+
+
+def _site_record(value: str | None) -> dict[str, tuple[str, str]]:
+    """SITE_FILES' value as path -> (key, digest); a path recorded without them (by a curator
+    from before keys) gets empty ones, so its file is rendered again."""
+    record = {}
+    for line in (value or "").split("\n"):
+        path, _, rest = line.partition("\t")
+        key, _, file_digest = rest.partition("\t")
+        if path:
+            record[path] = (key, file_digest)
+    return record
 
 
 class Publisher:
@@ -219,30 +241,48 @@ class Publisher:
         titles = tuple((t.name, t.title) for t in self.config.topics)
         return digest(repr((__version__, NOTE_HTML_REVISION, self.config.output, titles)).encode())
 
-    def files_on_disk(self) -> list[str | None]:
+    def files_on_disk(self, site: dict[str, str | None] | None = None) -> list[str | None]:
         """The digests of the RSS file, the Atom file and the site as they are on disk; None
-        for one that is missing (or a file of the site)."""
+        for one that is missing (or a file of the site). `site` is filled with the digest of
+        each file of the site the last publish recorded."""
         out = self.config.output
         folder = out.site_folder
 
-        def read(*paths: Path) -> list[bytes] | None:
+        def read(path: Path) -> str | None:
             try:
-                return [p.read_bytes() for p in paths]
+                return digest(path.read_bytes())
             except OSError:
                 return None
 
-        site_paths = self._site_paths()
-        site = read(*(folder / p for p in site_paths))
-        return [None if (b := read(p)) is None else digest(b[0]) for p in (out.rss, out.atom)] + [
-            None if site is None else _site_digest(dict(zip(site_paths, site, strict=True)))]
+        pages = {p: read(folder / p) for p in _site_record(self.store.get_state(SITE_FILES))}
+        if site is not None:
+            site.update(pages)
+        whole = None if None in pages.values() else _site_digest(
+            {p: d for p, d in pages.items() if d is not None})
+        return [read(out.rss), read(out.atom), whole]
 
-    def _site_paths(self) -> list[str]:
-        """The files of the site the last publish wrote, by path under its folder."""
-        return [p for p in (self.store.get_state(SITE_FILES) or "").split("\n") if p]
+    def _site(self, channel: Channel, items: Sequence[PublishedItem],
+              on_disk: dict[str, str | None]) -> tuple[list[str], str, str]:
+        """Render and write the files of the readers' site (curator.site) whose key changed or
+        that are not on disk as the last publish left them, and remove those it no longer has;
+        the paths whose bytes changed, the site's digest and its SITE_FILES record."""
+        from .site import build, keys, remove_stale, write
 
-    def _site_files(self, channel: Channel, items: Sequence[PublishedItem]) -> dict[str, bytes]:
-        """Every file of the readers' site (curator.site), rendered."""
-        from .site import ATOM_TYPE, JSON_TYPE, RSS_TYPE, SiteFeed, build
+        last = _site_record(self.store.get_state(SITE_FILES))
+        feeds = self._site_feeds()
+        topics = self.config.topics
+        planned = keys(channel, items, topics, feeds, f"{__version__}/{NOTE_HTML_REVISION}")
+        folder = self.config.output.site_folder
+        files = build(channel, items, topics, feeds, only=set(stale_pages(last, planned, on_disk)))
+        changed = write(folder, files)
+        remove_stale(folder, last, planned)  # never raises: it logs
+        digests = {p: digest(files[p]) if p in files else last[p][1] for p in planned}
+        record = "\n".join(f"{p}\t{planned[p]}\t{digests[p]}" for p in sorted(planned))
+        return changed, _site_digest(digests), record
+
+    def _site_feeds(self) -> list[Any]:
+        """The feeds every page of the site names (site.SiteFeed)."""
+        from .site import ATOM_TYPE, JSON_TYPE, RSS_TYPE, SiteFeed
 
         out = self.config.output
         folder = out.site_folder
@@ -255,10 +295,9 @@ class Publisher:
             except ValueError:
                 return url
 
-        feeds = [SiteFeed("RSS", RSS_TYPE, href(out.rss, out.rss_url)),
-                 SiteFeed("Atom", ATOM_TYPE, href(out.atom, out.atom_url)),
-                 SiteFeed("JSON Feed", JSON_TYPE, "feed.json")]
-        return build(channel, items, self.config.topics, feeds)
+        return [SiteFeed("RSS", RSS_TYPE, href(out.rss, out.rss_url)),
+                SiteFeed("Atom", ATOM_TYPE, href(out.atom, out.atom_url)),
+                SiteFeed("JSON Feed", JSON_TYPE, "feed.json")]
 
     def publish(self, *, editor: str | None = None) -> dict[str, Any]:
         """Write the RSS and Atom files; unchanged content leaves them byte-identical.
@@ -278,7 +317,8 @@ class Publisher:
         inputs = digest(repr((__version__, NOTE_HTML_REVISION, channel, items)).encode())
         output = self.output_digest()
         last = self.last()
-        on_disk = self.files_on_disk()
+        site_on_disk: dict[str, str | None] = {}
+        on_disk = self.files_on_disk(site_on_disk)
         if can_skip(last, inputs, on_disk):
             if last.marker != marker or last.output != output:
                 now = dataclasses.replace(last, marker=marker, output=output)
@@ -290,12 +330,14 @@ class Publisher:
         items, rendered = self._with_note_html(featured)
         folder = out.site_folder
         # Only the parts that are not current are rendered: after a feed file was deleted (or
-        # edited by hand), the site, the costliest part, is left as it is.
+        # edited by hand), the site, the costliest part, is left as it is; and of the site only
+        # the files that show what changed (a note edit: the item's page, the front page, its
+        # topics' pages and feeds).
         rss_ok, atom_ok, site_ok = current(last, inputs, on_disk)
         digests = list(on_disk)
         changed_rss = changed_atom = False
         changed_site: list[str] = []
-        site_paths = self._site_paths()
+        site_record = self.store.get_state(SITE_FILES)
         try:
             if not (rss_ok and atom_ok):
                 bodies = {item.guid: item_html(item) for item in items}
@@ -306,12 +348,7 @@ class Publisher:
                 atom = render_atom(channel, items, bodies)
                 changed_atom, digests[1] = write_atomic(out.atom, atom), digest(atom)
             if not site_ok:
-                from .site import remove_stale, write
-
-                site_files = self._site_files(channel, items)
-                changed_site, digests[2] = write(folder, site_files), _site_digest(site_files)
-                remove_stale(folder, site_paths, site_files)  # never raises: it logs
-                site_paths = sorted(site_files)
+                changed_site, digests[2], site_record = self._site(channel, items, site_on_disk)
         except OSError as e:
             raise PublishError(_unwritable(e, out.rss, out.atom, folder / "index.html")) from e
         result["changed"] = changed_rss or changed_atom or bool(changed_site)
@@ -326,7 +363,7 @@ class Publisher:
                 self.store.set_note_html(rendered)
             self.store.set_states({**PublishState(files=files, inputs=inputs, marker=marker,
                                                   output=output).as_state(),
-                                   SITE_FILES: "\n".join(site_paths)})
+                                   SITE_FILES: site_record})
             if logged:
                 n = len(items)
                 self.store.log_activity("publish", editor=editor, now=self.now(),

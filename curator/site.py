@@ -16,7 +16,7 @@ import hashlib
 import html
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ from . import render
 from .files import write_atomic
 from .types import Channel, PublishedItem, Topic
 
-__all__ = ["SiteFeed", "build", "page_csp", "remove_stale", "write"]
+__all__ = ["SiteFeed", "build", "keys", "page_csp", "remove_stale", "write"]
 
 _log = logging.getLogger(__name__)
 _TEMPLATES = Path(__file__).with_name("site_templates")
@@ -179,56 +179,109 @@ class _Builder:
         )
         self.files[path] = text.encode("utf-8")
 
-    def build(self, items: Sequence[PublishedItem]) -> dict[str, bytes]:
-        bodies = {item.guid: render.item_html(item) for item in items}
-        views = {item.guid: self.view(item, bodies[item.guid]) for item in items}
+    def topic_channel(self, name: str) -> Channel:
+        channel, base = self.channel, f"topics/{name}/"
+        return dataclasses.replace(
+            channel,
+            title=f"{render._line(channel.title)}: {self.titles[name]}",
+            link=urljoin(channel.link, base),
+            site_url=channel.site_url or channel.link,
+            rss_url=urljoin(channel.link, base + "feed.xml"),
+            atom_url=urljoin(channel.link, base + "atom.xml"),
+            json_url=urljoin(channel.link, base + "feed.json"),
+        )
+
+    def parts(self, items: Sequence[PublishedItem]) -> list[tuple[str, list[PublishedItem]]]:
+        """Every file of the site, by path, with the items it shows (in order). What else a file
+        shows (the channel, the topics, the feeds) is the same for every file."""
+        parts: list[tuple[str, list[PublishedItem]]] = [("feed.json", list(items)),
+                                                        ("index.html", list(items))]
+        parts += [(render.item_path(item), [item]) for item in items]
+        for t in self.topics:
+            picked = [i for i in items if t.name in i.topics]
+            base = f"topics/{t.name}/"
+            parts += [(base + name, picked)
+                      for name in ("feed.xml", "atom.xml", "feed.json", "index.html")]
+        return parts
+
+    def keys(self, items: Sequence[PublishedItem], stamp: str) -> dict[str, str]:
+        """Each file's key: a digest of everything its bytes are made from."""
+        common = repr((stamp, self.channel, sorted(self.titles.items()), self.main_feeds))
+        shown = {item.guid: repr(item) for item in items}
+        return {path: hashlib.sha256("\n".join([common, path, *(shown[i.guid] for i in picked)])
+                                     .encode("utf-8", "surrogatepass")).hexdigest()
+                for path, picked in self.parts(items)}
+
+    def build(self, items: Sequence[PublishedItem], only: Collection[str] | None = None
+              ) -> dict[str, bytes]:
+        """The files of the site (those in `only`, else all), by path."""
+        bodies: dict[str, str] = {}
+        views: dict[str, dict[str, Any]] = {}
+
+        def body(picked: Sequence[PublishedItem]) -> dict[str, str]:
+            for item in picked:
+                if item.guid not in bodies:
+                    bodies[item.guid] = render.item_html(item)
+            return bodies
+
+        def view(item: PublishedItem) -> dict[str, Any]:
+            if item.guid not in views:
+                views[item.guid] = self.view(item, body([item])[item.guid])
+            return views[item.guid]
+
         channel = self.channel
         site_title = render._line(channel.title)
         every_feed = list(self.main_feeds)
         for t in self.topics:
             every_feed += [dataclasses.replace(f, label=f"{f.label} · {self.titles[t.name]}")
                            for f in self.topic_feeds(t.name)]
-        self.files["feed.json"] = render.render_json_feed(channel, items, bodies)
-        self.page("index.html", "index.html", share_title=site_title,
-                  description=render._line(channel.description) or site_title,
-                  feeds=every_feed, own=self.main_feeds, follow=site_title,
-                  heading="Latest picks", items=[views[i.guid] for i in items])
-        for item in items:
-            view = views[item.guid]
-            description = _shorten(render._line(item.excerpt)
-                                   or _plain(item.note_html or "") or view["source"])
-            self.page("item.html", view["path"], share_title=view["title"],
-                      description=description, feeds=self.main_feeds, own=self.main_feeds,
-                      follow=site_title, og_type="article", item=view)
-        for t in self.topics:
-            name, title = t.name, self.titles[t.name]
-            picked = [i for i in items if name in i.topics]
-            base = f"topics/{name}/"
-            topic_channel = dataclasses.replace(
-                channel,
-                title=f"{site_title}: {title}",
-                link=urljoin(channel.link, base),
-                site_url=channel.site_url or channel.link,
-                rss_url=urljoin(channel.link, base + "feed.xml"),
-                atom_url=urljoin(channel.link, base + "atom.xml"),
-                json_url=urljoin(channel.link, base + "feed.json"),
-            )
-            self.files[base + "feed.xml"] = render.render_rss(topic_channel, picked, bodies)
-            self.files[base + "atom.xml"] = render.render_atom(topic_channel, picked, bodies)
-            self.files[base + "feed.json"] = render.render_json_feed(topic_channel, picked, bodies)
-            own = self.topic_feeds(name)
-            self.page("index.html", base + "index.html", share_title=title,
-                      description=f"{title}: the picks of {site_title}", feeds=own, own=own,
-                      follow=title, current_topic=name, heading=title,
-                      items=[views[i.guid] for i in picked])
+        for path, picked in self.parts(items):
+            if only is not None and path not in only:
+                continue
+            name = path.rsplit("/", 1)[-1]
+            topic = path.split("/")[1] if path.startswith("topics/") else ""
+            feed_channel = self.topic_channel(topic) if topic else channel
+            if name == "feed.xml":
+                self.files[path] = render.render_rss(feed_channel, picked, body(picked))
+            elif name == "atom.xml":
+                self.files[path] = render.render_atom(feed_channel, picked, body(picked))
+            elif name == "feed.json":
+                self.files[path] = render.render_json_feed(feed_channel, picked, body(picked))
+            elif topic:
+                title, own = self.titles[topic], self.topic_feeds(topic)
+                self.page("index.html", path, share_title=title,
+                          description=f"{title}: the picks of {site_title}", feeds=own, own=own,
+                          follow=title, current_topic=topic, heading=title,
+                          items=[view(i) for i in picked])
+            elif path == "index.html":
+                self.page("index.html", path, share_title=site_title,
+                          description=render._line(channel.description) or site_title,
+                          feeds=every_feed, own=self.main_feeds, follow=site_title,
+                          heading="Latest picks", items=[view(i) for i in picked])
+            else:
+                item = picked[0]
+                description = _shorten(render._line(item.excerpt)
+                                       or _plain(item.note_html or "") or view(item)["source"])
+                self.page("item.html", path, share_title=view(item)["title"],
+                          description=description, feeds=self.main_feeds, own=self.main_feeds,
+                          follow=site_title, og_type="article", item=view(item))
         return self.files
 
 
 def build(channel: Channel, items: Sequence[PublishedItem], topics: Sequence[Topic],
-          main_feeds: Sequence[SiteFeed]) -> dict[str, bytes]:
-    """Every file of the site, by path under its folder: pure, so the same input gives the
-    same bytes."""
-    return _Builder(channel, topics, main_feeds).build(items)
+          main_feeds: Sequence[SiteFeed], only: Collection[str] | None = None
+          ) -> dict[str, bytes]:
+    """The files of the site (those in `only`, else every one), by path under its folder:
+    pure, so the same input gives the same bytes."""
+    return _Builder(channel, topics, main_feeds).build(items, only)
+
+
+def keys(channel: Channel, items: Sequence[PublishedItem], topics: Sequence[Topic],
+         main_feeds: Sequence[SiteFeed], stamp: str) -> dict[str, str]:
+    """Every file build() makes, by path, with a key that changes whenever the file's bytes
+    would: a digest of what it shows (its items, the channel, the topics' titles, the feeds)
+    and `stamp` (the renderers' version). A publish renders only the files whose key changed."""
+    return _Builder(channel, topics, main_feeds).keys(items, stamp)
 
 
 def write(folder: Path, files: dict[str, bytes]) -> list[str]:

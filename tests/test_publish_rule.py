@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from curator.publish import PublishState, can_skip, current, unpublished
+from curator.publish import (
+    PublishState,
+    _site_record,
+    can_skip,
+    current,
+    stale_pages,
+    unpublished,
+)
 
 LAST = PublishState(files="f1 f2 s", inputs="in", marker="3:1", output="out")
 
@@ -38,3 +45,29 @@ def test_the_state_round_trips_through_the_state_tables_keys():
                            "published_output"}
     assert PublishState.of(values) == LAST
     assert PublishState.of({}) == PublishState()
+
+
+def test_a_page_is_rendered_again_when_its_key_or_its_file_changed():
+    last = {"index.html": ("k1", "d1"), "items/a.html": ("k2", "d2"), "gone.html": ("k3", "d3")}
+    on_disk = {"index.html": "d1", "items/a.html": "d2", "gone.html": "d3"}
+    assert stale_pages(last, {"index.html": "k1", "items/a.html": "k2"}, on_disk) == []
+    # The item's note changed: its key did.
+    assert stale_pages(last, {"index.html": "k1", "items/a.html": "new"}, on_disk) == [
+        "items/a.html"]
+    # Edited by hand or deleted: what is on disk is not what the last publish wrote.
+    assert stale_pages(last, {"index.html": "k1", "items/a.html": "k2"},
+                       {"index.html": "edited", "items/a.html": None}) == [
+        "index.html", "items/a.html"]
+    # A page the last publish did not write (a new item's) is rendered.
+    assert stale_pages(last, {"items/b.html": "k4"}, on_disk) == ["items/b.html"]
+
+
+def test_a_site_recorded_without_keys_is_rendered_again_whole():
+    # A curator from before page keys recorded the paths alone.
+    old = _site_record("index.html\nitems/a.html")
+    assert old == {"index.html": ("", ""), "items/a.html": ("", "")}
+    assert stale_pages(old, {"index.html": "k1", "items/a.html": "k2"},
+                       {"index.html": "d1", "items/a.html": "d2"}) == ["index.html",
+                                                                        "items/a.html"]
+    assert _site_record("index.html\tk1\td1\n") == {"index.html": ("k1", "d1")}
+    assert _site_record(None) == {}

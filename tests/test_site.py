@@ -231,6 +231,88 @@ def test_publish_again_leaves_every_file_byte_identical(site: dict[str, Any]) ->
     assert files(folder) == before
 
 
+class PageSpy:
+    """Which site pages a publish rendered (by canonical URL) and which files it rewrote."""
+
+    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        import jinja2
+
+        self.folder = folder
+        self.rendered: list[str] = []
+        real = jinja2.Template.render
+
+        def render(template: Any, *args: Any, **context: Any) -> str:
+            self.rendered.append(context["canonical"].removeprefix("https://watch.example.org/"))
+            return str(real(template, *args, **context))
+
+        monkeypatch.setattr(jinja2.Template, "render", render)
+        self.stamps = self.mtimes()
+
+    def mtimes(self) -> dict[str, int]:
+        return {p: os.stat(self.folder / p).st_mtime_ns for p in files(self.folder)}
+
+    def rewritten(self) -> set[str]:
+        now = self.mtimes()
+        return {p for p in now if self.stamps.get(p) != now[p]}
+
+
+def test_a_note_edit_renders_and_rewrites_only_the_pages_that_show_the_item(
+        site: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, cli = site["folder"], site["cli"]
+    second = site["second"]  # "Merger review of a monopoly": antitrust only
+    assert second["topics"] == ["antitrust"]
+    before = files(folder)
+    feed = json.loads((folder / "feed.json").read_bytes())
+    page = next(i["url"] for i in feed["items"] if i["title"] == second["title"])
+    page = page.removeprefix("https://watch.example.org/")
+    other_pages = {p for p in before if p.startswith("items/")} - {page}
+    assert other_pages  # the first item's page, which shows nothing of the second
+    spy = PageSpy(folder, monkeypatch)
+    cli("feature", str(second["id"]), "--note", "A new *note* on the merger.")
+    assert cli("publish", "--json")["changed"] is True
+    # Rendered: the front page (it lists every item), the item's page and its topic's page;
+    # never the other item's page nor another topic's.
+    assert sorted(spy.rendered) == sorted(["", page, "topics/antitrust/"])
+    # Rewritten: those, the feeds that carry the item, and nothing else of the site.
+    assert spy.rewritten() == {"index.html", page, "topics/antitrust/index.html", "feed.json",
+                               "topics/antitrust/feed.xml", "topics/antitrust/atom.xml",
+                               "topics/antitrust/feed.json", "feed.xml", "atom.xml"}
+    assert b"A new <em>note</em> on the merger." in (folder / page).read_bytes()
+    # What a whole render gives: the same bytes, every file.
+    after = files(folder)
+    for path in after:
+        (folder / path).unlink()
+    spy.rendered.clear()
+    cli("publish", "--json")
+    assert files(folder) == after
+    assert len(spy.rendered) == len([p for p in after if p.endswith(".html")])
+
+
+def test_a_page_edited_by_hand_is_the_one_page_rendered_again(
+        site: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, cli = site["folder"], site["cli"]
+    before = files(folder)
+    page = next(p for p in before if p.startswith("items/"))
+    (folder / page).write_text("defaced")
+    (folder / "topics/surveillance/feed.json").unlink()
+    spy = PageSpy(folder, monkeypatch)
+    assert cli("publish", "--json")["changed"] is True
+    assert spy.rendered == [page]
+    assert files(folder) == before
+    assert spy.rewritten() == {page, "topics/surveillance/feed.json"}
+
+
+def test_new_site_settings_render_every_page(site: dict[str, Any],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, config = site["folder"], site["config"]
+    pages = [p for p in files(folder) if p.endswith(".html")]
+    config.write_text(config.read_text().replace("Test Watch", "Test Watch Daily"))
+    spy = PageSpy(folder, monkeypatch)
+    site["cli"]("publish", "--json")
+    assert len(spy.rendered) == len(pages)
+    assert all(b"Test Watch Daily" in (folder / p).read_bytes() for p in pages)
+
+
 def test_unfeatured_item_page_goes_and_stale_files_only(site: dict[str, Any]) -> None:
     folder = site["folder"]
     mine = folder / "notes.txt"
