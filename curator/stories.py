@@ -23,6 +23,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from .meaning import similarity
+
 #: An arriving article joins a story when its best score against the story reaches this.
 THRESHOLD = 0.28
 #: Below this share of words other than names in common, sharing names is not enough.
@@ -38,6 +40,15 @@ NAME_CONFLICT = 0.5
 KIND_CONFLICT = 0.5
 #: A name's words this rare or rarer tell it apart (in "Signature Bank", "Bank" names the kind).
 NAME_WEIGHT = 1.0
+#: Meanings (sentence embeddings, curator/meaning.py) closer than this cosine count for ...
+MEANING_FROM = 0.4
+#: ... this much per unit of cosine above it, when nothing sets the two articles apart (what
+#: happened, the amounts, the court, whom they name) and a word of at least ANCHOR is shared.
+MEANING_WEIGHT = 0.9
+ANCHOR = 1.5
+#: ... and are looked at only when the words give a story at least this score (below THRESHOLD):
+#: meaning decides the near misses; an embedding costs twenty times the rest of a signature.
+MEANING_FLOOR = 0.2
 #: Two different stems that start with this many letters in common count as nearly the same
 #: ("monopolized" and "monopolist"); shorter ones must match whole.
 PREFIX = 5
@@ -108,13 +119,13 @@ _EVENT_WORDS = {
     "arrest": "arrest arrests arrested detained detains detain custody",
     "charge": "charged indicted indicts indictment",
     "trial": "trial trials hearing hearings hears arguments testifies testify testified testimony grilled",
-    "enact": "passes passed clears cleared approves approved approval vote votes voted adopts "
+    "enact": "passes passed clears cleared approve approves approved approval vote votes voted adopts "
              "adopted",
     "advance": "advances advanced",
     "in-force": "force effect",
     "depart": "fired ousted ouster oust ousts resigns resigned resignation quits quit sacks "
               "sacked",
-    "hire": "hires hired appoints appointed",
+    "hire": "hires hired appoints appointed reinstated reinstates rehired rehires return returns",
     "sign": "signs signed",
     "layoff": "layoffs layoff",
 }
@@ -125,6 +136,22 @@ _COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": 
                  "blocks": "rule", "backs": "rule", "sides": "rule", "strikes": "rule",
                  "loses": "rule", "wins": "rule"}
 _COURTS = {"court", "courts", "judge", "judges", "justices", "circuit", "tribunal", "jury"}
+# A deal closing is another story than its announcement or a regulator blocking it.
+_COMPLETES = {"completes", "completed", "closes", "closed", "finalises", "finalised", "finalizes",
+              "finalized"}
+_DEALS = {"deal", "deals", "takeover", "takeovers", "acquisition", "acquisitions", "merger",
+          "mergers", "buyout", "purchase"}
+# Which court: a ruling and the appeal of it are two stories, and so are two circuits' rulings.
+_SUPREME = re.compile(r"\bsupreme court|\bjustices\b|\btop court\b", re.IGNORECASE)
+_APPELLATE = re.compile(r"\bappeals? (?:court|panel)|\bcourt of appeals?\b|\bappellate\b|"
+                        r"\bcircuit\b", re.IGNORECASE)
+_TRIAL = re.compile(r"\b(?:judge|district court|trial court)\b", re.IGNORECASE)
+_CIRCUIT = re.compile(
+    r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|federal|"
+    r"d\.?c\.?|1st|2nd|3rd|[4-9]th|1[01]th)\s+circuit\b", re.IGNORECASE)
+_ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6",
+             "seventh": "7", "eighth": "8", "ninth": "9", "tenth": "10", "eleventh": "11",
+             "federal": "fed", "dc": "dc", "d.c.": "dc", "d.c": "dc", "dc.": "dc"}
 
 
 class Signature(NamedTuple):
@@ -147,6 +174,11 @@ class Signature(NamedTuple):
     runs: tuple[tuple[tuple[str, ...], str], ...]
     # Each PREFIX-letter beginning of its longer terms, and the heaviest term that has it.
     starts: dict[str, str]
+    # What the embedding of its meaning reads (the title and lede; see meaning_of); "" for none.
+    text: str = ""
+    # Which court the title says acted (a trial judge, an appeals court, the Supreme Court) and
+    # the numbered circuit it names (see _courts).
+    courts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -323,6 +355,7 @@ def _events(title: str) -> frozenset[str]:
     """The kinds of event the title reports: "sue", "rule", "settle", "sentence"..."""
     words = [w.lower().replace("’", "'").removesuffix("'s") for w in _WORD.findall(title)]
     court = any(w in _COURTS for w in words)
+    deal = any(w in _DEALS for w in words)
     out: set[str] = set()
     for n, word in enumerate(words):
         after = words[n + 1] if n + 1 < len(words) else ""
@@ -337,9 +370,16 @@ def _events(title: str) -> frozenset[str]:
         before = words[n - 1] if n else ""
         if before in ("without", "not", "no", "never") or after in ("no", "not"):
             continue  # "admitted no wrongdoing", "without admitting": it did not happen
+        if word in ("return", "returns") and after != "as":
+            continue  # "returns as CEO" is a hiring; "returns to the App Store" is not
         if word == "lays" and after == "off" or word == "laid" and after == "off":
             out.add("layoff")
         out.update(_EVENTS.get(word, ()))
+        if word in _COMPLETES and deal or word == "control" and before in ("takes", "took",
+                                                                             "taking"):
+            out.add("complete")  # a deal closing (not a shop), a buyer taking control
+        if word in ("blocks", "blocked") and not court:
+            out.add("block")  # a regulator's (a court's is a ruling, below)
         if court and word in _COURT_EVENTS:
             # A jury's finding is a verdict; a judge's, a ruling.
             out.add("verdict" if "jury" in words else _COURT_EVENTS[word])
@@ -399,7 +439,42 @@ def signature(title: str, text: str) -> Signature:
                      figures=frozenset(figures), title=_title_text(title), generic=generic,
                      keys=keys, events=frozenset() if generic else _happened(title, body),
                      runs=() if generic else _name_runs(title, names, lower, title_case),
-                     starts=starts)
+                     starts=starts,
+                     courts=frozenset() if generic else _courts(title, body),
+                     text="" if generic else f"{title}. {body}")
+
+
+def _courts(title: str, body: str) -> frozenset[str]:
+    """Which court the title says acted, and which numbered circuit the title (else the lede's
+    first sentence) names.
+
+    "Judge rules Apple must..." is ("level:trial"); "Appeals court denies Apple's bid..." is
+    ("level:appeal"); "Fifth Circuit says..." is ("level:appeal", "circuit:5").
+    """
+    out: set[str] = set()
+    if _SUPREME.search(title):
+        out.add("level:supreme")
+    if _APPELLATE.search(title):
+        out.add("level:appeal")
+    if not out and _TRIAL.search(title):
+        out.add("level:trial")
+    # The title's circuit, else the lede's (which may also name the one it disagrees with).
+    for text in (title, re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0]):
+        for m in _CIRCUIT.finditer(text):
+            word = m.group(1).lower()
+            out.add("circuit:" + _ORDINALS.get(word, word.rstrip("stndrh")))
+        if any(c.startswith("circuit:") for c in out):
+            break
+    return frozenset(out)
+
+
+def _courts_differ(a: Signature, b: Signature) -> bool:
+    """The titles name different courts: a judge's ruling and the appeals court's, or rulings of
+    two numbered circuits (neither shared)."""
+    levels = [{c for c in x.courts if c.startswith("level:")} for x in (a, b)]
+    circuits = [{c for c in x.courts if c.startswith("circuit:")} for x in (a, b)]
+    return (all(levels) and not levels[0] & levels[1]
+            or all(circuits) and not circuits[0] & circuits[1])
 
 
 def _happened(title: str, body: str) -> frozenset[str]:
@@ -424,10 +499,11 @@ def _title_ratio(a: str, b: str) -> float:
 
 
 def score(a: Signature, b: Signature, hours_apart: float = 0.0,
-          told: frozenset[str] | None = None) -> float:
+          told: frozenset[str] | None = None, near: float = 0.0) -> float:
     """How surely a and b report the same story, from 0 up (THRESHOLD and above: the same).
 
-    `told` is what happened by the titles of b's story, when b is one of a story's articles.
+    `told` is what happened by the titles of b's story, when b is one of a story's articles;
+    `near`, how close their meanings are (see `meanings`), when nothing sets them apart.
     """
     if a.generic or b.generic or not a.norm or not b.norm:
         return 0.0
@@ -443,6 +519,9 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     cosine = dot / (a.norm * b.norm)
     title = _title_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
     value = 0.75 * cosine + 0.25 * title
+    # What the two mean: close meanings count for (the caller checked that nothing sets the
+    # two apart: what happened, the amounts, the court, whom each names).
+    value += MEANING_WEIGHT * max(0.0, near - MEANING_FROM)
     # The same kind of event on both sides, each naming someone the other never mentions: the
     # same attorney general suing another company. Agreeing amounts say it is one fine or deal,
     # whoever each names ("Dutch watchdog" and "EU").
@@ -458,8 +537,9 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     told = b.events if told is None else told
     if a.events and told and not a.events & told:
         value *= EVENT_CONFLICT
-    # Another bank, court or act than the one the other names.
-    if a.runs and b.runs and (_other_of_kind(a, b) or _other_of_kind(b, a)):
+    # Another bank, court or act than the one the other names; another court or circuit.
+    if a.runs and b.runs and (_other_of_kind(a, b) or _other_of_kind(b, a)) or (
+            a.courts and b.courts and _courts_differ(a, b)):
         value *= KIND_CONFLICT
     if parallel:
         value *= NAME_CONFLICT
@@ -476,6 +556,25 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     return value
 
 
+def _conflict(a: Signature, b: Signature) -> bool:
+    """Whether anything sets a and b apart as different events, or nothing ties them: what
+    happened, the amounts, the court, whom each names; no rare word in common."""
+    if a.events and b.events and not a.events & b.events:
+        return True
+    if a.amounts and b.amounts and not a.amounts & b.amounts:
+        return True
+    if a.courts and b.courts and _courts_differ(a, b):
+        return True
+    if a.runs and b.runs and (_names_differ(a, b) or _other_of_kind(a, b)
+                              or _other_of_kind(b, a)):
+        return True
+    # An anchor: the titles share a rarer word than a company's name ("Google", "Intel"), or two
+    # that begin alike ("monopolized", "monopolist").
+    theirs = [t for t in b.title.split() if b.terms.get(t, 0.0) >= ANCHOR]
+    return not any(t == u or len(t) >= PREFIX and t[:PREFIX] == u[:PREFIX]
+                   for t in a.title.split() if a.terms.get(t, 0.0) >= ANCHOR for u in theirs)
+
+
 def _near_terms(a: Signature, b: Signature) -> float:
     """What a's and b's words that differ but begin alike add to the dot product, a little less
     than the same word would: "monopolized" and "monopolist", "settles" and "settlement"."""
@@ -489,7 +588,20 @@ def _near_terms(a: Signature, b: Signature) -> float:
 
 def same_story(a: Signature, b: Signature, hours_apart: float = 0.0) -> bool:
     """The judgement: do these two articles report the same story?"""
-    return score(a, b, hours_apart) >= THRESHOLD
+    value = score(a, b, hours_apart)
+    if not MEANING_FLOOR <= value < THRESHOLD or _conflict(a, b):
+        return value >= THRESHOLD
+    return score(a, b, hours_apart, near=meanings(a, [b])[0]) >= THRESHOLD
+
+
+def meanings(sig: Signature, others: Sequence[Signature]) -> list[float]:
+    """How close sig's meaning is to each of others' (cosines), embedding in one batch the texts
+    not embedded before. Only asked for where the words leave the judgement close: an embedding
+    costs a few milliseconds, twenty times the rest of a signature."""
+    from .meaning import meaning_of
+
+    vectors = meaning_of([sig.text, *(o.text for o in others)])
+    return [similarity(vectors[0], v) for v in vectors[1:]]
 
 
 @dataclass
@@ -530,6 +642,13 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> St
             if len(scores) == 1 and len(members) > 1 and scores[0] < THRESHOLD / 2:
                 break  # far from the story's first article: taken as another story, unscored
         top = sum(scores) / len(members) if len(scores) == len(members) else 0.0
+        if MEANING_FLOOR <= top < THRESHOLD and not any(
+                _conflict(sig, other) for _, other in members):
+            # Close, and nothing sets it apart from the story's articles: what they mean decides.
+            top = sum(score(sig, other, abs((article.seen - seen).total_seconds()) / 3600.0,
+                            told, near)
+                      for (seen, other), near in zip(members, meanings(
+                          sig, [other for _, other in members]), strict=True)) / len(members)
         if top >= THRESHOLD and (best is None or top > best[0]):
             best = (top, story)
     return best[1] if best else None

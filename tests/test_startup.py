@@ -47,3 +47,38 @@ def test_the_poll_types_are_still_found_in_curator_types():
             "assert EntryData is p.EntryData and Refreshed is p.Refreshed\n"
             "assert not hasattr(t, 'NoSuchType') and not hasattr(t, '__path__')\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_psycopg_loads_without_package_metadata_and_knows_its_versions():
+    # importlib.metadata costs a sixth of `import psycopg`: the versions come from the
+    # dist-info folders' names instead, and are the ones importlib.metadata gives.
+    code = ("import sys\n"
+            "from curator.store.backend import import_psycopg\n"
+            "psycopg = import_psycopg()\n"
+            "assert 'importlib.metadata' not in sys.modules\n"
+            "import psycopg._cmodule as c, psycopg.pq as pq\n"
+            "from importlib import metadata\n"
+            "assert psycopg.__version__ == metadata.version('psycopg')\n"
+            "if pq.__impl__ in ('binary', 'c'):\n"
+            "    assert c.__version__ == metadata.version('psycopg-' + pq.__impl__)\n"
+            "assert import_psycopg() is psycopg\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_package_with_two_dist_infos_keeps_its_own_version_lookup(tmp_path, monkeypatch):
+    from curator.store.backend import _seed_versions
+
+    for name in ("one_pkg", "two_pkg"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("")
+    (tmp_path / "one_pkg-1.2.3.dist-info").mkdir()
+    (tmp_path / "two_pkg-1.0.dist-info").mkdir()
+    (tmp_path / "two_pkg-2.0.dist-info").mkdir()  # a stale one left beside: which is it?
+    monkeypatch.delitem(sys.modules, "one_pkg.version", raising=False)
+    seeded = _seed_versions(["one_pkg", "two_pkg", "no_such_pkg"], [str(tmp_path)])
+    try:
+        assert seeded == ["one_pkg.version"]
+        assert sys.modules["one_pkg.version"].__version__ == "1.2.3"
+    finally:
+        for name in seeded:
+            sys.modules.pop(name, None)

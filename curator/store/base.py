@@ -15,16 +15,27 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import random
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..exceptions import DatabaseUnavailable, StoreError, UsageError
+from ..exceptions import DatabaseUnavailable, StoreError, TransactionConflict, UsageError
 from ..files import PRIVATE_DIR, PRIVATE_FILE, create_private, private_folder, tighten
 from ..schema import MIGRATION_SET, MIGRATIONS
-from .backend import POSTGRES, SQLITE, Connection, connect_pg, db_errors, describe, is_postgres
+from .backend import (
+    POSTGRES,
+    SQLITE,
+    Connection,
+    connect_pg,
+    db_errors,
+    describe,
+    is_postgres,
+    retryable,
+)
 from .stories import StoryIndex
 
 log = logging.getLogger("curator")
@@ -40,19 +51,38 @@ SEARCH_INDEX_BATCH = 2000
 _CHUNK = 500  # SQLite allows 32766 variables; stay well under while keeping round trips few
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def converts_errors(fn: F) -> F:
-    """Turn database errors into StoreError, naming the database: the one place this happens."""
+    """Turn database errors into StoreError, naming the database: the one place this happens.
+
+    A call that begins its own transaction on PostgreSQL runs again when the server ends that
+    transaction for a deadlock or a serialization failure (see `Base.retrying`).
+    """
 
     @functools.wraps(fn)
-    def wrapper(self: Base, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(self, *args, **kwargs)
-        except db_errors() as e:
-            raise StoreError(f"database {self.where}: {one_line(e)}") from e
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        base: Base = self if isinstance(self, Base) else self.store  # SearchStore has one
+
+        def call() -> Any:
+            try:
+                return fn(self, *args, **kwargs)
+            except db_errors() as e:
+                raise base.error(e) from e
+
+        if not base.postgres:
+            return call()
+        return base.retrying(call, fn.__name__)
 
     return wrapper  # type: ignore[return-value]
+
+
+#: How many times a transaction the server ended for a deadlock or a serialization failure is
+#: run again, and the longest pause before the last try (seconds; each pause is random, up to
+#: twice the one before: two transactions that collided do not collide again in step).
+RETRIES = 5
+RETRY_PAUSE_S = 0.8
 
 
 def one_line(e: BaseException) -> str:
@@ -201,7 +231,7 @@ class Base:
                 migrate_postgres(self.conn, self.where)
         except db_errors() as e:
             self.conn.close()
-            raise StoreError(f"database {self.where}: {one_line(e)}") from e
+            raise self.error(e) from e
         except BaseException:
             self.conn.close()
             raise
@@ -308,7 +338,7 @@ class Base:
         try:
             conn.execute(self.dialect.begin)
         except db_errors() as e:
-            raise StoreError(f"database {self.where}: {one_line(e)}") from e
+            raise self.error(e) from e
         try:
             yield
         except BaseException:
@@ -325,7 +355,7 @@ class Base:
                 if conn.in_transaction:
                     with suppress(*db_errors()):
                         conn.execute("ROLLBACK")
-                raise StoreError(f"database {self.where}: {one_line(e)}") from e
+                raise self.error(e) from e
 
     def _index_entries(self) -> None:
         """Inside a write: index for search the entries stored since the last indexing (SQLite;
@@ -387,7 +417,7 @@ class Base:
             conn.execute(self.dialect.snapshot)
             conn.execute("SELECT count(*) FROM state").fetchone()  # takes the snapshot
         except db_errors() as e:
-            raise StoreError(f"database {self.where}: {one_line(e)}") from e
+            raise self.error(e) from e
         try:
             yield
         finally:
@@ -416,6 +446,42 @@ class Base:
             self.conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                 f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)")
+
+    def error(self, e: BaseException) -> StoreError:
+        """A database error as the StoreError that names the database: TransactionConflict for
+        a transaction the server ended in a collision (a deadlock, a serialization failure)."""
+        kind = TransactionConflict if retryable(e) else StoreError
+        return kind(f"database {self.where}: {one_line(e)}")
+
+    def retrying(self, fn: Callable[[], T], what: str = "") -> T:
+        """`fn()`, run again when PostgreSQL ended its transaction for a deadlock (SQLSTATE
+        40P01) or a serialization failure (40001): each side of a collision is told to give
+        up, and its whole transaction is undone, so running it again is safe.
+
+        Only a call that begins and ends its transactions itself is run again (inside a
+        caller's transaction the caller decides), and only while none of its transactions has
+        committed; up to RETRIES times, after a random pause, logged once. After that, or on
+        any other error, the error is raised as it was.
+        """
+        conn = self.conn
+        if conn.in_transaction or not self.postgres:
+            return fn()
+        attempt = 0
+        caught: tuple[type[BaseException], ...] = (TransactionConflict, *db_errors())
+        while True:
+            commits = getattr(conn, "commits", 0)
+            try:
+                return fn()
+            except caught as e:
+                if (attempt >= RETRIES or not retryable(e) or conn.in_transaction
+                        or getattr(conn, "commits", 0) != commits):
+                    raise
+                if attempt == 0:
+                    log.warning("database %s: %s%s; running it again (up to %d times)",
+                                self.where, one_line(e.__cause__ or e).split(" DETAIL:")[0],
+                                f" in {what}" if what else "", RETRIES)
+                attempt += 1
+                time.sleep(random.uniform(0.0, RETRY_PAUSE_S / 2 ** (RETRIES - attempt)))
 
     def serialize(self, name: str) -> None:
         """Inside a write: let one such transaction (`name`) run at a time across processes.

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
 from ..exceptions import NotFound, UsageError
-from .backend import Connection
+from .backend import REPLAN, Connection, insert_rows
 
 if TYPE_CHECKING:
     from ..polltypes import EntryData
@@ -213,7 +213,7 @@ class StoryIndex:
             known = {int(r[0]) for r in conn.execute(
                 "SELECT DISTINCT e.source_id FROM (SELECT url FROM candidates WHERE id = ?"
                 " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?) u"
-                " JOIN entries e ON e.url = u.url", (cid, cid))}
+                " JOIN entries e ON e.url = u.url" + REPLAN, (cid, cid))}
             self._sources[cid] = known
             if len(self._sources) > _SIGNATURES:
                 self._sources.popitem(last=False)
@@ -269,20 +269,21 @@ class StoryIndex:
         self._remember(-entry_id, value)
         return value
 
-    def index(self, conn: Connection, candidate_id: int, entry_id: int, e: EntryData
-              ) -> None:
-        """Give the story's keys from this article, so later articles can find the story."""
+    def index(self, conn: Connection, candidate_id: int, entry_id: int, e: EntryData,
+              first_seen: str | None = None) -> None:
+        """Give the story's keys from this article, so later articles can find the story.
+
+        `first_seen` is the candidate's, when the caller knows it (it has just made it)."""
         if not self.window:
             return
         sig = self._signature(entry_id, e.title, e.text)
         if sig.generic:
             return
-        first_seen = conn.execute("SELECT first_seen FROM candidates WHERE id = ?",
-                                  (candidate_id,)).fetchone()[0]
-        conn.executemany(
-            "INSERT INTO story_keys (key, first_seen, candidate_id) VALUES (?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            [(k, first_seen, candidate_id) for k in sig.keys])
+        if first_seen is None:
+            first_seen = conn.execute("SELECT first_seen FROM candidates WHERE id = ?",
+                                      (candidate_id,)).fetchone()[0]
+        insert_rows(conn, "INSERT INTO story_keys (key, first_seen, candidate_id)",
+                    [(k, first_seen, candidate_id) for k in sig.keys], " ON CONFLICT DO NOTHING")
         if self._keys:  # what this batch has read of these keys now has the new rows too
             for k in sig.keys:
                 rows = self._keys.get(k)

