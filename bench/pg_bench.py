@@ -4,6 +4,7 @@
     .venv/bin/python bench/pg_bench.py --entries 200000      # quicker
     .venv/bin/python bench/pg_bench.py --skip-query          # the poll only
     .venv/bin/python bench/pg_bench.py --skip-poll
+    .venv/bin/python bench/pg_bench.py --skip-query --profile   # where the server's time goes
 
 A throwaway PostgreSQL server (tests/pg.py: initdb and pg_ctl in a temporary folder, on a loopback
 port) is started with settings as durable as SQLite's in curator (fsync on; synchronous_commit
@@ -13,6 +14,9 @@ never corrupts), and then:
   1. first poll   poll_bench's synthetic feeds served on 127.0.0.1, a fresh database each time,
                   `curator poll --all --json` as a whole process, SQLite and PostgreSQL
                   alternating, median of --repeat runs. Target: PostgreSQL within 1.5x of SQLite.
+                  Each PostgreSQL run also says the server's CPU (its processes, ended ones
+                  included); with --profile, the statements that took the server's time
+                  (pg_stat_statements): calls, total and mean time, rows.
   2. copy-db      query_bench's filler writes --entries entries into SQLite; `curator copy-db`
                   moves them to PostgreSQL: its time, and its peak memory (it streams).
   3. queries      `curator candidates --json` as a whole process on both, median of --runs.
@@ -66,6 +70,123 @@ def with_database(config: Path, database: str) -> Path:
     return config
 
 
+def server_cpu(cluster: object) -> float:
+    """CPU seconds the server has used: the postmaster, its live processes and those ended."""
+    tick = os.sysconf("SC_CLK_TCK")
+    root = int((Path(cluster.data) / "postmaster.pid").read_text().split()[0])  # type: ignore[attr-defined]
+
+    def times(pid: int, children: bool) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return 0.0
+        used = int(fields[11]) + int(fields[12])  # utime, stime
+        if children:
+            used += int(fields[13]) + int(fields[14])  # cutime, cstime: reaped backends
+        return used / tick
+
+    total = times(root, True)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == root:
+                total += times(int(entry.name), False)
+    return total
+
+
+class ServerWatch:
+    """While a run lasts: the CPU each of the server's processes used, by kind (the backends
+    serving curator, the WAL writer, autovacuum, ...), sampled from /proc."""
+
+    def __init__(self, cluster: object) -> None:
+        import threading
+
+        self.root = int((Path(cluster.data) / "postmaster.pid").read_text().split()[0])  # type: ignore[attr-defined]
+        self.seen: dict[int, tuple[str, float]] = {}
+        self.start = {pid: used for pid, (_, used) in self._sample().items()}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> dict[int, tuple[str, float]]:
+        tick = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                if int(fields[1]) != self.root:
+                    continue
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            except (OSError, IndexError, ValueError):
+                continue
+            kind = title.removeprefix("postgres: ").split(" ")[0] if "curator" not in title \
+                else "backends"
+            out[int(entry.name)] = (kind or "backends", (int(fields[11]) + int(fields[12])) / tick)
+        return out
+
+    def _run(self) -> None:
+        while not self.stopping.wait(0.2):
+            self.seen.update(self._sample())
+
+    def stop(self) -> dict[str, float]:
+        self.stopping.set()
+        self.thread.join()
+        self.seen.update(self._sample())
+        kinds: dict[str, float] = {}
+        for pid, (kind, used) in self.seen.items():
+            kinds[kind] = kinds.get(kind, 0.0) + used - self.start.get(pid, 0.0)
+        return kinds
+
+
+def slow_plans(log: Path, start: int, top: int = 6) -> None:
+    """The plans auto_explain logged since `start`, the commonest statements first."""
+    import collections
+
+    with open(log, "rb") as f:
+        f.seek(start)
+        text = f.read().decode("utf-8", "replace")
+    plans: collections.Counter[str] = collections.Counter()
+    example: dict[str, str] = {}
+    for chunk in text.split(" LOG:  duration: ")[1:]:
+        body = chunk.split("\n20")[0]  # up to the next log line's timestamp
+        query = body.split("Query Text:", 1)[-1].strip().split("\n")[0][:100]
+        plans[query] += 1
+        example.setdefault(query, body)
+    print(f"    statements over 3 ms: {sum(plans.values()):,}")
+    for query, n in plans.most_common(top):
+        print(f"    {n:6,}x {query}")
+        for line in example[query].splitlines()[1:14]:
+            print("          " + line.strip()[:150])
+
+
+def statements_report(url: str, top: int = 15) -> list[str]:
+    """The statements that took the server's time in one database, from pg_stat_statements."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT calls, total_exec_time, rows, query FROM pg_stat_statements"
+            " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " ORDER BY total_exec_time DESC").fetchall()
+    calls = sum(r[0] for r in rows)
+    total = sum(r[1] for r in rows)
+    out = [f"    server: {calls:,} statements, {total / 1000:.2f}s executing"]
+    def line(n: int, ms: float, nrows: int, query: str) -> str:
+        text = " ".join(query.split())
+        return (f"    {ms / 1000:7.2f}s {100 * ms / total:5.1f}% {n:7,} calls "
+                f"{ms * 1000 / n:8.0f} us {nrows:8,} rows  {text[:110]}")
+
+    out += [line(*r) for r in rows[:top]]
+    out.append("    the most frequent:")
+    out += [line(*r) for r in sorted(rows, key=lambda r: -r[0])[:top // 2]]
+    return out
+
+
 def first_polls(cluster: object, args: argparse.Namespace, work: Path) -> dict[str, object]:
     """A 1,000-feed first poll on SQLite and on PostgreSQL, alternating; medians."""
     root = generate(args.feeds, args.items)
@@ -78,20 +199,50 @@ def first_polls(cluster: object, args: argparse.Namespace, work: Path) -> dict[s
             for kind in ("sqlite", "postgres"):
                 folder = work / f"poll-{kind}-{n}"
                 config = write_curator_config(folder, urls, args.concurrency)
+                url = ""
                 if kind == "postgres":
                     name = cluster.create(template=None)  # type: ignore[attr-defined]
-                    with_database(config, cluster.url(name))  # type: ignore[attr-defined]
+                    url = cluster.url(name)  # type: ignore[attr-defined]
+                    with_database(config, url)
+                    if args.profile:
+                        import psycopg
+
+                        with psycopg.connect(url, autocommit=True) as conn:
+                            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                            conn.execute("SELECT pg_stat_statements_reset()")
                 else:
                     with_database(config, str(folder / "curator.db"))
+                before = server_cpu(cluster)
+                watch = ServerWatch(cluster) if args.profile and kind == "postgres" else None
+                env = None
+                if watch is not None:
+                    # The plans of the statements that took 3 ms or more, in the server's log.
+                    env = {**os.environ, "PGOPTIONS": " ".join(f"-c {k}={v}" for k, v in {
+                        "session_preload_libraries": "auto_explain",
+                        "auto_explain.log_min_duration": "3", "log_min_messages": "log"}.items())}
+                    log_at = (Path(cluster.root) / "log").stat().st_size  # type: ignore[attr-defined]
                 wall, cpu, pss, _rss, maxrss, rc, out, err = measure(
-                    [*curator_cmd(), "--config", str(config), "-q", "poll", "--all", "--json"])
+                    [*curator_cmd(), "--config", str(config), "-q", "poll", "--all", "--json"],
+                    env=env)
+                time.sleep(0.5)  # the backend that served the poll ends, and is counted once
+                served = server_cpu(cluster) - before
+                if watch is not None:
+                    print("    server CPU by process: " + ", ".join(
+                        f"{k} {v:.1f}s" for k, v in sorted(watch.stop().items(),
+                                                          key=lambda kv: -kv[1]) if v >= 0.05))
                 if rc != 0:
                     raise RuntimeError(f"the {kind} poll failed: {err[-2000:]}")
                 run = Run("first poll", kind, wall, cpu, pss, 0.0, maxrss, args.feeds, rc,
                           detail=json.loads(out))
+                run.detail["server_cpu_s"] = served
                 walls[kind].append(run)
                 print(f"  first poll on {kind:<8} {wall:6.2f}s wall, {cpu:6.1f}s CPU, "
-                      f"{run.detail['new_entries']:,} entries", flush=True)
+                      f"{run.detail['new_entries']:,} entries"
+                      + (f", server {served:.1f}s CPU" if kind == "postgres" else "")
+                      + f" (load {os.getloadavg()[0]:.1f})", flush=True)
+                if args.profile and kind == "postgres":
+                    print("\n".join(statements_report(url)), flush=True)
+                    slow_plans(Path(cluster.root) / "log", log_at)  # type: ignore[attr-defined]
     finally:
         server.stop()
     med = {k: statistics.median(r.wall for r in v) for k, v in walls.items()}
@@ -99,7 +250,14 @@ def first_polls(cluster: object, args: argparse.Namespace, work: Path) -> dict[s
     print(f"first poll of {args.feeds:,} feeds, median of {args.repeat}: SQLite "
           f"{med['sqlite']:.2f}s, PostgreSQL {med['postgres']:.2f}s: {ratio:.2f}x "
           f"(target within 1.5x: {'met' if ratio <= 1.5 else 'NOT met'})")
-    return {"sqlite_s": med["sqlite"], "postgres_s": med["postgres"], "ratio": ratio}
+    cpus = {k: statistics.median(r.cpu for r in v) for k, v in walls.items()}
+    served = statistics.median(float(r.detail["server_cpu_s"])  # type: ignore[arg-type]
+                               for r in walls["postgres"])
+    print(f"  curator's CPU, median: SQLite {cpus['sqlite']:.1f}s, PostgreSQL "
+          f"{cpus['postgres']:.1f}s (+ the server's {served:.1f}s)")
+    return {"sqlite_s": med["sqlite"], "postgres_s": med["postgres"], "ratio": ratio,
+            "sqlite_cpu_s": cpus["sqlite"], "postgres_cpu_s": cpus["postgres"],
+            "server_cpu_s": served}
 
 
 def queries(cluster: object, args: argparse.Namespace, work: Path) -> dict[str, object]:
@@ -188,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=7, help="runs per query timing (median)")
     p.add_argument("--skip-poll", action="store_true")
     p.add_argument("--skip-query", action="store_true")
+    p.add_argument("--profile", action="store_true",
+                   help="after each PostgreSQL poll, the statements that took the server's time")
     p.add_argument("--json-out", type=Path)
     args = p.parse_args(argv)
 
@@ -204,7 +364,11 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="pg-", dir=OUT))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    cluster = Cluster(settings=SERVER_SETTINGS)
+    settings = dict(SERVER_SETTINGS)
+    if args.profile:
+        settings.update({"shared_preload_libraries": "pg_stat_statements",
+                         "pg_stat_statements.track": "all"})
+    cluster = Cluster(settings=settings)
     results: dict[str, object] = {"machine": info, "server": SERVER_SETTINGS}
     try:
         print(f"PostgreSQL {cluster.version()} on 127.0.0.1:{cluster.port}: "

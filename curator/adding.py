@@ -63,16 +63,21 @@ def add_article(store: Store, search: SearchStore, config: Config, url: str, *,
     topics = Matcher(config.topics).match(article.title, text)
     site = urlsplit(canonical)
     home = urlunsplit((site.scheme, site.netloc, "/", "", ""))
-    with store.write():
-        # The site, as a source that is not in feeds.yaml: never polled, named by the page.
-        source_id = store.outside_source(home, title=article.site_name, site=home,
-                                         stamp=iso(now) or "")
-        store.save_entries(source_id, [entry], [topics], now)
-        entry_id = store.entry_id(source_id, canonical)
-        assert entry_id is not None  # saved just above, in this transaction
-        cid, created = search.promote(entry_id, editor=editor, now=now)
-        if note is not None:
-            store.set_status(cid, "featured", editor=editor, now=now, note=note)
+
+    def save() -> tuple[int, bool]:
+        with store.write():
+            # The site, as a source that is not in feeds.yaml: never polled, named by the page.
+            source_id = store.outside_source(home, title=article.site_name, site=home,
+                                             stamp=iso(now) or "")
+            store.save_entries(source_id, [entry], [topics], now)
+            entry_id = store.entry_id(source_id, canonical)
+            assert entry_id is not None  # saved just above, in this transaction
+            cid, created = search.promote(entry_id, editor=editor, now=now)
+            if note is not None:
+                store.set_status(cid, "featured", editor=editor, now=now, note=note)
+            return cid, created
+
+    cid, created = store.retrying(save, "add")
     log.info("%s added %s as candidate %d%s", editor, canonical, cid,
              "" if created else " (it was one already)")
     return store.candidate(cid)

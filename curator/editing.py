@@ -48,13 +48,18 @@ class Editing:
             return detail
         config = replace(f.check(), database=self.c.config.database)
         now = self.c.now()
-        with self.c.store.write():
-            self.c.store.sync_sources(((s.url, s.name, s.interval) for s in config.sources), now)
-            source_id = self.c.store.source_id(source) if source else None
-            self.c.store.log_activity(action, editor=editor, now=now, source_id=source_id,
-                                      detail=detail)
-            # The file is written last: if that fails, the log and the sources roll back.
-            f.save()
+
+        def save() -> None:
+            with self.c.store.write():
+                self.c.store.sync_sources(((s.url, s.name, s.interval) for s in config.sources),
+                                          now)
+                source_id = self.c.store.source_id(source) if source else None
+                self.c.store.log_activity(action, editor=editor, now=now, source_id=source_id,
+                                          detail=detail)
+                # The file is written last: if that fails, the log and the sources roll back.
+                f.save()
+
+        self.c.store.retrying(save, "a change to feeds.yaml")
         self.c.config = config  # this request goes on with the file as written
         return detail
 

@@ -49,6 +49,12 @@ class StoreError(CuratorError):
     """The database could not be read or written."""
 
 
+class TransactionConflict(StoreError):
+    """The database server ended a transaction that collided with another (a deadlock, a
+    serialization failure) and undid all of it: running it again is safe. The store does so
+    by itself where a call begins its own transaction; this is what is left after that."""
+
+
 class DatabaseUnavailable(StoreError):
     """The database cannot be used as configured: its server is down or refuses curator's user
     or password, it does not exist, or a newer curator made its schema. Names the database (a

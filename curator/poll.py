@@ -21,9 +21,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .claims import Claims, lease_seconds
 from .clock import iso
 from .documents import PollSummary
-from .exceptions import CuratorError, LockedError, ParseError, StoreError
+from .exceptions import (
+    CuratorError,
+    LockedError,
+    ParseError,
+    StoreError,
+    TransactionConflict,
+)
 from .files import open_private_lock
 from .polltypes import (
     Failed,
@@ -345,22 +352,11 @@ class WriteBatch:
         recorded, self._outcomes = self._outcomes, []
         if not batch and not recorded:
             return
-        outcomes: list[tuple[Exception | None, Any]] = []
-        unrecorded: Exception | None = None
         try:
-            with self._store.write_batch():
-                # Pollers sharing a database write one batch at a time: two batches storing the
-                # same article (a story several feeds carry) in a different order would deadlock.
-                self._store.serialize("poll writes")
-                for fn, _, _ in batch:
-                    try:
-                        outcomes.append((None, fn()))
-                    except Exception as e:  # noqa: BLE001 - that source's writes were undone
-                        outcomes.append((e, None))
-                try:
-                    self._store.record_polls([(sid, outcome) for sid, outcome, _, _ in recorded])
-                except Exception as e:  # noqa: BLE001 - none of them was recorded
-                    unrecorded = e
+            # A batch that collided with another transaction (a deadlock with a desk's write,
+            # say) is undone whole by the server and written again, up to a few times.
+            outcomes, unrecorded = self._store.retrying(
+                lambda: self._write(batch, recorded), "a poll's write batch")
         except CuratorError as e:  # the commit failed: nothing in this batch was stored
             outcomes = [(e, None)] * len(batch)
             unrecorded = e
@@ -375,139 +371,38 @@ class WriteBatch:
             else:
                 failed_(unrecorded)
 
+    def _write(self, batch: Sequence[tuple[Callable[[], Any], Any, Any]],
+               recorded: Sequence[tuple[int, PollOutcome, Any, Any]]
+               ) -> tuple[list[tuple[Exception | None, Any]], Exception | None]:
+        """One transaction for the batch: each write's result or error, and the error that
+        kept the outcomes from being recorded, if one did. A collision with another
+        transaction undoes the whole batch (raised for the caller to write it again)."""
+        outcomes: list[tuple[Exception | None, Any]] = []
+        unrecorded: Exception | None = None
+        with self._store.write_batch():
+            # Pollers sharing a database write one batch at a time: two batches storing the
+            # same article (a story several feeds carry) in a different order would deadlock.
+            self._store.serialize("poll writes")
+            for fn, _, _ in batch:
+                try:
+                    outcomes.append((None, fn()))
+                except TransactionConflict:
+                    raise
+                except Exception as e:  # noqa: BLE001 - that source's writes were undone
+                    outcomes.append((e, None))
+            try:
+                self._store.record_polls([(sid, outcome) for sid, outcome, _, _ in recorded])
+            except TransactionConflict:
+                raise
+            except Exception as e:  # noqa: BLE001 - none of them was recorded
+                unrecorded = e
+        return outcomes, unrecorded
+
 
 def _digest(data: bytes) -> str:
     import hashlib  # here: a poll of only 304s never needs it
 
     return hashlib.sha256(data).hexdigest()
-
-
-# ------------------------------------------------------------------ claims
-
-
-LEASE_MIN = 60.0  # seconds: the shortest claim, whatever poll.timeout says
-
-
-def lease_seconds(timeout: float) -> float:
-    """How long a claim lasts unless renewed: three fetch deadlines (`poll.timeout`), at least
-    a minute. A live poller renews its claims every third of that, so a source waiting its
-    turn behind others of the same host keeps its claim; a killed one's lapse within it."""
-    return max(LEASE_MIN, 3.0 * timeout)
-
-
-@lru_cache(maxsize=1)
-def this_machine() -> str:
-    """This machine as claims name it: its host name and this boot of it."""
-    import socket
-
-    try:
-        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
-            boot = f.read().strip()[:8]
-    except OSError:
-        boot = "-"
-    return f"{socket.gethostname().replace(':', '_')}:{boot}"
-
-
-def worker_name() -> str:
-    """Who holds a claim: this machine (and boot), this process, and one poll round of it."""
-    import secrets
-
-    return f"{this_machine()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def _gone(pid: int) -> bool:
-    """Whether process `pid` of this machine has ended (a zombie has)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rpartition(")")[2].split()[0] == "Z"
-    except (OSError, IndexError):
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
-
-
-def dead_claimants(claimants: Sequence[str]) -> list[str]:
-    """Of the pollers holding claims, those that ran on this machine, this boot, and have
-    ended: their claims can go at once (another machine's wait for their lease)."""
-    here = this_machine() + ":"
-    dead = []
-    for name in claimants:
-        pid = name[len(here):].partition(":")[0]
-        if name.startswith(here) and pid.isdigit() and int(pid) != os.getpid() and _gone(int(pid)):
-            dead.append(name)
-    return dead
-
-
-class Claims:
-    """One poll round's claims on the sources it means to poll, taken a chunk at a time.
-
-    Several pollers (processes, machines) may share one database: before fetching a source a
-    poller claims it in a short transaction of its own (on PostgreSQL with SKIP LOCKED, so no
-    poller waits for another), fetches outside any transaction, and the write that stores the
-    outcome ends the claim. A source already claimed, or polled by another since this round
-    read it (no longer due), is passed over. Claims lapse `lease` seconds after they were last
-    renewed, so a poller killed mid-round holds nothing for long.
-    """
-
-    def __init__(self, store: Store, now: Callable[[], datetime], ids: Sequence[int], *,
-                 schedule: bool, lease: float, chunk: int) -> None:
-        self.store = store
-        self.now = now
-        self.ids = ids
-        self.schedule = schedule
-        self.lease = lease
-        self.chunk = max(1, min(chunk, 500))
-        self.worker = worker_name()
-        self._at = 0
-
-    def take_over(self) -> None:
-        """Give back the claims of pollers of this machine that have ended (a kill -9, a
-        crash): their sources need not wait for the lease."""
-        try:
-            for name in dead_claimants(self.store.claimants()):
-                n = self.store.release_claims(name)
-                log.warning("poll: %d sources were claimed by %s, which has ended; "
-                            "they are free again", n, name)
-        except CuratorError as e:
-            log.warning("poll: could not look for the claims of ended pollers: %s", e)
-
-    def next(self) -> tuple[list[Source], int] | None:
-        """Claim the next chunk: the sources now this round's, and how many were passed over;
-        None when every id was offered."""
-        if self._at >= len(self.ids):
-            return None
-        ids = self.ids[self._at:self._at + self.chunk]
-        self._at += len(ids)
-        now = self.now()
-        claimed = self.store.claim_sources(ids, worker=self.worker, now=now,
-                                           until=now + timedelta(seconds=self.lease),
-                                           schedule=self.schedule)
-        return claimed, len(ids) - len(claimed)
-
-    async def keep_alive(self) -> None:
-        """Renew this round's claims every third of the lease while it runs."""
-        import asyncio
-
-        while True:
-            await asyncio.sleep(self.lease / 3)
-            try:
-                self.store.renew_claims(self.worker,
-                                        self.now() + timedelta(seconds=self.lease))
-            except CuratorError as e:  # the write that stores each outcome still ends its claim
-                log.warning("poll: could not renew the claims of %s: %s", self.worker, e)
-
-    def release(self) -> None:
-        """Give back the claims still held (sources a stop or a failed write left unpolled)."""
-        try:
-            self.store.release_claims(self.worker)
-        except CuratorError as e:
-            log.warning("poll: could not give back the claims of %s (they lapse within %gs): "
-                        "%s", self.worker, self.lease, e)
 
 
 # ------------------------------------------------------------------ the round
@@ -547,7 +442,10 @@ class Poll:
             # to this process rather than have each worker load the word tables.
             sign = (bool(self.config.stories_window and self.config.topics)
                     and any(s.body_hash is None for s in due))
-            with parser_pool(len(due), sign=sign) as (pool, signing):
+            # New entries are indexed for search a few thousand at a time and when the round
+            # ends, not per write batch (which is often a few sources).
+            with parser_pool(len(due), sign=sign) as (pool, signing), \
+                    self.store.search_index_deferred():
                 self.sign = signing
                 asyncio.run(self._run(due, summary, pool, progress, schedule))
         return summary

@@ -357,21 +357,25 @@ class Publisher:
             raise PublishError(_unwritable(e, out.rss, out.atom, folder / "index.html")) from e
         result["changed"] = changed_rss or changed_atom or bool(changed_site)
         files = " ".join(d or "" for d in digests)
-        with self.store.write():
-            # Logged when the files changed, or when they differ from what the last recorded
-            # publish wrote: the files are written before this transaction, so a publish whose
-            # commit failed left them changed, and the next one must not find them "unchanged"
-            # and go unrecorded.
-            logged = result["changed"] or self.store.get_state("published_files") != files
-            if rendered:
-                self.store.set_note_html(rendered)
-            self.store.set_states({**PublishState(files=files, inputs=inputs, marker=marker,
-                                                  output=output).as_state(),
-                                   SITE_FILES: site_record})
-            if logged:
-                n = len(items)
-                self.store.log_activity("publish", editor=editor, now=self.now(),
-                                        detail=f"{n} item{'' if n == 1 else 's'}")
+
+        def record() -> None:
+            with self.store.write():
+                # Logged when the files changed, or when they differ from what the last
+                # recorded publish wrote: the files are written before this transaction, so a
+                # publish whose commit failed left them changed, and the next one must not find
+                # them "unchanged" and go unrecorded.
+                logged = result["changed"] or self.store.get_state("published_files") != files
+                if rendered:
+                    self.store.set_note_html(rendered)
+                self.store.set_states({**PublishState(files=files, inputs=inputs, marker=marker,
+                                                      output=output).as_state(),
+                                       SITE_FILES: site_record})
+                if logged:
+                    n = len(items)
+                    self.store.log_activity("publish", editor=editor, now=self.now(),
+                                            detail=f"{n} item{'' if n == 1 else 's'}")
+
+        self.store.retrying(record, "publish")
         changed_feeds = [url for url, changed in ((out.rss_url, changed_rss),
                                                   (out.atom_url, changed_atom)) if changed]
         changed_feeds += [urljoin(out.link, p) for p in changed_site if p.endswith(_FEED_FILES)]

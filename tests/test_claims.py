@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import write_config
+from conftest import db_rows, write_config
 
+from curator.claims import LEASE_MIN, lease_seconds, this_machine
 from curator.config import load as load_config
 from curator.core import Curator
-from curator.poll import LEASE_MIN, lease_seconds, this_machine
 from curator.store import Store
 
 
@@ -136,12 +136,16 @@ def test_poll_processes_on_one_database_fetch_each_feed_once_per_round(
 
 
 def test_a_killed_pollers_sources_are_polled_at_once_by_the_next_poll_on_its_machine(
-        server: Any, tmp_path: Path, clock: Any, backend: Path | str) -> None:
+        server: Any, tmp_path: Path, clock: Any, backend: Path | str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two "machines" on one database: CURATOR_HOST names each (containers sharing a host name
+    # are told apart so). The poller on "alpha" is killed holding every source.
     slow = [server.add(f"/slow{n}.xml", feed(n), delay=30) for n in range(3)]
     path = write_config(tmp_path, slow, poll={"timeout": "40s", "per_host": 4},
                         database=str(backend))
     proc = subprocess.Popen([sys.executable, "-m", "curator", "--config", str(path), "-q",
-                             "poll"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "poll"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "CURATOR_HOST": "alpha"})
     try:
         deadline = time.monotonic() + 60
         while len(fetches(server)) < 3:  # every source claimed and being fetched
@@ -158,8 +162,16 @@ def test_a_killed_pollers_sources_are_polled_at_once_by_the_next_poll_on_its_mac
     other = Curator(load_config(path))
     try:
         held = other.store.claimants()
-        assert len(held) == 1 and f":{proc.pid}:" in held[0]
-        # Its process is gone from this machine: no need to wait for the lease.
+        assert len(held) == 1 and held[0].startswith("alpha:") and f":{proc.pid}:" in held[0]
+        # A poller on another machine cannot tell whether alpha's process lives (its process
+        # ids are not this machine's): it leaves the claims to their lease.
+        monkeypatch.setenv("CURATOR_HOST", "beta")
+        passed = other.poll()
+        assert passed.skipped == 3 and passed.fetched == 0
+        assert set(fetches(server).values()) == {1}
+        assert len(other.store.claimants()) == 1
+        # On alpha the process is gone: no need to wait for the lease.
+        monkeypatch.setenv("CURATOR_HOST", "alpha")
         assert other.poll().fetched == 3
         assert set(fetches(server).values()) == {2}
         assert other.store.claimants() == []
@@ -175,22 +187,87 @@ def test_a_pollers_claims_from_another_machine_lapse_with_the_lease(
     try:
         c.sync_sources()
         ids = [s.id for s in c.store.sources()]
-        lease = timedelta(seconds=lease_seconds(40.0))
-        assert lease == timedelta(minutes=2)
+        assert lease_seconds(40.0) == 120.0
+        # A short lease, so that it runs out within the test on PostgreSQL, whose leases go by
+        # the server's clock (the faked one of this test is not the server's).
+        lease = 1.0
         # One on another machine that died (or is alive: from here, no telling) ...
         far = c.store.claim_sources(ids[:2], worker="elsewhere:0badf00d:4242:ab", now=clock(),
-                                    until=clock() + lease, schedule=True)
+                                    lease=lease, schedule=True)
         # ... and one alive on this machine (this test's parent process).
         near = c.store.claim_sources(ids[2:], worker=f"{this_machine()}:{os.getppid()}:cd",
-                                     now=clock(), until=clock() + lease, schedule=True)
+                                     now=clock(), lease=lease, schedule=True)
         assert len(far) == 2 and len(near) == 1
         held = c.poll()
         assert held.skipped == 3 and held.fetched == 0 and fetches(server) == {}
-        clock.advance(seconds=lease.total_seconds() + 1)
+        clock.advance(seconds=lease + 1)
+        if isinstance(backend, str):
+            time.sleep(lease + 1.0)  # a lease time is stored to the second
         later = c.poll()
         assert later.fetched == 3 and later.skipped == 0
     finally:
         c.close()
+
+
+def test_machines_whose_clocks_disagree_agree_on_a_lease_by_the_servers_clock(
+        server: Any, tmp_path: Path, pg_url: str) -> None:
+    # Two machines against one PostgreSQL, alpha's clock 5 s slow and beta's 5 s fast: each
+    # poller passes its own clock, and the lease goes by the server's all the same.
+    urls = [server.add(f"/f{n}.xml", feed(n)) for n in range(4)]
+    config = load_config(write_config(tmp_path, urls, database=pg_url))
+    alpha, beta = Store(pg_url), Store(pg_url)
+    try:
+        def slow() -> datetime:
+            return datetime.now(UTC) - timedelta(seconds=5)
+
+        def fast() -> datetime:
+            return datetime.now(UTC) + timedelta(seconds=5)
+
+        Curator(config, store=alpha, now=slow).sync_sources()
+        ids = [s.id for s in alpha.sources()]
+
+        lease = 2.0
+        assert len(alpha.claim_sources(ids, worker="alpha:1:10:aa", now=slow(), lease=lease,
+                                       schedule=True)) == 4
+        started = time.monotonic()
+        # By beta's clock alpha's claims ended 8 s ago; by the server's they run 2 s more.
+        assert beta.claim_sources(ids, worker="beta:2:20:bb", now=fast(), lease=lease,
+                                  schedule=True) == []
+        # Alpha renews by its slow clock: the claims still last `lease` by the server's.
+        assert alpha.renew_claims("alpha:1:10:aa", now=slow(), lease=lease) == 4
+        assert beta.claim_sources(ids, worker="beta:2:20:bb", now=fast(), lease=lease,
+                                  schedule=True) == []
+        renewed = time.monotonic()
+        time.sleep(lease + 0.2)
+        taken = beta.claim_sources(ids, worker="beta:2:20:bb", now=fast(), lease=lease,
+                                   schedule=True)
+        assert len(taken) == 4 and time.monotonic() - started >= lease
+        assert time.monotonic() - renewed >= lease
+        rows = db_rows(pg_url, "SELECT DISTINCT claimed_by FROM sources")
+        assert rows == [("beta:2:20:bb",)]
+    finally:
+        alpha.close()
+        beta.close()
+
+
+def test_a_machine_is_named_by_its_host_or_curator_host_and_its_boot(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from curator.claims import dead_claimants, worker_name
+
+    monkeypatch.delenv("CURATOR_HOST", raising=False)
+    host, boot = this_machine().split(":")
+    assert host == socket.gethostname().replace(":", "_") and boot
+    monkeypatch.setenv("CURATOR_HOST", "poller-2")
+    assert this_machine() == f"poller-2:{boot}"
+    assert worker_name().startswith(f"poller-2:{boot}:{os.getpid()}:")
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    pid = int(ended.stdout)
+    mine, theirs = f"poller-2:{boot}:{pid}:ab", f"poller-1:{boot}:{pid}:ab"
+    # Only this machine's ended pollers are known to have ended.
+    assert dead_claimants([mine, theirs, f"poller-2:{boot}:{os.getpid()}:cd"]) == [mine]
 
 
 def test_on_sqlite_the_next_poll_takes_over_a_killed_pollers_claims_at_once(
@@ -201,8 +278,8 @@ def test_on_sqlite_the_next_poll_takes_over_a_killed_pollers_claims_at_once(
         c.sync_sources()
         ids = [s.id for s in c.store.sources()]
         # A poller that died holding every source (its process is gone, its claims are not).
-        dead = c.store.claim_sources(ids, worker="gone:1:ab", now=clock(),
-                                     until=clock() + timedelta(hours=1), schedule=True)
+        dead = c.store.claim_sources(ids, worker="gone:1:ab", now=clock(), lease=3600,
+                                     schedule=True)
         assert len(dead) == 3
         assert c.poll().skipped == 3
         # The poll lock proves no other poller runs on this file: its holder takes them over.
@@ -224,24 +301,23 @@ def test_a_claim_takes_only_free_due_sources_and_the_outcome_ends_it(
         c.sync_sources()
         a, b, d, e = (s.id for s in store.sources())
         now = clock()
-        later = now + timedelta(minutes=2)
+        later = now + timedelta(minutes=4)
         store.update_source(d, disabled="gone")
         store.update_source(e, next_due="2099-01-01T00:00:00Z")
-        got = store.claim_sources([a, b, d, e], worker="one", now=now, until=later,
-                                  schedule=True)
+        got = store.claim_sources([a, b, d, e], worker="one", now=now, lease=120, schedule=True)
         assert [s.id for s in got] == [a, b]  # not the disabled one, nor the one not due
-        forced = store.claim_sources([e], worker="one", now=now, until=later, schedule=False)
+        forced = store.claim_sources([e], worker="one", now=now, lease=120, schedule=False)
         assert [s.id for s in forced] == [e]  # a forced poll takes one not due yet
-        assert store.claim_sources([a, b], worker="two", now=now, until=later,
+        assert store.claim_sources([a, b], worker="two", now=now, lease=120,
                                    schedule=True) == []  # held by "one"
-        assert store.renew_claims("one", later + timedelta(minutes=1)) == 3
+        assert store.renew_claims("one", now=now, lease=180) == 3
         # Lapsed claims are free again.
-        taken = store.claim_sources([a], worker="two", now=later + timedelta(minutes=2),
-                                    until=later + timedelta(minutes=4), schedule=True)
+        store.update_source(a, claimed_until="2000-01-01T00:00:00Z")
+        taken = store.claim_sources([a], worker="two", now=later, lease=120, schedule=True)
         assert [s.id for s in taken] == [a]
         assert store.release_claims("one") == 2  # b and e; a is two's now
         # Storing a poll's outcome ends the claim on its source.
-        clock.t = later + timedelta(minutes=2)
+        clock.t = later
         assert c.poll(only=[urls[0]]).skipped == 1  # a is two's
         store.release_claims("two")
         assert c.poll(only=[urls[0]]).fetched == 1

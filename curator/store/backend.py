@@ -16,6 +16,7 @@ NOTHING`, `RETURNING id`, no rowid). What cannot be portable is here:
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import sqlite3
@@ -23,14 +24,19 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from ..clock import iso
 from ..dburl import describe, is_postgres, redact
 from ..exceptions import DatabaseUnavailable, StoreError
 
-__all__ = ["POSTGRES", "SQLITE", "Connection", "Dialect", "PgConnection", "connect_pg", "db_errors",
-           "describe", "drain", "integrity_errors", "is_postgres", "redact"]
+__all__ = ["POSTGRES", "REPLAN", "SQLITE", "Connection", "Dialect", "PgConnection", "connect_pg", "db_errors",
+           "describe", "drain", "Growth", "insert_rows", "integrity_errors", "is_postgres",
+           "redact", "retryable"]
+
+log = logging.getLogger("curator")
 
 #: Seconds a connection attempt may take before the server counts as down.
 CONNECT_TIMEOUT_S = 10
@@ -40,6 +46,21 @@ def db_errors() -> tuple[type[BaseException], ...]:
     """The database errors the store converts: sqlite3's, and psycopg's once it is loaded."""
     psycopg = sys.modules.get("psycopg")
     return (sqlite3.Error,) if psycopg is None else (sqlite3.Error, psycopg.Error)
+
+
+#: SQLSTATEs after which the server has undone the whole transaction and it may simply be run
+#: again: a deadlock, a serialization failure.
+RETRYABLE = frozenset({"40P01", "40001"})
+
+
+def retryable(e: BaseException | None) -> bool:
+    """Whether `e`, or an error it was raised from, is a deadlock or a serialization failure."""
+    seen = 0
+    while e is not None and seen < 8:
+        if getattr(e, "sqlstate", None) in RETRYABLE:
+            return True
+        e, seen = e.__cause__, seen + 1
+    return False
 
 
 def integrity_errors() -> tuple[type[BaseException], ...]:
@@ -80,16 +101,41 @@ class Dialect:
     #: Takes a lock, held to the end of the transaction, that one kind of write (its number)
     #: holds at a time across processes; SQLite's BEGIN IMMEDIATE already does ("": nothing).
     serialize: str = ""
+    #: The time a claim's lease is reckoned in, `?` seconds from now, as stored times are spelt
+    #: (`2026-11-24T12:00:00Z`): PostgreSQL's own clock, which every poller on every machine
+    #: shares ("": this machine's, `clock.now`, as SQLite's pollers all run on one machine).
+    server_clock: str = ""
+    #: Begins a poll's write batch, whose reads are all a few rows by an index: PostgreSQL
+    #: plans no parallel workers for them (a table that grew since it was last analysed looks
+    #: big enough to it, and starting the workers cost 15-30 ms a statement, a hundred times
+    #: the lookup itself).
+    small_reads: str = ""
+
+    def lease_time(self, now: datetime, ahead: float = 0.0) -> tuple[str, Any]:
+        """A lease time in SQL, `ahead` seconds from now, and its parameter: by the server's
+        clock where the dialect has one, else by `now` (the caller's clock)."""
+        if self.server_clock:
+            return self.server_clock, float(ahead)
+        return "?", iso(now + timedelta(seconds=ahead))
 
 
 SQLITE = Dialect("sqlite", begin="BEGIN IMMEDIATE", like="LIKE", snapshot="BEGIN")
 POSTGRES = Dialect("postgresql", begin="BEGIN", like="ILIKE",
                    snapshot="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                    lock_rows=" FOR UPDATE SKIP LOCKED",
-                   serialize="SELECT pg_advisory_xact_lock(?)")
+                   serialize="SELECT pg_advisory_xact_lock(?)",
+                   small_reads="SET LOCAL max_parallel_workers_per_gather = 0",
+                   server_clock="to_char((clock_timestamp() + make_interval(secs => ?))"
+                                " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 
 
 # ----------------------------------------------------------------------------- PostgreSQL
+
+#: Ends a statement whose best plan depends on how large its tables have grown: PostgreSQL
+#: plans it afresh at each execution rather than keep, prepared, the plan it chose for the
+#: first ones (a first poll begins with `entries` empty, and a sequential scan chosen then would
+#: be kept while the table grows to tens of thousands of rows). A comment: SQLite ignores it.
+REPLAN = " /* replan */"
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|--[^\n]*|\?|%")
 
@@ -237,6 +283,8 @@ class PgConnection:
         self.where = redact(url)
         self._tx = False  # inside BEGIN … COMMIT/ROLLBACK, as far as this side knows
         self._pinned = False  # holds a session lock: never handed to another Store
+        #: Transactions committed through this connection (a retry never repeats one).
+        self.commits = 0
         self.raw = _take(url) or self._connect()
 
     def _connect(self) -> Any:
@@ -273,11 +321,14 @@ class PgConnection:
                                  "in the middle of a write; none of it was saved")
             self.raw = self._connect()
         cur = self.raw.cursor()
-        cur.execute(translate(sql), _no_nul(params))
+        cur.execute(translate(sql), _no_nul(params),
+                    prepare=False if sql.endswith(REPLAN) else None)
         if head.startswith("BEGIN"):
             self._tx = True
         elif head.startswith(("COMMIT", "ROLLBACK")) and not head.startswith("ROLLBACK TO"):
             self._tx = False
+            if head.startswith("COMMIT"):
+                self.commits += 1
         return PgCursor(cur)
 
     def executemany(self, sql: str, seq: Any, /) -> PgCursor:
@@ -290,6 +341,78 @@ class PgConnection:
     def close(self) -> None:
         if self._pinned or not _give(self.url, self.raw):
             self.raw.close()
+
+
+class Growth:
+    """On PostgreSQL, the poll's tables analysed again when this process has doubled them.
+
+    The planner's statistics come from ANALYZE, which autovacuum runs a minute apart at best:
+    a first poll into a new database would run on statistics taken in its first seconds (a
+    table of a thousand rows that now holds thirty), and its lookups would read whole tables
+    by hash joins chosen for that size. So once this process has added as many entries as
+    `entries` held at the last analysis (ANALYZE_AFTER at least), it analyses the tables a poll
+    writes: a handful of times in a first poll, never in a day's polls of a grown database.
+    """
+
+    #: The columns lookups and joins use: the text and its search vector, the costly ones to
+    #: analyse, are left to autovacuum.
+    TABLES = ("entries (id, source_id, key, url, first_seen, last_seen), entry_topics,"
+              " candidates, candidate_topics, story_articles, story_keys")
+    ANALYZE_AFTER = 1000
+
+    def __init__(self) -> None:
+        self.added = 0
+        self.threshold: float | None = None  # read at the first batch
+
+    def _rows(self, conn: Connection) -> float:
+        row = conn.execute("SELECT reltuples FROM pg_class WHERE oid = 'entries'::regclass"
+                           ).fetchone()
+        return max(self.ANALYZE_AFTER, float(row[0]) if row else 0.0)
+
+    def grew(self, conn: Connection, entries: int) -> bool:
+        """After a committed write that added `entries`: analyse if due; whether it did."""
+        if not isinstance(conn, PgConnection) or conn.in_transaction:
+            return False
+        self.added += entries
+        if self.threshold is None:
+            self.threshold = self._rows(conn)
+        if self.added < self.threshold:
+            return False
+        self.added = 0
+        try:
+            conn.execute(f"ANALYZE {self.TABLES}")
+            self.threshold = self._rows(conn)
+        except db_errors() as e:  # the statistics stay as they were: nothing else depends on it
+            log.warning("database %s: could not analyse the tables: %s", conn.where,
+                        " ".join(str(e).split()))
+            return False
+        return True
+
+
+#: Rows one multi-row INSERT carries at most on PostgreSQL.
+INSERT_ROWS = 200
+
+
+def insert_rows(conn: Connection, head: str, rows: Sequence[Sequence[Any]], tail: str = ""
+                ) -> None:
+    """`head VALUES (…) tail` for each of `rows` (`head` names the table and its columns).
+
+    SQLite runs one prepared statement per row (executemany: cheapest there); PostgreSQL takes
+    the rows in multi-row INSERTs of up to INSERT_ROWS rows, one execution each, where
+    executemany would make the server start and end a statement per row (about three times
+    the server's work for a poll's new entries).
+    """
+    if not rows:
+        return
+    width = len(rows[0])
+    mark = "(" + ", ".join("?" * width) + ")"
+    if not isinstance(conn, PgConnection):
+        conn.executemany(f"{head} VALUES {mark}{tail}", rows)
+        return
+    for at in range(0, len(rows), INSERT_ROWS):
+        part = rows[at:at + INSERT_ROWS]
+        conn.execute(f"{head} VALUES {', '.join([mark] * len(part))}{tail}",
+                     [value for row in part for value in row])
 
 
 def _reason(e: BaseException, url: str) -> str:

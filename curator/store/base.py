@@ -15,16 +15,27 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import random
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..exceptions import DatabaseUnavailable, StoreError, UsageError
+from ..exceptions import DatabaseUnavailable, StoreError, TransactionConflict, UsageError
 from ..files import PRIVATE_DIR, PRIVATE_FILE, create_private, private_folder, tighten
 from ..schema import MIGRATION_SET, MIGRATIONS
-from .backend import POSTGRES, SQLITE, Connection, connect_pg, db_errors, describe, is_postgres
+from .backend import (
+    POSTGRES,
+    SQLITE,
+    Connection,
+    connect_pg,
+    db_errors,
+    describe,
+    is_postgres,
+    retryable,
+)
 from .stories import StoryIndex
 
 log = logging.getLogger("curator")
@@ -34,23 +45,44 @@ STORY_WINDOW_S = 48 * 3600  # the default of feeds.yaml's stories.window
 #: What `backup` and `restore` say on PostgreSQL, whose own tools do that better.
 SQLITE_ONLY = ("backups of a PostgreSQL database are made with its own tools: pg_dump and "
                "pg_restore")
+#: New entries a poll lets wait before it indexes them for search (see search_index_deferred).
+SEARCH_INDEX_BATCH = 2000
 #: PostgreSQL's advisory lock for the poll ("poll" in ASCII).
 _CHUNK = 500  # SQLite allows 32766 variables; stay well under while keeping round trips few
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def converts_errors(fn: F) -> F:
-    """Turn database errors into StoreError, naming the database: the one place this happens."""
+    """Turn database errors into StoreError, naming the database: the one place this happens.
+
+    A call that begins its own transaction on PostgreSQL runs again when the server ends that
+    transaction for a deadlock or a serialization failure (see `Base.retrying`).
+    """
 
     @functools.wraps(fn)
-    def wrapper(self: Base, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(self, *args, **kwargs)
-        except db_errors() as e:
-            raise StoreError(f"database {self.where}: {one_line(e)}") from e
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        base: Base = self if isinstance(self, Base) else self.store  # SearchStore has one
+
+        def call() -> Any:
+            try:
+                return fn(self, *args, **kwargs)
+            except db_errors() as e:
+                raise base.error(e) from e
+
+        if not base.postgres:
+            return call()
+        return base.retrying(call, fn.__name__)
 
     return wrapper  # type: ignore[return-value]
+
+
+#: How many times a transaction the server ended for a deadlock or a serialization failure is
+#: run again, and the longest pause before the last try (seconds; each pause is random, up to
+#: twice the one before: two transactions that collided do not collide again in step).
+RETRIES = 5
+RETRY_PAUSE_S = 0.8
 
 
 def one_line(e: BaseException) -> str:
@@ -135,8 +167,10 @@ class Base:
     """One database, migrated on open: a SQLite file (WAL, a busy timeout) or PostgreSQL."""
 
     conn: Connection
-    #: Entries were inserted in the open transaction: index them before it commits.
-    _entries_added = False
+    #: Entries this connection stored that are not indexed for search yet; a commit indexes
+    #: them once there are `_index_every` (1 but inside `search_index_deferred`).
+    _unindexed = 0
+    _index_every = 1
 
     def __init__(self, target: str | Path, *, migrate: bool = True) -> None:
         #: What was opened: a SQLite path or a PostgreSQL URL (to open it again).
@@ -197,7 +231,7 @@ class Base:
                 migrate_postgres(self.conn, self.where)
         except db_errors() as e:
             self.conn.close()
-            raise StoreError(f"database {self.where}: {one_line(e)}") from e
+            raise self.error(e) from e
         except BaseException:
             self.conn.close()
             raise
@@ -304,34 +338,55 @@ class Base:
         try:
             conn.execute(self.dialect.begin)
         except db_errors() as e:
-            raise StoreError(f"database {self.where}: {one_line(e)}") from e
+            raise self.error(e) from e
         try:
             yield
         except BaseException:
-            self._entries_added = False
             if conn.in_transaction:
                 with suppress(*db_errors()):  # a dropped connection has nothing to roll back
                     conn.execute("ROLLBACK")
             raise
         else:
             try:
-                if self._entries_added:
+                if self._unindexed and self._unindexed >= self._index_every:
                     self._index_entries()
                 conn.execute("COMMIT")
             except db_errors() as e:
                 if conn.in_transaction:
                     with suppress(*db_errors()):
                         conn.execute("ROLLBACK")
-                raise StoreError(f"database {self.where}: {one_line(e)}") from e
+                raise self.error(e) from e
 
     def _index_entries(self) -> None:
-        """Before a commit that stored entries: index them for search (SQLite; PostgreSQL's
-        search column is written with each row). See searchindex.py."""
-        self._entries_added = False
+        """Inside a write: index for search the entries stored since the last indexing (SQLite;
+        PostgreSQL's search column is written with each row). See searchindex.py."""
+        self._unindexed = 0
         if self.has_search_index:
             from .searchindex import index_new
 
             index_new(self.conn)
+
+    def _stored_entries(self, n: int) -> None:
+        """Inside a write: n new entries, indexed for search when it commits (see
+        `search_index_deferred`)."""
+        self._unindexed += n
+
+    @contextmanager
+    def search_index_deferred(self, entries: int = SEARCH_INDEX_BATCH) -> Iterator[None]:
+        """Index new entries for search only once `entries` of them wait, and the rest at the
+        end: a poll's write batches are often a few sources, and FTS5 costs twice as much
+        written in such small pieces. Meanwhile a search indexes what waits before it reads
+        (SearchStore.search); after a crash, so does the next search or indexing."""
+        self._index_every = max(1, entries)
+        try:
+            yield
+        except BaseException:
+            self._index_every = 1
+            raise
+        self._index_every = 1
+        if self._unindexed:
+            with self.write():
+                self._index_entries()
 
     @functools.cached_property
     def has_search_index(self) -> bool:
@@ -362,7 +417,7 @@ class Base:
             conn.execute(self.dialect.snapshot)
             conn.execute("SELECT count(*) FROM state").fetchone()  # takes the snapshot
         except db_errors() as e:
-            raise StoreError(f"database {self.where}: {one_line(e)}") from e
+            raise self.error(e) from e
         try:
             yield
         finally:
@@ -391,6 +446,42 @@ class Base:
             self.conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                 f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)")
+
+    def error(self, e: BaseException) -> StoreError:
+        """A database error as the StoreError that names the database: TransactionConflict for
+        a transaction the server ended in a collision (a deadlock, a serialization failure)."""
+        kind = TransactionConflict if retryable(e) else StoreError
+        return kind(f"database {self.where}: {one_line(e)}")
+
+    def retrying(self, fn: Callable[[], T], what: str = "") -> T:
+        """`fn()`, run again when PostgreSQL ended its transaction for a deadlock (SQLSTATE
+        40P01) or a serialization failure (40001): each side of a collision is told to give
+        up, and its whole transaction is undone, so running it again is safe.
+
+        Only a call that begins and ends its transactions itself is run again (inside a
+        caller's transaction the caller decides), and only while none of its transactions has
+        committed; up to RETRIES times, after a random pause, logged once. After that, or on
+        any other error, the error is raised as it was.
+        """
+        conn = self.conn
+        if conn.in_transaction or not self.postgres:
+            return fn()
+        attempt = 0
+        caught: tuple[type[BaseException], ...] = (TransactionConflict, *db_errors())
+        while True:
+            commits = getattr(conn, "commits", 0)
+            try:
+                return fn()
+            except caught as e:
+                if (attempt >= RETRIES or not retryable(e) or conn.in_transaction
+                        or getattr(conn, "commits", 0) != commits):
+                    raise
+                if attempt == 0:
+                    log.warning("database %s: %s%s; running it again (up to %d times)",
+                                self.where, one_line(e.__cause__ or e).split(" DETAIL:")[0],
+                                f" in {what}" if what else "", RETRIES)
+                attempt += 1
+                time.sleep(random.uniform(0.0, RETRY_PAUSE_S / 2 ** (RETRIES - attempt)))
 
     def serialize(self, name: str) -> None:
         """Inside a write: let one such transaction (`name`) run at a time across processes.

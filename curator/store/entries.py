@@ -3,6 +3,7 @@ entries, applying new topics to every stored entry, retention."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -10,9 +11,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
+from .backend import REPLAN, Growth, insert_rows
 from .base import chunks, converts_errors
 from .sources import SourceStore
-from .stories import story_of
 
 if TYPE_CHECKING:
     from ..polltypes import EntryData, PollOutcome
@@ -25,9 +26,9 @@ class SaveResult:
     new_candidates: int
 
 
-_INSERT_ENTRY = ("INSERT INTO entries (url, link, title, summary, content, text, author, published,"
-                 " updated, hash, source_id, key, first_seen, last_seen)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_ENTRY_COLUMNS = ("INSERT INTO entries (url, link, title, summary, content, text, author,"
+                  " published, updated, hash, source_id, key, first_seen, last_seen)")
+_INSERT_ENTRY = _ENTRY_COLUMNS + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 #: Candidates an editor made by hand (`curator promote`): they stay without a topic match.
 PROMOTED = "SELECT candidate_id FROM review_log WHERE action = 'promote'"
@@ -36,6 +37,13 @@ PROMOTED = "SELECT candidate_id FROM review_log WHERE action = 'promote'"
 class EntryStore(SourceStore):
     """The `entries` and `entry_topics` tables, and the candidates that entries create."""
 
+    #: Entries this Store has added (see `Growth`), and when to analyse the tables again.
+    _added = 0
+
+    @functools.cached_property
+    def _growth(self) -> Growth:
+        return Growth()
+
     @contextmanager
     def write_batch(self) -> Iterator[None]:
         """One transaction for several sources' writes (a poll's batch of `save_entries`).
@@ -43,13 +51,18 @@ class EntryStore(SourceStore):
         Story placement then reads each index key once for the whole batch (and for the next
         ones, while no other process writes), not once per arriving entry.
         """
+        before = self._added
         with self.write():
+            if self.dialect.small_reads:
+                self.conn.execute(self.dialect.small_reads)
             # SQLite tells whether another connection committed since this one last looked:
             # when none did, what the last batch read of the story index still holds.
             version = (None if self.postgres else
                        int(self.conn.execute("PRAGMA data_version").fetchone()[0]))
-            with self.stories.batch(version):
+            with self.stories.batch(self.conn, version):
                 yield
+        if self.postgres:
+            self._growth.grew(self.conn, self._added - before)
 
     @converts_errors
     def save_entries(self, source_id: int, entries: Sequence[EntryData],
@@ -92,7 +105,7 @@ class EntryStore(SourceStore):
 
             def write_quiet() -> None:
                 if quiet:
-                    conn.executemany(_INSERT_ENTRY, quiet)
+                    insert_rows(conn, _ENTRY_COLUMNS, quiet)
                     quiet.clear()
 
             for key, (e, t, sig) in batch.items():
@@ -141,8 +154,7 @@ class EntryStore(SourceStore):
                         (e.title, e.published_at, e.published_at, eid))
                     touched_urls.update(u for u in (old_url, e.url) if u)
             write_quiet()
-            if new:
-                self._entries_added = True  # indexed for search when the transaction commits
+            self._stored_entries(new)  # indexed for search when the transaction commits
             for url in touched_urls:
                 self._refresh_candidate(url)
             if unchanged:
@@ -153,6 +165,7 @@ class EntryStore(SourceStore):
                                  (stamp, source_id, *chunk, stamp))
             if outcome is not None:
                 self._record_poll(source_id, outcome)
+        self._added += new
         return SaveResult(new=new, updated=updated, new_candidates=new_candidates)
 
     def _stored_spelling(self, url: str, entry_id: int | None = None) -> str:
@@ -175,7 +188,8 @@ class EntryStore(SourceStore):
         # two index lookups on each table's URL index.
         for table in ("candidates", "entries"):
             rows = [r[0] for r in conn.execute(
-                f"SELECT url FROM {table} WHERE url = ? OR (url >= ? AND url < ?) LIMIT 64",
+                f"SELECT url FROM {table} WHERE url = ? OR (url >= ? AND url < ?) LIMIT 64"
+                + REPLAN,
                 (url, path + "?", path + "@"))]
             if url in rows:
                 return url
@@ -206,7 +220,7 @@ class EntryStore(SourceStore):
                     params += [url, path + "?", path + "@"]
                 terms = " OR ".join(["(url = ? OR (url >= ? AND url < ?))"] * len(chunk))
                 for (stored,) in self.conn.execute(
-                        f"SELECT url FROM {table} WHERE {terms}", params):  # noqa: S608
+                        f"SELECT url FROM {table} WHERE {terms}{REPLAN}", params):  # noqa: S608
                     if stored in wanted:
                         exact.add(stored)
                     if "?" in stored:
@@ -228,9 +242,16 @@ class EntryStore(SourceStore):
         if not e.url:
             return 0
         conn = self.conn
-        known = conn.execute("SELECT 1 FROM candidates WHERE url = ?", (e.url,)).fetchone()
+        if self.has_stories:
+            # Whether the URL is a candidate, and else the story it is already an article of:
+            # one round trip.
+            known, cid = conn.execute(
+                "SELECT (SELECT 1 FROM candidates WHERE url = ?),"
+                " (SELECT candidate_id FROM story_articles WHERE url = ?)",
+                (e.url, e.url)).fetchone()
+        else:
+            known = conn.execute("SELECT 1 FROM candidates WHERE url = ?", (e.url,)).fetchone()
         if known is None and self.has_stories:
-            cid = story_of(conn, e.url)
             if cid is None:
                 cid = self.stories.place(conn, entry_id, source_id, e, now, sig)
                 if cid is not None:
@@ -242,14 +263,15 @@ class EntryStore(SourceStore):
                     [(cid, name) for name in topics])
                 return 0
         published = e.published_at
-        cur = conn.execute(
+        made = conn.execute(
             "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING",
-            (e.url, entry_id, e.title, published, published or stamp, stamp))
-        created = cur.rowcount == 1
-        cid = conn.execute("SELECT id FROM candidates WHERE url = ?", (e.url,)).fetchone()[0]
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING RETURNING id",
+            (e.url, entry_id, e.title, published, published or stamp, stamp)).fetchall()
+        created = bool(made)
+        cid = made[0][0] if made else conn.execute(
+            "SELECT id FROM candidates WHERE url = ?", (e.url,)).fetchone()[0]
         if created and self.has_stories:
-            self.stories.index(conn, cid, entry_id, e)
+            self.stories.index(conn, cid, entry_id, e, first_seen=stamp)
         conn.executemany("INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)"
                          " ON CONFLICT DO NOTHING",
                          [(cid, name) for name in topics])

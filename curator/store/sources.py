@@ -188,44 +188,50 @@ class SourceStore(LogStore):
     # ------------------------------------------------------------------ claims
 
     @converts_errors
-    def claim_sources(self, ids: Sequence[int], *, worker: str, now: datetime,
-                      until: datetime, schedule: bool) -> list[Source]:
-        """Claim those of `ids` that are still free to poll, until `until`, for `worker`.
+    def claim_sources(self, ids: Sequence[int], *, worker: str, now: datetime, lease: float,
+                      schedule: bool) -> list[Source]:
+        """Claim those of `ids` that are still free to poll, for `lease` seconds, for `worker`.
 
-        Free: not disabled, outside a Retry-After, due (when `schedule`), and claimed by no
-        poller or by one whose claim has lapsed. One short transaction (on PostgreSQL rows
-        another poller's claim is taking are passed over, never waited for); the rows come back as
-        they are now (another poller may have polled one since the caller read it), by id.
+        Free: not disabled, outside a Retry-After, due (when `schedule`; both by `now`), and
+        claimed by no poller or by one whose claim has lapsed. The lease is reckoned by the
+        database's clock on PostgreSQL (pollers on other machines, whose clocks may be a few
+        seconds off, agree on it), by `now` on SQLite. One short transaction (on PostgreSQL rows
+        another poller's claim is taking are passed over, never waited for); the rows come back
+        as they are now (another poller may have polled one since the caller read it), by id.
         """
         if not ids:
             return []
         if not self.has_claims:
             return [self.source(i) for i in ids]  # the caller checked they are due
         stamp = iso(now)
+        until, until_param = self.dialect.lease_time(now, lease)
+        at, at_param = self.dialect.lease_time(now)
         due = "" if not schedule else " AND (next_due IS NULL OR next_due <= ?)"
         marks = ",".join("?" * len(ids))
-        params: list[Any] = [worker, iso(until), *ids, stamp]
+        params: list[Any] = [worker, until_param, *ids, stamp]
         if schedule:
             params.append(stamp)
-        params.append(stamp)
+        params.append(at_param)
         with self.write():
             rows = self._q(
-                "UPDATE sources SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+                f"UPDATE sources SET claimed_by = ?, claimed_until = {until} WHERE id IN ("
                 f"SELECT id FROM sources WHERE id IN ({marks}) AND disabled IS NULL"
                 f" AND (retry_after IS NULL OR retry_after <= ?){due}"
-                f" AND (claimed_until IS NULL OR claimed_until <= ?){self.dialect.lock_rows})"
+                f" AND (claimed_until IS NULL OR claimed_until <= {at}){self.dialect.lock_rows})"
                 " RETURNING *", params)
         return sorted((to_source(r) for r in rows), key=lambda s: s.id)
 
     @converts_errors
-    def renew_claims(self, worker: str, until: datetime) -> int:
-        """Extend every claim `worker` still holds to `until`; how many it holds."""
+    def renew_claims(self, worker: str, *, now: datetime, lease: float) -> int:
+        """Extend every claim `worker` still holds to `lease` seconds from now (the database's
+        clock on PostgreSQL, `now` on SQLite); how many it holds."""
         if not self.has_claims:
             return 0
+        until, param = self.dialect.lease_time(now, lease)
         with self.write():
             cur = self.conn.execute(
-                "UPDATE sources SET claimed_until = ? WHERE claimed_by = ?"
-                " AND claimed_until IS NOT NULL", (iso(until), worker))
+                f"UPDATE sources SET claimed_until = {until} WHERE claimed_by = ?"
+                " AND claimed_until IS NOT NULL", (param, worker))
             return int(cur.rowcount)
 
     @converts_errors

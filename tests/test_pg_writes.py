@@ -1,0 +1,261 @@
+"""PostgreSQL's writes under load: plans that hold as tables grow, and transactions that a
+deadlock or a serialization failure ends, run again.
+
+Against a real throwaway PostgreSQL server (tests/pg.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from curator.exceptions import TransactionConflict
+from curator.poll import WriteBatch
+from curator.polltypes import EntryData, Failed
+from curator.store import Store
+from curator.store.backend import redact
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def entry(key: str, title: str, text: str = "") -> EntryData:
+    url = f"https://news.example/{key}"
+    return EntryData(key=key, url=url, link=url, title=title, summary=f"<p>{text}</p>",
+                     content="", text=text)
+
+
+def _seq_rows(store: Store, table: str) -> int:
+    """Rows this transaction has read from `table` by sequential scans so far."""
+    row = store.conn.execute("SELECT seq_tup_read FROM pg_stat_xact_user_tables"
+                             " WHERE relname = ?", (table,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+# ------------------------------------------------------------------ plans as tables grow
+
+
+def test_a_first_poll_s_lookups_keep_to_the_indexes_as_entries_grow(pg_url: str) -> None:
+    # A first poll begins with `entries` empty: statements run often then are prepared with
+    # the plan that suits an empty table. Those whose plan depends on the table's size must
+    # not keep a sequential scan while the table grows to tens of thousands of rows.
+    s = Store(pg_url)
+    try:
+        s.sync_sources([(f"https://f{n}.example/feed", None, None) for n in range(2)], T0)
+        a, b = s.sources()
+        for i in range(12):
+            s.save_entries(a.id, [entry(f"a{i}-{j}", f"Story {i} {j}") for j in range(5)],
+                           [[] for _ in range(5)], T0)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO entries (source_id, key, url, title, hash, first_seen, last_seen)"
+                " SELECT %s, 'bulk' || i, 'https://bulk.example/' || i || '?utm_source=x',"
+                " 'Bulk ' || i, 'h', 'x', 'x' FROM generate_series(1, 20000) i", (a.id,))
+        with s.write():
+            before = _seq_rows(s, "entries")
+            s.save_entries(b.id, [entry(f"b{j}", f"Other story {j}") for j in range(5)],
+                           [[] for _ in range(5)], T0)
+            read = _seq_rows(s, "entries") - before
+        assert read < 1000, f"{read:,} rows of entries read by sequential scans"
+        assert s.entry_count() == 12 * 5 + 20000 + 5
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------------ deadlocks
+
+
+class Other:
+    """Another session on the database, which locks rows when told to, to make a deadlock with
+    the store's transaction: it holds one row, waits until the store's transaction waits for
+    it, then asks for a row that transaction holds. PostgreSQL then ends one of the two; the
+    store's side looks first (a short deadlock_timeout), so it is the one ended."""
+
+    def __init__(self, url: str, store: Store) -> None:
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn.execute("SET deadlock_timeout = '10s'")
+        store.conn.execute("SET deadlock_timeout = '50ms'")
+        self.victim = store.conn.raw.info.backend_pid  # type: ignore[attr-defined]
+
+    def hold(self, source_id: int) -> None:
+        self.conn.execute("BEGIN")
+        self.conn.execute("UPDATE sources SET title = 'other' WHERE id = %s", (source_id,))
+
+    def close_the_circle(self, source_id: int) -> None:
+        """Once the store waits for the held row: ask for one it holds, then commit."""
+        deadline = time.monotonic() + 30
+        while not self.conn.execute("SELECT pg_blocking_pids(%s)", (self.victim,)).fetchone()[0]:
+            assert time.monotonic() < deadline, "the store's transaction never waited"
+            time.sleep(0.01)
+        self.conn.execute("UPDATE sources SET title = 'other' WHERE id = %s", (source_id,))
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["result"] = fn()
+        except BaseException as e:  # noqa: BLE001 - the test reads it
+            out["error"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t, out
+
+
+def _two_sources(store: Store) -> tuple[int, int]:
+    store.sync_sources([("https://a.example/feed", "A", None), ("https://b.example/feed", "B",
+                                                                None)], T0)
+    a, b = store.sources()
+    return a.id, b.id
+
+
+def _deadlock_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "deadlock detected" in r.getMessage()]
+
+
+def test_a_write_ended_by_a_deadlock_runs_again_and_succeeds(
+        pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    s = Store(pg_url)
+    other = None
+    try:
+        a, b = _two_sources(s)
+        other = Other(pg_url, s)
+        other.hold(b)
+        # An edit of feeds.yaml (from the desk, say) renames both: a first, then b.
+        t, out = in_thread(lambda: s.sync_sources([("https://a.example/feed", "A2", None),
+                                                   ("https://b.example/feed", "B2", None)], T0))
+        other.close_the_circle(a)
+        t.join(30)
+        assert "error" not in out, out
+        assert [(x.name, x.title) for x in s.sources()] == [("A2", "other"), ("B2", "other")]
+        logged = _deadlock_logged(caplog)
+        assert len(logged) == 1 and "running it again" in logged[0]
+        assert redact(pg_url) in logged[0] and "test-secret-pw" not in logged[0]
+    finally:
+        if other is not None:
+            other.close()
+        s.close()
+
+
+def test_a_write_still_ended_by_deadlocks_fails_whole(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("curator.store.base.RETRIES", 0)
+    s = Store(pg_url)
+    other = None
+    try:
+        a, b = _two_sources(s)
+        other = Other(pg_url, s)
+        other.hold(b)
+        t, out = in_thread(lambda: s.sync_sources([("https://a.example/feed", "A2", None),
+                                                   ("https://b.example/feed", "B2", None)], T0))
+        other.close_the_circle(a)
+        t.join(30)
+        assert isinstance(out.get("error"), TransactionConflict)
+        assert "deadlock detected" in str(out["error"]) and redact(pg_url) in str(out["error"])
+        # Nothing of it was written: a's new name went with the transaction.
+        assert [(x.name, x.title) for x in s.sources()] == [("A", "other"), ("B", "other")]
+    finally:
+        if other is not None:
+            other.close()
+        s.close()
+
+
+def test_a_poll_s_write_batch_ended_by_a_deadlock_is_written_again_whole(
+        pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    s = Store(pg_url)
+    other = None
+    try:
+        a, b = _two_sources(s)
+        other = Other(pg_url, s)
+        other.hold(b)
+        done: list[int] = []
+        failed: list[Exception] = []
+
+        def outcome(n: int) -> Failed:
+            return Failed(polled_at=T0, status=500, message=f"server error {n}", failures=1,
+                          failing_since=T0, next_due=T0 + timedelta(hours=1))
+
+        async def poll_writes() -> None:
+            batch = WriteBatch(s, size=2)
+            for sid in (a, b):
+                batch.record(sid, outcome(sid), lambda _, sid=sid: done.append(sid),
+                             failed.append)  # the second fills the batch: it is written
+
+        t, out = in_thread(lambda: asyncio.run(poll_writes()))
+        other.close_the_circle(a)
+        t.join(30)
+        assert "error" not in out, out
+        assert failed == [] and sorted(done) == [a, b]
+        assert [(x.error, x.failures, x.title) for x in s.sources()] == [
+            (f"server error {a}", 1, "other"), (f"server error {b}", 1, "other")]
+        assert len(_deadlock_logged(caplog)) == 1
+    finally:
+        if other is not None:
+            other.close()
+        s.close()
+
+
+def test_a_poll_s_write_batch_plans_no_parallel_workers(pg_url: str) -> None:
+    # Its reads are a few rows by an index each; on a table grown since it was last analysed
+    # PostgreSQL would start parallel workers for them, at 15-30 ms a statement.
+    s = Store(pg_url)
+    try:
+        def setting() -> str:
+            return str(s.conn.execute("SHOW max_parallel_workers_per_gather").fetchone()[0])
+
+        default = setting()
+        with s.write_batch():
+            assert setting() == "0"
+        assert setting() == default != "0"  # the rest of the session as configured
+    finally:
+        s.close()
+
+
+def test_a_first_poll_analyses_the_tables_it_doubles(pg_url: str) -> None:
+    # autovacuum's statistics lag a minute or more behind a first poll: the poll's own
+    # ANALYZE, each time it has doubled `entries`, keeps the planner's picture of the tables.
+    s = Store(pg_url)
+    try:
+        s.sync_sources([("https://a.example/feed", "A", None)], T0)
+        [src] = s.sources()
+
+        def analysed() -> list[Any]:
+            return [r[0] for r in s.conn.execute(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'entries'")]
+
+        def stats_rows() -> float:
+            return float(s.conn.execute("SELECT reltuples FROM pg_class"
+                                        " WHERE relname = 'entries'").fetchone()[0])
+
+        for n in range(9):
+            with s.write_batch():
+                s.save_entries(src.id, [entry(f"{n}-{i}", f"Story {n} {i}") for i in range(100)],
+                               [[] for _ in range(100)], T0)
+        assert analysed() == [None]  # 900 entries: not yet
+        with s.write_batch():
+            s.save_entries(src.id, [entry(f"9-{i}", f"Story 9 {i}") for i in range(100)],
+                           [[] for _ in range(100)], T0)
+        assert analysed() != [None] and stats_rows() == 1000
+        for n in range(10, 19):  # up to 1,900: not doubled since
+            with s.write_batch():
+                s.save_entries(src.id, [entry(f"{n}-{i}", f"Story {n} {i}")
+                                        for i in range(100)], [[] for _ in range(100)], T0)
+        assert stats_rows() == 1000
+        with s.write_batch():
+            s.save_entries(src.id, [entry(f"19-{i}", f"Story 19 {i}") for i in range(100)],
+                           [[] for _ in range(100)], T0)
+        assert stats_rows() == 2000
+    finally:
+        s.close()
