@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -481,6 +480,8 @@ class Base:
                                 self.where, one_line(e.__cause__ or e).split(" DETAIL:")[0],
                                 f" in {what}" if what else "", RETRIES)
                 attempt += 1
+                import random  # here: only a retry needs it, and every command imports this module
+
                 time.sleep(random.uniform(0.0, RETRY_PAUSE_S / 2 ** (RETRIES - attempt)))
 
     def serialize(self, name: str) -> None:
