@@ -198,7 +198,8 @@ def warm() -> None:
     Called in a process about to fork its parse workers, so that they share the tables rather
     than each loading its own copy (a few tenths of a second each).
     """
-    _rarity("warm")
+    from . import wordtable
+    wordtable.load()
     _stem("warm")
 
 
@@ -216,12 +217,12 @@ def _stem(word: str) -> str:
 
 @lru_cache(maxsize=200_000)
 def _rarity(word: str) -> float:
-    """How much sharing this word says: rare words much, common ones nothing (0 to 4.5)."""
-    from wordfreq import zipf_frequency
-
+    """How much sharing this word says: rare words much, common ones nothing (0 to 3.5).
+    wordtable.zipf is exact above its floor, 2.8, below which every word weighs 3.5 alike."""
+    from . import wordtable
     if word in _NEWSY or len(word) < 2:
         return 0.0
-    zipf = zipf_frequency(word, "en")
+    zipf = wordtable.zipf(word)
     return max(0.0, min(3.5, 6.3 - zipf))
 
 
