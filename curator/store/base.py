@@ -367,8 +367,9 @@ class Base:
 
     def _stored_entries(self, n: int) -> None:
         """Inside a write: n new entries, indexed for search when it commits (see
-        `search_index_deferred`)."""
-        self._unindexed += n
+        `search_index_deferred`). PostgreSQL writes each row's search column with the row."""
+        if not self.postgres:
+            self._unindexed += n
 
     @contextmanager
     def search_index_deferred(self, entries: int = SEARCH_INDEX_BATCH) -> Iterator[None]:
