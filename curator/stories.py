@@ -622,9 +622,8 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story], *,
     A story scores the mean of the article's scores against its first MAX_COMPARED articles.
 
     A story that already has an article from the same source is not joined: one outlet's second
-    article on a story is a follow-up, and it stays a candidate of its own.
-
-    With `meaning` False the words alone decide: the sentence encoder is never loaded.
+    article on a story is a follow-up, and it stays a candidate of its own. With `meaning` False
+    the words alone decide (the sentence encoder is never loaded).
     """
     if sig.generic or not sig.norm:
         return None
