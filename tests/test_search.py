@@ -221,17 +221,23 @@ def test_a_poll_s_entries_are_indexed_a_few_thousand_at_a_time_and_when_it_ends(
     s.close()
 
 
-def test_a_database_indexed_row_by_row_upgrades_to_indexing_per_transaction(tmp_path):
+def _upgraded_from(tmp_path, migration):
+    """A database made by the migrations before `migration`, holding two entries, then opened
+    (and so upgraded) by today's Store."""
     path = tmp_path / "old.db"
     old = Database(path)
-    migrations.migrations.apply(old, stop_before="0012_search_index_after_writes")
+    migrations.migrations.apply(old, stop_before=migration)
     old.close()
     s = Store(path, migrate=False)
     s.sync_sources([("https://a.example/feed", "A", None)], T0)
     s.save_entries(source(s), [entry("1", "Spyware maker sued by WhatsApp"),
                                entry("2", "Earnings beat forecasts")], [[], []], T0)
     s.close()
-    upgraded = Store(path)
+    return Store(path)
+
+
+def test_a_database_indexed_row_by_row_upgrades_to_indexing_per_transaction(tmp_path):
+    upgraded = _upgraded_from(tmp_path, "0012_search_index_after_writes")
     assert upgraded.schema_names() == list(MIGRATIONS)
     assert {r[0] for r in upgraded.conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'trigger'")} == {
@@ -251,16 +257,7 @@ def test_a_database_indexed_row_by_row_upgrades_to_indexing_per_transaction(tmp_
 
 
 def test_the_migration_indexes_what_an_older_database_holds(tmp_path):
-    path = tmp_path / "old.db"
-    old = Database(path)
-    migrations.migrations.apply(old, stop_before="0008_search_index")
-    old.close()
-    s = Store(path, migrate=False)
-    s.sync_sources([("https://a.example/feed", "A", None)], T0)
-    s.save_entries(source(s), [entry("1", "Spyware maker sued by WhatsApp"),
-                               entry("2", "Earnings beat forecasts")], [[], []], T0)
-    s.close()
-    upgraded = Store(path)
+    upgraded = _upgraded_from(tmp_path, "0008_search_index")
     assert upgraded.schema_names() == list(MIGRATIONS)
     assert titles(SearchStore(upgraded).search("spyware")) == ["Spyware maker sued by WhatsApp"]
     upgraded.close()
