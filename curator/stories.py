@@ -44,7 +44,7 @@ NAME_WEIGHT = 1.0
 MEANING_FROM = 0.4
 #: ... this much per unit of cosine above it, when nothing sets the two articles apart (what
 #: happened, the amounts, the court, whom they name) and a word of at least ANCHOR is shared.
-MEANING_WEIGHT = 0.8
+MEANING_WEIGHT = 0.9
 ANCHOR = 1.5
 #: ... and are looked at only when the words give a story at least this score (below THRESHOLD):
 #: meaning decides the near misses; an embedding costs twenty times the rest of a signature.
@@ -136,6 +136,11 @@ _COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": 
                  "blocks": "rule", "backs": "rule", "sides": "rule", "strikes": "rule",
                  "loses": "rule", "wins": "rule"}
 _COURTS = {"court", "courts", "judge", "judges", "justices", "circuit", "tribunal", "jury"}
+# A deal closing is another story than its announcement or a regulator blocking it.
+_COMPLETES = {"completes", "completed", "closes", "closed", "finalises", "finalised", "finalizes",
+              "finalized"}
+_DEALS = {"deal", "deals", "takeover", "takeovers", "acquisition", "acquisitions", "merger",
+          "mergers", "buyout", "purchase"}
 # Which court: a ruling and the appeal of it are two stories, and so are two circuits' rulings.
 _SUPREME = re.compile(r"\bsupreme court|\bjustices\b|\btop court\b", re.IGNORECASE)
 _APPELLATE = re.compile(r"\bappeals? (?:court|panel)|\bcourt of appeals?\b|\bappellate\b|"
@@ -193,7 +198,8 @@ def warm() -> None:
     Called in a process about to fork its parse workers, so that they share the tables rather
     than each loading its own copy (a few tenths of a second each).
     """
-    _rarity("warm")
+    from . import wordtable
+    wordtable.load()
     _stem("warm")
 
 
@@ -211,12 +217,12 @@ def _stem(word: str) -> str:
 
 @lru_cache(maxsize=200_000)
 def _rarity(word: str) -> float:
-    """How much sharing this word says: rare words much, common ones nothing (0 to 4.5)."""
-    from wordfreq import zipf_frequency
-
+    """How much sharing this word says: rare words much, common ones nothing (0 to 3.5).
+    wordtable.zipf is exact above its floor, 2.8, below which every word weighs 3.5 alike."""
+    from . import wordtable
     if word in _NEWSY or len(word) < 2:
         return 0.0
-    zipf = zipf_frequency(word, "en")
+    zipf = wordtable.zipf(word)
     return max(0.0, min(3.5, 6.3 - zipf))
 
 
@@ -350,6 +356,7 @@ def _events(title: str) -> frozenset[str]:
     """The kinds of event the title reports: "sue", "rule", "settle", "sentence"..."""
     words = [w.lower().replace("’", "'").removesuffix("'s") for w in _WORD.findall(title)]
     court = any(w in _COURTS for w in words)
+    deal = any(w in _DEALS for w in words)
     out: set[str] = set()
     for n, word in enumerate(words):
         after = words[n + 1] if n + 1 < len(words) else ""
@@ -369,6 +376,11 @@ def _events(title: str) -> frozenset[str]:
         if word == "lays" and after == "off" or word == "laid" and after == "off":
             out.add("layoff")
         out.update(_EVENTS.get(word, ()))
+        if word in _COMPLETES and deal or word == "control" and before in ("takes", "took",
+                                                                             "taking"):
+            out.add("complete")  # a deal closing (not a shop), a buyer taking control
+        if word in ("blocks", "blocked") and not court:
+            out.add("block")  # a regulator's (a court's is a ruling, below)
         if court and word in _COURT_EVENTS:
             # A jury's finding is a verdict; a judge's, a ruling.
             out.add("verdict" if "jury" in words else _COURT_EVENTS[word])
@@ -557,8 +569,11 @@ def _conflict(a: Signature, b: Signature) -> bool:
     if a.runs and b.runs and (_names_differ(a, b) or _other_of_kind(a, b)
                               or _other_of_kind(b, a)):
         return True
-    # An anchor: a rarer word in common than a company's name ("Google", "Intel").
-    return not any(min(a.terms[t], b.terms[t]) >= ANCHOR for t in a.terms.keys() & b.terms.keys())
+    # An anchor: the titles share a rarer word than a company's name ("Google", "Intel"), or two
+    # that begin alike ("monopolized", "monopolist").
+    theirs = [t for t in b.title.split() if b.terms.get(t, 0.0) >= ANCHOR]
+    return not any(t == u or len(t) >= PREFIX and t[:PREFIX] == u[:PREFIX]
+                   for t in a.title.split() if a.terms.get(t, 0.0) >= ANCHOR for u in theirs)
 
 
 def _near_terms(a: Signature, b: Signature) -> float:

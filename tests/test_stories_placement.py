@@ -63,13 +63,86 @@ def _place(tmp: Path, items: list[dict[str, Any]], *, batched: bool, signed: boo
     return groups
 
 
-@pytest.mark.parametrize("name", ["tuning.yaml", "held_out.yaml", "held_out_beat.yaml"])
+SETS = sorted(p.name for p in DATA.glob("*.yaml"))
+
+
+def _grouped(items: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """The in-memory grouping (every story in the window that shares a key is compared)."""
+    articles = [stories.Article(id=i, source=it["source"], title=it["title"],
+                                text=it.get("summary") or "", seen=BASE + timedelta(hours=it["hours"]))
+                for i, it in enumerate(items)]
+    groups: dict[int, set[str]] = {}
+    for i, story in stories.group(articles).items():
+        groups.setdefault(story, set()).add(_entry(i, items[i]).url or "")
+    return {min(g, key=lambda u: int(u.rsplit("/", 1)[1])): g for g in groups.values()}
+
+
+@pytest.mark.parametrize("name", SETS)
 def test_batched_and_signed_placement_groups_as_one_at_a_time(tmp_path: Path, name: str) -> None:
+    """The store's index finds what comparing with every story sharing a key would find: on
+    every labeled set, placement groups as `stories.group` does, however it is batched."""
     items = _articles(name)
     alone = _place(tmp_path, items, batched=False, signed=False)
     assert any(len(g) > 1 for g in alone.values())  # the set has stories to find
+    assert alone == _grouped(items)
     assert _place(tmp_path, items, batched=True, signed=False) == alone
     assert _place(tmp_path, items, batched=True, signed=True) == alone
+
+
+_FILLER = ["Kelbrand", "Tamora", "Vexilon", "Drakmore", "Lunavex", "Osktel", "Brivara", "Fenwick",
+           "Zelcorp", "Marindo", "Quorvix", "Halvane"]
+
+
+def test_a_rare_name_outweighs_words_that_many_stories_share(tmp_path: Path) -> None:
+    """A story found by its rare name and amount is compared, though seventy newer stories share
+    more of the arrival's words: those words tell none of them apart."""
+    store = Store(tmp_path / "db.sqlite")
+    store.sync_sources([(f"https://{n}.example/feed", n, None) for n in ("a", "b", "wire")], BASE)
+    a, b, wire = (s.id for s in sorted(store.sources(), key=lambda s: s.url))
+
+    def entry(key: str, title: str, text: str) -> EntryData:
+        return EntryData(key=key, url=f"https://x.example/{key}", link=None, title=title,
+                         summary="", content="", text=text, published=None)
+
+    with store.write_batch():
+        store.save_entries(a, [entry("first", "Zorvex fined $120m",
+                                     "Zorvex must pay $120m, a court said on Monday.")],
+                           [["antitrust"]], BASE)
+        # One outlet's articles never join each other: seventy stories that share words.
+        names = [f"{x}{y.lower()}" for x in _FILLER for y in _FILLER if x != y][:70]
+        store.save_entries(wire, [entry(f"w{n}", f"{name} faces antitrust scrutiny over cloud "
+                                        "monopoly", f"{name} denies any cloud monopoly.")
+                                  for n, name in enumerate(names)],
+                           [["antitrust"]] * len(names), BASE + timedelta(minutes=1))
+    with store.write_batch():
+        store.save_entries(b, [entry("second", "Zorvex fined $120m amid antitrust scrutiny of "
+                                     "cloud monopoly", "Zorvex was fined $120m on Monday.")],
+                           [["antitrust"]], BASE + timedelta(minutes=2))
+    [first] = [c for c in store.candidates(limit=None) if c.url == "https://x.example/first"]
+    assert [x.url for x in first.also] == ["https://x.example/second"]
+
+
+def test_a_write_batch_writes_its_index_rows_together_at_its_end(backend: Any) -> None:
+    """The keys of a batch's new stories are written in one statement when it ends; its later
+    arrivals find those stories meanwhile, in memory."""
+    store = Store(backend)
+    items = _articles("tuning.yaml")
+    outlets = sorted({it["source"] for it in items})
+    store.sync_sources([(f"https://{_slug(o)}.example/feed", o, None) for o in outlets], BASE)
+    source_of = {s.name: s.id for s in store.sources()}
+
+    def rows() -> int:
+        return int(store.conn.execute("SELECT count(*) FROM story_keys").fetchone()[0])
+
+    with store.write_batch():
+        for i, it in enumerate(items):
+            store.save_entries(source_of[it["source"]], [_entry(i, it)], [["news"]],
+                               BASE + timedelta(hours=it["hours"]))
+        assert rows() == 0
+    assert rows() > len(items)
+    groups = {c.url: {c.url, *(a.url for a in c.also)} for c in store.candidates(limit=None)}
+    assert groups == _grouped(items)
+    store.close()
 
 
 def test_a_batch_finds_the_stories_its_own_earlier_arrivals_made(backend: Any) -> None:
@@ -144,10 +217,12 @@ def test_forked_workers_share_the_word_tables_the_poll_loaded(tmp_path: Path) ->
         from curator.types import Topic
 
         def loaded():
-            return "wordfreq" in sys.modules
+            from curator import wordtable
+
+            return wordtable._table is not None and "wordfreq.tokens" in sys.modules
 
         topics = (Topic(name="tech", title="Tech", any=("Amazon",)),)
-        assert not loaded()
+        assert "curator.wordtable" not in sys.modules
         with parser_pool(8, sign=True) as (pool, signing):
             assert signing
             assert pool.submit(loaded).result()  # inherited, not loaded on first use
@@ -200,3 +275,17 @@ def test_batches_keep_what_they_read_until_another_process_writes(tmp_path: Path
     assert len(reads) == 2
     mine.close()
     other.close()
+
+
+def test_a_story_made_outside_a_batch_is_found_by_the_next_batch(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    store.sync_sources([(f"https://o{i}.example/feed", f"O{i}", None) for i in range(3)], BASE)
+    s1, s2, s3 = (s.id for s in sorted(store.sources(), key=lambda s: s.url))
+    with store.write_batch():  # reads the keys of the cut, and keeps what it read
+        store.save_entries(*_boe(s1, 0, BASE - timedelta(days=30)), [["economy"]], BASE)
+    # The same process, outside a batch (as `curator add` writes): today's report of the cut.
+    store.save_entries(*_boe(s2, 1, BASE), [["economy"]], BASE + timedelta(minutes=1))
+    with store.write_batch():
+        store.save_entries(*_boe(s3, 2, BASE), [["economy"]], BASE + timedelta(minutes=2))
+    [today] = [c for c in store.candidates(limit=None) if c.url == "https://o1.example/boe"]
+    assert [a.url for a in today.also] == ["https://o2.example/boe"]

@@ -59,7 +59,7 @@ class EntryStore(SourceStore):
             # when none did, what the last batch read of the story index still holds.
             version = (None if self.postgres else
                        int(self.conn.execute("PRAGMA data_version").fetchone()[0]))
-            with self.stories.batch(version):
+            with self.stories.batch(self.conn, version):
                 yield
         if self.postgres:
             self._growth.grew(self.conn, self._added - before)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from itertools import chain, groupby
+from itertools import groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 MAX_STORIES = 4
 #: Of a story's articles, the first few give it keys (enough to be found by any wording).
 KEYED_ARTICLES = 4
+#: A key finds at most this many of the window's stories, its newest: one that more stories share
+#: is a common word of the beat or of a template, which tells no story apart.
+COMMON = 64
 _SIGNATURES = 8192
 #: Index keys kept between write batches at most (each with its stories in the window).
 _KEPT_KEYS = 50_000
@@ -66,9 +69,16 @@ class StoryIndex:
         self._kept: tuple[dict[str, tuple[list[str], list[int]]],
                           dict[int, list[tuple[datetime, datetime | None, Any]]]] | None = None
         self._version: int | None = None
+        # The index rows this batch adds, written together when it ends (`batch`), by key.
+        self._pending: dict[str, list[tuple[str, int]]] = {}
+        # How many articles joined each story, as far as this process has seen (`join`).
+        self._joined: dict[int, int] = {}
+        # The signature of the entry `place` looked at last, for `index` right after it.
+        self._placed: tuple[int, Any] | None = None
 
     @contextmanager
-    def batch(self, version: int | None = None) -> Iterator[None]:
+    def batch(self, conn: Connection | None = None, version: int | None = None
+              ) -> Iterator[None]:
         """Read each index key once for the arrivals of one write transaction, or of several.
 
         Inside the transaction this process is the only writer of what it reads back (the
@@ -77,34 +87,46 @@ class StoryIndex:
         next batch only when `version` (SQLite's data_version, read inside this transaction)
         says that no other connection has committed anything since the last one; without it
         (PostgreSQL), each batch reads afresh.
+
+        The index rows the batch's new stories add are written in one statement at its end,
+        on `conn`, inside the transaction; meanwhile its own arrivals find them in memory.
         """
         kept = self._kept
         if (kept is None or version is None or version != self._version
                 or len(kept[0]) >= _KEPT_KEYS):
             kept = self._kept = ({}, {})
             self._keys_since = ""
+            self._joined.clear()
         self._keys, self._batch_members = kept
         self._version = None
         try:
             yield
+            if self._pending and conn is not None:
+                self._write_keys(conn)
         except BaseException:
             self._kept = None  # the transaction is undone: so is what it added to the cache
+            self._joined.clear()
             raise
         else:
             self._version = version
         finally:
             self._keys, self._batch_members = None, {}
+            self._pending = {}
+
+    def _write_keys(self, conn: Connection) -> None:
+        insert_rows(conn, "INSERT INTO story_keys (key, first_seen, candidate_id)",
+                    [(k, seen, cid) for k, rows in self._pending.items() for seen, cid in rows],
+                    " ON CONFLICT DO NOTHING")
+        self._pending = {}
 
     # ------------------------------------------------------------ grouping
 
     def _signature(self, entry_id: int, title: str, text: str) -> Any:
+        if self._placed is not None and self._placed[0] == entry_id:
+            return self._placed[1]
         from ..stories import signature
 
-        sig = self._sigs.get(entry_id)
-        if sig is None:
-            sig = signature(title, text)
-            self._remember(entry_id, sig)
-        return sig
+        return signature(title, text)
 
     def _remember(self, entry_id: int, value: Any) -> None:
         self._sigs[entry_id] = value
@@ -119,7 +141,7 @@ class StoryIndex:
         """
         if not self.window:
             return None
-        from ..stories import Article, Story, best_story
+        from ..stories import MAX_COMPARED, Article, Story, best_story
 
         self._sweep(conn, now)
         if sig is None:
@@ -127,22 +149,25 @@ class StoryIndex:
 
             sig = signature(e.title, e.text)
         # Kept for `index` (an entry updated later is placed again: from its new text).
-        self._remember(entry_id, sig)
-        # As a member of a story (its own or one it joins), it is compared with what comes next.
-        self._remember(-entry_id, (now, e.published, sig))
+        self._placed = (entry_id, sig)
+        # As one of a story's first articles (its own or one it joins), it is compared with
+        # what comes next: kept for that, unless the story it joins has its first already.
+        member = (now, e.published, sig)
         if sig.generic or not sig.keys:
+            self._remember(-entry_id, member)
             return None
         found = self._find(conn, sig.keys, iso(now - timedelta(seconds=self.window)) or "")
-        if not found:
-            return None
         published = e.published
         stories: list[Story] = []
+        firsts: dict[int, int] = {}
         for cid in found:
             # One outlet's second article on a story stays its own (see stories.best_story).
             if source_id in self._story_sources(conn, cid):
                 continue
             kept: list[tuple[datetime, Any]] = []
-            for seen, other, m_sig in self._compared(conn, cid, now):
+            compared = self._compared(conn, cid, now)
+            firsts[cid] = len(compared)
+            for seen, other, m_sig in compared:
                 # First seen within the window, and published within it too where both say:
                 # a first poll sees months of articles at once.
                 if published and other:
@@ -154,22 +179,28 @@ class StoryIndex:
                 stories.append(Story(id=cid, first_seen=kept[0][0], sources=set(), members=kept))
         at = min(now, published) if published else now
         article = Article(id=entry_id, source=str(source_id), title=e.title, text=e.text, seen=at)
-        story = best_story(article, sig, stories)
+        story = best_story(article, sig, stories) if stories else None
+        if story is None or firsts[story.id] < MAX_COMPARED:
+            self._remember(-entry_id, member)
         return story.id if story else None
 
     def _find(self, conn: Connection, keys: Sequence[str], since: str) -> list[int]:
-        """The stories in the window sharing the most keys with these (at most MAX_STORIES)."""
+        """The stories in the window sharing the most telling keys with these (MAX_STORIES).
+
+        A key weighs one over the number of the window's stories it finds (its document
+        frequency), and finds only its COMMON newest: a word that hundreds of the window's
+        stories share (a template's "scrutiny", a beat's "antitrust") tells no story apart,
+        and counting all of them for each arrival was most of what placement cost.
+        """
         cache = self._keys
-        if cache is None:
-            marks = ",".join("?" * len(keys))
-            return [r[0] for r in conn.execute(
-                f"SELECT candidate_id FROM story_keys WHERE key IN ({marks}) AND first_seen >= ?"
-                " GROUP BY candidate_id ORDER BY count(*) DESC, candidate_id DESC LIMIT ?",
-                (*keys, since, MAX_STORIES))]
-        if since < self._keys_since:  # an earlier clock than the rows read so far: read again
-            cache.clear()
-        if not cache:
-            self._keys_since = since  # later arrivals' windows start later: cut below
+        if cache is None:  # outside a write batch: what this arrival reads is for it alone
+            cache, floor = {}, since
+        else:
+            if since < self._keys_since:  # an earlier clock than the rows read so far: again
+                cache.clear()
+            if not cache:
+                self._keys_since = since  # later arrivals' windows start later: cut below
+            floor = self._keys_since
         keys = list(dict.fromkeys(keys))
         missing = [k for k in keys if k not in cache]
         if missing:
@@ -180,13 +211,25 @@ class StoryIndex:
             rows = conn.execute(
                 f"SELECT key, first_seen, candidate_id FROM story_keys WHERE key IN ({marks})"
                 " AND first_seen >= ? ORDER BY key, first_seen, candidate_id",
-                (*missing, self._keys_since)).fetchall()
+                (*missing, floor)).fetchall()
             for key, group in groupby(rows, itemgetter(0)):
-                _, seen, cids = zip(*group, strict=True)
-                cache[key] = (list(seen), list(cids))
-        # The same count and order as the query above: rows per story, most first, then newest.
-        counts = Counter(chain.from_iterable(
-            cids[bisect_left(seen, since):] for seen, cids in map(cache.__getitem__, keys)))
+                _, times, ids = zip(*group, strict=True)
+                cache[key] = (list(times), list(ids))
+            for k in missing:  # rows this batch added that are not written yet
+                for first_seen, cid in self._pending.get(k, ()) if cache is self._keys else ():
+                    if first_seen >= floor:
+                        _add_row(cache[k], first_seen, cid)
+        # Each shared key weighs one over the number of the window's stories it finds, so that
+        # a rare name or amount outweighs any number of words the beat uses every day.
+        counts: dict[int, float] = {}
+        get = counts.get
+        for seen, cids in map(cache.__getitem__, keys):
+            at = bisect_left(seen, since)
+            if at < len(cids):
+                weight = 1.0 / (len(cids) - at)
+                for cid in cids[max(at, len(cids) - COMMON):]:
+                    counts[cid] = get(cid, 0.0) + weight
+        # The heaviest first, then the newest (the highest id).
         ranked = heapq.nlargest(MAX_STORIES, zip(counts.values(), counts, strict=True))
         return [cid for _, cid in ranked]
 
@@ -197,6 +240,7 @@ class StoryIndex:
             self._sources.pop(cid, None)
             self._firsts.pop(cid, None)
             self._batch_members.pop(cid, None)
+            self._joined.pop(cid, None)
         self._kept = None
         if self._keys:
             self._keys.clear()
@@ -273,7 +317,10 @@ class StoryIndex:
               first_seen: str | None = None) -> None:
         """Give the story's keys from this article, so later articles can find the story.
 
-        `first_seen` is the candidate's, when the caller knows it (it has just made it)."""
+        `first_seen` is the story's, when the caller knows it (it has just made the story).
+        Inside a write batch the rows wait for its end (`batch`), and its arrivals find them
+        in memory; outside one they are written at once.
+        """
         if not self.window:
             return
         sig = self._signature(entry_id, e.title, e.text)
@@ -282,29 +329,43 @@ class StoryIndex:
         if first_seen is None:
             first_seen = conn.execute("SELECT first_seen FROM candidates WHERE id = ?",
                                       (candidate_id,)).fetchone()[0]
-        insert_rows(conn, "INSERT INTO story_keys (key, first_seen, candidate_id)",
-                    [(k, first_seen, candidate_id) for k in sig.keys], " ON CONFLICT DO NOTHING")
-        if self._keys:  # what this batch has read of these keys now has the new rows too
-            for k in sig.keys:
-                rows = self._keys.get(k)
-                if rows is not None:
-                    seen, cids = rows
-                    at = bisect_left(seen, first_seen)
-                    if candidate_id not in cids[at:bisect_right(seen, first_seen)]:
-                        at = bisect_right(seen, first_seen)
-                        seen.insert(at, first_seen)
-                        cids.insert(at, candidate_id)
+        if self._keys is None:
+            self._kept = None  # what a batch kept of the index misses these rows
+            self._pending = {k: [(first_seen, candidate_id)] for k in sig.keys}
+            self._write_keys(conn)
+            return
+        for k in sig.keys:
+            rows = self._keys.get(k)
+            if rows is None:  # not read yet: `_find` adds the waiting rows to what it reads
+                self._pending.setdefault(k, []).append((first_seen, candidate_id))
+                continue
+            if _add_row(rows, first_seen, candidate_id):
+                self._pending.setdefault(k, []).append((first_seen, candidate_id))
 
     def join(self, conn: Connection, candidate_id: int, entry_id: int, source_id: int,
              e: EntryData, stamp: str | None) -> None:
         """Record the entry's URL as another article of the candidate's story."""
+        from ..stories import MAX_COMPARED
+
         if candidate_id in self._sources:
             self._sources[candidate_id].add(source_id)
-        self._batch_members.pop(candidate_id, None)
+        compared = self._batch_members.get(candidate_id)
+        if compared is not None and len(compared) < MAX_COMPARED:
+            member = self._sigs.get(-entry_id)
+            # It is the story's newest article: the last of its first few (see `_members`).
+            if member is not None and compared and compared[-1][0] <= member[0]:
+                compared.append(member)
+            else:
+                self._batch_members.pop(candidate_id, None)
         conn.execute("INSERT INTO story_articles (url, candidate_id, added)"
                      " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (e.url, candidate_id, stamp))
-        count = conn.execute("SELECT count(*) FROM story_articles WHERE candidate_id = ?",
-                             (candidate_id,)).fetchone()[0]
+        count = self._joined.get(candidate_id)
+        if count is None or self._keys is None:
+            count = conn.execute("SELECT count(*) FROM story_articles WHERE candidate_id = ?",
+                                 (candidate_id,)).fetchone()[0]
+        else:
+            count += 1
+        self._joined[candidate_id] = count
         if count < KEYED_ARTICLES:
             self.index(conn, candidate_id, entry_id, e)
 
@@ -315,6 +376,19 @@ class StoryIndex:
         self._swept = now
         conn.execute("DELETE FROM story_keys WHERE first_seen < ?",
                      (iso(now - timedelta(seconds=self.window)),))
+
+
+def _add_row(rows: tuple[list[str], list[int]], first_seen: str, candidate_id: int) -> bool:
+    """Add an index row to a key's rows read (kept in the primary key's order), unless there."""
+    seen, cids = rows
+    lo = bisect_left(seen, first_seen)
+    hi = bisect_right(seen, first_seen, lo)
+    at = bisect_left(cids, candidate_id, lo, hi)  # rows of one time are in id order
+    if at < hi and cids[at] == candidate_id:
+        return False
+    seen.insert(at, first_seen)
+    cids.insert(at, candidate_id)
+    return True
 
 
 def story_of(conn: Connection, url: str) -> int | None:
