@@ -802,6 +802,13 @@ def _measure(cmd: list[str], env: dict[str, str] | None, cwd: Path | None, inter
         # An installed package has its bytecode compiled; a shell that disables writing it
         # (PYTHONDONTWRITEBYTECODE) would make every run compile curator afresh.
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if cwd is None:
+        # Not the repository's root: `python -m curator` (and `-c`) put their working folder
+        # first on sys.path, so from there they would import this tree's curator whatever
+        # PYTHONPATH says, and `--curator-cmd 'env PYTHONPATH=/tmp/old python -m curator'`
+        # would time this tree twice.
+        OUT.mkdir(exist_ok=True)
+        cwd = OUT
     # Its own process group, so that stopping the benchmark stops the measured tool and its
     # workers with it (see the finally below); Ctrl-C reaches it through that finally too.
     proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env, cwd=cwd,

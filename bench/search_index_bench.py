@@ -10,10 +10,13 @@ it), median of `--repeat` runs, each way of keeping the FTS5 index:
 
   none             no index at all (the floor: what the entry rows themselves cost)
   inline           a trigger indexes each entry as it is inserted (curator before migration 0012)
-  per transaction  the entries a transaction stored, indexed together before it commits (curator)
+  per transaction  the entries a transaction stored, indexed together before it commits (curator,
+                   outside a poll)
+  a poll           2,000 at a time before a commit, and the rest at the end (curator's poll)
   at the end       every entry indexed in one statement after all the writes
   per transaction, SETTING   with FTS5's automerge or crisismerge changed, or `detail=column`
-                   (which cannot answer phrase queries: measured to say what it would save)
+                   (which cannot answer phrase queries: measured to say what it would save),
+                   or `drop=INDEX` (without one of the schema's indexes: what it costs inserts)
 
 and the size of the index. Nothing here is a test; the figures are ratios within one run.
 """
@@ -63,11 +66,16 @@ def fresh_store(folder: Path, n_sources: int) -> Store:
     return store
 
 
+BATCH = [64]  # sources per transaction (--batch)
+
+
 def save_all(store: Store, feeds: list[list[Any]]) -> None:
     ids = [r[0] for r in store.conn.execute("SELECT id FROM sources ORDER BY id")]
-    for start in range(0, len(feeds), 64):
+    size = BATCH[0]
+    for start in range(0, len(feeds), size):
         with store.write_batch():
-            for sid, entries in zip(ids[start:start + 64], feeds[start:start + 64], strict=False):
+            for sid, entries in zip(ids[start:start + size], feeds[start:start + size],
+                                    strict=False):
                 store.save_entries(sid, entries, [[] for _ in entries], NOW)
 
 
@@ -111,6 +119,8 @@ def run_variant(name: str, folder: Path, feeds: list[list[Any]]) -> tuple[float,
             "CREATE TRIGGER entries_fts_insert AFTER INSERT ON entries BEGIN"
             " INSERT INTO entries_fts (rowid, title, text) VALUES (new.id, new.title,"
             " new.text); END")
+    elif name == "a poll":
+        pass  # what a poll does (see below): a few thousand at a time, the rest when it ends
     elif name == "at the end":
         store.has_search_index = False  # type: ignore[misc]
 
@@ -121,13 +131,19 @@ def run_variant(name: str, folder: Path, feeds: list[list[Any]]) -> tuple[float,
         arg = name.partition(",")[2].strip()
         if arg == "detail=column":
             strip_triggers(store, ", detail=column")
+        elif arg.startswith("drop="):  # what one index costs the inserts
+            conn.execute(f"DROP INDEX {arg.partition('=')[2]}")
         elif arg:
             key, _, value = arg.partition("=")
             conn.execute(f"INSERT INTO entries_fts (entries_fts, rank) VALUES ('{key}', {value})")
     else:
         raise SystemExit(f"unknown variant {name!r}")
     cpu = time.process_time()
-    save_all(store, feeds)
+    if name == "a poll":
+        with store.search_index_deferred():
+            save_all(store, feeds)
+    else:
+        save_all(store, feeds)
     if final is not None:
         final()
     cpu = time.process_time() - cpu
@@ -136,7 +152,7 @@ def run_variant(name: str, folder: Path, feeds: list[list[Any]]) -> tuple[float,
     return cpu, size
 
 
-VARIANTS = ["none", "inline", "per transaction", "at the end", "per transaction, automerge=8",
+VARIANTS = ["none", "inline", "per transaction", "a poll", "at the end", "per transaction, automerge=8",
             "per transaction, automerge=2", "per transaction, crisismerge=64",
             "per transaction, detail=column"]
 
@@ -147,8 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--items", type=int, default=30)
     p.add_argument("--mix", default="mixed", choices=["escaped", "mixed", "worst", "news"])
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--batch", type=int, default=64,
+                   help="sources per transaction (a poll writes what finished within 50 ms, up"
+                        " to 64: a few when the workers are the limit)")
     p.add_argument("--variants", default=";".join(VARIANTS), help="separated by ;")
     args = p.parse_args(argv)
+    BATCH[0] = args.batch
     info = machine()
     print(f"machine: {info['nproc']} CPUs ({info['cpu']}), SQLite {info['sqlite']}; "
           f"load {os.getloadavg()[0]:.1f}", file=sys.stderr)

@@ -35,7 +35,6 @@ import io
 import json
 import os
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -48,9 +47,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from poll_bench import OUT, machine  # noqa: E402
+from query_bench import drop_outputs, edit_a_note  # noqa: E402
 
 #: The commit whose figures the README's "Measured" table gives (candidates --json in 76 ms).
 BASELINE = "9255e6f"
+#: Where every timed process starts: `python -m` and `-c` put their working folder first on
+#: sys.path, so from the repository's root they would import its curator, whatever PYTHONPATH
+#: names. This folder holds no curator package.
+CWD = OUT
 
 
 def checkout(rev: str, into: Path) -> Path:
@@ -79,22 +83,9 @@ def fill(root: Path, work: Path, entries: int, sources: int) -> Path:
         f"f.sources(); f.entries({entries}); f.review(featured=200, rejected=800); f.close()\n"
     )
     subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(root)},
+                   cwd=CWD,
                    check=True)
     return work / "feeds.yaml"
-
-
-def drop_feeds(work: Path) -> None:
-    """Delete the two feed files, so the next publish renders them again."""
-    for name in ("feed.xml", "atom.xml"):
-        (work / "public" / name).unlink(missing_ok=True)
-
-
-def edit_note(work: Path) -> None:
-    """Change the newest featured note, as an editor revising it would."""
-    with sqlite3.connect(work / "curator.db") as conn:
-        conn.execute("UPDATE candidates SET note = note || ' Updated.', note_updated_at ="
-                     " strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = (SELECT id FROM candidates"
-                     " WHERE status = 'featured' ORDER BY featured_at DESC LIMIT 1)")
 
 
 def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -104,7 +95,7 @@ def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, cwd=CWD)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -120,8 +111,9 @@ CASES: list[Case] = [
     ("--help", ["--help"], None),
     ("candidates --json", ["candidates", "--json"], None),
     ("publish, nothing changed", ["publish", "--json"], None),
-    ("publish, feed files deleted", ["publish", "--json"], drop_feeds),
-    ("publish, a note edited", ["publish", "--json"], edit_note),
+    ("publish, feed files deleted", ["publish", "--json"], drop_outputs),
+    ("publish, a note edited", ["publish", "--json"],
+     lambda work: edit_a_note(work / "curator.db")),
 ]
 
 
@@ -159,36 +151,53 @@ def compare(builds: dict[str, tuple[Path, dict[str, str]]], runs: int,
     return results
 
 
-def postgres(head_config: Path, env: dict[str, str], runs: int) -> dict[str, object]:
-    """`candidates --json` on PostgreSQL: whole process, and what its start-up imports."""
+def modules(config: Path, env: dict[str, str]) -> tuple[int, dict[str, int]]:
+    """How many modules `candidates --json` imports, and the top-level imports' cumulative
+    microseconds (`-X importtime`)."""
+    err = subprocess.run([sys.executable, "-X", "importtime", "-m", "curator", "--config",
+                          str(config), "-q", "candidates", "--json"], env=env, cwd=CWD,
+                         capture_output=True, text=True, check=True).stderr
+    count, top = 0, {}
+    for line in err.splitlines():
+        if line.startswith("import time:") and "cumulative" not in line:
+            count += 1
+            _, cumulative, name = line.split("|")
+            if not name.startswith("  ") and name.strip():
+                top[name.strip()] = int(cumulative)
+    return count, top
+
+
+def postgres(head_config: Path, env: dict[str, str], runs: int,
+             before: tuple[str, Path] | None) -> dict[str, object]:
+    """`candidates --json` on PostgreSQL: whole process (against SQLite, and against the build
+    `before` names, on the same database), and what its start-up imports."""
     sys.path.insert(0, str(HERE.parent / "tests"))
-    from pg import Cluster  # type: ignore[import-not-found]
+    from pg import Cluster
     from pg_bench import SERVER_SETTINGS, with_database
 
     cluster = Cluster(settings=SERVER_SETTINGS)
     try:
         url = cluster.url(cluster.create(template=None))
         subprocess.run([sys.executable, "-m", "curator", "--config", str(head_config), "-q",
-                        "copy-db", url], env=env, check=True, capture_output=True)
+                        "copy-db", url], env=env, cwd=CWD, check=True, capture_output=True)
         work = head_config.parent.parent / "head-pg"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
-        config = with_database(shutil.copy(head_config, work / "feeds.yaml"), url)
+        config = with_database(Path(shutil.copy(head_config, work / "feeds.yaml")), url)
+        print("candidates --json, SQLite against PostgreSQL (this build):")
         builds = {"sqlite": (head_config, env), "postgres": (config, env)}
-        results = compare(builds, runs, [CASES[1]])
-        imports = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "curator", "--config", str(config), "-q",
-             "candidates", "--json"], env=env, capture_output=True, text=True, check=True).stderr
-        total: dict[str, int] = {}
-        for line in imports.splitlines():
-            if line.startswith("import time:") and "|" in line:
-                _, cumulative, name = line.split("|")
-                if not name.startswith("  ") and name.strip():  # top level: cumulative
-                    total[name.strip()] = int(cumulative)
-        top = sorted(total.items(), key=lambda kv: -kv[1])[:8]
-        print("  -X importtime, top-level imports of that process (cumulative ms): "
-              + ", ".join(f"{n} {us / 1000:.1f}" for n, us in top))
-        return {"candidates": results, "imports_ms": {n: us / 1000 for n, us in top}}
+        results: dict[str, object] = {"candidates": compare(builds, runs, [CASES[1]])}
+        if before is not None:
+            rev, root = before
+            print(f"candidates --json on PostgreSQL, {rev} against this build:")
+            results["before"] = compare({f"postgres {rev}": (config, {**env, "PYTHONPATH": str(
+                root)}), "postgres": (config, env)}, runs, [CASES[1]])
+        count, top = modules(config, env)
+        ranked = sorted(top.items(), key=lambda kv: -kv[1])[:8]
+        print(f"  {count} modules; -X importtime, top-level imports (cumulative ms): "
+              + ", ".join(f"{n} {us / 1000:.1f}" for n, us in ranked))
+        results["imports_ms"] = {n: us / 1000 for n, us in ranked}
+        return results
     finally:
         cluster.close()
 
@@ -201,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sources", type=int, default=1000)
     p.add_argument("--runs", type=int, default=15, help="runs per command and build")
     p.add_argument("--postgres", action="store_true", help="candidates --json on PostgreSQL too")
+    p.add_argument("--pg-baseline", metavar="REV",
+                   help="with --postgres: also time this revision on the same PostgreSQL database")
     p.add_argument("--json-out", type=Path)
     args = p.parse_args(argv)
 
@@ -225,13 +236,22 @@ def main(argv: list[str] | None = None) -> int:
     for config, build_env in builds.values():  # migrate, cache the config, render the notes
         for argv in (["candidates", "--json"], ["publish", "--json"]):
             subprocess.run([sys.executable, "-m", "curator", "--config", str(config), "-q",
-                            *argv], env=build_env, check=True, capture_output=True)
+                            *argv], env=build_env, cwd=CWD, check=True, capture_output=True)
+    for name, (config, build_env) in builds.items():
+        where = subprocess.run([sys.executable, "-c", "import curator; print(curator.__file__)"],
+                               env=build_env, cwd=CWD, capture_output=True, text=True,
+                               check=True).stdout.strip()
+        count, _ = modules(config, build_env)
+        print(f"{name}: {where}; `candidates --json` imports {count} modules")
     print(f"{args.entries:,} entries, {args.runs} runs each, builds alternating; CPU and wall "
           f"in ms, min / median; ratio: this build's min CPU over {args.baseline}'s")
     results: dict[str, object] = {"machine": info, "baseline": args.baseline,
                                   "compare": compare(builds, args.runs, CASES)}
     if args.postgres:
-        results["postgres"] = postgres(head_config, builds["this"][1], args.runs)
+        before = None
+        if args.pg_baseline:
+            before = (args.pg_baseline, checkout(args.pg_baseline, folder))
+        results["postgres"] = postgres(head_config, builds["this"][1], args.runs, before)
     if args.json_out:
         args.json_out.write_text(json.dumps(results, indent=2))
     return 0

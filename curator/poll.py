@@ -442,7 +442,10 @@ class Poll:
             # to this process rather than have each worker load the word tables.
             sign = (bool(self.config.stories_window and self.config.topics)
                     and any(s.body_hash is None for s in due))
-            with parser_pool(len(due), sign=sign) as (pool, signing):
+            # New entries are indexed for search a few thousand at a time and when the round
+            # ends, not per write batch (which is often a few sources).
+            with parser_pool(len(due), sign=sign) as (pool, signing), \
+                    self.store.search_index_deferred():
                 self.sign = signing
                 asyncio.run(self._run(due, summary, pool, progress, schedule))
         return summary

@@ -262,7 +262,8 @@ class Publisher:
         return [read(out.rss), read(out.atom), whole]
 
     def _site(self, channel: Channel, items: Sequence[PublishedItem],
-              on_disk: dict[str, str | None]) -> tuple[list[str], str, str]:
+              on_disk: dict[str, str | None], bodies: dict[str, str] | None
+              ) -> tuple[list[str], str, str]:
         """Render and write the files of the readers' site (curator.site) whose key changed or
         that are not on disk as the last publish left them, and remove those it no longer has;
         the paths whose bytes changed, the site's digest and its SITE_FILES record."""
@@ -273,7 +274,8 @@ class Publisher:
         topics = self.config.topics
         planned = keys(channel, items, topics, feeds, f"{__version__}/{NOTE_HTML_REVISION}")
         folder = self.config.output.site_folder
-        files = build(channel, items, topics, feeds, only=set(stale_pages(last, planned, on_disk)))
+        files = build(channel, items, topics, feeds, only=set(stale_pages(last, planned, on_disk)),
+                      bodies=bodies)
         changed = write(folder, files)
         remove_stale(folder, last, planned)  # never raises: it logs
         digests = {p: digest(files[p]) if p in files else last[p][1] for p in planned}
@@ -338,6 +340,7 @@ class Publisher:
         changed_rss = changed_atom = False
         changed_site: list[str] = []
         site_record = self.store.get_state(SITE_FILES)
+        bodies: dict[str, str] | None = None  # each item's body, when the feeds need them
         try:
             if not (rss_ok and atom_ok):
                 bodies = {item.guid: item_html(item) for item in items}
@@ -348,7 +351,8 @@ class Publisher:
                 atom = render_atom(channel, items, bodies)
                 changed_atom, digests[1] = write_atomic(out.atom, atom), digest(atom)
             if not site_ok:
-                changed_site, digests[2], site_record = self._site(channel, items, site_on_disk)
+                changed_site, digests[2], site_record = self._site(channel, items, site_on_disk,
+                                                                   bodies)
         except OSError as e:
             raise PublishError(_unwritable(e, out.rss, out.atom, folder / "index.html")) from e
         result["changed"] = changed_rss or changed_atom or bool(changed_site)

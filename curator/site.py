@@ -16,7 +16,7 @@ import hashlib
 import html
 import logging
 import os
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -212,10 +212,11 @@ class _Builder:
                                      .encode("utf-8", "surrogatepass")).hexdigest()
                 for path, picked in self.parts(items)}
 
-    def build(self, items: Sequence[PublishedItem], only: Collection[str] | None = None
-              ) -> dict[str, bytes]:
-        """The files of the site (those in `only`, else all), by path."""
-        bodies: dict[str, str] = {}
+    def build(self, items: Sequence[PublishedItem], only: Collection[str] | None = None,
+              known: Mapping[str, str] | None = None) -> dict[str, bytes]:
+        """The files of the site (those in `only`, else all), by path; `known`: bodies
+        (render.item_html) already made, by guid."""
+        bodies: dict[str, str] = dict(known or {})
         views: dict[str, dict[str, Any]] = {}
 
         def body(picked: Sequence[PublishedItem]) -> dict[str, str]:
@@ -269,11 +270,12 @@ class _Builder:
 
 
 def build(channel: Channel, items: Sequence[PublishedItem], topics: Sequence[Topic],
-          main_feeds: Sequence[SiteFeed], only: Collection[str] | None = None
-          ) -> dict[str, bytes]:
+          main_feeds: Sequence[SiteFeed], only: Collection[str] | None = None,
+          bodies: Mapping[str, str] | None = None) -> dict[str, bytes]:
     """The files of the site (those in `only`, else every one), by path under its folder:
-    pure, so the same input gives the same bytes."""
-    return _Builder(channel, topics, main_feeds).build(items, only)
+    pure, so the same input gives the same bytes. `bodies`: the items' render.item_html, by
+    guid, when the feeds were rendered with them already."""
+    return _Builder(channel, topics, main_feeds).build(items, only, bodies)
 
 
 def keys(channel: Channel, items: Sequence[PublishedItem], topics: Sequence[Topic],

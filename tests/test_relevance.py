@@ -400,3 +400,25 @@ def test_listing_never_loads_scikit_learn(two_days: tuple[Cli, FeedServer]) -> N
         run = subprocess.run([sys.executable, "-c", "import json\n" + code, str(cli.config),
                               *args], capture_output=True, text=True, check=True)
         assert json.loads(run.stderr.strip().splitlines()[-1]) == [], args
+
+
+def test_suggestions_since_a_date_find_their_first_entry_through_an_index(tmp_path: Path
+                                                                         ) -> None:
+    """A retrain looks back a few days: the oldest entry in range is found through the
+    first_seen index, not by walking every older entry (SQLite's min(id) shortcut would)."""
+    from curator.store import Store
+
+    store = Store(tmp_path / "c.db")
+    traced: list[str] = []
+    store.sqlite.set_trace_callback(traced.append)
+    for _ in RelevanceStore(store).unseen(since="2026-11-20T00:00:00Z", limit=10):
+        pass
+    store.sqlite.set_trace_callback(None)
+    plans = [detail for sql in traced if "first_seen" in sql
+             for *_, detail in store.conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()]
+    assert plans
+    unindexed = [d for d in plans if d.split()[:2] in (["SEARCH", "entries"], ["SCAN", "entries"],
+                                                       ["SEARCH", "e"], ["SCAN", "e"])
+                 and " USING " not in d]
+    assert not unindexed, plans
+    store.close()

@@ -186,21 +186,37 @@ def test_the_newest_entries_pruned_then_new_ones_stored_are_all_searchable(store
     _fts_ok(store)
 
 
-def test_a_poll_s_entries_are_indexed_when_its_transaction_commits(tmp_path):
-    """SQLite: the index is written once per transaction for every entry it stored (FTS5 made a
-    segment per source's savepoint when each insert indexed itself), and is whole when the
-    transaction commits."""
+def test_a_poll_s_entries_are_indexed_a_few_thousand_at_a_time_and_when_it_ends(tmp_path):
+    """SQLite: a transaction's new entries are indexed together before it commits (FTS5 made a
+    segment per source's savepoint when each insert indexed itself); a poll lets them wait for
+    a few thousand (its write batches are often a few sources) and indexes the rest at its end.
+    A search meanwhile sees them all."""
     s = Store(tmp_path / "c.db")
     s.sync_sources([("https://a.example/feed", "A", None), ("https://b.example/feed", "B", None)],
                    T0)
     a, b = source(s), source(s, "https://b.example/feed")
-    indexed = "SELECT count(*) FROM entries_fts_docsize"
+
+    def indexed() -> int:
+        return int(s.conn.execute("SELECT count(*) FROM entries_fts_docsize").fetchone()[0])
+
     with s.write_batch():
         s.save_entries(a, [entry("1", "Doorbell footage shared with police")], [[]], T0)
         s.save_entries(b, [entry("2", "Doorbell maker settles")], [["privacy"]], T0)
-        assert s.conn.execute(indexed).fetchone()[0] == 0
-    assert s.conn.execute(indexed).fetchone()[0] == 2
-    assert len(SearchStore(s).search("doorbell")) == 2
+        assert indexed() == 0
+    assert indexed() == 2
+    with s.search_index_deferred(entries=3):
+        s.save_entries(a, [entry("3", "Doorbell camera recalls")], [[]], T0)
+        s.save_entries(a, [entry("4", "Doorbell app outage")], [[]], T0)
+        assert indexed() == 2  # two wait
+        assert len(SearchStore(s).search("doorbell")) == 4  # a search indexes what waits
+        assert indexed() == 4
+        s.save_entries(a, [entry(str(k), "Doorbell news") for k in (5, 6)], [[]] * 2, T0)
+        assert indexed() == 4
+        s.save_entries(b, [entry("7", "Doorbell news again")], [[]], T0)
+        assert indexed() == 7  # three waited: indexed with the commit
+        s.save_entries(b, [entry("8", "Doorbell, the last")], [[]], T0)
+        assert indexed() == 7
+    assert indexed() == 8  # the rest when it ends
     _fts_ok(s)
     s.close()
 

@@ -30,6 +30,21 @@ def test_reading_commands_load_neither_the_poll_nor_the_publisher(tmp_path):
         assert modules & (POLL_ONLY | PUBLISH_ONLY) == set(), args
 
 
+# Standard modules that only a rarer path needs (a retry's jitter, a file written, a child
+# process, psycopg's or asyncio's machinery): each costs every command that imports it. (shutil
+# stays: click sizes its help to the terminal with it.)
+RARE_STDLIB = {"random", "tempfile", "subprocess", "asyncio", "importlib.metadata",
+               "email.message", "zipfile"}
+
+
+def test_reading_commands_load_no_standard_module_only_a_rarer_path_needs(tmp_path):
+    # SQLite: on PostgreSQL psycopg itself imports asyncio (see README "PostgreSQL, measured").
+    config = write_config(tmp_path, ["https://feeds.example/a.xml"], database="db/curator.db")
+    _imported(config, "sources", "--json")  # the first command makes the database (sqlite-utils)
+    for args in (["candidates", "--json"], ["sources", "--json"], ["--help"]):
+        assert _imported(config, *args) & RARE_STDLIB == set(), args
+
+
 def test_a_publish_loads_the_publisher_but_not_the_poll(tmp_path):
     config = write_config(tmp_path, ["https://feeds.example/a.xml"])
     modules = _imported(config, "publish", "--json")

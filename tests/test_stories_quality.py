@@ -4,7 +4,7 @@ tuning.yaml was used to choose the weights and the threshold; each held-out set 
 the judgement was frozen and measured once; held_out_beat and held_out_2 then led to the next
 change each, after which a new held-out set was written (README "Stories" tells the history).
 The targets are precision >= 0.9 and recall >= 0.7: precision matters more than recall. Every set
-reaches them but held_out_4 and held_out_5, written by people who had not read the grouping, which
+reaches them but held_out_4 to held_out_7, written by people who had not read the grouping, which
 missed them when first measured (see MISSED).
 """
 
@@ -80,7 +80,19 @@ SETS = ["tuning.yaml", "held_out.yaml", "held_out_beat.yaml", "held_out_2.yaml",
 # (tp 61, fp 0, fn 34); held_out_5 0.907 / 0.662 (tp 49, fp 5, fn 25). The rare word shared must
 # then be in the titles (a tenth of the embeddings on the word salad bench): held_out_4 0.632
 # (tp 60, fp 0, fn 35).
-MISSED = {"held_out_4.yaml": (1.000, 0.632), "held_out_5.yaml": (0.907, 0.662)}
+# held_out_6.yaml and held_out_7.yaml, written blind after that last change (from memory of
+# 2021-2025 coverage, by people who had read neither the grouping nor any other set; 6 half the
+# beat, 7 mostly the beat) and measured once on main 3ed36c3: held_out_6 precision 0.971, recall
+# 0.523 (tp 34, fp 1, fn 31); held_out_7 precision 0.974, recall 0.529 (tp 37, fp 1, fn 33).
+# Precision meets the target; recall misses it. The two wrong pairs are traps with the story they
+# resemble (the SEC's hacked X account announcing bitcoin ETFs, and their approval; the Supreme
+# Court's argument on Florida's and Texas's social-media laws, and its ruling). The misses are one
+# event told in other words ("Justice Department sues Apple, alleging it illegally monopolized the
+# smartphone market" / "The US government is suing Apple over its iPhone 'monopoly'"; "Microsoft
+# to cut 10,000 jobs" / "Microsoft announces layoffs affecting 5 percent of its workforce").
+# Not tuned against; held to these figures.
+MISSED = {"held_out_4.yaml": (1.000, 0.632), "held_out_5.yaml": (0.907, 0.662),
+          "held_out_6.yaml": (0.971, 0.523), "held_out_7.yaml": (0.974, 0.529)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +44,8 @@ STORY_WINDOW_S = 48 * 3600  # the default of feeds.yaml's stories.window
 #: What `backup` and `restore` say on PostgreSQL, whose own tools do that better.
 SQLITE_ONLY = ("backups of a PostgreSQL database are made with its own tools: pg_dump and "
                "pg_restore")
+#: New entries a poll lets wait before it indexes them for search (see search_index_deferred).
+SEARCH_INDEX_BATCH = 2000
 #: PostgreSQL's advisory lock for the poll ("poll" in ASCII).
 _CHUNK = 500  # SQLite allows 32766 variables; stay well under while keeping round trips few
 
@@ -165,8 +166,10 @@ class Base:
     """One database, migrated on open: a SQLite file (WAL, a busy timeout) or PostgreSQL."""
 
     conn: Connection
-    #: Entries were inserted in the open transaction: index them before it commits.
-    _entries_added = False
+    #: Entries this connection stored that are not indexed for search yet; a commit indexes
+    #: them once there are `_index_every` (1 but inside `search_index_deferred`).
+    _unindexed = 0
+    _index_every = 1
 
     def __init__(self, target: str | Path, *, migrate: bool = True) -> None:
         #: What was opened: a SQLite path or a PostgreSQL URL (to open it again).
@@ -338,14 +341,13 @@ class Base:
         try:
             yield
         except BaseException:
-            self._entries_added = False
             if conn.in_transaction:
                 with suppress(*db_errors()):  # a dropped connection has nothing to roll back
                     conn.execute("ROLLBACK")
             raise
         else:
             try:
-                if self._entries_added:
+                if self._unindexed and self._unindexed >= self._index_every:
                     self._index_entries()
                 conn.execute("COMMIT")
             except db_errors() as e:
@@ -355,13 +357,36 @@ class Base:
                 raise self.error(e) from e
 
     def _index_entries(self) -> None:
-        """Before a commit that stored entries: index them for search (SQLite; PostgreSQL's
-        search column is written with each row). See searchindex.py."""
-        self._entries_added = False
+        """Inside a write: index for search the entries stored since the last indexing (SQLite;
+        PostgreSQL's search column is written with each row). See searchindex.py."""
+        self._unindexed = 0
         if self.has_search_index:
             from .searchindex import index_new
 
             index_new(self.conn)
+
+    def _stored_entries(self, n: int) -> None:
+        """Inside a write: n new entries, indexed for search when it commits (see
+        `search_index_deferred`). PostgreSQL writes each row's search column with the row."""
+        if not self.postgres:
+            self._unindexed += n
+
+    @contextmanager
+    def search_index_deferred(self, entries: int = SEARCH_INDEX_BATCH) -> Iterator[None]:
+        """Index new entries for search only once `entries` of them wait, and the rest at the
+        end: a poll's write batches are often a few sources, and FTS5 costs twice as much
+        written in such small pieces. Meanwhile a search indexes what waits before it reads
+        (SearchStore.search); after a crash, so does the next search or indexing."""
+        self._index_every = max(1, entries)
+        try:
+            yield
+        except BaseException:
+            self._index_every = 1
+            raise
+        self._index_every = 1
+        if self._unindexed:
+            with self.write():
+                self._index_entries()
 
     @functools.cached_property
     def has_search_index(self) -> bool:
@@ -456,6 +481,8 @@ class Base:
                                 self.where, one_line(e.__cause__ or e).split(" DETAIL:")[0],
                                 f" in {what}" if what else "", RETRIES)
                 attempt += 1
+                import random  # here: only a retry needs it, and every command imports this module
+
                 time.sleep(random.uniform(0.0, RETRY_PAUSE_S / 2 ** (RETRIES - attempt)))
 
     def serialize(self, name: str) -> None:

@@ -154,8 +154,7 @@ class EntryStore(SourceStore):
                         (e.title, e.published_at, e.published_at, eid))
                     touched_urls.update(u for u in (old_url, e.url) if u)
             write_quiet()
-            if new:
-                self._entries_added = True  # indexed for search when the transaction commits
+            self._stored_entries(new)  # indexed for search when the transaction commits
             for url in touched_urls:
                 self._refresh_candidate(url)
             if unchanged:

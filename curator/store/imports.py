@@ -160,5 +160,5 @@ class ImportStore(EntryStore, CandidateStore):
             " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (url, copy.get("link"), title, copy.get("published"), digest, source_id, key,
              copy.get("first_seen") or stamp, stamp))
-        self._entries_added = True  # indexed for search when the transaction commits
+        self._stored_entries(1)  # indexed for search when the transaction commits
         return eid, True

@@ -369,8 +369,8 @@ def m0012_search_index_after_writes(db: Database) -> None:
     """The search index written once per transaction, not by a trigger on every insert.
 
     Indexing each entry as it was inserted cost about six times what indexing a transaction's
-    entries together does (FTS5 wrote a segment at every source's savepoint): the entries a
-    transaction stores are now indexed just before it commits (store/searchindex.py). The
+    entries together does (FTS5 wrote a segment at every source's savepoint): new entries are
+    now indexed in bulk, before a commit or at a poll's end (store/searchindex.py). The
     update and delete triggers stay, for indexed entries only: an entry not indexed yet is
     indexed as it is when its turn comes.
     """

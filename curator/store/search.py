@@ -3,7 +3,8 @@ PostgreSQL's text search), making any entry a candidate, and what a rematch woul
 
 The index is `entries_fts`, an FTS5 table over the entries' title and plain text (their summary
 and content), with the entries table as its content. The entries a transaction stores are indexed
-together when it commits, and a search first indexes any that a writer left out; triggers mend
+together when it commits (a poll's, a few thousand at a time and at its end), and a search first
+indexes any that wait; triggers mend
 the index when an indexed entry changes or is deleted (searchindex.py says how). It is built by
 migration 0008 for databases that already hold entries. On PostgreSQL it is a generated tsvector
 column of the entries with a GIN index (pg_schema.py); both read the same query language.
@@ -187,7 +188,7 @@ class SearchStore:
             # Entries that a writer stored without indexing them: indexed first, so a search
             # always sees every stored entry.
             with self.store.write():
-                searchindex.index_new(self.conn)
+                self.store._index_entries()
         # The same article from several sources is one result: the copy that matches best.
         sql = f"""
             WITH hits AS (
