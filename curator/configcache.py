@@ -21,9 +21,9 @@ import os
 import pickle
 import stat
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import __version__
 
@@ -109,3 +109,29 @@ def put(path: Path, text: str, config: Any, code: Sequence[str]) -> None:
     except (OSError, TypeError, pickle.PicklingError):
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def keep(name: str, write: Callable[[BinaryIO], object]) -> bool:
+    """Write the cache folder's file `name` with `write(file)`, atomically and private to this
+    user (other modules keep what they make once there: the stories' word table, the sentence
+    encoder's weights). False when the cache is off or cannot be written: only a slower start."""
+    folder = cache_dir()
+    if folder is None:
+        return False
+    target = folder / name
+    tmp = target.with_name(f".{name}.{os.getpid()}.tmp")
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, target)  # readers see the old file or the new one, never half of one
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        return False
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return True

@@ -141,29 +141,14 @@ _DENSE = ("scale", "lo", "proj_W", "proj_b", "ln_g_all", "ln_b_all", "ln_g", "ln
 
 
 def _save_weights(made: Any, table: Any, dense: Any) -> None:
-    """Write the loaded encoder's arrays, uncompressed, for the next process to map."""
-    import os
-    import tempfile
-
+    """Keep the loaded encoder's arrays, uncompressed, for the next process to map."""
     import numpy as np
 
-    try:
-        table.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        arrays = {name: np.asarray(getattr(made, name)) for name in _DENSE}
-        for k in ("w1", "b1", "w2", "b2"):
-            for n, value in zip((2, 3, 5), getattr(made, k), strict=True):
-                arrays[f"{k}_{n}"] = value
-        for path in (dense, table):
-            fd, tmp = tempfile.mkstemp(dir=table.parent, prefix=".encoder-")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    if path is dense:
-                        np.savez(f, **arrays)  # type: ignore[arg-type]
-                    else:
-                        np.save(f, made.table)
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-    except OSError:
-        pass
+    from .configcache import keep
+
+    arrays = {name: np.asarray(getattr(made, name)) for name in _DENSE}
+    for k in ("w1", "b1", "w2", "b2"):
+        for n, value in zip((2, 3, 5), getattr(made, k), strict=True):
+            arrays[f"{k}_{n}"] = value
+    if keep(dense.name, lambda f: np.savez(f, **arrays)):  # type: ignore[arg-type]
+        keep(table.name, lambda f: np.save(f, made.table))

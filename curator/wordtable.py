@@ -18,9 +18,7 @@ of them, to wordfreq's own answers.
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -141,16 +139,7 @@ def _path() -> Path | None:
 
 
 def _save(path: Path, text: str) -> None:
-    """Write the table atomically; a cache that cannot be written is only a slower start."""
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".words-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError:
-        pass
+    """Keep the table in the cache folder; a cache that cannot be written is a slower start."""
+    from .configcache import keep
+
+    keep(path.name, lambda f: f.write(text.encode("utf-8")))
