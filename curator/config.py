@@ -109,6 +109,8 @@ class Config:
     retention: int | None = None  # seconds; None keeps every entry
     relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
     stories_window: int = 48 * 3600  # seconds; 0 turns story grouping off
+    # Whether what two articles mean (sentence embeddings) may decide a near miss: see stories.
+    stories_meaning: bool = True
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -569,8 +571,11 @@ def parse(text: str, path: Path) -> Config:
             suggest_above=(r["suggest_above"].fraction() if "suggest_above" in r
                            else relevance.suggest_above))
     stories_window = Config.stories_window
+    stories_meaning = Config.stories_meaning
     if "stories" in top:
-        st = top["stories"].mapping({"window"})
+        st = top["stories"].mapping({"window", "meaning"})
+        if "meaning" in st:
+            stories_meaning = st["meaning"].boolean()
         if "window" in st:
             # 0 (or off) turns grouping off: every article is a candidate of its own.
             raw = st["window"].scalar()
@@ -585,4 +590,5 @@ def parse(text: str, path: Path) -> Config:
         retention=retention,
         relevance=relevance,
         stories_window=stories_window,
+        stories_meaning=stories_meaning,
     )

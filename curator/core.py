@@ -47,6 +47,7 @@ class Curator:
         self.config = config
         self.store = store or Store(config.database)
         self.store.stories.window = config.stories_window
+        self.store.stories.meaning = config.stories_meaning
         self._now = now or clock.now
         self.stop_requested = threading.Event()
         self._synced = False
@@ -80,6 +81,7 @@ class Curator:
         summary = describe_changes(old, new)
         self.config = new
         self.store.stories.window = new.stories_window
+        self.store.stories.meaning = new.stories_meaning
         if new.sources != old.sources:
             self._synced = False  # the next poll brings the stored sources in line
         log.info("%s", summary)

@@ -615,13 +615,15 @@ class Story:
     members: list[tuple[datetime, Signature]]
 
 
-def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> Story | None:
+def best_story(article: Article, sig: Signature, stories: Iterable[Story], *,
+               meaning: bool = True) -> Story | None:
     """The story the article joins, or None: the best-scoring one at THRESHOLD or above.
 
     A story scores the mean of the article's scores against its first MAX_COMPARED articles.
 
     A story that already has an article from the same source is not joined: one outlet's second
-    article on a story is a follow-up, and it stays a candidate of its own.
+    article on a story is a follow-up, and it stays a candidate of its own. With `meaning` False
+    the words alone decide (the sentence encoder is never loaded).
     """
     if sig.generic or not sig.norm:
         return None
@@ -643,7 +645,7 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story]) -> St
             if len(scores) == 1 and len(members) > 1 and scores[0] < THRESHOLD / 2:
                 break  # far from the story's first article: taken as another story, unscored
         top = sum(scores) / len(members) if len(scores) == len(members) else 0.0
-        if MEANING_FLOOR <= top < THRESHOLD and not any(
+        if meaning and MEANING_FLOOR <= top < THRESHOLD and not any(
                 _conflict(sig, other) for _, other in members):
             # Close, and nothing sets it apart from the story's articles: what they mean decides.
             top = sum(score(sig, other, abs((article.seen - seen).total_seconds()) / 3600.0,

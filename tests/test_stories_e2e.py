@@ -312,3 +312,32 @@ def test_link_and_split_take_the_url_as_pasted(outlets):
     assert outlets("show", sid, "--json")["url"] == "https://bbc.example/prime"
     outlets("split", sid, " https://verge.example/prime?utm_medium=rss ")
     assert "https://verge.example/prime" in [c["url"] for c in outlets("candidates", "--json")]
+
+
+OUTAGE = ("Global IT outage grounds flights and takes broadcasters off air",
+          "Airlines, banks and TV channels around the world were disrupted on Friday as "
+          "computers failed to start.")
+SHARES = ("CrowdStrike stock sinks as its botched update causes the outage",
+          "Shares of the cybersecurity firm fell sharply as the worldwide outage hit airlines.")
+
+
+@pytest.mark.parametrize(("meaning", "candidates"), [(None, 1), (True, 1), (False, 2)])
+def test_stories_meaning_decides_near_misses_unless_turned_off(server, make_cli, clock,
+                                                               meaning, candidates):
+    # One event told in other words: the words alone leave it two stories; what the two mean
+    # joins them, unless `stories.meaning` is off (small machines: the encoder is never loaded).
+    now = clock()
+    server.add("/wire", rss("wire", [("outage", *OUTAGE, now)]))
+    server.add("/markets", rss("markets", [("shares", *SHARES, now)]))
+    stories = {} if meaning is None else {"meaning": meaning}
+    cli = make_cli([server.url("/wire"), server.url("/markets")],
+                   [{"name": "outages", "any": ["outage"]}], stories=stories)
+    assert load(cli.config).stories_meaning is (meaning is not False)
+    cli("poll", "--source", server.url("/wire"), "--json")
+    cli("poll", "--source", server.url("/markets"), "--json")
+    assert len(cli("candidates", "--json")) == candidates
+
+
+def test_a_bad_stories_meaning_names_the_key(make_cli):
+    cli = make_cli([], TOPICS, stories={"meaning": "sometimes"})
+    assert "stories.meaning" in cli("candidates", code=2).stderr

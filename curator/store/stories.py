@@ -56,6 +56,7 @@ class StoryIndex:
 
     def __init__(self, window: int) -> None:
         self.window = window  # seconds; 0 turns grouping off
+        self.meaning = True  # what articles mean may decide a near miss (stories.best_story)
         self._sigs: OrderedDict[int, Any] = OrderedDict()
         self._sources: OrderedDict[int, set[int]] = OrderedDict()
         self._firsts: OrderedDict[int, list[tuple[Any, ...]]] = OrderedDict()
@@ -179,7 +180,7 @@ class StoryIndex:
                 stories.append(Story(id=cid, first_seen=kept[0][0], sources=set(), members=kept))
         at = min(now, published) if published else now
         article = Article(id=entry_id, source=str(source_id), title=e.title, text=e.text, seen=at)
-        story = best_story(article, sig, stories) if stories else None
+        story = best_story(article, sig, stories, meaning=self.meaning) if stories else None
         if story is None or firsts[story.id] < MAX_COMPARED:
             self._remember(-entry_id, member)
         return story.id if story else None
