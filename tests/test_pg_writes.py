@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -125,61 +126,57 @@ def _deadlock_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if "deadlock detected" in r.getMessage()]
 
 
-def test_a_write_ended_by_a_deadlock_runs_again_and_succeeds(
-        pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+@contextmanager
+def collision(pg_url: str) -> Iterator[tuple[Store, Other, int, int]]:
+    """A store with two sources, a and b, and another session holding b."""
     s = Store(pg_url)
     other = None
     try:
         a, b = _two_sources(s)
         other = Other(pg_url, s)
         other.hold(b)
-        # An edit of feeds.yaml (from the desk, say) renames both: a first, then b.
-        t, out = in_thread(lambda: s.sync_sources([("https://a.example/feed", "A2", None),
-                                                   ("https://b.example/feed", "B2", None)], T0))
-        other.close_the_circle(a)
-        t.join(30)
-        assert "error" not in out, out
-        assert [(x.name, x.title) for x in s.sources()] == [("A2", "other"), ("B2", "other")]
-        logged = _deadlock_logged(caplog)
-        assert len(logged) == 1 and "running it again" in logged[0]
-        assert redact(pg_url) in logged[0] and "test-secret-pw" not in logged[0]
+        yield s, other, a, b
     finally:
         if other is not None:
             other.close()
         s.close()
+
+
+def deadlocked_rename(pg_url: str) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    """An edit of feeds.yaml (from the desk, say) renames two sources, a first, then b, while
+    another session holds b and then asks for a: what the edit came to, and the sources'
+    names and titles afterwards."""
+    with collision(pg_url) as (s, other, a, _):
+        t, out = in_thread(lambda: s.sync_sources([("https://a.example/feed", "A2", None),
+                                                   ("https://b.example/feed", "B2", None)], T0))
+        other.close_the_circle(a)
+        t.join(30)
+        return out, [(x.name, x.title) for x in s.sources()]
+
+
+def test_a_write_ended_by_a_deadlock_runs_again_and_succeeds(
+        pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    out, sources = deadlocked_rename(pg_url)
+    assert "error" not in out, out
+    assert sources == [("A2", "other"), ("B2", "other")]
+    logged = _deadlock_logged(caplog)
+    assert len(logged) == 1 and "running it again" in logged[0]
+    assert redact(pg_url) in logged[0] and "test-secret-pw" not in logged[0]
 
 
 def test_a_write_still_ended_by_deadlocks_fails_whole(
         pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("curator.store.base.RETRIES", 0)
-    s = Store(pg_url)
-    other = None
-    try:
-        a, b = _two_sources(s)
-        other = Other(pg_url, s)
-        other.hold(b)
-        t, out = in_thread(lambda: s.sync_sources([("https://a.example/feed", "A2", None),
-                                                   ("https://b.example/feed", "B2", None)], T0))
-        other.close_the_circle(a)
-        t.join(30)
-        assert isinstance(out.get("error"), TransactionConflict)
-        assert "deadlock detected" in str(out["error"]) and redact(pg_url) in str(out["error"])
-        # Nothing of it was written: a's new name went with the transaction.
-        assert [(x.name, x.title) for x in s.sources()] == [("A", "other"), ("B", "other")]
-    finally:
-        if other is not None:
-            other.close()
-        s.close()
+    out, sources = deadlocked_rename(pg_url)
+    assert isinstance(out.get("error"), TransactionConflict)
+    assert "deadlock detected" in str(out["error"]) and redact(pg_url) in str(out["error"])
+    # Nothing of it was written: a's new name went with the transaction.
+    assert sources == [("A", "other"), ("B", "other")]
 
 
 def test_a_poll_s_write_batch_ended_by_a_deadlock_is_written_again_whole(
         pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    s = Store(pg_url)
-    other = None
-    try:
-        a, b = _two_sources(s)
-        other = Other(pg_url, s)
-        other.hold(b)
+    with collision(pg_url) as (s, other, a, b):
         done: list[int] = []
         failed: list[Exception] = []
 
@@ -201,10 +198,6 @@ def test_a_poll_s_write_batch_ended_by_a_deadlock_is_written_again_whole(
         assert [(x.error, x.failures, x.title) for x in s.sources()] == [
             (f"server error {a}", 1, "other"), (f"server error {b}", 1, "other")]
         assert len(_deadlock_logged(caplog)) == 1
-    finally:
-        if other is not None:
-            other.close()
-        s.close()
 
 
 def test_a_poll_s_write_batch_plans_no_parallel_workers(pg_url: str) -> None:
