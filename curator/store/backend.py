@@ -476,10 +476,10 @@ def _seed_versions(names: Sequence[str] = _VERSIONED, path: list[str] | None = N
             continue
         folder = os.path.dirname(next(iter(spec.submodule_search_locations)))
         try:
-            names = listings.setdefault(folder, os.listdir(folder))
+            listed = listings.setdefault(folder, os.listdir(folder))
         except OSError:
             continue
-        found = [n[len(name) + 1:-len(".dist-info")] for n in names
+        found = [n[len(name) + 1:-len(".dist-info")] for n in listed
                  if n.startswith(name + "-") and n.endswith(".dist-info")]
         if len(found) != 1 or f"{name}.version" in sys.modules:
             continue
