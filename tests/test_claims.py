@@ -189,8 +189,9 @@ def test_a_pollers_claims_from_another_machine_lapse_with_the_lease(
         ids = [s.id for s in c.store.sources()]
         assert lease_seconds(40.0) == 120.0
         # A short lease, so that it runs out within the test on PostgreSQL, whose leases go by
-        # the server's clock (the faked one of this test is not the server's).
-        lease = 1.0
+        # the server's clock (the faked one of this test is not the server's). Stored to the
+        # second, a lease of 1 s could end before the first poll below on a loaded machine.
+        lease = 3.0
         # One on another machine that died (or is alive: from here, no telling) ...
         far = c.store.claim_sources(ids[:2], worker="elsewhere:0badf00d:4242:ab", now=clock(),
                                     lease=lease, schedule=True)
