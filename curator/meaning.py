@@ -126,13 +126,11 @@ def _mapped(backend: Any, weights: str, pieces: Any) -> Any:
     except Exception:  # noqa: BLE001 - as the package does: without it, BLAS keeps its threads
         pass
     made.table = mapped
-    for name, value in arrays.items():
+    for name in _DENSE:
+        value = arrays[name]
         setattr(made, name, value if value.ndim else value.item())
     made.w1, made.b1, made.w2, made.b2 = ([arrays[f"{k}_{n}"] for n in (2, 3, 5)]
                                           for k in ("w1", "b1", "w2", "b2"))
-    for k in ("w1", "b1", "w2", "b2"):
-        for n in (2, 3, 5):
-            delattr(made, f"{k}_{n}")
     return made
 
 
