@@ -108,6 +108,7 @@ _PHRASES = {("becomes", "law"): "sign", ("become", "law"): "sign", ("became", "l
             ("walk", "away"): "abandon", ("walks", "away"): "abandon",
             ("steps", "down"): "depart", ("step", "down"): "depart", ("stepping", "down"): "depart",
             ("pushes", "out"): "depart", ("pushed", "out"): "depart", ("forced", "out"): "depart"}
+_NEGATIONS = {"without", "not", "no", "never"}
 # A deal (or a plan, a bid) that "sinks" or is "killed" is abandoned; a ship is not a deal.
 _PLANS = {"plan", "plans", "project", "bid", "offer"}
 _DEAL_ENDS = {"sinks", "sank", "sunk", "kills", "killed", "ends", "ended", "drops", "dropped",
@@ -341,7 +342,8 @@ def event_kinds(title: str) -> frozenset[str]:
                                                                              "takes", "in")):
             continue
         before = words[n - 1] if n else ""
-        if before in ("without", "not", "no", "never") or after in ("no", "not"):
+        if (before in _NEGATIONS or after in ("no", "not")
+                or n > 1 and words[n - 2] in _NEGATIONS and before in ("a", "an", "any")):
             continue  # "admitted no wrongdoing", "without admitting": it did not happen
         if word in ("return", "returns") and after != "as":
             continue  # "returns as CEO" is a hiring; "returns to the App Store" is not

@@ -177,3 +177,12 @@ def test_a_deal_blocked_and_the_deal_closed_stay_two_stories_though_the_sum_agre
 ])
 def test_dates_and_sentence_starts_are_no_names(title: str, not_a_name: str) -> None:
     assert not any(not_a_name in run for run, _ in signature(title, "").runs)
+
+
+@pytest.mark.parametrize(("title", "events"), [
+    ("CrowdStrike says the outage was not a cyberattack", set()),
+    ("Company admitted no wrongdoing", set()),
+    ("Retailer hit by a cyberattack", {"hack"}),
+])
+def test_what_did_not_happen_is_no_event(title: str, events: set[str]) -> None:
+    assert headlines.event_kinds(title) == events
