@@ -266,6 +266,11 @@ def initials(text: str) -> list[str]:
         caps = [w for w in run if w.lower() not in _CONNECTORS]
         if 3 <= len(caps) <= 6:
             out.append("".join(w[0] for w in caps).lower())
+        elif len(caps) == 2 and "-" in caps[1] and all(rarity(w.lower()) > 0 for w in caps[:1]):
+            # A person's double-barrelled name: "Sam Bankman-Fried" is "SBF".
+            parts = [caps[0], *caps[1].split("-")]
+            if len(parts) == 3 and all(p[:1].isupper() for p in parts):
+                out.append("".join(p[0] for p in parts).lower())
         run.clear()
 
     for word in re.findall(r"[\w'’&-]+|[^\w\s]", text):

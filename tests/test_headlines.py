@@ -186,3 +186,10 @@ def test_dates_and_sentence_starts_are_no_names(title: str, not_a_name: str) -> 
 ])
 def test_what_did_not_happen_is_no_event(title: str, events: set[str]) -> None:
     assert headlines.event_kinds(title) == events
+
+
+def test_a_double_barrelled_name_reads_as_its_initials() -> None:
+    assert "sbf" in headlines.initials("Sam Bankman-Fried convicted of fraud")
+    assert "sbf" in signature("Sam Bankman-Fried convicted of fraud", "").terms
+    # Not any two capitalised words with a hyphen: "Its High-Profile" is no one.
+    assert headlines.initials("The board pushes out Altman, Its High-Profile chief") == []
