@@ -19,9 +19,13 @@ NAME_WEIGHT = 1.0
 WORD = re.compile(r"[^\W\d_](?:[\w'’.-]*\w)?", re.UNICODE)
 # An amount: optional currency, a number with separators, optional scale or percent.
 _AMOUNT = re.compile(
-    r"(?P<cur>[$€£¥])?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?P<cur>US\$|[$€£¥]|\b(?:USD|EUR|GBP)\b)?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?:\s?(?P<scale>trillion|billion|million|thousand|tn|bn|mn|[bmk])\b|(?P<pct>\s?%|\s?per\s?cent\b))?",
     re.IGNORECASE)
+_CURRENCIES = {"us$": "$", "usd": "$", "eur": "€", "gbp": "£"}
+# A number's currency by the word after it ("1.8 billion euros").
+_CURRENCY_AFTER = re.compile(r"\s*(dollars|euros|pounds|yen)\b", re.IGNORECASE)
+_CURRENCY_WORDS = {"dollars": "$", "euros": "€", "pounds": "£", "yen": "¥"}
 _SCALES = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9, "million": 1e6,
            "mn": 1e6, "m": 1e6, "thousand": 1e3, "k": 1e3}
 TOKEN = re.compile(r"[^\W\d_](?:[\w'’.-]*\w)?|[^\w\s]|\d+", re.UNICODE)
@@ -63,8 +67,8 @@ _EVENT_WORDS = {
             "dismissed dismissal voids voided invalidates",
     "appeal": "appeal appeals appealed appealing",
     "settle": "settle settles settled settlement settlements",
-    "verdict": "convicts convicted conviction verdict verdicts guilty acquitted acquits acquittal",
-    "plea": "plead pleads pleaded admits admitted guilty",
+    "verdict": "convicts convicted conviction verdict verdicts acquitted acquits acquittal",
+    "plea": "plead pleads pleaded pleading admits admitted",
     "sentence": "sentenced sentencing prison jailed jail jails",
     "probe": "probe probes investigation investigations investigate investigates investigating "
              "inquiry raid raided raids",
@@ -74,17 +78,34 @@ _EVENT_WORDS = {
     "charge": "charged indicted indicts indictment",
     "trial": "trial trials hearing hearings hears arguments testifies testify testified testimony grilled",
     "enact": "passes passed clears cleared approve approves approved approval vote votes voted adopts "
-             "adopted",
+             "adopted greenlights greenlit okays",
     "advance": "advances advanced",
     "in-force": "force effect",
     "depart": "fired ousted ouster oust ousts resigns resigned resignation quits quit sacks "
-              "sacked",
+              "sacked retires retire retiring retirement departs departure exits",
     "hire": "hires hired appoints appointed reinstated reinstates rehired rehires return returns",
     "sign": "signs signed",
     "layoff": "layoffs layoff",
+    "abandon": "abandon abandons abandoned abandoning scrap scraps scrapped scrapping",
 }
 _EVENTS = {w: frozenset(c for c, ws in _EVENT_WORDS.items() if w in ws.split())
            for ws in _EVENT_WORDS.values() for w in ws.split()}
+# Cutting what: jobs (a layoff), not prices or rates.
+_CUTS = {"cut", "cuts", "cutting", "slash", "slashes", "slashing", "axe", "axes", "axing", "shed",
+         "sheds", "shedding", "eliminate", "eliminates", "eliminating"}
+_STAFF = {"jobs", "job", "staff", "workers", "employees", "roles", "positions", "workforce"}
+_CUT_NOUNS = {"cuts", "losses", "cull"}
+# Two words that say what happened where neither alone does.
+_PHRASES = {("becomes", "law"): "sign", ("become", "law"): "sign", ("became", "law"): "sign",
+            ("royal", "assent"): "sign", ("into", "law"): "sign",
+            ("green", "light"): "enact", ("green", "lights"): "enact",
+            ("call", "off"): "abandon", ("calls", "off"): "abandon", ("called", "off"): "abandon",
+            ("walk", "away"): "abandon", ("walks", "away"): "abandon",
+            ("steps", "down"): "depart", ("step", "down"): "depart", ("stepping", "down"): "depart",
+            ("pushes", "out"): "depart", ("pushed", "out"): "depart", ("forced", "out"): "depart"}
+# A deal that "sinks" or is "killed" is abandoned; a ship or a bill is not a deal.
+_DEAL_ENDS = {"sinks", "sank", "sunk", "kills", "killed", "ends", "ended", "drops", "dropped",
+              "terminates", "terminated"}
 # These read as a ruling only from a court.
 _COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": "rule",
                  "blocks": "rule", "backs": "rule", "sides": "rule", "strikes": "rule",
@@ -96,7 +117,7 @@ _COMPLETES = {"completes", "completed", "closes", "closed", "finalises", "finali
 _DEALS = {"deal", "deals", "takeover", "takeovers", "acquisition", "acquisitions", "merger",
           "mergers", "buyout", "purchase"}
 # Which court: a ruling and the appeal of it are two stories, and so are two circuits' rulings.
-_SUPREME = re.compile(r"\bsupreme court|\bjustices\b|\btop court\b", re.IGNORECASE)
+_SUPREME = re.compile(r"\bsupreme court|\bjustices\b|\btop court\b|\bscotus\b", re.IGNORECASE)
 _APPELLATE = re.compile(r"\bappeals? (?:court|panel)|\bcourt of appeals?\b|\bappellate\b|"
                         r"\bcircuit\b", re.IGNORECASE)
 _TRIAL = re.compile(r"\b(?:judge|district court|trial court)\b", re.IGNORECASE)
@@ -106,6 +127,7 @@ _CIRCUIT = re.compile(
 _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6",
              "seventh": "7", "eighth": "8", "ninth": "9", "tenth": "10", "eleventh": "11",
              "federal": "fed", "dc": "dc", "d.c.": "dc", "d.c": "dc", "dc.": "dc"}
+
 
 @lru_cache(maxsize=1)
 def _stemmer() -> object:
@@ -145,6 +167,7 @@ def word_pieces(word: str) -> tuple[tuple[str, float], ...]:
             out.append((stem_word(piece), weight))
     return tuple(out)
 
+
 def amount_keys(text: str) -> tuple[set[str], set[str]]:
     amounts: set[str] = set()
     figures: set[str] = set()
@@ -161,18 +184,64 @@ def amount_keys(text: str) -> tuple[set[str], set[str]]:
         if m.group("pct"):
             amounts.add(f"{figure_key(value)}%")
         elif m.group("cur") or scale:
-            amounts.add(figure_key(value * _SCALES.get(scale, 1.0)))
+            # Its currency too: "$1.3bn" and "€1.2bn" may be one fine, but only roughly.
+            cur = (m.group("cur") or "").lower()
+            if not cur and (after := _CURRENCY_AFTER.match(text, m.end())):
+                cur = _CURRENCY_WORDS[after.group(1).lower()]
+            amounts.add(_CURRENCIES.get(cur, cur) + figure_key(value * _SCALES.get(scale, 1.0)))
         elif value >= 100 and not (1900 <= value <= 2100 and "." not in raw):
             figures.add(figure_key(value))
     return amounts, figures
 
 
-def figure_key(value: float) -> str:
+def amounts_agree(a: str, b: str) -> int:
+    """Whether two amounts from `amount_keys` are one: 2 the same ("$25M" and "25 million"),
+    1 roughly (one rounded from the other, "$1.4bn" and "$1.375bn"; or in two currencies within
+    a third of each other, "$1.3bn" and "€1.2bn"), 0 not."""
+    if a.endswith("%") or b.endswith("%"):
+        return 2 if a == b else 0
+    cur_a, cur_b = a[:1] if a[:1] in SYMBOLS else "", b[:1] if b[:1] in SYMBOLS else ""
+    x, y = float(a[len(cur_a):]), float(b[len(cur_b):])
+    if cur_a and cur_b and cur_a != cur_b:
+        return 1 if max(x, y) <= 1.35 * min(x, y) else 0
+    if x == y:
+        return 2
+    digits = min(_digits(a[len(cur_a):]), _digits(b[len(cur_b):]))
+    return 1 if figure_key(x, digits) == figure_key(y, digits) else 0
+
+
+SYMBOLS = "$€£¥"
+
+
+def _digits(key: str) -> int:
+    """How many significant figures a key from figure_key gives ("1.4e+09": 2)."""
+    mantissa = key.split("e")[0].replace(".", "").lstrip("0")
+    return max(1, len(mantissa.rstrip("0")) if "e" in key or "." in key else len(mantissa))
+
+
+def figure_key(value: float, significant: int = 3) -> str:
     """Three significant figures: "$69bn" and "$69 billion" and "69,000,000,000" are one key."""
     if value == 0:
         return "0"
-    digits = 3 - int(math.floor(math.log10(abs(value)))) - 1
+    digits = significant - int(math.floor(math.log10(abs(value)))) - 1
     return f"{round(value, digits):g}"
+
+
+# Bodies written in several ways, each read as one name: the Justice Department is the DOJ, the
+# Supreme Court SCOTUS, Brussels (for its rules and fines) and the European Commission the EU.
+_ALIASES = (
+    (re.compile(r"\b(?:justice department|department of justice|doj)\b", re.IGNORECASE), "doj"),
+    (re.compile(r"\b(?:supreme court|scotus)\b", re.IGNORECASE), "scotus"),
+    (re.compile(r"\b(?:brussels|european commission|eu commission|european union|eu)\b",
+                re.IGNORECASE), "eu"),
+)
+#: How much an alias weighs as a shared term: a named body, telling but common in the news.
+ALIAS_WEIGHT = 2.0
+
+
+def aliases(text: str) -> list[str]:
+    """The bodies the text names by any of their names (see _ALIASES), each once."""
+    return [name for pattern, name in _ALIASES if pattern.search(text)]
 
 
 def initials(text: str) -> list[str]:
@@ -233,6 +302,7 @@ def name_runs(title: str, names: set[str], lower: set[str],
             spelled = False
     return tuple(runs)
 
+
 def event_kinds(title: str) -> frozenset[str]:
     """The kinds of event the title reports: "sue", "rule", "settle", "sentence"..."""
     words = [w.lower().replace("’", "'").removesuffix("'s") for w in WORD.findall(title)]
@@ -254,8 +324,16 @@ def event_kinds(title: str) -> frozenset[str]:
             continue  # "admitted no wrongdoing", "without admitting": it did not happen
         if word in ("return", "returns") and after != "as":
             continue  # "returns as CEO" is a hiring; "returns to the App Store" is not
-        if word == "lays" and after == "off" or word == "laid" and after == "off":
-            out.add("layoff")
+        if word in ("lays", "laid", "laying", "lay") and after == "off" or word in _CUTS and any(
+                w in _STAFF for w in words[n + 1:n + 4]) or word == "job" and after in _CUT_NOUNS:
+            out.add("layoff")  # "lays off", "to cut 10,000 jobs", "job cuts"
+        if word == "guilty":
+            # "pleads guilty" is a plea; "found guilty", "guilty on all counts" a verdict.
+            out.add("plea" if before in _EVENT_WORDS["plea"].split() else "verdict")
+        if phrase := _PHRASES.get((word, after)):
+            out.add(phrase)
+        if word in _DEAL_ENDS and deal:
+            out.add("abandon")  # "scrutiny sinks Adobe's acquisition"
         out.update(_EVENTS.get(word, ()))
         if word in _COMPLETES and deal or word == "control" and before in ("takes", "took",
                                                                              "taking"):
@@ -272,6 +350,7 @@ def is_generic(title: str) -> bool:
     """True for a title that names a format ("Live updates", "Podcast: episode 212"), not a story."""
     words = [w.lower().replace("'", "").replace("’", "") for w in WORD.findall(title)]
     return all(w in _GENERIC for w in words)
+
 
 def courts_named(title: str, body: str) -> frozenset[str]:
     """Which court the title says acted, and which numbered circuit the title (else the lede's
@@ -295,6 +374,7 @@ def courts_named(title: str, body: str) -> frozenset[str]:
         if any(c.startswith("circuit:") for c in out):
             break
     return frozenset(out)
+
 
 def happened(title: str, body: str) -> frozenset[str]:
     """What the title says happened or, when it does not say, the summary's first sentence."""

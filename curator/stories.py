@@ -24,8 +24,13 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from .headlines import (
+    ALIAS_WEIGHT,
+    NAME_WEIGHT,
+    SYMBOLS,
     WORD,
+    aliases,
     amount_keys,
+    amounts_agree,
     courts_named,
     happened,
     initials,
@@ -88,7 +93,7 @@ class Signature(NamedTuple):
     terms: dict[str, float]
     norm: float
     names: frozenset[str]     # terms written as names (capitalised mid-sentence, acronyms)
-    amounts: frozenset[str]   # figures with a currency, a scale or a percent sign
+    amounts: frozenset[str]   # figures with a scale or a percent sign, with their currency
     figures: frozenset[str]   # other numbers of three digits or more
     title: str
     generic: bool
@@ -179,6 +184,12 @@ def signature(title: str, text: str) -> Signature:
                         names.add(stem)
                     elif raw[:1].islower():
                         lower.add(stem)
+    if not generic and title_words and _first_is_name(title, title_words, body, title_case):
+        names.update(stem for stem, weight in word_pieces(title_words[0].lower())
+                     if weight >= NAME_WEIGHT)
+    for alias in aliases(full):
+        terms[alias] = max(terms.get(alias, 0.0), ALIAS_WEIGHT)
+        names.add(alias)
     for acronym in initials(full):
         weight = rarity(acronym)
         if weight > 0:
@@ -193,7 +204,7 @@ def signature(title: str, text: str) -> Signature:
     for t in ranked_all:
         if len(t) >= PREFIX and len(starts) < MAX_STARTS:
             starts.setdefault(t[:PREFIX], t)
-    keys = tuple(ranked) + tuple(f"#{a}" for a in sorted(amounts)[:4])
+    keys = tuple(ranked) + tuple(dict.fromkeys(f"#{a.lstrip(SYMBOLS)}" for a in sorted(amounts)[:4]))
     return Signature(terms=terms, norm=norm, names=frozenset(names), amounts=frozenset(amounts),
                      figures=frozenset(figures), title=title_text(title), generic=generic,
                      keys=keys, events=frozenset() if generic else happened(title, body),
@@ -202,6 +213,23 @@ def signature(title: str, text: str) -> Signature:
                      courts=frozenset() if generic else courts_named(title, body),
                      text="" if generic else f"{title}. {body}")
 
+
+
+def _first_is_name(title: str, words: list[str], body: str, title_case: bool) -> bool:
+    """Whether a title's first word, capitalised anyway, is a name: when the summary begins with
+    it too ("Microsoft said..."), or the title goes on with "to", "and" or a comma ("Meta to pay",
+    "Adobe, Figma abandon"), with its possessive ("Apple's"), or with another capitalised word in
+    a title written in sentence case ("Justice Department sues")."""
+    first = words[0]
+    if not first[:1].isupper() or first.isupper():
+        return False
+    if WORD.match(body) and WORD.match(body).group(0) == first:  # type: ignore[union-attr]
+        return True
+    if first.endswith(("'s", "’s")):
+        return True
+    rest = title[title.index(first) + len(first):].lstrip()
+    return (rest[:1] in (",", "&") or rest.split(" ", 1)[0] in ("to", "and")
+            or not title_case and len(words) > 1 and words[1][:1].isupper())
 
 
 def _courts_differ(a: Signature, b: Signature) -> bool:
@@ -254,7 +282,8 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     # same attorney general suing another company. Agreeing amounts say it is one fine or deal,
     # whoever each names ("Dutch watchdog" and "EU").
     same_kind = a.events & b.events if a.events else a.events
-    parallel = bool(same_kind) and not a.amounts & b.amounts and _names_differ(a, b)
+    same_amounts, other_amounts = _amounts(a, b)
+    parallel = bool(same_kind) and not same_amounts and _names_differ(a, b)
     if same_kind and a.names & b.names and not parallel:
         # The same people, and the same thing happened to them: one event, in other words.
         value += EVENT_AGREE
@@ -271,10 +300,9 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
         value *= KIND_CONFLICT
     if parallel:
         value *= NAME_CONFLICT
-    same_amounts = a.amounts & b.amounts
     if same_amounts:
-        value += 0.12 * min(2, len(same_amounts))
-    elif a.amounts and b.amounts:
+        value += 0.12 * min(2, same_amounts)
+    elif other_amounts:
         # Both give figures and none agree: a different deal, fine or result.
         value -= 0.1
     if a.figures & b.figures:
@@ -290,7 +318,7 @@ def _conflict(a: Signature, b: Signature, common: Collection[str] = ()) -> bool:
     ones (that more than COMMON of the window's stories share)."""
     if a.events and b.events and not a.events & b.events:
         return True
-    if a.amounts and b.amounts and not a.amounts & b.amounts:
+    if _amounts(a, b)[1]:
         return True
     if a.courts and b.courts and _courts_differ(a, b):
         return True
@@ -303,6 +331,20 @@ def _conflict(a: Signature, b: Signature, common: Collection[str] = ()) -> bool:
     return not any(t == u or len(t) >= PREFIX and t[:PREFIX] == u[:PREFIX]
                    for t in a.title.split() if a.terms.get(t, 0.0) >= ANCHOR and t not in common
                    for u in theirs)
+
+
+def _amounts(a: Signature, b: Signature) -> tuple[int, bool]:
+    """How many of a's amounts b gives exactly, and whether the two contradict: both give
+    amounts and none agree, even roughly ("$1.4bn" and "$1.375bn"; "$1.3bn" and "€1.2bn" are one
+    fine, roughly; see headlines.amounts_agree)."""
+    if not a.amounts or not b.amounts:
+        return 0, False
+    same, rough = 0, False
+    for x in a.amounts:
+        agree = max(amounts_agree(x, y) for y in b.amounts)
+        same += agree == 2
+        rough = rough or agree > 0
+    return same, not rough
 
 
 def _near_terms(a: Signature, b: Signature) -> float:
