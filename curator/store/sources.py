@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, read_iso
 from ..exceptions import NotFound, UsageError
-from ..types import Enabled, Source
 from .base import converts_errors
 from .logs import LogStore
 
 if TYPE_CHECKING:
     from ..polltypes import PollOutcome
+    from ..rows import Enabled, Source
 
 
 def _poll_columns(outcome: PollOutcome) -> tuple[list[str], list[Any]]:
@@ -54,6 +54,11 @@ _SOURCE_TIMES = ("last_polled", "last_ok", "failing_since", "next_due", "retry_a
 
 def to_source(row: dict[str, Any]) -> Source:
     """A sources row as the typed Source (the one place rows become Sources)."""
+    from ..rows import Source  # loaded by the commands that read sources, not by every one
+
+    global _FIELDS
+    if not _FIELDS:
+        _FIELDS = {f.name for f in fields(Source)} - {"stale"}
     values = {k: v for k, v in row.items() if k in _FIELDS}
     for k in _SOURCE_TIMES:
         if k in values:
@@ -63,7 +68,8 @@ def to_source(row: dict[str, Any]) -> Source:
     return Source(**values)
 
 
-_FIELDS = {f.name for f in fields(Source)} - {"stale"}
+#: Source's fields that are columns (all but `stale`), on first use.
+_FIELDS: set[str] = set()
 
 
 class SourceStore(LogStore):
@@ -260,6 +266,8 @@ class SourceStore(LogStore):
 
         When there was nothing to clear, nothing is changed or logged.
         """
+        from ..rows import Enabled
+
         with self.write():
             # Read inside the transaction: the log says what this enable cleared, not what a
             # poll that finished a moment earlier had left.
