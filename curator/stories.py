@@ -9,20 +9,38 @@ the judgement combines several signals: how rare the shared words are in English
 names folded with their initials ("Federal Trade Commission" is "FTC"), amounts and figures that
 agree or contradict, the titles' character similarity (rapidfuzz), the time apart, what the titles
 say happened (sued, ruled, sentenced: the next step of a case is another story) and whom they
-name (the same state suing another company; another bank). Precision matters more than recall: a
+name (the same state suing another company; another bank). Reading those out of a title is
+curator/headlines.py's; weighing them is this module's. Precision matters more than recall: a
 missed grouping costs the editor a second look, a wrong one hides a story.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from .headlines import (
+    ALIAS_WEIGHT,
+    NAME_WEIGHT,
+    SYMBOLS,
+    WORD,
+    aliases,
+    amount_keys,
+    amounts_agree,
+    courts_named,
+    happened,
+    initials,
+    is_generic,
+    name_runs,
+    rarity,
+    stem_word,
+    title_text,
+    word_pieces,
+)
 from .meaning import similarity
 
 #: An arriving article joins a story when its best score against the story reaches this.
@@ -38,8 +56,6 @@ EVENT_AGREE = 0.05
 NAME_CONFLICT = 0.5
 #: ... and by this when one names a bank (court, act...) and the other another one.
 KIND_CONFLICT = 0.5
-#: A name's words this rare or rarer tell it apart (in "Signature Bank", "Bank" names the kind).
-NAME_WEIGHT = 1.0
 #: Meanings (sentence embeddings, curator/meaning.py) closer than this cosine count for ...
 MEANING_FROM = 0.4
 #: ... this much per unit of cosine above it, when nothing sets the two articles apart (what
@@ -62,97 +78,6 @@ MAX_COMPARED = 6
 #: Of a long summary, only the lede (a sentence or two) says what the story is; the rest is detail.
 MAX_TEXT_CHARS = 300
 
-_WORD = re.compile(r"[^\W\d_](?:[\w'’.-]*\w)?", re.UNICODE)
-# An amount: optional currency, a number with separators, optional scale or percent.
-_AMOUNT = re.compile(
-    r"(?P<cur>[$€£¥])?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"(?:\s?(?P<scale>trillion|billion|million|thousand|tn|bn|mn|[bmk])\b|(?P<pct>\s?%|\s?per\s?cent\b))?",
-    re.IGNORECASE)
-_SCALES = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9, "million": 1e6,
-           "mn": 1e6, "m": 1e6, "thousand": 1e3, "k": 1e3}
-_TOKEN = re.compile(r"[^\W\d_](?:[\w'’.-]*\w)?|[^\w\s]|\d+", re.UNICODE)
-_CONNECTORS = {"and", "of", "for", "the", "&"}
-# Titles made only of these words (and numbers, dates, punctuation) are a format, not a story.
-_GENERIC = {
-    "live", "updates", "update", "latest", "news", "morning", "evening", "afternoon", "night",
-    "briefing", "briefings", "brief", "podcast", "episode", "ep", "newsletter", "daily", "weekly",
-    "digest", "roundup", "round", "up", "open", "thread", "today", "todays", "this", "week",
-    "weeks", "weekend", "the", "a", "in", "of", "and", "our", "your", "what", "you", "need",
-    "to", "know", "headlines", "top", "stories", "story", "edition", "bulletin", "show", "part",
-    "chapter", "links", "link", "reading", "read", "watch", "listen", "blog", "video", "photos",
-    "pictures", "day", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-    "sunday", "january", "february", "march", "april", "may", "june", "july", "august",
-    "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul",
-    "aug", "sep", "sept", "oct", "nov", "dec", "am", "pm", "as", "it", "happened", "follow",
-    "everything", "all", "quiz", "crossword", "puzzle", "sudoku", "wordle", "letters",
-    "comment", "comments", "opinion", "editorial", "recap", "highlights", "minute", "by",
-}
-# Words that every news story uses: they say nothing about which story it is.
-_NEWSY = {
-    "say", "says", "said", "saying", "new", "news", "report", "reports", "reported", "year",
-    "years", "week", "month", "months", "day", "days", "today", "company", "companies", "firm",
-    "group", "chief", "executive", "ceo", "boss", "official", "officials", "people", "first",
-    "after", "over", "amid", "could", "would", "will", "also", "more", "than", "its", "us",
-    "uk", "world", "global", "time", "since", "last", "latest", "announce", "announces",
-    "announced", "make", "makes", "made", "move", "plan", "plans", "set", "sets", "get", "gets",
-    "take", "takes", "back", "one", "two", "three", "four", "five", "six", "million", "billion",
-    "trillion", "per", "cent", "percent", "according", "including", "told", "tell", "tells",
-}
-
-
-# What happened, by the title's verbs: a lawsuit, the ruling on it, the appeal, the settlement, the
-# verdict, the sentence are each their own story about the same people. Word forms, not stems
-# ("rules" as in "tech rules" is no ruling; see _events).
-_EVENT_WORDS = {
-    "sue": "sue sues sued suing lawsuit lawsuits countersues accuse accuses accused",
-    "rule": "ruled ruling rulings upholds upheld uphold overturns overturned overturn dismisses "
-            "dismissed dismissal voids voided invalidates",
-    "appeal": "appeal appeals appealed appealing",
-    "settle": "settle settles settled settlement settlements",
-    "verdict": "convicts convicted conviction verdict verdicts guilty acquitted acquits acquittal",
-    "plea": "plead pleads pleaded admits admitted guilty",
-    "sentence": "sentenced sentencing prison jailed jail jails",
-    "probe": "probe probes investigation investigations investigate investigates investigating "
-             "inquiry raid raided raids",
-    "fine": "fine fines fined penalty penalties penalise penalises penalised penalize penalizes "
-            "penalized",
-    "arrest": "arrest arrests arrested detained detains detain custody",
-    "charge": "charged indicted indicts indictment",
-    "trial": "trial trials hearing hearings hears arguments testifies testify testified testimony grilled",
-    "enact": "passes passed clears cleared approve approves approved approval vote votes voted adopts "
-             "adopted",
-    "advance": "advances advanced",
-    "in-force": "force effect",
-    "depart": "fired ousted ouster oust ousts resigns resigned resignation quits quit sacks "
-              "sacked",
-    "hire": "hires hired appoints appointed reinstated reinstates rehired rehires return returns",
-    "sign": "signs signed",
-    "layoff": "layoffs layoff",
-}
-_EVENTS = {w: frozenset(c for c, ws in _EVENT_WORDS.items() if w in ws.split())
-           for ws in _EVENT_WORDS.values() for w in ws.split()}
-# These read as a ruling only from a court.
-_COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": "rule",
-                 "blocks": "rule", "backs": "rule", "sides": "rule", "strikes": "rule",
-                 "loses": "rule", "wins": "rule"}
-_COURTS = {"court", "courts", "judge", "judges", "justices", "circuit", "tribunal", "jury"}
-# A deal closing is another story than its announcement or a regulator blocking it.
-_COMPLETES = {"completes", "completed", "closes", "closed", "finalises", "finalised", "finalizes",
-              "finalized"}
-_DEALS = {"deal", "deals", "takeover", "takeovers", "acquisition", "acquisitions", "merger",
-          "mergers", "buyout", "purchase"}
-# Which court: a ruling and the appeal of it are two stories, and so are two circuits' rulings.
-_SUPREME = re.compile(r"\bsupreme court|\bjustices\b|\btop court\b", re.IGNORECASE)
-_APPELLATE = re.compile(r"\bappeals? (?:court|panel)|\bcourt of appeals?\b|\bappellate\b|"
-                        r"\bcircuit\b", re.IGNORECASE)
-_TRIAL = re.compile(r"\b(?:judge|district court|trial court)\b", re.IGNORECASE)
-_CIRCUIT = re.compile(
-    r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|federal|"
-    r"d\.?c\.?|1st|2nd|3rd|[4-9]th|1[01]th)\s+circuit\b", re.IGNORECASE)
-_ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6",
-             "seventh": "7", "eighth": "8", "ninth": "9", "tenth": "10", "eleventh": "11",
-             "federal": "fed", "dc": "dc", "d.c.": "dc", "d.c": "dc", "dc.": "dc"}
-
 
 class Signature(NamedTuple):
     """What the judgement needs of one article: weighted terms, figures, title, keys.
@@ -164,7 +89,7 @@ class Signature(NamedTuple):
     terms: dict[str, float]
     norm: float
     names: frozenset[str]     # terms written as names (capitalised mid-sentence, acronyms)
-    amounts: frozenset[str]   # figures with a currency, a scale or a percent sign
+    amounts: frozenset[str]   # figures with a scale or a percent sign, with their currency
     figures: frozenset[str]   # other numbers of three digits or more
     title: str
     generic: bool
@@ -177,7 +102,7 @@ class Signature(NamedTuple):
     # What the embedding of its meaning reads (the title and lede; see meaning_of); "" for none.
     text: str = ""
     # Which court the title says acted (a trial judge, an appeals court, the Supreme Court) and
-    # the numbered circuit it names (see _courts).
+    # the numbered circuit it names (see courts_named).
     courts: frozenset[str] = frozenset()
 
 
@@ -200,135 +125,9 @@ def warm() -> None:
     """
     from . import wordtable
     wordtable.load()
-    _stem("warm")
+    stem_word("warm")
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> object:
-    import snowballstemmer
-
-    return snowballstemmer.stemmer("english")
-
-
-@lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    return str(_stemmer().stemWord(word))  # type: ignore[attr-defined]
-
-
-@lru_cache(maxsize=200_000)
-def _rarity(word: str) -> float:
-    """How much sharing this word says: rare words much, common ones nothing (0 to 3.5).
-    wordtable.zipf is exact above its floor, 2.8, below which every word weighs 3.5 alike."""
-    from . import wordtable
-    if word in _NEWSY or len(word) < 2:
-        return 0.0
-    zipf = wordtable.zipf(word)
-    return max(0.0, min(3.5, 6.3 - zipf))
-
-
-@lru_cache(maxsize=200_000)
-def _pieces(word: str) -> tuple[tuple[str, float], ...]:
-    """A lower-cased word's stems and rarities: possessive dropped, hyphenated parts apart."""
-    word = word.replace("’", "'").strip("'.-")
-    if word.endswith("'s"):
-        word = word[:-2]
-    if "." in word and len(word) <= 8:
-        word = word.replace(".", "")  # "A.I." is "AI", "C.E.O.s" are "CEOs"
-    out = []
-    for piece in word.split("-") if "-" in word else (word,):
-        weight = _rarity(piece)
-        if weight > 0:
-            out.append((_stem(piece), weight))
-    return tuple(out)
-
-
-def _amount_keys(text: str) -> tuple[set[str], set[str]]:
-    amounts: set[str] = set()
-    figures: set[str] = set()
-    for m in _AMOUNT.finditer(text):
-        raw = m.group("num").replace(",", "")
-        try:
-            value = float(raw)
-        except ValueError:
-            continue
-        scale = (m.group("scale") or "").lower()
-        # "5m" after a number is a scale, but "5 m" in a sentence may be a word: only glued ones.
-        if scale in ("b", "m", "k") and m.group(0).rstrip()[-2:-1] == " ":
-            scale = ""
-        if m.group("pct"):
-            amounts.add(f"{_round(value)}%")
-        elif m.group("cur") or scale:
-            amounts.add(_round(value * _SCALES.get(scale, 1.0)))
-        elif value >= 100 and not (1900 <= value <= 2100 and "." not in raw):
-            figures.add(_round(value))
-    return amounts, figures
-
-
-def _round(value: float) -> str:
-    """Three significant figures: "$69bn" and "$69 billion" and "69,000,000,000" are one key."""
-    if value == 0:
-        return "0"
-    digits = 3 - int(math.floor(math.log10(abs(value)))) - 1
-    return f"{round(value, digits):g}"
-
-
-def _initials(text: str) -> list[str]:
-    """"Federal Trade Commission" also reads as "ftc", so the name matches its acronym."""
-    out: list[str] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        while run and run[-1].lower() in _CONNECTORS:
-            run.pop()
-        while run and run[0].lower() in _CONNECTORS:
-            run.pop(0)
-        caps = [w for w in run if w.lower() not in _CONNECTORS]
-        if 3 <= len(caps) <= 6:
-            out.append("".join(w[0] for w in caps).lower())
-        run.clear()
-
-    for word in re.findall(r"[\w'’&-]+|[^\w\s]", text):
-        if word[:1].isupper() and word[:1].isalpha() and not word.isupper():
-            run.append(word.split("'")[0].split("’")[0])
-        elif run and word.lower() in _CONNECTORS:
-            run.append(word)
-        elif run:
-            flush()
-    flush()
-    return out
-
-
-def _name_runs(title: str, names: set[str], lower: set[str],
-               title_case: bool) -> tuple[tuple[tuple[str, ...], str], ...]:
-    """The names in a title: each its telling stems and the kind it ends with, if it says one.
-
-    "Signature Bank" is (("signatur",), "bank"); "Snap" is (("snap",), ""). In a Title Case
-    title a capital says nothing: there a word is a name if the summary writes it as one.
-    """
-    runs: list[tuple[tuple[str, ...], str]] = []
-    run: list[tuple[str, float]] = []
-    spelled = False  # whether the run has a word that is not an acronym
-    for n, raw in enumerate(_TOKEN.findall(title) + [","]):
-        pieces = _pieces(raw.lower()) if raw[:1].isalpha() else ()
-        # A capitalised word after a name goes on with it ("Signature Bank"), though the
-        # summary writes "bank" in lower case too.
-        name = bool(pieces) and (raw.isupper() and len(raw) > 1 or raw[:1].isupper() and (
-            run and not title_case or all(
-                stem not in lower and (stem in names or weight >= 3.0 or not title_case and n > 0)
-                for stem, weight in pieces)))
-        if name:
-            run.extend(pieces)
-            spelled = spelled or not raw.isupper()
-        elif run:
-            # "Signature Bank", "Fifth Circuit": a common last word names the kind, the rest which.
-            head = run.pop()[0] if len(run) > 1 and run[-1][1] < 2.0 else ""
-            telling = tuple(stem for stem, weight in run if weight >= NAME_WEIGHT)
-            # An acronym alone ("DOJ", "FTC") may stand for a name the other spells out.
-            if telling and spelled:
-                runs.append((telling, head))
-            run = []
-            spelled = False
-    return tuple(runs)
 
 
 def _mentions(sig: Signature, stem: str) -> bool:
@@ -352,46 +151,6 @@ def _other_of_kind(a: Signature, b: Signature) -> bool:
                for run, head in a.runs if head for other, other_head in b.runs)
 
 
-def _events(title: str) -> frozenset[str]:
-    """The kinds of event the title reports: "sue", "rule", "settle", "sentence"..."""
-    words = [w.lower().replace("’", "'").removesuffix("'s") for w in _WORD.findall(title)]
-    court = any(w in _COURTS for w in words)
-    deal = any(w in _DEALS for w in words)
-    out: set[str] = set()
-    for n, word in enumerate(words):
-        after = words[n + 1] if n + 1 < len(words) else ""
-        if word == "appeals" and after in ("court", "courts", "judges", "panel"):
-            continue  # the court's name, not an appeal
-        if word == "hearing" and after in ("aid", "aids", "loss") or word == "passes" and (
-                after == "away"):
-            continue
-        if word in ("force", "effect") and (n == 0 or words[n - 1] not in ("into", "take",
-                                                                             "takes", "in")):
-            continue
-        before = words[n - 1] if n else ""
-        if before in ("without", "not", "no", "never") or after in ("no", "not"):
-            continue  # "admitted no wrongdoing", "without admitting": it did not happen
-        if word in ("return", "returns") and after != "as":
-            continue  # "returns as CEO" is a hiring; "returns to the App Store" is not
-        if word == "lays" and after == "off" or word == "laid" and after == "off":
-            out.add("layoff")
-        out.update(_EVENTS.get(word, ()))
-        if word in _COMPLETES and deal or word == "control" and before in ("takes", "took",
-                                                                             "taking"):
-            out.add("complete")  # a deal closing (not a shop), a buyer taking control
-        if word in ("blocks", "blocked") and not court:
-            out.add("block")  # a regulator's (a court's is a ruling, below)
-        if court and word in _COURT_EVENTS:
-            # A jury's finding is a verdict; a judge's, a ruling.
-            out.add("verdict" if "jury" in words else _COURT_EVENTS[word])
-    return frozenset(out)
-
-
-def is_generic(title: str) -> bool:
-    """True for a title that names a format ("Live updates", "Podcast: episode 212"), not a story."""
-    words = [w.lower().replace("'", "").replace("’", "") for w in _WORD.findall(title)]
-    return all(w in _GENERIC for w in words)
-
 
 def signature(title: str, text: str) -> Signature:
     """The article's terms weighted by rarity, its figures, and the keys to index it under."""
@@ -405,13 +164,13 @@ def signature(title: str, text: str) -> Signature:
     names: set[str] = set()
     lower: set[str] = set()
     # In a Title Case title every word is capitalised: there, capitals say nothing.
-    title_words = _WORD.findall(title)
+    title_words = WORD.findall(title)
     title_case = sum(w[:1].isupper() for w in title_words) > 0.6 * max(1, len(title_words))
     for part_text, case_counts in ((title, not title_case and not generic), (body, True)):
         if part_text is title and generic:
             continue
-        for n, raw in enumerate(_WORD.findall(part_text)):
-            for stem, weight in _pieces(raw.lower()):
+        for n, raw in enumerate(WORD.findall(part_text)):
+            for stem, weight in word_pieces(raw.lower()):
                 if weight > terms.get(stem, 0.0):
                     terms[stem] = weight
                 if case_counts:
@@ -421,13 +180,19 @@ def signature(title: str, text: str) -> Signature:
                         names.add(stem)
                     elif raw[:1].islower():
                         lower.add(stem)
-    for acronym in _initials(full):
-        weight = _rarity(acronym)
+    if not generic and title_words and _first_is_name(title, title_words, body, title_case):
+        names.update(stem for stem, weight in word_pieces(title_words[0].lower())
+                     if weight >= NAME_WEIGHT)
+    for alias in aliases(full):
+        terms[alias] = max(terms.get(alias, 0.0), ALIAS_WEIGHT)
+        names.add(alias)
+    for acronym in initials(full):
+        weight = rarity(acronym)
         if weight > 0:
             terms[acronym] = max(terms.get(acronym, 0.0), weight)
             names.add(acronym)
     names -= lower
-    amounts, figures = _amount_keys(full)
+    amounts, figures = amount_keys(full)
     norm = math.sqrt(sum(w * w for w in terms.values()))
     ranked_all = sorted(terms, key=lambda t: (-terms[t], t))
     ranked = ranked_all[:MAX_KEYS - min(4, len(amounts))]
@@ -435,38 +200,32 @@ def signature(title: str, text: str) -> Signature:
     for t in ranked_all:
         if len(t) >= PREFIX and len(starts) < MAX_STARTS:
             starts.setdefault(t[:PREFIX], t)
-    keys = tuple(ranked) + tuple(f"#{a}" for a in sorted(amounts)[:4])
+    keys = tuple(ranked) + tuple(dict.fromkeys(f"#{a.lstrip(SYMBOLS)}" for a in sorted(amounts)[:4]))
     return Signature(terms=terms, norm=norm, names=frozenset(names), amounts=frozenset(amounts),
-                     figures=frozenset(figures), title=_title_text(title), generic=generic,
-                     keys=keys, events=frozenset() if generic else _happened(title, body),
-                     runs=() if generic else _name_runs(title, names, lower, title_case),
+                     figures=frozenset(figures), title=title_text(title), generic=generic,
+                     keys=keys, events=frozenset() if generic else happened(title, body),
+                     runs=() if generic else name_runs(title, names, lower, title_case),
                      starts=starts,
-                     courts=frozenset() if generic else _courts(title, body),
+                     courts=frozenset() if generic else courts_named(title, body),
                      text="" if generic else f"{title}. {body}")
 
 
-def _courts(title: str, body: str) -> frozenset[str]:
-    """Which court the title says acted, and which numbered circuit the title (else the lede's
-    first sentence) names.
 
-    "Judge rules Apple must..." is ("level:trial"); "Appeals court denies Apple's bid..." is
-    ("level:appeal"); "Fifth Circuit says..." is ("level:appeal", "circuit:5").
-    """
-    out: set[str] = set()
-    if _SUPREME.search(title):
-        out.add("level:supreme")
-    if _APPELLATE.search(title):
-        out.add("level:appeal")
-    if not out and _TRIAL.search(title):
-        out.add("level:trial")
-    # The title's circuit, else the lede's (which may also name the one it disagrees with).
-    for text in (title, re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0]):
-        for m in _CIRCUIT.finditer(text):
-            word = m.group(1).lower()
-            out.add("circuit:" + _ORDINALS.get(word, word.rstrip("stndrh")))
-        if any(c.startswith("circuit:") for c in out):
-            break
-    return frozenset(out)
+def _first_is_name(title: str, words: list[str], body: str, title_case: bool) -> bool:
+    """Whether a title's first word, capitalised anyway, is a name: when the summary begins with
+    it too ("Microsoft said..."), or the title goes on with "to", "and" or a comma ("Meta to pay",
+    "Adobe, Figma abandon"), with its possessive ("Apple's"), or with another capitalised word in
+    a title written in sentence case ("Justice Department sues")."""
+    first = words[0]
+    if not first[:1].isupper() or first.isupper():
+        return False
+    if WORD.match(body) and WORD.match(body).group(0) == first:  # type: ignore[union-attr]
+        return True
+    if first.endswith(("'s", "’s")):
+        return True
+    rest = title[title.index(first) + len(first):].lstrip()
+    return (rest[:1] in (",", "&") or rest.split(" ", 1)[0] in ("to", "and")
+            or not title_case and len(words) > 1 and words[1][:1].isupper())
 
 
 def _courts_differ(a: Signature, b: Signature) -> bool:
@@ -477,14 +236,6 @@ def _courts_differ(a: Signature, b: Signature) -> bool:
     return (all(levels) and not levels[0] & levels[1]
             or all(circuits) and not circuits[0] & circuits[1])
 
-
-def _happened(title: str, body: str) -> frozenset[str]:
-    """What the title says happened or, when it does not say, the summary's first sentence."""
-    return _events(title) or _events(re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0])
-
-
-def _title_text(title: str) -> str:
-    return " ".join(_stem(w.lower()) for w in _WORD.findall(title) if _rarity(w.lower()) > 0)
 
 
 @lru_cache(maxsize=1)
@@ -527,7 +278,8 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     # same attorney general suing another company. Agreeing amounts say it is one fine or deal,
     # whoever each names ("Dutch watchdog" and "EU").
     same_kind = a.events & b.events if a.events else a.events
-    parallel = bool(same_kind) and not a.amounts & b.amounts and _names_differ(a, b)
+    same_amounts, other_amounts = _amounts(a, b)
+    parallel = bool(same_kind) and not same_amounts and _names_differ(a, b)
     if same_kind and a.names & b.names and not parallel:
         # The same people, and the same thing happened to them: one event, in other words.
         value += EVENT_AGREE
@@ -544,10 +296,9 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
         value *= KIND_CONFLICT
     if parallel:
         value *= NAME_CONFLICT
-    same_amounts = a.amounts & b.amounts
     if same_amounts:
-        value += 0.12 * min(2, len(same_amounts))
-    elif a.amounts and b.amounts:
+        value += 0.12 * min(2, same_amounts)
+    elif other_amounts:
         # Both give figures and none agree: a different deal, fine or result.
         value -= 0.1
     if a.figures & b.figures:
@@ -562,7 +313,7 @@ def _conflict(a: Signature, b: Signature) -> bool:
     happened, the amounts, the court, whom each names; no rare word in common."""
     if a.events and b.events and not a.events & b.events:
         return True
-    if a.amounts and b.amounts and not a.amounts & b.amounts:
+    if _amounts(a, b)[1]:
         return True
     if a.courts and b.courts and _courts_differ(a, b):
         return True
@@ -574,6 +325,20 @@ def _conflict(a: Signature, b: Signature) -> bool:
     theirs = [t for t in b.title.split() if b.terms.get(t, 0.0) >= ANCHOR]
     return not any(t == u or len(t) >= PREFIX and t[:PREFIX] == u[:PREFIX]
                    for t in a.title.split() if a.terms.get(t, 0.0) >= ANCHOR for u in theirs)
+
+
+def _amounts(a: Signature, b: Signature) -> tuple[int, bool]:
+    """How many of a's amounts b gives exactly, and whether the two contradict: both give
+    amounts and none agree, even roughly ("$1.4bn" and "$1.375bn"; "$1.3bn" and "€1.2bn" are one
+    fine, roughly; see headlines.amounts_agree)."""
+    if not a.amounts or not b.amounts:
+        return 0, False
+    same, rough = 0, False
+    for x in a.amounts:
+        agree = max(amounts_agree(x, y) for y in b.amounts)
+        same += agree == 2
+        rough = rough or agree > 0
+    return same, not rough
 
 
 def _near_terms(a: Signature, b: Signature) -> float:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from curator import meaning, stories
+from curator import headlines, meaning, stories
 from curator.stories import signature
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
@@ -140,7 +140,7 @@ def test_a_ruling_and_its_appeal_or_another_circuit_stay_apart() -> None:
     ("Judge blocks Texas age verification law", {"rule"}),
 ])
 def test_more_ways_to_say_what_happened(title: str, events: set[str]) -> None:
-    assert stories._events(title) == events
+    assert headlines.event_kinds(title) == events
 
 
 def test_sentencepiece_cuts_the_pieces_the_encoder_was_built_with() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from curator import stories, wordtable
+from curator import headlines, wordtable
 
 wordfreq = pytest.importorskip("wordfreq")
 FLOOR = wordtable.FLOOR
@@ -51,7 +51,7 @@ def test_the_judgement_reads_no_frequency_below_the_floor(monkeypatch: pytest.Mo
     """Words rarer than the floor weigh the same in the judgement, so the table may stop there:
     every word's rarity is the one wordfreq's own frequencies give."""
     words = _words()[::7]
-    rarity = stories._rarity.__wrapped__  # type: ignore[attr-defined]
+    rarity = headlines.rarity.__wrapped__  # type: ignore[attr-defined]
     fast = [rarity(w) for w in words]
     monkeypatch.setattr(wordtable, "zipf", lambda w: wordfreq.zipf_frequency(w, "en"))
     assert [rarity(w) for w in words] == fast

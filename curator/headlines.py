@@ -1,0 +1,386 @@
+"""What a headline says, word by word: the lexicon and the parsing the story judgement reads.
+
+Pure: no I/O but the word table (curator/wordtable.py) and the stemmer, loaded on first use.
+curator/stories.py turns these into an article's signature and judges pairs of signatures; this
+module only reads text: each word's stem and how rare it is, the names a title writes (runs of
+capitals, and the initials of multi-word names: "Federal Trade Commission" is "FTC"), the amounts
+and figures (three significant figures, so "$69bn" and "$69 billion" are one), what the title
+says happened (sued, ruled, convicted: the kind of event), and which court acted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+#: A name's words this rare or rarer tell it apart (in "Signature Bank", "Bank" names the kind).
+NAME_WEIGHT = 1.0
+WORD = re.compile(r"[^\W\d_](?:[\w'’.-]*\w)?", re.UNICODE)
+# An amount: optional currency, a number with separators, optional scale or percent.
+_AMOUNT = re.compile(
+    r"(?P<cur>US\$|[$€£¥]|\b(?:USD|EUR|GBP)\b)?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?:\s?(?P<scale>trillion|billion|million|thousand|tn|bn|mn|[bmk])\b|(?P<pct>\s?%|\s?per\s?cent\b))?",
+    re.IGNORECASE)
+_CURRENCIES = {"us$": "$", "usd": "$", "eur": "€", "gbp": "£"}
+# A number's currency by the word after it ("1.8 billion euros").
+_CURRENCY_AFTER = re.compile(r"\s*(dollars|euros|pounds|yen)\b", re.IGNORECASE)
+_CURRENCY_WORDS = {"dollars": "$", "euros": "€", "pounds": "£", "yen": "¥"}
+_SCALES = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9, "million": 1e6,
+           "mn": 1e6, "m": 1e6, "thousand": 1e3, "k": 1e3}
+TOKEN = re.compile(r"[^\W\d_](?:[\w'’.-]*\w)?|[^\w\s]|\d+", re.UNICODE)
+_CONNECTORS = {"and", "of", "for", "the", "&"}
+# Titles made only of these words (and numbers, dates, punctuation) are a format, not a story.
+_GENERIC = {
+    "live", "updates", "update", "latest", "news", "morning", "evening", "afternoon", "night",
+    "briefing", "briefings", "brief", "podcast", "episode", "ep", "newsletter", "daily", "weekly",
+    "digest", "roundup", "round", "up", "open", "thread", "today", "todays", "this", "week",
+    "weeks", "weekend", "the", "a", "in", "of", "and", "our", "your", "what", "you", "need",
+    "to", "know", "headlines", "top", "stories", "story", "edition", "bulletin", "show", "part",
+    "chapter", "links", "link", "reading", "read", "watch", "listen", "blog", "video", "photos",
+    "pictures", "day", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+    "sunday", "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "am", "pm", "as", "it", "happened", "follow",
+    "everything", "all", "quiz", "crossword", "puzzle", "sudoku", "wordle", "letters",
+    "comment", "comments", "opinion", "editorial", "recap", "highlights", "minute", "by",
+}
+# Words that every news story uses: they say nothing about which story it is.
+_NEWSY = {
+    "say", "says", "said", "saying", "new", "news", "report", "reports", "reported", "year",
+    "years", "week", "month", "months", "day", "days", "today", "company", "companies", "firm",
+    "group", "chief", "executive", "ceo", "boss", "official", "officials", "people", "first",
+    "after", "over", "amid", "could", "would", "will", "also", "more", "than", "its", "us",
+    "uk", "world", "global", "time", "since", "last", "latest", "announce", "announces",
+    "announced", "make", "makes", "made", "move", "plan", "plans", "set", "sets", "get", "gets",
+    "take", "takes", "back", "one", "two", "three", "four", "five", "six", "million", "billion",
+    "trillion", "per", "cent", "percent", "according", "including", "told", "tell", "tells",
+}
+
+
+# What happened, by the title's verbs: a lawsuit, the ruling on it, the appeal, the settlement, the
+# verdict, the sentence are each their own story about the same people. Word forms, not stems
+# ("rules" as in "tech rules" is no ruling; see event_kinds).
+_EVENT_WORDS = {
+    "sue": "sue sues sued suing lawsuit lawsuits countersues accuse accuses accused",
+    "rule": "ruled ruling rulings upholds upheld uphold overturns overturned overturn dismisses "
+            "dismissed dismissal voids voided invalidates",
+    "appeal": "appeal appeals appealed appealing",
+    "settle": "settle settles settled settlement settlements",
+    "verdict": "convicts convicted conviction verdict verdicts acquitted acquits acquittal",
+    "plea": "plead pleads pleaded pleading admits admitted",
+    "sentence": "sentenced sentencing prison jailed jail jails",
+    "probe": "probe probes investigation investigations investigate investigates investigating "
+             "inquiry raid raided raids",
+    "fine": "fine fines fined penalty penalties penalise penalises penalised penalize penalizes "
+            "penalized",
+    "arrest": "arrest arrests arrested detained detains detain custody",
+    "charge": "charged indicted indicts indictment",
+    "trial": "trial trials hearing hearings hears arguments testifies testify testified testimony grilled",
+    "enact": "passes passed clears cleared approve approves approved approval vote votes voted adopts "
+             "adopted greenlights greenlit okays",
+    "advance": "advances advanced",
+    "in-force": "force effect",
+    "depart": "fired ousted ouster oust ousts resigns resigned resignation quits quit sacks "
+              "sacked retires retire retiring retirement departs departure exits",
+    "hire": "hires hired appoints appointed reinstated reinstates rehired rehires return returns",
+    "sign": "signs signed",
+    "layoff": "layoffs layoff",
+    "abandon": "abandon abandons abandoned abandoning scrap scraps scrapped scrapping",
+}
+_EVENTS = {w: frozenset(c for c, ws in _EVENT_WORDS.items() if w in ws.split())
+           for ws in _EVENT_WORDS.values() for w in ws.split()}
+# Cutting what: jobs (a layoff), not prices or rates.
+_CUTS = {"cut", "cuts", "cutting", "slash", "slashes", "slashing", "axe", "axes", "axing", "shed",
+         "sheds", "shedding", "eliminate", "eliminates", "eliminating"}
+_STAFF = {"jobs", "job", "staff", "workers", "employees", "roles", "positions", "workforce"}
+_CUT_NOUNS = {"cuts", "losses", "cull"}
+# Two words that say what happened where neither alone does.
+_PHRASES = {("becomes", "law"): "sign", ("become", "law"): "sign", ("became", "law"): "sign",
+            ("royal", "assent"): "sign", ("into", "law"): "sign",
+            ("green", "light"): "enact", ("green", "lights"): "enact",
+            ("call", "off"): "abandon", ("calls", "off"): "abandon", ("called", "off"): "abandon",
+            ("walk", "away"): "abandon", ("walks", "away"): "abandon",
+            ("steps", "down"): "depart", ("step", "down"): "depart", ("stepping", "down"): "depart",
+            ("pushes", "out"): "depart", ("pushed", "out"): "depart", ("forced", "out"): "depart"}
+# A deal that "sinks" or is "killed" is abandoned; a ship or a bill is not a deal.
+_DEAL_ENDS = {"sinks", "sank", "sunk", "kills", "killed", "ends", "ended", "drops", "dropped",
+              "terminates", "terminated"}
+# These read as a ruling only from a court.
+_COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": "rule",
+                 "blocks": "rule", "backs": "rule", "sides": "rule", "strikes": "rule",
+                 "loses": "rule", "wins": "rule"}
+_COURTS = {"court", "courts", "judge", "judges", "justices", "circuit", "tribunal", "jury"}
+# A deal closing is another story than its announcement or a regulator blocking it.
+_COMPLETES = {"completes", "completed", "closes", "closed", "finalises", "finalised", "finalizes",
+              "finalized"}
+_DEALS = {"deal", "deals", "takeover", "takeovers", "acquisition", "acquisitions", "merger",
+          "mergers", "buyout", "purchase"}
+# Which court: a ruling and the appeal of it are two stories, and so are two circuits' rulings.
+_SUPREME = re.compile(r"\bsupreme court|\bjustices\b|\btop court\b|\bscotus\b", re.IGNORECASE)
+_APPELLATE = re.compile(r"\bappeals? (?:court|panel)|\bcourt of appeals?\b|\bappellate\b|"
+                        r"\bcircuit\b", re.IGNORECASE)
+_TRIAL = re.compile(r"\b(?:judge|district court|trial court)\b", re.IGNORECASE)
+_CIRCUIT = re.compile(
+    r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|federal|"
+    r"d\.?c\.?|1st|2nd|3rd|[4-9]th|1[01]th)\s+circuit\b", re.IGNORECASE)
+_ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6",
+             "seventh": "7", "eighth": "8", "ninth": "9", "tenth": "10", "eleventh": "11",
+             "federal": "fed", "dc": "dc", "d.c.": "dc", "d.c": "dc", "dc.": "dc"}
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> object:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def stem_word(word: str) -> str:
+    return str(_stemmer().stemWord(word))  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=200_000)
+def rarity(word: str) -> float:
+    """How much sharing this word says: rare words much, common ones nothing (0 to 3.5).
+    wordtable.zipf is exact above its floor, 2.8, below which every word weighs 3.5 alike."""
+    from . import wordtable
+    if word in _NEWSY or len(word) < 2:
+        return 0.0
+    zipf = wordtable.zipf(word)
+    return max(0.0, min(3.5, 6.3 - zipf))
+
+
+@lru_cache(maxsize=200_000)
+def word_pieces(word: str) -> tuple[tuple[str, float], ...]:
+    """A lower-cased word's stems and rarities: possessive dropped, hyphenated parts apart."""
+    word = word.replace("’", "'").strip("'.-")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if "." in word and len(word) <= 8:
+        word = word.replace(".", "")  # "A.I." is "AI", "C.E.O.s" are "CEOs"
+    out = []
+    for piece in word.split("-") if "-" in word else (word,):
+        weight = rarity(piece)
+        if weight > 0:
+            out.append((stem_word(piece), weight))
+    return tuple(out)
+
+
+def amount_keys(text: str) -> tuple[set[str], set[str]]:
+    amounts: set[str] = set()
+    figures: set[str] = set()
+    for m in _AMOUNT.finditer(text):
+        raw = m.group("num").replace(",", "")
+        try:
+            value = float(raw)
+        except ValueError:
+            continue
+        scale = (m.group("scale") or "").lower()
+        # "5m" after a number is a scale, but "5 m" in a sentence may be a word: only glued ones.
+        if scale in ("b", "m", "k") and m.group(0).rstrip()[-2:-1] == " ":
+            scale = ""
+        if m.group("pct"):
+            amounts.add(f"{figure_key(value)}%")
+        elif m.group("cur") or scale:
+            # Its currency too: "$1.3bn" and "€1.2bn" may be one fine, but only roughly.
+            cur = (m.group("cur") or "").lower()
+            if not cur and (after := _CURRENCY_AFTER.match(text, m.end())):
+                cur = _CURRENCY_WORDS[after.group(1).lower()]
+            amounts.add(_CURRENCIES.get(cur, cur) + figure_key(value * _SCALES.get(scale, 1.0)))
+        elif value >= 100 and not (1900 <= value <= 2100 and "." not in raw):
+            figures.add(figure_key(value))
+    return amounts, figures
+
+
+def amounts_agree(a: str, b: str) -> int:
+    """Whether two amounts from `amount_keys` are one: 2 the same ("$25M" and "25 million"),
+    1 roughly (one rounded from the other, "$1.4bn" and "$1.375bn"; or in two currencies within
+    a third of each other, "$1.3bn" and "€1.2bn"), 0 not."""
+    if a.endswith("%") or b.endswith("%"):
+        return 2 if a == b else 0
+    cur_a, cur_b = a[:1] if a[:1] in SYMBOLS else "", b[:1] if b[:1] in SYMBOLS else ""
+    x, y = float(a[len(cur_a):]), float(b[len(cur_b):])
+    if cur_a and cur_b and cur_a != cur_b:
+        return 1 if max(x, y) <= 1.35 * min(x, y) else 0
+    if x == y:
+        return 2
+    digits = min(_digits(a[len(cur_a):]), _digits(b[len(cur_b):]))
+    return 1 if figure_key(x, digits) == figure_key(y, digits) else 0
+
+
+SYMBOLS = "$€£¥"
+
+
+def _digits(key: str) -> int:
+    """How many significant figures a key from figure_key gives ("1.4e+09": 2)."""
+    mantissa = key.split("e")[0].replace(".", "").lstrip("0")
+    return max(1, len(mantissa.rstrip("0")) if "e" in key or "." in key else len(mantissa))
+
+
+def figure_key(value: float, significant: int = 3) -> str:
+    """Three significant figures: "$69bn" and "$69 billion" and "69,000,000,000" are one key."""
+    if value == 0:
+        return "0"
+    digits = significant - int(math.floor(math.log10(abs(value)))) - 1
+    return f"{round(value, digits):g}"
+
+
+# Bodies written in several ways, each read as one name: the Justice Department is the DOJ, the
+# Supreme Court SCOTUS, Brussels (for its rules and fines) and the European Commission the EU.
+_ALIASES = (
+    (re.compile(r"\b(?:justice department|department of justice|doj)\b", re.IGNORECASE), "doj"),
+    (re.compile(r"\b(?:supreme court|scotus)\b", re.IGNORECASE), "scotus"),
+    (re.compile(r"\b(?:brussels|european commission|eu commission|european union|eu)\b",
+                re.IGNORECASE), "eu"),
+)
+#: How much an alias weighs as a shared term: a named body, telling but common in the news.
+ALIAS_WEIGHT = 2.0
+
+
+def aliases(text: str) -> list[str]:
+    """The bodies the text names by any of their names (see _ALIASES), each once."""
+    return [name for pattern, name in _ALIASES if pattern.search(text)]
+
+
+def initials(text: str) -> list[str]:
+    """"Federal Trade Commission" also reads as "ftc", so the name matches its acronym."""
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        while run and run[-1].lower() in _CONNECTORS:
+            run.pop()
+        while run and run[0].lower() in _CONNECTORS:
+            run.pop(0)
+        caps = [w for w in run if w.lower() not in _CONNECTORS]
+        if 3 <= len(caps) <= 6:
+            out.append("".join(w[0] for w in caps).lower())
+        run.clear()
+
+    for word in re.findall(r"[\w'’&-]+|[^\w\s]", text):
+        if word[:1].isupper() and word[:1].isalpha() and not word.isupper():
+            run.append(word.split("'")[0].split("’")[0])
+        elif run and word.lower() in _CONNECTORS:
+            run.append(word)
+        elif run:
+            flush()
+    flush()
+    return out
+
+
+def name_runs(title: str, names: set[str], lower: set[str],
+               title_case: bool) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """The names in a title: each its telling stems and the kind it ends with, if it says one.
+
+    "Signature Bank" is (("signatur",), "bank"); "Snap" is (("snap",), ""). In a Title Case
+    title a capital says nothing: there a word is a name if the summary writes it as one.
+    """
+    runs: list[tuple[tuple[str, ...], str]] = []
+    run: list[tuple[str, float]] = []
+    spelled = False  # whether the run has a word that is not an acronym
+    for n, raw in enumerate(TOKEN.findall(title) + [","]):
+        pieces = word_pieces(raw.lower()) if raw[:1].isalpha() else ()
+        # A capitalised word after a name goes on with it ("Signature Bank"), though the
+        # summary writes "bank" in lower case too.
+        name = bool(pieces) and (raw.isupper() and len(raw) > 1 or raw[:1].isupper() and (
+            run and not title_case or all(
+                stem not in lower and (stem in names or weight >= 3.0 or not title_case and n > 0)
+                for stem, weight in pieces)))
+        if name:
+            run.extend(pieces)
+            spelled = spelled or not raw.isupper()
+        elif run:
+            # "Signature Bank", "Fifth Circuit": a common last word names the kind, the rest which.
+            head = run.pop()[0] if len(run) > 1 and run[-1][1] < 2.0 else ""
+            telling = tuple(stem for stem, weight in run if weight >= NAME_WEIGHT)
+            # An acronym alone ("DOJ", "FTC") may stand for a name the other spells out.
+            if telling and spelled:
+                runs.append((telling, head))
+            run = []
+            spelled = False
+    return tuple(runs)
+
+
+def event_kinds(title: str) -> frozenset[str]:
+    """The kinds of event the title reports: "sue", "rule", "settle", "sentence"..."""
+    words = [w.lower().replace("’", "'").removesuffix("'s") for w in WORD.findall(title)]
+    court = any(w in _COURTS for w in words)
+    deal = any(w in _DEALS for w in words)
+    out: set[str] = set()
+    for n, word in enumerate(words):
+        after = words[n + 1] if n + 1 < len(words) else ""
+        if word == "appeals" and after in ("court", "courts", "judges", "panel"):
+            continue  # the court's name, not an appeal
+        if word == "hearing" and after in ("aid", "aids", "loss") or word == "passes" and (
+                after == "away"):
+            continue
+        if word in ("force", "effect") and (n == 0 or words[n - 1] not in ("into", "take",
+                                                                             "takes", "in")):
+            continue
+        before = words[n - 1] if n else ""
+        if before in ("without", "not", "no", "never") or after in ("no", "not"):
+            continue  # "admitted no wrongdoing", "without admitting": it did not happen
+        if word in ("return", "returns") and after != "as":
+            continue  # "returns as CEO" is a hiring; "returns to the App Store" is not
+        if word in ("lays", "laid", "laying", "lay") and after == "off" or word in _CUTS and any(
+                w in _STAFF for w in words[n + 1:n + 4]) or word == "job" and after in _CUT_NOUNS:
+            out.add("layoff")  # "lays off", "to cut 10,000 jobs", "job cuts"
+        if word == "guilty":
+            # "pleads guilty" is a plea; "found guilty", "guilty on all counts" a verdict.
+            out.add("plea" if before in _EVENT_WORDS["plea"].split() else "verdict")
+        if phrase := _PHRASES.get((word, after)):
+            out.add(phrase)
+        if word in _DEAL_ENDS and deal:
+            out.add("abandon")  # "scrutiny sinks Adobe's acquisition"
+        out.update(_EVENTS.get(word, ()))
+        if word in _COMPLETES and deal or word == "control" and before in ("takes", "took",
+                                                                             "taking"):
+            out.add("complete")  # a deal closing (not a shop), a buyer taking control
+        if word in ("blocks", "blocked") and not court:
+            out.add("block")  # a regulator's (a court's is a ruling, below)
+        if court and word in _COURT_EVENTS:
+            # A jury's finding is a verdict; a judge's, a ruling.
+            out.add("verdict" if "jury" in words else _COURT_EVENTS[word])
+    return frozenset(out)
+
+
+def is_generic(title: str) -> bool:
+    """True for a title that names a format ("Live updates", "Podcast: episode 212"), not a story."""
+    words = [w.lower().replace("'", "").replace("’", "") for w in WORD.findall(title)]
+    return all(w in _GENERIC for w in words)
+
+
+def courts_named(title: str, body: str) -> frozenset[str]:
+    """Which court the title says acted, and which numbered circuit the title (else the lede's
+    first sentence) names.
+
+    "Judge rules Apple must..." is ("level:trial"); "Appeals court denies Apple's bid..." is
+    ("level:appeal"); "Fifth Circuit says..." is ("level:appeal", "circuit:5").
+    """
+    out: set[str] = set()
+    if _SUPREME.search(title):
+        out.add("level:supreme")
+    if _APPELLATE.search(title):
+        out.add("level:appeal")
+    if not out and _TRIAL.search(title):
+        out.add("level:trial")
+    # The title's circuit, else the lede's (which may also name the one it disagrees with).
+    for text in (title, re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0]):
+        for m in _CIRCUIT.finditer(text):
+            word = m.group(1).lower()
+            out.add("circuit:" + _ORDINALS.get(word, word.rstrip("stndrh")))
+        if any(c.startswith("circuit:") for c in out):
+            break
+    return frozenset(out)
+
+
+def happened(title: str, body: str) -> frozenset[str]:
+    """What the title says happened or, when it does not say, the summary's first sentence."""
+    return event_kinds(title) or event_kinds(re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0])
+
+
+def title_text(title: str) -> str:
+    return " ".join(stem_word(w.lower()) for w in WORD.findall(title) if rarity(w.lower()) > 0)
+

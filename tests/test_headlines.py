@@ -1,0 +1,125 @@
+"""What a headline says (curator.headlines), and how the judgement uses it: one event told in
+other words (another verb for the same kind of event, a currency, a body's other name, a company
+that is the title's first word) and the traps it must still keep apart."""
+
+from __future__ import annotations
+
+import pytest
+
+from curator import headlines, stories
+from curator.stories import signature
+
+
+@pytest.mark.parametrize(("title", "events"), [
+    ("Microsoft to cut 10,000 jobs as tech layoffs deepen", {"layoff"}),
+    ("Microsoft laying off 10,000 employees, Satya Nadella says", {"layoff"}),
+    ("Intel to slash 15% of its workforce", {"layoff"}),
+    ("Airline announces job cuts", {"layoff"}),
+    ("Shops cut prices for the sales", set()),
+    ("Sam Bankman-Fried convicted of fraud in the collapse of FTX", {"verdict"}),
+    ("SBF Guilty on All Counts", {"verdict"}),
+    ("FTX founder found guilty of stealing billions", {"verdict"}),
+    ("Former FTX executive pleads guilty to fraud", {"plea"}),
+    ("KOSA clears the Senate", {"enact"}),
+    ("Spot Bitcoin ETFs Get Green Light After Decade of Rejections", {"enact"}),
+    ("UK's online safety bill finally becomes law", {"sign"}),
+    ("UK's Online Safety Act gets royal assent", {"sign"}),
+    ("Governor signs age-verification bill into law", {"sign"}),
+    ("Adobe, Figma abandon $20 billion deal on regulatory hurdles", {"abandon"}),
+    ("Adobe and Figma call off their $20 billion acquisition", {"abandon"}),
+    ("Regulatory scrutiny sinks Adobe's acquisition of design startup", {"abandon"}),
+    ("Storm sinks cargo ship off Cornwall", set()),
+    ("Intel CEO Pat Gelsinger retires as the chipmaker struggles", {"depart"}),
+    ("Intel pushes out Gelsinger after board loses confidence", {"depart"}),
+    ("Disney chief Bob Iger steps down", {"depart"}),
+])
+def test_one_kind_of_event_in_other_words(title: str, events: set[str]) -> None:
+    assert headlines.event_kinds(title) == events
+
+
+def test_amounts_keep_their_currency() -> None:
+    amounts, _ = headlines.amount_keys(
+        "Meta fined €1.2bn, or $1.3 billion; Apple pays 1.8 billion euros and USD 5m; up 10%")
+    assert amounts == {"€1.2e+09", "$1.3e+09", "€1.8e+09", "$5e+06", "10%"}
+
+
+@pytest.mark.parametrize(("a", "b", "agree"), [
+    ("$2.5e+07", "2.5e+07", 2),        # "$25M" and "25 million": the same
+    ("$1.4e+09", "$1.38e+09", 1),      # "$1.4bn" is "$1.375bn" rounded
+    ("€1.8e+09", "€1.84e+09", 1),
+    ("$1.3e+09", "€1.2e+09", 1),       # one fine in two currencies
+    ("€1.2e+09", "€3.9e+08", 0),       # two fines
+    ("$3.68e+08", "€5.3e+08", 0),      # too far apart for one amount in two currencies
+    ("$1e+10", "$1.5e+10", 0),
+    ("10%", "10%", 2),
+    ("10%", "$1e+07", 0),
+])
+def test_amounts_agree_exactly_roughly_or_not(a: str, b: str, agree: int) -> None:
+    assert headlines.amounts_agree(a, b) == agree
+    assert headlines.amounts_agree(b, a) == agree
+
+
+def test_one_fine_in_two_currencies_is_no_contradiction() -> None:
+    dollars = signature("Meta hit with record $1.3 billion EU privacy fine over data transfers", "")
+    euros = signature("Facebook owner fined €1.2bn for mishandling user information", "")
+    other = signature("Meta fined €390M by Irish regulator over forced consent to ads", "")
+    assert stories._amounts(dollars, euros) == (0, False)
+    assert stories._amounts(euros, other) == (0, True)
+    # The index keys stay the value alone, as before the currency was kept.
+    assert "#1.3e+09" in dollars.keys and "#1.2e+09" in euros.keys
+
+
+def test_rounded_amounts_no_longer_contradict() -> None:
+    a = signature("Apple fined €1.8bn by EU over music streaming", "")
+    b = signature("Apple hit with €1.84 billion fine in Spotify antitrust case", "")
+    assert stories._amounts(a, b) == (0, False)
+    assert not stories._conflict(a, b)
+
+
+@pytest.mark.parametrize(("title", "summary", "name"), [
+    ("Microsoft to cut 10,000 jobs", "", "microsoft"),
+    ("Meta to pay Texas $1.4 billion to settle facial recognition lawsuit", "", "meta"),
+    ("Adobe, Figma abandon $20 billion deal", "", "adob"),
+    ("Apple's App Store rules face EU probe", "", "appl"),
+    ("Justice Department sues Apple, alleging it monopolized the smartphone market", "", "justic"),
+    ("Intel is laying off more than 15,000 people",
+     "Intel said on Thursday it would cut its workforce.", "intel"),
+])
+def test_a_company_that_begins_the_title_is_a_name(title: str, summary: str, name: str) -> None:
+    sig = signature(title, summary)
+    assert name in sig.names
+    assert any(name in run for run, _ in sig.runs)
+
+
+@pytest.mark.parametrize("title", ["Regulatory scrutiny sinks Adobe's acquisition",
+                                   "Hundreds arrested in global crime sting",
+                                   "States take Meta to court over design features"])
+def test_a_common_first_word_is_not_a_name(title: str) -> None:
+    first = headlines.stem_word(title.split()[0].lower())
+    assert first not in signature(title, "").names
+
+
+def test_two_companies_that_begin_their_titles_are_two_parties() -> None:
+    # Each a company's own settlement with the same state, a day apart, of nearly one amount.
+    meta = signature("Meta to pay Texas $1.4 billion to settle facial recognition lawsuit", "")
+    google = signature("Google to pay Texas $1.375 billion to settle privacy lawsuits", "")
+    assert stories._names_differ(meta, google)
+    assert not stories.same_story(meta, google, hours_apart=19)
+
+
+@pytest.mark.parametrize(("a", "b", "alias"), [
+    ("Justice Department sues Apple, alleging it illegally monopolized the smartphone market",
+     "Apple says it will 'vigorously defend' itself against DOJ antitrust lawsuit", "doj"),
+    ("SCOTUS says states can make adults show ID to watch porn online",
+     "Supreme Court rules Texas can require porn sites to check users' ages", "scotus"),
+    ("Brussels hits Apple and Meta with first Digital Markets Act fines",
+     "EU slaps €500M fine on Apple over App Store anti-steering", "eu"),
+])
+def test_a_body_by_any_of_its_names(a: str, b: str, alias: str) -> None:
+    first, second = signature(a, ""), signature(b, "")
+    assert alias in first.terms and alias in second.terms
+    assert alias in first.names and alias in second.names
+
+
+def test_scotus_is_the_supreme_court() -> None:
+    assert "level:supreme" in headlines.courts_named("SCOTUS upholds Texas age-check law", "")
