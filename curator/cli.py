@@ -11,16 +11,24 @@ import click
 from . import __version__
 from .cli_common import (
     Ctx,
-    _count,
     _date,
     _progress,
     _short,
-    editor_name,
     emit_json,
     pass_ctx,
-    setup_logging,
 )
 from .clock import read_iso
+from .console import (
+    DEFAULT_LIMIT,
+    LOG_FORMATS,
+    SORTS,
+    STATUSES,
+    editor_name,
+    log_level,
+    publish_line,
+    setup_logging,
+)
+from .console import count as _count
 from .documents import (
     PollSummary,
     article_entry_json,
@@ -52,7 +60,7 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="PATH",
               help="feeds.yaml to use (default: $CURATOR_CONFIG, else ./feeds.yaml).")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text",
               show_default=True, help="Log lines on stderr as text or JSON.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Log only warnings and errors; poll and publish print no summary (for cron).")
@@ -70,8 +78,7 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str, quiet: boo
       curator feature 12 --note "Why it matters…"
       curator publish              write the RSS and Atom files
     """
-    setup_logging(log_format, logging.DEBUG if verbose else
-                  logging.WARNING if quiet else logging.INFO)
+    setup_logging(log_format, log_level(quiet, verbose))
     ctx.obj = Ctx(config_path, quiet)
     ctx.call_on_close(ctx.obj.close)
 
@@ -123,12 +130,10 @@ def poll(c: Ctx, force: bool, only: tuple[str, ...], as_json: bool) -> None:
              "  curator candidates --status featured --json\n"
              "  curator candidates --sort score      # the likeliest to be featured first")
 @click.option("--topic", metavar="NAME", help="Only candidates matching this topic.")
-@click.option("--status", type=click.Choice(["new", "featured", "rejected", "all"]),
-              default="new", show_default=True)
-@click.option("--sort", type=click.Choice(["newest", "score"]), default="newest",
-              show_default=True,
+@click.option("--status", type=click.Choice(STATUSES), default=STATUSES[0], show_default=True)
+@click.option("--sort", type=click.Choice(SORTS), default=SORTS[0], show_default=True,
               help="Newest first, or by score: what the editors are likeliest to feature first.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of candidate objects.")
 @pass_ctx
 def candidates(c: Ctx, topic: str | None, status: str, sort: str, limit: int,
@@ -267,8 +272,7 @@ def publish(c: Ctx, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     elif not c.quiet:
-        state = "written" if result["changed"] else "unchanged"
-        click.echo(f"{_count(result['items'], 'item')}, {state}: {result['rss']} {result['atom']}")
+        click.echo(publish_line(result))
 
 
 @cli.command(epilog="\b\nExample:\n  curator run            # under systemd, or in a terminal;"
