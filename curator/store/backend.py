@@ -6,8 +6,9 @@ NOTHING`, `RETURNING id`, no rowid). What cannot be portable is here:
 - `is_postgres(target)`: a `postgresql://` or `postgres://` URL, else a SQLite path;
   `redact(url)` names the server without the password, for every message.
 - `PgConnection`: a psycopg 3 connection shaped like sqlite3's, in autocommit with explicit
-  BEGIN/COMMIT as the SQLite side does; `?` becomes `%s` (cached per statement), and numeric
-  results load as int or float, never Decimal.
+  BEGIN/COMMIT as the SQLite side does; `?` becomes `$1`, `$2`, … (cached per statement,
+  sent as it is by psycopg's raw cursor), and numeric results load as int or float, never
+  Decimal.
 - `Dialect`: how a write transaction begins, case-insensitive LIKE.
 - `db_errors()`: the exception classes the store turns into StoreError. psycopg is imported only
   when a PostgreSQL database is opened: SQLite users never load it.
@@ -150,6 +151,24 @@ def translate(sql: str) -> str:
         if token == "?":
             return "%s"
         return token.replace("%", "%%")  # psycopg reads % everywhere, quoted or not
+
+    return _TOKENS.sub(sub, sql)
+
+
+@functools.lru_cache(maxsize=2048)
+def number(sql: str) -> str:
+    """A statement written for sqlite3 (`?` placeholders) with PostgreSQL's own (`$1`, `$2`,
+    …), which psycopg's raw cursor sends as they are. Its usual `%s` are converted by reading
+    the statement with a regular expression at each execution once it has more than 50 (only
+    smaller ones are cached): three quarters of curator's CPU for a poll's multi-row INSERTs."""
+    n = 0
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal n
+        if m.group(0) != "?":
+            return m.group(0)
+        n += 1
+        return f"${n}"
 
     return _TOKENS.sub(sub, sql)
 
@@ -313,6 +332,10 @@ class PgConnection:
         #: psycopg's Pipeline while statements are pipelined (see `pipeline`).
         self._pipe: Any = None
         self.raw = _take(url) or self._connect()
+        import psycopg
+
+        #: psycopg's cursor that sends `$1` placeholders as they are (see `number`).
+        self._cursor = psycopg.RawCursor
 
     def _connect(self) -> Any:
         import psycopg
@@ -344,10 +367,10 @@ class PgConnection:
                 self._tx = self._tx and head.startswith("ROLLBACK TO")
                 return PgCursor(None)  # the server ended that transaction with the connection
             self._mend()
-        cur = self.raw.cursor()
+        cur = self._cursor(self.raw)
         if self._pipe is None:
             _waits[0] += 1
-        cur.execute(translate(sql), _no_nul(params),
+        cur.execute(number(sql), _no_nul(params),
                     prepare=False if sql.endswith(REPLAN) else None)
         if head.startswith("BEGIN"):
             self._tx = True
@@ -366,20 +389,6 @@ class PgConnection:
             raise StoreError(f"database {self.where}: the connection to the server was lost "
                              "in the middle of a write; none of it was saved")
         self.raw = self._connect()
-
-    def execute_raw(self, sql: str, params: Sequence[Any], /) -> PgCursor:
-        """A statement written with PostgreSQL's own placeholders (`$1`, `$2`, …), sent as
-        it is: psycopg's conversion of `%s` reads the whole statement with a regular
-        expression at each execution once it has over 50 of them (it caches only smaller
-        ones), about three quarters of curator's work for a poll's multi-row INSERTs."""
-        import psycopg
-
-        self._mend()
-        cur = psycopg.RawCursor(self.raw)
-        if self._pipe is None:
-            _waits[0] += 1
-        cur.execute(sql, _no_nul(params))
-        return PgCursor(cur)
 
     def executemany(self, sql: str, seq: Any, /) -> PgCursor:
         cur = self.raw.cursor()
@@ -516,16 +525,8 @@ def insert_rows(conn: Connection, head: str, rows: Sequence[Sequence[Any]], tail
         return
     for at in range(0, len(rows), INSERT_ROWS):
         part = rows[at:at + INSERT_ROWS]
-        conn.execute_raw(f"{head} VALUES {_numbered(width, len(part))}{tail}",
-                         [value for row in part for value in row])
-
-
-@functools.lru_cache(maxsize=512)
-def _numbered(width: int, rows: int) -> str:
-    """`($1, $2), ($3, $4)` for 2 rows of 2: the VALUES of a multi-row INSERT as PostgreSQL
-    numbers its parameters."""
-    return ", ".join("(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")"
-                     for r in range(rows))
+        conn.execute(f"{head} VALUES {', '.join([mark] * len(part))}{tail}",
+                     [value for row in part for value in row])
 
 
 def _reason(e: BaseException, url: str) -> str:
