@@ -36,7 +36,7 @@ from ..exceptions import DatabaseUnavailable, StoreError
 
 __all__ = ["POSTGRES", "REPLAN", "SQLITE", "Connection", "Dialect", "PgConnection", "connect_pg", "db_errors",
            "describe", "drain", "Growth", "insert_rows", "integrity_errors", "is_postgres",
-           "pipelined", "redact", "retryable", "round_trips", "settle"]
+           "pipelined", "pipelining", "redact", "retryable", "round_trips", "settle"]
 
 log = logging.getLogger("curator")
 
@@ -448,6 +448,12 @@ def pipelined(conn: Connection) -> Iterator[None]:
             yield
     else:
         yield
+
+
+def pipelining(conn: Connection) -> bool:
+    """Whether statements on `conn` are pipelined now: sending a read ahead of needing its
+    answer then saves a round trip (on SQLite it would only run it early)."""
+    return isinstance(conn, PgConnection) and conn._pipe is not None
 
 
 def settle(conn: Connection) -> None:
