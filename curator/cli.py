@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, console
 from .cli_common import (
     Ctx,
     _date,
@@ -30,7 +30,6 @@ from .console import (
 )
 from .console import count as _count
 from .documents import (
-    PollSummary,
     article_entry_json,
     candidate_json,
     candidate_score,
@@ -40,7 +39,7 @@ from .documents import (
     source_json,
     suggestion_reason,
 )
-from .exceptions import CuratorError, LockedError, UsageError
+from .exceptions import CuratorError, UsageError
 
 log = logging.getLogger("curator")
 
@@ -96,30 +95,9 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str, quiet: boo
 @pass_ctx
 def poll(c: Ctx, force: bool, only: tuple[str, ...], as_json: bool) -> None:
     """Fetch the sources that are due, store their entries and match topics."""
-    cur = c.curator()
-    try:
-        with cur.poll_lock():
-            interactive = not as_json and sys.stderr.isatty()
-            with _progress(interactive) as progress:
-                summary = cur.poll(force=force, only=only, progress=progress)
-            cur.prune()
-    except LockedError as e:
-        # Standing down is a success (cron overlaps are normal), and --json still gets its one
-        # document: every source skipped.
-        click.echo(f"curator: {e}", err=True)
-        if as_json:
-            n = len(only) if only else len(cur.config.sources)
-            emit_json(PollSummary(sources=n, skipped=n).as_json())
-        return
-    if as_json:
-        emit_json(summary.as_json())
-    elif not c.quiet:
-        click.echo(
-            f"{_count(summary.sources, 'source')}: {summary.fetched} fetched, "
-            f"{summary.not_modified} not modified, {summary.failed} failed, "
-            f"{summary.skipped} skipped; {_count(summary.new_entries, 'new entry', 'new entries')}"
-            f", {summary.updated_entries} updated, "
-            f"{_count(summary.new_candidates, 'new candidate')}")
+    interactive = not as_json and sys.stderr.isatty()
+    console.poll(c.curator(), force=force, only=only, as_json=as_json, quiet=c.quiet,
+                 progress=lambda: _progress(interactive))
 
 
 # ------------------------------------------------------------------ review

@@ -12,7 +12,14 @@ import logging
 import os
 import re
 import sys
-from typing import Any
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .core import Curator
+    from .documents import PollSummary
+    from .poll import ProgressFn
 
 # The choices of `curator candidates` and the group's --log-format: one definition for click's
 # options and for the quick parser.
@@ -109,6 +116,42 @@ def publish_line(result: dict[str, Any]) -> str:
     """What `curator publish` says when it is neither quiet nor --json."""
     state = "written" if result["changed"] else "unchanged"
     return f"{count(result['items'], 'item')}, {state}: {result['rss']} {result['atom']}"
+
+
+def poll_line(summary: PollSummary) -> str:
+    """What `curator poll` says when it is neither quiet nor --json."""
+    return (f"{count(summary.sources, 'source')}: {summary.fetched} fetched, "
+            f"{summary.not_modified} not modified, {summary.failed} failed, "
+            f"{summary.skipped} skipped; {count(summary.new_entries, 'new entry', 'new entries')}"
+            f", {summary.updated_entries} updated, "
+            f"{count(summary.new_candidates, 'new candidate')}")
+
+
+def poll(curator: Curator, *, force: bool, only: Sequence[str], as_json: bool, quiet: bool,
+         progress: Callable[[], AbstractContextManager[ProgressFn | None]] | None = None,
+         ) -> None:
+    """`curator poll`, for the click command and the quick one: poll under the poll lock, prune,
+    and say what happened; a poll already running is a success (cron overlaps are normal)."""
+    from .exceptions import LockedError
+
+    try:
+        with curator.poll_lock():
+            with progress() if progress is not None else nullcontext(None) as bar:
+                summary = curator.poll(force=force, only=only, progress=bar)
+            curator.prune()
+    except LockedError as e:
+        # Standing down: --json still gets its one document, every source skipped.
+        echo(f"curator: {e}", err=True)
+        if as_json:
+            from .documents import PollSummary
+
+            n = len(only) if only else len(curator.config.sources)
+            echo(json_text(PollSummary(sources=n, skipped=n).as_json()))
+        return
+    if as_json:
+        echo(json_text(summary.as_json()))
+    elif not quiet:
+        echo(poll_line(summary))
 
 
 def echo(text: str, *, err: bool = False) -> None:

@@ -4,10 +4,11 @@ without loading click, and every other command line goes to click (`curator.cli`
 A command's start-up is most of what `curator candidates --json` or a cron's `curator -q publish`
 costs, and click with the forty commands it defines is a fifth of it. So a command line made only
 of what this module knows (the group's --config, --log-format, -q/--quiet, -v/--verbose, then
-`candidates --json` with its filters, or `publish` with or without --json) runs here, with the
-same set-up, the same output and the same exit codes as the click command; anything else
-(another command or option, a value click would read differently, --help) is click's, which also
-words every usage error.
+`candidates --json` with its filters, `publish` with or without --json, or `poll` with --all,
+--source and --json, unless it shows an interactive progress bar) runs here, with the same
+set-up, the same output and the same exit codes as the click command; anything else (another
+command or option, a value click would read differently, --help) is click's, which also words
+every usage error.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from . import console
 from .console import (
     DEFAULT_LIMIT,
     LOG_FORMATS,
@@ -34,13 +36,15 @@ _GROUP_FLAGS = {"-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose":
 _GROUP_VALUES: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "--config": ("config", None), "--log-format": ("log_format", LOG_FORMATS)}
 
-#: Each quick command's flags and valued options; None: any text; "count": a whole number >= 1.
+#: Each quick command's flags and valued options; None: any text; "count": a whole number >= 1;
+#: "many": any text, the option repeatable.
 _COMMANDS: dict[str, tuple[dict[str, str], dict[str, tuple[str, tuple[str, ...] | str | None]]]] = {
     "candidates": ({"--json": "json"}, {"--topic": ("topic", None),
                                         "--status": ("status", STATUSES),
                                         "--sort": ("sort", SORTS),
                                         "--limit": ("limit", "count")}),
     "publish": ({"--json": "json"}, {}),
+    "poll": ({"--all": "force", "--json": "json"}, {"--source": ("only", "many")}),
 }
 
 
@@ -59,7 +63,8 @@ def parse(args: list[str]) -> tuple[str, dict[str, Any]] | None:
     """The quick command and its options, or None when the command line is click's."""
     opts: dict[str, Any] = {"config": None, "log_format": LOG_FORMATS[0], "quiet": False,
                             "verbose": False, "json": False, "topic": None,
-                            "status": STATUSES[0], "sort": SORTS[0], "limit": DEFAULT_LIMIT}
+                            "status": STATUSES[0], "sort": SORTS[0], "limit": DEFAULT_LIMIT,
+                            "force": False, "only": []}
     i = _options(args, 0, _GROUP_FLAGS, _GROUP_VALUES, opts)
     if i is None or i >= len(args) or args[i] not in _COMMANDS:
         return None
@@ -68,6 +73,8 @@ def parse(args: list[str]) -> tuple[str, dict[str, Any]] | None:
     end = _options(args, i + 1, flags, values, opts)
     if end != len(args) or (command == "candidates" and not opts["json"]):
         return None  # an argument, or the candidates table (click formats its dates)
+    if command == "poll" and not opts["json"] and sys.stderr.isatty():
+        return None  # the progress bar of an interactive poll
     return command, opts
 
 
@@ -98,6 +105,8 @@ def _options(args: list[str], i: int, flags: Mapping[str, str],
             if not (value.isascii() and value.isdigit()) or int(value) < 1:
                 return None
             opts[key] = int(value)
+        elif kind == "many":
+            opts[key] = [*opts[key], value]
         elif kind is not None and value not in kind:
             return None
         else:
@@ -123,6 +132,9 @@ def run(command: str, opts: dict[str, Any]) -> int:
                 rows = curator.candidates(status=opts["status"], topic=opts["topic"],
                                           limit=opts["limit"], sort=opts["sort"])
                 echo(json_text([candidate_json(r) for r in rows]))
+            elif command == "poll":
+                console.poll(curator, force=opts["force"], only=tuple(opts["only"]),
+                             as_json=opts["json"], quiet=opts["quiet"])
             else:
                 result = curator.publish(editor=editor_name())
                 if opts["json"]:

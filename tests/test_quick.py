@@ -1,5 +1,6 @@
-"""The quick commands (curator/quick.py): `curator candidates --json` and `curator publish` answered
-without click, exactly as click's commands answer the same command line; anything else is click's.
+"""The quick commands (curator/quick.py): `curator candidates --json`, `curator publish` and a
+non-interactive `curator poll` answered without click, exactly as click's commands answer the
+same command line; anything else is click's.
 """
 
 from __future__ import annotations
@@ -78,8 +79,21 @@ def test_publish_says_and_writes_what_the_click_command_does(polled, tmp_path):
     assert '"changed": true' in quick.stdout and feed.exists()
 
 
+def test_a_poll_says_what_the_click_command_says(polled):
+    # Every source answers 304 now, so each run finds the same: both say it alike.
+    for args in (["-q", "poll", "--all", "--json"], ["poll", "--all"],
+                 ["-q", "poll", "--source", "Policy Desk", "--json"],
+                 ["-q", "poll", "--source", "no such source"]):
+        quick, slow = _both(polled.config, *args)
+        assert (quick.returncode, quick.stdout) == (slow.returncode, slow.stdout), args
+        if "-q" in args:  # otherwise each source's line says how long it took
+            _same(quick, slow)
+    quick, _ = _both(polled.config, "-q", "poll", "--all", "--json")
+    assert '"not_modified": 2' in quick.stdout
+
+
 def test_a_quick_command_loads_no_click(polled):
-    for args in (["candidates", "--json"], ["-q", "publish"]):
+    for args in (["candidates", "--json"], ["-q", "publish"], ["-q", "poll", "--json"]):
         proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "curator", "--config", str(polled.config), *args],
                               capture_output=True, text=True, check=True)
         assert " click" not in proc.stderr.replace("|", " "), args
@@ -103,7 +117,7 @@ def test_a_closed_pipe_ends_the_command_quietly_with_exit_1(polled):
     ["candidates", "--json", "--topic"], ["candidates", "--json", "--topic", "--json"],
     ["candidates", "--json", "extra"], ["candidates", "--", "--json"],
     ["candidates", "-q", "--json"], ["--config"], ["--log-format", "xml", "publish"],
-    ["sources", "--json"], ["publish", "--force"], ["poll", "--json"],
+    ["sources", "--json"], ["publish", "--force"], ["poll", "--source"], ["poll", "--since"],
 ])
 def test_anything_else_is_left_to_click(args):
     assert parse(args) is None
@@ -112,14 +126,20 @@ def test_anything_else_is_left_to_click(args):
 def test_what_the_quick_parser_reads():
     assert parse(["candidates", "--json"]) == ("candidates", {
         "config": None, "log_format": "text", "quiet": False, "verbose": False, "json": True,
-        "topic": None, "status": "new", "sort": "newest", "limit": 50})
+        "topic": None, "status": "new", "sort": "newest", "limit": 50, "force": False,
+        "only": []})
     command, opts = parse(["--config", "a.yaml", "--config=b.yaml", "-q", "--log-format", "json",
                            "candidates", "--limit=7", "--json", "--topic", "x y", "--sort",
                            "score", "--status", "rejected"]) or ("", {})
     assert command == "candidates"
     assert opts | {} == {"config": "b.yaml", "log_format": "json", "quiet": True,
                          "verbose": False, "json": True, "topic": "x y", "status": "rejected",
-                         "sort": "score", "limit": 7}
+                         "sort": "score", "limit": 7, "force": False, "only": []}
     assert parse(["--verbose", "publish"]) == ("publish", {
         "config": None, "log_format": "text", "quiet": False, "verbose": True, "json": False,
-        "topic": None, "status": "new", "sort": "newest", "limit": 50})
+        "topic": None, "status": "new", "sort": "newest", "limit": 50, "force": False,
+        "only": []})
+    command, opts = parse(["-q", "poll", "--source", "a", "--all", "--source=b c", "--json"]) \
+        or ("", {})
+    assert (command, opts["only"], opts["force"], opts["json"]) == ("poll", ["a", "b c"], True,
+                                                                   True)

@@ -35,9 +35,6 @@ if TYPE_CHECKING:
 MAX_STORIES = 4
 #: Of a story's articles, the first few give it keys (enough to be found by any wording).
 KEYED_ARTICLES = 4
-#: A key finds at most this many of the window's stories, its newest: one that more stories share
-#: is a common word of the beat or of a template, which tells no story apart.
-COMMON = 64
 _SIGNATURES = 8192
 #: Index keys kept between write batches at most (each with its stories in the window).
 _KEPT_KEYS = 50_000
@@ -164,7 +161,7 @@ class StoryIndex:
         if sig.generic or not sig.keys:
             self._remember(-entry_id, member)
             return None
-        found = self._find(conn, sig.keys, iso(now - timedelta(seconds=self.window)) or "")
+        found, common = self._find(conn, sig.keys, iso(now - timedelta(seconds=self.window)) or "")
         published = e.published
         stories: list[Story] = []
         firsts: dict[int, int] = {}
@@ -191,19 +188,24 @@ class StoryIndex:
                 stories.append(Story(id=cid, first_seen=kept[0][0], sources=set(), members=kept))
         at = min(now, published) if published else now
         article = Article(id=entry_id, source=str(source_id), title=e.title, text=e.text, seen=at)
-        story = best_story(article, sig, stories, meaning=self.meaning) if stories else None
+        story = (best_story(article, sig, stories, meaning=self.meaning, common=common)
+                 if stories else None)
         if story is None or firsts[story.id] < MAX_COMPARED:
             self._remember(-entry_id, member)
         return story.id if story else None
 
-    def _find(self, conn: Connection, keys: Sequence[str], since: str) -> list[int]:
-        """The stories in the window sharing the most telling keys with these (MAX_STORIES).
+    def _find(self, conn: Connection, keys: Sequence[str], since: str
+              ) -> tuple[list[int], set[str]]:
+        """The stories in the window sharing the most telling keys with these (MAX_STORIES),
+        and the keys that more than COMMON of the window's stories share.
 
         A key weighs one over the number of the window's stories it finds (its document
         frequency), and finds only its COMMON newest: a word that hundreds of the window's
         stories share (a template's "scrutiny", a beat's "antitrust") tells no story apart,
         and counting all of them for each arrival was most of what placement cost.
         """
+        from ..stories import COMMON
+
         cache = self._keys
         if cache is None:  # outside a write batch: what this arrival reads is for it alone
             cache, floor = {}, since
@@ -217,16 +219,20 @@ class StoryIndex:
         # Each shared key weighs one over the number of the window's stories it finds, so that
         # a rare name or amount outweighs any number of words the beat uses every day.
         counts: dict[int, float] = {}
+        common: set[str] = set()
         get = counts.get
-        for seen, cids in map(cache.__getitem__, keys):
+        for key in keys:
+            seen, cids = cache[key]
             at = bisect_left(seen, since)
             if at < len(cids):
                 weight = 1.0 / (len(cids) - at)
+                if len(cids) - at > COMMON:
+                    common.add(key)
                 for cid in cids[max(at, len(cids) - COMMON):]:
                     counts[cid] = get(cid, 0.0) + weight
         # The heaviest first, then the newest (the highest id).
         ranked = heapq.nlargest(MAX_STORIES, zip(counts.values(), counts, strict=True))
-        return [cid for _, cid in ranked]
+        return [cid for _, cid in ranked], common
 
     def _floor(self, since: str) -> str:
         """Inside a write batch: the earliest first-seen time the keys read hold rows from."""
