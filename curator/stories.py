@@ -17,7 +17,7 @@ missed grouping costs the editor a second look, a wrong one hides a story.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -77,6 +77,10 @@ MAX_KEYS = 10
 MAX_COMPARED = 6
 #: Of a long summary, only the lede (a sentence or two) says what the story is; the rest is detail.
 MAX_TEXT_CHARS = 300
+#: A key that more of the window's stories share than this is a word of the beat or of a
+#: template ("antitrust", "filing"): it tells no story apart, so it anchors no near miss (see
+#: `_conflict`), and the store's index counts it for none of them.
+COMMON = 64
 
 
 class Signature(NamedTuple):
@@ -308,9 +312,10 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     return value
 
 
-def _conflict(a: Signature, b: Signature) -> bool:
+def _conflict(a: Signature, b: Signature, common: Collection[str] = ()) -> bool:
     """Whether anything sets a and b apart as different events, or nothing ties them: what
-    happened, the amounts, the court, whom each names; no rare word in common."""
+    happened, the amounts, the court, whom each names; no rare word in common but the `common`
+    ones (that more than COMMON of the window's stories share)."""
     if a.events and b.events and not a.events & b.events:
         return True
     if _amounts(a, b)[1]:
@@ -321,10 +326,11 @@ def _conflict(a: Signature, b: Signature) -> bool:
                               or _other_of_kind(b, a)):
         return True
     # An anchor: the titles share a rarer word than a company's name ("Google", "Intel"), or two
-    # that begin alike ("monopolized", "monopolist").
-    theirs = [t for t in b.title.split() if b.terms.get(t, 0.0) >= ANCHOR]
+    # that begin alike ("monopolized", "monopolist"), and not one that every story of a beat says.
+    theirs = [t for t in b.title.split() if b.terms.get(t, 0.0) >= ANCHOR and t not in common]
     return not any(t == u or len(t) >= PREFIX and t[:PREFIX] == u[:PREFIX]
-                   for t in a.title.split() if a.terms.get(t, 0.0) >= ANCHOR for u in theirs)
+                   for t in a.title.split() if a.terms.get(t, 0.0) >= ANCHOR and t not in common
+                   for u in theirs)
 
 
 def _amounts(a: Signature, b: Signature) -> tuple[int, bool]:
@@ -381,19 +387,21 @@ class Story:
 
 
 def best_story(article: Article, sig: Signature, stories: Iterable[Story], *,
-               meaning: bool = True) -> Story | None:
+               meaning: bool = True, common: Collection[str] = ()) -> Story | None:
     """The story the article joins, or None: the best-scoring one at THRESHOLD or above.
 
     A story scores the mean of the article's scores against its first MAX_COMPARED articles.
 
     A story that already has an article from the same source is not joined: one outlet's second
     article on a story is a follow-up, and it stays a candidate of its own. With `meaning` False
-    the words alone decide (the sentence encoder is never loaded).
+    the words alone decide (the sentence encoder is never loaded). `common` are the article's
+    keys that more than COMMON of the window's stories share: they anchor no near miss.
     """
     if sig.generic or not sig.norm:
         return None
-    best: tuple[float, Story] | None = None
-    for story in stories:
+    scored: list[tuple[float, int, Story]] = []
+    close: list[tuple[int, Story, list[tuple[datetime, Signature]], frozenset[str] | None]] = []
+    for order, story in enumerate(stories):
         if article.source in story.sources:
             continue
         # The mean over the story's first articles, not the best match: an article that merely
@@ -411,15 +419,21 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story], *,
                 break  # far from the story's first article: taken as another story, unscored
         top = sum(scores) / len(members) if len(scores) == len(members) else 0.0
         if meaning and MEANING_FLOOR <= top < THRESHOLD and not any(
-                _conflict(sig, other) for _, other in members):
-            # Close, and nothing sets it apart from the story's articles: what they mean decides.
+                _conflict(sig, other, common) for _, other in members):
+            close.append((order, story, members, told))  # what they mean decides (below)
+        elif top >= THRESHOLD:
+            scored.append((top, -order, story))
+    if close:
+        # Close, and nothing sets them apart from the story's articles: what they mean decides,
+        # every text the near misses need embedded in one batch.
+        nears = iter(meanings(sig, [other for _, _, members, _ in close for _, other in members]))
+        for order, story, members, told in close:
             top = sum(score(sig, other, abs((article.seen - seen).total_seconds()) / 3600.0,
-                            told, near)
-                      for (seen, other), near in zip(members, meanings(
-                          sig, [other for _, other in members]), strict=True)) / len(members)
-        if top >= THRESHOLD and (best is None or top > best[0]):
-            best = (top, story)
-    return best[1] if best else None
+                            told, next(nears)) for seen, other in members) / len(members)
+            if top >= THRESHOLD:
+                scored.append((top, -order, story))
+    # The best score; of equal ones, the first story.
+    return max(scored, key=lambda x: x[:2])[2] if scored else None
 
 
 class Grouper:
@@ -442,7 +456,9 @@ class Grouper:
         for key in sig.keys:
             found.update(self._index.get(key, ()))
         near = [s for sid in sorted(found) if self._recent(s := self.stories[sid], article.seen)]
-        story = best_story(article, sig, near)
+        common = {k for k in sig.keys if sum(
+            self._recent(self.stories[sid], article.seen) for sid in self._index.get(k, ())) > COMMON}
+        story = best_story(article, sig, near, common=common)
         if story is None:
             story = Story(id=article.id, first_seen=article.seen, sources=set(), members=[])
             self.stories[story.id] = story

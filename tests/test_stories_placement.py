@@ -300,3 +300,48 @@ def test_a_story_made_outside_a_batch_is_found_by_the_next_batch(tmp_path: Path)
         store.save_entries(*_boe(s3, 2, BASE), [["economy"]], BASE + timedelta(minutes=2))
     [today] = [c for c in store.candidates(limit=None) if c.url == "https://o1.example/boe"]
     assert [a.url for a in today.also] == ["https://o2.example/boe"]
+
+
+# Word salad of the poll bench's worst case: the two titles share one rarer word, "filing", and
+# their words come close; their meanings are closer still, so the meaning would join them.
+SALAD = [("Old parents be do as around great should on kosa filing",
+          "Documents which been each both see back transparency senators algorithm on year after "
+          "his under could would house again american will against even agency american public "
+          "during day me policy over but states every first. Complaint still where public did no "
+          "as they feed but get her ranking same commis"),
+         ("Our most home judge advertisers should upon made filing monopoly teenagers",
+          "Good ruling she first as policy first teenagers these where or my people have there "
+          "may while must under make lawsuit or year place never it long more little. Too these "
+          "come and few part was public about school many it been get documents what both we all "
+          "first old people investigators at off her thi")]
+
+
+@pytest.mark.parametrize("beat", [0, stories.COMMON + 1])
+def test_a_word_that_many_stories_share_anchors_no_near_miss(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, beat: int) -> None:
+    """The meaning counts only when the titles share a telling word. A word that more than
+    COMMON of the window's stories are indexed under ("filing", when every story of a beat
+    says it) tells none of them apart: it anchors nothing, and the encoder is not asked."""
+    asked: list[int] = []
+    real = stories.meanings
+
+    def counting(sig: stories.Signature, others: Any) -> list[float]:
+        asked.append(len(others))
+        return real(sig, others)
+
+    monkeypatch.setattr(stories, "meanings", counting)
+    # `beat` stories of another outlet before them, each with "filing" among its keys.
+    names = [f"{x}{y.lower()}" for x in _FILLER for y in _FILLER if x != y][:beat]
+    filler = [{"source": "Wire", "title": f"{name} filing", "summary": "", "hours": 0, "story": n}
+              for n, name in enumerate(names)]
+    pair = [{"source": f"Outlet {n}", "title": title, "summary": text, "hours": 1 + n,
+             "story": "salad"} for n, (title, text) in enumerate(SALAD)]
+    assert all("file" in stories.signature(it["title"], "").keys for it in filler)
+    items = filler + pair
+    grouped = _grouped(items)
+    urls = {_entry(len(filler) + n, it).url for n, it in enumerate(pair)}
+    assert (urls in grouped.values()) == (not beat)  # joined on meaning, or left apart
+    assert bool(asked) == (not beat)
+    asked.clear()
+    assert _place(tmp_path, items, batched=True, signed=True) == grouped
+    assert bool(asked) == (not beat)
