@@ -24,7 +24,10 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from .headlines import (
+    ACRONYM,
     ALIAS_WEIGHT,
+    CAPITALISED,
+    LOWER,
     NAME_WEIGHT,
     SYMBOLS,
     WORD,
@@ -40,6 +43,7 @@ from .headlines import (
     stem_word,
     title_text,
     word_pieces,
+    written,
 )
 from .meaning import similarity
 
@@ -170,19 +174,20 @@ def signature(title: str, text: str) -> Signature:
     # In a Title Case title every word is capitalised: there, capitals say nothing.
     title_words = WORD.findall(title)
     title_case = sum(w[:1].isupper() for w in title_words) > 0.6 * max(1, len(title_words))
-    for part_text, case_counts in ((title, not title_case and not generic), (body, True)):
-        if part_text is title and generic:
+    get = terms.get
+    for words, case_counts in ((title_words, not title_case), (WORD.findall(body), True)):
+        if words is title_words and generic:
             continue
-        for n, raw in enumerate(WORD.findall(part_text)):
-            for stem, weight in word_pieces(raw.lower()):
-                if weight > terms.get(stem, 0.0):
+        for n, raw in enumerate(words):
+            pieces, case = written(raw)
+            for stem, weight in pieces:
+                if weight > get(stem, 0.0):
                     terms[stem] = weight
                 if case_counts:
                     # A sentence's first word is capitalised anyway: a name only if it is rare.
-                    if (raw.isupper() and len(raw) > 1 or raw[:1].isupper()
-                            and (n > 0 or weight >= 2.5)):
+                    if case == ACRONYM or case == CAPITALISED and (n > 0 or weight >= 2.5):
                         names.add(stem)
-                    elif raw[:1].islower():
+                    elif case == LOWER:
                         lower.add(stem)
     if not generic and title_words and _first_is_name(title, title_words, body, title_case):
         names.update(stem for stem, weight in word_pieces(title_words[0].lower())
