@@ -82,8 +82,8 @@ MAX_COMPARED = 6
 #: Of a long summary, only the lede (a sentence or two) says what the story is; the rest is detail.
 MAX_TEXT_CHARS = 300
 #: A key that more of the window's stories share than this is a word of the beat or of a
-#: template ("antitrust", "filing"): it tells no story apart, so it anchors no near miss (see
-#: `_conflict`), and the store's index counts it for none of them.
+#: template ("antitrust", "filing"): it tells no story apart, so it finds none of them (the
+#: store's index, `Grouper`) and anchors no near miss (see `_conflict`).
 COMMON = 64
 
 
@@ -458,11 +458,15 @@ class Grouper:
         """Place the article: the id of the story it joins, or its own id for a new story."""
         sig = signature(article.title, article.text)
         found: set[int] = set()
+        common: set[str] = set()
         for key in sig.keys:
-            found.update(self._index.get(key, ()))
-        near = [s for sid in sorted(found) if self._recent(s := self.stories[sid], article.seen)]
-        common = {k for k in sig.keys if sum(
-            self._recent(self.stories[sid], article.seen) for sid in self._index.get(k, ())) > COMMON}
+            recent = [sid for sid in self._index.get(key, ())
+                      if self._recent(self.stories[sid], article.seen)]
+            if len(recent) > COMMON:
+                common.add(key)  # tells no story apart: finds none (as the store's index)
+            else:
+                found.update(recent)
+        near = [self.stories[sid] for sid in sorted(found)]
         story = best_story(article, sig, near, common=common)
         if story is None:
             story = Story(id=article.id, first_seen=article.seen, sources=set(), members=[])
