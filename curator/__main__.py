@@ -1,6 +1,6 @@
 """`python -m curator`."""
 
-from .cli import main
+from .quick import main
 
 # Guarded: parse workers started by a fork server import the main module again.
 if __name__ == "__main__":

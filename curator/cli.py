@@ -8,21 +8,28 @@ from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, console
 from .cli_common import (
     Ctx,
-    _count,
     _date,
     _progress,
     _short,
-    editor_name,
     emit_json,
     pass_ctx,
-    setup_logging,
 )
 from .clock import read_iso
+from .console import (
+    DEFAULT_LIMIT,
+    LOG_FORMATS,
+    SORTS,
+    STATUSES,
+    editor_name,
+    log_level,
+    publish_line,
+    setup_logging,
+)
+from .console import count as _count
 from .documents import (
-    PollSummary,
     article_entry_json,
     candidate_json,
     candidate_score,
@@ -32,7 +39,7 @@ from .documents import (
     source_json,
     suggestion_reason,
 )
-from .exceptions import CuratorError, LockedError, UsageError
+from .exceptions import CuratorError, UsageError
 
 log = logging.getLogger("curator")
 
@@ -52,7 +59,7 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="PATH",
               help="feeds.yaml to use (default: $CURATOR_CONFIG, else ./feeds.yaml).")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text",
               show_default=True, help="Log lines on stderr as text or JSON.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Log only warnings and errors; poll and publish print no summary (for cron).")
@@ -70,8 +77,7 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str, quiet: boo
       curator feature 12 --note "Why it matters…"
       curator publish              write the RSS and Atom files
     """
-    setup_logging(log_format, logging.DEBUG if verbose else
-                  logging.WARNING if quiet else logging.INFO)
+    setup_logging(log_format, log_level(quiet, verbose))
     ctx.obj = Ctx(config_path, quiet)
     ctx.call_on_close(ctx.obj.close)
 
@@ -89,30 +95,9 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str, quiet: boo
 @pass_ctx
 def poll(c: Ctx, force: bool, only: tuple[str, ...], as_json: bool) -> None:
     """Fetch the sources that are due, store their entries and match topics."""
-    cur = c.curator()
-    try:
-        with cur.poll_lock():
-            interactive = not as_json and sys.stderr.isatty()
-            with _progress(interactive) as progress:
-                summary = cur.poll(force=force, only=only, progress=progress)
-            cur.prune()
-    except LockedError as e:
-        # Standing down is a success (cron overlaps are normal), and --json still gets its one
-        # document: every source skipped.
-        click.echo(f"curator: {e}", err=True)
-        if as_json:
-            n = len(only) if only else len(cur.config.sources)
-            emit_json(PollSummary(sources=n, skipped=n).as_json())
-        return
-    if as_json:
-        emit_json(summary.as_json())
-    elif not c.quiet:
-        click.echo(
-            f"{_count(summary.sources, 'source')}: {summary.fetched} fetched, "
-            f"{summary.not_modified} not modified, {summary.failed} failed, "
-            f"{summary.skipped} skipped; {_count(summary.new_entries, 'new entry', 'new entries')}"
-            f", {summary.updated_entries} updated, "
-            f"{_count(summary.new_candidates, 'new candidate')}")
+    interactive = not as_json and sys.stderr.isatty()
+    console.poll(c.curator(), force=force, only=only, as_json=as_json, quiet=c.quiet,
+                 progress=lambda: _progress(interactive))
 
 
 # ------------------------------------------------------------------ review
@@ -123,12 +108,10 @@ def poll(c: Ctx, force: bool, only: tuple[str, ...], as_json: bool) -> None:
              "  curator candidates --status featured --json\n"
              "  curator candidates --sort score      # the likeliest to be featured first")
 @click.option("--topic", metavar="NAME", help="Only candidates matching this topic.")
-@click.option("--status", type=click.Choice(["new", "featured", "rejected", "all"]),
-              default="new", show_default=True)
-@click.option("--sort", type=click.Choice(["newest", "score"]), default="newest",
-              show_default=True,
+@click.option("--status", type=click.Choice(STATUSES), default=STATUSES[0], show_default=True)
+@click.option("--sort", type=click.Choice(SORTS), default=SORTS[0], show_default=True,
               help="Newest first, or by score: what the editors are likeliest to feature first.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of candidate objects.")
 @pass_ctx
 def candidates(c: Ctx, topic: str | None, status: str, sort: str, limit: int,
@@ -267,8 +250,7 @@ def publish(c: Ctx, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     elif not c.quiet:
-        state = "written" if result["changed"] else "unchanged"
-        click.echo(f"{_count(result['items'], 'item')}, {state}: {result['rss']} {result['atom']}")
+        click.echo(publish_line(result))
 
 
 @cli.command(epilog="\b\nExample:\n  curator run            # under systemd, or in a terminal;"

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from . import __version__, configcache, types
 from .dburl import describe, is_postgres, is_url
 from .exceptions import ConfigError
-from .types import FetchSettings, RelevanceSettings, Topic
+from .types import RelevanceSettings, Topic
 
 if TYPE_CHECKING:
     import yaml
+
+    from .polltypes import FetchSettings
 
 # PyYAML loads only when a feeds.yaml is not in the cache (curator/configcache.py); the node walk
 # below tells nodes apart by their `id` ("scalar", "sequence", "mapping") so it needs no import.
@@ -64,6 +66,8 @@ class PollConfig:
 
     def fetch_settings(self) -> FetchSettings:
         """The fetcher's view of these settings."""
+        from .polltypes import FetchSettings  # only a poll fetches
+
         return FetchSettings(
             timeout=self.timeout,
             max_bytes=self.max_bytes,

@@ -18,7 +18,7 @@ from .exceptions import UsageError
 from .store import Store
 from .store.logins import LoginLimits
 from .store.search import MAX_QUERY, SNIPPET_END, SNIPPET_START, SearchStore
-from .types import MAX_NOTE_CHARS, Candidate, Channel, Editor, Enabled, PublishedItem, Source
+from .types import MAX_NOTE_CHARS
 from .urls import article_url
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .poll import ProgressFn
     from .publish import Publisher
     from .relevance import Refreshed as RelevanceRefreshed
+    from .types import Candidate, Channel, Editor, Enabled, PublishedItem, Source
 
 __all__ = ["MAX_NOTE_CHARS", "MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "Curator",
            "candidate_json", "source_json"]
@@ -35,8 +36,7 @@ __all__ = ["MAX_NOTE_CHARS", "MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "Curat
 log = logging.getLogger("curator")
 
 
-DAY = 86400
-STALE_AFTER = 7 * DAY  # a source failing this long is flagged in `curator sources`
+STALE_AFTER = 7 * 86400  # a source failing this long (a week) is flagged in `curator sources`
 
 
 class Curator:

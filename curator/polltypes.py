@@ -15,6 +15,19 @@ from .clock import iso
 
 
 @dataclass(frozen=True)
+class FetchSettings:
+    """How one poll fetches: limits, identity and politeness."""
+
+    timeout: float = 20.0  # whole request, connect to last byte, seconds
+    max_bytes: int = 10 * 1000 * 1000  # decompressed body limit (feeds.yaml's 10MB)
+    user_agent: str = "curator"
+    max_redirects: int = 5
+    per_host: int = 2  # concurrent requests to one host
+    concurrency: int = 64  # concurrent requests in all
+    block_private_addresses: bool = False
+
+
+@dataclass(frozen=True)
 class FetchRequest:
     """One source to fetch, with the validators stored from its last good response."""
 

@@ -1,12 +1,17 @@
 """Frozen dataclasses passed between curator's stages (fetch, parse, match, store, render).
 
-The poll's own (fetch results, parsed entries, outcomes) are in curator.polltypes, which only a
-poll imports; they can still be imported from here, and then load on first use.
+Each dataclass costs every command that imports its module start-up time (about half a
+millisecond), so only the ones the quickest commands need are here: the config's topics and
+relevance settings, and a candidate with its copies. The rest are apart and load on first use:
+the stored rows only some commands build (sources, review events, editors, the desk's sign-in
+counters) and the published feed's items in curator.rows; the poll's own (fetch settings and
+results, parsed entries, outcomes) in curator.polltypes. Their names can still be imported from
+here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +32,31 @@ if TYPE_CHECKING:
         Unparsable,
     )
 
+    # Names this module still answers for (`X as X`: exported, for the type checker too).
+    from .polltypes import FetchSettings as FetchSettings
+    from .rows import Channel as Channel
+    from .rows import Editor as Editor
+    from .rows import Enabled as Enabled
+    from .rows import LoginCounter as LoginCounter
+    from .rows import PublishedItem as PublishedItem
+    from .rows import ReviewEvent as ReviewEvent
+    from .rows import Source as Source
+
+
+#: The names curator.rows answers for; any other is looked for in curator.polltypes.
+_ROWS = frozenset({"Channel", "Editor", "Enabled", "LoginCounter", "PublishedItem", "ReviewEvent",
+                   "Source"})
+
 
 def __getattr__(name: str) -> Any:
-    """curator.polltypes' names, loaded when first asked for (PEP 562). The import system's own
-    questions (`__path__` for every `from curator.types import ...`) never load it."""
+    """curator.rows' and curator.polltypes' names, each loaded when first asked for (PEP 562).
+    The import system's own questions (`__path__` for every `from curator.types import ...`)
+    never load them."""
     if not name.startswith("__"):
+        if name in _ROWS:
+            from . import rows
+
+            return getattr(rows, name)
         from . import polltypes
 
         if hasattr(polltypes, name):
@@ -39,72 +64,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# ---------------------------------------------------------------- fetch
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    """How one poll fetches: limits, identity and politeness."""
-
-    timeout: float = 20.0  # whole request, connect to last byte, seconds
-    max_bytes: int = 10 * 1000 * 1000  # decompressed body limit (feeds.yaml's 10MB)
-    user_agent: str = "curator"
-    max_redirects: int = 5
-    per_host: int = 2  # concurrent requests to one host
-    concurrency: int = 64  # concurrent requests in all
-    block_private_addresses: bool = False
-
-
 # ---------------------------------------------------------------- publish
 
 MAX_NOTE_CHARS = 100_000  # an editor's note, in characters
-
-
-@dataclass(frozen=True)
-class Channel:
-    """The outgoing feed's own metadata."""
-
-    title: str
-    link: str
-    description: str
-    author_name: str
-    author_email: str | None
-    rss_url: str  # self link of the RSS file
-    atom_url: str  # self link of the Atom file
-    # Each topic's (slug, title): items carry slugs, readers are shown titles.
-    topic_titles: tuple[tuple[str, str], ...] = ()
-    json_url: str = ""  # self link of the JSON Feed; empty: none is published
-    hub: str | None = None  # WebSub hub the feeds name (rel="hub")
-    # The site's root, under which item pages and topics live; empty: `link` (a topic's feed
-    # links its topic's page, but its items' pages are the site's).
-    site_url: str = ""
-
-
-@dataclass(frozen=True)
-class PublishedItem:
-    """One featured candidate as it goes into the outgoing feeds."""
-
-    guid: str  # stable for the life of the feature
-    title: str  # plain text
-    url: str  # the original article's canonical URL
-    note: str  # commentary, Markdown
-    source_name: str
-    source_url: str  # the source feed's URL
-    source_link: str | None  # the source's site
-    topics: tuple[str, ...]
-    featured_at: datetime
-    updated_at: datetime  # when the note last changed (>= featured_at)
-    published: datetime | None = None  # the original article's date
-    editor: str | None = None
-    # The story's other articles, as (title, url, source name): "Also covered by".
-    also: tuple[tuple[str, str, str], ...] = ()
-    # The start of the original article as plain text, already cut to output.excerpt_words
-    # (text.excerpt): quoted in the item's body. Empty: no excerpt.
-    excerpt: str = ""
-    # render.render_note(note), when already known (the store keeps it): rendering then needs no
-    # Markdown. Derived from note, so it takes no part in equality or repr, and so none in the
-    # hash of a publish's inputs either.
-    note_html: str | None = field(default=None, compare=False, repr=False)
 
 
 # ---------------------------------------------------------------- topics
@@ -121,42 +83,8 @@ class Topic:
     all: tuple[str | tuple[str, ...], ...] = ()
     none: tuple[str, ...] = ()
 
+
 # ---------------------------------------------------------------- stored rows
-
-
-@dataclass(frozen=True)
-class Source:
-    """A source as stored: where it is fetched from and its health (built by the store only)."""
-
-    id: int
-    url: str  # as written in feeds.yaml: the source's identity
-    url_in_use: str  # moves on 301/308
-    name: str | None = None  # from feeds.yaml
-    title: str | None = None  # the feed's own title
-    link: str | None = None  # the feed's site
-    in_config: bool = True
-    interval: int | None = None  # seconds, from feeds.yaml
-    interval_hint: int | None = None  # seconds, from <ttl> / sy:updatePeriod
-    max_age: int | None = None  # seconds, from Cache-Control
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None  # sha256 of the last parsed body
-    status: int | None = None
-    last_polled: datetime | None = None
-    last_ok: datetime | None = None
-    failing_since: datetime | None = None
-    next_due: datetime | None = None
-    retry_after: datetime | None = None
-    failures: int = 0
-    error: str | None = None
-    disabled: str | None = None  # why, when the source is disabled
-    added: datetime | None = None
-    stale: bool = False  # failing for a week or more (Curator.sources() says, from its clock)
-
-    @property
-    def display_name(self) -> str:
-        """What a source is called: its name in feeds.yaml, else the feed's title, else its URL."""
-        return self.name or self.title or self.url_in_use or self.url
 
 
 @dataclass(frozen=True)
@@ -172,16 +100,6 @@ class Entry:
     published: datetime | None = None
     first_seen: datetime | None = None
     url: str | None = None  # set for a story's other articles (Candidate.also)
-
-
-@dataclass(frozen=True)
-class ReviewEvent:
-    """One line of a candidate's review log."""
-
-    action: str  # feature, edit-note, reject, reset, import, link, split, merge
-    editor: str
-    at: datetime
-    note: str | None
 
 
 @dataclass(frozen=True)
@@ -226,23 +144,6 @@ class Candidate:
         return self.source_name or (self.sources[0] if self.sources else None)
 
 
-@dataclass(frozen=True)
-class Enabled:
-    """What re-enabling a source did."""
-
-    source: Source  # as it is now
-    cleared: str | None  # "disabled", "back-off", or None when there was nothing to clear
-    cleared_failures: int  # the failures in a row it cleared
-
-
-@dataclass(frozen=True)
-class Editor:
-    """An editor account, without its password hash."""
-
-    name: str
-    created: datetime
-
-
 # ---------------------------------------------------------------- relevance
 
 
@@ -255,14 +156,3 @@ class RelevanceSettings:
     # (bench/relevance_bench.py) about nine suggestions in ten from this score on are featured,
     # and they recover about four in five of the stories the topics missed.
     suggest_above: float = 0.4
-
-
-@dataclass(frozen=True)
-class LoginCounter:
-    """One of the desk's sign-in counters (store/logins.py keeps them; web/security.py reads
-    them): a back-off has `n` failures, ends at `at` (None: none yet) and has had a password
-    check running since `since` (None: none); a bucket has `n` tokens left, counted at `at`."""
-
-    n: float
-    at: float | None
-    since: float | None = None

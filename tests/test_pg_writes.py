@@ -252,3 +252,76 @@ def test_a_first_poll_analyses_the_tables_it_doubles(pg_url: str) -> None:
         assert stats_rows() == 2000
     finally:
         s.close()
+
+
+# ------------------------------------------------------------------ pipelined write batches
+
+
+def _refuse_title(store: Store, title: str) -> None:
+    """Make the database refuse an entry with this title (a stand-in for any error a
+    statement can meet), on either backend."""
+    if store.postgres:
+        store.conn.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF NEW.title = '{title}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW;"
+            " END $$")
+        store.conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON entries FOR EACH ROW"
+                           " EXECUTE FUNCTION refuse()")
+    else:
+        store.conn.execute(f"CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN NEW.title ="
+                           f" '{title}' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+
+
+def test_a_source_whose_write_fails_in_a_batch_fails_alone(backend: Any) -> None:
+    # On PostgreSQL the batch's statements are pipelined, their errors read later: a source's
+    # error must still be its own, and the batch's other sources stored.
+    s = Store(backend)
+    try:
+        s.sync_sources([(f"https://{n}.example/feed", n, None) for n in "abc"], T0)
+        a, b, c = (x.id for x in sorted(s.sources(), key=lambda x: x.url))
+        _refuse_title(s, "Refused")
+        done: dict[int, Any] = {}
+        failed: dict[int, Exception] = {}
+
+        def save(sid: int, titles: list[str], matched: bool) -> Callable[[], Any]:
+            return lambda: s.save_entries(
+                sid, [entry(f"{sid}-{i}", t) for i, t in enumerate(titles)],
+                [["news"] if matched else [] for _ in titles], T0)
+
+        async def poll_writes() -> None:
+            batch = WriteBatch(s, size=3)
+            for sid, titles, matched in ((a, ["One", "Two"], False),
+                                         (b, ["Three", "Refused", "Four"], False),
+                                         (c, ["Five story", "Six story"], True)):
+                batch.submit(save(sid, titles, matched), lambda r, sid=sid: done.update({sid: r}),
+                             lambda e, sid=sid: failed.update({sid: e}))
+
+        asyncio.run(poll_writes())
+        assert sorted(done) == [a, c] and list(failed) == [b]
+        assert "refused" in str(failed[b])
+        titles = {sid: sorted(e[0] for e in s.conn.execute(
+            "SELECT title FROM entries WHERE source_id = ?", (sid,)).fetchall())
+            for sid in (a, b, c)}
+        assert titles == {a: ["One", "Two"], b: [], c: ["Five story", "Six story"]}
+        assert len(s.candidates(limit=None)) == 2
+    finally:
+        s.close()
+
+
+def test_a_source_s_new_entries_wait_for_the_server_twice(pg_url: str) -> None:
+    # Pipelined: a source's reads go together, its writes are not waited for one by one; its
+    # end waits once, for their errors. Each statement waited for alone was ~30 per source.
+    from curator.store.backend import round_trips
+
+    s = Store(pg_url)
+    try:
+        s.sync_sources([("https://a.example/feed", "A", None)], T0)
+        [src] = s.sources()
+        with s.write_batch():
+            before = round_trips()
+            s.save_entries(src.id, [entry(f"k{i}", f"Story {i}") for i in range(30)],
+                           [[] for _ in range(30)], T0)
+            assert round_trips() - before == 2
+        assert s.entry_count() == 30
+    finally:
+        s.close()

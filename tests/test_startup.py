@@ -45,6 +45,24 @@ def test_reading_commands_load_no_standard_module_only_a_rarer_path_needs(tmp_pa
         assert _imported(config, *args) & RARE_STDLIB == set(), args
 
 
+def test_candidates_define_only_the_dataclasses_they_build(tmp_path):
+    # Each dataclass costs start-up time: the rows other commands build (sources, review
+    # events, editors, published items...) and the poll's types are not even defined.
+    config = write_config(tmp_path, ["https://feeds.example/a.xml"])
+    code = ("import dataclasses, sys\n"
+            "from curator.quick import parse, run\n"
+            f"assert run(*parse(['--config', {str(config)!r}, '-q', 'candidates', '--json'])) == 0\n"
+            "print(' '.join(sorted({n for m in list(sys.modules.values())\n"
+            "                       if getattr(m, '__name__', '').startswith('curator')\n"
+            "                       for n, v in vars(m).items()\n"
+            "                       if isinstance(v, type) and dataclasses.is_dataclass(v)})))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    defined = set(out.stdout.split()[-1:] and out.stdout.strip().splitlines()[-1].split())
+    assert {"Candidate", "Entry", "Topic"} <= defined
+    assert defined & {"Source", "ReviewEvent", "Enabled", "Editor", "LoginCounter", "Channel",
+                      "PublishedItem", "FetchSettings", "EntryData"} == set()
+
+
 def test_a_publish_loads_the_publisher_but_not_the_poll(tmp_path):
     config = write_config(tmp_path, ["https://feeds.example/a.xml"])
     modules = _imported(config, "publish", "--json")
@@ -52,14 +70,18 @@ def test_a_publish_loads_the_publisher_but_not_the_poll(tmp_path):
     assert modules & POLL_ONLY == set()
 
 
-def test_the_poll_types_are_still_found_in_curator_types():
-    # Code written against curator.types before the poll's types moved keeps working; the
-    # names load on first use.
+def test_the_poll_types_and_rows_are_still_found_in_curator_types():
+    # Code written against curator.types before the poll's types and the rows moved keeps
+    # working; the names load on first use.
     code = ("import sys, curator.types as t\n"
             "assert 'curator.polltypes' not in sys.modules\n"
-            "from curator.types import EntryData, Refreshed\n"
+            "from curator.types import EntryData, Refreshed, FetchSettings\n"
             "import curator.polltypes as p\n"
             "assert EntryData is p.EntryData and Refreshed is p.Refreshed\n"
+            "assert FetchSettings is p.FetchSettings and 'curator.rows' not in sys.modules\n"
+            "from curator.types import Source, ReviewEvent, PublishedItem, LoginCounter\n"
+            "import curator.rows as r\n"
+            "assert Source is r.Source and LoginCounter is r.LoginCounter\n"
             "assert not hasattr(t, 'NoSuchType') and not hasattr(t, '__path__')\n")
     subprocess.run([sys.executable, "-c", code], check=True)
 

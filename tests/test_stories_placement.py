@@ -40,10 +40,12 @@ def _slug(source: str) -> str:
     return "".join(c for c in source.lower() if c.isalnum())
 
 
-def _place(tmp: Path, items: list[dict[str, Any]], *, batched: bool, signed: bool
+def _place(tmp: Path | str, items: list[dict[str, Any]], *, batched: bool, signed: bool
            ) -> dict[str, set[str]]:
-    """Store the articles as polls would; each story as the set of its articles' URLs."""
-    store = Store(tmp / f"{batched}-{signed}.db")
+    """Store the articles as polls would; each story as the set of its articles' URLs.
+
+    `tmp` is a folder for a SQLite file, or a PostgreSQL database's URL."""
+    store = Store(tmp / f"{batched}-{signed}.db" if isinstance(tmp, Path) else tmp)
     outlets = sorted({it["source"] for it in items})
     store.sync_sources([(f"https://{_slug(o)}.example/feed", o, None) for o in outlets], BASE)
     source_of = {s.name: s.id for s in store.sources()}
@@ -87,6 +89,15 @@ def test_batched_and_signed_placement_groups_as_one_at_a_time(tmp_path: Path, na
     assert alone == _grouped(items)
     assert _place(tmp_path, items, batched=True, signed=False) == alone
     assert _place(tmp_path, items, batched=True, signed=True) == alone
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_a_poll_s_placement_on_postgresql_groups_as_one_at_a_time(pg_url: str, name: str
+                                                                   ) -> None:
+    """On PostgreSQL a poll's batch sends each source's index look-ups ahead, pipelined with
+    its other reads: it places every article where comparing with every story does."""
+    items = _articles(name)
+    assert _place(pg_url, items, batched=True, signed=True) == _grouped(items)
 
 
 _FILLER = ["Kelbrand", "Tamora", "Vexilon", "Drakmore", "Lunavex", "Osktel", "Brivara", "Fenwick",

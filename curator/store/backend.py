@@ -23,6 +23,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -34,7 +35,7 @@ from ..exceptions import DatabaseUnavailable, StoreError
 
 __all__ = ["POSTGRES", "REPLAN", "SQLITE", "Connection", "Dialect", "PgConnection", "connect_pg", "db_errors",
            "describe", "drain", "Growth", "insert_rows", "integrity_errors", "is_postgres",
-           "redact", "retryable"]
+           "pipelined", "redact", "retryable", "round_trips", "settle"]
 
 log = logging.getLogger("curator")
 
@@ -179,21 +180,45 @@ def _no_nul(params: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(params)
 
 
+#: How many times this process has waited for the server's answer (a round trip each):
+#: what pipelining saves, counted for the tests and the benchmark (`round_trips`).
+_waits = [0]
+
+
+def round_trips() -> int:
+    """How many times this process has waited for a PostgreSQL server's answer so far."""
+    return _waits[0]
+
+
 class PgCursor:
-    """A psycopg cursor answering as much of sqlite3.Cursor as the store uses."""
+    """A psycopg cursor answering as much of sqlite3.Cursor as the store uses.
+
+    Inside `PgConnection.pipeline` a statement's answer comes later: the first question asked
+    of its cursor (its rows, its columns, its row count) waits for it, and for the answers to
+    every statement sent before it.
+    """
 
     __slots__ = ("_cur",)
 
     def __init__(self, cur: Any) -> None:
         self._cur = cur  # None: a statement that had nothing to do
 
+    def _ready(self) -> Any:
+        cur = self._cur
+        if cur is not None and cur.pgresult is None and cur.connection._pipeline is not None:
+            _waits[0] += 1
+            cur._fetch_pipeline()  # psycopg's own wait for a pipelined statement's result
+        return cur
+
     @property
     def description(self) -> Any:
-        return None if self._cur is None else self._cur.description
+        cur = self._ready()
+        return None if cur is None else cur.description
 
     @property
     def rowcount(self) -> int:
-        return -1 if self._cur is None else int(self._cur.rowcount)
+        cur = self._ready()
+        return -1 if cur is None else int(cur.rowcount)
 
     def fetchone(self) -> Any:
         return self._cur.fetchone() if self.description is not None else None
@@ -285,6 +310,8 @@ class PgConnection:
         self._pinned = False  # holds a session lock: never handed to another Store
         #: Transactions committed through this connection (a retry never repeats one).
         self.commits = 0
+        #: psycopg's Pipeline while statements are pipelined (see `pipeline`).
+        self._pipe: Any = None
         self.raw = _take(url) or self._connect()
 
     def _connect(self) -> Any:
@@ -321,6 +348,8 @@ class PgConnection:
                                  "in the middle of a write; none of it was saved")
             self.raw = self._connect()
         cur = self.raw.cursor()
+        if self._pipe is None:
+            _waits[0] += 1
         cur.execute(translate(sql), _no_nul(params),
                     prepare=False if sql.endswith(REPLAN) else None)
         if head.startswith("BEGIN"):
@@ -335,12 +364,67 @@ class PgConnection:
         cur = self.raw.cursor()
         rows = [_no_nul(p) for p in seq]
         if rows:
+            if self._pipe is None:
+                _waits[0] += 1  # psycopg pipelines the rows itself
             cur.executemany(translate(sql), rows)
         return PgCursor(cur)
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Inside a transaction: statements go to the server without waiting for each one's
+        answer (PostgreSQL's pipeline mode). A statement's answer is waited for only when its
+        rows or row count are asked for, or at `sync`; an error surfaces there, and the
+        server skips what was sent after it up to that point. At the end, every answer is read.
+
+        A poll's write batch runs in one: each statement waited for alone costs a round trip
+        to the server (a scheduler's time slice or more on a busy machine), and most of a
+        poll's statements are writes whose answer nothing reads.
+        """
+        if self._pipe is not None or self.raw.broken or self.raw.closed:
+            yield
+            return
+        import psycopg
+
+        with self.raw.pipeline() as pipe:  # its end sends a Sync and reads every answer
+            self._pipe = pipe
+            _waits[0] += 1
+            try:
+                yield
+            except BaseException:
+                with suppress(psycopg.Error):
+                    pipe.sync()  # the answers read here, so that the end has none to report
+                raise
+            finally:
+                self._pipe = None
+
+    def sync(self) -> None:
+        """Inside `pipeline`: wait for the answers to every statement sent so far, raising
+        the first error among them. Nothing outside one."""
+        if self._pipe is not None:
+            _waits[0] += 1
+            self._pipe.sync()
 
     def close(self) -> None:
         if self._pinned or not _give(self.url, self.raw):
             self.raw.close()
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """`PgConnection.pipeline` on PostgreSQL; on SQLite, whose statements run in this
+    process, nothing."""
+    if isinstance(conn, PgConnection):
+        with conn.pipeline():
+            yield
+    else:
+        yield
+
+
+def settle(conn: Connection) -> None:
+    """Inside `pipelined`: the answers to every statement sent so far, the first error among
+    them raised here (PostgreSQL); nothing on SQLite, whose statements have all run."""
+    if isinstance(conn, PgConnection):
+        conn.sync()
 
 
 class Growth:

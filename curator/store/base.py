@@ -34,6 +34,7 @@ from .backend import (
     describe,
     is_postgres,
     retryable,
+    settle,
 )
 from .stories import StoryIndex
 
@@ -516,10 +517,16 @@ class Base:
         conn.execute(f"SAVEPOINT {name}")
         try:
             yield
+            # Inside PostgreSQL's pipeline (a poll's write batch) the block's errors arrive
+            # with its answers: read here, so they are its own, undone with it alone.
+            settle(conn)
         except BaseException:
             try:
+                with suppress(*db_errors()):
+                    settle(conn)  # after an error the pipeline takes nothing until it is read
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
+                settle(conn)
             except db_errors():
                 pass  # SQLite already rolled the whole transaction back
             raise

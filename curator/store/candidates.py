@@ -6,17 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, read_iso
 from ..exceptions import NotFound, UsageError
-from ..types import Candidate, Entry, ReviewEvent
+from ..types import Candidate, Entry
 from .base import chunks, converts_errors
 from .logs import LogStore
 from .stories import also as story_also
 from .stories import link as story_link
 from .stories import merge as story_merge
 from .stories import split as story_split
+
+if TYPE_CHECKING:
+    from ..rows import ReviewEvent
 
 STATUSES = ("new", "featured", "rejected")
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..clock import iso, read_iso
 from ..exceptions import NotFound, UsageError
-from ..types import Editor
 from .backend import integrity_errors
 from .base import Base, converts_errors
+
+if TYPE_CHECKING:
+    from ..rows import Editor
 
 
 def _time(stamp: str) -> datetime:
@@ -60,6 +63,8 @@ class EditorStore(Base):
     @converts_errors
     def editors(self) -> list[Editor]:
         """Every editor, without password hashes."""
+        from ..rows import Editor
+
         return [Editor(name=name, created=_time(created)) for name, created in
                 self.conn.execute("SELECT name, created FROM editors ORDER BY name")]
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
-from .backend import REPLAN, Growth, insert_rows
+from .backend import REPLAN, Growth, insert_rows, pipelined
 from .base import chunks, converts_errors
 from .sources import SourceStore
 
@@ -59,7 +59,9 @@ class EntryStore(SourceStore):
             # when none did, what the last batch read of the story index still holds.
             version = (None if self.postgres else
                        int(self.conn.execute("PRAGMA data_version").fetchone()[0]))
-            with self.stories.batch(self.conn, version):
+            # On PostgreSQL the batch's statements are pipelined: only those whose answer is
+            # read (and each source's end, for its errors) wait for the server.
+            with pipelined(self.conn), self.stories.batch(self.conn, version):
                 yield
         if self.postgres:
             self._growth.grew(self.conn, self._added - before)
@@ -88,16 +90,28 @@ class EntryStore(SourceStore):
             conn = self.conn
             existing: dict[str, tuple[int, str]] = {}
             keys = list(batch)
-            for chunk in chunks(keys):
-                marks = ",".join("?" * len(chunk))
-                for eid, key, h in conn.execute(
-                        f"SELECT id, key, hash FROM entries WHERE source_id = ? AND key IN ({marks})",
-                        (source_id, *chunk)):
+            asked = [conn.execute(f"SELECT id, key, hash FROM entries WHERE source_id = ?"
+                                  f" AND key IN ({','.join('?' * len(chunk))})",
+                                  (source_id, *chunk)) for chunk in chunks(keys)]
+            if self.postgres:
+                # Every read this needs before writing, sent at once (pipelined): one round
+                # trip. The spellings of entries already stored are looked up too (their
+                # answer is not used); that costs the server less than a second round trip.
+                spelt = self._stored_spellings(
+                    e.url for e, _, _ in batch.values() if e.url)
+                if self.stories.window:  # the story index rows its matched entries look up
+                    self.stories.prefetch(conn, [
+                        sig.keys for e, t, sig in batch.values()
+                        if t and e.url and sig is not None and not sig.generic], now)
+            for cur in asked:
+                for eid, key, h in cur:
                     existing[key] = (eid, h)
+            if not self.postgres:
+                spelt = self._stored_spellings(
+                    e.url for key, (e, _, _) in batch.items() if e.url and key not in existing)
+            spellings = spelt()
             touched_urls: set[str] = set()
             unchanged: list[str] = []  # new and updated rows get last_seen as they are written
-            spellings = self._stored_spellings(
-                e.url for key, (e, _, _) in batch.items() if e.url and key not in existing)
             # New entries that match no topic need no id back: they are written together, in
             # one statement (one round trip on PostgreSQL), before anything else is written or
             # read, so every statement sees the entries before it as the feed's order has them.
@@ -124,12 +138,15 @@ class EntryStore(SourceStore):
                     new += 1
                 elif key not in existing:
                     write_quiet()
-                    eid = self._insert_id(_INSERT_ENTRY + " RETURNING id",
-                                          (*row, source_id, key, stamp, stamp))
+                    inserted = conn.execute(_INSERT_ENTRY + " RETURNING id",
+                                            (*row, source_id, key, stamp, stamp))
+                    known = self._known(e.url)  # sent with it: one round trip for both
+                    eid = int(inserted.fetchall()[0][0])
                     new += 1
                     conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
                                      [(eid, name) for name in t])
-                    new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now, sig)
+                    new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now, sig,
+                                                          known)
                 else:
                     eid, old_hash = existing[key]
                     if old_hash == h:
@@ -198,59 +215,80 @@ class EntryStore(SourceStore):
                     return str(stored)
         return url
 
-    def _stored_spellings(self, urls: Iterable[str]) -> dict[str, str]:
+    def _stored_spellings(self, urls: Iterable[str]) -> Callable[[], dict[str, str]]:
         """`_stored_spelling` of many URLs at once, for a poll's new entries: two statements per
         hundred URLs rather than two per URL (on PostgreSQL each is a round trip to the server).
-        Only the URLs stored under another spelling are in the answer."""
+
+        The statements are sent at once (on PostgreSQL, pipelined with the caller's); the
+        function returned reads their answer: the URLs stored under another spelling, each
+        with that spelling.
+        """
         from ..urls import canonicalize
 
-        left = sorted(set(urls))
-        found: dict[str, str] = {}
+        asked = sorted(set(urls))
+        sent = []
         for table in ("candidates", "entries"):
-            wanted = set(left)
-            by_path: dict[str, list[str]] = {}
-            for url in left:
-                by_path.setdefault(url.split("?", 1)[0], []).append(url)
-            exact: set[str] = set()
-            for chunk in chunks(left, 100):
+            for chunk in chunks(asked, 100):
                 params: list[str] = []
                 for url in chunk:
                     path = url.split("?", 1)[0]
                     # The URL itself, or the same path with any query (an older spelling).
                     params += [url, path + "?", path + "@"]
                 terms = " OR ".join(["(url = ? OR (url >= ? AND url < ?))"] * len(chunk))
-                for (stored,) in self.conn.execute(
-                        f"SELECT url FROM {table} WHERE {terms}{REPLAN}", params):  # noqa: S608
-                    if stored in wanted:
-                        exact.add(stored)
-                    if "?" in stored:
-                        for url in by_path.get(stored.split("?", 1)[0], ()):
-                            if url != stored and url not in found and canonicalize(stored) == url:
-                                found[url] = str(stored)
-            for url in exact:
-                found.pop(url, None)  # stored as it is spelt now: that spelling wins
-            left = [u for u in left if u not in exact and u not in found]
-        return found
+                sent.append((table, self.conn.execute(
+                    f"SELECT url FROM {table} WHERE {terms}{REPLAN}", params)))  # noqa: S608
+
+        def answer() -> dict[str, str]:
+            left = asked
+            found: dict[str, str] = {}
+            for table in ("candidates", "entries"):
+                # A URL a candidate already spells (either way) is settled by the candidates.
+                wanted = set(left)
+                by_path: dict[str, list[str]] = {}
+                for url in left:
+                    by_path.setdefault(url.split("?", 1)[0], []).append(url)
+                exact: set[str] = set()
+                for cur in [cur for kind, cur in sent if kind == table]:
+                    for (stored,) in cur:
+                        if stored in wanted:
+                            exact.add(stored)
+                        if "?" in stored:
+                            for url in by_path.get(stored.split("?", 1)[0], ()):
+                                if (url != stored and url not in found
+                                        and canonicalize(stored) == url):
+                                    found[url] = str(stored)
+                for url in exact:
+                    found.pop(url, None)  # stored as it is spelt now: that spelling wins
+                left = [u for u in left if u not in exact and u not in found]
+            return found
+
+        return answer
+
+    def _known(self, url: str | None) -> Any:
+        """Sends the question `_add_candidate` asks first of an article URL: whether it is a
+        candidate, and else the story it is an article of (a cursor, answered when read)."""
+        if not url:
+            return None
+        if self.has_stories:
+            return self.conn.execute("SELECT (SELECT 1 FROM candidates WHERE url = ?),"
+                                     " (SELECT candidate_id FROM story_articles WHERE url = ?)",
+                                     (url, url))
+        return self.conn.execute("SELECT (SELECT 1 FROM candidates WHERE url = ?), NULL",
+                                 (url,))
 
     def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None,
-                       source_id: int, now: datetime, sig: Any = None) -> int:
+                       source_id: int, now: datetime, sig: Any = None, known: Any = None) -> int:
         """Make the entry's URL a candidate, or join the candidate of its URL or its story.
 
         1 if it made a new candidate. Only an entry whose URL is new looks for a story: one
         already a candidate, or already in a story, stays where it is (the editor's splits hold).
+        `known` is `_known(e.url)` when the caller has sent it already.
         """
         if not e.url:
             return 0
         conn = self.conn
-        if self.has_stories:
-            # Whether the URL is a candidate, and else the story it is already an article of:
-            # one round trip.
-            known, cid = conn.execute(
-                "SELECT (SELECT 1 FROM candidates WHERE url = ?),"
-                " (SELECT candidate_id FROM story_articles WHERE url = ?)",
-                (e.url, e.url)).fetchone()
-        else:
-            known = conn.execute("SELECT 1 FROM candidates WHERE url = ?", (e.url,)).fetchone()
+        # Whether the URL is a candidate, and else the story it is already an article of.
+        known, cid = (known or self._known(e.url)).fetchone()
         if known is None and self.has_stories:
             if cid is None:
                 cid = self.stories.place(conn, entry_id, source_id, e, now, sig)

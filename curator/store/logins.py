@@ -5,16 +5,18 @@ module only keeps the numbers, changing them one attempt at a time."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from ..types import LoginCounter
 from .base import Base, converts_errors
+
+if TYPE_CHECKING:
+    from ..rows import LoginCounter
 
 T = TypeVar("T")
 
 #: A change: the counters found for the keys asked (missing ones absent) -> a result, and the
 #: counters to write (None: delete).
-Change = Callable[[dict[str, LoginCounter]], tuple[T, dict[str, LoginCounter | None]]]
+Change = Callable[[dict[str, "LoginCounter"]], tuple[T, dict[str, "LoginCounter | None"]]]
 
 
 class LoginLimits:
@@ -36,6 +38,8 @@ class LoginLimits:
 
 @converts_errors
 def _change(self: Base, keys: Sequence[str], change: Change[T]) -> T:
+    from ..rows import LoginCounter  # the desk's: no command needs it
+
     with self.write():
         self.serialize("login_limits")
         marks = ",".join("?" * len(keys))

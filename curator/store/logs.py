@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, read_iso
-from ..types import ReviewEvent
 from .base import Base, converts_errors
+
+if TYPE_CHECKING:
+    from ..rows import ReviewEvent
 
 
 def _at(stamp: str) -> datetime:
@@ -23,6 +25,8 @@ class LogStore(Base):
 
     def history(self, candidate_id: int) -> list[ReviewEvent]:
         """A candidate's review log, oldest first."""
+        from ..rows import ReviewEvent  # one candidate's, or an export's: not every command's
+
         return [ReviewEvent(action=action, editor=editor, at=_at(at), note=note)
                 for action, editor, at, note in self.conn.execute(
                     "SELECT action, editor, at, note FROM review_log WHERE candidate_id = ?"

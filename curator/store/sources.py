@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import datetime
@@ -9,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, read_iso
 from ..exceptions import NotFound, UsageError
-from ..types import Enabled, Source
 from .base import converts_errors
 from .logs import LogStore
 
 if TYPE_CHECKING:
     from ..polltypes import PollOutcome
+    from ..rows import Enabled, Source
 
 
 def _poll_columns(outcome: PollOutcome) -> tuple[list[str], list[Any]]:
@@ -52,18 +53,25 @@ def _poll_columns(outcome: PollOutcome) -> tuple[list[str], list[Any]]:
 _SOURCE_TIMES = ("last_polled", "last_ok", "failing_since", "next_due", "retry_after", "added")
 
 
+@functools.cache
+def _source_type() -> tuple[type[Source], frozenset[str]]:
+    """Source, loaded by the first command that reads sources (not by every one), and its fields
+    that are columns (all but `stale`)."""
+    from ..rows import Source
+
+    return Source, frozenset(f.name for f in fields(Source)) - {"stale"}
+
+
 def to_source(row: dict[str, Any]) -> Source:
     """A sources row as the typed Source (the one place rows become Sources)."""
-    values = {k: v for k, v in row.items() if k in _FIELDS}
+    source, columns = _source_type()
+    values = {k: v for k, v in row.items() if k in columns}
     for k in _SOURCE_TIMES:
         if k in values:
             values[k] = read_iso(values[k])
     values["in_config"] = bool(values.get("in_config", 1))
     values["failures"] = int(values.get("failures") or 0)
-    return Source(**values)
-
-
-_FIELDS = {f.name for f in fields(Source)} - {"stale"}
+    return source(**values)
 
 
 class SourceStore(LogStore):
@@ -260,6 +268,8 @@ class SourceStore(LogStore):
 
         When there was nothing to clear, nothing is changed or logged.
         """
+        from ..rows import Enabled
+
         with self.write():
             # Read inside the transaction: the log says what this enable cleared, not what a
             # poll that finished a moment earlier had left.

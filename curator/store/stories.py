@@ -73,6 +73,8 @@ class StoryIndex:
         self._joined: dict[int, int] = {}
         # The signature of the entry `place` looked at last, for `index` right after it.
         self._placed: tuple[int, Any] | None = None
+        # Index rows sent for but not read yet (`prefetch`): the keys, their floor, the cursor.
+        self._prefetched: tuple[list[str], str, Any] | None = None
 
     @contextmanager
     def batch(self, conn: Connection | None = None, version: int | None = None
@@ -110,6 +112,7 @@ class StoryIndex:
         finally:
             self._keys, self._batch_members = None, {}
             self._pending = {}
+            self._prefetched = None
 
     def _write_keys(self, conn: Connection) -> None:
         insert_rows(conn, "INSERT INTO story_keys (key, first_seen, candidate_id)",
@@ -200,29 +203,12 @@ class StoryIndex:
         if cache is None:  # outside a write batch: what this arrival reads is for it alone
             cache, floor = {}, since
         else:
-            if since < self._keys_since:  # an earlier clock than the rows read so far: again
-                cache.clear()
-            if not cache:
-                self._keys_since = since  # later arrivals' windows start later: cut below
-            floor = self._keys_since
+            floor = self._floor(since)
+            self._take_prefetched()
         keys = list(dict.fromkeys(keys))
         missing = [k for k in keys if k not in cache]
         if missing:
-            for k in missing:
-                cache[k] = ([], [])
-            marks = ",".join("?" * len(missing))
-            # In the primary key's order: each key's rows by first-seen time, for bisect below.
-            rows = conn.execute(
-                f"SELECT key, first_seen, candidate_id FROM story_keys WHERE key IN ({marks})"
-                " AND first_seen >= ? ORDER BY key, first_seen, candidate_id",
-                (*missing, floor)).fetchall()
-            for key, group in groupby(rows, itemgetter(0)):
-                _, times, ids = zip(*group, strict=True)
-                cache[key] = (list(times), list(ids))
-            for k in missing:  # rows this batch added that are not written yet
-                for first_seen, cid in self._pending.get(k, ()) if cache is self._keys else ():
-                    if first_seen >= floor:
-                        _add_row(cache[k], first_seen, cid)
+            self._read_keys(cache, missing, floor, self._send_keys(conn, missing, floor))
         # Each shared key weighs one over the number of the window's stories it finds, so that
         # a rare name or amount outweighs any number of words the beat uses every day.
         counts: dict[int, float] = {}
@@ -242,6 +228,58 @@ class StoryIndex:
         ranked = heapq.nlargest(MAX_STORIES, zip(counts.values(), counts, strict=True))
         return [cid for _, cid in ranked], common
 
+    def _floor(self, since: str) -> str:
+        """Inside a write batch: the earliest first-seen time the keys read hold rows from."""
+        assert self._keys is not None
+        if since < self._keys_since:  # an earlier clock than the rows read so far: again
+            self._keys.clear()
+            self._prefetched = None
+        if not self._keys and self._prefetched is None:
+            self._keys_since = since  # later arrivals' windows start later: cut below
+        return self._keys_since
+
+    def _send_keys(self, conn: Connection, keys: Sequence[str], floor: str) -> Any:
+        # In the primary key's order: each key's rows by first-seen time, for bisect in _find.
+        return conn.execute(
+            f"SELECT key, first_seen, candidate_id FROM story_keys WHERE key IN"
+            f" ({','.join('?' * len(keys))}) AND first_seen >= ?"
+            " ORDER BY key, first_seen, candidate_id", (*keys, floor))
+
+    def _read_keys(self, cache: dict[str, tuple[list[str], list[int]]], keys: Sequence[str],
+                   floor: str, cur: Any) -> None:
+        """The rows `_send_keys` asked for, into `cache`, with those this batch added that
+        wait to be written."""
+        fresh = set(keys)  # of the rows sent for, those of keys read before are not taken
+        for k in keys:
+            cache[k] = ([], [])
+        for key, group in groupby(cur.fetchall(), itemgetter(0)):
+            if key in fresh:
+                _, times, ids = zip(*group, strict=True)
+                cache[key] = (list(times), list(ids))
+        for k in keys:  # rows this batch added that are not written yet
+            for first_seen, cid in self._pending.get(k, ()) if cache is self._keys else ():
+                if first_seen >= floor:
+                    _add_row(cache[k], first_seen, cid)
+
+    def prefetch(self, conn: Connection, keys: Sequence[Sequence[str]], now: datetime) -> None:
+        """Inside a write batch: send now the index rows of these keys (the signatures of a
+        source's matched entries), to be read with the caller's other answers (on PostgreSQL,
+        pipelined: no round trip of their own) when the first of them is placed."""
+        if self._keys is None or not keys:
+            return
+        self._take_prefetched()
+        floor = self._floor(iso(now - timedelta(seconds=self.window)) or "")
+        wanted = [k for k in dict.fromkeys(k for ks in keys for k in ks) if k not in self._keys]
+        if wanted:
+            self._prefetched = (wanted, floor, self._send_keys(conn, wanted, floor))
+
+    def _take_prefetched(self) -> None:
+        """Read what `prefetch` sent, if it waits."""
+        if self._prefetched is not None and self._keys is not None:
+            wanted, floor, cur = self._prefetched
+            self._prefetched = None
+            self._read_keys(self._keys, [k for k in wanted if k not in self._keys], floor, cur)
+
     def forget(self, *candidate_ids: int) -> None:
         """Drop what is kept of these stories (after a split, a merge or a new link changed
         them), and what is kept of the index."""
@@ -251,6 +289,7 @@ class StoryIndex:
             self._batch_members.pop(cid, None)
             self._joined.pop(cid, None)
         self._kept = None
+        self._prefetched = None
         if self._keys:
             self._keys.clear()
 
