@@ -332,6 +332,12 @@ def test_a_nul_character_never_fails_a_statement(pg_url):
     assert src.name == "DeskA"
     s.save_entries(src.id, [entry("1", "Court\x00 fines platform", "text")], [["t"]], T0)
     assert [c.title for c in s.candidates(search="court\x00")] == ["Court fines platform"]
+    # Entries matching no topic go in multi-row INSERTs, numbered as PostgreSQL numbers them.
+    s.save_entries(src.id, [entry(str(n), f"Quiet\x00 {n}", "te\x00xt") for n in range(2, 5)],
+                   [[]] * 3, T0)
+    assert sorted(r[0] for r in s.conn.execute(
+        "SELECT title FROM entries WHERE key != '1'").fetchall()) == ["Quiet 2", "Quiet 3",
+                                                                     "Quiet 4"]
     s.close()
 
 

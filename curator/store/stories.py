@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
 from ..exceptions import NotFound, UsageError
-from .backend import REPLAN, Connection, insert_rows
+from .backend import REPLAN, Connection, insert_rows, pipelining
 
 if TYPE_CHECKING:
     from ..polltypes import EntryData
@@ -71,6 +71,8 @@ class StoryIndex:
         self._pending: dict[str, list[tuple[str, int]]] = {}
         # How many articles joined each story, as far as this process has seen (`join`).
         self._joined: dict[int, int] = {}
+        # Each of those stories' first-seen time, read with it.
+        self._first_seen: dict[int, str] = {}
         # The signature of the entry `place` looked at last, for `index` right after it.
         self._placed: tuple[int, Any] | None = None
         # Index rows sent for but not read yet (`prefetch`): the keys, their floor, the cursor.
@@ -97,6 +99,7 @@ class StoryIndex:
             kept = self._kept = ({}, {})
             self._keys_since = ""
             self._joined.clear()
+            self._first_seen.clear()
         self._keys, self._batch_members = kept
         self._version = None
         try:
@@ -106,6 +109,7 @@ class StoryIndex:
         except BaseException:
             self._kept = None  # the transaction is undone: so is what it added to the cache
             self._joined.clear()
+            self._first_seen.clear()
             raise
         else:
             self._version = version
@@ -161,12 +165,16 @@ class StoryIndex:
         published = e.published
         stories: list[Story] = []
         firsts: dict[int, int] = {}
+        # What is not kept of these stories is asked for at once (one round trip on
+        # PostgreSQL, whose pipeline sends the statements together) and read as needed.
+        sent = {cid: (self._send_sources(conn, cid), self._send_members(conn, cid))
+                if pipelining(conn) else (None, None) for cid in found}
         for cid in found:
             # One outlet's second article on a story stays its own (see stories.best_story).
-            if source_id in self._story_sources(conn, cid):
+            if source_id in self._story_sources(conn, cid, sent[cid][0]):
                 continue
             kept: list[tuple[datetime, Any]] = []
-            compared = self._compared(conn, cid, now)
+            compared = self._compared(conn, cid, now, sent[cid][1])
             firsts[cid] = len(compared)
             for seen, other, m_sig in compared:
                 # First seen within the window, and published within it too where both say:
@@ -288,12 +296,35 @@ class StoryIndex:
             self._firsts.pop(cid, None)
             self._batch_members.pop(cid, None)
             self._joined.pop(cid, None)
+            self._first_seen.pop(cid, None)
         self._kept = None
         self._prefetched = None
         if self._keys:
             self._keys.clear()
 
-    def _story_sources(self, conn: Connection, cid: int) -> set[int]:
+    def _send_sources(self, conn: Connection, cid: int) -> Any:
+        """The read `_story_sources` needs, sent now (None when kept)."""
+        if cid in self._sources:
+            return None
+        return conn.execute(
+            "SELECT DISTINCT e.source_id FROM (SELECT url FROM candidates WHERE id = ?"
+            " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?) u"
+            " JOIN entries e ON e.url = u.url" + REPLAN, (cid, cid))
+
+    def _send_members(self, conn: Connection, cid: int) -> Any:
+        """The read `_members` needs, sent now (None when kept)."""
+        from ..stories import MAX_COMPARED
+
+        if cid in self._firsts or (self._keys is not None and cid in self._batch_members):
+            return None
+        return conn.execute(
+            "SELECT e.id, e.first_seen, e.published FROM entries e WHERE e.url IN"
+            " (SELECT url FROM candidates WHERE id = ? UNION ALL SELECT url FROM"
+            " (SELECT url FROM story_articles WHERE candidate_id = ? ORDER BY added, id"
+            " LIMIT ?) a) ORDER BY e.first_seen, e.id LIMIT ?",
+            (cid, cid, MAX_COMPARED, MAX_COMPARED))
+
+    def _story_sources(self, conn: Connection, cid: int, sent: Any = None) -> set[int]:
         """The sources of a story's articles, read once per story for the life of the Store.
 
         Looked up by the story's URLs (`+e.source_id` keeps SQLite off the source's own
@@ -302,27 +333,24 @@ class StoryIndex:
         """
         known = self._sources.get(cid)
         if known is None:
-            known = {int(r[0]) for r in conn.execute(
-                "SELECT DISTINCT e.source_id FROM (SELECT url FROM candidates WHERE id = ?"
-                " UNION ALL SELECT url FROM story_articles WHERE candidate_id = ?) u"
-                " JOIN entries e ON e.url = u.url" + REPLAN, (cid, cid))}
+            known = {int(r[0]) for r in sent or self._send_sources(conn, cid)}
             self._sources[cid] = known
             if len(self._sources) > _SIGNATURES:
                 self._sources.popitem(last=False)
         return known
 
-    def _compared(self, conn: Connection, cid: int, now: datetime
+    def _compared(self, conn: Connection, cid: int, now: datetime, sent: Any = None
                   ) -> list[tuple[datetime, datetime | None, Any]]:
         """The times and signatures of the story's first articles (see `_members`)."""
         compared = self._batch_members.get(cid) if self._keys is not None else None
         if compared is None:
             compared = [self._member(conn, m_id, m_first, m_published, now)
-                        for m_id, m_first, m_published in self._members(conn, cid)]
+                        for m_id, m_first, m_published in self._members(conn, cid, sent)]
             if self._keys is not None:
                 self._batch_members[cid] = compared  # until an article joins it (see `join`)
         return compared
 
-    def _members(self, conn: Connection, cid: int) -> list[tuple[Any, ...]]:
+    def _members(self, conn: Connection, cid: int, sent: Any = None) -> list[tuple[Any, ...]]:
         """The story's first few articles (one entry per outlet's copy), first seen first."""
         from ..stories import MAX_COMPARED
 
@@ -331,12 +359,7 @@ class StoryIndex:
         firsts = self._firsts.get(cid)
         if firsts is not None:
             return firsts
-        rows: list[tuple[Any, ...]] = conn.execute(
-            "SELECT e.id, e.first_seen, e.published FROM entries e WHERE e.url IN"
-            " (SELECT url FROM candidates WHERE id = ? UNION ALL SELECT url FROM"
-            " (SELECT url FROM story_articles WHERE candidate_id = ? ORDER BY added, id"
-            " LIMIT ?) a) ORDER BY e.first_seen, e.id LIMIT ?",
-            (cid, cid, MAX_COMPARED, MAX_COMPARED)).fetchall()
+        rows: list[tuple[Any, ...]] = (sent or self._send_members(conn, cid)).fetchall()
         firsts = rows
         if len(firsts) == MAX_COMPARED:
             # A story's first articles stay its first: kept until a split or merge changes it.
@@ -408,14 +431,19 @@ class StoryIndex:
         conn.execute("INSERT INTO story_articles (url, candidate_id, added)"
                      " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (e.url, candidate_id, stamp))
         count = self._joined.get(candidate_id)
+        first_seen = self._first_seen.get(candidate_id)
         if count is None or self._keys is None:
-            count = conn.execute("SELECT count(*) FROM story_articles WHERE candidate_id = ?",
-                                 (candidate_id,)).fetchone()[0]
+            # How many articles the story has, and when it was first seen (for `index`).
+            count, first_seen = conn.execute(
+                "SELECT (SELECT count(*) FROM story_articles WHERE candidate_id = ?),"
+                " (SELECT first_seen FROM candidates WHERE id = ?)",
+                (candidate_id, candidate_id)).fetchone()
+            self._first_seen[candidate_id] = first_seen
         else:
             count += 1
         self._joined[candidate_id] = count
         if count < KEYED_ARTICLES:
-            self.index(conn, candidate_id, entry_id, e)
+            self.index(conn, candidate_id, entry_id, e, first_seen)
 
     def _sweep(self, conn: Connection, now: datetime) -> None:
         """Drop keys of stories older than the window, at most once an hour."""
