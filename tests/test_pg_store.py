@@ -315,6 +315,40 @@ def test_a_connection_dropped_mid_write_loses_the_whole_write_then_reconnects(pg
     s.close()
 
 
+def test_a_connection_dropped_in_a_poll_s_batch_fails_the_batch_then_reconnects(pg_server,
+                                                                                pg_url):
+    # A poll's batch is pipelined: the loss shows when answers are read, and at the batch's
+    # end. Each source is told, as a StoreError naming the server; nothing of it was saved.
+    import asyncio
+
+    from curator.poll import WriteBatch
+
+    s = Store(pg_url)
+    s.sync_sources([(f"https://{n}.example/feed", n, None) for n in "ab"], T0)
+    a, b = (x.id for x in sorted(s.sources(), key=lambda x: x.url))
+    failed: list[Exception] = []
+    done: list[object] = []
+
+    async def poll_writes() -> None:
+        batch = WriteBatch(s, size=2)
+        batch.submit(lambda: s.save_entries(a, [entry("1", "Court fines platform", "x")],
+                                            [[]], T0), done.append, failed.append)
+
+        def killed_then_saved() -> object:
+            _kill_connections(pg_server, pg_url)
+            return s.save_entries(b, [entry("2", "Second story", "y")], [["t"]], T0)
+
+        batch.submit(killed_then_saved, done.append, failed.append)
+
+    asyncio.run(poll_writes())
+    assert done == [] and len(failed) == 2
+    assert all(isinstance(e, StoreError) and redact(pg_url) in str(e) for e in failed)
+    assert s.entry_count() == 0
+    s.save_entries(a, [entry("1", "Court fines platform", "x")], [[]], T0)
+    assert s.entry_count() == 1
+    s.close()
+
+
 def test_a_server_restart_is_an_error_while_it_is_down_then_work_goes_on(pg_server, pg_url):
     from curator.exceptions import DatabaseUnavailable
 
