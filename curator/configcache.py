@@ -111,6 +111,28 @@ def put(path: Path, text: str, config: Any, code: Sequence[str]) -> None:
             tmp.unlink()
 
 
+def folder(name: str) -> Path | None:
+    """The cache folder's subfolder `name`, made if missing, for another module's own files
+    (Jinja2's compiled templates): None when the cache is off, when it cannot be made, or when
+    it or the cache folder is not this user's alone to write (the trust rule above: what is read
+    from it runs as code)."""
+    root = cache_dir()
+    if root is None:
+        return None
+    path = root / name
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
+        for made in (root, path):
+            st = os.stat(made, follow_symlinks=False)
+            if (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid()
+                    or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+                return None
+    except OSError:
+        return None
+    return path
+
+
 def keep(name: str, write: Callable[[BinaryIO], object]) -> bool:
     """Write the cache folder's file `name` with `write(file)`, atomically and private to this
     user (other modules keep what they make once there: the stories' word table, the sentence

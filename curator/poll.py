@@ -255,7 +255,10 @@ def parser_pool(n: int, *, sign: bool = False) -> Iterator[tuple[Executor | None
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                initializer=_worker_init, initargs=(parent,))
     try:
-        pool.submit(int).result()  # start the workers now, while this process has one thread
+        # Start the workers now, while this process has one thread: with fork, the first
+        # submit forks them all before the pool starts its own thread. Nothing waits for them
+        # (a round of 304s never needs them; the first body to parse waits if it must).
+        pool.submit(int)
         yield pool, sign
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -620,3 +620,35 @@ def test_every_feed_follows_the_validators_rules(site: dict[str, Any]) -> None:
             continue
         checked += 1
     assert checked == 3 + 3 * 4
+
+
+def test_compiled_templates_are_kept_in_the_cache_folder(site: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    import shutil
+    import stat
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    env = {**os.environ, "CURATOR_CACHE_DIR": str(cache)}
+
+    def publish_pages_again() -> dict[str, bytes]:
+        shutil.rmtree(site["folder"])  # every file missing: all rendered again, in a new process
+        subprocess.run([sys.executable, "-m", "curator", "--config", str(site["config"]), "-q",
+                        "publish"], env=env, check=True)
+        return files(site["folder"])
+
+    first = publish_pages_again()
+    templates = cache / "templates"
+    compiled = sorted(templates.glob("__jinja2_*.cache"))
+    assert len(compiled) >= 3  # base, index, item (and what they include)
+    assert stat.S_IMODE(templates.stat().st_mode) == 0o700
+    assert publish_pages_again() == first  # the same pages from the kept templates
+    assert sorted(templates.glob("__jinja2_*.cache")) == compiled
+
+    # A folder others could write to is not trusted: nothing is read from it or kept there.
+    for f in compiled:
+        f.unlink()
+    templates.chmod(0o777)
+    assert publish_pages_again() == first
+    assert list(templates.glob("__jinja2_*.cache")) == []
