@@ -19,5 +19,6 @@ MIGRATIONS: tuple[str, ...] = (
     "0010_story_article_ids",
     "0011_claims_and_login_limits",
     "0012_search_index_after_writes",
+    "0013_entries_compressed_with_lz4",
 )
 MIGRATION_SET = "curator"

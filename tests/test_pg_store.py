@@ -168,6 +168,40 @@ def test_a_later_migration_runs_its_postgresql_step(pg_url, monkeypatch):
     s.close()
 
 
+def _compression(store: Store) -> dict[str, str]:
+    return dict(store.conn.execute(
+        "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'entries'::regclass"
+        " AND attname IN ('summary', 'content', 'text', 'search')").fetchall())
+
+
+def test_long_entry_text_is_compressed_with_lz4_where_the_server_has_it(pg_blank_url,
+                                                                       monkeypatch):
+    import psycopg
+
+    from curator.store import pg_migrate
+    from curator.store.search import SearchStore
+
+    step = "0013_entries_compressed_with_lz4"
+    # A server built without lz4 refuses it: the migration leaves pglz, and goes on.
+    monkeypatch.setitem(pg_migrate.STEPS, step, pg_migrate.STEPS[step].replace("lz4", "nosuch"))
+    s = Store(pg_blank_url)
+    assert set(_compression(s).values()) == {""} and s.schema_names() == list(MIGRATIONS)
+    s.close()
+    monkeypatch.undo()
+    with psycopg.connect(pg_blank_url, autocommit=True) as conn:  # made again, as it was
+        conn.execute("DELETE FROM curator_migrations WHERE name = %s", (step,))
+    s = Store(pg_blank_url)
+    assert _compression(s) == {"summary": "l", "content": "l", "text": "l", "search": "l"}
+    s.sync_sources([("https://a.example/feed", "A", None)], T0)
+    [src] = s.sources()
+    body = " ".join(f"word{i} court ruling" for i in range(3000))
+    s.save_entries(src.id, [entry("1", "Court rules on the long case", body)], [[]], T0)
+    [found] = SearchStore(s).search("word2999")
+    assert found["title"] == "Court rules on the long case"
+    assert s.conn.execute("SELECT text FROM entries").fetchone()[0] == body
+    s.close()
+
+
 def test_a_failing_migration_leaves_nothing_half_made(pg_url, monkeypatch):
     from curator.store import pg_migrate
 
@@ -277,6 +311,40 @@ def test_a_connection_dropped_mid_write_loses_the_whole_write_then_reconnects(pg
     # The next use connects again; the interrupted transaction left nothing behind.
     assert s.entry_count() == 0 and s.candidates(status="all") == []
     s.save_entries(src.id, [entry("1", "Court fines platform", "first")], [["t"]], T0)
+    assert s.entry_count() == 1
+    s.close()
+
+
+def test_a_connection_dropped_in_a_poll_s_batch_fails_the_batch_then_reconnects(pg_server,
+                                                                                pg_url):
+    # A poll's batch is pipelined: the loss shows when answers are read, and at the batch's
+    # end. Each source is told, as a StoreError naming the server; nothing of it was saved.
+    import asyncio
+
+    from curator.poll import WriteBatch
+
+    s = Store(pg_url)
+    s.sync_sources([(f"https://{n}.example/feed", n, None) for n in "ab"], T0)
+    a, b = (x.id for x in sorted(s.sources(), key=lambda x: x.url))
+    failed: list[Exception] = []
+    done: list[object] = []
+
+    async def poll_writes() -> None:
+        batch = WriteBatch(s, size=2)
+        batch.submit(lambda: s.save_entries(a, [entry("1", "Court fines platform", "x")],
+                                            [[]], T0), done.append, failed.append)
+
+        def killed_then_saved() -> object:
+            _kill_connections(pg_server, pg_url)
+            return s.save_entries(b, [entry("2", "Second story", "y")], [["t"]], T0)
+
+        batch.submit(killed_then_saved, done.append, failed.append)
+
+    asyncio.run(poll_writes())
+    assert done == [] and len(failed) == 2
+    assert all(isinstance(e, StoreError) and redact(pg_url) in str(e) for e in failed)
+    assert s.entry_count() == 0
+    s.save_entries(a, [entry("1", "Court fines platform", "x")], [[]], T0)
     assert s.entry_count() == 1
     s.close()
 

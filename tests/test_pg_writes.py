@@ -325,3 +325,49 @@ def test_a_source_s_new_entries_wait_for_the_server_twice(pg_url: str) -> None:
         assert s.entry_count() == 30
     finally:
         s.close()
+
+
+def test_matched_entries_see_what_earlier_ones_made_of_their_urls(backend: Any) -> None:
+    # On PostgreSQL a source's matched entries take their ids and their URLs' candidates and
+    # stories ahead, with its other reads; what an earlier entry of the same source made of
+    # the same URL must still count, and ids still follow the feed's order.
+    s = Store(backend)
+    try:
+        s.sync_sources([(f"https://{n}.example/feed", n, None) for n in "ab"], T0)
+        a, b = (x.id for x in sorted(s.sources(), key=lambda x: x.url))
+        s.save_entries(a, [entry("one", "Regulator fines the cloud giant"),
+                           entry("fires", "Chipmaker recalls its flagship phone over battery"
+                                          " fires")], [["cloud"], ["chips"]], T0)
+
+        def at(key: str, title: str, url_key: str) -> EntryData:
+            e = entry(key, title)
+            url = f"https://news.example/{url_key}"
+            return EntryData(key=e.key, url=url, link=url, title=e.title, summary=e.summary,
+                             content="", text=e.text)
+
+        with s.write_batch():
+            s.save_entries(b, [at("b1", "Quiet one", "q1"),
+                               at("b2", "Regulator fines the cloud giant", "one"),
+                               at("b3", "Quiet two", "q2"),
+                               at("b4", "Chipmaker recalls its flagship", "two"),
+                               at("b5", "Chipmaker recalls its flagship again", "two"),
+                               at("b6", "Quiet three", "q3"),
+                               # A candidate of its own first, then, under the same URL, the
+                               # story another outlet has: it stays the candidate it is.
+                               at("b7", "Stadium opens downtown", "three"),
+                               at("b8", "Chipmaker recalls its flagship phone over battery"
+                                        " fires", "three")],
+                           [[], ["cloud"], [], ["chips"], ["chips", "recalls"], [], ["local"],
+                            ["chips"]], T0)
+        cands = {c.url: (sorted(c.topics), [x.url for x in c.also])
+                 for c in s.candidates(limit=None)}
+        # "two" joins the other outlet's story, and its second copy lends it its topics.
+        assert cands == {"https://news.example/one": (["cloud"], []),
+                         "https://news.example/fires": (["chips", "recalls"],
+                                                        ["https://news.example/two"]),
+                         "https://news.example/three": (["chips", "local"], [])}
+        keys = [r[0] for r in s.conn.execute(
+            "SELECT key FROM entries WHERE source_id = ? ORDER BY id", (b,)).fetchall()]
+        assert keys == ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"]
+    finally:
+        s.close()

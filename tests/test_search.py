@@ -263,6 +263,15 @@ def test_the_migration_indexes_what_an_older_database_holds(tmp_path):
     upgraded.close()
 
 
+def test_a_sqlite_file_upgraded_by_a_postgresql_only_migration_keeps_no_copy(tmp_path):
+    # 0013 changes PostgreSQL's schema only: a SQLite file is not copied aside for it.
+    upgraded = _upgraded_from(tmp_path, "0013_entries_compressed_with_lz4")
+    assert upgraded.schema_names() == list(MIGRATIONS)
+    assert not list(tmp_path.glob("*.bak"))
+    assert titles(SearchStore(upgraded).search("spyware")) == ["Spyware maker sued by WhatsApp"]
+    upgraded.close()
+
+
 # ------------------------------------------------------------------ promote
 
 

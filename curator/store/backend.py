@@ -386,9 +386,12 @@ class PgConnection:
         if not (self.raw.broken or self.raw.closed):
             return
         if self._tx:
-            raise StoreError(f"database {self.where}: the connection to the server was lost "
-                             "in the middle of a write; none of it was saved")
+            raise self._lost()
         self.raw = self._connect()
+
+    def _lost(self) -> StoreError:
+        return StoreError(f"database {self.where}: the connection to the server was lost in "
+                          "the middle of a write; none of it was saved")
 
     def executemany(self, sql: str, seq: Any, /) -> PgCursor:
         cur = self.raw.cursor()
@@ -415,17 +418,22 @@ class PgConnection:
             return
         import psycopg
 
-        with self.raw.pipeline() as pipe:  # its end sends a Sync and reads every answer
-            self._pipe = pipe
-            _waits[0] += 1
-            try:
-                yield
-            except BaseException:
-                with suppress(psycopg.Error):
-                    pipe.sync()  # the answers read here, so that the end has none to report
-                raise
-            finally:
-                self._pipe = None
+        try:
+            with self.raw.pipeline() as pipe:  # its end sends a Sync and reads every answer
+                self._pipe = pipe
+                _waits[0] += 1
+                try:
+                    yield
+                except BaseException:
+                    with suppress(psycopg.Error):
+                        pipe.sync()  # the answers read here: the end has none to report
+                    raise
+                finally:
+                    self._pipe = None
+        except psycopg.Error as e:
+            if self.raw.broken or self.raw.closed:
+                raise self._lost() from e
+            raise
 
     def sync(self) -> None:
         """Inside `pipeline`: wait for the answers to every statement sent so far, raising

@@ -276,7 +276,7 @@ class Base:
         applied = self._applied()
         if tuple(applied) == MIGRATIONS:
             return  # up to date: the common case costs one query
-        from .migrations import migrations, registered
+        from .migrations import NOTHING_ON_SQLITE, migrations, registered
 
         known = set(registered())
         unknown = [name for name in applied if name not in known]
@@ -287,7 +287,7 @@ class Base:
         pending = migrations.pending(self.db)
         if not pending:
             return
-        if existed and applied:
+        if existed and applied and any(m.name not in NOTHING_ON_SQLITE for m in pending):
             # An upgrade rewrites tables: keep a copy of what the older version wrote.
             backup = path.with_name(f"{path.name}.before-{pending[0].name}.bak")
             self.backup(backup)

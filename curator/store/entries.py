@@ -29,6 +29,8 @@ class SaveResult:
 _ENTRY_COLUMNS = ("INSERT INTO entries (url, link, title, summary, content, text, author,"
                   " published, updated, hash, source_id, key, first_seen, last_seen)")
 _INSERT_ENTRY = _ENTRY_COLUMNS + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_ENTRY_COLUMNS_ID = _ENTRY_COLUMNS.replace("(url,", "(id, url,")
+_INSERT_ENTRY_ID = _ENTRY_COLUMNS_ID + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 #: Candidates an editor made by hand (`curator promote`): they stay without a topic match.
 PROMOTED = "SELECT candidate_id FROM review_log WHERE action = 'promote'"
@@ -93,6 +95,7 @@ class EntryStore(SourceStore):
             asked = [conn.execute(f"SELECT id, key, hash FROM entries WHERE source_id = ?"
                                   f" AND key IN ({','.join('?' * len(chunk))})",
                                   (source_id, *chunk)) for chunk in chunks(keys)]
+            ahead: tuple[Any, Any] | None = None
             if self.postgres:
                 # Every read this needs before writing, sent at once (pipelined): one round
                 # trip. The spellings of entries already stored are looked up too (their
@@ -103,6 +106,15 @@ class EntryStore(SourceStore):
                     self.stories.prefetch(conn, [
                         sig.keys for e, t, sig in batch.values()
                         if t and e.url and sig is not None and not sig.generic], now)
+                # Ids for the matched entries, which are written one at a time among the
+                # others (in the feed's order) and need theirs back, and what `_known` would
+                # answer for their URLs: no round trip of their own.
+                matched = sorted({e.url for e, t, _ in batch.values() if t and e.url})
+                if matched:
+                    ahead = (conn.execute(
+                        "SELECT nextval(pg_get_serial_sequence('entries', 'id'))"
+                        " FROM generate_series(1, ?)", (len(batch),)),
+                        self._known_many(matched))
             for cur in asked:
                 for eid, key, h in cur:
                     existing[key] = (eid, h)
@@ -110,6 +122,16 @@ class EntryStore(SourceStore):
                 spelt = self._stored_spellings(
                     e.url for key, (e, _, _) in batch.items() if e.url and key not in existing)
             spellings = spelt()
+            ids: list[int] = []
+            knowns: dict[str, tuple[Any, Any]] = {}
+            if ahead is not None:
+                ids = [int(r[0]) for r in ahead[0]]
+                ids.reverse()  # popped from the end, the smallest first: the feed's order
+                knowns = {url: (None, None) for url in matched}
+                for url, is_one, story in ahead[1]:
+                    was = knowns[url]
+                    knowns[url] = (was[0] if is_one is None else is_one,
+                                   was[1] if story is None else story)
             touched_urls: set[str] = set()
             unchanged: list[str] = []  # new and updated rows get last_seen as they are written
             # New entries that match no topic need no id back: they are written together, in
@@ -119,7 +141,7 @@ class EntryStore(SourceStore):
 
             def write_quiet() -> None:
                 if quiet:
-                    insert_rows(conn, _ENTRY_COLUMNS, quiet)
+                    insert_rows(conn, _ENTRY_COLUMNS_ID if ahead else _ENTRY_COLUMNS, quiet)
                     quiet.clear()
 
             for key, (e, t, sig) in batch.items():
@@ -134,14 +156,21 @@ class EntryStore(SourceStore):
                 row = (e.url, e.link, e.title, e.summary, e.content, e.text, e.author,
                        e.published_at, e.updated_at, h)
                 if key not in existing and not t:
-                    quiet.append((*row, source_id, key, stamp, stamp))
+                    # With ids taken ahead, every new entry has one, in the feed's order.
+                    quiet.append((*((ids.pop(),) if ahead else ()), *row, source_id, key, stamp,
+                                  stamp))
                     new += 1
                 elif key not in existing:
                     write_quiet()
-                    inserted = conn.execute(_INSERT_ENTRY + " RETURNING id",
-                                            (*row, source_id, key, stamp, stamp))
-                    known = self._known(e.url)  # sent with it: one round trip for both
-                    eid = int(inserted.fetchall()[0][0])
+                    known: Any = knowns.pop(e.url or "", None)  # once: a second copy asks
+                    if ahead:
+                        eid = ids.pop()
+                        conn.execute(_INSERT_ENTRY_ID, (eid, *row, source_id, key, stamp, stamp))
+                    else:
+                        inserted = conn.execute(_INSERT_ENTRY + " RETURNING id",
+                                                (*row, source_id, key, stamp, stamp))
+                        known = known or self._known(e.url)  # sent with it: one round trip
+                        eid = int(inserted.fetchall()[0][0])
                     new += 1
                     conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
                                      [(eid, name) for name in t])
@@ -152,6 +181,7 @@ class EntryStore(SourceStore):
                     if old_hash == h:
                         unchanged.append(key)
                         continue
+                    knowns.pop(e.url or "", None)  # what it does to its URL is read afresh
                     old_url = conn.execute("SELECT url FROM entries WHERE id = ?",
                                            (eid,)).fetchone()[0]
                     conn.execute(
@@ -264,6 +294,15 @@ class EntryStore(SourceStore):
 
         return answer
 
+    def _known_many(self, urls: Sequence[str]) -> Any:
+        """`_known` of many URLs in one statement (sent now, read later): (url, 1 when it is
+        a candidate, the story it is an article of), for those that are either."""
+        marks = ",".join("?" * len(urls))
+        return self.conn.execute(
+            f"SELECT url, 1, NULL FROM candidates WHERE url IN ({marks}) UNION ALL"
+            f" SELECT url, NULL, candidate_id FROM story_articles WHERE url IN ({marks})",
+            (*urls, *urls))
+
     def _known(self, url: str | None) -> Any:
         """Sends the question `_add_candidate` asks first of an article URL: whether it is a
         candidate, and else the story it is an article of (a cursor, answered when read)."""
@@ -288,7 +327,8 @@ class EntryStore(SourceStore):
             return 0
         conn = self.conn
         # Whether the URL is a candidate, and else the story it is already an article of.
-        known, cid = (known or self._known(e.url)).fetchone()
+        known, cid = known if isinstance(known, tuple) else (known or self._known(e.url)
+                                                             ).fetchone()
         if known is None and self.has_stories:
             if cid is None:
                 cid = self.stories.place(conn, entry_id, source_id, e, now, sig)

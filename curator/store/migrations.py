@@ -382,6 +382,17 @@ def m0012_search_index_after_writes(db: Database) -> None:
         db.execute(sql)
 
 
+@migrations(name="0013_entries_compressed_with_lz4")
+def m0013_entries_compressed_with_lz4(db: Database) -> None:
+    """PostgreSQL compresses an entry's long text with lz4 (see pg_schema.py); SQLite does
+    not compress: nothing changes here."""
+
+
+#: Migrations that change nothing in a SQLite file: an upgrade made of only these keeps no
+#: copy of the file from before it (`Base._migrate`).
+NOTHING_ON_SQLITE = frozenset({"0013_entries_compressed_with_lz4"})
+
+
 def registered() -> list[str]:
     """Every migration this version knows, in order: those pending on an empty database."""
     return [m.name for m in migrations.pending(Database(memory=True))]

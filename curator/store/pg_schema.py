@@ -220,6 +220,15 @@ CREATE INDEX login_limits_at ON login_limits (at)
     # SQLite's search index written once per transaction: PostgreSQL's search column is
     # computed as each row is written, so nothing changes here.
     "0012_search_index_after_writes": "",
+    # An entry's summary, content, text and search vector, when long enough to be compressed
+    # (a row over 2 kB: most rows, with the vector), compressed with lz4 rather than pglz:
+    # 8% of the server's work per entry a poll stores, and more for feeds that carry whole
+    # articles. A server built without lz4 keeps pglz.
+    "0013_entries_compressed_with_lz4": " ".join([
+        "DO $$ BEGIN ALTER TABLE entries",
+        ", ".join(f"ALTER COLUMN {c} SET COMPRESSION lz4"
+                  for c in ("summary", "content", "text", "search")) + ";",
+        "EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL; END $$"]),
 }
 
 
