@@ -55,7 +55,14 @@ from query_bench import Filler  # noqa: E402
 # ---------------------------------------------------------------- 1. the first poll
 
 
-def poll_part(feeds: int, items: int, repeat: int, mix: str) -> dict[str, float]:
+#: The modes a first poll runs in: grouping off, on, and on with the words alone
+#: (`stories.meaning: false`: the sentence encoder never loaded).
+MODES = {"off": ["  window: 0"], "on": ["  window: 48h"],
+         "words": ["  window: 48h", "  meaning: false"]}
+
+
+def poll_part(feeds: int, items: int, repeat: int, mix: str, modes: list[str]
+              ) -> dict[str, float]:
     root = generate(feeds, items, mix=mix)
     OUT.mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="stories-", dir=OUT))
@@ -63,17 +70,17 @@ def poll_part(feeds: int, items: int, repeat: int, mix: str) -> dict[str, float]
     server = Server(kind, tmp)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     urls = [f"http://127.0.0.1:{server.port}/f{i:05d}.xml" for i in range(feeds)]
-    cpu: dict[str, list[float]] = {"off": [], "on": []}
+    cpu: dict[str, list[float]] = {mode: [] for mode in modes}
     quality: dict[str, float] = {}
     candidates: dict[str, int] = {}
     try:
         server.start(root / "v1", validators=True)
         for n in range(repeat):
-            for mode, window in (("off", "0"), ("on", "48h")):
+            for mode in modes:
                 work = tmp / f"{mode}-{n}"
                 config = write_bench_config(work, [
                     "poll:", "  interval: 30m", "  timeout: 60s", "  concurrency: 64",
-                    "  per_host: 64", "stories:", f"  window: {window}"], urls)
+                    "  per_host: 64", "stories:", *MODES[mode]], urls)
                 run = run_curator("first poll", config, feeds)
                 if run.rc != 0:
                     raise SystemExit(f"curator failed: {run.detail}")
@@ -89,9 +96,13 @@ def poll_part(feeds: int, items: int, repeat: int, mix: str) -> dict[str, float]
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    off, on = statistics.median(cpu["off"]), statistics.median(cpu["on"])
-    return {"off": off, "on": on, "added": (on - off) / off, "cands_off": candidates["off"],
-            "cands_on": candidates["on"], **quality}
+    out: dict[str, float] = {**quality}
+    for mode in modes:
+        out[mode] = statistics.median(cpu[mode])
+        out[f"cands_{mode}"] = candidates[mode]
+        if mode != "off":
+            out[f"added_{mode}"] = (out[mode] - out["off"]) / out["off"]
+    return out
 
 
 _ITEM = re.compile(r"//(site\d+\.example\.com)/\d{4}/\d{2}/(item-\d+)")
@@ -214,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="poll_bench.py feed mixes to poll, comma-separated (default: its word "
                         "salad, escaped, and news: mostly distinct stories, some carried by "
                         "2 to 10 outlets in their own words)")
+    p.add_argument("--words", action="store_true",
+                   help="also poll with grouping on and the meaning signal off "
+                        "(stories.meaning: false), to see what the sentence encoder costs")
     p.add_argument("--sizes", default="10000,100000,1000000",
                    help="database sizes in entries, comma-separated")
     p.add_argument("--arrivals", type=int, default=2000,
@@ -223,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM, "
           f"Python {info['python']}, SQLite {info['sqlite']}")
     if args.part in ("poll", "both"):
-        results = {mix: poll_part(args.feeds, args.items, args.repeat, mix)
+        modes = ["off", "on", *(["words"] if args.words else [])]
+        results = {mix: poll_part(args.feeds, args.items, args.repeat, mix, modes)
                    for mix in args.mix.split(",") if mix}
         print(f"\nfirst poll of {args.feeds:,} feeds ({args.items} items each, or a third to "
               f"three times that in the news mix), CPU of the process tree, median of "
@@ -231,8 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         print("| feeds | grouping off: CPU s | candidates | grouping on: CPU s | candidates |"
               " grouping adds |\n| --- | --- | --- | --- | --- | --- |")
         for mix, r in results.items():
-            print(f"| {mix} | {r['off']:.2f} | {r['cands_off']:,} | {r['on']:.2f} | "
-                  f"{r['cands_on']:,} | {r['added']:+.1%} |")
+            print(f"| {mix} | {r['off']:.2f} | {int(r['cands_off']):,} | {r['on']:.2f} | "
+                  f"{int(r['cands_on']):,} | {r['added_on']:+.1%} |")
+            if "words" in r:
+                print(f"| {mix}, words alone (meaning: false) | {r['off']:.2f} | "
+                      f"{int(r['cands_off']):,} | {r['words']:.2f} | {int(r['cands_words']):,} | "
+                      f"{r['added_words']:+.1%} |")
         for mix, r in results.items():
             if "precision" in r:
                 print(f"{mix}: of the {int(r['articles']):,} matched articles, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 #: A name's words this rare or rarer tell it apart (in "Signature Bank", "Bank" names the kind).
@@ -23,6 +24,9 @@ _AMOUNT = re.compile(
     r"(?:\s?(?P<scale>trillion|billion|million|thousand|tn|bn|mn|[bmk])\b|(?P<pct>\s?%|\s?per\s?cent\b))?",
     re.IGNORECASE)
 _CURRENCIES = {"us$": "$", "usd": "$", "eur": "€", "gbp": "£"}
+# What an amount may have before its first digit, at most: its currency and a space ("US$ ").
+_AMOUNT_LEAD = 12
+_DIGIT = re.compile(r"\d")
 # A number's currency by the word after it ("1.8 billion euros").
 _CURRENCY_AFTER = re.compile(r"\s*(dollars|euros|pounds|yen)\b", re.IGNORECASE)
 _CURRENCY_WORDS = {"dollars": "$", "euros": "€", "pounds": "£", "yen": "¥"}
@@ -177,10 +181,38 @@ def word_pieces(word: str) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=200_000)
+def written(raw: str) -> tuple[tuple[tuple[str, float], ...], int]:
+    """A word as a text writes it: its stems and rarities (`word_pieces` of it lower-cased), and
+    how it is written: ACRONYM (capitals throughout, "FTC"), CAPITALISED ("Meta"), LOWER
+    ("sues"), or 0 (neither: it begins with an uncased letter). One look-up per word a
+    signature reads, where each took a lower-casing and two case tests."""
+    case = (ACRONYM if raw.isupper() and len(raw) > 1 else CAPITALISED if raw[:1].isupper()
+            else LOWER if raw[:1].islower() else 0)
+    return word_pieces(raw.lower()), case
+
+
+ACRONYM, CAPITALISED, LOWER = 3, 2, 1
+
+
+def amounts_in(text: str) -> Iterator[re.Match[str]]:
+    """What `_AMOUNT.finditer(text)` finds, found faster: an amount has a digit, so the pattern
+    is tried only from a little before each next digit, not at every character (a text without
+    digits, most of them, costs one scan for a digit)."""
+    pos = 0
+    while digit := _DIGIT.search(text, pos):
+        # No match starts before this: it would have a digit before this one, after `pos`.
+        m = _AMOUNT.search(text, max(pos, digit.start() - _AMOUNT_LEAD))
+        if m is None:  # cannot be (a digit is a number), but never loop on it
+            return
+        yield m
+        pos = m.end()
+
+
 def amount_keys(text: str) -> tuple[set[str], set[str]]:
     amounts: set[str] = set()
     figures: set[str] = set()
-    for m in _AMOUNT.finditer(text):
+    for m in amounts_in(text):
         raw = m.group("num").replace(",", "")
         try:
             value = float(raw)

@@ -242,6 +242,9 @@ def parser_pool(n: int, *, sign: bool = False) -> Iterator[tuple[Executor | None
     if sys.platform == "linux" and threading.active_count() == 1:
         ctx = multiprocessing.get_context("fork")
         parent: int | None = os.getpid()
+        # The parser's modules (feedparser, lxml, bs4, nh3) loaded here once, before the fork,
+        # rather than in each worker: the workers share their pages (see gc.freeze below).
+        from . import match, parse  # noqa: F401
         if sign:
             from .stories import warm
 
@@ -252,6 +255,12 @@ def parser_pool(n: int, *, sign: bool = False) -> Iterator[tuple[Executor | None
         ctx = server
         parent = None  # workers are the fork server's children, not this process's
         sign = False
+    import gc
+
+    # What this process holds now (modules, the word tables) the forked workers share, page for
+    # page, until something writes to a page: the garbage collector's own bookkeeping in each
+    # object would, at a worker's first collection. Frozen, the collector leaves them be.
+    gc.freeze()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                initializer=_worker_init, initargs=(parent,))
     try:
@@ -259,6 +268,7 @@ def parser_pool(n: int, *, sign: bool = False) -> Iterator[tuple[Executor | None
         # submit forks them all before the pool starts its own thread. Nothing waits for them
         # (a round of 304s never needs them; the first body to parse waits if it must).
         pool.submit(int)
+        gc.unfreeze()  # forked by now: here they are collected as before (theirs stay frozen)
         yield pool, sign
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -24,7 +24,10 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from .headlines import (
+    ACRONYM,
     ALIAS_WEIGHT,
+    CAPITALISED,
+    LOWER,
     NAME_WEIGHT,
     SYMBOLS,
     WORD,
@@ -40,6 +43,7 @@ from .headlines import (
     stem_word,
     title_text,
     word_pieces,
+    written,
 )
 from .meaning import similarity
 
@@ -78,8 +82,8 @@ MAX_COMPARED = 6
 #: Of a long summary, only the lede (a sentence or two) says what the story is; the rest is detail.
 MAX_TEXT_CHARS = 300
 #: A key that more of the window's stories share than this is a word of the beat or of a
-#: template ("antitrust", "filing"): it tells no story apart, so it anchors no near miss (see
-#: `_conflict`), and the store's index counts it for none of them.
+#: template ("antitrust", "filing"): it tells no story apart, so it finds none of them (the
+#: store's index, `Grouper`) and anchors no near miss (see `_conflict`).
 COMMON = 64
 
 
@@ -170,19 +174,21 @@ def signature(title: str, text: str) -> Signature:
     # In a Title Case title every word is capitalised: there, capitals say nothing.
     title_words = WORD.findall(title)
     title_case = sum(w[:1].isupper() for w in title_words) > 0.6 * max(1, len(title_words))
+    get = terms.get
     for part_text, case_counts in ((title, not title_case and not generic), (body, True)):
         if part_text is title and generic:
             continue
         for n, (raw, start) in enumerate(_sentence_words(part_text)):
-            for stem, weight in word_pieces(raw.lower()):
-                if weight > terms.get(stem, 0.0):
+            pieces, case = written(raw)
+            for stem, weight in pieces:
+                if weight > get(stem, 0.0):
                     terms[stem] = weight
                 if case_counts:
                     # A sentence's first word is capitalised anyway: a name only if it is rare.
-                    if (raw.isupper() and len(raw) > 1 or raw[:1].isupper()
-                            and (n > 0 and not start or weight >= 2.5)):
+                    if case == ACRONYM or case == CAPITALISED and (
+                            n > 0 and not start or weight >= 2.5):
                         names.add(stem)
-                    elif raw[:1].islower():
+                    elif case == LOWER:
                         lower.add(stem)
     if not generic and title_words and _first_is_name(title, title_words, body, title_case):
         names.update(stem for stem, weight in word_pieces(title_words[0].lower())
@@ -473,11 +479,15 @@ class Grouper:
         """Place the article: the id of the story it joins, or its own id for a new story."""
         sig = signature(article.title, article.text)
         found: set[int] = set()
+        common: set[str] = set()
         for key in sig.keys:
-            found.update(self._index.get(key, ()))
-        near = [s for sid in sorted(found) if self._recent(s := self.stories[sid], article.seen)]
-        common = {k for k in sig.keys if sum(
-            self._recent(self.stories[sid], article.seen) for sid in self._index.get(k, ())) > COMMON}
+            recent = [sid for sid in self._index.get(key, ())
+                      if self._recent(self.stories[sid], article.seen)]
+            if len(recent) > COMMON:
+                common.add(key)  # tells no story apart: finds none (as the store's index)
+            else:
+                found.update(recent)
+        near = [self.stories[sid] for sid in sorted(found)]
         story = best_story(article, sig, near, common=common)
         if story is None:
             story = Story(id=article.id, first_seen=article.seen, sources=set(), members=[])

@@ -345,3 +345,28 @@ def test_a_word_that_many_stories_share_anchors_no_near_miss(
     asked.clear()
     assert _place(tmp_path, items, batched=True, signed=True) == grouped
     assert bool(asked) == (not beat)
+
+
+@pytest.mark.parametrize("beat", [stories.COMMON, stories.COMMON + 1])
+def test_a_key_that_many_stories_share_finds_none_of_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, beat: int) -> None:
+    """An arrival whose only key in common with the window's stories is one that more than
+    COMMON of them share is compared with none of them: that word tells no story apart."""
+    compared: list[str] = []
+    real = stories.score
+
+    def counting(a: stories.Signature, b: stories.Signature, *args: Any, **kw: Any) -> float:
+        compared.append(b.title)
+        return real(a, b, *args, **kw)
+
+    monkeypatch.setattr(stories, "score", counting)
+    names = [f"{x}{y.lower()}" for x in _FILLER for y in _FILLER if x != y][:beat + 1]
+    items = [{"source": "Wire", "title": f"{name} filing", "summary": "", "hours": 0,
+              "story": n} for n, name in enumerate(names[:beat])]
+    items.append({"source": "Other", "title": f"{names[beat]} filing", "summary": "",
+                  "hours": 1, "story": "last"})
+    for place in (lambda: _place(tmp_path, items, batched=True, signed=True),
+                  lambda: _grouped(items)):  # the store's index, and the model of it
+        compared.clear()
+        place()
+        assert (len(compared) > 0) == (beat <= stories.COMMON)

@@ -200,9 +200,10 @@ class StoryIndex:
         and the keys that more than COMMON of the window's stories share.
 
         A key weighs one over the number of the window's stories it finds (its document
-        frequency), and finds only its COMMON newest: a word that hundreds of the window's
-        stories share (a template's "scrutiny", a beat's "antitrust") tells no story apart,
-        and counting all of them for each arrival was most of what placement cost.
+        frequency), and one that more than COMMON of them share finds none: a word that
+        dozens of the window's stories share (a template's "scrutiny", a beat's "antitrust")
+        tells no story apart. Counting all of them for each arrival was most of what
+        placement cost; comparing with the few it ranked first, most of the rest.
         """
         from ..stories import COMMON
 
@@ -225,10 +226,11 @@ class StoryIndex:
             seen, cids = cache[key]
             at = bisect_left(seen, since)
             if at < len(cids):
-                weight = 1.0 / (len(cids) - at)
                 if len(cids) - at > COMMON:
                     common.add(key)
-                for cid in cids[max(at, len(cids) - COMMON):]:
+                    continue
+                weight = 1.0 / (len(cids) - at)
+                for cid in cids[at:]:
                     counts[cid] = get(cid, 0.0) + weight
         # The heaviest first, then the newest (the highest id).
         ranked = heapq.nlargest(MAX_STORIES, zip(counts.values(), counts, strict=True))

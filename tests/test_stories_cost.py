@@ -1,0 +1,68 @@
+"""The story grouping's shortcuts (what keeps its cost down) give exactly what the plain way
+gives: each is checked here against the plain way on every labeled article and on odd strings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from curator import headlines
+
+DATA = Path(__file__).parent / "data" / "stories"
+
+ODD = ["", "no digits at all", "5", "$5", "US$ 5bn", "USD 20m and EUR 3.5 billion", "€€5",
+       "a1b2c3", "1 2 3 4 5 6 7 8 9 10", "costs $ 1,200.50 per cent more", "5 m people, 5m fine",
+       "GBP5k", "x" * 40 + "US$12", "12" * 30, "1,234,567.89%", "£1.2bn fine; €390M; ¥3tn",
+       "Ünïcode ７ digits ٣ and US$٣", "2024 was the year; 2,024 people; 19.5%"]
+
+
+def _texts() -> list[str]:
+    out = list(ODD)
+    for path in sorted(DATA.glob("*.yaml")):
+        for it in yaml.safe_load(path.read_text())["items"]:
+            out.append(f"{it['title']}. {it.get('summary') or ''}")
+    return out
+
+
+@pytest.mark.parametrize("text", _texts())
+def test_amounts_are_found_as_a_scan_of_every_character_finds_them(text: str) -> None:
+    plain = [(m.span(), m.groupdict()) for m in headlines._AMOUNT.finditer(text)]
+    assert [(m.span(), m.groupdict()) for m in headlines.amounts_in(text)] == plain
+
+
+def _mapped_kb(path: str) -> int:
+    """This process's resident memory (PSS, KB) of a mapped file, from /proc/self/smaps."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5 and ":" in head[3]:
+                inside = head[-1] == path
+            elif inside and head[0] == "Pss:":
+                total += int(head[1])
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="Linux's /proc")
+def test_an_embedding_leaves_no_page_of_the_mapped_table_behind() -> None:
+    """The encoder's table is mapped from the cache folder; the rows an embedding reads are
+    given back after it, so a poll that embeds hundreds of texts does not keep most of the
+    65 MB table in its memory."""
+    from curator import meaning
+
+    # The first process to load the encoder makes the copy it maps (and keeps what it loaded);
+    # a later one maps it.
+    meaning._encoder()
+    meaning._encoder.cache_clear()
+    encoder = meaning._encoder()
+    path = getattr(encoder.table, "filename", None)
+    assert path is not None
+    texts = [f"Story {n}: {word} regulators weigh {word} rules for the {n}th time"
+             for n, word in enumerate(["antitrust", "privacy", "Zanzibar", "quokka", "fintech",
+                                       "Ouagadougou", "cryptography", "photosynthesis"] * 8)]
+    before = meaning.embed(texts)
+    assert _mapped_kb(str(path)) < 256
+    # The rows are read again from the file: the same embeddings.
+    assert meaning.embed(texts) == before
