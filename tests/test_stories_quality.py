@@ -4,7 +4,7 @@ tuning.yaml was used to choose the weights and the threshold; each held-out set 
 the judgement was frozen and measured once; held_out_beat and held_out_2 then led to the next
 change each, after which a new held-out set was written (README "Stories" tells the history).
 The targets are precision >= 0.9 and recall >= 0.7: precision matters more than recall. Every set
-reaches them but held_out_4 to held_out_7, written by people who had not read the grouping, which
+reaches them but held_out_4 to held_out_9, written by people who had not read the grouping, which
 missed them when first measured (see MISSED).
 """
 
@@ -106,8 +106,17 @@ SETS = ["tuning.yaml", "held_out.yaml", "held_out_beat.yaml", "held_out_2.yaml",
 # nor contradict; a settlement and a penalty of one sum are one payment; dates and a sentence's
 # first word after a colon are nobody's name: held_out_6 1.000 / 0.600 (tp 39, fp 0, fn 26),
 # held_out_7 1.000 / 0.586 (tp 41, fp 0, fn 29); the others as above.
+# held_out_8.yaml and held_out_9.yaml, written blind on 2026-12-01 while those changes were made
+# (by people who had read neither the grouping nor any other set, told only which events earlier
+# sets use so as to choose others; 8 half the beat, 9 a third of it and news from outside the US),
+# measured on main before the changes (06a5bf2: held_out_8 0.946 / 0.486, tp 35, fp 2, fn 37;
+# held_out_9 0.971 / 0.485, tp 33, fp 1, fn 35) and once after them (60cce78): held_out_8 0.971 /
+# 0.472 (tp 34, fp 1, fn 38), held_out_9 0.946 / 0.515 (tp 35, fp 2, fn 33). The rules learnt on
+# the development sets did not carry over to unseen news: recall stays about 0.5. Not tuned
+# against; held to these figures.
 MISSED = {"held_out_4.yaml": (1.000, 0.621), "held_out_5.yaml": (0.962, 0.689),
-          "held_out_6.yaml": (1.000, 0.600), "held_out_7.yaml": (1.000, 0.586)}
+          "held_out_6.yaml": (1.000, 0.600), "held_out_7.yaml": (1.000, 0.586),
+          "held_out_8.yaml": (0.971, 0.472), "held_out_9.yaml": (0.946, 0.515)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
