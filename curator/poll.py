@@ -257,18 +257,21 @@ def parser_pool(n: int, *, sign: bool = False) -> Iterator[tuple[Executor | None
         sign = False
     import gc
 
-    # What this process holds now (modules, the word tables) the forked workers share, page for
-    # page, until something writes to a page: the garbage collector's own bookkeeping in each
-    # object would, at a worker's first collection. Frozen, the collector leaves them be.
-    gc.freeze()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                initializer=_worker_init, initargs=(parent,))
     try:
-        # Start the workers now, while this process has one thread: with fork, the first
-        # submit forks them all before the pool starts its own thread. Nothing waits for them
-        # (a round of 304s never needs them; the first body to parse waits if it must).
-        pool.submit(int)
-        gc.unfreeze()  # forked by now: here they are collected as before (theirs stay frozen)
+        # What this process holds now (modules, the word tables) the forked workers share,
+        # page for page, until something writes to a page: the garbage collector's own
+        # bookkeeping in each object would, at a worker's first collection. Frozen, the
+        # collector leaves them be (in the workers; here, once they are forked, as before).
+        gc.freeze()
+        try:
+            # Start the workers now, while this process has one thread: with fork, the first
+            # submit forks them all before the pool starts its own thread. Nothing waits for
+            # them (a round of 304s never needs them; the first body to parse waits if it must).
+            pool.submit(int)
+        finally:
+            gc.unfreeze()
         yield pool, sign
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -4,11 +4,11 @@ without loading click, and every other command line goes to click (`curator.cli`
 A command's start-up is most of what `curator candidates --json` or a cron's `curator -q publish`
 costs, and click with the forty commands it defines is a fifth of it. So a command line made only
 of what this module knows (the group's --config, --log-format, -q/--quiet, -v/--verbose, then
-`candidates --json` with its filters, `publish` with or without --json, or `poll` with --all,
---source and --json, unless it shows an interactive progress bar) runs here, with the same
-set-up, the same output and the same exit codes as the click command; anything else (another
-command or option, a value click would read differently, --help) is click's, which also words
-every usage error.
+`candidates --json` with its filters, `sources --json`, `publish` with or without --json, or `poll`
+with --all, --source and --json, unless it shows an interactive progress bar) runs here, with the
+same set-up, the same output and the same exit codes as the click command; anything else (another
+command or option, a value click would read differently, --help) is click's, which also words every
+usage error.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ _COMMANDS: dict[str, tuple[dict[str, str], dict[str, tuple[str, tuple[str, ...] 
                                         "--sort": ("sort", SORTS),
                                         "--limit": ("limit", "count")}),
     "publish": ({"--json": "json"}, {}),
+    "sources": ({"--json": "json"}, {}),
     "poll": ({"--all": "force", "--json": "json"}, {"--source": ("only", "many")}),
 }
 
@@ -71,8 +72,8 @@ def parse(args: list[str]) -> tuple[str, dict[str, Any]] | None:
     command = args[i]
     flags, values = _COMMANDS[command]
     end = _options(args, i + 1, flags, values, opts)
-    if end != len(args) or (command == "candidates" and not opts["json"]):
-        return None  # an argument, or the candidates table (click formats its dates)
+    if end != len(args) or (command in ("candidates", "sources") and not opts["json"]):
+        return None  # an argument, or a table (click formats its dates)
     if command == "poll" and not opts["json"] and sys.stderr.isatty():
         return None  # the progress bar of an interactive poll
     return command, opts
@@ -132,6 +133,10 @@ def run(command: str, opts: dict[str, Any]) -> int:
                 rows = curator.candidates(status=opts["status"], topic=opts["topic"],
                                           limit=opts["limit"], sort=opts["sort"])
                 echo(json_text([candidate_json(r) for r in rows]))
+            elif command == "sources":
+                from .documents import source_json
+
+                echo(json_text([source_json(r) for r in curator.sources()]))
             elif command == "poll":
                 console.poll(curator, force=opts["force"], only=tuple(opts["only"]),
                              as_json=opts["json"], quiet=opts["quiet"])

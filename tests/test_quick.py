@@ -64,6 +64,13 @@ def test_candidates_print_what_the_click_command_prints(polled, args):
                                 else 2)
 
 
+def test_sources_print_what_the_click_command_prints(polled):
+    for args in (["-q", "sources", "--json"], ["sources", "--json"]):
+        quick, slow = _both(polled.config, *args)
+        _same(quick, slow)
+        assert quick.returncode == 0 and '"Policy Desk"' in quick.stdout
+
+
 def test_publish_says_and_writes_what_the_click_command_does(polled, tmp_path):
     polled("publish")
     for args in (["publish"], ["-q", "publish"], ["publish", "--json"]):
@@ -93,7 +100,8 @@ def test_a_poll_says_what_the_click_command_says(polled):
 
 
 def test_a_quick_command_loads_no_click(polled):
-    for args in (["candidates", "--json"], ["-q", "publish"], ["-q", "poll", "--json"]):
+    for args in (["candidates", "--json"], ["-q", "publish"], ["-q", "poll", "--json"],
+                 ["sources", "--json"]):
         proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "curator", "--config", str(polled.config), *args],
                               capture_output=True, text=True, check=True)
         assert " click" not in proc.stderr.replace("|", " "), args
@@ -117,7 +125,8 @@ def test_a_closed_pipe_ends_the_command_quietly_with_exit_1(polled):
     ["candidates", "--json", "--topic"], ["candidates", "--json", "--topic", "--json"],
     ["candidates", "--json", "extra"], ["candidates", "--", "--json"],
     ["candidates", "-q", "--json"], ["--config"], ["--log-format", "xml", "publish"],
-    ["sources", "--json"], ["publish", "--force"], ["poll", "--source"], ["poll", "--since"],
+    ["sources"], ["sources", "--all"], ["publish", "--force"], ["poll", "--source"],
+    ["poll", "--since"], ["show", "1", "--json"],
 ])
 def test_anything_else_is_left_to_click(args):
     assert parse(args) is None
