@@ -10,18 +10,17 @@ missed them when first measured (see MISSED).
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, datetime, timedelta
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from curator import stories
+sys.path.append(str(Path(__file__).resolve().parent.parent / "bench"))
+from stories_quality import measure  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "stories"
-BASE = datetime(2026, 3, 2, 8, tzinfo=UTC)
 
 
 def load(name: str) -> list[dict[str, Any]]:
@@ -30,18 +29,9 @@ def load(name: str) -> list[dict[str, Any]]:
 
 
 def pairwise(items: list[dict[str, Any]]) -> tuple[float, float]:
-    """Pairwise precision and recall of the grouping against the labels."""
-    articles = [stories.Article(id=i, source=it["source"], title=it["title"],
-                                text=it.get("summary") or "", seen=BASE + timedelta(hours=it["hours"]))
-                for i, it in enumerate(items)]
-    story_of = stories.group(articles)
-    tp = fp = fn = 0
-    for i, j in itertools.combinations(range(len(items)), 2):
-        same = items[i]["story"] == items[j]["story"]
-        grouped = story_of[i] == story_of[j]
-        tp += same and grouped
-        fp += grouped and not same
-        fn += same and not grouped
+    """Pairwise precision and recall of the grouping against the labels (bench/stories_quality.py
+    counts them, and lists the mistakes when developing)."""
+    tp, fp, fn, _ = measure(items)
     return tp / max(1, tp + fp), tp / max(1, tp + fn)
 
 
