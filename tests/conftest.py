@@ -213,6 +213,16 @@ def make_cli(tmp_path):
     return make
 
 
+@pytest.fixture
+def polled(server, make_cli, clock):
+    """A desk of two feeds (RSS 2.0 and Atom from tests/data) polled once."""
+    url = server.add("/rss20.xml", file="rss20.xml")
+    atom = server.add("/atom.xml", file="atom.xml", content_type="application/atom+xml")
+    cli = make_cli([{"url": url, "name": "Policy Desk"}, {"url": atom}])
+    cli("poll", "--json")
+    return cli
+
+
 # ------------------------------------------------------------------ the desk (web UI) tests
 
 @pytest.fixture

@@ -25,15 +25,6 @@ from curator.store import Store
 from curator.store.migrations import migrations
 
 
-@pytest.fixture
-def polled(server, make_cli, clock):
-    url = server.add("/rss20.xml", file="rss20.xml")
-    atom = server.add("/atom.xml", file="atom.xml", content_type="application/atom+xml")
-    cli = make_cli([{"url": url, "name": "Policy Desk"}, {"url": atom}])
-    cli("poll", "--json")
-    return cli
-
-
 def test_backup_and_restore_round_trip(polled, tmp_path):
     cli = polled
     cand = cli("candidates", "--json")[0]

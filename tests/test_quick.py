@@ -20,14 +20,11 @@ QUICK = [sys.executable, "-m", "curator"]
 
 
 @pytest.fixture
-def polled(server, make_cli, clock):
-    url = server.add("/rss20.xml", file="rss20.xml")
-    atom = server.add("/atom.xml", file="atom.xml", content_type="application/atom+xml")
-    cli = make_cli([{"url": url, "name": "Policy Desk"}, {"url": atom}])
-    cli("poll", "--json")
-    first = cli("candidates", "--json")[0]
-    cli("feature", str(first["id"]), "--note", "Why it *matters*")
-    return cli
+def polled(polled):
+    """conftest's polled desk, with a candidate featured (so publish has an item to write)."""
+    first = polled("candidates", "--json")[0]
+    polled("feature", str(first["id"]), "--note", "Why it *matters*")
+    return polled
 
 
 def _both(config, *args: str, env: dict[str, str] | None = None,
