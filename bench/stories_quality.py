@@ -73,7 +73,8 @@ def main() -> None:
             value = stories.score(sigs[i], sigs[j], hours)
             near = stories.meanings(sigs[i], [sigs[j]])[0]
             print(f"  {'MISSED' if same else 'JOINED'} {value:.3f} cos {near:.2f} "
-                  f"conflict {stories._conflict(sigs[i], sigs[j])}")
+                  f"apart {stories._apart(sigs[i], sigs[j])} "
+                  f"rule {stories._near(stories._near_features(sigs[i], sigs[j], hours, value, near)):.2f}")
             print(f"    {items[i]['title']}  [{sorted(sigs[i].events)}]")
             print(f"    {items[j]['title']}  [{sorted(sigs[j].events)}]")
 

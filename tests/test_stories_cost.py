@@ -30,39 +30,3 @@ def _texts() -> list[str]:
 def test_amounts_are_found_as_a_scan_of_every_character_finds_them(text: str) -> None:
     plain = [(m.span(), m.groupdict()) for m in headlines._AMOUNT.finditer(text)]
     assert [(m.span(), m.groupdict()) for m in headlines.amounts_in(text)] == plain
-
-
-def _mapped_kb(path: str) -> int:
-    """This process's resident memory (PSS, KB) of a mapped file, from /proc/self/smaps."""
-    total, inside = 0, False
-    with open("/proc/self/smaps") as f:
-        for line in f:
-            head = line.split()
-            if "-" in head[0] and len(head) >= 5 and ":" in head[3]:
-                inside = head[-1] == path
-            elif inside and head[0] == "Pss:":
-                total += int(head[1])
-    return total
-
-
-@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="Linux's /proc")
-def test_an_embedding_leaves_no_page_of_the_mapped_table_behind() -> None:
-    """The encoder's table is mapped from the cache folder; the rows an embedding reads are
-    given back after it, so a poll that embeds hundreds of texts does not keep most of the
-    65 MB table in its memory."""
-    from curator import meaning
-
-    # The first process to load the encoder makes the copy it maps (and keeps what it loaded);
-    # a later one maps it.
-    meaning._encoder()
-    meaning._encoder.cache_clear()
-    encoder = meaning._encoder()
-    path = getattr(encoder.table, "filename", None)
-    assert path is not None
-    texts = [f"Story {n}: {word} regulators weigh {word} rules for the {n}th time"
-             for n, word in enumerate(["antitrust", "privacy", "Zanzibar", "quokka", "fintech",
-                                       "Ouagadougou", "cryptography", "photosynthesis"] * 8)]
-    before = meaning.embed(texts)
-    assert _mapped_kb(str(path)) < 256
-    # The rows are read again from the file: the same embeddings.
-    assert meaning.embed(texts) == before
