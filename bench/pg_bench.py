@@ -139,8 +139,14 @@ class ServerWatch:
         self.thread.join()
         self.seen.update(self._sample())
         kinds: dict[str, float] = {}
+        # Each backend serving curator apart (the poll's own, its search filler's, ...).
+        backends = sorted((used - self.start.get(pid, 0.0) for pid, (kind, used)
+                           in self.seen.items() if kind == "backends"), reverse=True)
         for pid, (kind, used) in self.seen.items():
-            kinds[kind] = kinds.get(kind, 0.0) + used - self.start.get(pid, 0.0)
+            if kind != "backends":
+                kinds[kind] = kinds.get(kind, 0.0) + used - self.start.get(pid, 0.0)
+        for n, used in enumerate(backends, 1):
+            kinds[f"backend {n}"] = used
         return kinds
 
 
