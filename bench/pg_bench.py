@@ -5,6 +5,7 @@
     .venv/bin/python bench/pg_bench.py --skip-query          # the poll only
     .venv/bin/python bench/pg_bench.py --skip-poll
     .venv/bin/python bench/pg_bench.py --skip-query --profile   # where the server's time goes
+    .venv/bin/python bench/pg_bench.py --skip-query --baseline-cmd '/old/.venv/bin/curator'
 
 A throwaway PostgreSQL server (tests/pg.py: initdb and pg_ctl in a temporary folder, on a loopback
 port) is started with settings as durable as SQLite's in curator (fsync on; synchronous_commit
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import signal
 import statistics
@@ -139,8 +141,14 @@ class ServerWatch:
         self.thread.join()
         self.seen.update(self._sample())
         kinds: dict[str, float] = {}
+        # Each backend serving curator apart (the poll's own, its search filler's, ...).
+        backends = sorted((used - self.start.get(pid, 0.0) for pid, (kind, used)
+                           in self.seen.items() if kind == "backends"), reverse=True)
         for pid, (kind, used) in self.seen.items():
-            kinds[kind] = kinds.get(kind, 0.0) + used - self.start.get(pid, 0.0)
+            if kind != "backends":
+                kinds[kind] = kinds.get(kind, 0.0) + used - self.start.get(pid, 0.0)
+        for n, used in enumerate(backends, 1):
+            kinds[f"backend {n}"] = used
         return kinds
 
 
@@ -194,14 +202,15 @@ def first_polls(cluster: object, args: argparse.Namespace, work: Path) -> dict[s
     server = Server("nginx" if shutil.which("nginx") else "python", work)
     urls = [f"http://127.0.0.1:{server.port}/f{i:05d}.xml" for i in range(args.feeds)]
     server.start(root / "v1", validators=True)
-    walls: dict[str, list[Run]] = {"sqlite": [], "postgres": []}
+    kinds = ("sqlite", "postgres") + (("baseline",) if args.baseline_cmd else ())
+    walls: dict[str, list[Run]] = {k: [] for k in kinds}
     try:
         for n in range(args.repeat):
-            for kind in ("sqlite", "postgres"):
+            for kind in kinds:
                 folder = work / f"poll-{kind}-{n}"
                 config = write_curator_config(folder, urls, args.concurrency)
                 url = ""
-                if kind == "postgres":
+                if kind != "sqlite":
                     name = cluster.create(template=None)  # type: ignore[attr-defined]
                     url = cluster.url(name)  # type: ignore[attr-defined]
                     with_database(config, url)
@@ -214,7 +223,7 @@ def first_polls(cluster: object, args: argparse.Namespace, work: Path) -> dict[s
                 else:
                     with_database(config, str(folder / "curator.db"))
                 before = server_cpu(cluster)
-                watch = ServerWatch(cluster) if args.profile and kind == "postgres" else None
+                watch = ServerWatch(cluster) if args.profile and kind != "sqlite" else None
                 env = None
                 if watch is not None:
                     # The plans of the statements that took 3 ms or more, in the server's log.
@@ -222,8 +231,9 @@ def first_polls(cluster: object, args: argparse.Namespace, work: Path) -> dict[s
                         "session_preload_libraries": "auto_explain",
                         "auto_explain.log_min_duration": "3", "log_min_messages": "log"}.items())}
                     log_at = (Path(cluster.root) / "log").stat().st_size  # type: ignore[attr-defined]
+                cmd = shlex.split(args.baseline_cmd) if kind == "baseline" else curator_cmd()
                 wall, cpu, pss, _rss, maxrss, rc, out, err = measure(
-                    [*curator_cmd(), "--config", str(config), "-q", "poll", "--all", "--json"],
+                    [*cmd, "--config", str(config), "-q", "poll", "--all", "--json"],
                     env=env)
                 time.sleep(0.5)  # the backend that served the poll ends, and is counted once
                 served = server_cpu(cluster) - before
@@ -239,9 +249,9 @@ def first_polls(cluster: object, args: argparse.Namespace, work: Path) -> dict[s
                 walls[kind].append(run)
                 print(f"  first poll on {kind:<8} {wall:6.2f}s wall, {cpu:6.1f}s CPU, "
                       f"{run.detail['new_entries']:,} entries"
-                      + (f", server {served:.1f}s CPU" if kind == "postgres" else "")
+                      + (f", server {served:.1f}s CPU" if kind != "sqlite" else "")
                       + f" (load {os.getloadavg()[0]:.1f})", flush=True)
-                if args.profile and kind == "postgres":
+                if args.profile and kind != "sqlite":
                     print("\n".join(statements_report(url)), flush=True)
                     slow_plans(Path(cluster.root) / "log", log_at)  # type: ignore[attr-defined]
     finally:
@@ -256,6 +266,13 @@ def first_polls(cluster: object, args: argparse.Namespace, work: Path) -> dict[s
                                for r in walls["postgres"])
     print(f"  curator's CPU, median: SQLite {cpus['sqlite']:.1f}s, PostgreSQL "
           f"{cpus['postgres']:.1f}s (+ the server's {served:.1f}s)")
+    if args.baseline_cmd:
+        base = float(statistics.median(float(r.detail["server_cpu_s"])  # type: ignore[arg-type]
+                                       for r in walls["baseline"]))
+        print(f"  the baseline build on PostgreSQL: {med['baseline']:.2f}s wall, "
+              f"{med['baseline'] / med['sqlite']:.2f}x SQLite; this build "
+              f"{med['postgres'] / med['baseline']:.2f}x the baseline's wall; CPU "
+              f"{cpus['baseline']:.1f}s + the server's {base:.1f}s")
     return {"sqlite_s": med["sqlite"], "postgres_s": med["postgres"], "ratio": ratio,
             "sqlite_cpu_s": cpus["sqlite"], "postgres_cpu_s": cpus["postgres"],
             "server_cpu_s": served}
@@ -367,6 +384,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-query", action="store_true")
     p.add_argument("--profile", action="store_true",
                    help="after each PostgreSQL poll, the statements that took the server's time")
+    p.add_argument("--baseline-cmd", default="",
+                   help="another build of curator (a command line), polled on PostgreSQL too,"
+                        " alternating, for before/after: e.g. 'env PYTHONPATH=/old/tree python"
+                        " -m curator'")
     p.add_argument("--json-out", type=Path)
     args = p.parse_args(argv)
 

@@ -20,5 +20,6 @@ MIGRATIONS: tuple[str, ...] = (
     "0011_claims_and_login_limits",
     "0012_search_index_after_writes",
     "0013_entries_compressed_with_lz4",
+    "0014_search_off_the_write_path",
 )
 MIGRATION_SET = "curator"

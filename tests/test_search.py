@@ -272,6 +272,107 @@ def test_a_sqlite_file_upgraded_by_a_postgresql_only_migration_keeps_no_copy(tmp
     upgraded.close()
 
 
+# ------------------------------------------------------------------ PostgreSQL: vectors filled later
+
+
+def _waiting(s: Store) -> int:
+    return int(s.conn.execute("SELECT count(*) FROM entries WHERE search IS NULL").fetchone()[0])
+
+
+def _vectors_right(s: Store) -> bool:
+    from curator.store.pg_schema import SEARCH_VECTOR
+
+    return bool(s.conn.execute(f"SELECT bool_and(search = {SEARCH_VECTOR}) FROM entries"
+                               ).fetchone()[0])
+
+
+def test_postgresql_finds_entries_whose_search_vector_waits(pg_url):
+    # A poll's write batches store entries without their vector, for its filler: a search
+    # finds them meanwhile, as it finds those that have one, ranked alike.
+    s = Store(pg_url)
+    s.sync_sources([("https://a.example/feed", "A", None)], T0)
+    a = source(s)
+    s.save_entries(a, [entry("1", "Court fines the spyware maker", "a ruling on Monday")],
+                   [[]], T0)
+    with s.write():
+        s.conn.execute(s.dialect.search_later)  # as a poll's write batch does
+        s.save_entries(a, [entry("2", "Spyware fined again", "the court said"),
+                           entry("3", "Earnings beat forecasts", "no fine this time"),
+                           entry("4", "Nestlé recalls", "baby food")], [[], [], []], T0)
+    assert _waiting(s) == 3
+    ss = SearchStore(s)
+    assert titles(ss.search("fined")) == ["Spyware fined again", "Court fines the spyware maker",
+                                          "Earnings beat forecasts"]  # titles first, stems
+    assert titles(ss.search('"spyware fined"')) == ["Spyware fined again"]
+    assert titles(ss.search("fine -spyware")) == ["Earnings beat forecasts"]
+    assert titles(ss.search("nestle")) == ["Nestlé recalls"]
+    assert "\x02" in ss.search("baby")[0]["snippet"]
+    assert _waiting(s) == 3  # a search writes nothing
+    s.close()
+
+
+def test_a_postgresql_poll_fills_the_vectors_its_batches_left_before_it_ends(pg_url):
+    import time
+
+    s = Store(pg_url)
+    s.sync_sources([("https://a.example/feed", "A", None)], T0)
+    a = source(s)
+    with s.search_index_deferred():
+        with s.write_batch():
+            s.save_entries(a, [entry(str(i), f"Warrant story {i}") for i in range(50)],
+                           [[]] * 50, T0)
+        assert _waiting(s) <= 50
+        deadline = time.monotonic() + 30
+        while _waiting(s) and time.monotonic() < deadline:  # filled beside the poll
+            time.sleep(0.01)
+        assert _waiting(s) == 0
+        with s.write_batch():
+            s.save_entries(a, [entry(f"b{i}", f"Subpoena story {i}") for i in range(50)],
+                           [[]] * 50, T0)
+    assert _waiting(s) == 0 and _vectors_right(s)  # the rest when it ends
+    assert len(SearchStore(s).search("subpoena", limit=100)) == 50
+    s.close()
+
+
+def test_postgresql_computes_the_vector_as_any_other_writer_stores_an_entry(pg_url):
+    s = Store(pg_url)
+    s.sync_sources([("https://a.example/feed", "A", None)], T0)
+    a = source(s)
+    s.save_entries(a, [entry("1", "Spyware vendor fined")], [[]], T0)
+    with s.write():
+        s.conn.execute("UPDATE entries SET title = 'Spyware vendor cleared' WHERE key = '1'")
+    s.conn.execute("INSERT INTO entries (source_id, key, title, text, hash, first_seen,"
+                   " last_seen) VALUES (?, 'raw', 'Geofence warrants', 'a court', 'h', 'x', 'x')",
+                   (a,))
+    assert _waiting(s) == 0 and _vectors_right(s)
+    assert titles(SearchStore(s).search("cleared")) == ["Spyware vendor cleared"]
+    assert SearchStore(s).search("fined") == []
+    s.close()
+
+
+def test_a_postgresql_database_from_before_keeps_its_vectors_and_fills_later(
+        pg_blank_url, monkeypatch):
+    from curator.store import pg_migrate
+
+    monkeypatch.setattr(pg_migrate, "MIGRATIONS", MIGRATIONS[:-1])  # made by the last version
+    old = Store(pg_blank_url)
+    old.sync_sources([("https://a.example/feed", "A", None)], T0)
+    old.save_entries(source(old), [entry("1", "Spyware maker sued by WhatsApp")], [[]], T0)
+    assert old.conn.execute("SELECT is_generated FROM information_schema.columns WHERE"
+                            " table_name = 'entries' AND column_name = 'search'"
+                            ).fetchone()[0] == "ALWAYS"
+    old.close()
+    monkeypatch.undo()
+    s = Store(pg_blank_url)
+    assert s.schema_names() == list(MIGRATIONS)
+    assert _waiting(s) == 0 and _vectors_right(s)
+    with s.search_index_deferred(), s.write_batch():
+        s.save_entries(source(s), [entry("2", "Spyware found on phones")], [[]], T0)
+    assert _waiting(s) == 0 and _vectors_right(s)
+    assert len(SearchStore(s).search("spyware")) == 2
+    s.close()
+
+
 # ------------------------------------------------------------------ promote
 
 

@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 from ..clock import iso
 from ..dburl import describe, is_postgres, redact
 from ..exceptions import DatabaseUnavailable, StoreError
+from .pg_schema import SEARCH_LATER
 
 __all__ = ["POSTGRES", "REPLAN", "SQLITE", "Connection", "Dialect", "PgConnection", "connect_pg", "db_errors",
            "describe", "drain", "Growth", "insert_rows", "integrity_errors", "is_postgres",
@@ -112,6 +113,9 @@ class Dialect:
     #: big enough to it, and starting the workers cost 15-30 ms a statement, a hundred times
     #: the lookup itself).
     small_reads: str = ""
+    #: Makes a write transaction leave its new entries' search vectors empty, for a filler to
+    #: fill after it (PostgreSQL's trigger computes them otherwise; see pg_schema).
+    search_later: str = ""
 
     def lease_time(self, now: datetime, ahead: float = 0.0) -> tuple[str, Any]:
         """A lease time in SQL, `ahead` seconds from now, and its parameter: by the server's
@@ -127,6 +131,7 @@ POSTGRES = Dialect("postgresql", begin="BEGIN", like="ILIKE",
                    lock_rows=" FOR UPDATE SKIP LOCKED",
                    serialize="SELECT pg_advisory_xact_lock(?)",
                    small_reads="SET LOCAL max_parallel_workers_per_gather = 0",
+                   search_later=f"SET LOCAL {SEARCH_LATER} = 'on'",
                    server_clock="to_char((clock_timestamp() + make_interval(secs => ?))"
                                 " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 

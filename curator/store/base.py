@@ -171,6 +171,9 @@ class Base:
     #: them once there are `_index_every` (1 but inside `search_index_deferred`).
     _unindexed = 0
     _index_every = 1
+    #: PostgreSQL, inside `search_index_deferred`: what fills the search vectors that the
+    #: write batches leave empty (searchindex.Filler).
+    _filler: Any = None
 
     def __init__(self, target: str | Path, *, migrate: bool = True) -> None:
         #: What was opened: a SQLite path or a PostgreSQL URL (to open it again).
@@ -356,6 +359,8 @@ class Base:
                     with suppress(*db_errors()):
                         conn.execute("ROLLBACK")
                 raise self.error(e) from e
+            if self._filler is not None:
+                self._filler.nudge()  # what this transaction stored without its vector
 
     def _index_entries(self) -> None:
         """Inside a write: index for search the entries stored since the last indexing (SQLite;
@@ -377,7 +382,24 @@ class Base:
         """Index new entries for search only once `entries` of them wait, and the rest at the
         end: a poll's write batches are often a few sources, and FTS5 costs twice as much
         written in such small pieces. Meanwhile a search indexes what waits before it reads
-        (SearchStore.search); after a crash, so does the next search or indexing."""
+        (SearchStore.search); after a crash, so does the next search or indexing.
+
+        On PostgreSQL the write batches leave new entries' search vectors empty, and a filler
+        of its own fills them meanwhile (searchindex.Filler); at the end, it fills the rest.
+        """
+        if self.postgres:
+            from .searchindex import Filler
+
+            filler = self._filler = Filler(str(self.target), self.where)
+            try:
+                yield
+            except BaseException:
+                filler.finish(drain=False)  # a stopped poll: the next one fills them
+                raise
+            finally:
+                self._filler = None
+            filler.finish()
+            return
         self._index_every = max(1, entries)
         try:
             yield

@@ -55,11 +55,13 @@ Progress = Callable[[str, int], None]
 
 
 def columns(store: Base, table: str) -> list[str]:
-    """The table's columns that take a value (PostgreSQL's generated search column does not)."""
+    """The table's columns that take a value (PostgreSQL's search vector is the target's own:
+    computed as each entry arrives)."""
     if store.postgres:
         return [r[0] for r in store.conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema ="
             " current_schema() AND table_name = ? AND is_generated = 'NEVER'"
+            " AND NOT (table_name = 'entries' AND column_name = 'search')"
             " ORDER BY ordinal_position", (table,)).fetchall()]
     cur = store.conn.execute(f"SELECT * FROM {table} LIMIT 0")  # noqa: S608 (names from COPIED)
     return [c[0] for c in cur.description]

@@ -57,6 +57,8 @@ class EntryStore(SourceStore):
         with self.write():
             if self.dialect.small_reads:
                 self.conn.execute(self.dialect.small_reads)
+            if self._filler is not None:  # a poll's: its filler gives them their vectors
+                self.conn.execute(self.dialect.search_later)
             # SQLite tells whether another connection committed since this one last looked:
             # when none did, what the last batch read of the story index still holds.
             version = (None if self.postgres else

@@ -388,9 +388,15 @@ def m0013_entries_compressed_with_lz4(db: Database) -> None:
     not compress: nothing changes here."""
 
 
+@migrations(name="0014_search_off_the_write_path")
+def m0014_search_off_the_write_path(db: Database) -> None:
+    """PostgreSQL's search vectors written after a poll's entries, not with each one (see
+    pg_schema.py). SQLite's index already is (0012): nothing changes here."""
+
+
 #: Migrations that change nothing in a SQLite file: an upgrade made of only these keeps no
 #: copy of the file from before it (`Base._migrate`).
-NOTHING_ON_SQLITE = frozenset({"0013_entries_compressed_with_lz4"})
+NOTHING_ON_SQLITE = frozenset({"0013_entries_compressed_with_lz4", "0014_search_off_the_write_path"})
 
 
 def registered() -> list[str]:

@@ -36,6 +36,20 @@ _T = 'TEXT COLLATE "C"'
 # A tsvector holds at most 1 MB: the body is cut well before that, so no entry fails to store.
 _SEARCH = ("setweight(to_tsvector('curator_search'::regconfig, title), 'A') || "
            "setweight(to_tsvector('curator_search'::regconfig, left(text, 200000)), 'B')")
+#: An entry's search vector, from its title and text (the columns of `entries`).
+SEARCH_VECTOR = _SEARCH
+_SEARCH_NEW = _SEARCH.replace("title)", "NEW.title)").replace("left(text", "left(NEW.text")
+#: Set (`on`) in a transaction whose new entries leave their search vector empty, to be
+#: filled after it (a poll's write batch: see searchindex.py).
+SEARCH_LATER = "curator.search_later"
+# One line: `statements` splits a script at a semicolon that ends a line.
+_SEARCH_FUNCTION = " ".join([
+    "CREATE FUNCTION curator_entry_search() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN",
+    "IF TG_OP = 'UPDATE' AND NEW.title IS NOT DISTINCT FROM OLD.title",
+    "AND NEW.text IS NOT DISTINCT FROM OLD.text THEN RETURN NEW; END IF;",
+    f"IF current_setting('{SEARCH_LATER}', true) = 'on' THEN NEW.search := NULL;",
+    f"ELSE NEW.search := {_SEARCH_NEW}; END IF;",
+    "RETURN NEW; END $$"])
 
 #: The text search configuration the index and the queries use: English stemming, as SQLite's
 #: porter tokenizer, with accents folded first (as FTS5's remove_diacritics) where the server
@@ -229,6 +243,18 @@ CREATE INDEX login_limits_at ON login_limits (at)
         ", ".join(f"ALTER COLUMN {c} SET COMPRESSION lz4"
                   for c in ("summary", "content", "text", "search")) + ";",
         "EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL; END $$"]),
+    # The search vector off a poll's write path: computing it was four fifths of the server's
+    # work per entry. Still computed as a row is written (a trigger in place of the generated
+    # column), except in a poll's write batches, which leave it empty for the poll to fill on
+    # a connection of its own while it goes on (store/searchindex.py); a search also finds the
+    # entries whose vector waits (the partial index lists them).
+    "0014_search_off_the_write_path": f"""
+ALTER TABLE entries ALTER COLUMN search DROP EXPRESSION;
+CREATE INDEX entries_search_waiting ON entries (id) WHERE search IS NULL;
+{_SEARCH_FUNCTION};
+CREATE TRIGGER entries_search BEFORE INSERT OR UPDATE OF title, text ON entries
+    FOR EACH ROW EXECUTE FUNCTION curator_entry_search()
+""",
 }
 
 

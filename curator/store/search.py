@@ -22,6 +22,7 @@ from ..exceptions import NotFound, UsageError
 from . import searchindex
 from .base import converts_errors as _converts_errors
 from .entries import PROMOTED, EntryStore
+from .pg_schema import SEARCH_VECTOR
 
 __all__ = ["MAX_QUERY", "SNIPPET_END", "SNIPPET_START", "SearchStore", "fts_query", "parse_query",
            "ts_query"]
@@ -118,12 +119,17 @@ def ts_query(text: str) -> str | None:
 
 
 # PostgreSQL: a weighted tsvector (title A, text B, see pg_schema) ranked as FTS5's bm25 is
-# weighted (the title 8 times the body); the snippet of the page's rows only.
-_PG_SEARCH = """
+# weighted (the title 8 times the body); the snippet of the page's rows only. Entries whose
+# vector a poll has not filled yet (a few thousand at most, listed by a partial index) are
+# read with one computed from their text, so a search finds every stored entry.
+_PG_SEARCH = f"""
     WITH q AS (SELECT to_tsquery('curator_search', ?) AS query),
     hits AS (
-        SELECT e.id, -ts_rank('{0, 0, 0.125, 1}', e.search, q.query) AS rank
+        SELECT e.id, -ts_rank('{{0, 0, 0.125, 1}}', e.search, q.query) AS rank
         FROM entries e, q WHERE e.search @@ q.query
+        UNION ALL
+        SELECT e.id, -ts_rank('{{0, 0, 0.125, 1}}', ({SEARCH_VECTOR}), q.query) AS rank
+        FROM entries e, q WHERE e.search IS NULL AND ({SEARCH_VECTOR}) @@ q.query
     ), ranked AS (
         SELECT h.id, h.rank, row_number() OVER (
             PARTITION BY coalesce(e.url, 'entry:' || e.id) ORDER BY h.rank, e.id) AS n
@@ -134,7 +140,7 @@ _PG_SEARCH = """
                c.id AS candidate, c.status AS status, r.rank, e.text
         FROM ranked r JOIN entries e ON e.id = r.id
         LEFT JOIN sources s ON s.id = e.source_id
-        LEFT JOIN candidates c ON c.id = {candidate}
+        LEFT JOIN candidates c ON c.id = {{candidate}}
         WHERE r.n = 1
         ORDER BY r.rank, e.published DESC, e.id DESC
         LIMIT ? OFFSET ?

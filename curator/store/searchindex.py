@@ -18,12 +18,18 @@ or goes, and leave the entries above that id alone: they are indexed as they are
 turn comes. A crash loses nothing: the entries it left unindexed are indexed by the next search
 or the next indexing, whichever comes first.
 
-PostgreSQL computes its search column as each row is written; nothing here applies to it.
+On PostgreSQL a trigger computes an entry's search vector as it is written, except in a poll's
+write batches, which leave it to a `Filler` that fills it beside the poll (end of this module).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from ..exceptions import CuratorError
+
+log = logging.getLogger("curator")
 
 #: The highest indexed entry id (0 when none is): every entry up to it is indexed, none above.
 INDEXED = "SELECT coalesce(max(id), 0) FROM entries_fts_docsize"
@@ -65,3 +71,85 @@ def index_new(conn: Any) -> int:
     cur = conn.execute("INSERT INTO entries_fts (rowid, title, text) SELECT id, title, text"
                        " FROM entries WHERE id > ? ORDER BY id", (upto,))
     return max(int(cur.rowcount), 0)
+
+
+# ------------------------------------------------------------------ PostgreSQL
+
+#: Entries one filling statement gives their search vector (one short transaction each).
+FILL_ROWS = 1000
+
+
+def fill(conn: Any, rows: int = FILL_ROWS) -> int:
+    """PostgreSQL: give up to `rows` entries whose search vector waits theirs, oldest first,
+    passing over rows another transaction holds (another poller's filler); how many."""
+    from .pg_schema import SEARCH_VECTOR
+
+    cur = conn.execute(f"UPDATE entries SET search = {SEARCH_VECTOR} WHERE id IN"
+                       " (SELECT id FROM entries WHERE search IS NULL ORDER BY id LIMIT ?"
+                       " FOR UPDATE SKIP LOCKED)", (rows,))
+    return max(int(cur.rowcount), 0)
+
+
+class Filler:
+    """PostgreSQL, during a poll: the search vectors its write batches left empty, filled on a
+    connection and a thread of their own while the poll goes on.
+
+    Computing an entry's vector (PostgreSQL's word parser, the stemmer, the GIN index) was
+    four fifths of the server's work for each entry a poll stores, and the poll waited for it
+    in each write. Now the poll's batches store the entries without it (see pg_schema's
+    0013 step) and nudge this filler after each commit; its own server process fills them,
+    a thousand per statement, beside the poll's. `finish` fills whatever is left and waits.
+    Meanwhile a search finds the entries still waiting as well (search.py), and one a poller
+    killed half-way left is filled by the next poll's filler.
+    """
+
+    def __init__(self, url: str, where: str) -> None:
+        import threading
+
+        self.url = url
+        self.where = where
+        self._wanted = threading.Event()
+        self._stopping = False
+        self._drain = True
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="curator-search-fill",
+                                        daemon=True)
+        self._thread.start()
+
+    def nudge(self) -> None:
+        """Entries were committed without their vector: fill them."""
+        self._wanted.set()
+
+    def _run(self) -> None:
+        from .backend import PgConnection, db_errors
+
+        conn = None
+        caught: tuple[type[BaseException], ...] = (*db_errors(), CuratorError)
+        try:
+            conn = PgConnection(self.url)
+            while True:
+                self._wanted.wait()
+                self._wanted.clear()
+                stopping = self._stopping  # read first: what finish() waits for is committed
+                if stopping and not self._drain:
+                    return
+                while fill(conn):
+                    pass
+                if stopping:
+                    return
+        except caught as e:
+            self.error = e
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def finish(self, drain: bool = True) -> None:
+        """Fill every committed entry still waiting (unless not `drain`), then stop."""
+        self._drain = drain
+        self._stopping = True
+        self._wanted.set()
+        self._thread.join()
+        if self.error is not None:
+            log.warning("database %s: the search vectors of the new entries were not filled"
+                        " (%s); a search finds them all the same, and the next poll fills them",
+                        self.where, " ".join(str(self.error).split()))
