@@ -53,6 +53,8 @@ def training_pairs(name: str) -> list[tuple[list[float], bool]]:
         words = stories.score(a, b, hours)
         if stories.MEANING_FLOOR <= words < stories.THRESHOLD and not stories._apart(a, b):
             near = stories.meanings(a, [b])[0]
+            if near < stories.MEANING_MIN:
+                continue  # never joined
             out.append((stories._near_features(a, b, hours, words, near),
                         items[i]["story"] == items[j]["story"]))
     return out

@@ -68,10 +68,14 @@ KIND_CONFLICT = 0.5
 #: NEAR_INTERCEPT is 0 or more. The intercept is moved until the training pairs it joins are 90%
 #: right: precision matters more than recall.
 MEANING_FLOOR = 0.05
-NEAR_WEIGHTS = (1.282, 0.761, 3.764, 0.111, -1.505, -0.458, 1.13, -4.074)
-NEAR_INTERCEPT = -1.884
+NEAR_WEIGHTS = (0.504, 0.523, 0.47, 0.13, -1.448, -0.473, 0.61, -4.619)
+NEAR_INTERCEPT = 0.812
 #: A cosine of the meanings above this counts once more (the hinge of `_near_features`).
 MEANING_FROM = 0.4
+#: ... and a near miss whose meanings are further apart than this (the mean cosine over the
+#: story's articles) is never joined, whatever else ties them: the other signals say only that
+#: the two are close in words, and that is what made them a near miss.
+MEANING_MIN = 0.35
 #: A title word at least this rare, shared by both titles, anchors a near miss (a feature).
 ANCHOR = 1.5
 #: Two different stems that start with this many letters in common count as nearly the same
@@ -441,7 +445,8 @@ def same_story(a: Signature, b: Signature, hours_apart: float = 0.0) -> bool:
     value = score(a, b, hours_apart)
     if not MEANING_FLOOR <= value < THRESHOLD or _apart(a, b):
         return value >= THRESHOLD
-    return _near(_near_features(a, b, hours_apart, value, meanings(a, [b])[0])) >= 0.0
+    near = meanings(a, [b])[0]
+    return near >= MEANING_MIN and _near(_near_features(a, b, hours_apart, value, near)) >= 0.0
 
 
 def meanings(sig: Signature, others: Sequence[Signature]) -> list[float]:
@@ -507,10 +512,11 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story], *,
         # decides, every text the near misses need embedded in one batch.
         nears = iter(meanings(sig, [other for _, _, pairs in close for other, _, _ in pairs]))
         for order, story, pairs in close:
-            value = sum(_near(_near_features(sig, other, hours, words, next(nears), common))
-                        for other, hours, words in pairs) / len(pairs)
-            if value >= 0.0:
-                scored.append((value, -order, story))
+            cosines = [next(nears) for _ in pairs]
+            value = sum(_near(_near_features(sig, other, hours, words, near, common))
+                        for (other, hours, words), near in zip(pairs, cosines, strict=True))
+            if value >= 0.0 and sum(cosines) >= MEANING_MIN * len(pairs):
+                scored.append((value / len(pairs), -order, story))
     # The best score; of equal ones, the first story.
     return max(scored, key=lambda x: x[:2])[2] if scored else None
 

@@ -314,11 +314,12 @@ def test_link_and_split_take_the_url_as_pasted(outlets):
     assert "https://verge.example/prime" in [c["url"] for c in outlets("candidates", "--json")]
 
 
-OUTAGE = ("Global IT outage grounds flights and takes broadcasters off air",
-          "Airlines, banks and TV channels around the world were disrupted on Friday as "
-          "computers failed to start.")
-SHARES = ("CrowdStrike stock sinks as its botched update causes the outage",
-          "Shares of the cybersecurity firm fell sharply as the worldwide outage hit airlines.")
+FIRE = ("Wildfires tear through Los Angeles, forcing 30,000 to evacuate",
+        "Fierce Santa Ana winds drove the Palisades fire through the Pacific Palisades "
+        "neighbourhood, destroying homes and jumping towards Malibu.")
+BLAZE = ("California wildfire explodes in Pacific Palisades amid hurricane-force winds",
+         "Firefighters struggled to contain the blaze, which had burned nearly 3,000 acres, as "
+         "officials warned of extreme fire conditions.")
 
 
 @pytest.mark.parametrize(("meaning", "candidates"), [(None, 1), (True, 1), (False, 2)])
@@ -327,11 +328,11 @@ def test_stories_meaning_decides_near_misses_unless_turned_off(server, make_cli,
     # One event told in other words: the words alone leave it two stories; what the two mean
     # joins them, unless `stories.meaning` is off (small machines: the encoder is never loaded).
     now = clock()
-    server.add("/wire", rss("wire", [("outage", *OUTAGE, now)]))
-    server.add("/markets", rss("markets", [("shares", *SHARES, now)]))
+    server.add("/wire", rss("wire", [("fire", *FIRE, now)]))
+    server.add("/markets", rss("markets", [("blaze", *BLAZE, now)]))
     stories = {} if meaning is None else {"meaning": meaning}
     cli = make_cli([server.url("/wire"), server.url("/markets")],
-                   [{"name": "outages", "any": ["outage"]}], stories=stories)
+                   [{"name": "fires", "any": ["palisades"]}], stories=stories)
     assert load(cli.config).stories_meaning is (meaning is not False)
     cli("poll", "--source", server.url("/wire"), "--json")
     cli("poll", "--source", server.url("/markets"), "--json")

@@ -17,6 +17,12 @@ OUTAGE = ("Global IT outage grounds flights and takes broadcasters off air",
           "computers failed to start.")
 SHARES = ("CrowdStrike stock sinks as its botched update causes the outage",
           "Shares of the cybersecurity firm fell sharply as the worldwide outage hit airlines.")
+FIRE = ("Wildfires tear through Los Angeles, forcing 30,000 to evacuate",
+        "Fierce Santa Ana winds drove the Palisades fire through the Pacific Palisades "
+        "neighbourhood, destroying homes and jumping towards Malibu.")
+BLAZE = ("California wildfire explodes in Pacific Palisades amid hurricane-force winds",
+         "Firefighters struggled to contain the blaze, which had burned nearly 3,000 acres, as "
+         "officials warned of extreme fire conditions.")
 OTHER = ("Australia passes a social media ban for children under 16",
          "Parliament approved the world-first law late on Thursday.")
 
@@ -51,7 +57,7 @@ def test_each_text_is_embedded_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_one_event_told_in_other_words_is_one_story(monkeypatch: pytest.MonkeyPatch) -> None:
-    a, b = signature(*OUTAGE), signature(*SHARES)
+    a, b = signature(*FIRE), signature(*BLAZE)
     assert stories.same_story(b, a, hours_apart=2)
     # Without the meaning, the words alone do not say so.
     monkeypatch.setattr(stories, "MEANING_FLOOR", stories.THRESHOLD)

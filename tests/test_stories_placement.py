@@ -303,7 +303,7 @@ def test_a_story_made_outside_a_batch_is_found_by_the_next_batch(tmp_path: Path)
 
 
 # Word salad of the poll bench's worst case: the two titles share one rarer word, "filing", and
-# their words come close; their meanings are closer still, so the meaning would join them.
+# their words come close: a near miss, which the near-miss rule decides.
 SALAD = [("Old parents be do as around great should on kosa filing",
           "Documents which been each both see back transparency senators algorithm on year after "
           "his under could would house again american will against even agency american public "
@@ -319,18 +319,21 @@ SALAD = [("Old parents be do as around great should on kosa filing",
 @pytest.mark.parametrize("beat", [0, stories.COMMON + 1])
 def test_a_word_that_many_stories_share_anchors_no_near_miss(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, beat: int) -> None:
-    """A rare word both titles share anchors a near miss (the near-miss rule counts it for).
-    A word that more than COMMON of the window's stories are indexed under ("filing", when
-    every story of a beat says it) tells none of them apart: it anchors nothing, and the pair
-    that its meaning alone would join stays apart."""
-    asked: list[int] = []
-    real = stories.meanings
+    """A rare word both titles share anchors a near miss (one of the near-miss rule's signals,
+    which counts for). A word that more than COMMON of the window's stories are indexed under
+    ("filing", when every story of a beat says it) tells none of them apart: it anchors nothing,
+    in memory and in the store alike."""
+    anchors: list[float] = []
+    real = stories._near_features
 
-    def counting(sig: stories.Signature, others: Any) -> list[float]:
-        asked.append(len(others))
-        return real(sig, others)
+    def recording(a: stories.Signature, b: stories.Signature, *args: Any,
+                  **kw: Any) -> list[float]:
+        features = real(a, b, *args, **kw)
+        if {a.title, b.title} == {stories.signature(*pair).title for pair in SALAD}:
+            anchors.append(features[6])
+        return features
 
-    monkeypatch.setattr(stories, "meanings", counting)
+    monkeypatch.setattr(stories, "_near_features", recording)
     # `beat` stories of another outlet before them, each with "filing" among its keys.
     names = [f"{x}{y.lower()}" for x in _FILLER for y in _FILLER if x != y][:beat]
     filler = [{"source": "Wire", "title": f"{name} filing", "summary": "", "hours": 0, "story": n}
@@ -340,10 +343,10 @@ def test_a_word_that_many_stories_share_anchors_no_near_miss(
     assert all("file" in stories.signature(it["title"], "").keys for it in filler)
     items = filler + pair
     grouped = _grouped(items)
-    urls = {_entry(len(filler) + n, it).url for n, it in enumerate(pair)}
-    assert (urls in grouped.values()) == (not beat)  # joined on meaning, or left apart
-    assert asked  # a near miss: what the two mean is asked either way
+    assert anchors == [0.0 if beat else 1.0]  # the pair is a near miss, anchored or not
+    anchors.clear()
     assert _place(tmp_path, items, batched=True, signed=True) == grouped
+    assert anchors == [0.0 if beat else 1.0]
 
 
 @pytest.mark.parametrize("beat", [stories.COMMON, stories.COMMON + 1])
