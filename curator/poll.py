@@ -14,8 +14,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -49,7 +50,7 @@ from .types import Source, Topic
 
 if TYPE_CHECKING:
     import asyncio
-    from concurrent.futures import Executor
+    from concurrent.futures import Executor, Future
 
     from .config import Config
     from .fetch import Fetcher
@@ -316,6 +317,34 @@ def poll_lock(database: Path | str, wait: float | None = None,
         os.close(fd)
 
 
+@dataclass
+class _Flying:
+    """A batch handed to WriteBatch's writer: what it writes, and whether it was reported."""
+
+    future: Future[tuple[list[tuple[Exception | None, Any]], Exception | None]]
+    batch: Sequence[tuple[Callable[[], Any], Callable[[Any], None], Callable[[Exception], None]]]
+    recorded: Sequence[tuple[int, PollOutcome, Callable[[None], None],
+                             Callable[[Exception], None]]]
+    reported: bool = False
+
+
+@contextmanager
+def writer_thread(store: Store) -> Iterator[Executor | None]:
+    """On PostgreSQL, a thread of its own for a poll's write batches (see WriteBatch): while it
+    waits for the server (psycopg lets go of the interpreter meanwhile), the poll goes on.
+    None on SQLite, whose statements run in this process and hold it anyway."""
+    if not store.postgres:
+        yield None
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="curator-writes")
+    try:
+        yield writer
+    finally:
+        writer.shutdown(wait=True)
+
+
 class WriteBatch:
     """Groups the writes of a poll into few transactions, one source's writes kept together.
 
@@ -327,9 +356,21 @@ class WriteBatch:
     is full, after `delay` seconds at most, and when the poll ends. Outcomes with nothing else
     to write (a 304, the same body, a failure: most of a quiet poll) are recorded together,
     one statement for the lot.
+
+    With a `writer` (a thread of its own: on PostgreSQL, see `writer_thread`) a batch is
+    written there while the poll goes on fetching, parsing and queueing the next one: the
+    poll's work and the server's overlap. Batches are written one at a time, in order, and
+    each source's outcome is reported (done or failed) in the poll's own thread once its
+    batch is settled; `drained` waits for the last. Everything else the poll asks of the store
+    while a writer exists goes through `store_call`, in the writer's thread, after the
+    batches queued before it.
     """
 
-    def __init__(self, store: Store, size: int = 64, delay: float = 0.05) -> None:
+    #: Batches queued or being written at most: a full one more waits for the oldest.
+    IN_FLIGHT = 2
+
+    def __init__(self, store: Store, size: int = 64, delay: float = 0.05,
+                 writer: Executor | None = None) -> None:
         self._store = store
         self._size = size
         self._delay = delay
@@ -338,6 +379,9 @@ class WriteBatch:
         self._outcomes: list[tuple[int, PollOutcome, Callable[[None], None],
                                    Callable[[Exception], None]]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._writer = writer
+        #: Batches handed to the writer and not reported yet, oldest first.
+        self._flying: list[_Flying] = []
 
     def submit(self, fn: Callable[[], T], done: Callable[[T], None],
                failed: Callable[[Exception], None]) -> None:
@@ -357,10 +401,22 @@ class WriteBatch:
         elif self._timer is None:
             import asyncio
 
-            self._timer = asyncio.get_running_loop().call_later(self._delay, self.flush)
+            self._timer = asyncio.get_running_loop().call_later(self._delay, self._timed)
+
+    def _timed(self) -> None:
+        """The delay is up: write what waits, unless the writer is busy (what waits then goes
+        when it is free, with whatever joins it meanwhile)."""
+        self._timer = None
+        if self._flying:
+            import asyncio
+
+            self._timer = asyncio.get_running_loop().call_later(self._delay, self._timed)
+            return
+        self.flush()
 
     def flush(self) -> None:
-        """Run every queued write in one transaction, then report each outcome."""
+        """Write every queued write in one transaction, then report each outcome (with a
+        writer: hand them to it, and report once it is done)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -368,14 +424,80 @@ class WriteBatch:
         recorded, self._outcomes = self._outcomes, []
         if not batch and not recorded:
             return
+        if self._writer is None:
+            self._report(batch, recorded, self._written(batch, recorded))
+            return
+        while len(self._flying) >= self.IN_FLIGHT:  # the writer is behind: wait for it
+            self._settle(self._flying[0])
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        flying = _Flying(self._writer.submit(self._written, batch, recorded), batch, recorded)
+        self._flying.append(flying)
+
+        def settled(_: object) -> None:
+            with suppress(RuntimeError):  # the loop has ended: `drained` reported it already
+                loop.call_soon_threadsafe(self._settle, flying)
+
+        flying.future.add_done_callback(settled)
+
+    async def drained(self) -> None:
+        """Write what waits, and wait until every batch is written and reported."""
+        import asyncio
+
+        self.flush()
+        while self._flying:
+            flying = self._flying[0]
+            await asyncio.wrap_future(flying.future)
+            self._settle(flying)
+
+    def store_call(self, fn: Callable[[], T]) -> Awaitable[T]:
+        """fn(), which uses the store, run where the writes run: in the writer's thread after
+        the batches queued before it, or now."""
+        import asyncio
+
+        if self._writer is None:
+            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            try:
+                future.set_result(fn())
+            except Exception as e:  # noqa: BLE001 - raised where it is awaited
+                future.set_exception(e)
+            return future
+        return asyncio.wrap_future(self._writer.submit(fn))
+
+    def _settle(self, flying: _Flying) -> None:
+        """Report a batch the writer is done with (waiting for it if it is not), once."""
+        if flying.reported:
+            return
+        flying.reported = True
+        self._flying.remove(flying)
+        try:
+            written = flying.future.result()
+        except Exception as e:  # noqa: BLE001 - a fault outside the store: none was written
+            log.error("poll: a write batch failed: %s: %s", type(e).__name__, e)
+            written = ([(e, None)] * len(flying.batch), e)
+        self._report(flying.batch, flying.recorded, written)
+
+    def _written(self, batch: Sequence[tuple[Callable[[], Any], Any, Any]],
+                 recorded: Sequence[tuple[int, PollOutcome, Any, Any]]
+                 ) -> tuple[list[tuple[Exception | None, Any]], Exception | None]:
+        """Write a batch: each write's result or error, and the error that kept the outcomes
+        from being recorded, if one did."""
         try:
             # A batch that collided with another transaction (a deadlock with a desk's write,
             # say) is undone whole by the server and written again, up to a few times.
-            outcomes, unrecorded = self._store.retrying(
-                lambda: self._write(batch, recorded), "a poll's write batch")
+            return self._store.retrying(lambda: self._write(batch, recorded),
+                                        "a poll's write batch")
         except CuratorError as e:  # the commit failed: nothing in this batch was stored
-            outcomes = [(e, None)] * len(batch)
-            unrecorded = e
+            return [(e, None)] * len(batch), e
+
+    @staticmethod
+    def _report(batch: Sequence[tuple[Callable[[], Any], Callable[[Any], None],
+                                      Callable[[Exception], None]]],
+                recorded: Sequence[tuple[int, PollOutcome, Callable[[None], None],
+                                         Callable[[Exception], None]]],
+                written: tuple[list[tuple[Exception | None, Any]], Exception | None]) -> None:
+        outcomes, unrecorded = written
         for (_, done, failed), (error, value) in zip(batch, outcomes, strict=True):
             if error is None:
                 done(value)
@@ -460,14 +582,16 @@ class Poll:
                     and any(s.body_hash is None for s in due))
             # New entries are indexed for search a few thousand at a time and when the round
             # ends, not per write batch (which is often a few sources).
+            # The writer's thread starts after the parse workers are forked (see parser_pool).
             with parser_pool(len(due), sign=sign) as (pool, signing), \
-                    self.store.search_index_deferred():
+                    self.store.search_index_deferred(), writer_thread(self.store) as writer:
                 self.sign = signing
-                asyncio.run(self._run(due, summary, pool, progress, schedule))
+                asyncio.run(self._run(due, summary, pool, progress, schedule, writer))
         return summary
 
     async def _run(self, due: list[Source], summary: PollSummary, pool: Executor | None,
-                   progress: ProgressFn | None, schedule: bool) -> None:
+                   progress: ProgressFn | None, schedule: bool,
+                   writer: Executor | None = None) -> None:
         import asyncio
 
         settings = self.config.poll.fetch_settings()
@@ -479,7 +603,7 @@ class Poll:
         done = 0
         from .fetch import Fetcher
 
-        writes = WriteBatch(self.store)
+        writes = WriteBatch(self.store, writer=writer)
         if progress:
             progress(0, len(due))  # the bar shows the total before the first source is done
         async with Fetcher(settings, now=self.now) as fetcher:
@@ -501,12 +625,13 @@ class Poll:
 
             tasks: set[asyncio.Task[None]] = set()
             stopper = asyncio.create_task(self._watch_stop(tasks))
-            renewer = asyncio.create_task(claims.keep_alive())
+            renewer = asyncio.create_task(claims.keep_alive(writes.store_call))
             try:
                 # Claim a chunk whenever no more than one is left in hand: the work is shared
                 # with other pollers as it drains, never taken all at once.
                 while not self.stop.is_set():
-                    while len(tasks) <= claims.chunk and (batch := claims.next()) is not None:
+                    while (len(tasks) <= claims.chunk
+                           and (batch := await writes.store_call(claims.next)) is not None):
                         claimed, passed = batch
                         summary.skipped += passed
                         done += passed
@@ -523,7 +648,7 @@ class Poll:
                 await asyncio.gather(*tasks, return_exceptions=True)
                 stopper.cancel()
                 renewer.cancel()
-                writes.flush()
+                await writes.drained()
                 claims.release()
 
     async def _watch_stop(self, tasks: set[asyncio.Task[None]]) -> None:
