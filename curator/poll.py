@@ -221,13 +221,18 @@ def _worker_init(parent: int | None) -> None:
 
 
 @contextmanager
-def parser_pool(n: int, *, sign: bool = False) -> Iterator[tuple[Executor | None, bool]]:
+def parser_pool(n: int, *, sign: bool = False,
+                preload: bool = True) -> Iterator[tuple[Executor | None, bool]]:
     """Worker processes to parse `n` bodies in (or None when in-process is quicker), and
     whether they compute story signatures.
 
     They do when `sign` asks it and they are forked from this process: it loads the word tables
     first, and the workers share them. Workers that would each load their own copy (from a fork
     server) leave signatures to this process, which needs the tables anyway.
+
+    With `preload`, the parser's modules are loaded before the workers start, so that they
+    share them; without it (a round that expects few bodies, if any: 304s, the same bodies
+    again), neither this process nor a worker loads them until a worker parses its first body.
     """
     workers = os.cpu_count() or 1
     if n < POOL_THRESHOLD or workers < 2:
@@ -243,16 +248,18 @@ def parser_pool(n: int, *, sign: bool = False) -> Iterator[tuple[Executor | None
     if sys.platform == "linux" and threading.active_count() == 1:
         ctx = multiprocessing.get_context("fork")
         parent: int | None = os.getpid()
-        # The parser's modules (feedparser, lxml, bs4, nh3) loaded here once, before the fork,
-        # rather than in each worker: the workers share their pages (see gc.freeze below).
-        from . import match, parse  # noqa: F401
+        if preload:
+            # The parser's modules (feedparser, lxml, bs4, nh3) loaded here once, before the
+            # fork, rather than in each worker: the workers share their pages (gc.freeze below).
+            from . import match, parse  # noqa: F401
         if sign:
             from .stories import warm
 
             warm()
     else:
         server = multiprocessing.get_context("forkserver")
-        server.set_forkserver_preload(["curator.poll", "curator.parse", "curator.match"])
+        server.set_forkserver_preload(["curator.poll", "curator.parse", "curator.match"]
+                                      if preload else ["curator.poll"])
         ctx = server
         parent = None  # workers are the fork server's children, not this process's
         sign = False
@@ -575,15 +582,18 @@ class Poll:
         if due:
             import asyncio  # here, not at the top: only polling needs it
 
-            # Signatures in the workers when a feed is read for the first time (a first poll
-            # brings many matched entries at once); a round of a few new entries leaves them
-            # to this process rather than have each worker load the word tables.
-            sign = (bool(self.config.stories_window and self.config.topics)
-                    and any(s.body_hash is None for s in due))
+            # A source never read before (not one that has only ever failed) brings a body
+            # to parse for certain. Then the parser is loaded before the workers start, and
+            # they sign the matched entries (a first poll brings many at once). Otherwise most
+            # answers are 304s or the same bodies: a worker loads the parser only when a body
+            # comes, and the few new entries are signed here rather than have each worker
+            # load the word tables.
+            fresh = any(s.body_hash is None and not s.failures for s in due)
+            sign = bool(self.config.stories_window and self.config.topics) and fresh
             # New entries are indexed for search a few thousand at a time and when the round
             # ends, not per write batch (which is often a few sources).
             # The writer's thread starts after the parse workers are forked (see parser_pool).
-            with parser_pool(len(due), sign=sign) as (pool, signing), \
+            with parser_pool(len(due), sign=sign, preload=fresh) as (pool, signing), \
                     self.store.search_index_deferred(), writer_thread(self.store) as writer:
                 self.sign = signing
                 asyncio.run(self._run(due, summary, pool, progress, schedule, writer))

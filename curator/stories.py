@@ -220,6 +220,37 @@ def signature(title: str, text: str) -> Signature:
                      text="" if generic else f"{title}. {body}")
 
 
+# The weights `compact` shares between signatures (a few hundred values: rarity is rounded).
+_WEIGHTS: dict[float, float] = {}
+_NONE: frozenset[str] = frozenset()
+
+
+def compact(sig: Signature) -> Signature:
+    """The same signature, equal field for field, sharing what other signatures share: one copy
+    of each word (interned), of each weight, and of the empty set.
+
+    A signature built in a parse worker arrives pickled, with its own copy of every word; the
+    poll keeps thousands of them for the stories it compares, and most of their memory was
+    copies of the same words and weights."""
+    from sys import intern
+
+    weights = _WEIGHTS
+    if len(weights) > 8192:  # rarity is rounded, so this never fills; if it did, start over
+        weights.clear()
+
+    def words(xs: frozenset[str]) -> frozenset[str]:
+        return frozenset(intern(x) for x in xs) if xs else _NONE
+
+    return Signature(
+        terms={intern(t): weights.setdefault(w, w) for t, w in sig.terms.items()},
+        norm=sig.norm, names=words(sig.names), amounts=words(sig.amounts),
+        figures=words(sig.figures), title=sig.title, generic=sig.generic,
+        keys=tuple(intern(k) for k in sig.keys), events=words(sig.events),
+        runs=tuple((tuple(intern(s) for s in run), intern(head)) for run, head in sig.runs),
+        starts={intern(p): intern(t) for p, t in sig.starts.items()}, text=sig.text,
+        courts=words(sig.courts))
+
+
 
 def _sentence_words(text: str) -> list[tuple[str, bool]]:
     """The text's words, each with whether it begins a new sentence inside the text (after ":",

@@ -370,3 +370,26 @@ def test_a_key_that_many_stories_share_finds_none_of_them(
         compared.clear()
         place()
         assert (len(compared) > 0) == (beat <= stories.COMMON)
+
+
+def test_kept_signatures_share_their_words(tmp_path: Path) -> None:
+    """Signatures arrive pickled from the parse workers, each with its own copy of every word;
+    the thousands a poll keeps for comparing share one copy, and are equal to what arrived."""
+    store = Store(tmp_path / "db.sqlite")
+    store.sync_sources([(f"https://o{i}.example/feed", f"O{i}", None) for i in range(3)], BASE)
+    ids = sorted((s.url, s.id) for s in store.sources())
+    arrived = []
+    with store.write_batch():
+        for n, (_, sid) in enumerate(ids):
+            source, entries = _boe(sid, n, BASE)
+            sigs = [pickle.loads(pickle.dumps(stories.signature(e.title, e.text)))
+                    for e in entries]
+            arrived += sigs
+            store.save_entries(source, entries, [["economy"]], BASE, None, sigs)
+    kept = [value[2] for value in store.stories._sigs.values()]
+    assert len(kept) == 3 and all(k in arrived for k in kept)
+    words = [{t: t for t in sig.terms} for sig in kept]
+    assert words[0]["bank"] is words[1]["bank"] is words[2]["bank"]
+    assert next(t for t in arrived[0].terms if t == "bank") is not next(
+        t for t in arrived[1].terms if t == "bank")  # as they arrived: copies
+    store.close()

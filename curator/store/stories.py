@@ -133,10 +133,17 @@ class StoryIndex:
 
         return signature(title, text)
 
-    def _remember(self, entry_id: int, value: Any) -> None:
+    def _remember(self, entry_id: int, value: tuple[datetime, datetime | None, Any]
+                  ) -> tuple[datetime, datetime | None, Any]:
+        """Keep an article's times and signature (made compact: thousands are kept, and those
+        of a write batch's stories are kept with them; see `batch`); returns what is kept."""
+        from ..stories import compact
+
+        value = (value[0], value[1], compact(value[2]))
         self._sigs[entry_id] = value
         if len(self._sigs) > _SIGNATURES:
             self._sigs.popitem(last=False)
+        return value
 
     def place(self, conn: Connection, entry_id: int, source_id: int, e: EntryData,
               now: datetime, sig: Any = None) -> int | None:
@@ -379,10 +386,9 @@ class StoryIndex:
                            (entry_id,)).fetchone()
         from ..stories import signature
 
-        value = (_time(first_seen) or now, _time(published),
-                 signature(row[0] or "", row[1] or "") if row else signature("", ""))
-        self._remember(-entry_id, value)
-        return value
+        return self._remember(-entry_id, (
+            _time(first_seen) or now, _time(published),
+            signature(row[0] or "", row[1] or "") if row else signature("", "")))
 
     def index(self, conn: Connection, candidate_id: int, entry_id: int, e: EntryData,
               first_seen: str | None = None) -> None:
