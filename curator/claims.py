@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -148,14 +148,22 @@ class Claims:
                                            lease=self.lease, schedule=self.schedule)
         return claimed, len(ids) - len(claimed)
 
-    async def keep_alive(self) -> None:
-        """Renew this round's claims every third of the lease while it runs."""
+    async def keep_alive(self, call: Callable[[Callable[[], None]], Awaitable[None]] | None = None
+                         ) -> None:
+        """Renew this round's claims every third of the lease while it runs (through `call`,
+        which runs what uses the store where the poll's writes run, when given)."""
         import asyncio
+
+        def renew() -> None:
+            self.store.renew_claims(self.worker, now=self.now(), lease=self.lease)
 
         while True:
             await asyncio.sleep(self.lease / 3)
             try:
-                self.store.renew_claims(self.worker, now=self.now(), lease=self.lease)
+                if call is None:
+                    renew()
+                else:
+                    await call(renew)
             except CuratorError as e:  # the write that stores each outcome still ends its claim
                 log.warning("poll: could not renew the claims of %s: %s", self.worker, e)
 

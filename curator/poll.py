@@ -29,7 +29,6 @@ from .exceptions import (
     LockedError,
     ParseError,
     StoreError,
-    TransactionConflict,
 )
 from .files import open_private_lock
 from .polltypes import (
@@ -46,6 +45,7 @@ from .polltypes import (
     Unparsable,
 )
 from .types import Source, Topic
+from .writes import WriteBatch, writer_thread
 
 if TYPE_CHECKING:
     import asyncio
@@ -323,105 +323,6 @@ def poll_lock(database: Path | str, wait: float | None = None,
         os.close(fd)
 
 
-class WriteBatch:
-    """Groups the writes of a poll into few transactions, one source's writes kept together.
-
-    Writing each source in its own transaction costs a commit per source; grouping the sources
-    that finish within a few milliseconds of each other keeps the order (a source's entries
-    first, its caching headers last) and the atomicity (a crash loses whole sources only, which
-    the next poll fetches again) at a fraction of the cost. A source queues its write and moves
-    on, so its place in the poll goes to the next source at once; the batch is written when it
-    is full, after `delay` seconds at most, and when the poll ends. Outcomes with nothing else
-    to write (a 304, the same body, a failure: most of a quiet poll) are recorded together,
-    one statement for the lot.
-    """
-
-    def __init__(self, store: Store, size: int = 64, delay: float = 0.05) -> None:
-        self._store = store
-        self._size = size
-        self._delay = delay
-        self._pending: list[tuple[Callable[[], Any], Callable[[Any], None],
-                                  Callable[[Exception], None]]] = []
-        self._outcomes: list[tuple[int, PollOutcome, Callable[[None], None],
-                                   Callable[[Exception], None]]] = []
-        self._timer: asyncio.TimerHandle | None = None
-
-    def submit(self, fn: Callable[[], T], done: Callable[[T], None],
-               failed: Callable[[Exception], None]) -> None:
-        """Queue fn for the next transaction; done(result) or failed(error) once it is settled."""
-        self._pending.append((fn, done, failed))
-        self._queued()
-
-    def record(self, source_id: int, outcome: PollOutcome, done: Callable[[None], None],
-               failed: Callable[[Exception], None]) -> None:
-        """Queue a source's outcome, for the next transaction; then done(None) or failed(error)."""
-        self._outcomes.append((source_id, outcome, done, failed))
-        self._queued()
-
-    def _queued(self) -> None:
-        if len(self._pending) + len(self._outcomes) >= self._size:
-            self.flush()
-        elif self._timer is None:
-            import asyncio
-
-            self._timer = asyncio.get_running_loop().call_later(self._delay, self.flush)
-
-    def flush(self) -> None:
-        """Run every queued write in one transaction, then report each outcome."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        batch, self._pending = self._pending, []
-        recorded, self._outcomes = self._outcomes, []
-        if not batch and not recorded:
-            return
-        try:
-            # A batch that collided with another transaction (a deadlock with a desk's write,
-            # say) is undone whole by the server and written again, up to a few times.
-            outcomes, unrecorded = self._store.retrying(
-                lambda: self._write(batch, recorded), "a poll's write batch")
-        except CuratorError as e:  # the commit failed: nothing in this batch was stored
-            outcomes = [(e, None)] * len(batch)
-            unrecorded = e
-        for (_, done, failed), (error, value) in zip(batch, outcomes, strict=True):
-            if error is None:
-                done(value)
-            else:
-                failed(error)
-        for _, _, done_, failed_ in recorded:
-            if unrecorded is None:
-                done_(None)
-            else:
-                failed_(unrecorded)
-
-    def _write(self, batch: Sequence[tuple[Callable[[], Any], Any, Any]],
-               recorded: Sequence[tuple[int, PollOutcome, Any, Any]]
-               ) -> tuple[list[tuple[Exception | None, Any]], Exception | None]:
-        """One transaction for the batch: each write's result or error, and the error that
-        kept the outcomes from being recorded, if one did. A collision with another
-        transaction undoes the whole batch (raised for the caller to write it again)."""
-        outcomes: list[tuple[Exception | None, Any]] = []
-        unrecorded: Exception | None = None
-        with self._store.write_batch():
-            # Pollers sharing a database write one batch at a time: two batches storing the
-            # same article (a story several feeds carry) in a different order would deadlock.
-            self._store.serialize("poll writes")
-            for fn, _, _ in batch:
-                try:
-                    outcomes.append((None, fn()))
-                except TransactionConflict:
-                    raise
-                except Exception as e:  # noqa: BLE001 - that source's writes were undone
-                    outcomes.append((e, None))
-            try:
-                self._store.record_polls([(sid, outcome) for sid, outcome, _, _ in recorded])
-            except TransactionConflict:
-                raise
-            except Exception as e:  # noqa: BLE001 - none of them was recorded
-                unrecorded = e
-        return outcomes, unrecorded
-
-
 def _digest(data: bytes) -> str:
     import hashlib  # here: a poll of only 304s never needs it
 
@@ -470,14 +371,16 @@ class Poll:
             sign = bool(self.config.stories_window and self.config.topics) and fresh
             # New entries are indexed for search a few thousand at a time and when the round
             # ends, not per write batch (which is often a few sources).
+            # The writer's thread starts after the parse workers are forked (see parser_pool).
             with parser_pool(len(due), sign=sign, preload=fresh) as (pool, signing), \
-                    self.store.search_index_deferred():
+                    self.store.search_index_deferred(), writer_thread(self.store) as writer:
                 self.sign = signing
-                asyncio.run(self._run(due, summary, pool, progress, schedule))
+                asyncio.run(self._run(due, summary, pool, progress, schedule, writer))
         return summary
 
     async def _run(self, due: list[Source], summary: PollSummary, pool: Executor | None,
-                   progress: ProgressFn | None, schedule: bool) -> None:
+                   progress: ProgressFn | None, schedule: bool,
+                   writer: Executor | None = None) -> None:
         import asyncio
 
         settings = self.config.poll.fetch_settings()
@@ -489,7 +392,7 @@ class Poll:
         done = 0
         from .fetch import Fetcher
 
-        writes = WriteBatch(self.store)
+        writes = WriteBatch(self.store, writer=writer)
         if progress:
             progress(0, len(due))  # the bar shows the total before the first source is done
         async with Fetcher(settings, now=self.now) as fetcher:
@@ -511,12 +414,13 @@ class Poll:
 
             tasks: set[asyncio.Task[None]] = set()
             stopper = asyncio.create_task(self._watch_stop(tasks))
-            renewer = asyncio.create_task(claims.keep_alive())
+            renewer = asyncio.create_task(claims.keep_alive(writes.store_call))
             try:
                 # Claim a chunk whenever no more than one is left in hand: the work is shared
                 # with other pollers as it drains, never taken all at once.
                 while not self.stop.is_set():
-                    while len(tasks) <= claims.chunk and (batch := claims.next()) is not None:
+                    while (len(tasks) <= claims.chunk
+                           and (batch := await writes.store_call(claims.next)) is not None):
                         claimed, passed = batch
                         summary.skipped += passed
                         done += passed
@@ -533,7 +437,7 @@ class Poll:
                 await asyncio.gather(*tasks, return_exceptions=True)
                 stopper.cancel()
                 renewer.cancel()
-                writes.flush()
+                await writes.drained()
                 claims.release()
 
     async def _watch_stop(self, tasks: set[asyncio.Task[None]]) -> None:
