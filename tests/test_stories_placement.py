@@ -393,3 +393,26 @@ def test_kept_signatures_share_their_words(tmp_path: Path) -> None:
     assert next(t for t in arrived[0].terms if t == "bank") is not next(
         t for t in arrived[1].terms if t == "bank")  # as they arrived: copies
     store.close()
+
+
+def test_a_batch_keeps_the_articles_of_its_most_recent_stories_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a write batch keeps of the stories it compared is bounded (the most recently
+    compared ones), and a story no longer kept is read again: the grouping is the same."""
+    from curator.store.stories import StoryIndex
+
+    items = _articles("tuning.yaml")
+    alone = _place(tmp_path, items, batched=False, signed=False)
+    monkeypatch.setattr("curator.store.stories._SIGNATURES", 3)
+    kept: list[int] = []
+    compared = StoryIndex._compared
+
+    def spy(self: StoryIndex, *args: Any, **kw: Any) -> Any:
+        out = compared(self, *args, **kw)
+        kept.append(len(self._batch_members))
+        return out
+
+    monkeypatch.setattr(StoryIndex, "_compared", spy)
+    (tmp_path / "small").mkdir()
+    assert _place(tmp_path / "small", items, batched=True, signed=True) == alone
+    assert len(kept) > 20 and max(kept) == 3
