@@ -51,7 +51,8 @@ def training_pairs(name: str) -> list[tuple[list[float], bool]]:
             continue  # the index would never compare them
         hours = abs(items[i]["hours"] - items[j]["hours"])
         words = stories.score(a, b, hours)
-        if stories.MEANING_FLOOR <= words < stories.THRESHOLD and not stories._apart(a, b):
+        if (stories.MEANING_FLOOR <= words < stories.THRESHOLD and not stories._apart(a, b)
+                and stories._anchored(a, b)):
             near = stories.meanings(a, [b])[0]
             if near < stories.MEANING_MIN:
                 continue  # never joined

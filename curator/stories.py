@@ -68,8 +68,8 @@ KIND_CONFLICT = 0.5
 #: NEAR_INTERCEPT is 0 or more. The intercept is moved until the training pairs it joins are 90%
 #: right: precision matters more than recall.
 MEANING_FLOOR = 0.05
-NEAR_WEIGHTS = (0.504, 0.523, 0.47, 0.13, -1.448, -0.473, 0.61, -4.619)
-NEAR_INTERCEPT = 0.812
+NEAR_WEIGHTS = (0.428, 0.412, 0.384, 0.187, -1.28, -0.437, 0.001, -4.361)
+NEAR_INTERCEPT = 1.37
 #: A cosine of the meanings above this counts once more (the hinge of `_near_features`).
 MEANING_FROM = 0.4
 #: ... and a near miss whose meanings are further apart than this (the mean cosine over the
@@ -443,7 +443,7 @@ def _near_terms(a: Signature, b: Signature) -> float:
 def same_story(a: Signature, b: Signature, hours_apart: float = 0.0) -> bool:
     """The judgement: do these two articles report the same story?"""
     value = score(a, b, hours_apart)
-    if not MEANING_FLOOR <= value < THRESHOLD or _apart(a, b):
+    if not MEANING_FLOOR <= value < THRESHOLD or _apart(a, b) or not _anchored(a, b):
         return value >= THRESHOLD
     near = meanings(a, [b])[0]
     return near >= MEANING_MIN and _near(_near_features(a, b, hours_apart, value, near)) >= 0.0
@@ -505,7 +505,8 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story], *,
         top = sum(p[2] for p in pairs) / len(members) if len(pairs) == len(members) else 0.0
         if top >= THRESHOLD:
             scored.append((top, -order, story))
-        elif meaning and top >= MEANING_FLOOR and not any(_apart(sig, o) for o, _, _ in pairs):
+        elif meaning and top >= MEANING_FLOOR and all(
+                _anchored(sig, o, common) and not _apart(sig, o) for o, _, _ in pairs):
             close.append((order, story, pairs))  # what they mean decides (below)
     if not scored and close:
         # Close, and nothing sets them apart from the story's articles: the near-miss rule
