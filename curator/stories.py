@@ -246,17 +246,22 @@ def compact(sig: Signature) -> Signature:
     weights = _WEIGHTS
     if len(weights) > 8192:  # rarity is rounded, so this never fills; if it did, start over
         weights.clear()
+    terms = {intern(t): weights.setdefault(w, w) for t, w in sig.terms.items()}
+    # The other fields' words are mostly its terms: those found there, the rest interned.
+    own = {t: t for t in terms}.get
+
+    def one(word: str) -> str:
+        return own(word) or intern(word)
 
     def words(xs: frozenset[str]) -> frozenset[str]:
-        return frozenset(intern(x) for x in xs) if xs else _NONE
+        return frozenset(map(one, xs)) if xs else _NONE
 
     return Signature(
-        terms={intern(t): weights.setdefault(w, w) for t, w in sig.terms.items()},
-        norm=sig.norm, names=words(sig.names), amounts=words(sig.amounts),
+        terms=terms, norm=sig.norm, names=words(sig.names), amounts=words(sig.amounts),
         figures=words(sig.figures), title=sig.title, generic=sig.generic,
-        keys=tuple(intern(k) for k in sig.keys), events=words(sig.events),
-        runs=tuple((tuple(intern(s) for s in run), intern(head)) for run, head in sig.runs),
-        starts={intern(p): intern(t) for p, t in sig.starts.items()}, text=sig.text,
+        keys=tuple(map(one, sig.keys)), events=words(sig.events),
+        runs=tuple((tuple(map(one, run)), one(head)) for run, head in sig.runs),
+        starts={one(p): one(t) for p, t in sig.starts.items()}, text=sig.text,
         courts=words(sig.courts))
 
 
