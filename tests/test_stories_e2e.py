@@ -12,6 +12,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from test_stories_meaning import BLAZE, FIRE
 
 from curator.config import load
 from curator.core import Curator
@@ -312,14 +313,6 @@ def test_link_and_split_take_the_url_as_pasted(outlets):
     assert outlets("show", sid, "--json")["url"] == "https://bbc.example/prime"
     outlets("split", sid, " https://verge.example/prime?utm_medium=rss ")
     assert "https://verge.example/prime" in [c["url"] for c in outlets("candidates", "--json")]
-
-
-FIRE = ("Wildfires tear through Los Angeles, forcing 30,000 to evacuate",
-        "Fierce Santa Ana winds drove the Palisades fire through the Pacific Palisades "
-        "neighbourhood, destroying homes and jumping towards Malibu.")
-BLAZE = ("California wildfire explodes in Pacific Palisades amid hurricane-force winds",
-         "Firefighters struggled to contain the blaze, which had burned nearly 3,000 acres, as "
-         "officials warned of extreme fire conditions.")
 
 
 @pytest.mark.parametrize(("meaning", "candidates"), [(None, 1), (True, 1), (False, 2)])

@@ -97,7 +97,7 @@ class Filler:
     Computing an entry's vector (PostgreSQL's word parser, the stemmer, the GIN index) was
     four fifths of the server's work for each entry a poll stores, and the poll waited for it
     in each write. Now the poll's batches store the entries without it (see pg_schema's
-    0013 step) and nudge this filler after each commit; its own server process fills them,
+    0014 step) and nudge this filler after each commit; its own server process fills them,
     a thousand per statement, beside the poll's. `finish` fills whatever is left and waits.
     Meanwhile a search finds the entries still waiting as well (search.py), and one a poller
     killed half-way left is filled by the next poll's filler.
