@@ -247,6 +247,9 @@ def parser_pool(n: int, *, sign: bool = False,
     if sys.platform == "linux" and threading.active_count() == 1:
         ctx = multiprocessing.get_context("fork")
         parent: int | None = os.getpid()
+        # ctypes, which each worker needs for its parent-death signal (_worker_init), loaded
+        # once here rather than in every worker: half of a worker's start-up CPU.
+        import ctypes  # noqa: F401
         if preload:
             # The parser's modules (feedparser, lxml, bs4, nh3) loaded here once, before the
             # fork, rather than in each worker: the workers share their pages (gc.freeze below).

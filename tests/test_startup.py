@@ -119,3 +119,26 @@ def test_a_package_with_two_dist_infos_keeps_its_own_version_lookup(tmp_path, mo
     finally:
         for name in seeded:
             sys.modules.pop(name, None)
+
+
+def test_parse_workers_share_the_ctypes_their_parent_loaded():
+    # Each parse worker needs ctypes for its parent-death signal: loaded before the fork, the
+    # workers share the parent's copy instead of each importing its own (half of a worker's
+    # start-up, paid by every poll round, a round of 304s too).
+    import os
+
+    import pytest
+
+    if sys.platform != "linux" or (os.cpu_count() or 1) < 2:
+        pytest.skip("workers are forked on Linux with two CPUs or more")
+    code = ("import sys\n"
+            "from curator.poll import parser_pool\n"
+            "assert 'ctypes' not in sys.modules\n"
+            "def where():\n"
+            "    import sys\n"
+            "    return id(sys.modules['ctypes'])\n"
+            "with parser_pool(100, preload=False) as (pool, _):\n"
+            "    assert pool is not None\n"
+            "    seen = pool.submit(where).result()\n"
+            "assert seen == id(sys.modules['ctypes']), 'the worker imported ctypes itself'\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
