@@ -31,6 +31,7 @@ from .exceptions import (
     StoreError,
 )
 from .files import open_private_lock
+from .loading import loading
 from .polltypes import (
     Failed,
     Fetched,
@@ -237,8 +238,9 @@ def parser_pool(n: int, *, sign: bool = False,
     if n < POOL_THRESHOLD or workers < 2:
         yield None, False
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    with loading():
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
     # Fork (cheapest) only while this process has one thread, before the event loop starts
     # any: a fork beside other threads (`curator run`'s scheduler) can copy a held lock. Then,
@@ -362,7 +364,8 @@ class Poll:
             else:
                 due.append(s)
         if due:
-            import asyncio  # here, not at the top: only polling needs it
+            with loading():
+                import asyncio  # here, not at the top: only polling needs it
 
             # A source never read before (not one that has only ever failed) brings a body
             # to parse for certain. Then the parser is loaded before the workers start, and
@@ -393,7 +396,8 @@ class Poll:
                         lease=lease_seconds(settings.timeout), chunk=settings.concurrency)
         claims.take_over()
         done = 0
-        from .fetch import Fetcher
+        with loading():  # aiohttp: a third of a quiet round's CPU is loading it
+            from .fetch import Fetcher
 
         writes = WriteBatch(self.store, writer=writer)
         if progress:

@@ -142,3 +142,54 @@ def test_parse_workers_share_the_ctypes_their_parent_loaded():
             "    seen = pool.submit(where).result()\n"
             "assert seen == id(sys.modules['ctypes']), 'the worker imported ctypes itself'\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_loading_holds_off_the_collector_and_gives_it_back_as_it_was():
+    import gc
+
+    import pytest
+
+    from curator.loading import loading
+
+    assert gc.isenabled()
+    with loading():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ImportError), loading():
+        import curator.no_such_module  # noqa: F401
+    assert gc.isenabled()  # given back after a failed import too
+    gc.disable()
+    try:
+        with loading():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
+
+
+def test_a_quick_command_loads_and_opens_its_database_without_collections(tmp_path):
+    # Loading the config, the facade, the store and its database made 40 to 60 collections,
+    # each walking the objects just made to free next to nothing; now only what follows does.
+    config = write_config(tmp_path, ["https://feeds.example/a.xml"], database="db/curator.db")
+    code = ("import gc, sys\n"
+            "from curator.quick import parse, run\n"
+            "assert 'curator.core' not in sys.modules\n"
+            "before = sum(s['collections'] for s in gc.get_stats())\n"
+            f"assert run(*parse(['--config', {str(config)!r}, '-q', 'candidates', '--json'])) == 0\n"
+            "made = sum(s['collections'] for s in gc.get_stats()) - before\n"
+            "assert made <= 3 and gc.isenabled(), made\n")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_a_quick_command_leaves_its_objects_to_the_end_of_the_process(tmp_path):
+    # The interpreter's last collections at exit are skipped: everything is frozen first, and
+    # the exit handlers still run.
+    config = write_config(tmp_path, ["https://feeds.example/a.xml"], database="db/curator.db")
+    code = ("import atexit, gc, sys\n"
+            "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+            f"sys.argv = ['curator', '--config', {str(config)!r}, '-q', 'candidates', '--json']\n"
+            "from curator.quick import main\n"
+            "main()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[]", "frozen", "True"]
