@@ -371,3 +371,33 @@ def test_matched_entries_see_what_earlier_ones_made_of_their_urls(backend: Any) 
         assert keys == ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"]
     finally:
         s.close()
+
+
+def test_new_sources_are_written_in_few_round_trips(pg_url: str) -> None:
+    # A first `poll` of 1,000 new sources waited for the server once per source before it
+    # fetched anything.
+    from curator.store.backend import round_trips
+
+    s = Store(pg_url)
+    try:
+        before = round_trips()
+        s.sync_sources([(f"https://{i}.example/feed", f"S{i}", None) for i in range(1000)], T0)
+        assert round_trips() - before <= 10
+        assert [x.name for x in s.sources()] == [f"S{i}" for i in range(1000)]
+    finally:
+        s.close()
+
+
+def test_a_source_listed_twice_keeps_its_first_place_and_its_last_name(backend: Any) -> None:
+    s = Store(backend)
+    try:
+        s.sync_sources([("https://a.example/feed", "A", None), ("https://b.example/feed", "B", 60),
+                        ("https://a.example/feed", "A again", 30)], T0)
+        assert [(x.url, x.name, x.interval) for x in s.sources()] == [
+            ("https://a.example/feed", "A again", 30), ("https://b.example/feed", "B", 60)]
+        s.sync_sources([("https://b.example/feed", "B2", 60)], T0)
+        assert [(x.url, x.name) for x in s.sources()] == [("https://b.example/feed", "B2")]
+        assert [(x.url, x.in_config) for x in s.sources(in_config=False)] == [
+            ("https://a.example/feed", False), ("https://b.example/feed", True)]
+    finally:
+        s.close()
