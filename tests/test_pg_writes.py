@@ -10,7 +10,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,30 +74,55 @@ def test_a_first_poll_s_lookups_keep_to_the_indexes_as_entries_grow(pg_url: str)
 
 class Other:
     """Another session on the database, which locks rows when told to, to make a deadlock with
-    the store's transaction: it holds one row, waits until the store's transaction waits for
-    it, then asks for a row that transaction holds. PostgreSQL then ends one of the two; the
-    store's side looks first (a short deadlock_timeout), so it is the one ended."""
+    the store's transaction, the same way every time: it holds one row (b); the store's
+    transaction takes another (a) and, before it asks for b, waits at a gate (a trigger the
+    test adds) until this session waits for a; then it asks for b and closes the circle.
+    PostgreSQL ends the session whose deadlock check runs first after that: the store's (its
+    check runs 50 ms after it began waiting for b; this session's, 60 s after it began
+    waiting for a), so the store's side is the one ended, whatever the machine's load."""
 
-    def __init__(self, url: str, store: Store) -> None:
+    def __init__(self, url: str, store: Store, gated: int) -> None:
         self.conn = psycopg.connect(url, autocommit=True)
-        self.conn.execute("SET deadlock_timeout = '10s'")
+        self.conn.execute("SET deadlock_timeout = '60s'")
         store.conn.execute("SET deadlock_timeout = '50ms'")
         self.victim = store.conn.raw.info.backend_pid  # type: ignore[attr-defined]
+        # The gate: the store's first write of row `gated` holds the row and waits there
+        # until another session waits for it (once: a transaction run again passes).
+        self.conn.execute("CREATE SEQUENCE test_gate")
+        self.conn.execute(
+            "CREATE FUNCTION test_gate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF OLD.id = {int(gated)} AND current_setting('application_name') = 'curator'"
+            " THEN IF nextval('test_gate') = 1 THEN"
+            " PERFORM pg_advisory_xact_lock(4242, 1);"  # seen by `close_the_circle`
+            " FOR i IN 1..3000 LOOP"
+            " EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity"
+            " WHERE pg_backend_pid() = ANY (pg_blocking_pids(pid)));"
+            " PERFORM pg_sleep(0.01); END LOOP; END IF; END IF; RETURN NEW; END $$")
+        self.conn.execute("CREATE TRIGGER test_gate BEFORE UPDATE ON sources FOR EACH ROW"
+                          " EXECUTE FUNCTION test_gate()")
 
     def hold(self, source_id: int) -> None:
         self.conn.execute("BEGIN")
         self.conn.execute("UPDATE sources SET title = 'other' WHERE id = %s", (source_id,))
 
     def close_the_circle(self, source_id: int) -> None:
-        """Once the store waits for the held row: ask for one it holds, then commit."""
+        """Once the store's transaction holds `source_id` (at the gate): ask for it, then
+        commit."""
         deadline = time.monotonic() + 30
-        while not self.conn.execute("SELECT pg_blocking_pids(%s)", (self.victim,)).fetchone()[0]:
-            assert time.monotonic() < deadline, "the store's transaction never waited"
+        while not self.conn.execute(
+                "SELECT 1 FROM pg_locks WHERE pid = %s AND locktype = 'advisory' AND classid = 4242"
+                " AND objid = 1 AND granted", (self.victim,)).fetchone():
+            assert time.monotonic() < deadline, "the store's transaction never reached the gate"
             time.sleep(0.01)
         self.conn.execute("UPDATE sources SET title = 'other' WHERE id = %s", (source_id,))
         self.conn.execute("COMMIT")
 
     def close(self) -> None:
+        with suppress(psycopg.Error):
+            self.conn.execute("ROLLBACK")
+            self.conn.execute("DROP TRIGGER IF EXISTS test_gate ON sources")
+            self.conn.execute("DROP FUNCTION IF EXISTS test_gate()")
+            self.conn.execute("DROP SEQUENCE IF EXISTS test_gate")
         self.conn.close()
 
 
@@ -133,7 +158,7 @@ def collision(pg_url: str) -> Iterator[tuple[Store, Other, int, int]]:
     other = None
     try:
         a, b = _two_sources(s)
-        other = Other(pg_url, s)
+        other = Other(pg_url, s, gated=a)
         other.hold(b)
         yield s, other, a, b
     finally:
@@ -369,5 +394,35 @@ def test_matched_entries_see_what_earlier_ones_made_of_their_urls(backend: Any) 
         keys = [r[0] for r in s.conn.execute(
             "SELECT key FROM entries WHERE source_id = ? ORDER BY id", (b,)).fetchall()]
         assert keys == ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"]
+    finally:
+        s.close()
+
+
+def test_new_sources_are_written_in_few_round_trips(pg_url: str) -> None:
+    # A first `poll` of 1,000 new sources waited for the server once per source before it
+    # fetched anything.
+    from curator.store.backend import round_trips
+
+    s = Store(pg_url)
+    try:
+        before = round_trips()
+        s.sync_sources([(f"https://{i}.example/feed", f"S{i}", None) for i in range(1000)], T0)
+        assert round_trips() - before <= 10
+        assert [x.name for x in s.sources()] == [f"S{i}" for i in range(1000)]
+    finally:
+        s.close()
+
+
+def test_a_source_listed_twice_keeps_its_first_place_and_its_last_name(backend: Any) -> None:
+    s = Store(backend)
+    try:
+        s.sync_sources([("https://a.example/feed", "A", None), ("https://b.example/feed", "B", 60),
+                        ("https://a.example/feed", "A again", 30)], T0)
+        assert [(x.url, x.name, x.interval) for x in s.sources()] == [
+            ("https://a.example/feed", "A again", 30), ("https://b.example/feed", "B", 60)]
+        s.sync_sources([("https://b.example/feed", "B2", 60)], T0)
+        assert [(x.url, x.name) for x in s.sources()] == [("https://b.example/feed", "B2")]
+        assert [(x.url, x.in_config) for x in s.sources(in_config=False)] == [
+            ("https://a.example/feed", False), ("https://b.example/feed", True)]
     finally:
         s.close()
