@@ -426,3 +426,30 @@ def test_a_source_listed_twice_keeps_its_first_place_and_its_last_name(backend: 
             ("https://a.example/feed", False), ("https://b.example/feed", True)]
     finally:
         s.close()
+
+
+def test_an_article_joining_a_story_waits_for_the_server_with_its_placement(pg_url: str) -> None:
+    # What joining reads of the story (how many articles it has, when it was first seen) is
+    # sent with the placement's own reads, not waited for alone: a first poll joined ~700
+    # stories, each a wait of its own.
+    from curator.store.backend import round_trips
+    from curator.stories import signature
+
+    s = Store(pg_url)
+    try:
+        s.sync_sources([(f"https://{n}.example/feed", n, None) for n in "ab"], T0)
+        a, b = (x.id for x in sorted(s.sources(), key=lambda x: x.url))
+        title = "Chipmaker Zorvex recalls its flagship phone over battery fires"
+        s.save_entries(a, [entry("one", title)], [["chips"]], T0)
+        two = entry("two", title + " in Europe")
+        with s.write_batch():
+            before = round_trips()
+            # As a poll's parse workers give them: with its signature.
+            s.save_entries(b, [two], [["chips"]], T0 + timedelta(minutes=5),
+                           signatures=[signature(two.title, two.text)])
+            # Its reads; the story's articles and sources, with what joining reads; its end.
+            assert round_trips() - before == 3
+        [c] = s.candidates(limit=None)
+        assert [x.url for x in c.also] == ["https://news.example/two"]
+    finally:
+        s.close()

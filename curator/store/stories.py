@@ -80,6 +80,9 @@ class StoryIndex:
         self._placed: tuple[int, Any] | None = None
         # Index rows sent for but not read yet (`prefetch`): the keys, their floor, the cursor.
         self._prefetched: tuple[list[str], str, Any] | None = None
+        # Inside a write batch on PostgreSQL: what `join` reads of a story it has not counted
+        # yet, sent with `place`'s reads (before the arrival's own article is added).
+        self._join_sent: dict[int, Any] = {}
 
     @contextmanager
     def batch(self, conn: Connection | None = None, version: int | None = None
@@ -120,6 +123,7 @@ class StoryIndex:
             self._keys, self._batch_members = None, OrderedDict()
             self._pending = {}
             self._prefetched = None
+            self._join_sent = {}
 
     def _write_keys(self, conn: Connection) -> None:
         insert_rows(conn, "INSERT INTO story_keys (key, first_seen, candidate_id)",
@@ -179,6 +183,12 @@ class StoryIndex:
         # PostgreSQL, whose pipeline sends the statements together) and read as needed.
         sent = {cid: (self._send_sources(conn, cid), self._send_members(conn, cid))
                 if pipelining(conn) else (None, None) for cid in found}
+        if self._keys is not None and pipelining(conn):
+            # What `join` reads of the story the arrival joins, if it joins one it has not
+            # counted in this batch: sent with the rest, not waited for alone.
+            for cid in found:
+                if cid not in self._joined and cid not in self._join_sent:
+                    self._join_sent[cid] = self._send_joined(conn, cid)
         for cid in found:
             # One outlet's second article on a story stays its own (see stories.best_story).
             if source_id in self._story_sources(conn, cid, sent[cid][0]):
@@ -310,6 +320,7 @@ class StoryIndex:
             self._first_seen.pop(cid, None)
         self._kept = None
         self._prefetched = None
+        self._join_sent = {}
         if self._keys:
             self._keys.clear()
 
@@ -334,6 +345,11 @@ class StoryIndex:
             " (SELECT url FROM story_articles WHERE candidate_id = ? ORDER BY added, id"
             " LIMIT ?) a) ORDER BY e.first_seen, e.id LIMIT ?",
             (cid, cid, MAX_COMPARED, MAX_COMPARED))
+
+    def _send_joined(self, conn: Connection, cid: int) -> Any:
+        """How many other articles the story has, and when it was first seen (`join`)."""
+        return conn.execute("SELECT (SELECT count(*) FROM story_articles WHERE candidate_id = ?),"
+                            " (SELECT first_seen FROM candidates WHERE id = ?)", (cid, cid))
 
     def _story_sources(self, conn: Connection, cid: int, sent: Any = None) -> set[int]:
         """The sources of a story's articles, read once per story for the life of the Store.
@@ -445,16 +461,16 @@ class StoryIndex:
                 compared.append(member)
             else:
                 self._batch_members.pop(candidate_id, None)
+        sent = self._join_sent.pop(candidate_id, None) if self._keys is not None else None
         conn.execute("INSERT INTO story_articles (url, candidate_id, added)"
                      " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (e.url, candidate_id, stamp))
         count = self._joined.get(candidate_id)
         first_seen = self._first_seen.get(candidate_id)
         if count is None or self._keys is None:
-            # How many articles the story has, and when it was first seen (for `index`).
-            count, first_seen = conn.execute(
-                "SELECT (SELECT count(*) FROM story_articles WHERE candidate_id = ?),"
-                " (SELECT first_seen FROM candidates WHERE id = ?)",
-                (candidate_id, candidate_id)).fetchone()
+            # How many articles the story has, and when it was first seen (for `index`):
+            # read now, or sent by `place` before this article was added (then one more).
+            count, first_seen = (sent or self._send_joined(conn, candidate_id)).fetchone()
+            count += 1 if sent is not None else 0
             self._first_seen[candidate_id] = first_seen
         else:
             count += 1
