@@ -228,17 +228,32 @@ class WriteBatch:
             # Pollers sharing a database write one batch at a time: two batches storing the
             # same article (a story several feeds carry) in a different order would deadlock.
             self._store.serialize("poll writes")
-            for fn, _, _ in batch:
+            for n, (fn, _, _) in enumerate(batch):
+                # On PostgreSQL a source's errors are read with the next one's first answer
+                # (see Store._isolated): a write may turn out failed after it returned.
+                self._store.block_tag = n
                 try:
                     outcomes.append((None, fn()))
                 except TransactionConflict:
                     raise
                 except Exception as e:  # noqa: BLE001 - that source's writes were undone
                     outcomes.append((e, None))
+                finally:
+                    self._store.block_tag = None
+                self._late(outcomes)
             try:
-                self._store.record_polls([(sid, outcome) for sid, outcome, _, _ in recorded])
+                if recorded:
+                    self._store.record_polls([(sid, outcome) for sid, outcome, _, _ in recorded])
             except TransactionConflict:
                 raise
             except Exception as e:  # noqa: BLE001 - none of them was recorded
                 unrecorded = e
+            self._late(outcomes)
+        self._late(outcomes)  # the last source's, read as the batch ended
         return outcomes, unrecorded
+
+    def _late(self, outcomes: list[tuple[Exception | None, Any]]) -> None:
+        """The writes found failed after they returned: failed, with their error."""
+        late, self._store.late_failures = self._store.late_failures, []
+        for n, error in late:
+            outcomes[n] = (error, None)

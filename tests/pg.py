@@ -215,8 +215,8 @@ class Cluster:
 
 
 def _shape(conn: Any) -> str:
-    """The schema as tables, columns, indexes and the applied migrations: what a test must not
-    have changed for its database to serve the next test."""
+    """The schema as tables, columns, indexes, triggers, functions and the applied migrations:
+    what a test must not have changed for its database to serve the next test."""
     row = conn.execute(
         "SELECT string_agg(c.relname || '.' || a.attname || ':' || a.atttypid::text, ','"
         " ORDER BY c.relname, a.attnum) FROM pg_class c"
@@ -225,7 +225,13 @@ def _shape(conn: Any) -> str:
         " WHERE n.nspname = 'public' AND a.attnum > 0 AND NOT a.attisdropped").fetchone()
     names = conn.execute("SELECT string_agg(migration_set || ':' || name, ',' ORDER BY id)"
                          " FROM curator_migrations").fetchone()
-    return f"{row[0]}|{names[0]}"
+    # A trigger or function a test added (to make a write fail, say) would act in the next.
+    code = conn.execute(
+        "SELECT (SELECT string_agg(tgname, ',' ORDER BY tgname) FROM pg_trigger"
+        " WHERE NOT tgisinternal), (SELECT string_agg(p.proname, ',' ORDER BY p.proname)"
+        " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname = 'public')").fetchone()
+    return f"{row[0]}|{names[0]}|{code[0]}|{code[1]}"
 
 
 def wait_for(port: int, timeout: float = 10.0) -> None:

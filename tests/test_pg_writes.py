@@ -333,6 +333,51 @@ def test_a_source_whose_write_fails_in_a_batch_fails_alone(backend: Any) -> None
         s.close()
 
 
+@pytest.mark.parametrize("failing", [0, 1, 2])
+def test_a_source_that_made_a_story_and_failed_leaves_nothing_of_it(backend: Any,
+                                                                    failing: int) -> None:
+    # A source whose write fails after one of its entries made a candidate (and its story's
+    # index rows, which wait for the batch's end): the batch's other sources are stored, and
+    # nothing names the candidate that is no more. On PostgreSQL a source's errors are read
+    # with the next source's first answer (or at the batch's end, for the last): the failure
+    # is still its own, and the next source is written whole.
+    from curator.stories import signature
+
+    s = Store(backend)
+    try:
+        s.sync_sources([(f"https://{n}.example/feed", n, None) for n in "abc"], T0)
+        ids = [x.id for x in sorted(s.sources(), key=lambda x: x.url)]
+        _refuse_title(s, "Refused")
+        titles = [["Volcano Krakatoa erupts again near Jakarta"],
+                  ["Zorvex chipmaker unveils its Pentaflux processor"],
+                  ["Lighthouse keeper rescues Baltic ferry crew"]]
+        titles[failing] = ["Senator Halvorsen resigns over Quillbrook bribery case", "Refused"]
+        done: dict[int, Any] = {}
+        failed: dict[int, Exception] = {}
+
+        def save(sid: int, titles: list[str]) -> Callable[[], Any]:
+            es = [entry(f"{sid}-{i}", t) for i, t in enumerate(titles)]
+            return lambda: s.save_entries(sid, es, [["news"] for _ in es], T0,
+                                          signatures=[signature(e.title, e.text) for e in es])
+
+        async def poll_writes() -> None:
+            batch = WriteBatch(s, size=3)
+            for sid, ts in zip(ids, titles, strict=True):
+                batch.submit(save(sid, ts), lambda r, sid=sid: done.update({sid: r}),
+                             lambda e, sid=sid: failed.update({sid: e}))
+
+        asyncio.run(poll_writes())
+        assert list(failed) == [ids[failing]] and "refused" in str(failed[ids[failing]])
+        assert sorted(done) == sorted(set(ids) - {ids[failing]})
+        assert all(r.new == 1 and r.new_candidates == 1 for r in done.values())
+        assert sorted(c.title for c in s.candidates(limit=None)) == sorted(
+            t[0] for n, t in enumerate(titles) if n != failing)
+        assert s.conn.execute("SELECT count(*) FROM story_keys WHERE candidate_id NOT IN"
+                              " (SELECT id FROM candidates)").fetchone()[0] == 0
+    finally:
+        s.close()
+
+
 def test_a_source_s_new_entries_wait_for_the_server_twice(pg_url: str) -> None:
     # Pipelined: a source's reads go together, its writes are not waited for one by one; its
     # end waits once, for their errors. Each statement waited for alone was ~30 per source.
@@ -348,6 +393,35 @@ def test_a_source_s_new_entries_wait_for_the_server_twice(pg_url: str) -> None:
                            [[] for _ in range(30)], T0)
             assert round_trips() - before == 2
         assert s.entry_count() == 30
+    finally:
+        s.close()
+
+
+def test_a_poll_s_sources_wait_for_the_server_once_each(pg_url: str) -> None:
+    # In a poll's write batch a source's end (its errors) is read with the next source's
+    # first read: one wait per source, where each waited twice.
+    from curator.store.backend import round_trips
+
+    s = Store(pg_url)
+    try:
+        s.sync_sources([(f"https://{n}.example/feed", n, None) for n in "abcdef"], T0)
+        ids = [x.id for x in sorted(s.sources(), key=lambda x: x.url)]
+        saved: list[Any] = []
+
+        async def poll_writes() -> None:
+            batch = WriteBatch(s, size=len(ids))
+            for sid in ids:
+                es = [entry(f"{sid}-{i}", f"Story {sid} {i}") for i in range(10)]
+                batch.submit(lambda sid=sid, es=es: s.save_entries(sid, es, [[]] * 10, T0),
+                             saved.append, pytest.fail)
+
+        before = round_trips()
+        asyncio.run(poll_writes())
+        # One per source, and the batch's own six (its BEGIN and settings, the pipeline's
+        # start, the last source's end, the pipeline's end, its COMMIT); each source waited
+        # twice before.
+        assert round_trips() - before == len(ids) + 6
+        assert [r.new for r in saved] == [10] * len(ids) and s.entry_count() == 60
     finally:
         s.close()
 

@@ -234,6 +234,12 @@ class PgCursor:
             cur._fetch_pipeline()  # psycopg's own wait for a pipelined statement's result
         return cur
 
+    def answered(self) -> bool:
+        """Whether its statement's answer has been read, and was not an error: never waits
+        (inside a pipeline, False until then; after a `settle`, False for a statement that
+        failed or that the server skipped after an earlier one failed)."""
+        return self._cur is None or self._cur.pgresult is not None
+
     @property
     def description(self) -> Any:
         cur = self._ready()

@@ -33,6 +33,7 @@ from .backend import (
     db_errors,
     describe,
     is_postgres,
+    pipelining,
     retryable,
     settle,
 )
@@ -161,6 +162,23 @@ def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     """`items` in slices small enough for one statement's variables."""
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+class Redo(Exception):  # noqa: N818 - not an error: a signal to run a block again
+    """A block whose statements the server skipped, after an error in the block before it
+    (see `Base._isolated`): run it again."""
+
+
+class _Unsettled:
+    """A block of a poll's write batch whose answers have not been read (see `_isolated`):
+    its savepoint, the cursor of its RELEASE (answered only if every statement before it
+    ran), its WriteBatch tag, what to forget should it be undone."""
+
+    __slots__ = ("name", "release", "tag", "undo")
+
+    def __init__(self, name: str, release: Any, tag: int | None,
+                 undo: Callable[[], None]) -> None:
+        self.name, self.release, self.tag, self.undo = name, release, tag, undo
 
 
 class Base:
@@ -529,30 +547,90 @@ class Base:
         return rows[0] if rows else None
 
     @contextmanager
-    def _isolated(self, name: str) -> Iterator[None]:
-        """Inside a caller's transaction, make a block all-or-nothing with a savepoint."""
+    def _isolated(self, name: str, undo: Callable[[], None] | None = None) -> Iterator[None]:
+        """Inside a caller's transaction, make a block all-or-nothing with a savepoint.
+
+        With `undo` (what to forget of the block in memory should it be undone), inside a
+        poll's pipelined write batch, and for a write of a `WriteBatch` (`block_tag` set), the
+        block's answers are not waited for at its end: they are read with the next block's
+        first answer (one wait less per source). Should they hold an error, the block is
+        undone then, `undo()` is called, its error goes to `late_failures` under its tag, and
+        the next block, whose statements the server skipped, raises `Redo` to be run again.
+        """
         conn = self.conn
         if not conn.in_transaction:
             with self.write():
                 yield
             return
-        conn.execute(f"SAVEPOINT {name}")
+        defer = undo is not None and self.block_tag is not None and pipelining(conn)
+        if not defer:
+            self._settle_blocks()
+        before = self._unsettled
         try:
+            conn.execute(f"SAVEPOINT {name}")
             yield
+            if before is not None and not before.release.answered():
+                settle(conn)  # nothing in this block waited: the block before is read here
+            if defer:
+                assert undo is not None
+                self._unsettled = _Unsettled(name, conn.execute(f"RELEASE {name}"),
+                                             self.block_tag, undo)
+                return
             # Inside PostgreSQL's pipeline (a poll's write batch) the block's errors arrive
             # with its answers: read here, so they are its own, undone with it alone.
             settle(conn)
-        except BaseException:
+        except BaseException as e:
             try:
                 with suppress(*db_errors()):
                     settle(conn)  # after an error the pipeline takes nothing until it is read
+                if before is not None and self._undo_failed(before, e):
+                    raise Redo(name) from e
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
                 settle(conn)
             except db_errors():
                 pass  # SQLite already rolled the whole transaction back
+            finally:
+                self._unsettled = None
             raise
+        self._unsettled = None
         conn.execute(f"RELEASE {name}")
+
+    #: Inside a poll's write batch: the last block whose answers are not read yet (`_isolated`).
+    _unsettled: _Unsettled | None = None
+    #: Set by WriteBatch to the write it is running (its place in the batch), None otherwise.
+    block_tag: int | None = None
+    #: The writes found failed after they had returned (tag, error), for WriteBatch to take.
+    late_failures: list[tuple[int, Exception]] = []
+
+    def _undo_failed(self, block: _Unsettled, e: BaseException) -> bool:
+        """After a settle that raised `e`: if `block`'s statements failed (its RELEASE never
+        ran), undo it, record its error and say so; else False (`e` is another's)."""
+        if block.release.answered() or retryable(e) or not self.conn.in_transaction:
+            return False  # a collision or a lost connection undoes the whole transaction
+        self._unsettled = None
+        conn = self.conn
+        conn.execute(f"ROLLBACK TO {block.name}")
+        conn.execute(f"RELEASE {block.name}")
+        settle(conn)
+        block.undo()
+        error = self.error(e) if isinstance(e, db_errors()) else e
+        self.late_failures = [*self.late_failures, (block.tag, error)]  # type: ignore[list-item]
+        return True
+
+    def _settle_blocks(self) -> None:
+        """Read the answers of the block whose answers wait (see `_isolated`), if one does."""
+        before = self._unsettled
+        if before is None:
+            return
+        self._unsettled = None
+        if before.release.answered():
+            return
+        try:
+            settle(self.conn)
+        except db_errors() as e:
+            if not self._undo_failed(before, e):
+                raise
 
     @converts_errors
     def restore_from(self, source: Path) -> None:

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
-from .backend import REPLAN, Growth, insert_rows, pipelined
-from .base import chunks, converts_errors
+from .backend import REPLAN, Growth, db_errors, insert_rows, pipelined
+from .base import Redo, chunks, converts_errors
 from .sources import SourceStore
 
 if TYPE_CHECKING:
@@ -64,9 +64,18 @@ class EntryStore(SourceStore):
             version = (None if self.postgres else
                        int(self.conn.execute("PRAGMA data_version").fetchone()[0]))
             # On PostgreSQL the batch's statements are pipelined: only those whose answer is
-            # read (and each source's end, for its errors) wait for the server.
-            with pipelined(self.conn), self.stories.batch(self.conn, version):
-                yield
+            # read (and each source's end, for its errors; a poll's with the next source's
+            # first read, see `_isolated`) wait for the server.
+            self._unsettled, self.late_failures = None, []
+            try:
+                with pipelined(self.conn), self.stories.batch(self.conn, version):
+                    yield
+                    try:
+                        self._settle_blocks()  # the last source's answers, before its index rows
+                    except db_errors() as e:
+                        raise self.error(e) from e
+            finally:
+                self._unsettled = None
         if self.postgres:
             self._growth.grew(self.conn, self._added - before)
 
@@ -83,14 +92,37 @@ class EntryStore(SourceStore):
         parse workers computed them, are the matched entries' story signatures (None for the
         others); without them, placement computes what it needs.
         """
+        try:
+            return self._save_entries(source_id, entries, topics, now, outcome, signatures)
+        except Redo:  # the source before failed, and the server skipped this one's statements
+            return self._save_entries(source_id, entries, topics, now, outcome, signatures)
+
+    def _save_entries(self, source_id: int, entries: Sequence[EntryData],
+                      topics: Sequence[Sequence[str]], now: datetime,
+                      outcome: PollOutcome | None, signatures: Sequence[Any] | None
+                      ) -> SaveResult:
         stamp = iso(now)
         # Feeds sometimes repeat an entry; the first copy wins, as in the feed's order.
         batch: dict[str, tuple[EntryData, Sequence[str], Any]] = {}
         sigs = signatures if signatures is not None else [None] * len(entries)
         for e, t, sig in zip(entries, topics, sigs, strict=True):
             batch.setdefault(e.key, (e, t, sig))
+        mark = self.stories.mark()
+        try:
+            saved = self._save_isolated(source_id, batch, now, stamp, outcome, mark)
+        except BaseException:
+            self.stories.undo(mark)  # none of it was stored: nor is it in the story index
+            raise
+        new, updated, new_candidates = saved
+        self._added += new
+        return SaveResult(new=new, updated=updated, new_candidates=new_candidates)
+
+    def _save_isolated(self, source_id: int, batch: dict[str, tuple[EntryData, Sequence[str], Any]],
+                       now: datetime, stamp: str | None, outcome: PollOutcome | None, mark: int
+                       ) -> tuple[int, int, int]:
+        """save_entries' writes, in a savepoint: (new, updated, new candidates)."""
         new = updated = new_candidates = 0
-        with self._isolated("save_entries"):
+        with self._isolated("save_entries", functools.partial(self.stories.undo, mark)):
             conn = self.conn
             existing: dict[str, tuple[int, str]] = {}
             keys = list(batch)
@@ -214,8 +246,7 @@ class EntryStore(SourceStore):
                                  (stamp, source_id, *chunk, stamp))
             if outcome is not None:
                 self._record_poll(source_id, outcome)
-        self._added += new
-        return SaveResult(new=new, updated=updated, new_candidates=new_candidates)
+        return new, updated, new_candidates
 
     def _stored_spelling(self, url: str, entry_id: int | None = None) -> str:
         """The spelling under which this article is already stored, else url itself.

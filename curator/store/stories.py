@@ -83,6 +83,8 @@ class StoryIndex:
         # Inside a write batch on PostgreSQL: what `join` reads of a story it has not counted
         # yet, sent with `place`'s reads (before the arrival's own article is added).
         self._join_sent: dict[int, Any] = {}
+        # The keys of the rows added to `_pending`, in order (for `undo`).
+        self._log: list[str] = []
 
     @contextmanager
     def batch(self, conn: Connection | None = None, version: int | None = None
@@ -108,6 +110,7 @@ class StoryIndex:
             self._first_seen.clear()
         self._keys, self._batch_members = kept
         self._version = None
+        self._log = []
         try:
             yield
             if self._pending and conn is not None:
@@ -124,6 +127,7 @@ class StoryIndex:
             self._pending = {}
             self._prefetched = None
             self._join_sent = {}
+            self._log = []
 
     def _write_keys(self, conn: Connection) -> None:
         insert_rows(conn, "INSERT INTO story_keys (key, first_seen, candidate_id)",
@@ -309,6 +313,29 @@ class StoryIndex:
             self._prefetched = None
             self._read_keys(self._keys, [k for k in wanted if k not in self._keys], floor, cur)
 
+    def mark(self) -> int:
+        """Where the write batch's waiting index rows stand now (for `undo`)."""
+        return len(self._log)
+
+    def undo(self, mark: int) -> None:
+        """A part of the write batch was undone (a source whose write failed): drop the index
+        rows it added that wait to be written (they would name candidates that are no more),
+        and everything read or kept meanwhile, which may hold what it wrote."""
+        for key in reversed(self._log[mark:]):
+            rows = self._pending.get(key)
+            if rows:
+                rows.pop()
+            if not rows:
+                self._pending.pop(key, None)
+        del self._log[mark:]
+        for kept in (self._sigs, self._sources, self._firsts, self._batch_members, self._joined,
+                     self._first_seen, self._join_sent):
+            kept.clear()
+        self._kept = None
+        self._prefetched = None
+        if self._keys:
+            self._keys.clear()
+
     def forget(self, *candidate_ids: int) -> None:
         """Drop what is kept of these stories (after a split, a merge or a new link changed
         them), and what is kept of the index."""
@@ -440,11 +467,10 @@ class StoryIndex:
             return
         for k in sig.keys:
             rows = self._keys.get(k)
-            if rows is None:  # not read yet: `_find` adds the waiting rows to what it reads
+            # Not read yet (`_find` adds the waiting rows to what it reads), or new to it.
+            if rows is None or _add_row(rows, first_seen, candidate_id):
                 self._pending.setdefault(k, []).append((first_seen, candidate_id))
-                continue
-            if _add_row(rows, first_seen, candidate_id):
-                self._pending.setdefault(k, []).append((first_seen, candidate_id))
+                self._log.append(k)
 
     def join(self, conn: Connection, candidate_id: int, entry_id: int, source_id: int,
              e: EntryData, stamp: str | None) -> None:
