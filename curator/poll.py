@@ -367,6 +367,10 @@ class Poll:
             with loading():
                 import asyncio  # here, not at the top: only polling needs it
 
+                # aiohttp loaded while this process has one thread (before the workers' pool
+                # and the writer's thread start theirs): see fetch._no_system_cas.
+                from . import fetch  # noqa: F401
+
             # A source never read before (not one that has only ever failed) brings a body
             # to parse for certain. Then the parser is loaded before the workers start, and
             # they sign the matched entries (a first poll brings many at once). Otherwise most
@@ -396,8 +400,7 @@ class Poll:
                         lease=lease_seconds(settings.timeout), chunk=settings.concurrency)
         claims.take_over()
         done = 0
-        with loading():  # aiohttp: a third of a quiet round's CPU is loading it
-            from .fetch import Fetcher
+        from .fetch import Fetcher  # loaded by run()
 
         writes = WriteBatch(self.store, writer=writer)
         if progress:

@@ -70,14 +70,16 @@ async def read_request_head(reader: asyncio.StreamReader) -> bytes:
 
 
 def self_signed_context(folder: Path) -> ssl.SSLContext | None:
-    """A server context with a fresh self-signed cert for 127.0.0.1, or None without openssl."""
+    """A server context with a fresh self-signed cert for 127.0.0.1, or None without openssl.
+    The cert (`folder`/cert.pem) names 127.0.0.1 as its address too, so a client that trusts
+    it as a CA accepts the server."""
     openssl = shutil.which("openssl")
     if openssl is None:
         return None
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
          "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True, timeout=60,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
 import socket
 import struct
 import time
@@ -651,6 +652,61 @@ def test_tls_certificate_is_verified(tmp_path: Path) -> None:
     assert result.message.startswith("TLS/certificate verification failed for 127.0.0.1"), (
         result.message)
     assert "self-signed" in result.message or "self signed" in result.message
+
+
+def test_https_is_verified_with_the_cas_of_the_environment_when_first_needed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # aiohttp's own contexts read the CAs when aiohttp was imported, before this test; a
+    # request that reaches the server proves it carried curator's context, built from the CA
+    # file named now.
+    context = self_signed_context(tmp_path)
+    if context is None:
+        pytest.skip("openssl CLI not installed")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+    fetch_module.verified_context.cache_clear()
+    try:
+        async def main() -> FetchResult:
+            async with http_server({"/feed": respond(FEED)}, ssl_context=context) as base:
+                return await get(base + "/feed")
+
+        result = asyncio.run(main())
+        assert isinstance(result, Fetched), result
+        assert result.content == FEED
+    finally:
+        fetch_module.verified_context.cache_clear()
+
+
+IMPORT_CONTEXTS = """
+import os, sys, threading
+if sys.argv[1] == "thread":
+    stop = threading.Event()
+    threading.Thread(target=stop.wait).start()
+import curator.fetch, aiohttp.connector
+contexts = (aiohttp.connector._SSL_CONTEXT_VERIFIED, aiohttp.connector._SSL_CONTEXT_UNVERIFIED)
+print([c.cert_store_stats()["x509_ca"] for c in contexts],
+      os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"),
+      curator.fetch.verified_context().cert_store_stats()["x509_ca"])
+if sys.argv[1] == "thread":
+    stop.set()
+"""
+
+
+@pytest.mark.parametrize("threads", ["one", "thread"])
+def test_aiohttp_is_imported_without_reading_the_system_cas(tmp_path: Path, threads: str) -> None:
+    # With one thread, aiohttp's two import-time contexts are built empty (no CA read twice
+    # for nothing) and the environment is as it was after; with another thread running, the
+    # environment is never touched and aiohttp builds them as it always does.
+    import subprocess
+    import sys
+
+    if self_signed_context(tmp_path) is None:
+        pytest.skip("openssl CLI not installed")
+    env = {**os.environ, "SSL_CERT_FILE": str(tmp_path / "cert.pem")}
+    env.pop("SSL_CERT_DIR", None)
+    out = subprocess.run([sys.executable, "-c", IMPORT_CONTEXTS, threads], env=env,
+                         capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    built = "[0, 0]" if threads == "one" else "[1, 1]"
+    assert out.split() == [*built.split(), str(tmp_path / "cert.pem"), "None", "1"]
 
 
 def test_https_to_a_plain_http_server_is_a_tls_error() -> None:
