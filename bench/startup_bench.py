@@ -231,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     builds = {
         args.baseline: (base_config, {**env, "PYTHONPATH": str(root),
                                       "CURATOR_CACHE_DIR": str(folder / "cache-base")}),
-        "this": (head_config, {**env, "CURATOR_CACHE_DIR": str(folder / "cache-head")}),
+        # This checkout's curator, whatever the environment has installed.
+        "this": (head_config, {**env, "PYTHONPATH": str(HERE.parent),
+                               "CURATOR_CACHE_DIR": str(folder / "cache-head")}),
     }
     for config, build_env in builds.values():  # migrate, cache the config, render the notes
         for argv in (["candidates", "--json"], ["publish", "--json"]):
