@@ -172,6 +172,9 @@ class EntryStore(SourceStore):
             # one statement (one round trip on PostgreSQL), before anything else is written or
             # read, so every statement sees the entries before it as the feed's order has them.
             quiet: list[tuple[Any, ...]] = []
+            # Topic rows, written together at the end (nothing reads them before).
+            etopics: list[tuple[int, str]] = []
+            ctopics: list[tuple[int, str]] = []
 
             def write_quiet() -> None:
                 if quiet:
@@ -206,10 +209,9 @@ class EntryStore(SourceStore):
                         known = known or self._known(e.url)  # sent with it: one round trip
                         eid = int(inserted.fetchall()[0][0])
                     new += 1
-                    conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
-                                     [(eid, name) for name in t])
+                    etopics += [(eid, name) for name in t]
                     new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now, sig,
-                                                          known)
+                                                          known, ctopics)
                 else:
                     eid, old_hash = existing[key]
                     if old_hash == h:
@@ -224,17 +226,21 @@ class EntryStore(SourceStore):
                         " WHERE id = ?", (*row, stamp, eid))
                     updated += 1
                     conn.execute("DELETE FROM entry_topics WHERE entry_id = ?", (eid,))
-                    conn.executemany("INSERT INTO entry_topics (entry_id, topic) VALUES (?, ?)",
-                                     [(eid, name) for name in t])
+                    etopics += [(eid, name) for name in t]
                     if t:
                         new_candidates += self._add_candidate(
-                            eid, e, t, stamp, source_id, now, sig)
+                            eid, e, t, stamp, source_id, now, sig, None, ctopics)
                     conn.execute(
                         "UPDATE candidates SET title = ?, published = ?,"
                         " sort_time = coalesce(?, first_seen) WHERE entry_id = ?",
                         (e.title, e.published_at, e.published_at, eid))
                     touched_urls.update(u for u in (old_url, e.url) if u)
             write_quiet()
+            # The topic rows of the source's entries and candidates, in one statement each (on
+            # PostgreSQL one row per statement was two statements per matched entry).
+            insert_rows(conn, "INSERT INTO entry_topics (entry_id, topic)", etopics)
+            insert_rows(conn, "INSERT INTO candidate_topics (candidate_id, topic)", ctopics,
+                        " ON CONFLICT DO NOTHING")
             self._stored_entries(new)  # indexed for search when the transaction commits
             for url in touched_urls:
                 self._refresh_candidate(url)
@@ -349,12 +355,14 @@ class EntryStore(SourceStore):
                                  (url,))
 
     def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None,
-                       source_id: int, now: datetime, sig: Any = None, known: Any = None) -> int:
+                       source_id: int, now: datetime, sig: Any = None, known: Any = None,
+                       ctopics: list[tuple[int, str]] | None = None) -> int:
         """Make the entry's URL a candidate, or join the candidate of its URL or its story.
 
         1 if it made a new candidate. Only an entry whose URL is new looks for a story: one
         already a candidate, or already in a story, stays where it is (the editor's splits hold).
-        `known` is `_known(e.url)` when the caller has sent it already.
+        `known` is `_known(e.url)` when the caller has sent it already; `ctopics`, when
+        given, takes the candidate's topic rows for the caller to write.
         """
         if not e.url:
             return 0
@@ -368,10 +376,7 @@ class EntryStore(SourceStore):
                 if cid is not None:
                     self.stories.join(conn, cid, entry_id, source_id, e, stamp)
             if cid is not None:
-                conn.executemany(
-                    "INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)"
-                    " ON CONFLICT DO NOTHING",
-                    [(cid, name) for name in topics])
+                self._candidate_topics(cid, topics, ctopics)
                 return 0
         published = e.published_at
         made = conn.execute(
@@ -383,10 +388,18 @@ class EntryStore(SourceStore):
             "SELECT id FROM candidates WHERE url = ?", (e.url,)).fetchone()[0]
         if created and self.has_stories:
             self.stories.index(conn, cid, entry_id, e, first_seen=stamp)
-        conn.executemany("INSERT INTO candidate_topics (candidate_id, topic) VALUES (?, ?)"
-                         " ON CONFLICT DO NOTHING",
-                         [(cid, name) for name in topics])
+        self._candidate_topics(cid, topics, ctopics)
         return 1 if created else 0
+
+    def _candidate_topics(self, cid: int, topics: Sequence[str],
+                          ctopics: list[tuple[int, str]] | None) -> None:
+        """A candidate's new topics: added to `ctopics` for the caller to write, or now."""
+        rows = [(cid, name) for name in topics]
+        if ctopics is not None:
+            ctopics += rows
+        else:
+            self.conn.executemany("INSERT INTO candidate_topics (candidate_id, topic)"
+                                  " VALUES (?, ?) ON CONFLICT DO NOTHING", rows)
 
     def _refresh_candidate(self, url: str) -> None:
         """Recompute a candidate's topics from its entries; drop it if it is new and matches none."""
