@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from conftest import write_config
 
 # What only a poll (curator.poll and the fetch, parse and outcome types) or a publish needs.
@@ -193,3 +194,87 @@ def test_a_quick_command_leaves_its_objects_to_the_end_of_the_process(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["[]", "frozen", "True"]
+
+
+DEFERRED_PACKAGE = {
+    "__init__.py": "import sys\nsys.ran.append(__name__)\nfrom .early import *\nfrom .late import *\n"
+                   "__all__ = early.__all__ + late.__all__\n",
+    "early.py": "import sys\nsys.ran.append(__name__)\n__all__ = ['Early']\nclass Early: pass\n",
+    "late.py": "import sys\nsys.ran.append(__name__)\n__all__ = ['Late']\nclass Late: pass\n",
+}
+
+
+def test_a_deferred_module_runs_when_a_name_it_lacks_is_first_read(tmp_path, monkeypatch):
+    import threading
+
+    from curator.loading import deferred
+
+    for name in ("pkg_one", "pkg_two", "pkg_three"):
+        (tmp_path / name).mkdir()
+        for file, text in DEFERRED_PACKAGE.items():
+            (tmp_path / name / file).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "ran", [], raising=False)
+    try:
+        # The import statement, and one of a submodule, find it and run none of its code.
+        module = deferred("pkg_one", parts=("early",))
+        assert module is sys.modules["pkg_one"]
+        assert deferred("pkg_one") is None  # already there: left alone
+        import pkg_one
+        assert pkg_one is module and sys.ran == []
+        # A name one of `parts` has: that submodule alone runs.
+        from pkg_one import Early
+        assert sys.ran == ["pkg_one.early"] and Early is sys.modules["pkg_one.early"].Early
+        # Any other: the package's own code, once; then it is the whole package.
+        assert pkg_one.Late.__module__ == "pkg_one.late"
+        assert sys.ran == ["pkg_one.early", "pkg_one", "pkg_one.late"]
+        assert pkg_one.__all__ == ["Early", "Late"] and pkg_one.Early is Early
+        assert "__getattr__" not in vars(pkg_one)
+        with pytest.raises(AttributeError):
+            pkg_one.Nothing  # noqa: B018
+        assert sys.ran.count("pkg_one") == 1
+        # Without parts, the first name read runs it; `from pkg import sub` runs only sub.
+        deferred("pkg_two")
+        from pkg_two import late
+        assert sys.ran[3:] == ["pkg_two.late"] and late.Late
+        import pkg_two
+        assert pkg_two.Early and sys.ran[4:] == ["pkg_two", "pkg_two.early"]
+        # Threads reading it at once: it runs once, each gets the name.
+        deferred("pkg_three")
+        import pkg_three
+        got: list[object] = []
+        start = threading.Barrier(4)
+
+        def read() -> None:
+            start.wait()
+            got.append(pkg_three.Late)
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(got) == 4 and len(set(map(id, got))) == 1
+        assert sys.ran.count("pkg_three") == 1
+    finally:
+        for name in [m for m in sys.modules if m.split(".")[0].startswith("pkg_")]:
+            del sys.modules[name]
+
+
+def test_psycopg_leaves_what_a_synchronous_connection_never_uses_until_it_is_used(pg_url):
+    # asyncio's event loops and ssl (with what they import) are about a fifteenth of a
+    # `candidates --json` on PostgreSQL; they run when something uses them, and work then.
+    code = ("import sys\n"
+            "from curator.store import Store\n"
+            f"store = Store({pg_url!r})\n"
+            "assert store.candidates(limit=5) == []\n"
+            "store.close()\n"
+            "loaded = [m for m in ('asyncio.base_events', 'asyncio.unix_events', '_ssl',"
+            " 'tempfile') if m in sys.modules]\n"
+            "assert loaded == [], loaded\n"
+            "import asyncio, ssl, ctypes.util\n"
+            "assert asyncio.run(asyncio.sleep(0, 'slept')) == 'slept'\n"
+            "assert ssl.create_default_context().verify_mode == ssl.CERT_REQUIRED\n"
+            "assert callable(ctypes.util.find_library)\n"
+            "assert '__getattr__' not in vars(asyncio) and '__getattr__' not in vars(ssl)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
