@@ -32,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from startup_bench import CWD, run_child  # noqa: E402
+from startup_bench import CWD, instructions, run_child  # noqa: E402
 
 PY = sys.executable
 
@@ -90,12 +90,22 @@ def measure(todo: list[tuple[str, list[str]]], runs: int) -> dict[str, tuple[flo
     return {label: (min(v), statistics.median(v)) for label, v in got.items()}
 
 
+def counted(todo: list[tuple[str, list[str]]]) -> dict[str, int | None]:
+    """Each case's instructions (valgrind), one run each: the same on a busy machine."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",
+                                                            "PYTHONPATH")}
+    env["PYTHONPATH"] = str(HERE.parent)
+    return {label: instructions(cmd, env) for label, cmd in todo}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=21)
     p.add_argument("--postgres", action="store_true",
                    help="also psycopg with a connection, on a throwaway PostgreSQL")
+    p.add_argument("--instructions", action="store_true",
+                   help="also count each case's instructions once (valgrind)")
     args = p.parse_args(argv)
     CWD.mkdir(parents=True, exist_ok=True)
     lazy = subprocess.run([PY, "-c", LAZY], capture_output=True, text=True, check=True,
@@ -115,13 +125,16 @@ def main(argv: list[str] | None = None) -> int:
         load = [os.getloadavg()[0]]
         got = measure(cases(url), args.runs)
         load.append(os.getloadavg()[0])
+        insns = counted(cases(url)) if args.instructions else {}
     finally:
         if cluster is not None:
             cluster.close()
     print(f"{args.runs} runs each, alternating; CPU ms of the whole process, min / median "
           f"(load {min(load):.1f}-{max(load):.1f})")
     for label, (low, mid) in got.items():
-        print(f"  {label:<40} {low:6.1f} / {mid:6.1f}")
+        n = insns.get(label)
+        print(f"  {label:<40} {low:6.1f} / {mid:6.1f}"
+              + (f"   {n / 1e6:6.0f} M instructions" if n else ""))
 
     def extra(a: str, b: str) -> str:
         return f"{got[a][0] - got[b][0]:5.1f} / {got[a][1] - got[b][1]:5.1f}"

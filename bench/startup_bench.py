@@ -106,6 +106,21 @@ def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
         return usage.ru_utime + usage.ru_stime, wall, out.read().decode()
 
 
+def instructions(cmd: list[str], env: dict[str, str]) -> int | None:
+    """The user-space instructions one whole process runs, counted by valgrind's callgrind
+    (None without valgrind): a figure the rest of a busy machine does not move, for comparing
+    builds or a command with its floor (kernel time, page faults and cache misses not in it)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    err = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                         env=env, cwd=CWD, capture_output=True, text=True, check=True).stderr
+    for line in err.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1])
+    return None
+
+
 Case = tuple[str, list[str], Callable[[Path], object] | None]
 CASES: list[Case] = [
     ("--help", ["--help"], None),
@@ -168,7 +183,8 @@ def modules(config: Path, env: dict[str, str]) -> tuple[int, dict[str, int]]:
 
 
 def postgres(head_config: Path, env: dict[str, str], runs: int,
-             before: tuple[str, Path] | None) -> dict[str, object]:
+             before: tuple[str, Path] | None, instructions_too: bool = False
+             ) -> dict[str, object]:
     """`candidates --json` on PostgreSQL: whole process (against SQLite, and against the build
     `before` names, on the same database), and what its start-up imports."""
     sys.path.insert(0, str(HERE.parent / "tests"))
@@ -190,8 +206,26 @@ def postgres(head_config: Path, env: dict[str, str], runs: int,
         if before is not None:
             rev, root = before
             print(f"candidates --json on PostgreSQL, {rev} against this build:")
-            results["before"] = compare({f"postgres {rev}": (config, {**env, "PYTHONPATH": str(
-                root)}), "postgres": (config, env)}, runs, [CASES[1]])
+            # A cache folder of its own: the config cache is keyed on the code that read it, so
+            # two builds sharing one would each parse feeds.yaml again at every run.
+            results["before"] = compare({f"postgres {rev}": (config, {
+                **env, "PYTHONPATH": str(root), "CURATOR_CACHE_DIR": str(work / "cache-before")}),
+                "postgres": (config, env)}, runs, [CASES[1]])
+        if instructions_too:
+            counted = {}
+            for name, (cfg, build_env) in {"sqlite": (head_config, env),
+                                           "postgres": (config, env),
+                                           **({f"postgres {before[0]}": (config, {
+                                               **env, "PYTHONPATH": str(before[1]),
+                                               "CURATOR_CACHE_DIR": str(work / "cache-before")})}
+                                              if before else {})}.items():
+                cmd = [sys.executable, "-m", "curator", "--config", str(cfg), "-q",
+                       "candidates", "--json"]
+                run_child(cmd, build_env)  # its config cached first
+                counted[name] = instructions(cmd, build_env)
+            print("  instructions of one whole process (valgrind): " + ", ".join(
+                f"{n} {c / 1e6:.0f} M" for n, c in counted.items() if c is not None))
+            results["instructions"] = counted
         count, top = modules(config, env)
         ranked = sorted(top.items(), key=lambda kv: -kv[1])[:8]
         print(f"  {count} modules; -X importtime, top-level imports (cumulative ms): "
@@ -212,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres", action="store_true", help="candidates --json on PostgreSQL too")
     p.add_argument("--pg-baseline", metavar="REV",
                    help="with --postgres: also time this revision on the same PostgreSQL database")
+    p.add_argument("--instructions", action="store_true",
+                   help="with --postgres: also count each candidates --json's instructions "
+                        "(valgrind)")
     p.add_argument("--json-out", type=Path)
     args = p.parse_args(argv)
 
@@ -253,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         before = None
         if args.pg_baseline:
             before = (args.pg_baseline, checkout(args.pg_baseline, folder))
-        results["postgres"] = postgres(head_config, builds["this"][1], args.runs, before)
+        results["postgres"] = postgres(head_config, builds["this"][1], args.runs, before,
+                                       args.instructions)
     if args.json_out:
         args.json_out.write_text(json.dumps(results, indent=2))
     return 0
