@@ -14,6 +14,8 @@ import math
 import re
 from collections.abc import Iterator
 from functools import lru_cache
+from itertools import islice
+from typing import Any
 
 #: A name's words this rare or rarer tell it apart (in "Signature Bank", "Bank" names the kind).
 NAME_WEIGHT = 1.0
@@ -149,12 +151,10 @@ def _stemmer() -> object:
     return snowballstemmer.stemmer("english")
 
 
-@lru_cache(maxsize=200_000)
 def stem_word(word: str) -> str:
     return str(_stemmer().stemWord(word))  # type: ignore[attr-defined]
 
 
-@lru_cache(maxsize=200_000)
 def rarity(word: str) -> float:
     """How much sharing this word says: rare words much, common ones nothing (0 to 3.5).
     wordtable.zipf is exact above its floor, 2.8, below which every word weighs 3.5 alike."""
@@ -165,9 +165,7 @@ def rarity(word: str) -> float:
     return max(0.0, min(3.5, 6.3 - zipf))
 
 
-@lru_cache(maxsize=200_000)
-def word_pieces(word: str) -> tuple[tuple[str, float], ...]:
-    """A lower-cased word's stems and rarities: possessive dropped, hyphenated parts apart."""
+def _pieces(word: str) -> tuple[tuple[str, float], ...]:
     word = word.replace("’", "'").strip("'.-")
     if word.endswith("'s"):
         word = word[:-2]
@@ -181,15 +179,55 @@ def word_pieces(word: str) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=200_000)
+#: Words whose reading (`written`, `stem_rarity`) is kept, at most: one cache for all of them.
+#: A day of news writes a few tens of thousands of distinct words (with their capitals); past
+#: this, the oldest quarter is dropped, and a word still in use is read again the next time.
+WORDS_KEPT = 1 << 15
+_kept: dict[str, Any] = {}
+
+
+def _keep(key: str, value: Any) -> Any:
+    kept = _kept
+    if len(kept) >= WORDS_KEPT:
+        for old in list(islice(kept, WORDS_KEPT // 4)):
+            del kept[old]
+    kept[key] = value
+    return value
+
+
+def word_pieces(word: str) -> tuple[tuple[str, float], ...]:
+    """A lower-cased word's stems and rarities: possessive dropped, hyphenated parts apart."""
+    got = _kept.get(word)
+    return (got if got is not None else written(word))[0]
+
+
 def written(raw: str) -> tuple[tuple[tuple[str, float], ...], int]:
     """A word as a text writes it: its stems and rarities (`word_pieces` of it lower-cased), and
     how it is written: ACRONYM (capitals throughout, "FTC"), CAPITALISED ("Meta"), LOWER
     ("sues"), or 0 (neither: it begins with an uncased letter). One look-up per word a
     signature reads, where each took a lower-casing and two case tests."""
+    got = _kept.get(raw)
+    if got is not None:
+        return got  # type: ignore[no-any-return]
     case = (ACRONYM if raw.isupper() and len(raw) > 1 else CAPITALISED if raw[:1].isupper()
             else LOWER if raw[:1].islower() else 0)
-    return word_pieces(raw.lower()), case
+    return _keep(raw, (_pieces(raw.lower()), case))  # type: ignore[no-any-return]
+
+
+def stem_rarity(word: str) -> tuple[str, float]:
+    """A lower-cased word's stem and rarity, whole (its hyphens and possessive kept): ("", 0.0)
+    for a word that says nothing. Kept with `written`'s readings, under a key of its own."""
+    key = "\0" + word
+    got = _kept.get(key)
+    if got is None:
+        weight = rarity(word)
+        got = _keep(key, (stem_word(word), weight) if weight > 0 else ("", 0.0))
+    return got  # type: ignore[no-any-return]
+
+
+def cache_counts() -> int:
+    """How many word readings are kept (for the benchmarks)."""
+    return len(_kept)
 
 
 ACRONYM, CAPITALISED, LOWER = 3, 2, 1
@@ -298,7 +336,7 @@ def initials(text: str) -> list[str]:
         caps = [w for w in run if w.lower() not in _CONNECTORS]
         if 3 <= len(caps) <= 6:
             out.append("".join(w[0] for w in caps).lower())
-        elif len(caps) == 2 and "-" in caps[1] and all(rarity(w.lower()) > 0 for w in caps[:1]):
+        elif len(caps) == 2 and "-" in caps[1] and all(stem_rarity(w.lower())[1] > 0 for w in caps[:1]):
             # A person's double-barrelled name: "Sam Bankman-Fried" is "SBF".
             parts = [caps[0], *caps[1].split("-")]
             if len(parts) == 3 and all(p[:1].isupper() for p in parts):
@@ -442,5 +480,6 @@ def happened(title: str, body: str) -> frozenset[str]:
 
 
 def title_text(title: str) -> str:
-    return " ".join(stem_word(w.lower()) for w in WORD.findall(title) if rarity(w.lower()) > 0)
+    stems = (stem_rarity(w.lower())[0] for w in WORD.findall(title))
+    return " ".join(stem for stem in stems if stem)
 

@@ -181,3 +181,28 @@ def test_a_double_barrelled_name_reads_as_its_initials() -> None:
     assert "sbf" in signature("Sam Bankman-Fried convicted of fraud", "").terms
     # Not any two capitalised words with a hyphen: "Its High-Profile" is no one.
     assert headlines.initials("The board pushes out Altman, Its High-Profile chief") == []
+
+
+def test_the_word_cache_stays_bounded_and_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One cache holds the words' readings, at most WORDS_KEPT of them: past that the oldest go,
+    and a word read again after it went reads as before (a long `curator run` sees words without
+    end: four unbounded-looking caches of 200,000 each once grew every process)."""
+    texts = [(f"Zorvex{n} sues Kelora{n} over the Ferrantine-{n} merger in Brussels",
+              f"The Federal Trade Commission said Zorvex{n}'s bid for Kelora{n} was {n} times "
+              "bigger than A.I. rivals'.") for n in range(300)]
+    before = [signature(t, x) for t, x in texts]
+    monkeypatch.setattr(headlines, "_kept", {})
+    monkeypatch.setattr(headlines, "WORDS_KEPT", 64)
+    sizes = []
+    after = []
+    for t, x in texts:
+        after.append(signature(t, x))
+        sizes.append(headlines.cache_counts())
+    assert max(sizes) <= 64
+    assert after == before
+    # Read again once their readings were dropped: the same.
+    assert [signature(t, x) for t, x in texts[:5]] == before[:5]
+    title = "Zorvex7's Ferrantine-7 deal, Brussels says"
+    assert headlines.title_text(title) == " ".join(
+        headlines.stem_word(w.lower()) for w in headlines.WORD.findall(title)
+        if headlines.rarity(w.lower()) > 0) == "zorvex7 ferrantine-7 deal brussel"
