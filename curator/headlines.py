@@ -320,7 +320,13 @@ ALIAS_WEIGHT = 2.0
 
 def aliases(text: str) -> list[str]:
     """The bodies the text names by any of their names (see _ALIASES), each once."""
-    return [name for pattern, name in _ALIASES if pattern.search(text)]
+    lower = _ascii_lower(text)
+    return [name for (pattern, name), needles in zip(_ALIASES, _ALIAS_NEEDLES, strict=True)
+            if _may_say(text, lower, needles) and pattern.search(text)]
+
+
+# What each of _ALIASES needs in a text (lower case) before it can match.
+_ALIAS_NEEDLES = (("justice", "doj"), ("supreme", "scotus"), ("brussels", "eu"))
 
 
 def initials(text: str) -> list[str]:
@@ -450,6 +456,18 @@ def is_generic(title: str) -> bool:
     return all(w in _GENERIC for w in words)
 
 
+def _may_say(text: str, lower: str | None, needles: tuple[str, ...]) -> bool:
+    """Whether the text may hold one of the needles, case aside: False only when it is ASCII
+    (`lower` its lower case; None when it is not ASCII) and holds none. A pattern that needs one
+    of them is searched only then: most texts name no court and no body, and four substring
+    tests cost less than one case-blind search."""
+    return lower is None or any(n in lower for n in needles)
+
+
+def _ascii_lower(text: str) -> str | None:
+    return text.lower() if text.isascii() else None
+
+
 def courts_named(title: str, body: str) -> frozenset[str]:
     """Which court the title says acted, and which numbered circuit the title (else the lede's
     first sentence) names.
@@ -458,20 +476,31 @@ def courts_named(title: str, body: str) -> frozenset[str]:
     ("level:appeal"); "Fifth Circuit says..." is ("level:appeal", "circuit:5").
     """
     out: set[str] = set()
-    if _SUPREME.search(title):
+    lower = _ascii_lower(title)
+    if _may_say(title, lower, _SUPREME_NEEDLES) and _SUPREME.search(title):
         out.add("level:supreme")
-    if _APPELLATE.search(title):
+    if _may_say(title, lower, _APPELLATE_NEEDLES) and _APPELLATE.search(title):
         out.add("level:appeal")
-    if not out and _TRIAL.search(title):
+    if not out and _may_say(title, lower, _TRIAL_NEEDLES) and _TRIAL.search(title):
         out.add("level:trial")
     # The title's circuit, else the lede's (which may also name the one it disagrees with).
-    for text in (title, re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0]):
+    for n, text in enumerate((title, body)):
+        if not _may_say(text, _ascii_lower(text) if n else lower, ("circuit",)):
+            continue  # no circuit named (a lede is part of its body)
+        if n:
+            text = re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0]
         for m in _CIRCUIT.finditer(text):
             word = m.group(1).lower()
             out.add("circuit:" + _ORDINALS.get(word, word.rstrip("stndrh")))
         if any(c.startswith("circuit:") for c in out):
             break
     return frozenset(out)
+
+
+# What each court pattern needs in a text (lower case) before it can match.
+_SUPREME_NEEDLES = ("supreme", "justices", "top court", "scotus")
+_APPELLATE_NEEDLES = ("appe", "circuit")
+_TRIAL_NEEDLES = ("judge", "court")
 
 
 def happened(title: str, body: str) -> frozenset[str]:

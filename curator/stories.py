@@ -17,6 +17,7 @@ missed grouping costs the editor a second look, a wrong one hides a story.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -269,12 +270,20 @@ def compact(sig: Signature) -> Signature:
 def _sentence_words(text: str) -> list[tuple[str, bool]]:
     """The text's words, each with whether it begins a new sentence inside the text (after ":",
     "?" or "!"), where a capital says nothing ("ANOM: Hundreds arrested")."""
-    out, end = [], 0
-    for m in WORD.finditer(text):
-        gap = text[end:m.start()]
-        out.append((m.group(0), bool(end) and (":" in gap or "?" in gap or "!" in gap)))
-        end = m.end()
+    if ":" not in text and "?" not in text and "!" not in text:
+        return [(word, False) for word in WORD.findall(text)]  # most texts: one scan
+    # No word holds a break, so each piece between breaks has the words the whole text has
+    # there; a piece's first word begins a sentence when some word came before the break.
+    out: list[tuple[str, bool]] = []
+    for piece in _BREAKS.split(text):
+        words = WORD.findall(piece)
+        if words:
+            out.append((words[0], bool(out)))
+            out.extend((word, False) for word in words[1:])
     return out
+
+
+_BREAKS = re.compile(r"[:?!]")
 
 
 def _first_is_name(title: str, words: list[str], body: str, title_case: bool) -> bool:
