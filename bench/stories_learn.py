@@ -3,10 +3,12 @@
     .venv/bin/python bench/stories_learn.py                # per set: words alone, the rule, left out
     .venv/bin/python bench/stories_learn.py --floor 0.1    # near misses from a higher words' score
 
-curator.stories decides a near miss (the words give a story MEANING_FLOOR to THRESHOLD and
-nothing sets the two apart: what happened, the amounts, the court) by a logistic rule over the
-pair's signals (stories._near_features: the words' score, the meanings' cosine, the same kind of
-event, names that differ, another bank or court, a rare word shared in the titles, days apart).
+curator.stories decides a near miss (the words give a story MEANING_FLOOR to THRESHOLD, the
+two do not say different things happened nor the same thing happened to another party, and the
+meanings' cosine is MEANING_MIN or more) by a logistic rule over the pair's signals
+(stories._near_features: the words' score, the meanings' cosine, the same kind of event, names
+that differ, another bank or court, a rare word shared in the titles, days apart, contradicting
+amounts, another court).
 Its weights are constants in curator/stories.py (NEAR_WEIGHTS, NEAR_INTERCEPT): this script
 fits them (scikit-learn's logistic regression over every labeled set's near-miss pairs; the
 intercept then moved until the training pairs it joins reach --precision) and prints them, to be
@@ -51,8 +53,8 @@ def training_pairs(name: str) -> list[tuple[list[float], bool]]:
             continue  # the index would never compare them
         hours = abs(items[i]["hours"] - items[j]["hours"])
         words = stories.score(a, b, hours)
-        if (stories.MEANING_FLOOR <= words < stories.THRESHOLD and not stories._apart(a, b)
-                and stories._anchored(a, b)):
+        if (stories.MEANING_FLOOR <= words < stories.THRESHOLD
+                and not stories._set_apart(a, b)):
             near = stories.meanings(a, [b])[0]
             if near < stories.MEANING_MIN:
                 continue  # never joined

@@ -72,9 +72,10 @@ def main() -> None:
             hours = abs(items[i]["hours"] - items[j]["hours"])
             value = stories.score(sigs[i], sigs[j], hours)
             near = stories.meanings(sigs[i], [sigs[j]])[0]
+            features = stories._near_features(sigs[i], sigs[j], hours, value, near)
             print(f"  {'MISSED' if same else 'JOINED'} {value:.3f} cos {near:.2f} "
-                  f"apart {stories._apart(sigs[i], sigs[j])} "
-                  f"rule {stories._near(stories._near_features(sigs[i], sigs[j], hours, value, near)):.2f}")
+                  f"rule {stories._near(features):.2f} "
+                  f"features {' '.join(f'{f:g}' for f in features)}")
             print(f"    {items[i]['title']}  [{sorted(sigs[i].events)}]")
             print(f"    {items[j]['title']}  [{sorted(sigs[j].events)}]")
 

@@ -88,7 +88,8 @@ def test_rounded_amounts_no_longer_contradict() -> None:
     a = signature("Apple fined €1.8bn by EU over music streaming", "")
     b = signature("Apple hit with €1.84 billion fine in Spotify antitrust case", "")
     assert stories._amounts(a, b) == (0, False)
-    assert not stories._apart(a, b)
+    assert not stories._set_apart(a, b)
+    assert stories._near_features(a, b, 0.0, 0.2, 0.5)[8] == 0.0  # amounts that contradict
 
 
 @pytest.mark.parametrize(("title", "summary", "name"), [
@@ -153,11 +154,11 @@ def test_a_settlement_and_a_penalty_of_one_sum_are_one_payment() -> None:
                        "children's privacy", "")
     fine = signature("Amazon agrees to $25M penalty over Alexa kids' data", "")
     assert settle.events == {"settle"} and fine.events == {"fine"}
-    assert not stories._apart(settle, fine)
+    assert not stories._set_apart(settle, fine)
     assert stories.same_story(settle, fine, hours_apart=1)
     # Another sum: two payments.
     other = signature("Amazon agrees to $30M penalty over Alexa kids' data", "")
-    assert stories._apart(settle, other)
+    assert stories._set_apart(settle, other)
 
 
 def test_a_deal_blocked_and_the_deal_closed_stay_two_stories_though_the_sum_agrees() -> None:

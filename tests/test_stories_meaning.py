@@ -75,16 +75,23 @@ def test_meaning_is_not_asked_when_something_sets_two_apart(
     close = stories.meanings(a, [b])[0]
     assert close > stories.MEANING_FROM  # the meanings alone would say "the same"
     # The amounts agree, roughly; the companies differ: the near-miss rule keeps them apart.
-    assert not stories._apart(a, b)
+    assert not stories._set_apart(a, b)
     assert not stories.same_story(b, a, hours_apart=20)
-    # Another sum: two payments, and what they mean is never asked.
-    c = b._replace(amounts=frozenset({"$2.5e+09"}))
-    assert stories._apart(a, c)
+    # Another sum: two payments; the rule weighs it against them.
+    other = b._replace(amounts=frozenset({"$2.5e+09"}))
+    assert stories._near_features(other, a, 20, 0.2, close)[8] == 1.0
+    assert stories._near_features(b, a, 20, 0.2, close)[8] == 0.0
+    assert not stories.same_story(other, a, hours_apart=20)
+    # The title says another thing happened (a sentencing): what they mean is never asked.
+    c = b._replace(events=frozenset({"sentence"}))
+    assert stories._set_apart(a, c)
 
     def never(*_: object) -> list[float]:
         raise AssertionError("meaning asked")
 
     monkeypatch.setattr(stories, "meanings", never)
+    # ... though the words came close (another event's score is cut: made a near miss here).
+    monkeypatch.setattr(stories, "score", lambda *_args, **_kw: 0.2)
     assert not stories.same_story(c, a, hours_apart=20)
     story = stories.Story(id=1, first_seen=T0, sources={"Reuters"}, members=[(T0, a)])
     arrival = stories.Article(id=2, source="AP", title="", text="", seen=T0 + timedelta(hours=20))

@@ -4,8 +4,9 @@ tuning.yaml was used to choose the weights and the threshold; each held-out set 
 the judgement was frozen and measured once; held_out_beat and held_out_2 then led to the next
 change each, after which a new held-out set was written (README "Stories" tells the history).
 The targets are precision >= 0.9 and recall >= 0.7: precision matters more than recall. Every set
-reaches them but held_out_4 to held_out_9, written by people who had not read the grouping, which
-missed them when first measured (see MISSED).
+reaches them but held_out_6 to held_out_9, written by people who had not read the grouping, which
+missed them when first measured (see MISSED; held_out_4 and held_out_5 missed them too, and meet
+them now).
 """
 
 from __future__ import annotations
@@ -115,10 +116,18 @@ SETS = ["tuning.yaml", "held_out.yaml", "held_out_beat.yaml", "held_out_2.yaml",
 # held_out_4 0.983 / 0.621 (tp 59, fp 1, fn 36), held_out_6 1.000 / 0.631 (tp 41, fp 0, fn 24),
 # held_out_7 1.000 / 0.686 (tp 48, fp 0, fn 22), held_out_8 0.971 / 0.472 (tp 34, fp 1, fn 38),
 # held_out_9 0.949 / 0.544 (tp 37, fp 2, fn 31).
-SETS.append("held_out_5.yaml")
-MISSED = {"held_out_4.yaml": (0.983, 0.621), "held_out_6.yaml": (1.000, 0.631),
-          "held_out_7.yaml": (1.000, 0.686), "held_out_8.yaml": (0.971, 0.472),
-          "held_out_9.yaml": (0.949, 0.544)}
+# Then what vetoed a near miss outright became features of the near-miss rule, weighed with the
+# rest (a rare word shared by the titles; amounts that contradict; another court), while two
+# vetoes stay (the titles say different things happened; the same thing happened to another
+# party), and the meanings' mean cosine must reach 0.4 (was 0.35). Left out set by set
+# (bench/stories_learn.py): every pair of every set 0.984 / 0.700 -> 0.976 / 0.725. In the code:
+# held_out_4 1.000 / 0.716 (tp 68, fp 0, fn 27) now meets the targets; held_out_2 0.929 / 0.963,
+# held_out_5 0.914 / 0.716 (tp 53, fp 5, fn 21), held_out_6 1.000 / 0.646 (tp 42, fp 0, fn 23),
+# held_out_7 1.000 / 0.657 (tp 46, fp 0, fn 24: two pairs fewer), held_out_8 0.974 / 0.528
+# (tp 38, fp 1, fn 34), held_out_9 0.949 / 0.544 (tp 37, fp 2, fn 31).
+SETS += ["held_out_5.yaml", "held_out_4.yaml"]
+MISSED = {"held_out_6.yaml": (1.000, 0.646), "held_out_7.yaml": (1.000, 0.657),
+          "held_out_8.yaml": (0.974, 0.528), "held_out_9.yaml": (0.949, 0.544)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
