@@ -191,6 +191,18 @@ def statements_report(url: str, top: int = 15) -> list[str]:
                 f"{ms * 1000 / n:8.0f} us {nrows:8,} rows  {text[:110]}")
 
     out += [line(*r) for r in rows[:top]]
+    # A multi-row INSERT's every row count is a statement of its own to pg_stat_statements:
+    # the same statement cut at its first parameter, summed.
+    kinds: dict[str, list[float]] = {}
+    for n, ms, nrows, query in rows:
+        kind = " ".join(query.split()).split("$")[0][:90]
+        was = kinds.setdefault(kind, [0, 0.0, 0])
+        was[0] += n
+        was[1] += ms
+        was[2] += nrows
+    out.append("    by statement, cut at its first parameter:")
+    out += [line(int(n), ms, int(nrows), kind) for kind, (n, ms, nrows) in
+            sorted(kinds.items(), key=lambda kv: -kv[1][1])[:top + 10]]
     out.append("    the most frequent:")
     out += [line(*r) for r in sorted(rows, key=lambda r: -r[0])[:top // 2]]
     return out
