@@ -112,7 +112,9 @@ class Dialect:
     #: Begins a poll's write batch, whose reads are all a few rows by an index: PostgreSQL
     #: plans no parallel workers for them (a table that grew since it was last analysed looks
     #: big enough to it, and starting the workers cost 15-30 ms a statement, a hundred times
-    #: the lookup itself).
+    #: the lookup itself), and no sequential scan where an index serves (a table analysed
+    #: while small looks small still: a first poll read all of `story_keys` and `candidates`
+    #: for look-ups of a few keys or URLs, hundreds of times).
     small_reads: str = ""
     #: Makes a write transaction leave its new entries' search vectors empty, for a filler to
     #: fill after it (PostgreSQL's trigger computes them otherwise; see pg_schema).
@@ -131,7 +133,8 @@ POSTGRES = Dialect("postgresql", begin="BEGIN", like="ILIKE",
                    snapshot="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                    lock_rows=" FOR UPDATE SKIP LOCKED",
                    serialize="SELECT pg_advisory_xact_lock(?)",
-                   small_reads="SET LOCAL max_parallel_workers_per_gather = 0",
+                   small_reads="SELECT set_config('max_parallel_workers_per_gather', '0', true),"
+                               " set_config('enable_seqscan', 'off', true)",
                    search_later=f"SET LOCAL {SEARCH_LATER} = 'on'",
                    server_clock="to_char((clock_timestamp() + make_interval(secs => ?))"
                                 " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")

@@ -30,7 +30,6 @@ _ENTRY_COLUMNS = ("INSERT INTO entries (url, link, title, summary, content, text
                   " published, updated, hash, source_id, key, first_seen, last_seen)")
 _INSERT_ENTRY = _ENTRY_COLUMNS + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _ENTRY_COLUMNS_ID = _ENTRY_COLUMNS.replace("(url,", "(id, url,")
-_INSERT_ENTRY_ID = _ENTRY_COLUMNS_ID + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 #: Candidates an editor made by hand (`curator promote`): they stay without a topic match.
 PROMOTED = "SELECT candidate_id FROM review_log WHERE action = 'promote'"
@@ -174,6 +173,7 @@ class EntryStore(SourceStore):
             # New entries that match no topic need no id back: they are written together, in
             # one statement (one round trip on PostgreSQL), before anything else is written or
             # read, so every statement sees the entries before it as the feed's order has them.
+            # On PostgreSQL, whose ids are taken ahead, a matched entry ends that statement.
             quiet: list[tuple[Any, ...]] = []
             # Topic rows, written together at the end (nothing reads them before).
             etopics: list[tuple[int, str]] = []
@@ -201,12 +201,14 @@ class EntryStore(SourceStore):
                                   stamp))
                     new += 1
                 elif key not in existing:
-                    write_quiet()
                     known: Any = knowns.pop(e.url or "", None)  # once: a second copy asks
                     if ahead:
                         eid = ids.pop()
-                        conn.execute(_INSERT_ENTRY_ID, (eid, *row, source_id, key, stamp, stamp))
+                        # Written with the new entries before it, in one statement.
+                        quiet.append((eid, *row, source_id, key, stamp, stamp))
+                        write_quiet()
                     else:
+                        write_quiet()
                         inserted = conn.execute(_INSERT_ENTRY + " RETURNING id",
                                                 (*row, source_id, key, stamp, stamp))
                         known = known or self._known(e.url)  # sent with it: one round trip
