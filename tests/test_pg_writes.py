@@ -225,18 +225,23 @@ def test_a_poll_s_write_batch_ended_by_a_deadlock_is_written_again_whole(
         assert len(_deadlock_logged(caplog)) == 1
 
 
-def test_a_poll_s_write_batch_plans_no_parallel_workers(pg_url: str) -> None:
+def test_a_poll_s_write_batch_plans_no_parallel_workers_nor_sequential_scans(pg_url: str
+                                                                            ) -> None:
     # Its reads are a few rows by an index each; on a table grown since it was last analysed
-    # PostgreSQL would start parallel workers for them, at 15-30 ms a statement.
+    # PostgreSQL would start parallel workers for them, at 15-30 ms a statement, or read the
+    # whole table it still takes for a small one.
     s = Store(pg_url)
     try:
-        def setting() -> str:
-            return str(s.conn.execute("SHOW max_parallel_workers_per_gather").fetchone()[0])
+        def setting(name: str) -> str:
+            return str(s.conn.execute(f"SHOW {name}").fetchone()[0])
 
-        default = setting()
+        workers = setting("max_parallel_workers_per_gather")
         with s.write_batch():
-            assert setting() == "0"
-        assert setting() == default != "0"  # the rest of the session as configured
+            assert setting("max_parallel_workers_per_gather") == "0"
+            assert setting("enable_seqscan") == "off"
+        # The rest of the session as configured.
+        assert setting("max_parallel_workers_per_gather") == workers != "0"
+        assert setting("enable_seqscan") == "on"
     finally:
         s.close()
 
@@ -266,6 +271,12 @@ def test_a_first_poll_analyses_the_tables_it_doubles(pg_url: str) -> None:
             s.save_entries(src.id, [entry(f"9-{i}", f"Story 9 {i}") for i in range(100)],
                            [[] for _ in range(100)], T0)
         assert analysed() != [None] and stats_rows() == 1000
+        # From a small sample (Growth.STATISTICS): a histogram of 11 bounds, not the
+        # server's 101; the session's own target is left as it was.
+        bounds = s.conn.execute("SELECT histogram_bounds::text FROM pg_stats WHERE"
+                                " tablename = 'entries' AND attname = 'key'").fetchone()[0]
+        assert len(bounds.strip("{}").split(",")) == 11
+        assert s.conn.execute("SHOW default_statistics_target").fetchone()[0] == "100"
         for n in range(10, 19):  # up to 1,900: not doubled since
             with s.write_batch():
                 s.save_entries(src.id, [entry(f"{n}-{i}", f"Story {n} {i}")

@@ -502,6 +502,11 @@ class Growth:
     TABLES = ("entries (id, source_id, key, url, first_seen, last_seen), entry_topics,"
               " candidates, candidate_topics, story_articles, story_keys")
     ANALYZE_AFTER = 1000
+    #: The statistics target of this analysis: a sample of 3,000 rows a table rather than the
+    #: default 30,000 (a sixth of the server's time), which gives the poll's look-ups what they
+    #: need of a table that grew, its size and how many distinct values its columns hold.
+    #: Autovacuum's own analysis, with the server's target, follows as the table grows.
+    STATISTICS = 10
 
     def __init__(self) -> None:
         self.added = 0
@@ -523,7 +528,15 @@ class Growth:
             return False
         self.added = 0
         try:
-            conn.execute(f"ANALYZE {self.TABLES}")
+            conn.execute("BEGIN")
+            try:
+                conn.execute(f"SET LOCAL default_statistics_target = {self.STATISTICS}")
+                conn.execute(f"ANALYZE {self.TABLES}")
+                conn.execute("COMMIT")
+            except BaseException:
+                with suppress(*db_errors()):
+                    conn.execute("ROLLBACK")
+                raise
             self.threshold = self._rows(conn)
         except db_errors() as e:  # the statistics stay as they were: nothing else depends on it
             log.warning("database %s: could not analyse the tables: %s", conn.where,
