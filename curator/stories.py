@@ -71,8 +71,8 @@ KIND_CONFLICT = 0.5
 #: of its articles' NEAR_WEIGHTS · features + NEAR_INTERCEPT is 0 or more. The intercept is moved
 #: until the training pairs it joins are 90% right: precision matters more than recall.
 MEANING_FLOOR = 0.05
-NEAR_WEIGHTS = (0.476, 0.253, 0.272, -0.462, -1.113, -0.515, 0.592, -4.393, -1.227, -0.62)
-NEAR_INTERCEPT = 1.147
+NEAR_WEIGHTS = (0.385, 0.277, 0.286, -0.381, -1.107, -0.52, 0.6, -4.539, -1.41, -0.656)
+NEAR_INTERCEPT = 1.248
 #: A cosine of the meanings above this counts once more (the hinge of `_near_features`).
 MEANING_FROM = 0.4
 #: ... and a near miss whose meanings are further apart than this (the mean cosine over the
@@ -90,6 +90,9 @@ PREFIX = 5
 MAX_STARTS = 8
 #: Index keys per article: its rarest terms and its figures.
 MAX_KEYS = 10
+#: ... and its title's this many rarest terms (of at least TITLE_KEY_MIN: not "says" or "now").
+TITLE_KEYS = 5
+TITLE_KEY_MIN = 1.0
 #: An arriving article is compared with at most this many of a story's articles (a story carried
 #: by hundreds of outlets costs no more than one carried by a dozen).
 MAX_COMPARED = 6
@@ -185,6 +188,7 @@ def signature(title: str, text: str) -> Signature:
     terms: dict[str, float] = {}
     names: set[str] = set()
     lower: set[str] = set()
+    in_title: set[str] = set()
     # In a Title Case title every word is capitalised: there, capitals say nothing.
     title_words = WORD.findall(title)
     title_case = sum(w[:1].isupper() for w in title_words) > 0.6 * max(1, len(title_words))
@@ -195,6 +199,8 @@ def signature(title: str, text: str) -> Signature:
         for n, (raw, start) in enumerate(_sentence_words(part_text)):
             pieces, case = written(raw)
             for stem, weight in pieces:
+                if part_text is title:
+                    in_title.add(stem)
                 if weight > get(stem, 0.0):
                     terms[stem] = weight
                 if case_counts:
@@ -219,7 +225,10 @@ def signature(title: str, text: str) -> Signature:
     amounts, figures = amount_keys(full)
     norm = math.sqrt(sum(w * w for w in terms.values()))
     ranked_all = sorted(terms, key=lambda t: (-terms[t], t))
-    ranked = ranked_all[:MAX_KEYS - min(4, len(amounts))]
+    # The title's own telling words index it too: outlets share the title's words more than
+    # the lede's rarest, where each tells its own detail.
+    titled = [t for t in ranked_all if t in in_title and terms[t] >= TITLE_KEY_MIN][:TITLE_KEYS]
+    ranked = list(dict.fromkeys(titled + ranked_all[:MAX_KEYS - min(4, len(amounts))]))
     starts: dict[str, str] = {}
     for t in ranked_all:
         if len(t) >= PREFIX and len(starts) < MAX_STARTS:

@@ -125,9 +125,15 @@ SETS = ["tuning.yaml", "held_out.yaml", "held_out_beat.yaml", "held_out_2.yaml",
 # held_out_5 0.914 / 0.716 (tp 53, fp 5, fn 21), held_out_6 1.000 / 0.646 (tp 42, fp 0, fn 23),
 # held_out_7 1.000 / 0.657 (tp 46, fp 0, fn 24: two pairs fewer), held_out_8 0.974 / 0.528
 # (tp 38, fp 1, fn 34), held_out_9 0.949 / 0.544 (tp 37, fp 2, fn 31).
-SETS += ["held_out_5.yaml", "held_out_4.yaml"]
-MISSED = {"held_out_6.yaml": (1.000, 0.646), "held_out_7.yaml": (1.000, 0.657),
-          "held_out_8.yaml": (0.974, 0.528), "held_out_9.yaml": (0.949, 0.544)}
+# Then each article is indexed under its title's five rarest words (of some weight) besides its
+# rarest words overall: 68 of 607 same-story pairs shared no index key and were never compared, though
+# some shared the title's words ("Google illegally monopolized online ad tech, US judge rules" /
+# "Google is an ad tech monopolist, judge says"). The near-miss rule refitted on the pairs now
+# compared. Left out set by set: every pair of every set 0.976 / 0.725 -> 0.978 / 0.748. In the
+# code: held_out_6 1.000 / 0.708 (tp 46, fp 0, fn 19) and held_out_7 1.000 / 0.714 (tp 50, fp 0,
+# fn 20) now meet the targets; held_out_8 0.975 / 0.542, held_out_9 0.953 / 0.603.
+SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_6.yaml", "held_out_7.yaml"]
+MISSED = {"held_out_8.yaml": (0.975, 0.542), "held_out_9.yaml": (0.953, 0.603)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
