@@ -106,6 +106,10 @@ _CUTS = {"cut", "cuts", "cutting", "slash", "slashes", "slashing", "axe", "axes"
          "sheds", "shedding", "eliminate", "eliminates", "eliminating"}
 _STAFF = {"jobs", "job", "staff", "workers", "employees", "roles", "positions", "workforce"}
 _CUT_NOUNS = {"cuts", "losses", "cull"}
+# ... and how a title says it in the passive ("jobs are being cut").
+_PASSIVE = {"being", "be", "been", "are", "were"}
+# What ends a trial for one side.
+_OUTCOMES = {"win", "wins", "won", "lose", "loses", "lost", "beat", "beats"}
 # Two words that say what happened where neither alone does.
 _PHRASES = {("becomes", "law"): "sign", ("become", "law"): "sign", ("became", "law"): "sign",
             ("royal", "assent"): "sign", ("into", "law"): "sign",
@@ -433,6 +437,8 @@ def event_kinds(title: str) -> frozenset[str]:
         if word in ("lays", "laid", "laying", "lay") and after == "off" or word in _CUTS and any(
                 w in _STAFF for w in words[n + 1:n + 4]) or word == "job" and after in _CUT_NOUNS:
             out.add("layoff")  # "lays off", "to cut 10,000 jobs", "job cuts"
+        if word in _CUTS and before in _PASSIVE and any(w in _STAFF for w in words[max(0, n - 4):n]):
+            out.add("layoff")  # "jobs are being cut", "1,000 roles to be axed"
         if word == "guilty":
             # "pleads guilty" is a plea; "found guilty", "guilty on all counts" a verdict.
             out.add("plea" if before in _EVENT_WORDS["plea"].split() else "verdict")
@@ -449,6 +455,14 @@ def event_kinds(title: str) -> frozenset[str]:
         if court and word in _COURT_EVENTS:
             # A jury's finding is a verdict; a judge's, a ruling.
             out.add("verdict" if "jury" in words else _COURT_EVENTS[word])
+    if "trial" in out and any(word in ("trial", "trials")
+                              and _OUTCOMES.intersection(words[max(0, n - 4):n])
+                              for n, word in enumerate(words)):
+        # A trial won, lost or beaten in has ended: its verdict ("Epic beats Google in jury
+        # trial", "Google loses antitrust trial": the jury's finding; not "wins a ruling, but
+        # will face trial").
+        out.discard("trial")
+        out.add("verdict")
     return frozenset(out)
 
 

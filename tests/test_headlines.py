@@ -16,6 +16,8 @@ from curator.stories import signature
     ("Intel to slash 15% of its workforce", {"layoff"}),
     ("Airline announces job cuts", {"layoff"}),
     ("Shops cut prices for the sales", set()),
+    ("Sundar Pichai tells Google staff jobs are being cut", {"layoff"}),
+    ("Prices are being cut at Tesla", set()),
     ("Sam Bankman-Fried convicted of fraud in the collapse of FTX", {"verdict"}),
     ("SBF Guilty on All Counts", {"verdict"}),
     ("FTX founder found guilty of stealing billions", {"verdict"}),
@@ -36,6 +38,11 @@ from curator.stories import signature
     ("Supreme Court punts on Section 230 after Twitter's win", {"rule"}),
     ("Google and Twitter win at the Supreme Court in terrorism cases", {"rule"}),
     ("Supreme Court hears arguments on Florida and Texas laws", {"trial"}),
+    # A trial won or lost has ended: its verdict, as a jury's finding is.
+    ("Epic Games Beats Google in Jury Trial Over App Store Dominance", {"verdict"}),
+    ("Google loses antitrust trial brought by 'Fortnite' maker Epic Games", {"verdict"}),
+    ("Meta faces FTC in landmark antitrust trial", {"trial"}),
+    ("Anthropic wins a key ruling on AI training, but will face trial over piracy", {"rule", "trial"}),
     ("Supreme Court keeps hold on Florida and Texas laws", {"rule"}),
     # A capitalised word inside a sentence-case title is a name's, not a verb.
     ("Apple is switching off its Advanced Data Protection tool for users in the UK", set()),
