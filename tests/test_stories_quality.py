@@ -136,7 +136,14 @@ SETS = ["tuning.yaml", "held_out.yaml", "held_out_beat.yaml", "held_out_2.yaml",
 # held_out_8's misses): held_out_8 0.977 / 0.597 (tp 43, fp 1, fn 29); left out, every pair of
 # every set 0.978 / 0.748 -> 0.979 / 0.755.
 SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_6.yaml", "held_out_7.yaml"]
-MISSED = {"held_out_8.yaml": (0.977, 0.597), "held_out_9.yaml": (0.953, 0.603)}
+# held_out_16.yaml (2009-2016, worldwide) and held_out_17.yaml (2022-2025, much of it outside the US
+# and the EU), written blind on 2026-12-02 while those title keys and readings were made, measured on
+# main before them (911b224: held_out_16 0.935 / 0.397, tp 29, fp 2, fn 44; held_out_17 0.974 / 0.500,
+# tp 37, fp 1, fn 37) and once after (9374176): held_out_16 0.903 / 0.384 (tp 28, fp 3, fn 45: one more
+# wrongly joined pair, one pair fewer found), held_out_17 0.974 / 0.500, unchanged. The
+# three points of left-out recall that the development sets gained did not reach unseen news.
+MISSED = {"held_out_8.yaml": (0.977, 0.597), "held_out_9.yaml": (0.953, 0.603),
+          "held_out_16.yaml": (0.903, 0.384), "held_out_17.yaml": (0.974, 0.500)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
