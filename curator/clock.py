@@ -14,9 +14,14 @@ def iso(dt: datetime | None) -> str | None:
     """Format as the JSON/DB form `2026-11-24T12:00:00Z` (None stays None)."""
     if dt is None:
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if dt.tzinfo is not UTC:
+        dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    if dt.year < 1000:
+        return dt.strftime("%Y-%m-%dT%H:%M:%SZ")  # which writes the year unpadded (C's %Y)
+    # What strftime writes, for half its cost (a poll formats three times per source; %-format
+    # is three times quicker than an f-string's format specs here).
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031
+        dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
 
 
 def parse_iso(value: str | None) -> datetime | None:

@@ -236,6 +236,56 @@ def test_stored_times_read_back_as_written_and_an_odd_imported_spelling_still_re
     assert read_iso(None) is None and read_iso("") is None
 
 
+def test_times_are_written_as_strftime_writes_them_in_any_zone_and_year():
+    import random
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    rng = random.Random(7)
+    zones = [UTC, None, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8)),
+             ZoneInfo("Europe/Paris"), ZoneInfo("UTC")]
+    for _ in range(5000):
+        dt = datetime(rng.choice([rng.randint(1, 999), rng.randint(1000, 9998)]),
+                      rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+                      rng.randint(0, 59), rng.randint(0, 59), rng.randint(0, 999_999),
+                      tzinfo=rng.choice(zones))
+        aware = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+        assert iso(dt) == aware.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert iso(None) is None
+
+
+def test_a_sources_row_becomes_the_source_its_constructor_makes(store):
+    from dataclasses import FrozenInstanceError, fields
+
+    from curator.clock import read_iso
+    from curator.rows import Source
+    from curator.store.sources import to_source
+
+    sid = ids(store)["https://a.example/feed"]
+    store.update_source(sid, etag='"e"', failures=3, failing_since=iso(T0), disabled="gone",
+                        next_due=iso(T0 + timedelta(hours=1)))
+    row = store._one("SELECT * FROM sources WHERE id = ?", (sid,))
+    assert row is not None and "claimed_by" in row  # a column Source has no field for
+    built = to_source(row)
+    columns = {f.name for f in fields(Source)} - {"stale"}
+    values = {k: v for k, v in row.items() if k in columns}
+    for k in ("last_polled", "last_ok", "failing_since", "next_due", "retry_after", "added"):
+        values[k] = read_iso(values[k])
+    expected = Source(**values | {"in_config": bool(values["in_config"])})
+    assert (built.etag, built.failures, built.failing_since, built.disabled, built.next_due) == (
+        '"e"', 3, T0, "gone", T0 + timedelta(hours=1))
+    assert built == expected and repr(built) == repr(expected) and hash(built) == hash(expected)
+    assert built.added is not None and built.added.tzinfo is not None and not built.stale
+    assert vars(built).keys() == vars(expected).keys()
+    with pytest.raises(FrozenInstanceError):
+        built.etag = "x"  # type: ignore[misc]
+    # A row without every column gets the dataclass's defaults, or its error for a required one.
+    partial = to_source({"id": 5, "url": "u", "url_in_use": "u", "failures": None})
+    assert partial == Source(id=5, url="u", url_in_use="u")
+    with pytest.raises(TypeError):
+        to_source({"id": 5, "url": "u"})
+
+
 def test_outcomes_recorded_together_are_recorded_as_one_by_one(tmp_path):
     # A quiet poll records its 304s and failures in one statement per shape; each source must
     # end up exactly as recording it alone leaves it.
