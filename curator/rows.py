@@ -1,13 +1,27 @@
-"""The frozen rows only some commands build: a source as stored, a review event, what
-re-enabling a source did, an editor, one of the desk's sign-in counters, and the published feed's
-channel and items. Apart from curator.types, which every command imports, because each dataclass
-costs start-up time; `from curator.types import Source` still finds them (loaded then).
+"""The frozen rows only some commands build: a review event, what re-enabling a source did, an
+editor, one of the desk's sign-in counters, and the published feed's channel and items. Apart from
+curator.types, which every command imports, because each dataclass costs start-up time; `from
+curator.types import Source` still finds them (loaded then). A source as stored (`Source`) is in
+curator.sourcerow, which a poll loads without these six; `curator.rows.Source` still finds it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .sourcerow import Source as Source
+
+
+def __getattr__(name: str) -> Any:
+    """`Source`, from curator.sourcerow (PEP 562)."""
+    if name == "Source":
+        from .sourcerow import Source
+
+        return Source
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -55,41 +69,6 @@ class PublishedItem:
     # Markdown. Derived from note, so it takes no part in equality or repr, and so none in the
     # hash of a publish's inputs either.
     note_html: str | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class Source:
-    """A source as stored: where it is fetched from and its health (built by the store only)."""
-
-    id: int
-    url: str  # as written in feeds.yaml: the source's identity
-    url_in_use: str  # moves on 301/308
-    name: str | None = None  # from feeds.yaml
-    title: str | None = None  # the feed's own title
-    link: str | None = None  # the feed's site
-    in_config: bool = True
-    interval: int | None = None  # seconds, from feeds.yaml
-    interval_hint: int | None = None  # seconds, from <ttl> / sy:updatePeriod
-    max_age: int | None = None  # seconds, from Cache-Control
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None  # sha256 of the last parsed body
-    status: int | None = None
-    last_polled: datetime | None = None
-    last_ok: datetime | None = None
-    failing_since: datetime | None = None
-    next_due: datetime | None = None
-    retry_after: datetime | None = None
-    failures: int = 0
-    error: str | None = None
-    disabled: str | None = None  # why, when the source is disabled
-    added: datetime | None = None
-    stale: bool = False  # failing for a week or more (Curator.sources() says, from its clock)
-
-    @property
-    def display_name(self) -> str:
-        """What a source is called: its name in feeds.yaml, else the feed's title, else its URL."""
-        return self.name or self.title or self.url_in_use or self.url
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .rows import LoginCounter as LoginCounter
     from .rows import PublishedItem as PublishedItem
     from .rows import ReviewEvent as ReviewEvent
-    from .rows import Source as Source
+    from .sourcerow import Source as Source
 
 
 #: The names curator.rows answers for; any other is looked for in curator.polltypes.
@@ -54,6 +54,10 @@ def __getattr__(name: str) -> Any:
     never load them."""
     if not name.startswith("__"):
         if name in _ROWS:
+            if name == "Source":
+                from .sourcerow import Source
+
+                return Source
             from . import rows
 
             return getattr(rows, name)

@@ -64,6 +64,20 @@ def test_candidates_define_only_the_dataclasses_they_build(tmp_path):
                       "PublishedItem", "FetchSettings", "EntryData"} == set()
 
 
+def test_commands_that_read_sources_define_no_other_row(tmp_path):
+    # A poll (and `sources`) builds Source rows and none of curator.rows' six others.
+    config = write_config(tmp_path, ["https://feeds.example/a.xml"])
+    code = ("import dataclasses, sys\n"
+            "from curator.quick import parse, run\n"
+            f"assert run(*parse(['--config', {str(config)!r}, '-q', 'sources', '--json'])) == 0\n"
+            "assert 'curator.rows' not in sys.modules\n"
+            "from curator.rows import Source, Enabled\n"
+            "from curator.types import Source as S\n"
+            "import curator.sourcerow as s\n"
+            "assert Source is S is s.Source and Enabled.__module__ == 'curator.rows'\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_a_publish_loads_the_publisher_but_not_the_poll(tmp_path):
     config = write_config(tmp_path, ["https://feeds.example/a.xml"])
     modules = _imported(config, "publish", "--json")

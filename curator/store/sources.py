@@ -16,7 +16,8 @@ from .logs import LogStore
 
 if TYPE_CHECKING:
     from ..polltypes import PollOutcome
-    from ..rows import Enabled, Source
+    from ..rows import Enabled
+    from ..sourcerow import Source
 
 
 def _poll_columns(outcome: PollOutcome) -> tuple[list[str], list[Any]]:
@@ -58,7 +59,7 @@ _SOURCE_TIMES = ("last_polled", "last_ok", "failing_since", "next_due", "retry_a
 def _source_type() -> tuple[type[Source], frozenset[str], dict[str, Any]]:
     """Source, loaded by the first command that reads sources (not by every one), its fields
     that are columns (all but `stale`), and the defaults of the fields that have one."""
-    from ..rows import Source
+    from ..sourcerow import Source
 
     return (Source, frozenset(f.name for f in fields(Source)) - {"stale"},
             {f.name: f.default for f in fields(Source) if f.default is not MISSING})
