@@ -34,7 +34,8 @@ def add_article(store: Store, search: SearchStore, config: Config, url: str, *,
     from .article import ARTICLE_ACCEPT, read_article
     from .clock import iso
     from .match import Matcher
-    from .polltypes import EntryData, Fetched, FetchRequest
+    from .parsed import EntryData
+    from .polltypes import Fetched, FetchRequest
     from .urls import canonicalize
 
     url = url.strip()

@@ -24,7 +24,7 @@ from feedparser.encodings import convert_to_utf8
 
 from . import fastparse, urls
 from .exceptions import NotAFeed, ParseError
-from .polltypes import EntryData, ParsedFeed, SourceData
+from .parsed import EntryData, ParsedFeed, SourceData
 from .text import strip_invisible
 
 # ---------------------------------------------------------------- text

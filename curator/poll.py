@@ -38,9 +38,7 @@ from .polltypes import (
     FetchError,
     FetchRequest,
     FetchResult,
-    NewBody,
     NotModified,
-    ParsedFeed,
     PollOutcome,
     Refreshed,
     Unparsable,
@@ -55,6 +53,7 @@ if TYPE_CHECKING:
     from .config import Config
     from .fetch import Fetcher
     from .match import Matcher
+    from .parsed import NewBody, ParsedFeed
     from .store import SaveResult, Store
     from .stories import Signature
 
@@ -483,6 +482,8 @@ class Poll:
                     loop = asyncio.get_running_loop()
                     parsed, topics, sigs = await loop.run_in_executor(
                         pool, parse_and_match, *args, self.sign)
+                from .parsed import NewBody  # loaded with the first body
+
                 body, entries = NewBody(parsed.source, h, len(parsed.entries)), parsed.entries
             except ParseError as e:
                 body = Unparsable(e.message)

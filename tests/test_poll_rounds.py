@@ -13,6 +13,9 @@ from conftest import DATA, write_config
 
 # The parser and what it brings; a poll that parses nothing needs none of them.
 PARSER = {"curator.parse", "feedparser", "bs4", "nh3", "lxml"}
+# What only a body brings (its feed and entries) and the rows a poll never builds: a round of
+# 304s defines none of their dataclasses.
+UNUSED = {"curator.parsed", "curator.rows"}
 
 # Runs a poll as `curator` does and says which of PARSER the poll's own process loaded.
 _POLL = """
@@ -23,22 +26,23 @@ try:
     main()
 except SystemExit:
     pass
-print(json.dumps(sorted(m for m in {parser!r} if m in sys.modules)), file=sys.stderr)
+print(json.dumps(sorted(m for m in {watch!r} if m in sys.modules)), file=sys.stderr)
 """
 
 
-def _poll(config: Path, *, importtime: bool = False) -> tuple[dict[str, int], set[str]]:
-    """A whole `curator poll --all --json` process: its summary, and what it loaded (its own
-    process only; with `importtime`, its workers' too)."""
+def _poll(config: Path, *, importtime: bool = False, watch: set[str] = PARSER
+          ) -> tuple[dict[str, int], set[str]]:
+    """A whole `curator poll --all --json` process: its summary, and which of `watch` it loaded
+    (its own process only; with `importtime`, its workers' too)."""
     flags = ["-X", "importtime"] if importtime else []
-    proc = subprocess.run([sys.executable, *flags, "-c", _POLL.format(parser=PARSER),
+    proc = subprocess.run([sys.executable, *flags, "-c", _POLL.format(watch=watch),
                            "--config", str(config), "-q", "poll", "--all", "--json"],
                           capture_output=True, text=True, check=True)
     lines = proc.stderr.splitlines()
     loaded = set(json.loads(lines[-1]))
     if importtime:
         loaded |= {line.rsplit("|", 1)[-1].strip() for line in lines
-                   if line.startswith("import time:")} & PARSER
+                   if line.startswith("import time:")} & watch
     return json.loads(proc.stdout), loaded
 
 
@@ -53,16 +57,17 @@ def _desk(server, tmp_path: Path, n: int = 9) -> tuple[Path, list[str]]:
 
 def test_a_first_poll_loads_the_parser_before_its_workers_start(server, tmp_path):
     config, _ = _desk(server, tmp_path)
-    summary, loaded = _poll(config)
+    summary, loaded = _poll(config, watch=PARSER | UNUSED)
     assert summary["fetched"] == 8 and summary["failed"] == 1 and summary["new_entries"] > 0
-    assert {"curator.parse", "feedparser"} <= loaded  # here, shared by the forked workers
+    assert {"curator.parse", "feedparser", "curator.parsed"} <= loaded  # shared by the workers
+    assert "curator.rows" not in loaded
 
 
 def test_a_round_of_304s_never_loads_the_parser(server, tmp_path):
     config, _ = _desk(server, tmp_path)
     _poll(config)
     # Every source answers 304 but the one that has only ever failed: nothing to parse.
-    summary, loaded = _poll(config, importtime=True)
+    summary, loaded = _poll(config, importtime=True, watch=PARSER | UNUSED)
     assert (summary["not_modified"], summary["failed"], summary["fetched"]) == (8, 1, 0)
     assert loaded == set()
 

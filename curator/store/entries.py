@@ -16,7 +16,8 @@ from .base import Redo, chunks, converts_errors
 from .sources import SourceStore
 
 if TYPE_CHECKING:
-    from ..polltypes import EntryData, PollOutcome
+    from ..parsed import EntryData
+    from ..polltypes import PollOutcome
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ class EntryStore(SourceStore):
                     quiet.clear()
 
             for key, (e, t, sig) in batch.items():
-                h = e.hash  # computed where the entry was parsed (polltypes.entry_hash)
+                h = e.hash  # computed where the entry was parsed (parsed.entry_hash)
                 if key in existing and existing[key][1] != h:
                     write_quiet()
                 if e.url and (key not in existing or existing[key][1] != h):

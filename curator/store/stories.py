@@ -30,7 +30,7 @@ from ..exceptions import NotFound, UsageError
 from .backend import REPLAN, Connection, insert_rows, pipelining
 
 if TYPE_CHECKING:
-    from ..polltypes import EntryData
+    from ..parsed import EntryData
 
 #: Stories looked at for one arriving entry: those sharing the most keys with it.
 MAX_STORIES = 4
