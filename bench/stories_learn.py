@@ -7,8 +7,8 @@ curator.stories decides a near miss (the words give a story MEANING_FLOOR to THR
 two do not say different things happened nor the same thing happened to another party, and the
 meanings' cosine is MEANING_MIN or more) by a logistic rule over the pair's signals
 (stories._near_features: the words' score, the meanings' cosine, the same kind of event, names
-that differ, another bank or court, a rare word shared in the titles, days apart, contradicting
-amounts, another court).
+that differ, another bank or court, a rare word shared in the titles, days apart (beyond the
+first NEAR_HOURS_FREE hours), contradicting amounts, another court).
 Its weights are constants in curator/stories.py (NEAR_WEIGHTS, NEAR_INTERCEPT): this script
 fits them (scikit-learn's logistic regression over every labeled set's near-miss pairs; the
 intercept then moved until the training pairs it joins reach --precision) and prints them, to be

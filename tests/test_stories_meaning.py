@@ -192,3 +192,26 @@ def test_a_rare_word_both_titles_share_anchors_a_near_miss() -> None:
     features = stories._near_features(a, c, 1.0, 0.2, 0.5)
     without = stories._near_features(a, c, 1.0, 0.2, 0.5, common={"geneva"})
     assert stories._near(features) > stories._near(without)
+
+
+def test_copies_of_one_story_half_a_day_apart_are_joined() -> None:
+    # Two outlets' reports of Facebook's first day of trading, the second (the close) 12 hours
+    # after the first: a near miss (the words alone fall short of THRESHOLD) that the rule joins.
+    # The days apart count only beyond NEAR_HOURS_FREE hours; counted from the first hour, they
+    # turned this pair down.
+    glitch = signature("Nasdaq Glitches Mar Facebook's Debut",
+                       "Technical problems at Nasdaq OMX delayed the start of trading in Facebook "
+                       "shares and left some investors unsure whether their orders had gone "
+                       "through.")
+    close = signature("Facebook shares end flat in tepid Nasdaq debut",
+                      "Facebook Inc's shares ended barely above their $38 offer price on Friday, "
+                      "as underwriters stepped in to defend the stock.")
+    words = stories.score(glitch, close, hours_apart=12)
+    assert stories.MEANING_FLOOR <= words < stories.THRESHOLD
+    assert stories.same_story(glitch, close, hours_apart=12)
+    # Within the free hours the time apart weighs nothing; after them, as before, a day at a time.
+    near = stories.meanings(glitch, [close])[0]
+    days = [stories._near_features(glitch, close, h, words, near)[7] for h in (0, 8, 20, 60)]
+    assert days == [0.0, 0.0, 0.5, (48 - stories.NEAR_HOURS_FREE) / 24]
+    # A day and a half apart, the same pair is another story (a follow-up, most likely).
+    assert not stories.same_story(glitch, close, hours_apart=36)
