@@ -529,3 +529,18 @@ def test_sqlite_users_never_load_psycopg(tmp_path):
         capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "False", out
     assert sqlite3.sqlite_version_info >= (3, 35)  # RETURNING, which the store's SQL uses
+
+
+def test_a_text_array_literal_reads_back_exactly(pg_url: str) -> None:
+    # The URL look-ups send their arrays as one text[] literal: quotes, backslashes, commas,
+    # braces, spaces, the word NULL and the empty string each read back as they were.
+    from curator.store.backend import PgConnection, text_array
+
+    items = ['a"b', "c\\d", "e,f{}", " x ", "NULL", "", "https://x.example/a?b=1&c=\"2\""]
+    conn = PgConnection(pg_url)
+    try:
+        got = conn.execute("SELECT CAST(? AS TEXT[])", (text_array(items),)).fetchone()[0]
+        assert got == items
+        assert conn.execute("SELECT CAST(? AS TEXT[])", (text_array([]),)).fetchone()[0] == []
+    finally:
+        conn.close()

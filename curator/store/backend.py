@@ -38,7 +38,7 @@ from .pg_schema import SEARCH_LATER
 
 __all__ = ["POSTGRES", "REPLAN", "SQLITE", "Connection", "Dialect", "PgConnection", "connect_pg", "db_errors",
            "describe", "drain", "Growth", "insert_rows", "integrity_errors", "is_postgres",
-           "pipelined", "pipelining", "redact", "retryable", "round_trips", "settle"]
+           "pipelined", "pipelining", "redact", "retryable", "round_trips", "settle", "text_array"]
 
 log = logging.getLogger("curator")
 
@@ -543,6 +543,14 @@ class Growth:
                         " ".join(str(e).split()))
             return False
         return True
+
+
+def text_array(items: Sequence[str]) -> str:
+    """A text[] literal of `items`, for a parameter cast to TEXT[]: psycopg dumps a list element
+    by element in Python, twice this process's CPU for a poll's look-ups of 30 URLs in three
+    arrays; one string is dumped at once."""
+    return "{" + ",".join('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for item in items) + "}"
 
 
 #: Rows one multi-row INSERT carries at most on PostgreSQL.

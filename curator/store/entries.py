@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
-from .backend import REPLAN, Growth, db_errors, insert_rows, pipelined
+from .backend import REPLAN, Growth, db_errors, insert_rows, pipelined, text_array
 from .base import Redo, chunks, converts_errors
 from .sources import SourceStore
 
@@ -317,7 +317,8 @@ class EntryStore(SourceStore):
                         " CAST(? AS TEXT[])) AS q (url, low, high) CROSS JOIN LATERAL"
                         f" (SELECT url FROM {table} WHERE url = q.url OR (url >= q.low"
                         " AND url < q.high) OFFSET 0) AS r" + REPLAN,  # noqa: S608
-                        (chunk, [p + "?" for p in paths], [p + "@" for p in paths]))))
+                        (text_array(chunk), text_array([p + "?" for p in paths]),
+                         text_array([p + "@" for p in paths])))))
                     continue
                 params: list[str] = []
                 for url in chunk:
