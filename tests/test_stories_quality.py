@@ -154,9 +154,18 @@ SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_7.yaml"]
 # held_out_6 1.000 / 0.708 -> 0.677 (tp 44, fp 0, fn 21; its left-out figure was 0.677 before and
 # after), so it is held to its figures again rather than to the targets; held_out_8 0.977 / 0.597
 # -> 0.976 / 0.569 (tp 41, fp 1, fn 31; left out 0.569 before and after).
+# held_out_18.yaml (2017-2021, US, UK, EU, Israel, South Korea, Singapore, Nigeria, South Africa)
+# and held_out_19.yaml (2023-2025, mostly US and EU tech accountability), written blind on
+# 2026-12-02 while the free hours were made, measured on main before them (76480a6: held_out_18
+# 0.939 / 0.425, tp 31, fp 2, fn 42; held_out_19 0.730 / 0.365, tp 27, fp 10, fn 47; the day's
+# starting code 911b224 gave the same on held_out_18 and 0.743 / 0.351 on held_out_19) and once
+# after (c65a0f5): held_out_18 0.938 / 0.411 (tp 30, fp 2, fn 43), held_out_19 0.721 / 0.419
+# (tp 31, fp 12, fn 43). Unseen news again: recall 0.4, and held_out_19's traps are the first to
+# take precision under 0.75.
 MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.976, 0.569),
           "held_out_9.yaml": (0.953, 0.603),
-          "held_out_16.yaml": (0.909, 0.411), "held_out_17.yaml": (1.000, 0.581)}
+          "held_out_16.yaml": (0.909, 0.411), "held_out_17.yaml": (1.000, 0.581),
+          "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.721, 0.419)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
