@@ -21,5 +21,6 @@ MIGRATIONS: tuple[str, ...] = (
     "0012_search_index_after_writes",
     "0013_entries_compressed_with_lz4",
     "0014_search_off_the_write_path",
+    "0015_search_trigger_when_needed",
 )
 MIGRATION_SET = "curator"

@@ -354,7 +354,9 @@ def test_a_postgresql_database_from_before_keeps_its_vectors_and_fills_later(
         pg_blank_url, monkeypatch):
     from curator.store import pg_migrate
 
-    monkeypatch.setattr(pg_migrate, "MIGRATIONS", MIGRATIONS[:-1])  # made by the last version
+    # Made by the version before the vectors left the write path.
+    monkeypatch.setattr(pg_migrate, "MIGRATIONS",
+                        MIGRATIONS[:MIGRATIONS.index("0014_search_off_the_write_path")])
     old = Store(pg_blank_url)
     old.sync_sources([("https://a.example/feed", "A", None)], T0)
     old.save_entries(source(old), [entry("1", "Spyware maker sued by WhatsApp")], [[]], T0)
@@ -370,6 +372,72 @@ def test_a_postgresql_database_from_before_keeps_its_vectors_and_fills_later(
         s.save_entries(source(s), [entry("2", "Spyware found on phones")], [[]], T0)
     assert _waiting(s) == 0 and _vectors_right(s)
     assert len(SearchStore(s).search("spyware")) == 2
+    s.close()
+
+
+def _search_calls(s: Store) -> int:
+    """How many times this connection has called the search trigger's function, as far as
+    its statistics not yet reported say (count the difference within a transaction)."""
+    return int(s.conn.execute("SELECT coalesce(pg_stat_get_xact_function_calls("
+                              "'curator_entry_search'::regproc), 0)").fetchone()[0])
+
+
+def test_postgresql_calls_the_search_trigger_only_for_a_vector_it_computes(pg_url):
+    # The triggers' own conditions keep a poll's inserts (and an update that leaves the title
+    # and the text as they were) from calling the function at all.
+    s = Store(pg_url)
+    s.sync_sources([("https://a.example/feed", "A", None)], T0)
+    a = source(s)
+    with s.write():
+        s.conn.execute("SET LOCAL track_functions = 'pl'")
+        s.conn.execute(s.dialect.search_later)  # as a poll's write batch does
+        was = _search_calls(s)
+        s.save_entries(a, [entry(str(i), f"Warrant story {i}") for i in range(20)],
+                       [[]] * 20, T0)
+        assert _search_calls(s) == was
+        s.conn.execute("UPDATE entries SET title = 'Warrant story, updated' WHERE key = '1'")
+        assert _search_calls(s) == was + 1  # its vector waits again, for the filler
+    assert _waiting(s) == 20
+    with s.write():
+        s.conn.execute("SET LOCAL track_functions = 'pl'")
+        was = _search_calls(s)
+        s.conn.execute("UPDATE entries SET last_seen = 'y', search = NULL")
+        assert _search_calls(s) == was  # title and text unchanged: nothing to compute
+        s.conn.execute("UPDATE entries SET title = title, text = text WHERE key = '2'")
+        assert _search_calls(s) == was
+        s.conn.execute("UPDATE entries SET text = 'a geofence' WHERE key = '3'")
+        s.save_entries(a, [entry("new", "Geofence warrants")], [[]], T0)
+        assert _search_calls(s) == was + 2
+    assert _waiting(s) == 19
+    s.conn.execute("UPDATE entries SET search = NULL WHERE search IS NOT NULL")
+    from curator.store.searchindex import fill
+
+    while fill(s.conn):
+        pass
+    assert _waiting(s) == 0 and _vectors_right(s)
+    assert titles(SearchStore(s).search("geofence")) == ["Geofence warrants", "Warrant story 3"]
+    s.close()
+
+
+def test_a_long_body_is_cut_the_same_by_the_trigger_and_the_filler(pg_url):
+    s = Store(pg_url)
+    s.sync_sources([("https://a.example/feed", "A", None)], T0)
+    a = source(s)
+    # Over 200,000 bytes but not characters (two-byte letters), and over both: the vector
+    # reads the first 200,000 characters either way.
+    bodies = {"bytes": "é" * 150_000 + " tailword", "chars": "a " * 100_000 + "tailword"}
+    for key, body in bodies.items():
+        s.save_entries(a, [entry(key, "Long", body)], [[]], T0)
+    rows = s.conn.execute("SELECT key, search::text LIKE '%tailword%' FROM entries ORDER BY key"
+                          ).fetchall()
+    assert rows == [("bytes", True), ("chars", False)]
+    computed = s.conn.execute("SELECT search FROM entries ORDER BY key").fetchall()
+    s.conn.execute("UPDATE entries SET search = NULL")
+    from curator.store.searchindex import fill
+
+    fill(s.conn)
+    assert s.conn.execute("SELECT search FROM entries ORDER BY key").fetchall() == computed
+    assert _vectors_right(s)
     s.close()
 
 

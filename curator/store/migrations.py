@@ -394,9 +394,16 @@ def m0014_search_off_the_write_path(db: Database) -> None:
     pg_schema.py). SQLite's index already is (0012): nothing changes here."""
 
 
+@migrations(name="0015_search_trigger_when_needed")
+def m0015_search_trigger_when_needed(db: Database) -> None:
+    """PostgreSQL's search trigger fires only for the rows whose vector it computes (see
+    pg_schema.py). SQLite has no such trigger: nothing changes here."""
+
+
 #: Migrations that change nothing in a SQLite file: an upgrade made of only these keeps no
 #: copy of the file from before it (`Base._migrate`).
-NOTHING_ON_SQLITE = frozenset({"0013_entries_compressed_with_lz4", "0014_search_off_the_write_path"})
+NOTHING_ON_SQLITE = frozenset({"0013_entries_compressed_with_lz4", "0014_search_off_the_write_path",
+                               "0015_search_trigger_when_needed"})
 
 
 def registered() -> list[str]:

@@ -36,8 +36,21 @@ _T = 'TEXT COLLATE "C"'
 # A tsvector holds at most 1 MB: the body is cut well before that, so no entry fails to store.
 _SEARCH = ("setweight(to_tsvector('curator_search'::regconfig, title), 'A') || "
            "setweight(to_tsvector('curator_search'::regconfig, left(text, 200000)), 'B')")
+
+
+def _search_cut(title: str, text: str) -> str:
+    """The same vector, with the body cut only when it is over 200,000 bytes: `left` counts
+    the characters of the whole body to cut it (3% of the server's work to fill a vector),
+    where `octet_length` reads the stored size (under 200,000 bytes is under 200,000
+    characters)."""
+    return (f"setweight(to_tsvector('curator_search'::regconfig, {title}), 'A') || "
+            f"setweight(to_tsvector('curator_search'::regconfig, CASE WHEN octet_length({text})"
+            f" <= 200000 THEN {text} ELSE left({text}, 200000) END), 'B')")
+
+
+_SEARCH_CUT = _search_cut("title", "text")
 #: An entry's search vector, from its title and text (the columns of `entries`).
-SEARCH_VECTOR = _SEARCH
+SEARCH_VECTOR = _SEARCH_CUT
 _SEARCH_NEW = _SEARCH.replace("title)", "NEW.title)").replace("left(text", "left(NEW.text")
 #: Set (`on`) in a transaction whose new entries leave their search vector empty, to be
 #: filled after it (a poll's write batch: see searchindex.py).
@@ -50,6 +63,12 @@ _SEARCH_FUNCTION = " ".join([
     f"IF current_setting('{SEARCH_LATER}', true) = 'on' THEN NEW.search := NULL;",
     f"ELSE NEW.search := {_SEARCH_NEW}; END IF;",
     "RETURN NEW; END $$"])
+# Migration 0015's: the search vector of a row the trigger fires for (when it fires is the
+# triggers' WHEN conditions: see STEPS).
+_SEARCH_FUNCTION_0015 = " ".join([
+    "CREATE OR REPLACE FUNCTION curator_entry_search() RETURNS trigger LANGUAGE plpgsql AS",
+    f"$$ BEGIN IF current_setting('{SEARCH_LATER}', true) = 'on' THEN NEW.search := NULL;",
+    f"ELSE NEW.search := {_search_cut('NEW.title', 'NEW.text')}; END IF; RETURN NEW; END $$"])
 
 #: The text search configuration the index and the queries use: English stemming, as SQLite's
 #: porter tokenizer, with accents folded first (as FTS5's remove_diacritics) where the server
@@ -254,6 +273,22 @@ CREATE INDEX entries_search_waiting ON entries (id) WHERE search IS NULL;
 {_SEARCH_FUNCTION};
 CREATE TRIGGER entries_search BEFORE INSERT OR UPDATE OF title, text ON entries
     FOR EACH ROW EXECUTE FUNCTION curator_entry_search()
+""",
+    # The search trigger fires only for a row whose vector it computes: a poll's write batch
+    # inserts entries with it left empty, and its function was called (PL/pgSQL, reading the
+    # setting) for each only to leave it so: 6% of the server's work per entry inserted. Now
+    # the conditions are the triggers' own (evaluated without calling the function): an
+    # insert outside a poll's batches, an update that changes the title or the text. The
+    # vector is the same (the body cut as `SEARCH_VECTOR` cuts it).
+    "0015_search_trigger_when_needed": f"""
+DROP TRIGGER entries_search ON entries;
+{_SEARCH_FUNCTION_0015};
+CREATE TRIGGER entries_search_insert BEFORE INSERT ON entries FOR EACH ROW
+    WHEN (current_setting('{SEARCH_LATER}', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION curator_entry_search();
+CREATE TRIGGER entries_search_update BEFORE UPDATE OF title, text ON entries FOR EACH ROW
+    WHEN (OLD.title IS DISTINCT FROM NEW.title OR OLD.text IS DISTINCT FROM NEW.text)
+    EXECUTE FUNCTION curator_entry_search()
 """,
 }
 
