@@ -251,6 +251,10 @@ def signature(title: str, text: str) -> Signature:
 # The weights `compact` shares between signatures (a few hundred values: rarity is rounded).
 _WEIGHTS: dict[float, float] = {}
 _NONE: frozenset[str] = frozenset()
+# The sets of events, figures and courts that `compact` shares between signatures, one copy of
+# each: of 10,000 news-mix signatures, 6,512 sets of events were 45 distinct ones, and 2,447 of
+# figures 98 (the sets of names and amounts are mostly each article's own: not shared).
+_SHARED: dict[Any, Any] = {}
 
 
 def compact(sig: Signature) -> Signature:
@@ -265,6 +269,9 @@ def compact(sig: Signature) -> Signature:
     weights = _WEIGHTS
     if len(weights) > 8192:  # rarity is rounded, so this never fills; if it did, start over
         weights.clear()
+    shared = _SHARED
+    if len(shared) > 1024:  # a few hundred on news; if it fills, start over
+        shared.clear()
     terms = {intern(t): weights.setdefault(w, w) for t, w in sig.terms.items()}
     # The other fields' words are mostly its terms: those found there, the rest interned.
     own = {t: t for t in terms}.get
@@ -275,13 +282,19 @@ def compact(sig: Signature) -> Signature:
     def words(xs: frozenset[str]) -> frozenset[str]:
         return frozenset(map(one, xs)) if xs else _NONE
 
+    def few(xs: frozenset[str]) -> frozenset[str]:
+        if not xs:
+            return _NONE
+        made = frozenset(map(one, xs))  # the key is this copy too, not the one that arrived
+        return shared.setdefault(made, made)  # type: ignore[no-any-return]
+
     return Signature(
         terms=terms, norm=sig.norm, names=words(sig.names), amounts=words(sig.amounts),
-        figures=words(sig.figures), title=sig.title, generic=sig.generic,
-        keys=tuple(map(one, sig.keys)), events=words(sig.events),
+        figures=few(sig.figures), title=sig.title, generic=sig.generic,
+        keys=tuple(map(one, sig.keys)), events=few(sig.events),
         runs=tuple((tuple(map(one, run)), one(head)) for run, head in sig.runs),
         starts={one(p): one(t) for p, t in sig.starts.items()}, text=sig.text,
-        courts=words(sig.courts))
+        courts=few(sig.courts))
 
 
 

@@ -395,6 +395,9 @@ def test_kept_signatures_share_their_words(tmp_path: Path) -> None:
     assert len(kept) == 3 and all(k in arrived for k in kept)
     words = [{t: t for t in sig.terms} for sig in kept]
     assert words[0]["bank"] is words[1]["bank"] is words[2]["bank"]
+    # A title's events are one of a few sets: one copy of each (names stay each article's own).
+    assert kept[0].events == {"enact"} and kept[0].events is kept[1].events is kept[2].events
+    assert arrived[0].events is not arrived[1].events
     assert next(t for t in arrived[0].terms if t == "bank") is not next(
         t for t in arrived[1].terms if t == "bank")  # as they arrived: copies
     store.close()
