@@ -56,37 +56,52 @@ _SOURCE_TIMES = ("last_polled", "last_ok", "failing_since", "next_due", "retry_a
 
 
 @functools.cache
-def _source_type() -> tuple[type[Source], frozenset[str],
-                            list[tuple[str, Callable[[Source, Any], None], Any]]]:
+def _source_type() -> tuple[type[Source], frozenset[str], Callable[[dict[str, Any]], Source]]:
     """Source, loaded by the first command that reads sources (not by every one), its fields
-    that are columns (all but `stale`), and each field's name, the setter of its slot and its
-    default (MISSING for none)."""
+    that are columns (all but `stale`), and what makes one from a row that has them all.
+
+    That is one line per field, made here from Source's fields: each sets the field's slot
+    from its column, read as `to_source` reads it (or to the field's default, for `stale`).
+    The frozen dataclass's __init__ sets each through object.__setattr__, at twice the cost,
+    and a poll builds each source twice (2,000 in a round of 1,000 feeds). Source has no
+    __post_init__."""
     from ..sourcerow import Source
 
-    return (Source, frozenset(f.name for f in fields(Source)) - {"stale"},
-            [(f.name, getattr(Source, f.name).__set__, f.default) for f in fields(Source)])
+    names = {f.name: f for f in fields(Source)}
+    env: dict[str, Any] = {"new": object.__new__, "Source": Source, "read_iso": read_iso,
+                           "bool": bool, "int": int}
+    lines = ["def build(row):", "    made = new(Source)"]
+    for name, f in names.items():
+        env[f"set_{name}"] = getattr(Source, name).__set__
+        if name == "stale":
+            env[f"default_{name}"] = f.default
+            value = f"default_{name}"
+        elif name in _SOURCE_TIMES:
+            value = f"read_iso(row[{name!r}])"
+        elif name == "in_config":
+            value = f"bool(row[{name!r}])"
+        elif name == "failures":
+            value = f"int(row[{name!r}] or 0)"
+        else:
+            value = f"row[{name!r}]"
+        lines.append(f"    set_{name}(made, {value})")
+    lines.append("    return made")
+    exec("\n".join(lines), env)
+    return Source, frozenset(names) - {"stale"}, env["build"]
 
 
 def to_source(row: dict[str, Any]) -> Source:
     """A sources row as the typed Source (the one place rows become Sources)."""
-    source, columns, slots = _source_type()
+    source, columns, build = _source_type()
+    if row.keys() >= columns:  # every column (a `SELECT *`)
+        return build(row)
     values = {k: v for k, v in row.items() if k in columns}
     for k in _SOURCE_TIMES:
         if k in values:
             values[k] = read_iso(values[k])
     values["in_config"] = bool(values.get("in_config", 1))
     values["failures"] = int(values.get("failures") or 0)
-    if len(values) < len(columns):
-        return source(**values)  # a partial row: the dataclass's defaults, or its TypeError
-    # Every column is there (a `SELECT *`): the same Source as source(**values), without the
-    # frozen dataclass's __init__, which sets its 24 fields through object.__setattr__ (a
-    # poll builds each source twice, 2,000 in a round of 1,000 feeds): each slot's own setter
-    # instead. Source has no __post_init__.
-    made = object.__new__(source)
-    get = values.get
-    for name, put, default in slots:
-        put(made, get(name, default))
-    return made
+    return source(**values)  # a partial row: the dataclass's defaults, or its TypeError
 
 
 class SourceStore(LogStore):
