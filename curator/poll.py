@@ -270,22 +270,25 @@ def parser_pool(n: int, *, sign: bool = False,
 
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                initializer=_worker_init, initargs=(parent,))
+    # What this process holds now (modules, the word tables, the round's sources) the forked
+    # workers share, page for page, until something writes to a page: the garbage collector's
+    # own bookkeeping in each object would, at a collection of the oldest generation, in a
+    # worker or here. Frozen, the collector leaves them be: in the workers for good, here
+    # until the workers are gone (a cycle of them that became garbage meanwhile is collected
+    # then). Unfrozen as soon as they were forked, this process copied every page of its
+    # heap that the workers shared at its next full collection.
+    gc.freeze()
     try:
-        # What this process holds now (modules, the word tables) the forked workers share,
-        # page for page, until something writes to a page: the garbage collector's own
-        # bookkeeping in each object would, at a worker's first collection. Frozen, the
-        # collector leaves them be (in the workers; here, once they are forked, as before).
-        gc.freeze()
-        try:
-            # Start the workers now, while this process has one thread: with fork, the first
-            # submit forks them all before the pool starts its own thread. Nothing waits for
-            # them (a round of 304s never needs them; the first body to parse waits if it must).
-            pool.submit(int)
-        finally:
-            gc.unfreeze()
+        # Start the workers now, while this process has one thread: with fork, the first
+        # submit forks them all before the pool starts its own thread. Nothing waits for
+        # them (a round of 304s never needs them; the first body to parse waits if it must).
+        pool.submit(int)
         yield pool, sign
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            gc.unfreeze()
 
 
 # ------------------------------------------------------------------ the lock and the writes
