@@ -240,6 +240,11 @@ def test_forked_workers_share_the_word_tables_the_poll_loaded(tmp_path: Path) ->
             sigs = pool.submit(parse_and_match, "https://o.example/f", {FEED.encode()!r}, {{}},
                                topics, signing).result()[2]
             assert sigs[0] is not None and sigs[1] is None
+            # What the workers share stays frozen here while they run (a full collection
+            # would copy every page of it), and no longer once they are gone.
+            import gc
+            assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() == 0
         with parser_pool(8) as (pool, signing):
             assert not signing
         print("ok")
