@@ -139,6 +139,8 @@ def main() -> None:
         print(f"| {name} | " + " | ".join(figures(*r) for r in row) + " |")
     print("| every pair of every set | "
           + " | ".join(figures(*totals[key]) for key in columns) + " |")
+    print("every pair of every set, tp / fp / fn: " + "; ".join(
+        f"{key} {tp} / {fp} / {fn}" for key, (tp, fp, fn) in totals.items()))
     print(f"texts embedded: {embedded['code']} by the rule in the code, "
           f"{embedded['left out']} left out")
     weights, intercept = fit([p for n in names for p in pairs[n]], args.precision)

@@ -98,6 +98,9 @@ _EVENT_WORDS = {
     "abandon": "abandon abandons abandoned abandoning scrap scraps scrapped scrapping",
     "hack": "hack hacked hacks hacking hacker hackers compromised cyberattack cyberattacks "
             "ransomware",
+    # Making a judgment (an award, a fine) be paid: its next step, not the judgment itself.
+    "enforce": "enforce enforces enforcing satisfy seize seizes seized seizing garnish "
+               "garnishes garnished turnover",
 }
 _EVENTS = {w: frozenset(c for c, ws in _EVENT_WORDS.items() if w in ws.split())
            for ws in _EVENT_WORDS.values() for w in ws.split()}
@@ -112,8 +115,9 @@ _PASSIVE = {"being", "be", "been", "are", "were"}
 _OUTCOMES = {"win", "wins", "won", "lose", "loses", "lost", "beat", "beats"}
 # Two words that say what happened where neither alone does.
 _PHRASES = {("becomes", "law"): "sign", ("become", "law"): "sign", ("became", "law"): "sign",
-            ("royal", "assent"): "sign", ("into", "law"): "sign",
-            ("data", "breach"): "hack", ("green", "light"): "enact", ("green", "lights"): "enact",
+            ("royal", "assent"): "sign", ("now", "law"): "sign",
+            ("into", "law"): "sign",
+            ("data", "breach"): "hack", ("to", "court"): "sue", ("green", "light"): "enact", ("green", "lights"): "enact",
             ("call", "off"): "abandon", ("calls", "off"): "abandon", ("called", "off"): "abandon",
             ("walk", "away"): "abandon", ("walks", "away"): "abandon",
             ("steps", "down"): "depart", ("step", "down"): "depart", ("stepping", "down"): "depart",
@@ -128,7 +132,9 @@ _COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": 
                  "blocks": "rule", "backs": "rule", "sides": "rule", "strikes": "rule",
                  "loses": "rule", "wins": "rule", "win": "rule", "sidesteps": "rule",
                  "punts": "rule", "declines": "rule", "refuses": "rule", "keeps": "rule",
-                 "sends": "rule", "leaves": "rule", "says": "rule"}
+                 "sends": "rule", "leaves": "rule", "says": "rule", "blocked": "rule",
+                 "halts": "rule", "halted": "rule", "pauses": "rule", "paused": "rule",
+                 "enjoins": "rule", "enjoined": "rule"}
 _COURTS = {"court", "courts", "judge", "judges", "justices", "circuit", "tribunal", "jury"}
 # A deal closing is another story than its announcement or a regulator blocking it.
 _COMPLETES = {"completes", "completed", "closes", "closed", "finalises", "finalised", "finalizes",

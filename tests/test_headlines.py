@@ -54,6 +54,15 @@ from curator.stories import signature
     ("CrowdStrike says the outage was not a cyberattack", set()),
     ("Company admitted no wrongdoing", set()),
     ("Retailer hit by a cyberattack", {"hack"}),
+    # A court that halts or pauses a law has ruled; enforcing a judgment is its next step.
+    ("State age-verification law halted by federal judge", {"rule"}),
+    ("Appeals court pauses ruling against Google's app store", {"rule"}),
+    ("Judge blocked the law on Tuesday", {"rule"}),
+    ("Union halts strike at the plant", set()),
+    ("Creditors move to seize Venezuela's Citgo stake to satisfy arbitration award", {"enforce"}),
+    ("Country ordered to hand over oil stake to satisfy judgment", {"enforce"}),
+    ("Governor takes social media giant to court over teen addiction", {"sue"}),
+    ("The Kids Online Safety Act is now law", {"sign"}),
 ])
 def test_one_kind_of_event_in_other_words(title: str, events: set[str]) -> None:
     assert headlines.event_kinds(title) == events
@@ -172,6 +181,25 @@ def test_a_deal_blocked_and_the_deal_closed_stay_two_stories_though_the_sum_agre
     blocked = signature("UK competition watchdog blocks Microsoft's $69bn takeover of Activision", "")
     closed = signature("Microsoft closes $69 billion Activision deal after UK approval", "")
     assert not stories.same_story(blocked, closed, hours_apart=20)
+
+
+def test_a_judgment_and_the_order_enforcing_it_stay_two_stories() -> None:
+    judgment = signature("Country must pay $8.7 billion over pipeline seizure, US judge rules",
+                         "A federal judge ordered the country to pay about $8.7 billion to former "
+                         "shareholders of the pipeline company.")
+    order = signature("Country ordered to hand over its pipeline stake to satisfy $8.7 billion "
+                      "judgment", "The judge ordered the transfer of the country's stake in the "
+                      "pipeline company to the investors who won the judgment.")
+    assert stories._set_apart(judgment, order)
+    assert not stories.same_story(judgment, order, hours_apart=12)
+
+
+def test_two_states_laws_halted_by_judges_stay_two_stories() -> None:
+    first = signature("Governor-backed social media law for teens halted by federal judge in Austin",
+                      "")
+    other = signature("Federal judge blocks Ohio law requiring age checks for social media", "")
+    assert first.events == other.events == {"rule"}
+    assert not stories.same_story(first, other, hours_apart=5)
 
 
 @pytest.mark.parametrize(("title", "not_a_name"), [

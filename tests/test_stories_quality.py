@@ -162,10 +162,17 @@ SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_7.yaml"]
 # after (c65a0f5): held_out_18 0.938 / 0.411 (tp 30, fp 2, fn 43), held_out_19 0.721 / 0.419
 # (tp 31, fp 12, fn 43). Unseen news again: recall 0.4, and held_out_19's traps are the first to
 # take precision under 0.75.
+# Then a court that halts, pauses, blocks or enjoins has ruled, enforcing a judgment (satisfying it,
+# seizing or garnishing to pay it) is its own kind of event, "takes ... to court" a lawsuit and "is
+# now law" a signature: held_out_19 0.721 -> 0.756 / 0.419 (tp 31, fp 12 -> 10, fn 43: a judgment
+# and the order enforcing it; two states' laws halted by judges), held_out_16 0.909 -> 0.938 / 0.411
+# (tp 30, fp 3 -> 2, fn 43: an arrest and a judge ordering WhatsApp blocked); the others unchanged.
+# Left out set by set (bench/stories_learn.py, every pair of every set, tp / fp / fn): 519 / 21 /
+# 382 -> 520 / 19 / 381.
 MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.976, 0.569),
           "held_out_9.yaml": (0.953, 0.603),
-          "held_out_16.yaml": (0.909, 0.411), "held_out_17.yaml": (1.000, 0.581),
-          "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.721, 0.419)}
+          "held_out_16.yaml": (0.938, 0.411), "held_out_17.yaml": (1.000, 0.581),
+          "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.756, 0.419)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
