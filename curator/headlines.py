@@ -98,12 +98,16 @@ _EVENT_WORDS = {
     "abandon": "abandon abandons abandoned abandoning scrap scraps scrapped scrapping",
     "hack": "hack hacked hacks hacking hacker hackers compromised cyberattack cyberattacks "
             "ransomware",
-    # Making a judgment (an award, a fine) be paid: its next step, not the judgment itself.
-    "enforce": "enforce enforces enforcing satisfy seize seizes seized seizing garnish "
-               "garnishes garnished turnover",
 }
 _EVENTS = {w: frozenset(c for c, ws in _EVENT_WORDS.items() if w in ws.split())
            for ws in _EVENT_WORDS.values() for w in ws.split()}
+# Making a judgment (an award, damages) be paid is its next step, not the judgment itself; these
+# words say so only beside one ("to satisfy the judgment", "seize assets to enforce the award"),
+# not of a regulator enforcing its rules or the police seizing drugs.
+_ENFORCE = {"enforce", "enforces", "enforcing", "satisfy", "seize", "seizes", "seized", "seizing",
+            "garnish", "garnishes", "garnished", "turnover"}
+_JUDGMENTS = {"judgment", "judgments", "judgement", "judgements", "award", "awards", "damages",
+              "verdict", "debt", "debts", "creditor", "creditors", "arbitration", "bondholders"}
 # Cutting what: jobs (a layoff), not prices or rates.
 _CUTS = {"cut", "cuts", "cutting", "slash", "slashes", "slashing", "axe", "axes", "axing", "shed",
          "sheds", "shedding", "eliminate", "eliminates", "eliminating"}
@@ -419,6 +423,7 @@ def event_kinds(title: str) -> frozenset[str]:
     court = any(w in _COURTS for w in words)
     deal = any(w in _DEALS for w in words)
     plan = deal or any(w in _PLANS for w in words)
+    judged = any(w in _JUDGMENTS for w in words)
     # In a title written in sentence case, a capitalised word after the first is a name's
     # ("Advanced Data Protection"), not a verb.
     named = (set() if sum(w[:1].isupper() for w in raw) > 0.6 * len(raw)
@@ -455,6 +460,8 @@ def event_kinds(title: str) -> frozenset[str]:
         if word in _DEAL_ENDS and plan:
             out.add("abandon")  # "scrutiny sinks Adobe's acquisition"
         out.update(_EVENTS.get(word, ()))
+        if word in _ENFORCE and judged:
+            out.add("enforce")
         if word in _COMPLETES and deal or word == "control" and before in ("takes", "took",
                                                                              "taking"):
             out.add("complete")  # a deal closing (not a shop), a buyer taking control

@@ -61,6 +61,8 @@ from curator.stories import signature
     ("Union halts strike at the plant", set()),
     ("Creditors move to seize Venezuela's Citgo stake to satisfy arbitration award", {"enforce"}),
     ("Country ordered to hand over oil stake to satisfy judgment", {"enforce"}),
+    ("Brussels starts to enforce its new online content rules", set()),
+    ("Police seize counterfeit phones at the border", set()),
     ("Governor takes social media giant to court over teen addiction", {"sue"}),
     ("The Kids Online Safety Act is now law", {"sign"}),
 ])
