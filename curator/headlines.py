@@ -140,6 +140,11 @@ _COURT_EVENTS = {"rules": "rule", "finds": "rule", "rejects": "rule", "denies": 
                  "halts": "rule", "halted": "rule", "pauses": "rule", "paused": "rule",
                  "enjoins": "rule", "enjoined": "rule"}
 _COURTS = {"court", "courts", "judge", "judges", "justices", "circuit", "tribunal", "jury"}
+# A court that "clears" something has ruled (not voted); a law or ban blocked, halted or put on
+# hold was so by a court, named or not ("Florida's social media ban is on hold").
+_COURT_CLEARS = {"clears", "cleared"}
+_LAWS = {"law", "laws", "ban", "statute"}
+_HALTS = {"blocks", "blocked", "halts", "halted", "pauses", "paused", "enjoins", "enjoined"}
 # A deal closing is another story than its announcement or a regulator blocking it.
 _COMPLETES = {"completes", "completed", "closes", "closed", "finalises", "finalised", "finalizes",
               "finalized"}
@@ -424,6 +429,7 @@ def event_kinds(title: str) -> frozenset[str]:
     deal = any(w in _DEALS for w in words)
     plan = deal or any(w in _PLANS for w in words)
     judged = any(w in _JUDGMENTS for w in words)
+    law = not deal and any(w in _LAWS for w in words)
     # In a title written in sentence case, a capitalised word after the first is a name's
     # ("Advanced Data Protection"), not a verb.
     named = (set() if sum(w[:1].isupper() for w in raw) > 0.6 * len(raw)
@@ -459,6 +465,11 @@ def event_kinds(title: str) -> frozenset[str]:
             out.add(phrase)
         if word in _DEAL_ENDS and plan:
             out.add("abandon")  # "scrutiny sinks Adobe's acquisition"
+        if court and word in _COURT_CLEARS or law and word in _HALTS:
+            out.add("rule")
+            continue
+        if law and word == "on" and after == "hold":
+            out.add("rule")
         out.update(_EVENTS.get(word, ()))
         if word in _ENFORCE and judged:
             out.add("enforce")
@@ -478,6 +489,13 @@ def event_kinds(title: str) -> frozenset[str]:
         # will face trial").
         out.discard("trial")
         out.add("verdict")
+    if "appeal" in out and any(word in ("appeal", "appeals")
+                               and _OUTCOMES.intersection(words[max(0, n - 4):n])
+                               for n, word in enumerate(words)):
+        # An appeal won or lost has been ruled on ("Microsoft wins landmark appeal", "Apple
+        # loses final appeal"): the ruling, as the court's own words say it.
+        out.discard("appeal")
+        out.add("rule")
     return frozenset(out)
 
 

@@ -62,6 +62,16 @@ from curator.stories import signature
     ("Creditors move to seize Venezuela's Citgo stake to satisfy arbitration award", {"enforce"}),
     ("Country ordered to hand over oil stake to satisfy judgment", {"enforce"}),
     ("Brussels starts to enforce its new online content rules", set()),
+    # A law or ban blocked, halted or on hold was so by a court; a court that clears has ruled; an
+    # appeal won or lost has been ruled on.
+    ("Texas's age-verification law is on hold", {"rule"}),
+    ("State's social media ban blocked days before it took effect", {"rule"}),
+    ("Regulator blocks chipmaker's takeover", {"block"}),
+    ("Supreme Court clears the way for the ban on Sunday", {"rule"}),
+    ("Senate clears the online safety bill", {"enact"}),
+    ("Bank wins landmark appeal over customer data", {"rule"}),
+    ("Carmaker loses final appeal against emissions fine", {"rule", "fine"}),
+    ("Carmaker to appeal emissions fine", {"appeal", "fine"}),
     ("Police seize counterfeit phones at the border", set()),
     ("Governor takes social media giant to court over teen addiction", {"sue"}),
     ("The Kids Online Safety Act is now law", {"sign"}),
