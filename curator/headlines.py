@@ -96,6 +96,7 @@ _EVENT_WORDS = {
     "sign": "signs signed",
     "layoff": "layoffs layoff",
     "abandon": "abandon abandons abandoned abandoning scrap scraps scrapped scrapping",
+    # (and "order": a regulator or a government ordering someone, not a court; see event_kinds)
     "hack": "hack hacked hacks hacking hacker hackers compromised cyberattack cyberattacks "
             "ransomware",
 }
@@ -476,6 +477,11 @@ def event_kinds(title: str) -> frozenset[str]:
         if word in _COMPLETES and deal or word == "control" and before in ("takes", "took",
                                                                              "taking"):
             out.add("complete")  # a deal closing (not a shop), a buyer taking control
+        if word in ("orders", "ordered") and not court and not judged and (
+                after == "to" or n + 1 < len(raw) and raw[n + 1][:1].isupper()):
+            # A verb, by what follows: "FTC orders Meta...", "ordered to"; not "their buy orders"
+            # (nor "orders airline", missed: a name after it is the common case).
+            out.add("order")
         if word in ("blocks", "blocked") and not court:
             out.add("block")  # a regulator's (a court's is a ruling, below)
         if court and word in _COURT_EVENTS:

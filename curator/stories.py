@@ -457,9 +457,9 @@ def _near(features: list[float]) -> float:
     return sum(w * f for w, f in zip(NEAR_WEIGHTS, features, strict=True)) + NEAR_INTERCEPT
 
 
-# A settlement and a fine of the same sum are one payment ("to pay $25M to settle FTC claims",
-# "agrees to $25M penalty").
-_PAYMENTS = frozenset({"settle", "fine"})
+# A settlement, a fine and an order to pay of the same sum are one payment ("to pay $25M to
+# settle FTC claims", "agrees to $25M penalty", "ordered to pay $25M").
+_PAYMENTS = frozenset({"settle", "fine", "order"})
 
 
 def _amounts(a: Signature, b: Signature) -> tuple[int, bool]:

@@ -72,6 +72,10 @@ from curator.stories import signature
     ("Bank wins landmark appeal over customer data", {"rule"}),
     ("Carmaker loses final appeal against emissions fine", {"rule", "fine"}),
     ("Carmaker to appeal emissions fine", {"appeal", "fine"}),
+    # A regulator or a government ordering someone is its own step; a court's order is a ruling.
+    ("FTC orders Meta, Snap and others to hand over chatbot safety data", {"order"}),
+    ("Watchdog ordered to reopen its review of the merger", {"order"}),
+    ("Exchange glitch left traders unsure whether their orders went through", set()),
     ("Police seize counterfeit phones at the border", set()),
     ("Governor takes social media giant to court over teen addiction", {"sue"}),
     ("The Kids Online Safety Act is now law", {"sign"}),
@@ -204,6 +208,17 @@ def test_a_judgment_and_the_order_enforcing_it_stay_two_stories() -> None:
                       "pipeline company to the investors who won the judgment.")
     assert stories._set_apart(judgment, order)
     assert not stories.same_story(judgment, order, hours_apart=12)
+
+
+def test_an_order_to_pay_and_the_fine_of_that_sum_are_one_payment() -> None:
+    order = signature("Regulator orders Delta to pay $12 million over refund delays", "")
+    fine = signature("Delta fined $12M for refund delays", "")
+    assert order.events == {"order"} and fine.events == {"fine"}
+    assert not stories._set_apart(order, fine)
+    # A senator's probe and a regulator's order to several companies are two steps.
+    probe = signature("US senator launches probe into chatbot maker over teen safety", "")
+    ordered = signature("FTC orders Replika and others to hand over teen safety data", "")
+    assert stories._set_apart(probe, ordered)
 
 
 def test_two_states_laws_halted_by_judges_stay_two_stories() -> None:

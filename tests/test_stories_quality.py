@@ -174,10 +174,15 @@ SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_7.yaml"]
 # held_out_19 0.756 -> 0.775 / 0.419 (tp 31, fp 10 -> 9, fn 43: another state's law blocked, with
 # "Florida's ... ban is on hold"), held_out_5 0.914 / 0.716 -> 0.917 / 0.743 (tp 53 -> 55), the
 # others unchanged. Left out set by set: 520 / 19 / 381 -> 529 / 18 / 372.
+# Then a regulator or a government ordering someone ("FTC orders Meta, OpenAI... to hand over")
+# is its own kind of event (a court's order stays a ruling; an order to pay and a fine of the same
+# sum are one payment): held_out_19 0.775 -> 0.816 / 0.419 (tp 31, fp 9 -> 7, fn 43: the FTC's
+# orders to chatbot makers with a senator's probe of one of them), the others unchanged. Left out
+# set by set: 529 / 18 / 372 -> 529 / 16 / 372.
 MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.976, 0.569),
           "held_out_9.yaml": (0.953, 0.603),
           "held_out_16.yaml": (0.938, 0.411), "held_out_17.yaml": (1.000, 0.581),
-          "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.775, 0.419)}
+          "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.816, 0.419)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
