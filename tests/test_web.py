@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import threading
@@ -21,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from curator import config as config_mod
+from curator import passwords
 from curator.clock import iso
 from curator.config import Config
 from curator.core import Curator
@@ -89,6 +91,14 @@ def _entry(key: str, url: str, title: str, text: str, published: datetime,
                      text=text, published=published)
 
 
+@functools.cache
+def stored_hash(password: str) -> str:
+    """An editor's stored hash as `editor add` makes it (werkzeug's salted scrypt), made once per
+    test process: every desk has the same two editors, and each hash costs about 0.13 s of CPU.
+    Logins still run the full check on it; tests of the hashing itself make their own."""
+    return passwords.hash_password(password)
+
+
 def build_desk(tmp_path: Path, extra_new: int = 0, database: Path | str | None = None) -> Desk:
     """Write feeds.yaml, store entries (hostile ones through the real parser) and add editors."""
     path = write_config(tmp_path, database=str(database or "db/curator.db"), sources=[
@@ -144,8 +154,8 @@ def build_desk(tmp_path: Path, extra_new: int = 0, database: Path | str | None =
             save(WATCHDOG, [_entry(f"x{i}", f"https://example.org/more/{i}",
                                    f"Antitrust filler story {i:02d}",
                                    "Another antitrust item.", START - timedelta(days=2, hours=i))])
-        c.add_editor("maria", PASSWORD)
-        c.add_editor("sam", OTHER_PASSWORD)
+        for name, password in (("maria", PASSWORD), ("sam", OTHER_PASSWORD)):
+            c.store.add_editor(name, stored_hash(password), clock())
         ids = {}
         for row in c.candidates(status="all", limit=None):
             ids[row.url] = row.id
