@@ -39,7 +39,7 @@ postgres:
 test: install-test browser postgres
 	$(BIN)/ruff check curator tests bench
 	$(BIN)/mypy curator
-	$(BIN)/python -m pytest -n auto -q
+	$(BIN)/python -m pytest -n auto --dist worksteal -q
 
 lint: install-test
 	$(BIN)/ruff check curator tests bench

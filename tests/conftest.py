@@ -30,6 +30,21 @@ def _private_config_cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
     mp.undo()
 
 
+#: Files whose tests take longest (whole seconds each: processes killed and restarted, every
+#: word of the frequency table, real Chromium, the Nu checker), run first: with `make test`'s
+#: `--dist worksteal` a worker that runs out of tests takes half of the other's queue, so the
+#: two finish together only if no long test is left for the end. Each file keeps its order.
+LONGEST_FIRST = ["test_durability.py", "test_wordtable.py", "test_claims.py", "test_quick.py",
+                 "test_relevance.py", "test_poll_rounds.py", "test_site.py",
+                 "test_web_browser.py", "test_desk_browser.py", "test_stories_browser.py",
+                 "test_search_browser.py", "test_relevance_browser.py", "test_site_browser.py"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @dataclass
 class Route:
     body: bytes = b""
