@@ -422,10 +422,22 @@ def name_runs(title: str, names: set[str], lower: set[str],
     return tuple(runs)
 
 
+# The words that add a kind of event in `event_kinds` (each of its tests needs one of them).
+_TRIGGERS = frozenset({*_EVENTS, *_CUTS, *_DEAL_ENDS, *_COMPLETES, *_COURT_EVENTS,
+                       *_COURT_CLEARS, *_HALTS, *_ENFORCE, *(first for first, _ in _PHRASES),
+                       "lays", "laid", "laying", "lay", "job", "guilty", "control", "blocks",
+                       "blocked", "orders", "ordered", "on"})
+_NO_EVENTS: frozenset[str] = frozenset()
+
+
 def event_kinds(title: str) -> frozenset[str]:
     """The kinds of event the title reports: "sue", "rule", "settle", "sentence"..."""
     raw = WORD.findall(title)
     words = [w.lower().replace("’", "'").removesuffix("'s") for w in raw]
+    # Only a word of _TRIGGERS adds a kind (the others only look around it): a title with none
+    # reports none, and the loop below looks at its trigger words alone.
+    if _TRIGGERS.isdisjoint(words):
+        return _NO_EVENTS
     court = any(w in _COURTS for w in words)
     deal = any(w in _DEALS for w in words)
     plan = deal or any(w in _PLANS for w in words)
@@ -433,11 +445,10 @@ def event_kinds(title: str) -> frozenset[str]:
     law = not deal and any(w in _LAWS for w in words)
     # In a title written in sentence case, a capitalised word after the first is a name's
     # ("Advanced Data Protection"), not a verb.
-    named = (set() if sum(w[:1].isupper() for w in raw) > 0.6 * len(raw)
-             else {n for n, w in enumerate(raw) if n and w[:1].isupper()})
+    title_case = sum(w[:1].isupper() for w in raw) > 0.6 * len(raw)
     out: set[str] = set()
     for n, word in enumerate(words):
-        if n in named:
+        if word not in _TRIGGERS or n and not title_case and raw[n][:1].isupper():
             continue
         after = words[n + 1] if n + 1 < len(words) else ""
         if word == "appeals" and after in ("court", "courts", "judges", "panel"):
