@@ -153,17 +153,23 @@ def embed(texts: Sequence[str]) -> list[bytes]:
     import numpy as np
 
     tokenizer, table = _encoder()
+    known = len(table)
+    divide, sqrt, count = np.true_divide, np.sqrt, np.intp
     out = []
     for text in texts:
         # One text at a time: the batch call would start the tokenizer's thread pool, which a
         # forked process must not inherit; a title and lede take a few microseconds.
         ids = tokenizer.encode(text, add_special_tokens=False).ids
-        ids = [i for i in ids if i < len(table)]
+        ids = [i for i in ids if i < known]
         if not ids:
             out.append(bytes(SIZE))
             continue
-        vector = table[ids].astype(np.float32).mean(axis=0)
-        norm = float(np.linalg.norm(vector))
+        # np.mean(axis=0) and np.linalg.norm as those functions compute them (a float32 sum
+        # divided in place by the count; the square root of the dot product), without their
+        # Python wrappers: a third of an embedding's cost besides the tokenizer's.
+        vector = table[ids].astype(np.float32).sum(axis=0)
+        divide(vector, count(len(ids)), out=vector, casting="unsafe")
+        norm = float(sqrt(vector.dot(vector)))
         out.append((vector / norm if norm else vector).astype("<f2").tobytes())
     return out
 
