@@ -272,29 +272,29 @@ def compact(sig: Signature) -> Signature:
     shared = _SHARED
     if len(shared) > 1024:  # a few hundred on news; if it fills, start over
         shared.clear()
-    terms = {intern(t): weights.setdefault(w, w) for t, w in sig.terms.items()}
-    # The other fields' words are mostly its terms: those found there, the rest interned.
-    own = {t: t for t in terms}.get
-
-    def one(word: str) -> str:
-        return own(word) or intern(word)
+    # Each word interned (the one copy every kept signature shares; a word of its terms is the
+    # same object in its other fields), each weight shared: in C loops, not one call a word.
+    values = sig.terms.values()
+    terms = dict(zip(map(intern, sig.terms), map(weights.setdefault, values, values),
+                     strict=True))
 
     def words(xs: frozenset[str]) -> frozenset[str]:
-        return frozenset(map(one, xs)) if xs else _NONE
+        return frozenset(map(intern, xs)) if xs else _NONE
 
     def few(xs: frozenset[str]) -> frozenset[str]:
         if not xs:
             return _NONE
-        made = frozenset(map(one, xs))  # the key is this copy too, not the one that arrived
+        made = frozenset(map(intern, xs))  # the key is this copy too, not the one that arrived
         return shared.setdefault(made, made)  # type: ignore[no-any-return]
 
+    starts = sig.starts
     return Signature(
         terms=terms, norm=sig.norm, names=words(sig.names), amounts=words(sig.amounts),
         figures=few(sig.figures), title=sig.title, generic=sig.generic,
-        keys=tuple(map(one, sig.keys)), events=few(sig.events),
-        runs=tuple((tuple(map(one, run)), one(head)) for run, head in sig.runs),
-        starts={one(p): one(t) for p, t in sig.starts.items()}, text=sig.text,
-        courts=few(sig.courts))
+        keys=tuple(map(intern, sig.keys)), events=few(sig.events),
+        runs=tuple((tuple(map(intern, run)), intern(head)) for run, head in sig.runs),
+        starts=dict(zip(map(intern, starts), map(intern, starts.values()), strict=True)),
+        text=sig.text, courts=few(sig.courts))
 
 
 
