@@ -541,6 +541,12 @@ class StoryIndex:
 def _add_row(rows: tuple[list[str], list[int]], first_seen: str, candidate_id: int) -> bool:
     """Add an index row to a key's rows read (kept in the primary key's order), unless there."""
     seen, cids = rows
+    if not seen or seen[-1] < first_seen or seen[-1] == first_seen and cids[-1] < candidate_id:
+        # After every row (a poll's new stories: its clock and ids only grow), where the
+        # bisections below would put it.
+        seen.append(first_seen)
+        cids.append(candidate_id)
+        return True
     lo = bisect_left(seen, first_seen)
     hi = bisect_right(seen, first_seen, lo)
     at = bisect_left(cids, candidate_id, lo, hi)  # rows of one time are in id order
