@@ -179,10 +179,19 @@ SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_7.yaml"]
 # sum are one payment): held_out_19 0.775 -> 0.816 / 0.419 (tp 31, fp 9 -> 7, fn 43: the FTC's
 # orders to chatbot makers with a senator's probe of one of them), the others unchanged. Left out
 # set by set: 529 / 18 / 372 -> 529 / 16 / 372.
+# held_out_20.yaml (2019-2022, US, UK, EU, India, Australia) and held_out_21.yaml (2023-2025, US,
+# Canada, Brazil, South Korea, Germany, France), written blind while those readings were made and
+# measured on the code before them (1fff70f) and once after (a752162): held_out_20 1.000 / 0.375
+# (tp 27, fp 0, fn 45) -> 1.000 / 0.361 (tp 26, fp 0, fn 46: "CMA orders Meta to sell Giphy" and
+# "UK watchdog orders Facebook owner to sell Giphy in landmark ruling" now read as an order and a
+# ruling); held_out_21 0.958 / 0.365 (tp 23, fp 1, fn 40) both times (its wrong pair: Canada
+# dropping its digital services tax and Trump ending trade talks over it 8 hours before). The
+# readings do not carry over to unseen news; recall there is still under 0.4.
 MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.976, 0.569),
           "held_out_9.yaml": (0.953, 0.603),
           "held_out_16.yaml": (0.938, 0.411), "held_out_17.yaml": (1.000, 0.581),
-          "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.816, 0.419)}
+          "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.816, 0.419),
+          "held_out_20.yaml": (1.000, 0.361), "held_out_21.yaml": (0.958, 0.365)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
