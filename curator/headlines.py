@@ -120,9 +120,9 @@ _PASSIVE = {"being", "be", "been", "are", "were"}
 _OUTCOMES = {"win", "wins", "won", "lose", "loses", "lost", "beat", "beats"}
 # Two words that say what happened where neither alone does.
 _PHRASES = {("becomes", "law"): "sign", ("become", "law"): "sign", ("became", "law"): "sign",
-            ("royal", "assent"): "sign", ("now", "law"): "sign",
-            ("into", "law"): "sign",
-            ("data", "breach"): "hack", ("to", "court"): "sue", ("green", "light"): "enact", ("green", "lights"): "enact",
+            ("royal", "assent"): "sign", ("now", "law"): "sign", ("into", "law"): "sign",
+            ("data", "breach"): "hack", ("to", "court"): "sue",
+            ("green", "light"): "enact", ("green", "lights"): "enact",
             ("call", "off"): "abandon", ("calls", "off"): "abandon", ("called", "off"): "abandon",
             ("walk", "away"): "abandon", ("walks", "away"): "abandon",
             ("steps", "down"): "depart", ("step", "down"): "depart", ("stepping", "down"): "depart",
@@ -425,8 +425,8 @@ def name_runs(title: str, names: set[str], lower: set[str],
 # The words that add a kind of event in `event_kinds` (each of its tests needs one of them).
 _TRIGGERS = frozenset({*_EVENTS, *_CUTS, *_DEAL_ENDS, *_COMPLETES, *_COURT_EVENTS,
                        *_COURT_CLEARS, *_HALTS, *_ENFORCE, *(first for first, _ in _PHRASES),
-                       "lays", "laid", "laying", "lay", "job", "guilty", "control", "blocks",
-                       "blocked", "orders", "ordered", "on"})
+                       "lays", "laid", "laying", "lay", "job", "guilty", "control", "orders",
+                       "ordered", "on"})
 _NO_EVENTS: frozenset[str] = frozenset()
 
 

@@ -48,9 +48,8 @@ def _search_cut(title: str, text: str) -> str:
             f" <= 200000 THEN {text} ELSE left({text}, 200000) END), 'B')")
 
 
-_SEARCH_CUT = _search_cut("title", "text")
 #: An entry's search vector, from its title and text (the columns of `entries`).
-SEARCH_VECTOR = _SEARCH_CUT
+SEARCH_VECTOR = _search_cut("title", "text")
 _SEARCH_NEW = _SEARCH.replace("title)", "NEW.title)").replace("left(text", "left(NEW.text")
 #: Set (`on`) in a transaction whose new entries leave their search vector empty, to be
 #: filled after it (a poll's write batch: see searchindex.py).
