@@ -338,6 +338,81 @@ _ALIASES = (
     (re.compile(r"\b(?:brussels|european commission|eu commission|european union|eu)\b",
                 re.IGNORECASE), "eu"),
 )
+# One party under several names, as an editor reads them (a maintained table, each line a fact
+# about the world, not about any labeled set): before the "/", the party's own names, any of which
+# is the party (a company and its former or parent's name: Facebook is Meta, Google is Alphabet,
+# Square is Block; a country and its adjective: "French watchdog", "fined in France"); after it,
+# its brands or services ("ChatGPT maker" is OpenAI, "TikTok owner" ByteDance), each the party
+# but not one another (Instagram and WhatsApp are two of Meta's services, fined apart). Read only
+# where the judgement asks whether an article mentions a party the other's title names
+# (stories._mentions), never as a shared word. Words the prefix test already joins ("India" and
+# "Indian", "Snap" and "Snapchat") and words that are common besides ("X", "Block", "Threads")
+# are left out.
+_PARTY_LINES = (
+    "meta facebook / instagram whatsapp oculus",
+    "alphabet google / youtube waymo deepmind fitbit",
+    "bytedance / tiktok douyin capcut",
+    "openai / chatgpt",
+    "anthropic / claude",
+    "microsoft / linkedin github xbox bing skype",
+    "amazon / aws twitch alexa audible zappos",
+    "apple / iphone ipad itunes siri",
+    "tencent / wechat",
+    "alibaba / taobao aliexpress",
+    "spacex / starlink",
+    "france french",
+    "britain british",
+    "netherlands dutch holland",
+    "china chinese beijing",
+    "russia russian kremlin",
+    "spain spanish",
+    "switzerland swiss",
+    "ireland irish",
+    "canada canadian",
+    "mexico mexican",
+    "turkey turkish",
+    "sweden swedish",
+    "norway norwegian",
+    "denmark danish",
+    "belgium belgian",
+    "greece greek",
+    "philippines filipino philippine",
+    "vietnam vietnamese",
+    "thailand thai",
+    "pakistan pakistani",
+    "bangladesh bangladeshi",
+    "argentina argentine argentinian",
+    "portugal portuguese",
+    "finland finnish",
+    "iceland icelandic",
+    "peru peruvian",
+    "chile chilean",
+)
+
+
+@lru_cache(maxsize=1)
+def _parties() -> dict[str, frozenset[str]]:
+    """Each name's stem → the stems of the other names of its party (see _PARTY_LINES)."""
+    out: dict[str, set[str]] = {}
+    for line in _PARTY_LINES:
+        own, _, brands = line.partition("/")
+        own_stems = [stem_word(w) for w in own.split()]
+        brand_stems = [stem_word(w) for w in brands.split()]
+        for stem in own_stems:
+            out.setdefault(stem, set()).update(s for s in own_stems + brand_stems if s != stem)
+        for stem in brand_stems:
+            out.setdefault(stem, set()).update(own_stems)
+    return {stem: frozenset(others) for stem, others in out.items()}
+
+
+def same_party(stem: str) -> frozenset[str]:
+    """The stems of the party's other names ("facebook": "meta", its brands...), or none."""
+    return _parties().get(stem, _NO_PARTY)
+
+
+_NO_PARTY: frozenset[str] = frozenset()
+
+
 #: How much an alias weighs as a shared term: a named body, telling but common in the news.
 ALIAS_WEIGHT = 2.0
 

@@ -41,6 +41,7 @@ from .headlines import (
     is_generic,
     name_runs,
     rarity,
+    same_party,
     stem_word,
     title_text,
     word_pieces,
@@ -161,9 +162,17 @@ def warm() -> None:
 
 
 def _mentions(sig: Signature, stem: str) -> bool:
-    """Whether the article mentions the name: "Snap" and "Snapchat's" are one."""
-    return stem in sig.terms or len(stem) >= 4 and any(
-        len(t) >= 4 and (t.startswith(stem) or stem.startswith(t)) for t in sig.terms)
+    """Whether the article mentions the name: "Snap" and "Snapchat's" are one, and so are a
+    party's other names in its title ("Meta" and "Facebook owner"; see headlines.same_party:
+    a lede that names YouTube as Meta's rival does not make it about Google)."""
+    terms = sig.terms
+    if stem in terms:
+        return True
+    others = same_party(stem)
+    if others and not others.isdisjoint(sig.title.split()):
+        return True
+    return len(stem) >= 4 and any(
+        len(t) >= 4 and (t.startswith(stem) or stem.startswith(t)) for t in terms)
 
 
 def _names_differ(a: Signature, b: Signature) -> bool:

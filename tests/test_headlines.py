@@ -269,3 +269,44 @@ def test_the_word_cache_stays_bounded_and_reads_the_same(monkeypatch: pytest.Mon
     assert headlines.title_text(title) == " ".join(
         headlines.stem_word(w.lower()) for w in headlines.WORD.findall(title)
         if headlines.rarity(w.lower()) > 0) == "zorvex7 ferrantine-7 deal brussel"
+
+
+@pytest.mark.parametrize(("name", "other"), [
+    ("facebook", "meta"), ("meta", "instagram"), ("googl", "alphabet"), ("youtub", "alphabet"),
+    ("tiktok", "byted"), ("chatgpt", "openai"), ("french", "franc"), ("dutch", "netherland"),
+])
+def test_one_party_by_its_other_names(name: str, other: str) -> None:
+    assert other in headlines.same_party(name)
+    assert name in headlines.same_party(other)
+
+
+def test_two_brands_of_one_owner_are_not_one_party() -> None:
+    assert "whatsapp" not in headlines.same_party("instagram")
+    assert "youtub" not in headlines.same_party("waymo")
+    assert headlines.same_party("snap") == frozenset()
+
+
+def test_a_company_by_its_former_or_parent_name_is_one_party() -> None:
+    # The same order reported with the company's new name and with its old one.
+    new = signature("EU orders Meta to sell Kustomer", "")
+    old = signature("EU orders Facebook owner to divest Kustomer", "")
+    assert new.events == old.events == {"order"}
+    assert not stories._names_differ(new, old)
+    assert not stories._set_apart(new, old)
+    # A fine by a country's watchdog and the same fine "in" that country.
+    french = signature("Apple fined by French antitrust watchdog over ad tool", "")
+    france = signature("Apple hit with fine in France over ad tracking prompt", "")
+    assert not stories._names_differ(french, france)
+
+
+def test_two_brands_or_a_rival_in_the_lede_stay_two_parties() -> None:
+    # Two services of one owner fined apart are two fines.
+    instagram = signature("Irish regulator fines Instagram over children's data", "")
+    whatsapp = signature("Irish regulator fines WhatsApp over transparency", "")
+    assert stories._set_apart(instagram, whatsapp)
+    # A lede that names a brand as a rival does not make the article about its owner.
+    meta = signature("Judge rules Meta holds no monopoly in social networking",
+                     "The court cited competition from TikTok and YouTube.")
+    google = signature("Google's ad tech is an illegal monopoly, judge rules", "")
+    assert not stories._mentions(meta, "googl")
+    assert stories._names_differ(meta, google)

@@ -188,11 +188,19 @@ SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_7.yaml"]
 # party, set apart); held_out_21 0.958 / 0.365 (tp 23, fp 1, fn 40) both times (its wrong pair: Canada
 # dropping its digital services tax and Trump ending trade talks over it 8 hours before). The
 # readings do not carry over to unseen news; recall there is still under 0.4.
+# Then a party counts as one under its other names, from a maintained table (a company and its
+# former or parent's name, Facebook and Meta, Google and Alphabet; a brand and its owner, ChatGPT
+# and OpenAI; a country and its adjective, France and French), in the titles only: held_out_20
+# 0.361 -> 0.375 (tp 27, fp 0, fn 45: the Giphy pair), held_out_21 0.958 / 0.365 -> 0.962 / 0.397
+# (tp 25, fp 1, fn 38: Apple's fine by the "French" watchdog and "in France"), held_out_4 0.705 ->
+# 0.716, held_out_5 0.917 / 0.743 -> 0.921 / 0.784 (Google and Alphabet), the others unchanged.
+# Left out set by set (bench/stories_learn.py, every pair of every set, tp / fp / fn): 576 / 19 /
+# 460 -> 583 / 17 / 453.
 MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.976, 0.569),
           "held_out_9.yaml": (0.953, 0.603),
           "held_out_16.yaml": (0.938, 0.411), "held_out_17.yaml": (1.000, 0.581),
           "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.816, 0.419),
-          "held_out_20.yaml": (1.000, 0.361), "held_out_21.yaml": (0.958, 0.365)}
+          "held_out_20.yaml": (1.000, 0.375), "held_out_21.yaml": (0.962, 0.397)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
