@@ -36,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -811,12 +811,45 @@ def _measure(cmd: list[str], env: dict[str, str] | None, cwd: Path | None, inter
         cwd = OUT
     # Its own process group, so that stopping the benchmark stops the measured tool and its
     # workers with it (see the finally below); Ctrl-C reaches it through that finally too.
-    proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env, cwd=cwd,
-                            start_new_session=True)
+    # A stop that comes while Popen is still starting the child (forked, perhaps already
+    # running, but its pid not yet returned: a busy machine can hold Popen there for as long as
+    # the child takes to start) is held until Popen returns, then raised inside the try below:
+    # otherwise nothing would know the child to stop it.
+    with _stops_held() as held:
+        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env, cwd=cwd,
+                                start_new_session=True)
     try:
+        for signum in held:
+            signal.raise_signal(signum)
         return _wait(proc, started, interval, out_f, err_f)
     finally:
         _stop_group(proc)
+
+
+@contextlib.contextmanager
+def _stops_held() -> Iterator[list[int]]:
+    """SIGTERM and SIGINT noted, not handled, inside the block; the caller raises them again
+    once it can clean up after them (and they are raised again here if the block fails).
+    Handlers run in the main thread only: elsewhere nothing is held."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    before = {s: signal.signal(s, lambda signum, _frame: held.append(signum))
+              for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for s, handler in before.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+
+    try:
+        yield held
+    except BaseException:
+        restore()
+        for signum in held:
+            signal.raise_signal(signum)
+        raise
+    restore()
 
 
 def _stop_group(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:

@@ -18,9 +18,20 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 HARNESS = """
-import signal, sys
+import os, signal, subprocess, sys, time
 sys.path.insert(0, {bench!r})
 import poll_bench
+if {starting!r}:
+    # A busy machine: Popen has started the child, which runs, but Popen has not returned yet
+    # when the stop comes. Held here until the test has sent it.
+    start = subprocess.Popen._execute_child
+
+    def slow_start(self, *args, **kw):
+        start(self, *args, **kw)
+        while not os.path.exists({pidfile!r} + '.sent'):
+            time.sleep(0.01)
+
+    subprocess.Popen._execute_child = slow_start
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # as poll_bench.main does
 signal.signal(signal.SIGINT, signal.default_int_handler)  # so does this (the test runner's
 # workers may have started us with SIGINT ignored)
@@ -39,11 +50,14 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("starting", [False, True], ids=["running", "starting"])
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
-def test_stopping_the_bench_stops_the_measured_child(tmp_path: Path, how: int) -> None:
+def test_stopping_the_bench_stops_the_measured_child(tmp_path: Path, how: int,
+                                                     starting: bool) -> None:
     pidfile = tmp_path / "child.pid"
     bench = subprocess.Popen(
-        [sys.executable, "-c", HARNESS.format(bench=str(BENCH), pidfile=str(pidfile))],
+        [sys.executable, "-c", HARNESS.format(bench=str(BENCH), pidfile=str(pidfile),
+                                              starting=starting)],
         stderr=subprocess.PIPE)
     child = 0
     try:
@@ -55,6 +69,7 @@ def test_stopping_the_bench_stops_the_measured_child(tmp_path: Path, how: int) -
         child = int(pidfile.read_text())
         assert _alive(child)
         bench.send_signal(how)
+        Path(f"{pidfile}.sent").touch()
         bench.wait(20)
         deadline = time.monotonic() + 10
         while _alive(child) and time.monotonic() < deadline:
