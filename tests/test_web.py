@@ -865,6 +865,50 @@ def test_the_real_server_logs_requests_and_trusts_a_local_tls_proxy(
                for r in caplog.records)
 
 
+WARM_DESK = """
+import re, sys
+import curator.web as web
+from curator import config
+made = []
+create = web.create_app
+web.create_app = lambda *a, **kw: made.append(create(*a, **kw)) or made[-1]
+web.make_server(config.load(sys.argv[1]), "127.0.0.1", 0, warm=True)  # as `curator web` makes it
+env = made[0].jinja_env
+compiled, compile_ = [], env.compile
+env.compile = lambda source, name=None, *a, **kw: compiled.append(name) or compile_(source, name, *a, **kw)
+before = set(sys.modules)
+c = made[0].test_client()
+def token(html):
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+c.post("/login", data={"username": "maria", "password": sys.argv[2],
+                       "csrf_token": token(c.get("/login").text)})
+cid = re.search(r'href="/c/([0-9]+)"', c.get("/").text).group(1)
+page = c.get(f"/c/{cid}").text
+c.post(f"/c/{cid}/feature", data={"note": "*Why* it matters", "csrf_token": token(page)})
+assert "<em>Why</em> it matters" in c.get(f"/c/{cid}").text  # its note, rendered
+print(" ".join(compiled))
+print(" ".join(sorted({m.split(".")[0] for m in set(sys.modules) - before})))
+"""
+
+
+def test_the_desk_compiles_and_loads_before_it_answers_what_its_first_pages_need(
+        tmp_path: Path) -> None:
+    """`curator web` is ready before its first editor: the queue, a candidate and its note's
+    preview then compile no template and load no module of curator or of the parser and
+    renderer they use (which cost the first candidate page 20 times its own work)."""
+    import subprocess
+    import sys
+
+    desk = build_desk(tmp_path)
+    out = subprocess.run([sys.executable, "-c", WARM_DESK, str(desk.config.path), PASSWORD],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    compiled, loaded = out.stdout.splitlines()
+    assert compiled == ""
+    assert not set(loaded.split()) & {"curator", "feedparser", "bs4", "nh3", "lxml",
+                                      "markdown_it", "feedgen", "jinja2"}, loaded
+
+
 def test_the_desk_follows_feeds_yaml_edits_as_curator_run_does(
         desk: Desk, client: FlaskClient, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """An edit reaches the desk without a restart, and the desk never re-syncs the sources of a
