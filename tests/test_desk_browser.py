@@ -50,7 +50,10 @@ def test_undo_after_ctrl_enter_is_in_view_and_z_undoes(chromium: Any, busy: Live
     page.keyboard.type("Worth a look.")
     page.keyboard.press("Control+Enter")
     page.get_by_text(f"Featured “{title[:30]}").wait_for()
-    page.wait_for_function("scrollY > 0")  # the queue came back scrolled to the selection
+    # The queue came back scrolled to the selection. A function, not an expression: Playwright
+    # evaluates an expression again with eval() at each later check, which the desk's CSP refuses
+    # (EvalError whenever the first check, run by the debugger and let through, comes too early).
+    page.wait_for_function("() => scrollY > 0")
     undo = "[data-toasts] [data-undo] button"
     assert uncovered(page, undo), "the Undo button is hidden"
     page.screenshot(path=str(SHOTS / "undo-toast-laptop.png"))
