@@ -538,3 +538,139 @@ def test_an_article_joining_a_story_waits_for_the_server_with_its_placement(pg_u
         assert [x.url for x in c.also] == ["https://news.example/two"]
     finally:
         s.close()
+
+
+def test_a_poll_s_new_candidates_wait_for_the_server_with_their_source(pg_url: str) -> None:
+    # A new candidate's id is taken ahead with its source's reads: its INSERT is not waited
+    # for alone (a first poll made ~700 candidates, each a wait of its own).
+    from curator.store.backend import round_trips
+    from curator.stories import signature
+
+    s = Store(pg_url)
+    try:
+        s.sync_sources([(f"https://{n}.example/feed", n, None) for n in "abcd"], T0)
+        ids = [x.id for x in sorted(s.sources(), key=lambda x: x.url)]
+        saved: list[Any] = []
+        words = iter(["Krakatoa", "Pentaflux", "Halvorsen", "Quillbrook", "Zorvex", "Baltic",
+                      "Lighthouse", "Jakarta", "Senator", "Ferry", "Chipmaker", "Volcano"])
+
+        async def poll_writes() -> None:
+            batch = WriteBatch(s, size=len(ids))
+            for sid in ids:
+                # Three matched entries each, none of them like another: three new stories.
+                es = [entry(f"{sid}-{i}", f"{next(words)} {sid} {i}") for i in range(3)]
+                # As a poll's parse workers give them: with their signatures.
+                batch.submit(lambda sid=sid, es=es: s.save_entries(
+                    sid, es, [["news"]] * 3, T0, signatures=[signature(e.title, e.text)
+                                                             for e in es]),
+                             saved.append, pytest.fail)
+
+        before = round_trips()
+        asyncio.run(poll_writes())
+        # One per source and the batch's own six, as for entries that match nothing.
+        assert round_trips() - before == len(ids) + 6
+        assert [(r.new, r.new_candidates) for r in saved] == [(3, 3)] * len(ids)
+        cands = s.conn.execute("SELECT c.id, e.id, e.source_id, e.key FROM candidates c"
+                               " JOIN entries e ON e.id = c.entry_id ORDER BY c.id").fetchall()
+        # In the order they were made, as when each waited for its id.
+        assert [(sid, key) for _, _, sid, key in cands] == [
+            (sid, f"{sid}-{i}") for sid in ids for i in range(3)]
+        assert [eid for _, eid, _, _ in cands] == sorted(eid for _, eid, _, _ in cands)
+        assert s.conn.execute("SELECT count(*) FROM candidate_topics").fetchone()[0] == 12
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("racing", ["a", "b"])
+def test_a_candidate_made_meanwhile_by_another_connection_makes_the_batch_run_again(
+        pg_url: str, caplog: pytest.LogCaptureFixture, racing: str) -> None:
+    # A source read that its URL was no candidate, and took an id ahead for it; another
+    # connection (a desk's `add`) stores that URL before the INSERT: the batch is written
+    # again whole, and the entry joins that candidate, as it would have had it read it.
+    # The collision shows with the next source's first answers (a) or at the batch's end (b).
+    from curator.clock import iso
+
+    s = Store(pg_url)
+    try:
+        s.sync_sources([(f"https://{n}.example/feed", n, None) for n in "ab"], T0)
+        a, b = (x.id for x in sorted(s.sources(), key=lambda x: x.url))
+        done: dict[int, Any] = {}
+        failed: dict[int, Exception] = {}
+        place = s.stories.place
+        raced: list[str] = []
+
+        def racing_place(conn: Any, entry_id: int, source_id: int, e: EntryData,
+                         *args: Any) -> Any:
+            if e.url.endswith(f"/{racing}-1") and not raced:
+                raced.append(e.url)
+                with psycopg.connect(pg_url, autocommit=True) as other:
+                    when = iso(T0 - timedelta(hours=1))
+                    other.execute("INSERT INTO candidates (url, title, sort_time, first_seen)"
+                                  " VALUES (%s, 'Added by hand', %s, %s)", (e.url, when, when))
+            return place(conn, entry_id, source_id, e, *args)
+
+        s.stories.place = racing_place  # type: ignore[method-assign]
+        titles = {"a": ["Volcano Krakatoa erupts again near Jakarta",
+                        "Lighthouse keeper rescues Baltic ferry crew",
+                        "Senator Halvorsen resigns over Quillbrook bribery case"],
+                  "b": ["Zorvex chipmaker unveils its Pentaflux processor",
+                        "Marathon runner Okonkwo breaks the Andean course record",
+                        "Orchestra of Tallinn cancels its winter tour"]}
+
+        async def poll_writes() -> None:
+            batch = WriteBatch(s, size=2)
+            for sid, key in ((a, "a"), (b, "b")):
+                es = [entry(f"{key}-{i}", title) for i, title in enumerate(titles[key])]
+                batch.submit(lambda sid=sid, es=es: s.save_entries(sid, es, [["news"]] * 3, T0),
+                             lambda r, sid=sid: done.update({sid: r}),
+                             lambda e, sid=sid: failed.update({sid: e}))
+
+        with caplog.at_level("WARNING", logger="curator"):
+            asyncio.run(poll_writes())
+        url = f"https://news.example/{racing}-1"
+        assert raced == [url]
+        assert failed == {} and sorted(done) == [a, b]
+        assert (done[a].new, done[b].new) == (3, 3)
+        # The racing one joined the candidate made meanwhile; the others made their own.
+        assert [done[a].new_candidates, done[b].new_candidates] == [
+            2 if racing == "a" else 3, 2 if racing == "b" else 3]
+        rows = s.conn.execute("SELECT c.url, c.title, t.topic FROM candidates c LEFT JOIN"
+                              " candidate_topics t ON t.candidate_id = c.id WHERE c.url = ?",
+                              (url,)).fetchall()
+        assert rows == [(url, "Added by hand", "news")]
+        assert s.entry_count() == 6 and len(s.candidates(limit=None)) == 6
+        logged = [r.getMessage() for r in caplog.records if "running it again" in r.getMessage()]
+        assert len(logged) == 1 and "another connection" in logged[0]
+    finally:
+        s.close()
+
+
+def test_a_candidate_made_meanwhile_inside_a_caller_s_batch_ends_it_as_a_collision(
+        pg_url: str) -> None:
+    # The same collision in a write batch of the caller's own (not a poll's WriteBatch): the
+    # source's block is read at its end, and the batch ends as a deadlock would end it, for
+    # the caller to write it again; nothing of it is stored.
+    from curator.clock import iso
+
+    s = Store(pg_url)
+    try:
+        s.sync_sources([("https://a.example/feed", "A", None)], T0)
+        [src] = s.sources()
+        place = s.stories.place
+
+        def racing_place(conn: Any, entry_id: int, source_id: int, e: EntryData,
+                         *args: Any) -> Any:
+            with psycopg.connect(pg_url, autocommit=True) as other:
+                when = iso(T0)
+                other.execute("INSERT INTO candidates (url, title, sort_time, first_seen)"
+                              " VALUES (%s, 'Added by hand', %s, %s)", (e.url, when, when))
+            return place(conn, entry_id, source_id, e, *args)
+
+        s.stories.place = racing_place  # type: ignore[method-assign]
+        with pytest.raises(TransactionConflict, match="another connection"), s.write_batch():
+            s.save_entries(src.id, [entry("one", "Volcano Krakatoa erupts again near Jakarta")],
+                           [["news"]], T0)
+        assert s.entry_count() == 0
+        assert [c.title for c in s.candidates(limit=None)] == ["Added by hand"]
+    finally:
+        s.close()

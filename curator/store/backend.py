@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..clock import iso
 from ..dburl import describe, is_postgres, redact
-from ..exceptions import DatabaseUnavailable, StoreError
+from ..exceptions import DatabaseUnavailable, StoreError, TransactionConflict
 from .pg_schema import SEARCH_LATER
 
 __all__ = ["POSTGRES", "REPLAN", "SQLITE", "Connection", "Dialect", "PgConnection", "connect_pg", "db_errors",
@@ -58,10 +58,11 @@ RETRYABLE = frozenset({"40P01", "40001"})
 
 
 def retryable(e: BaseException | None) -> bool:
-    """Whether `e`, or an error it was raised from, is a deadlock or a serialization failure."""
+    """Whether `e`, or an error it was raised from, is a deadlock or a serialization failure
+    (or a TransactionConflict: the store's own name for a transaction to run again)."""
     seen = 0
     while e is not None and seen < 8:
-        if getattr(e, "sqlstate", None) in RETRYABLE:
+        if getattr(e, "sqlstate", None) in RETRYABLE or isinstance(e, TransactionConflict):
             return True
         e, seen = e.__cause__, seen + 1
     return False

@@ -172,13 +172,27 @@ class Redo(Exception):  # noqa: N818 - not an error: a signal to run a block aga
 class _Unsettled:
     """A block of a poll's write batch whose answers have not been read (see `_isolated`):
     its savepoint, the cursor of its RELEASE (answered only if every statement before it
-    ran), its WriteBatch tag, what to forget should it be undone."""
+    ran), its WriteBatch tag, what to forget should it be undone, what to check once it is
+    read."""
 
-    __slots__ = ("name", "release", "tag", "undo")
+    __slots__ = ("checks", "name", "release", "tag", "undo")
 
     def __init__(self, name: str, release: Any, tag: int | None,
-                 undo: Callable[[], None]) -> None:
+                 undo: Callable[[], None], checks: list[Any]) -> None:
         self.name, self.release, self.tag, self.undo = name, release, tag, undo
+        #: Its candidates' INSERTs with ids taken ahead (see `taken_ahead`), read once it is.
+        self.checks = checks
+
+
+def _check(inserts: list[Any], failed: bool = False) -> None:
+    """The INSERTs of a block whose answers are read (see `Base.taken_ahead`): each inserted
+    its row, else TransactionConflict (the whole transaction runs again). Of a block that
+    `failed`, those the server ran: a row that was not inserted fails what names it next
+    (its topics), and that is the collision, not the block's own error."""
+    for cur in inserts:
+        if (not failed or cur.answered()) and not cur.fetchall():
+            raise TransactionConflict(
+                "a candidate's URL was stored by another connection during this write")
 
 
 class Base:
@@ -566,25 +580,31 @@ class Base:
         if not defer:
             self._settle_blocks()
         before = self._unsettled
+        checks, self._checks = self._checks, []
         try:
             conn.execute(f"SAVEPOINT {name}")
             yield
-            if before is not None and not before.release.answered():
-                settle(conn)  # nothing in this block waited: the block before is read here
+            if before is not None:
+                if not before.release.answered():
+                    settle(conn)  # nothing in this block waited: the block before is read here
+                _check(before.checks)
             if defer:
                 assert undo is not None
                 self._unsettled = _Unsettled(name, conn.execute(f"RELEASE {name}"),
-                                             self.block_tag, undo)
+                                             self.block_tag, undo, self._checks)
+                self._checks = checks
                 return
             # Inside PostgreSQL's pipeline (a poll's write batch) the block's errors arrive
             # with its answers: read here, so they are its own, undone with it alone.
             settle(conn)
+            _check(self._checks)
         except BaseException as e:
             try:
                 with suppress(*db_errors()):
                     settle(conn)  # after an error the pipeline takes nothing until it is read
                 if before is not None and self._undo_failed(before, e):
                     raise Redo(name) from e
+                _check(self._checks, failed=True)
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
                 settle(conn)
@@ -592,8 +612,10 @@ class Base:
                 pass  # SQLite already rolled the whole transaction back
             finally:
                 self._unsettled = None
+                self._checks = checks
             raise
         self._unsettled = None
+        self._checks = checks
         conn.execute(f"RELEASE {name}")
 
     #: Inside a poll's write batch: the last block whose answers are not read yet (`_isolated`).
@@ -602,12 +624,23 @@ class Base:
     block_tag: int | None = None
     #: The writes found failed after they had returned (tag, error), for WriteBatch to take.
     late_failures: list[tuple[int, Exception]] = []
+    #: The current block's INSERTs of a row whose id was taken ahead (`taken_ahead`).
+    _checks: list[Any] = []
+
+    def taken_ahead(self, cursor: Any) -> None:
+        """Inside a block of a poll's pipelined write batch: `cursor` is an `INSERT … ON
+        CONFLICT DO NOTHING RETURNING id` of a row whose id was taken ahead, whose answer
+        nothing waits for. Once the block's answers are read it must have inserted its row;
+        one that found the row there already (another connection inserted it since the block
+        read that it was not) makes the whole batch run again, as a deadlock does."""
+        self._checks.append(cursor)
 
     def _undo_failed(self, block: _Unsettled, e: BaseException) -> bool:
         """After a settle that raised `e`: if `block`'s statements failed (its RELEASE never
         ran), undo it, record its error and say so; else False (`e` is another's)."""
         if block.release.answered() or retryable(e) or not self.conn.in_transaction:
             return False  # a collision or a lost connection undoes the whole transaction
+        _check(block.checks, failed=True)
         self._unsettled = None
         conn = self.conn
         conn.execute(f"ROLLBACK TO {block.name}")
@@ -624,13 +657,14 @@ class Base:
         if before is None:
             return
         self._unsettled = None
-        if before.release.answered():
-            return
-        try:
-            settle(self.conn)
-        except db_errors() as e:
-            if not self._undo_failed(before, e):
-                raise
+        if not before.release.answered():
+            try:
+                settle(self.conn)
+            except db_errors() as e:
+                if not self._undo_failed(before, e):
+                    raise
+                return
+        _check(before.checks)
 
     @converts_errors
     def restore_from(self, source: Path) -> None:

@@ -11,7 +11,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
-from .backend import REPLAN, Growth, db_errors, insert_rows, pipelined, text_array
+from .backend import (
+    REPLAN,
+    Growth,
+    db_errors,
+    insert_rows,
+    pipelined,
+    pipelining,
+    text_array,
+)
 from .base import Redo, chunks, converts_errors
 from .sources import SourceStore
 
@@ -150,7 +158,12 @@ class EntryStore(SourceStore):
                         # for each row as `nextval(pg_get_serial_sequence(...))` did: half the
                         # server's time for this statement.
                         "SELECT nextval((SELECT CAST(pg_get_serial_sequence('entries', 'id')"
-                        " AS regclass))) FROM generate_series(1, ?)", (len(batch),)),
+                        " AS regclass))), CASE WHEN g <= ? THEN nextval((SELECT CAST("
+                        "pg_get_serial_sequence('candidates', 'id') AS regclass))) END"
+                        " FROM generate_series(1, ?) AS g",
+                        # In a pipelined batch, ids for the candidates its matched URLs may
+                        # make too (see `_add_candidate`); at most one each.
+                        (len(matched) if pipelining(conn) else 0, len(batch))),
                         self._known_many(matched))
             for cur in asked:
                 for eid, key, h in cur:
@@ -160,10 +173,15 @@ class EntryStore(SourceStore):
                     e.url for key, (e, _, _) in batch.items() if e.url and key not in existing)
             spellings = spelt()
             ids: list[int] = []
+            cids: list[int] = []
             knowns: dict[str, tuple[Any, Any]] = {}
             if ahead is not None:
-                ids = [int(r[0]) for r in ahead[0]]
+                for eid_, cid_ in ahead[0]:
+                    ids.append(int(eid_))
+                    if cid_ is not None:
+                        cids.append(int(cid_))
                 ids.reverse()  # popped from the end, the smallest first: the feed's order
+                cids.reverse()
                 knowns = {url: (None, None) for url in matched}
                 for url, is_one, story in ahead[1]:
                     was = knowns[url]
@@ -216,8 +234,9 @@ class EntryStore(SourceStore):
                         eid = int(inserted.fetchall()[0][0])
                     new += 1
                     etopics += [(eid, name) for name in t]
-                    new_candidates += self._add_candidate(eid, e, t, stamp, source_id, now, sig,
-                                                          known, ctopics)
+                    new_candidates += self._add_candidate(
+                        eid, e, t, stamp, source_id, now, sig, known, ctopics,
+                        cids if known is not None else None)
                 else:
                     eid, old_hash = existing[key]
                     if old_hash == h:
@@ -378,13 +397,18 @@ class EntryStore(SourceStore):
 
     def _add_candidate(self, entry_id: int, e: EntryData, topics: Sequence[str], stamp: str | None,
                        source_id: int, now: datetime, sig: Any = None, known: Any = None,
-                       ctopics: list[tuple[int, str]] | None = None) -> int:
+                       ctopics: list[tuple[int, str]] | None = None,
+                       cids: list[int] | None = None) -> int:
         """Make the entry's URL a candidate, or join the candidate of its URL or its story.
 
         1 if it made a new candidate. Only an entry whose URL is new looks for a story: one
         already a candidate, or already in a story, stays where it is (the editor's splits hold).
         `known` is `_known(e.url)` when the caller has sent it already; `ctopics`, when
-        given, takes the candidate's topic rows for the caller to write.
+        given, takes the candidate's topic rows for the caller to write. `cids`, ids taken
+        ahead for new candidates (PostgreSQL, pipelined), gives the new candidate its id,
+        so that nothing waits for its INSERT: `known` said the URL was no candidate when it
+        was read, and should another connection have made it one since, the block's check
+        (`taken_ahead`) runs the batch again.
         """
         if not e.url:
             return 0
@@ -401,6 +425,17 @@ class EntryStore(SourceStore):
                 self._candidate_topics(cid, topics, ctopics)
                 return 0
         published = e.published_at
+        if cids and known is None and pipelining(conn):
+            cid = cids.pop()
+            self.taken_ahead(conn.execute(
+                "INSERT INTO candidates (id, url, entry_id, title, published, sort_time,"
+                " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING"
+                " RETURNING id", (cid, e.url, entry_id, e.title, published, published or stamp,
+                                  stamp)))
+            if self.has_stories:
+                self.stories.index(conn, cid, entry_id, e, first_seen=stamp)
+            self._candidate_topics(cid, topics, ctopics)
+            return 1
         made = conn.execute(
             "INSERT INTO candidates (url, entry_id, title, published, sort_time, first_seen)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING RETURNING id",
