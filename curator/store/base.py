@@ -217,6 +217,7 @@ class Base:
         self.where = describe(target)
         #: Story grouping; the window is the config's `stories.window` (Curator sets it).
         self.stories = StoryIndex(STORY_WINDOW_S)
+        self._checks = []
         #: The SQLite file; None on PostgreSQL.
         self.path: Path | None = None
         if self.postgres:
@@ -625,7 +626,7 @@ class Base:
     #: The writes found failed after they had returned (tag, error), for WriteBatch to take.
     late_failures: list[tuple[int, Exception]] = []
     #: The current block's INSERTs of a row whose id was taken ahead (`taken_ahead`).
-    _checks: list[Any] = []
+    _checks: list[Any]
 
     def taken_ahead(self, cursor: Any) -> None:
         """Inside a block of a poll's pipelined write batch: `cursor` is an `INSERT … ON
