@@ -22,18 +22,24 @@ NAME_WEIGHT = 1.0
 WORD = re.compile(r"[^\W\d_](?:[\w'’.-]*\w)?", re.UNICODE)
 # An amount: optional currency, a number with separators, optional scale or percent.
 _AMOUNT = re.compile(
-    r"(?P<cur>US\$|[$€£¥]|\b(?:USD|EUR|GBP)\b)?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"(?:\s?(?P<scale>trillion|billion|million|thousand|tn|bn|mn|[bmk])\b|(?P<pct>\s?%|\s?per\s?cent\b))?",
+    r"(?P<cur>US\$|[$€£¥₹]|\b(?:USD|EUR|GBP|INR|Rs\.?)(?=\s?\d))?\s?"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?:\s?(?P<scale>trillion|billion|million|thousand|trln|bln|mln|tn|bn|mn|lakh|crore|[bmk])\b"
+    r"|(?P<pct>\s?%|\s?per\s?cent\b))?",
     re.IGNORECASE)
-_CURRENCIES = {"us$": "$", "usd": "$", "eur": "€", "gbp": "£"}
+# Currencies by their codes, glued to the number or not ("EUR310m", "USD 5bn", "Rs 500 crore").
+_CURRENCIES = {"us$": "$", "usd": "$", "eur": "€", "gbp": "£", "inr": "₹", "rs": "₹", "rs.": "₹"}
 # What an amount may have before its first digit, at most: its currency and a space ("US$ ").
 _AMOUNT_LEAD = 12
 _DIGIT = re.compile(r"\d")
 # A number's currency by the word after it ("1.8 billion euros").
 _CURRENCY_AFTER = re.compile(r"\s*(dollars|euros|pounds|yen)\b", re.IGNORECASE)
 _CURRENCY_WORDS = {"dollars": "$", "euros": "€", "pounds": "£", "yen": "¥"}
-_SCALES = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9, "million": 1e6,
-           "mn": 1e6, "m": 1e6, "thousand": 1e3, "k": 1e3}
+# Scales as agencies and other countries write them too: Reuters' "310 mln", India's lakh (a
+# hundred thousand) and crore (ten million).
+_SCALES = {"trillion": 1e12, "tn": 1e12, "trln": 1e12, "billion": 1e9, "bn": 1e9, "bln": 1e9,
+           "b": 1e9, "million": 1e6, "mn": 1e6, "mln": 1e6, "m": 1e6, "crore": 1e7, "lakh": 1e5,
+           "thousand": 1e3, "k": 1e3}
 TOKEN = re.compile(r"[^\W\d_](?:[\w'’.-]*\w)?|[^\w\s]|\d+", re.UNICODE)
 _CONNECTORS = {"and", "of", "for", "the", "&"}
 # Titles made only of these words (and numbers, dates, punctuation) are a format, not a story.
@@ -299,21 +305,30 @@ def amount_keys(text: str) -> tuple[set[str], set[str]]:
 
 def amounts_agree(a: str, b: str) -> int:
     """Whether two amounts from `amount_keys` are one: 2 the same ("$25M" and "25 million"),
-    1 roughly (one rounded from the other, "$1.4bn" and "$1.375bn"; or in two currencies within
-    a third of each other, "$1.3bn" and "€1.2bn"), 0 not."""
+    1 roughly (one rounded from the other, "$1.4bn" and "$1.375bn"; or in two currencies at some
+    exchange rate of this century, "$1.3bn" and "€1.2bn", "€1.06bn" and "$1.45bn" in 2009,
+    "¥50bn" and "$450M"), 0 not."""
     if a.endswith("%") or b.endswith("%"):
         return 2 if a == b else 0
     cur_a, cur_b = a[:1] if a[:1] in SYMBOLS else "", b[:1] if b[:1] in SYMBOLS else ""
     x, y = float(a[len(cur_a):]), float(b[len(cur_b):])
     if cur_a and cur_b and cur_a != cur_b:
-        return 1 if max(x, y) <= 1.35 * min(x, y) else 0
+        (low_a, high_a), (low_b, high_b) = _IN_DOLLARS[cur_a], _IN_DOLLARS[cur_b]
+        # Roughly one sum when some pair of rates makes them within a tenth of each other.
+        return 1 if x * low_a <= 1.1 * y * high_b and y * low_b <= 1.1 * x * high_a else 0
     if x == y:
         return 2
     digits = min(_digits(a[len(cur_a):]), _digits(b[len(cur_b):]))
     return 1 if figure_key(x, digits) == figure_key(y, digits) else 0
 
 
-SYMBOLS = "$€£¥"
+SYMBOLS = "$€£¥₹"
+# What one unit of each currency has been worth in dollars since 2000, lowest and highest (the
+# euro 0.83 in 2000 to 1.60 in 2008; the pound 1.04 in 2022 to 2.11 in 2007; the yen 1/160 in
+# 2024 to 1/76 in 2011; the rupee 1/89 in 2025 to 1/39 in 2007): an editor reads "€1.06bn" and
+# "$1.45bn" as one fine in 2009.
+_IN_DOLLARS = {"$": (1.0, 1.0), "€": (0.83, 1.6), "£": (1.04, 2.11), "¥": (1 / 160, 1 / 76),
+               "₹": (1 / 89, 1 / 39)}
 
 
 def _digits(key: str) -> int:

@@ -116,6 +116,44 @@ def test_one_fine_in_two_currencies_is_no_contradiction() -> None:
     assert "#1.3e+09" in dollars.keys and "#1.2e+09" in euros.keys
 
 
+@pytest.mark.parametrize(("a", "b", "agree"), [
+    ("€1.06e+09", "$1.45e+09", 1),   # the euro at 1.37 dollars
+    ("£5e+08", "$9.5e+08", 1),       # the pound near two dollars
+    ("¥5e+10", "$4.5e+08", 1),       # the yen at 111
+    ("€1e+09", "$3e+09", 0),
+    ("£1e+08", "€4e+08", 0),
+    ("¥5e+10", "$5e+10", 0),
+])
+def test_one_sum_in_two_currencies_at_any_rate_of_the_century(a: str, b: str, agree: int) -> None:
+    assert headlines.amounts_agree(a, b) == agree
+    assert headlines.amounts_agree(b, a) == agree
+
+
+@pytest.mark.parametrize(("text", "amount"), [
+    ("Regulator fines the app maker 310 mln euros", "€3.1e+08"),
+    ("App maker fined EUR310m over adverts", "€3.1e+08"),
+    ("Watchdog fines carrier USD 12 mln", "$1.2e+07"),
+    ("Competition body slaps Rs 1,337.76 crore penalty on search giant", "₹1.34e+10"),
+    ("Court imposes ₹50 lakh cost on platform", "₹5e+06"),
+    ("Lender writes off 2.5 bln in bad loans", "2.5e+09"),
+])
+def test_amounts_as_agencies_and_other_countries_write_them(text: str, amount: str) -> None:
+    assert headlines.amount_keys(text)[0] == {amount}
+
+
+def test_a_fine_in_rupees_and_in_dollars_is_one_fine() -> None:
+    rupees = signature("Competition body slaps Rs 1,337.76 crore penalty on search giant", "")
+    dollars = signature("Search giant hit with $161 million antitrust penalty in India", "")
+    assert stories._amounts(rupees, dollars) == (0, False)
+    assert "#1.34e+10" in rupees.keys  # the index key is the value alone, as for other currencies
+
+
+def test_a_fine_in_euros_and_in_dollars_of_another_year_is_no_contradiction() -> None:
+    euros = signature("EU fines chipmaker a record 1.06 billion euros over rebates", "")
+    dollars = signature("Chipmaker hit with record $1.45 billion EU fine", "")
+    assert stories._amounts(euros, dollars) == (0, False)
+
+
 def test_rounded_amounts_no_longer_contradict() -> None:
     a = signature("Apple fined €1.8bn by EU over music streaming", "")
     b = signature("Apple hit with €1.84 billion fine in Spotify antitrust case", "")

@@ -196,10 +196,18 @@ SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_7.yaml"]
 # 0.716, held_out_5 0.917 / 0.743 -> 0.921 / 0.784 (Google and Alphabet), the others unchanged.
 # Left out set by set (bench/stories_learn.py, every pair of every set, tp / fp / fn): 576 / 19 /
 # 460 -> 583 / 17 / 453.
+# Then amounts as agencies and other countries write them ("310 mln euros", "EUR310m", "Rs 1,337
+# crore", "₹50 lakh") and two currencies roughly one sum at any exchange rate since 2000 (the 2009
+# euro at 1.37 dollars; the rupee), not only within a third: held_out_16 0.938 / 0.411 -> 0.941 /
+# 0.438 (tp 32, fp 2, fn 41: the EU's Intel fine in euros and in dollars), held_out_17 0.581 ->
+# 0.595 (tp 44, fp 0, fn 30), held_out_19 0.816 / 0.419 -> 0.829 / 0.459 (tp 34, fp 7, fn 40:
+# LinkedIn's "310 mln euros" and "EUR310m" fine), the others unchanged. Left out set by set: 583 /
+# 17 / 453 -> 585 / 17 / 451 (held_out_16 +2, held_out_17 +1, held_out_19 +3 pairs; held_out_4
+# 0.547 -> 0.505 recall, 4 pairs, its fit's intercept moved by the other sets' new near misses).
 MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.976, 0.569),
           "held_out_9.yaml": (0.953, 0.603),
-          "held_out_16.yaml": (0.938, 0.411), "held_out_17.yaml": (1.000, 0.581),
-          "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.816, 0.419),
+          "held_out_16.yaml": (0.941, 0.438), "held_out_17.yaml": (1.000, 0.595),
+          "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.829, 0.459),
           "held_out_20.yaml": (1.000, 0.375), "held_out_21.yaml": (0.962, 0.397)}
 
 
