@@ -104,7 +104,7 @@ _EVENT_WORDS = {
     "abandon": "abandon abandons abandoned abandoning scrap scraps scrapped scrapping",
     # (and "order": a regulator or a government ordering someone, not a court; see event_kinds)
     "hack": "hack hacked hacks hacking hacker hackers compromised cyberattack cyberattacks "
-            "ransomware",
+            "cyber-attack cyber-attacks ransomware",
 }
 _EVENTS = {w: frozenset(c for c, ws in _EVENT_WORDS.items() if w in ws.split())
            for ws in _EVENT_WORDS.values() for w in ws.split()}
@@ -127,7 +127,8 @@ _OUTCOMES = {"win", "wins", "won", "lose", "loses", "lost", "beat", "beats"}
 # Two words that say what happened where neither alone does.
 _PHRASES = {("becomes", "law"): "sign", ("become", "law"): "sign", ("became", "law"): "sign",
             ("royal", "assent"): "sign", ("now", "law"): "sign", ("into", "law"): "sign",
-            ("data", "breach"): "hack", ("to", "court"): "sue",
+            ("data", "breach"): "hack", ("cyber", "attack"): "hack", ("cyber", "attacks"): "hack",
+            ("to", "court"): "sue",
             ("green", "light"): "enact", ("green", "lights"): "enact",
             ("call", "off"): "abandon", ("calls", "off"): "abandon", ("called", "off"): "abandon",
             ("walk", "away"): "abandon", ("walks", "away"): "abandon",
@@ -277,9 +278,24 @@ def amounts_in(text: str) -> Iterator[re.Match[str]]:
         pos = m.end()
 
 
+# A count written in words before its scale ("six million customers" is "6 million").
+_WORD_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
+                "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100}
+_WORD_AMOUNT = re.compile(r"\b(" + "|".join(_WORD_COUNTS) + r")\s(trillion|billion|million)\b",
+                          re.IGNORECASE)
+
+
 def amount_keys(text: str) -> tuple[set[str], set[str]]:
     amounts: set[str] = set()
     figures: set[str] = set()
+    if "illion" in text:
+        for m in _WORD_AMOUNT.finditer(text):
+            value = _WORD_COUNTS[m.group(1).lower()] * _SCALES[m.group(2).lower()]
+            cur = ""
+            if after := _CURRENCY_AFTER.match(text, m.end()):
+                cur = _CURRENCY_WORDS[after.group(1).lower()]
+            amounts.add(cur + figure_key(value))
     for m in amounts_in(text):
         raw = m.group("num").replace(",", "")
         try:

@@ -54,6 +54,8 @@ from curator.stories import signature
     ("CrowdStrike says the outage was not a cyberattack", set()),
     ("Company admitted no wrongdoing", set()),
     ("Retailer hit by a cyberattack", {"hack"}),
+    ("Airline cyber attack: data of millions exposed", {"hack"}),
+    ("Carrier hit by cyber-attack on its billing systems", {"hack"}),
     # A court that halts or pauses a law has ruled; enforcing a judgment is its next step.
     ("State age-verification law halted by federal judge", {"rule"}),
     ("Appeals court pauses ruling against Google's app store", {"rule"}),
@@ -139,6 +141,14 @@ def test_one_sum_in_two_currencies_at_any_rate_of_the_century(a: str, b: str, ag
 ])
 def test_amounts_as_agencies_and_other_countries_write_them(text: str, amount: str) -> None:
     assert headlines.amount_keys(text)[0] == {amount}
+
+
+def test_a_count_in_words_is_the_count_in_figures() -> None:
+    words = headlines.amount_keys("Hackers accessed six million customers' records")[0]
+    figures = headlines.amount_keys("Records of up to 6 million customers exposed")[0]
+    assert words == figures == {"6e+06"}
+    assert headlines.amount_keys("Two billion euros for the grid")[0] == {"€2e+09"}
+    assert headlines.amount_keys("One of the million reasons")[0] == set()
 
 
 def test_a_fine_in_rupees_and_in_dollars_is_one_fine() -> None:
