@@ -402,7 +402,7 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     # Both titles say what happened, and it differs: the next step in the same case.
     told = b.events if told is None else told
     if a.events and told and not a.events & told and not (
-            same_amounts and a.events | told <= _PAYMENTS):
+            same_amounts and a.events | told <= _PAYMENTS or a.events | told <= _CUSTODY):
         value *= EVENT_CONFLICT
     # Another bank, court or act than the one the other names; another court or circuit.
     if a.runs and b.runs and (_other_of_kind(a, b) or _other_of_kind(b, a)) or (
@@ -434,14 +434,15 @@ def _anchored(a: Signature, b: Signature, common: Collection[str] = ()) -> bool:
 
 def _set_apart(a: Signature, b: Signature) -> bool:
     """Whether a and b say different things happened (a settlement and a fine of one sum are one
-    payment: the next step of a case, another event), or the same thing happening to another
-    party with no amount in common (the same attorney general suing another company). A near
-    miss so set apart is never joined, and what the two mean is not asked (see `best_story`)."""
+    payment, an arrest and the charges one event; else the next step of a case, another event),
+    or the same thing happening to another party with no amount in common (the same attorney
+    general suing another company). A near miss so set apart is never joined, and what the two
+    mean is not asked (see `best_story`)."""
     if not (a.events and b.events):
         return False
     same = _amounts(a, b)[0]
     if not a.events & b.events:
-        return not (same and a.events | b.events <= _PAYMENTS)
+        return not (same and a.events | b.events <= _PAYMENTS or a.events | b.events <= _CUSTODY)
     return bool(a.runs and b.runs and not same and _names_differ(a, b))
 
 
@@ -469,6 +470,9 @@ def _near(features: list[float]) -> float:
 # A settlement, a fine and an order to pay of the same sum are one payment ("to pay $25M to
 # settle FTC claims", "agrees to $25M penalty", "ordered to pay $25M").
 _PAYMENTS = frozenset({"settle", "fine", "order"})
+# An arrest and the charges are one event as outlets report it ("Hundreds arrested in global
+# sting" / "224 charged in the country's biggest sting"; "arrested and charged"): not its next step.
+_CUSTODY = frozenset({"arrest", "charge"})
 
 
 def _amounts(a: Signature, b: Signature) -> tuple[int, bool]:

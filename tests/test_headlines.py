@@ -358,3 +358,13 @@ def test_two_brands_or_a_rival_in_the_lede_stay_two_parties() -> None:
     google = signature("Google's ad tech is an illegal monopoly, judge rules", "")
     assert not stories._mentions(meta, "googl")
     assert stories._names_differ(meta, google)
+
+
+def test_an_arrest_and_the_charges_are_one_event() -> None:
+    arrested = signature("Police arrest 120 in global sting on encrypted phone network", "")
+    charged = signature("Operation Lantern: 120 charged in the country's biggest crime sting", "")
+    assert arrested.events == {"arrest"} and charged.events == {"charge"}
+    assert not stories._set_apart(arrested, charged)
+    # The sentence is the next step.
+    sentenced = signature("Ringleader of encrypted phone sting sentenced to 12 years", "")
+    assert stories._set_apart(arrested, sentenced)

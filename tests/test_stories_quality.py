@@ -204,7 +204,11 @@ SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_7.yaml"]
 # LinkedIn's "310 mln euros" and "EUR310m" fine), the others unchanged. Left out set by set: 583 /
 # 17 / 453 -> 585 / 17 / 451 (held_out_16 +2, held_out_17 +1, held_out_19 +3 pairs; held_out_4
 # 0.547 -> 0.505 recall, 4 pairs, its fit's intercept moved by the other sets' new near misses).
-MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.976, 0.569),
+# Then an arrest and the charges are one event, not a case's next step: held_out_7 0.743 -> 0.786
+# (tp 55, fp 0, fn 15: a sting's arrests and its charges), held_out_8 0.976 / 0.569 -> 0.977 /
+# 0.583 (tp 42, fp 1, fn 30), the others unchanged. Left out set by set: 585 / 17 / 451 -> 586 /
+# 17 / 450 (held_out_8 +1).
+MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.977, 0.583),
           "held_out_9.yaml": (0.953, 0.603),
           "held_out_16.yaml": (0.941, 0.438), "held_out_17.yaml": (1.000, 0.595),
           "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.829, 0.459),
