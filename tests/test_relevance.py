@@ -365,14 +365,16 @@ def test_reasons_name_the_words_that_count() -> None:
 
 
 def test_many_decisions_train_on_the_newest(tmp_path: Path, monkeypatch: Any) -> None:
-    """100,000 decisions: counted, fingerprinted, and the newest MAX_DECISIONS trained on."""
+    """100,000 decisions: counted, fingerprinted, and the newest MAX_DECISIONS trained on.
+    (Already scored, as decided candidates are: the refresh scores only those without a score,
+    which other tests cover; scoring 100,000 here took half the test's time.)"""
     cfg = load(write_config(tmp_path, []))
     cur = Curator(cfg)
     conn = cur.store.conn
     with cur.store.write():
         conn.executemany(
-            "INSERT INTO candidates (url, title, sort_time, first_seen, status, featured_at, guid)"
-            " VALUES (?, ?, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', ?, ?, ?)",
+            "INSERT INTO candidates (url, title, sort_time, first_seen, status, featured_at, guid,"
+            " score) VALUES (?, ?, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', ?, ?, ?, 0.5)",
             [(f"https://n.example.org/{i}", (ON_BEAT if i % 5 == 0 else TRAPS)[i % 4][0],
               "featured" if i % 5 == 0 else "rejected",
               "2026-01-01T00:00:00Z" if i % 5 == 0 else None,
