@@ -320,3 +320,39 @@ def test_outcomes_recorded_together_are_recorded_as_one_by_one(tmp_path):
     assert [s.status for s in together.sources()] == [304, 304, 503, 200]
     for s in stores:
         s.close()
+
+
+def test_new_entries_ids_follow_the_largest_as_sqlite_gives_them(tmp_path):
+    # On SQLite a source's new entries take their ids before they are written (one more than
+    # the largest, in the feed's order: what SQLite itself gives a row without one), so that
+    # a matched entry needs no INSERT ... RETURNING of its own. Checked against SQLite's own
+    # numbering, after the largest entry was deleted (retention can delete it) too.
+    s = Store(tmp_path / "c.db")
+    plain = sqlite3.connect(tmp_path / "plain.db")
+    try:
+        s.sync_sources([("https://a.example/feed", "A", None)], T0)
+        [src] = s.sources()
+        s.save_entries(src.id, [entry(f"old{i}", f"https://a.example/old{i}") for i in range(5)],
+                       [[] for _ in range(5)], T0)
+        s.conn.execute("DELETE FROM entries WHERE key IN ('old4', 'old3')")
+        plain.execute("CREATE TABLE entries (id INTEGER PRIMARY KEY, key TEXT)")
+        plain.executemany("INSERT INTO entries (id, key) VALUES (?, ?)",
+                          s.conn.execute("SELECT id, key FROM entries ORDER BY id").fetchall())
+        keys = ["q1", "m1", "q2", "q3", "m2", "m3", "q4"]
+        es = [entry(k, f"https://a.example/{k}", f"Story {k}") for k in keys]
+        topics = [["t"] if k.startswith("m") else [] for k in keys]
+        with s.write_batch():
+            s.save_entries(src.id, es, topics, T0 + timedelta(hours=1))
+        for k in keys:  # SQLite's numbering, one row at a time in the feed's order
+            plain.execute("INSERT INTO entries (key) VALUES (?)", (k,))
+        want = plain.execute("SELECT id, key FROM entries ORDER BY id").fetchall()
+        got = s.conn.execute("SELECT id, key FROM entries ORDER BY id").fetchall()
+        assert got == want and [k for _, k in got[-7:]] == keys
+        # The matched entries' topics and candidates name their own rows.
+        assert sorted(s.conn.execute(
+            "SELECT e.key, c.url FROM candidates c JOIN entries e ON e.id = c.entry_id"
+            " JOIN entry_topics t ON t.entry_id = e.id").fetchall()) == [
+            (k, f"https://a.example/{k}") for k in ("m1", "m2", "m3")]
+    finally:
+        plain.close()
+        s.close()

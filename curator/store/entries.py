@@ -187,12 +187,23 @@ class EntryStore(SourceStore):
                     was = knowns[url]
                     knowns[url] = (was[0] if is_one is None else is_one,
                                    was[1] if story is None else story)
+            elif any(t and key not in existing for key, (_, t, _) in batch.items()):
+                # SQLite gives a new row one more than the largest id (entries.id is an
+                # INTEGER PRIMARY KEY without AUTOINCREMENT), and this transaction holds the
+                # write lock: the new entries' ids are known before they are written, in the
+                # feed's order, as on PostgreSQL. A matched entry then needs no INSERT ...
+                # RETURNING of its own: it ends the statement of the new entries before it.
+                first = int(conn.execute("SELECT coalesce(max(id), 0) FROM entries"
+                                         ).fetchone()[0]) + 1
+                ids = list(range(first + sum(key not in existing for key in batch) - 1,
+                                 first - 1, -1))
+            numbered = ahead is not None or bool(ids)
             touched_urls: set[str] = set()
             unchanged: list[str] = []  # new and updated rows get last_seen as they are written
             # New entries that match no topic need no id back: they are written together, in
             # one statement (one round trip on PostgreSQL), before anything else is written or
             # read, so every statement sees the entries before it as the feed's order has them.
-            # On PostgreSQL, whose ids are taken ahead, a matched entry ends that statement.
+            # With ids taken ahead, a matched entry ends that statement.
             quiet: list[tuple[Any, ...]] = []
             # Topic rows, written together at the end (nothing reads them before).
             etopics: list[tuple[int, str]] = []
@@ -200,7 +211,7 @@ class EntryStore(SourceStore):
 
             def write_quiet() -> None:
                 if quiet:
-                    insert_rows(conn, _ENTRY_COLUMNS_ID if ahead else _ENTRY_COLUMNS, quiet)
+                    insert_rows(conn, _ENTRY_COLUMNS_ID if numbered else _ENTRY_COLUMNS, quiet)
                     quiet.clear()
 
             for key, (e, t, sig) in batch.items():
@@ -216,16 +227,18 @@ class EntryStore(SourceStore):
                        e.published_at, e.updated_at, h)
                 if key not in existing and not t:
                     # With ids taken ahead, every new entry has one, in the feed's order.
-                    quiet.append((*((ids.pop(),) if ahead else ()), *row, source_id, key, stamp,
-                                  stamp))
+                    quiet.append((*((ids.pop(),) if numbered else ()), *row, source_id, key,
+                                  stamp, stamp))
                     new += 1
                 elif key not in existing:
                     known: Any = knowns.pop(e.url or "", None)  # once: a second copy asks
-                    if ahead:
+                    if numbered:
                         eid = ids.pop()
                         # Written with the new entries before it, in one statement.
                         quiet.append((eid, *row, source_id, key, stamp, stamp))
                         write_quiet()
+                        if ahead is None:  # SQLite: asked now (PostgreSQL's came with the ids)
+                            known = known or self._known(e.url)
                     else:
                         write_quiet()
                         inserted = conn.execute(_INSERT_ENTRY + " RETURNING id",
