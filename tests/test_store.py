@@ -5,7 +5,9 @@ Tests taking `store` run on both backends: a SQLite file and a PostgreSQL databa
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -355,4 +357,40 @@ def test_new_entries_ids_follow_the_largest_as_sqlite_gives_them(tmp_path):
             (k, f"https://a.example/{k}") for k in ("m1", "m2", "m3")]
     finally:
         plain.close()
+        s.close()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs Linux's /proc")
+def test_a_write_batch_journals_its_sources_in_memory(tmp_path):
+    # Each source's savepoint journals the pages it changes; SQLite wrote that journal to a
+    # temporary file (deleted as it is opened, open until the transaction ends): for the worst
+    # mix's first poll more bytes than the WAL and the database together.
+    def temp_files() -> list[str]:
+        names = []
+        for fd in os.listdir("/proc/self/fd"):
+            with suppress(OSError):
+                names.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return [n for n in names if "etilqs" in n]
+
+    s = Store(tmp_path / "c.db")
+    try:
+        s.sync_sources([(f"https://{n}.example/feed", n, None) for n in "abc"], T0)
+        a, b, c = (x.id for x in sorted(s.sources(), key=lambda x: x.url))
+        text = "word " * 400
+
+        def many(prefix: str) -> list[EntryData]:
+            return [entry(f"{prefix}{i}", f"https://{prefix}.example/{i}", f"Story {prefix} {i}",
+                          text) for i in range(300)]
+
+        s.save_entries(a, many("a"), [[] for _ in range(300)], T0)
+        seen: list[str] = []
+        with s.write_batch():
+            s.save_entries(b, many("b"), [[] for _ in range(300)], T0)
+            s.save_entries(c, many("c"), [[] for _ in range(300)], T0)
+            seen = temp_files()
+            inside = s.conn.execute("PRAGMA temp_store").fetchone()[0]
+        assert seen == [] and inside == 2
+        assert s.conn.execute("PRAGMA temp_store").fetchone()[0] == 0  # for the batch only
+        assert s.entry_count() == 900
+    finally:
         s.close()
