@@ -221,7 +221,7 @@ class RelevanceStore(Protocol):
     def featured_docs(self) -> list[Doc]: ...
     def load_model(self) -> Model | None: ...
     def save_model(self, model: Model | None, fingerprint: str, now: datetime) -> None: ...
-    def candidates_to_score(self, everything_new: bool) -> list[Row]: ...
+    def candidates_to_score(self, everything_new: bool) -> Iterator[list[Row]]: ...
     def set_scores(self, scores: Sequence[tuple[int, float]]) -> None: ...
     def unseen(self, *, after_id: int = 0, since: str | None = None,
                limit: int | None = None) -> Iterator[list[Row]]: ...
@@ -256,9 +256,13 @@ def refresh(rs: RelevanceStore, settings: RelevanceSettings, now: datetime, *,
         model = None  # decisions changed to a set that teaches none (resets): topics alone
     watermark = rs.watermark()
     newest = rs.newest_entry()
-    rows = rs.candidates_to_score(everything_new=trained or everything or watermark is None)
-    rs.set_scores([(r.id, model.score(r.doc) if model else prior_score(len(r.doc.topics)))
-                   for r in rows])
+    # A page of candidates at a time, their scores written together (one transaction, as one
+    # refresh's scores always were): only the scores are held, not every candidate's text.
+    scores = [(r.id, model.score(r.doc) if model else prior_score(len(r.doc.topics)))
+              for rows in rs.candidates_to_score(
+                  everything_new=trained or everything or watermark is None)
+              for r in rows]
+    rs.set_scores(scores)
     suggested = withdrawn = 0
     if not settings.suggest or model is None:
         withdrawn = rs.drop_suggestions()
@@ -280,7 +284,7 @@ def refresh(rs: RelevanceStore, settings: RelevanceSettings, now: datetime, *,
         if picks:
             suggested = rs.suggest(_with_reasons(model, picks, rs.featured_docs()), now)
     rs.set_watermark(newest)
-    return Refreshed(trained=trained, model=model is not None, scored=len(rows),
+    return Refreshed(trained=trained, model=model is not None, scored=len(scores),
                      suggested=suggested, withdrawn=withdrawn)
 
 

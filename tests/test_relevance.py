@@ -142,6 +142,32 @@ def test_decisions_teach_the_score_and_best_first(two_days: tuple[Cli, FeedServe
     assert f"{ranked[0]['score']:4.2f}" in text.splitlines()[0]
 
 
+def test_candidates_are_scored_a_page_at_a_time(two_days: tuple[Cli, FeedServer],
+                                                 monkeypatch: Any) -> None:
+    """A refresh reads the candidates to score a page at a time (a first poll of thousands of
+    feeds brings thousands): every one is scored once, as the model scores it alone."""
+    cli, server = two_days
+    server.add("/f.xml", feed(second_day() + [
+        item(f"more{i}", f"Antitrust regulators open probe {i} into app stores",
+             "The watchdog looks at fees and privacy rules.") for i in range(8)]))
+    monkeypatch.setattr("curator.store.relevance.SCORE_PAGE", 3)
+    cli("poll", "--json")  # the decisions changed: a retrain, and every new candidate rescored
+    cands = cli("candidates", "--json", "--limit", "100")
+    assert len(cands) >= 10
+    cur = Curator(load(cli.config))
+    rs = RelevanceStore(cur.store)
+    pages = list(rs.candidates_to_score(everything_new=True))
+    assert len(pages) > 3 and {len(p) for p in pages[:-1]} == {3} and 1 <= len(pages[-1]) <= 3
+    ids = [r.id for page in pages for r in page]
+    assert ids == sorted(set(ids)) and set(ids) == {c["id"] for c in cands}
+    model = rs.load_model()
+    assert model is not None
+    assert {c["id"]: c["score"] for c in cands} == pytest.approx(
+        {r.id: model.score(r.doc) for page in pages for r in page}, abs=1e-9)
+    assert list(rs.candidates_to_score(everything_new=False)) == []  # none left unscored
+    cur.close()
+
+
 def test_an_entry_no_topic_matched_is_suggested(two_days: tuple[Cli, FeedServer]) -> None:
     cli, _ = two_days
     summary = cli("poll", "--json")

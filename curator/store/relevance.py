@@ -26,6 +26,7 @@ from .state import StateStore
 
 WATERMARK = "relevance_scored_upto"  # state key: the newest entry id a poll has scored
 UNTRAINABLE = "relevance_untrainable"  # state key: decisions that teach no model
+SCORE_PAGE = 500  # candidates read at a time to be scored
 
 
 def _doc(title: str | None, text: str | None, source_id: int | None,
@@ -75,11 +76,12 @@ class RelevanceStore:
                 out.setdefault(cid, []).append(topic)
         return out
 
-    def _candidate_rows(self, where: str, params: Sequence[Any] = ()) -> list[tuple[Row, str]]:
+    def _candidate_rows(self, where: str, params: Sequence[Any] = (), *, order: bool = True
+                        ) -> list[tuple[Row, str]]:
         rows = self.conn.execute(
             "SELECT c.id, c.status, coalesce(e.title, c.title), substr(e.text, 1, 600),"
             " e.source_id, c.url FROM candidates c LEFT JOIN entries e ON e.id = c.entry_id"
-            f" WHERE {where} ORDER BY c.id", params).fetchall()
+            f" WHERE {where}" + (" ORDER BY c.id" if order else ""), params).fetchall()
         topics = self._topics([r[0] for r in rows])
         return [(Row(id=cid, doc=_doc(title, text, sid, topics.get(cid, ())), url=url), status)
                 for cid, status, title, text, sid, url in rows]
@@ -156,11 +158,22 @@ class RelevanceStore:
 
     # ------------------------------------------------------------ scoring
 
+    def candidates_to_score(self, everything_new: bool) -> Iterator[list[Row]]:
+        """Candidates without a score, and (after a retrain) every candidate still new, a page
+        at a time in id order: a first poll of 10,000 feeds brings some 15,000, each with the
+        first 600 characters of its text, which held all at once were the poll's largest use
+        of memory after its round (22 MB of Python objects for 15,630 candidates; 3 MB a page
+        at a time, tracemalloc)."""
+        where = "(c.score IS NULL" + (" OR c.status = 'new'" if everything_new else "") + ")"
+        after = 0
+        while rows := self._score_page(where, after):
+            yield rows
+            after = rows[-1].id
+
     @_converts_errors
-    def candidates_to_score(self, everything_new: bool) -> list[Row]:
-        """Candidates without a score, and (after a retrain) every candidate still new."""
-        where = "c.score IS NULL" + (" OR c.status = 'new'" if everything_new else "")
-        return [row for row, _ in self._candidate_rows(where)]
+    def _score_page(self, where: str, after: int) -> list[Row]:
+        return [row for row, _ in self._candidate_rows(
+            f"{where} AND c.id > ? ORDER BY c.id LIMIT {SCORE_PAGE}", (after,), order=False)]
 
     @_converts_errors
     def set_scores(self, scores: Sequence[tuple[int, float]]) -> None:
