@@ -175,7 +175,14 @@ _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": 
 def _stemmer() -> object:
     import snowballstemmer
 
-    return snowballstemmer.stemmer("english")
+    stemmer = snowballstemmer.stemmer("english")
+    # PyStemmer, the C stemmer that snowballstemmer hands out when it is installed, keeps the
+    # last 10,000 words it stemmed: about 2 MB in each process that signs articles (the poll's
+    # and every parse worker), which only saved stemming again a word that `_kept` had dropped
+    # (a word is stemmed only when `_kept` has no reading of it). Off.
+    if hasattr(stemmer, "maxCacheSize"):
+        stemmer.maxCacheSize = 0
+    return stemmer
 
 
 def stem_word(word: str) -> str:

@@ -368,3 +368,25 @@ def test_an_arrest_and_the_charges_are_one_event() -> None:
     # The sentence is the next step.
     sentenced = signature("Ringleader of encrypted phone sting sentenced to 12 years", "")
     assert stories._set_apart(arrested, sentenced)
+
+
+def test_the_stemmer_keeps_no_words_of_its_own() -> None:
+    """The words' readings cache (WORDS_KEPT) is the one bound: the C stemmer's own cache of
+    10,000 words (about 2 MB in each process that signs) is off, and stems are the same."""
+    import tracemalloc
+
+    words = [f"quorvillating{n}s" for n in range(3000)]
+    stemmer = headlines._stemmer()
+    expected = [headlines.stem_word(w) for w in words[:50]]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        stems = [headlines.stem_word(w) for w in words]
+        del stems
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 50_000, kept  # with the cache: 0.8 MB for these 3,000 words
+    assert getattr(stemmer, "maxCacheSize", 0) == 0
+    assert [headlines.stem_word(w) for w in words[:50]] == expected
+    assert headlines.stem_word("regulators") == "regul"
