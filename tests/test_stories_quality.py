@@ -208,11 +208,18 @@ SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_7.yaml"]
 # (tp 55, fp 0, fn 15: a sting's arrests and its charges), held_out_8 0.976 / 0.569 -> 0.977 /
 # 0.583 (tp 42, fp 1, fn 30), the others unchanged. Left out set by set: 585 / 17 / 451 -> 586 /
 # 17 / 450 (held_out_8 +1).
+# held_out_22.yaml (2020-2021, US, EU, UK, China, Ireland, Myanmar) and held_out_23.yaml (2024-2025,
+# US, EU, UK, Asia), written blind while the party table, amounts and arrest readings above were
+# made, measured on the code before them (ac2e093) and once after (5e53cd7): held_out_22 0.976 /
+# 0.586 (tp 41, fp 1, fn 29; its wrong pair: Google forcing out Timnit Gebru and firing Margaret
+# Mitchell, two researchers of one team) and held_out_23 1.000 / 0.418 (tp 28, fp 0, fn 39) both
+# times: those readings did nothing for unseen news either.
 MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.977, 0.583),
           "held_out_9.yaml": (0.953, 0.603),
           "held_out_16.yaml": (0.941, 0.438), "held_out_17.yaml": (1.000, 0.595),
           "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.829, 0.459),
-          "held_out_20.yaml": (1.000, 0.375), "held_out_21.yaml": (0.962, 0.397)}
+          "held_out_20.yaml": (1.000, 0.375), "held_out_21.yaml": (0.962, 0.397),
+          "held_out_22.yaml": (0.976, 0.586), "held_out_23.yaml": (1.000, 0.418)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
