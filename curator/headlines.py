@@ -682,9 +682,14 @@ _APPELLATE_NEEDLES = ("appe", "circuit")
 _TRIAL_NEEDLES = ("judge", "court")
 
 
-def happened(title: str, body: str) -> frozenset[str]:
-    """What the title says happened or, when it does not say, the summary's first sentence."""
-    return event_kinds(title) or event_kinds(re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0])
+def happened(title: str, body: str) -> tuple[frozenset[str], bool]:
+    """What the title says happened or, when it does not say, the summary's first sentence; and
+    whether it was the summary that said it."""
+    kinds = event_kinds(title)
+    if kinds or not body:
+        return kinds, False
+    kinds = event_kinds(re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0])
+    return kinds, bool(kinds)
 
 
 def title_text(title: str) -> str:

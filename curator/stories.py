@@ -135,6 +135,10 @@ class Signature(NamedTuple):
     # Which court the title says acted (a trial judge, an appeals court, the Supreme Court) and
     # the numbered circuit it names (see courts_named).
     courts: frozenset[str] = frozenset()
+    # Its events were read from its summary's first sentence (its title says none), and whether
+    # it has no summary at all.
+    lede_told: bool = False
+    bare: bool = False
 
 
 @dataclass(frozen=True)
@@ -237,6 +241,7 @@ def signature(title: str, text: str) -> Signature:
             names.add(acronym)
     names -= lower
     amounts, figures = amount_keys(full)
+    events, lede_told = (_NONE, False) if generic else happened(title, body)
     norm = math.sqrt(sum(w * w for w in terms.values()))
     ranked_all = sorted(terms, key=lambda t: (-terms[t], t))
     # The title's own telling words index it too: outlets share the title's words more than
@@ -250,11 +255,12 @@ def signature(title: str, text: str) -> Signature:
     keys = tuple(ranked) + tuple(dict.fromkeys(f"#{a.lstrip(SYMBOLS)}" for a in sorted(amounts)[:4]))
     return Signature(terms=terms, norm=norm, names=frozenset(names), amounts=frozenset(amounts),
                      figures=frozenset(figures), title=title_text(title), generic=generic,
-                     keys=keys, events=frozenset() if generic else happened(title, body),
+                     keys=keys, events=events,
                      runs=() if generic else name_runs(title, names, lower, title_case),
                      starts=starts,
                      courts=frozenset() if generic else courts_named(title, body),
-                     text="" if generic else f"{title}. {body}")
+                     text="" if generic else f"{title}. {body}",
+                     lede_told=lede_told, bare=not body)
 
 
 # The weights `compact` shares between signatures (a few hundred values: rarity is rounded).
@@ -303,7 +309,8 @@ def compact(sig: Signature) -> Signature:
         keys=tuple(map(intern, sig.keys)), events=few(sig.events),
         runs=tuple((tuple(map(intern, run)), intern(head)) for run, head in sig.runs),
         starts=dict(zip(map(intern, starts), map(intern, starts.values()), strict=True)),
-        text=sig.text, courts=few(sig.courts))
+        text=sig.text, courts=few(sig.courts), lede_told=sig.lede_told,
+        bare=sig.bare)
 
 
 
@@ -400,9 +407,10 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
         # The same people and companies with nothing else in common: another event in their story.
         value *= 0.7
     # Both titles say what happened, and it differs: the next step in the same case.
-    told = b.events if told is None else told
-    if a.events and told and not a.events & told and not (
-            same_amounts and a.events | told <= _PAYMENTS or a.events | told <= _CUSTODY):
+    events = _events(a, b)
+    told = _events(b, a) if told is None else told
+    if events and told and not events & told and not (
+            same_amounts and events | told <= _PAYMENTS or events | told <= _CUSTODY):
         value *= EVENT_CONFLICT
     # Another bank, court or act than the one the other names; another court or circuit.
     if a.runs and b.runs and (_other_of_kind(a, b) or _other_of_kind(b, a)) or (
@@ -438,12 +446,20 @@ def _set_apart(a: Signature, b: Signature) -> bool:
     or the same thing happening to another party with no amount in common (the same attorney
     general suing another company). A near miss so set apart is never joined, and what the two
     mean is not asked (see `best_story`)."""
-    if not (a.events and b.events):
+    ae, be = _events(a, b), _events(b, a)
+    if not (ae and be):
         return False
     same = _amounts(a, b)[0]
-    if not a.events & b.events:
-        return not (same and a.events | b.events <= _PAYMENTS or a.events | b.events <= _CUSTODY)
+    if not ae & be:
+        return not (same and ae | be <= _PAYMENTS or ae | be <= _CUSTODY)
     return bool(a.runs and b.runs and not same and _names_differ(a, b))
+
+
+def _events(a: Signature, b: Signature) -> frozenset[str]:
+    """What happened by a, as judged beside b: nothing when a's summary said it and b has no
+    summary (two titles are compared, and a's says nothing happened: a lede's "appeals" is no
+    appeal beside a bare "hackers stole ...")."""
+    return _NONE if a.lede_told and b.bare else a.events
 
 
 def _near_features(a: Signature, b: Signature, hours_apart: float, words: float, near: float,
@@ -557,7 +573,7 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story], *,
         members = story.members[:MAX_COMPARED]
         # What the story's titles say happened: an article that says something else happened (the
         # verdict, to a story of the sentencing) is the next step, though it shares every name.
-        told = (frozenset().union(*(other.events for _, other in members))
+        told = (frozenset().union(*(_events(other, sig) for _, other in members))
                 if sig.events and len(members) > 1 else None)
         pairs = []
         for seen, other in members:

@@ -232,6 +232,22 @@ def test_what_happened_comes_from_the_lede_when_the_title_does_not_say() -> None
         "verdict"}
 
 
+def test_a_ledes_event_is_not_set_against_a_title_with_no_summary() -> None:
+    """A title that says nothing happened, beside a bare title, is judged by its title too: its
+    summary's "handled warranty appeals" is no appeal against "Hackers stole ..."."""
+    told = signature("Acme Cloud says 40,000 customers' passport scans leaked",
+                     "The leak hit a contractor that handled warranty appeals for the company.")
+    bare = signature("Hackers stole passport scans of 40,000 Acme Cloud customers", "")
+    summarised = signature("Hackers stole passport scans of 40,000 Acme Cloud customers",
+                           "The company said its systems were hacked on Monday.")
+    assert told.events == {"appeal"} and bare.events == summarised.events == {"hack"}
+    assert not stories._set_apart(told, bare) and not stories._set_apart(bare, told)
+    assert stories.score(told, bare, 4) >= stories.THRESHOLD / stories.EVENT_CONFLICT
+    # Two summaries are read as before, and so is a title that says what happened.
+    assert stories._set_apart(told, summarised)
+    assert stories._set_apart(signature("Acme Cloud appeals passport scan leak ruling", ""), bare)
+
+
 def test_a_court_both_titles_name_is_no_conflict() -> None:
     """One title names two courts, the other one of them: the same case, not another court's."""
     a = signature("In geofence case, the Supreme Court leaves a District Court ruling in place", "")

@@ -214,9 +214,15 @@ SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_7.yaml"]
 # 0.586 (tp 41, fp 1, fn 29; its wrong pair: Google forcing out Timnit Gebru and firing Margaret
 # Mitchell, two researchers of one team) and held_out_23 1.000 / 0.418 (tp 28, fp 0, fn 39) both
 # times: those readings did nothing for unseen news either.
-MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.977, 0.583),
+# Then what a summary's first sentence says happened (its title saying nothing) is not set against
+# a title with no summary: the two are judged title to title ("Google will delete data collected
+# from 'Incognito' mode users", whose lede reads as a block, beside "Google to Delete Records From
+# Incognito Tracking"): held_out_17 0.595 -> 0.622 (tp 46, fp 0, fn 28), held_out_8 0.977 / 0.583
+# -> 0.978 / 0.611 (tp 44, fp 1, fn 28), the others unchanged. Left out set by set
+# (bench/stories_learn.py, all 19 sets, tp / fp / fn): 662 / 19 / 511 -> 666 / 19 / 507.
+MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.978, 0.611),
           "held_out_9.yaml": (0.953, 0.603),
-          "held_out_16.yaml": (0.941, 0.438), "held_out_17.yaml": (1.000, 0.595),
+          "held_out_16.yaml": (0.941, 0.438), "held_out_17.yaml": (1.000, 0.622),
           "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.829, 0.459),
           "held_out_20.yaml": (1.000, 0.375), "held_out_21.yaml": (0.962, 0.397),
           "held_out_22.yaml": (0.976, 0.586), "held_out_23.yaml": (1.000, 0.418)}
