@@ -85,6 +85,9 @@ MEANING_FROM = 0.4
 #: story's articles) is never joined, whatever else ties them: the other signals say only that
 #: the two are close in words, and that is what made them a near miss.
 MEANING_MIN = 0.4
+#: Added to the words' score when both titles write the same figure and share a name and another
+#: telling word (`_tied`): "Discord says 70,000 users ..." / "... ID photos of 70,000 users".
+TIE = 0.1
 #: A title word at least this rare, shared by both titles, anchors a near miss (a feature of
 #: the rule, no longer a veto: bench/stories_learn.py measured more found, none of the sets
 #: under 0.9 precision).
@@ -135,6 +138,8 @@ class Signature(NamedTuple):
     # Which court the title says acted (a trial judge, an appeals court, the Supreme Court) and
     # the numbered circuit it names (see courts_named).
     courts: frozenset[str] = frozenset()
+    # The amounts and figures its title writes (keys as in amounts and figures).
+    marks: frozenset[str] = frozenset()
     # Its events were read from its summary's first sentence (its title says none), and whether
     # it has no summary at all.
     lede_told: bool = False
@@ -241,6 +246,10 @@ def signature(title: str, text: str) -> Signature:
             names.add(acronym)
     names -= lower
     amounts, figures = amount_keys(full)
+    marks: frozenset[str] = _NONE
+    if not generic and (any(c.isdigit() for c in title) or "illion" in title):
+        title_amounts, title_figures = amount_keys(title)
+        marks = frozenset(title_amounts | title_figures)
     events, lede_told = (_NONE, False) if generic else happened(title, body)
     norm = math.sqrt(sum(w * w for w in terms.values()))
     ranked_all = sorted(terms, key=lambda t: (-terms[t], t))
@@ -260,7 +269,7 @@ def signature(title: str, text: str) -> Signature:
                      starts=starts,
                      courts=frozenset() if generic else courts_named(title, body),
                      text="" if generic else f"{title}. {body}",
-                     lede_told=lede_told, bare=not body)
+                     marks=marks, lede_told=lede_told, bare=not body)
 
 
 # The weights `compact` shares between signatures (a few hundred values: rarity is rounded).
@@ -309,7 +318,7 @@ def compact(sig: Signature) -> Signature:
         keys=tuple(map(intern, sig.keys)), events=few(sig.events),
         runs=tuple((tuple(map(intern, run)), intern(head)) for run, head in sig.runs),
         starts=dict(zip(map(intern, starts), map(intern, starts.values()), strict=True)),
-        text=sig.text, courts=few(sig.courts), lede_told=sig.lede_told,
+        text=sig.text, courts=few(sig.courts), marks=few(sig.marks), lede_told=sig.lede_told,
         bare=sig.bare)
 
 
@@ -409,8 +418,9 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
     # Both titles say what happened, and it differs: the next step in the same case.
     events = _events(a, b)
     told = _events(b, a) if told is None else told
-    if events and told and not events & told and not (
-            same_amounts and events | told <= _PAYMENTS or events | told <= _CUSTODY):
+    conflict = bool(events and told and not events & told and not (
+        same_amounts and events | told <= _PAYMENTS or events | told <= _CUSTODY))
+    if conflict:
         value *= EVENT_CONFLICT
     # Another bank, court or act than the one the other names; another court or circuit.
     if a.runs and b.runs and (_other_of_kind(a, b) or _other_of_kind(b, a)) or (
@@ -418,9 +428,13 @@ def score(a: Signature, b: Signature, hours_apart: float = 0.0,
         value *= KIND_CONFLICT
     if parallel:
         value *= NAME_CONFLICT
+    tied = not conflict and not parallel and _tied(a, b)
+    if tied:
+        # One actor, one figure, one object in both titles: what an editor joins at once.
+        value += TIE
     if same_amounts:
         value += 0.12 * min(2, same_amounts)
-    elif other_amounts:
+    elif other_amounts and not tied:
         # Both give figures and none agree: a different deal, fine or result.
         value -= 0.1
     if a.figures & b.figures:
@@ -460,6 +474,20 @@ def _events(a: Signature, b: Signature) -> frozenset[str]:
     summary (two titles are compared, and a's says nothing happened: a lede's "appeals" is no
     appeal beside a bare "hackers stole ...")."""
     return _NONE if a.lede_told and b.bare else a.events
+
+
+def _tied(a: Signature, b: Signature) -> bool:
+    """Whether both titles write one figure ("70,000 users", "$1 trillion") and share two
+    telling words, one of them a name, neither naming someone the other never mentions: the
+    same actor, figure and object. (`score` asks only when the two do not say different things
+    happened: a lawsuit and the ruling on it share all three.)"""
+    if not a.marks or a.marks.isdisjoint(b.marks):
+        return False
+    at, bt = a.terms, b.terms
+    shared = [t for t in set(a.title.split()).intersection(b.title.split())
+              if at.get(t, 0.0) >= TITLE_KEY_MIN and bt.get(t, 0.0) >= TITLE_KEY_MIN]
+    return len(shared) >= 2 and any(t in a.names or t in b.names for t in shared) and not (
+        a.runs and b.runs and _names_differ(a, b))
 
 
 def _near_features(a: Signature, b: Signature, hours_apart: float, words: float, near: float,

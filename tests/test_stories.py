@@ -248,6 +248,31 @@ def test_a_ledes_event_is_not_set_against_a_title_with_no_summary() -> None:
     assert stories._set_apart(signature("Acme Cloud appeals passport scan leak ruling", ""), bare)
 
 
+def test_one_actor_figure_and_object_in_both_titles_count_for(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both titles write the same figure and share a name and another telling word: what an
+    editor joins at once, though the ledes tell different details."""
+    approve = signature("Globex shareholders approve Ada Byrne's $40 billion bonus",
+                        "More than 70% of votes cast backed the plan, which could hand Byrne 90"
+                        " million shares if Globex hits revenue milestones over the next decade.")
+    hand = "Globex Investors Hand Ada Byrne a Pay Deal That Could Be Worth $40 Billion"
+    lede = ("Holders sided with the board despite objections from Ontario's teachers' pension"
+            " fund and proxy advisers Halvorsen and Pike.")
+    assert approve.marks == signature(hand, lede).marks == {"$4e+10"}
+    assert stories.score(approve, signature(hand, lede), 17) >= stories.THRESHOLD
+    # Another figure, another party named in the title, or a different event: no tie.
+    for other in (signature(hand.replace("$40", "$30"), lede),
+                  signature(hand.replace("Globex Investors", "Vandelay Investors"), lede)):
+        assert not stories._tied(approve, other)
+    sued = signature("Ruritania sues Globex over $40 million data contract", "")
+    ruled = signature("Judge rules for Globex in $40 million Ruritania data contract case", "")
+    assert sued.events == {"sue"} and ruled.events == {"rule"} and stories._tied(sued, ruled)
+    tied = stories.score(sued, ruled)
+    monkeypatch.setattr(stories, "TIE", 0.0)
+    assert stories.score(sued, ruled) == tied
+    assert stories.score(approve, signature(hand, lede), 17) < stories.THRESHOLD
+
+
 def test_a_court_both_titles_name_is_no_conflict() -> None:
     """One title names two courts, the other one of them: the same case, not another court's."""
     a = signature("In geofence case, the Supreme Court leaves a District Court ruling in place", "")

@@ -220,11 +220,19 @@ SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_7.yaml"]
 # Incognito Tracking"): held_out_17 0.595 -> 0.622 (tp 46, fp 0, fn 28), held_out_8 0.977 / 0.583
 # -> 0.978 / 0.611 (tp 44, fp 1, fn 28), the others unchanged. Left out set by set
 # (bench/stories_learn.py, all 19 sets, tp / fp / fn): 662 / 19 / 511 -> 666 / 19 / 507.
+# Then two titles that write the same figure and share a name and another telling word, neither
+# naming a party the other never mentions nor saying something else happened, count for one story
+# (stories.TIE): held_out_21 0.962 / 0.397 -> 0.964 / 0.429 (tp 27, fp 1, fn 36: "179 killed as
+# Jeju Air passenger plane crashes" with the investigators' "Jeju Air crash killing 179"),
+# held_out_23 0.418 both ways (the two Discord titles of "70,000 users" now joined, the third
+# article of the story, which only one of them joined before, left out), the others unchanged.
+# Left out set by set: 666 / 19 / 507 -> 674 / 20 / 499 (held_out_9 0.971 / 0.500 -> 0.951 /
+# 0.574: five pairs more and one wrong, by the refit's intercept; held_out_6 and 21 up).
 MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.978, 0.611),
           "held_out_9.yaml": (0.953, 0.603),
           "held_out_16.yaml": (0.941, 0.438), "held_out_17.yaml": (1.000, 0.622),
           "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.829, 0.459),
-          "held_out_20.yaml": (1.000, 0.375), "held_out_21.yaml": (0.962, 0.397),
+          "held_out_20.yaml": (1.000, 0.375), "held_out_21.yaml": (0.964, 0.429),
           "held_out_22.yaml": (0.976, 0.586), "held_out_23.yaml": (1.000, 0.418)}
 
 
