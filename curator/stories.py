@@ -247,7 +247,7 @@ def signature(title: str, text: str) -> Signature:
     names -= lower
     amounts, figures = amount_keys(full)
     marks: frozenset[str] = _NONE
-    if not generic and (any(c.isdigit() for c in title) or "illion" in title):
+    if not generic and (_DIGIT.search(title) or "illion" in title):
         title_amounts, title_figures = amount_keys(title)
         marks = frozenset(title_amounts | title_figures)
     events, lede_told = (_NONE, False) if generic else happened(title, body)
@@ -340,6 +340,7 @@ def _sentence_words(text: str) -> list[tuple[str, bool]]:
 
 
 _BREAKS = re.compile(r"[:?!]")
+_DIGIT = re.compile(r"\d")
 
 
 def _first_is_name(title: str, words: list[str], body: str, title_case: bool) -> bool:
