@@ -581,7 +581,9 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story], *,
     """The story the article joins, or None: the best-scoring one at THRESHOLD or above; when
     none is, the near miss that the near-miss rule (`_near`) judges surest, if any.
 
-    A story scores the mean of the article's scores against its first MAX_COMPARED articles.
+    A story scores the mean of the article's scores against its first MAX_COMPARED articles, or
+    the score against one of them that it ties with (`_tied`: the same actor, figure and object
+    in both titles) when that reaches THRESHOLD.
 
     A story that already has an article from the same source is not joined: one outlet's second
     article on a story is a follow-up, and it stays a candidate of its own. With `meaning` False
@@ -611,6 +613,11 @@ def best_story(article: Article, sig: Signature, stories: Iterable[Story], *,
             if len(pairs) == 1 and len(members) > 1 and pairs[0][2] < far:
                 break  # far from the story's first article: taken as another story, unscored
         top = sum(p[2] for p in pairs) / len(members) if len(pairs) == len(members) else 0.0
+        if top < THRESHOLD and len(pairs) == len(members) > 1 and any(
+                p[2] >= THRESHOLD and _tied(sig, p[0]) for p in pairs):
+            # ... unless it is the same actor, figure and object as one of them, and nothing the
+            # story's titles say happened sets it apart: then that article speaks for the story.
+            top = max(p[2] for p in pairs)
         if top >= THRESHOLD:
             scored.append((top, -order, story))
         elif meaning and top >= MEANING_FLOOR and not any(

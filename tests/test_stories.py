@@ -273,6 +273,26 @@ def test_one_actor_figure_and_object_in_both_titles_count_for(
     assert stories.score(approve, signature(hand, lede), 17) < stories.THRESHOLD
 
 
+def test_an_article_tied_to_one_of_a_storys_articles_joins_it() -> None:
+    """A story is judged by the mean over its articles, but one that writes the same actor,
+    figure and object as one of them joins it, though another of them tells an aside."""
+    approve = art(1, "Wire", "Globex shareholders approve Ada Byrne's $40 billion bonus",
+                  "More than 70% of votes cast backed the plan, which could hand Byrne 90 million"
+                  " shares if Globex hits revenue milestones over the next decade.")
+    dances = art(2, "Business TV",
+                 "Byrne dances on stage with robots after Globex investors back her bonus plan",
+                 "", 1)
+    lede = ("Holders sided with the board despite objections from Ontario's teachers' pension"
+            " fund and proxy advisers Halvorsen and Pike.")
+    hand = art(3, "Journal",
+               "Globex Investors Hand Ada Byrne a Pay Deal That Could Be Worth $40 Billion", lede, 17)
+    assert stories.group([approve, dances, hand]) == {1: 1, 2: 1, 3: 1}
+    # Not when the title says something else happened than the story's titles do.
+    sue = art(3, "Journal", "Globex Investors Sue Ada Byrne Over a Pay Deal Worth $40 Billion",
+              lede, 17)
+    assert stories.group([approve, dances, sue])[3] == 3
+
+
 def test_a_court_both_titles_name_is_no_conflict() -> None:
     """One title names two courts, the other one of them: the same case, not another court's."""
     a = signature("In geofence case, the Supreme Court leaves a District Court ruling in place", "")

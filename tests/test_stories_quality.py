@@ -228,12 +228,18 @@ SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_7.yaml"]
 # article of the story, which only one of them joined before, left out), the others unchanged.
 # Left out set by set: 666 / 19 / 507 -> 674 / 20 / 499 (held_out_9 0.971 / 0.500 -> 0.951 /
 # 0.574: five pairs more and one wrong, by the refit's intercept; held_out_6 and 21 up).
+# Then an article tied so to one of a story's articles, with a score at the threshold against it,
+# joins the story though the mean over its articles is under (another article told an aside:
+# "Musk dances on stage ... after Tesla investors back trillion-dollar pay plan"): held_out_23
+# 0.418 -> 0.448 (tp 30, fp 0, fn 37: the Tesla pay vote), held_out_9 0.953 / 0.603 -> 0.957 /
+# 0.647 (tp 44, fp 2, fn 24: the Section 230 ruling on TikTok), the others unchanged. Left out set
+# by set: 674 / 20 / 499 -> 679 / 20 / 494.
 MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.978, 0.611),
-          "held_out_9.yaml": (0.953, 0.603),
+          "held_out_9.yaml": (0.957, 0.647),
           "held_out_16.yaml": (0.941, 0.438), "held_out_17.yaml": (1.000, 0.622),
           "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.829, 0.459),
           "held_out_20.yaml": (1.000, 0.375), "held_out_21.yaml": (0.964, 0.429),
-          "held_out_22.yaml": (0.976, 0.586), "held_out_23.yaml": (1.000, 0.418)}
+          "held_out_22.yaml": (0.976, 0.586), "held_out_23.yaml": (1.000, 0.448)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
