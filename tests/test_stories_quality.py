@@ -234,12 +234,21 @@ SETS += ["held_out_5.yaml", "held_out_4.yaml", "held_out_7.yaml"]
 # 0.418 -> 0.448 (tp 30, fp 0, fn 37: the Tesla pay vote), held_out_9 0.953 / 0.603 -> 0.957 /
 # 0.647 (tp 44, fp 2, fn 24: the Section 230 ruling on TikTok), the others unchanged. Left out set
 # by set: 674 / 20 / 499 -> 679 / 20 / 494.
+# held_out_24.yaml (2017-2019, US, EU, UK) and held_out_25.yaml (2022-2023, US, UK, EU,
+# Australia), written blind after those changes, measured on the code before the day's readings
+# (ac2e093), after the first ones (5fcf6e8) and after the last (606276a): held_out_24 0.927 /
+# 0.576 (tp 38, fp 3, fn 28) -> 0.913 / 0.636 (42 / 4 / 24) -> 0.918 / 0.682 (45 / 4 / 21; its
+# wrong pairs: the DOJ's review of Big Tech with the FTC's probe of Facebook the same day, and
+# Apple blocking Google's internal apps with Apple halting Siri's listening contractors);
+# held_out_25 0.962 / 0.403 (tp 25, fp 1, fn 37) all three times. The readings carried over to
+# one unseen set in two.
 MISSED = {"held_out_6.yaml": (1.000, 0.677), "held_out_8.yaml": (0.978, 0.611),
           "held_out_9.yaml": (0.957, 0.647),
           "held_out_16.yaml": (0.941, 0.438), "held_out_17.yaml": (1.000, 0.622),
           "held_out_18.yaml": (0.938, 0.411), "held_out_19.yaml": (0.829, 0.459),
           "held_out_20.yaml": (1.000, 0.375), "held_out_21.yaml": (0.964, 0.429),
-          "held_out_22.yaml": (0.976, 0.586), "held_out_23.yaml": (1.000, 0.448)}
+          "held_out_22.yaml": (0.976, 0.586), "held_out_23.yaml": (1.000, 0.448),
+          "held_out_24.yaml": (0.918, 0.682), "held_out_25.yaml": (0.962, 0.403)}
 
 
 @pytest.mark.parametrize("name", [s for s in SETS + list(MISSED) if s != "held_out_beat.yaml"])
