@@ -259,8 +259,6 @@ class EntryStore(SourceStore):
                         # Written with the new entries before it, in one statement.
                         quiet.append((eid, *row, source_id, key, stamp, stamp))
                         write_quiet()
-                        if ahead is None:  # SQLite: asked now (PostgreSQL's came with the ids)
-                            known = known or self._known(e.url)
                     else:
                         write_quiet()
                         inserted = conn.execute(_INSERT_ENTRY + " RETURNING id",
