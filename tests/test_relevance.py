@@ -130,9 +130,14 @@ def test_before_any_decision_scores_come_from_topics(tmp_path: Path, server: Fee
 def test_decisions_teach_the_score_and_best_first(two_days: tuple[Cli, FeedServer]) -> None:
     cli, _ = two_days
     cli("poll", "--json")
+    said = cli.last.stderr  # a refresh that failed is logged there, and the poll goes on
+    cur = Curator(load(cli.config))
+    model = RelevanceStore(cur.store).load_model()
+    cur.close()
+    assert model is not None and model.meta["features"] == len(ON_BEAT), (model, said)
     cands = cli("candidates", "--json", "--limit", "100")
     beat, trap = by_url(cands, "beat-new"), by_url(cands, "trap-new")
-    assert 0 <= trap["score"] < 0.5 < beat["score"] <= 1
+    assert 0 <= trap["score"] < 0.5 < beat["score"] <= 1, (trap, beat, said)
     ranked = cli("candidates", "--json", "--sort", "score", "--limit", "100")
     scores = [c["score"] for c in ranked]
     assert scores == sorted(scores, reverse=True)
